@@ -1,0 +1,52 @@
+"""Who is acting, and the scoping rules every service applies.
+
+Records of a center the actor may not see are reported as missing (404), never as
+forbidden, so ids of other centers reveal nothing. Role checks come after that lookup.
+"""
+
+from dataclasses import dataclass
+
+from carecenter.errors import Forbidden, InvalidField, NotFound
+from carecenter.staff.models import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    staff_id: int | None  # None for the command line acting as admin
+    username: str
+    role: Role
+    center_id: int | None
+    client_addr: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    @property
+    def is_manager_or_admin(self) -> bool:
+        return self.role in (Role.manager, Role.admin)
+
+    def sees_center(self, center_id: int | None) -> bool:
+        return self.is_admin or (center_id is not None and center_id == self.center_id)
+
+    def require_visible(self, center_id: int | None, what: str) -> None:
+        """NotFound unless the actor may see records of this center."""
+        if not self.sees_center(center_id):
+            raise NotFound(f"{what} not found")
+
+    def require(self, *roles: Role, to: str) -> None:
+        """Forbidden unless the actor has one of the roles; `to` says what was attempted."""
+        if self.role not in roles:
+            allowed = " or ".join(r.value for r in roles)
+            raise Forbidden(f"Only a {allowed} may {to}.")
+
+    def center_for_new_record(self, requested: int | None) -> int:
+        """The center a new record goes to: admins name it, everyone else gets their own."""
+        if self.is_admin:
+            if requested is None:
+                raise InvalidField(["body", "center_id"], "an admin must say which center the record belongs to")
+            return requested
+        if requested is not None and requested != self.center_id:
+            raise NotFound("center not found")
+        assert self.center_id is not None
+        return self.center_id

@@ -1,0 +1,33 @@
+"""Reading the audit trail (there are no write endpoints, by design)."""
+
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import AwareDatetime
+
+from carecenter.audit import service
+from carecenter.audit.models import AuditEvent, AuditEventPublic
+from carecenter.auth.deps import ActorDep, SessionDep
+from carecenter.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
+
+
+@router.get("", response_model=Page[AuditEventPublic])
+def list_audit_events(
+    actor: ActorDep,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+    actor_id: int | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> Page[AuditEvent]:
+    """Audit events, newest first (managers: their center; admins: all)."""
+    return service.list_events(
+        session=session, actor=actor, page=page, action=action, entity_type=entity_type,
+        entity_id=entity_id, actor_id=actor_id, since=since, until=until,
+    )

@@ -1,0 +1,56 @@
+"""FastAPI dependencies for the acting staff member."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from carecenter.access import Actor
+from carecenter.auth import service
+from carecenter.clock import get_now
+from carecenter.db import get_session
+from carecenter.errors import NotAuthenticated
+from carecenter.settings import Settings
+from carecenter.staff.models import Role
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def client_addr(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def current_actor(
+    request: Request,
+    token: Annotated[str | None, Depends(bearer)],
+    session: Annotated[Session, Depends(get_session)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    now: Annotated[datetime, Depends(get_now)],
+) -> Actor:
+    """The logged-in staff member; 401 without a valid, unexpired session."""
+    if not token:
+        raise NotAuthenticated("Log in first: send the header 'Authorization: Bearer <token>'.")
+    staff = service.authenticate(session=session, token=token, settings=settings, now=now)
+    if session.dirty:
+        session.commit()  # the idle timer moved; its own tiny transaction
+    assert staff.id is not None
+    return Actor(
+        staff_id=staff.id,
+        username=staff.username,
+        role=Role(staff.role),
+        center_id=staff.center_id,
+        client_addr=client_addr(request),
+    )
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+NowDep = Annotated[datetime, Depends(get_now)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,42 @@
+"""A town-level elderly-care micro-service center."""
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import PHONE_MAX, Name, PhoneNumber, Text, TimeZoneName, created_at_field
+
+
+class CenterBase(SQLModel):
+    name: Name = Field(max_length=100)
+    town: Name = Field(max_length=64)
+    district: Name = Field(max_length=64)
+    address: Text = Field(default="", max_length=200)
+    phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
+    time_zone: TimeZoneName = Field(default="Asia/Shanghai", max_length=64)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class Center(CenterBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+
+
+class CenterCreate(CenterBase):
+    pass
+
+
+class CenterUpdate(SQLModel):
+    name: Name | None = Field(default=None, max_length=100)
+    town: Name | None = Field(default=None, max_length=64)
+    district: Name | None = Field(default=None, max_length=64)
+    address: Text | None = Field(default=None, max_length=200)
+    phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
+    time_zone: TimeZoneName | None = Field(default=None, max_length=64)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class CenterPublic(CenterBase):
+    id: int

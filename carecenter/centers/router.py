@@ -1,0 +1,47 @@
+"""JSON endpoints for centers."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.centers import service
+from carecenter.centers.models import Center, CenterCreate, CenterPublic, CenterUpdate
+from carecenter.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/v1/centers", tags=["centers"])
+
+
+@router.get("", response_model=Page[CenterPublic])
+def list_centers(actor: ActorDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]) -> Page[Center]:
+    """List the centers you may see (all for admins, your own otherwise)."""
+    return service.list_centers(session=session, actor=actor, page=page)
+
+
+@router.post("", response_model=CenterPublic, status_code=201)
+def create_center(data: CenterCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> Center:
+    """Create a center (admins)."""
+    center = service.create_center(session=session, actor=actor, data=data, now=now)
+    session.commit()
+    return center
+
+
+@router.get("/{center_id}", response_model=CenterPublic)
+def get_center(center_id: int, actor: ActorDep, session: SessionDep) -> Center:
+    """Read one center."""
+    return service.get_center(session=session, actor=actor, center_id=center_id)
+
+
+@router.patch("/{center_id}", response_model=CenterPublic)
+def update_center(center_id: int, data: CenterUpdate, actor: ActorDep, session: SessionDep, now: NowDep) -> Center:
+    """Change a center's details (admins)."""
+    center = service.update_center(session=session, actor=actor, center_id=center_id, data=data, now=now)
+    session.commit()
+    return center
+
+
+@router.delete("/{center_id}", status_code=204)
+def delete_center(center_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
+    """Delete a center that has no staff and no residents (admins)."""
+    service.delete_center(session=session, actor=actor, center_id=center_id, now=now)
+    session.commit()

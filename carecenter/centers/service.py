@@ -1,0 +1,69 @@
+"""Centers: admins manage them; staff see their own."""
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from carecenter.access import Actor
+from carecenter.audit.service import record_event
+from carecenter.centers.models import Center, CenterCreate, CenterUpdate
+from carecenter.errors import Conflict
+from carecenter.pagination import Page, PageParams, paginate
+from carecenter.residents.models import Resident
+from carecenter.staff.models import Role, Staff
+from carecenter.updates import changes_for
+
+
+def list_centers(*, session: Session, actor: Actor, page: PageParams) -> Page[Center]:
+    """Centers the actor may see, by name."""
+    stmt = select(Center)
+    if not actor.is_admin:
+        stmt = stmt.where(Center.id == actor.center_id)
+    return paginate(session, stmt.order_by(col(Center.name), col(Center.id)), page)
+
+
+def get_center(*, session: Session, actor: Actor, center_id: int) -> Center:
+    """One center, if the actor may see it."""
+    center = session.get(Center, center_id)
+    actor.require_visible(center.id if center else None, "center")
+    assert center is not None
+    return center
+
+
+def create_center(*, session: Session, actor: Actor, data: CenterCreate, now: datetime) -> Center:
+    """A new center (admins only)."""
+    actor.require(Role.admin, to="create centers")
+    center = Center.model_validate(data, update={"created_at": now})
+    session.add(center)
+    session.flush()
+    record_event(session=session, actor=actor, action="center.create", entity_type="center",
+                 entity_id=center.id, center_id=center.id, now=now)
+    return center
+
+
+def update_center(*, session: Session, actor: Actor, center_id: int, data: CenterUpdate, now: datetime) -> Center:
+    """Change a center's details (admins only)."""
+    center = get_center(session=session, actor=actor, center_id=center_id)
+    actor.require(Role.admin, to="change centers")
+    changes = changes_for(center, data)
+    center.sqlmodel_update(changes)
+    session.add(center)
+    record_event(session=session, actor=actor, action="center.update", entity_type="center",
+                 entity_id=center.id, center_id=center.id, now=now, changed_fields=changes)
+    return center
+
+
+def delete_center(*, session: Session, actor: Actor, center_id: int, now: datetime) -> None:
+    """Remove an empty center (admins only); one with staff or residents is refused."""
+    center = get_center(session=session, actor=actor, center_id=center_id)
+    actor.require(Role.admin, to="delete centers")
+    staff = session.exec(select(func.count()).where(Staff.center_id == center_id)).one()
+    residents = session.exec(select(func.count()).where(Resident.center_id == center_id)).one()
+    if staff or residents:
+        raise Conflict(
+            f"The center still has {staff} staff and {residents} residents; move or remove them first."
+        )
+    record_event(session=session, actor=actor, action="center.delete", entity_type="center",
+                 entity_id=center.id, center_id=center.id, now=now)
+    session.delete(center)

@@ -1,0 +1,81 @@
+"""Domain errors that carry their HTTP status, and the one handler that maps them."""
+
+import logging
+from collections.abc import Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base of the errors services raise; the message is for a person to act on."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def headers(self) -> dict[str, str] | None:
+        return None
+
+    def body(self) -> dict[str, object]:
+        return {"detail": self.message}
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+
+    def headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class InvalidField(DomainError):
+    """Input that passed the schema but not the domain; shaped like FastAPI's 422."""
+
+    status_code = 422
+
+    def __init__(self, loc: Sequence[str | int], message: str) -> None:
+        super().__init__(message)
+        self.loc = list(loc)
+
+    def body(self) -> dict[str, object]:
+        return {"detail": [{"loc": self.loc, "msg": self.message, "type": "value_error"}]}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain errors to their status; anything else is a bug answered with a plain 500."""
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "Internal error; it has been logged."}, status_code=500)

@@ -1,0 +1,98 @@
+"""Validated field types shared by the models: phone numbers, names, ID numbers, time zones."""
+
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import sqlalchemy as sa
+from pydantic import AfterValidator
+from sqlmodel import Field
+
+from carecenter.db import UTCDateTime
+
+DEFAULT_PHONE_REGION = "CN"
+
+
+def normalize_phone(value: str) -> str:
+    """`138 0013 8000` -> `+8613800138000`; anything that is not a valid number is refused."""
+    try:
+        parsed = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"{value!r} is not a phone number") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"{value!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_text(value: str) -> str:
+    """Trim, normalise to NFC and refuse control characters (any script is welcome)."""
+    value = unicodedata.normalize("NFC", value.strip())
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def non_blank(value: str) -> str:
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def validate_national_id(value: str) -> str:
+    """A mainland resident identity number: 17 digits and a check character (GB 11643)."""
+    value = value.strip().upper()
+    if len(value) != 18 or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+        raise ValueError("must be 18 characters: 17 digits and a digit or X")
+    expected = _ID_CHECK[sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True)) % 11]
+    if value[17] != expected:
+        raise ValueError("check character does not match; please re-check the number")
+    return value
+
+
+def national_id_check_char(first17: str) -> str:
+    """The check character for 17 digits (used by the demo data)."""
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def mask_national_id(value: str | None) -> str | None:
+    """Keep the first three and last four characters visible."""
+    if not value:
+        return value
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def validate_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from exc
+    return value
+
+
+PhoneNumber = Annotated[str, AfterValidator(normalize_phone)]
+Text = Annotated[str, AfterValidator(clean_text)]
+Name = Annotated[str, AfterValidator(clean_text), AfterValidator(non_blank)]
+NationalId = Annotated[str, AfterValidator(validate_national_id)]
+TimeZoneName = Annotated[str, AfterValidator(validate_timezone)]
+
+PHONE_MAX = 32  # what a person may type; stored numbers are E.164 (at most 16)
+
+
+def instant_field(**kwargs: Any) -> Any:
+    """A UTC timestamp column."""
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def created_at_field() -> Any:
+    return Field(default_factory=lambda: datetime.now(UTC), sa_type=UTCDateTime)
+
+
+def enum_field(length: int = 20, **kwargs: Any) -> Any:
+    """A StrEnum stored as plain text (no native enum types to migrate)."""
+    return Field(sa_type=sa.String(length), **kwargs)

@@ -1,0 +1,37 @@
+"""Running Alembic from the app and the CLI, and checking the schema is at head."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    """An Alembic config that works from any working directory, installed or not."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(database_url: str) -> None:
+    """Apply every pending migration."""
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
+
+
+def current_revisions(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def schema_is_current(engine: sa.Engine) -> bool:
+    return current_revisions(engine) == head_revisions()

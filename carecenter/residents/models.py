@@ -1,0 +1,224 @@
+"""Residents (the old people served) and their family contacts."""
+
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from pydantic import field_validator, model_validator
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import (
+    PHONE_MAX,
+    Name,
+    NationalId,
+    PhoneNumber,
+    Text,
+    created_at_field,
+    enum_field,
+)
+from carecenter.staff.models import Language
+
+
+class Gender(StrEnum):
+    female = "female"
+    male = "male"
+
+
+class CareLevel(StrEnum):
+    self_care = "self_care"
+    semi_dependent = "semi_dependent"
+    dependent = "dependent"
+
+
+class LivingSituation(StrEnum):
+    alone = "alone"
+    with_spouse = "with_spouse"
+    with_family = "with_family"
+
+
+class Mobility(StrEnum):
+    independent = "independent"
+    walking_aid = "walking_aid"
+    wheelchair = "wheelchair"
+    bedridden = "bedridden"
+
+
+class ResidentStatus(StrEnum):
+    active = "active"
+    hospitalized = "hospitalized"
+    moved_out = "moved_out"
+    deceased = "deceased"
+
+
+def _check_birth_date(value: date | None) -> date | None:
+    if value is not None and not (date(1900, 1, 1) <= value <= date.today()):
+        raise ValueError("must be between 1900-01-01 and today")
+    return value
+
+
+def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
+    if (latitude is None) != (longitude is None):
+        raise ValueError("latitude and longitude go together: give both or neither")
+
+
+class ResidentBase(SQLModel):
+    name: Name = Field(max_length=64)
+    gender: Gender = enum_field(length=8)
+    birth_date: date
+    phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
+    address: Text = Field(default="", max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    care_level: CareLevel = enum_field(default=CareLevel.self_care)
+    living_situation: LivingSituation = enum_field(default=LivingSituation.with_family)
+    conditions: Text = Field(default="", max_length=1000)
+    allergies: Text = Field(default="", max_length=500)
+    medications: Text = Field(default="", max_length=1000)
+    mobility: Mobility = enum_field(default=Mobility.independent)
+    dementia: bool = False
+    wander_risk: bool = False
+    notes: Text = Field(default="", max_length=4000)
+    status: ResidentStatus = enum_field(default=ResidentStatus.active)
+    consent_health_data: bool = False
+    consent_location_data: bool = False
+    primary_worker_id: int | None = Field(default=None, foreign_key="staff.id")
+
+
+class Resident(ResidentBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id", index=True)
+    national_id: str | None = Field(default=None, max_length=18)
+    created_at: datetime = created_at_field()
+
+
+class ResidentCreate(ResidentBase):
+    center_id: int | None = Field(default=None, description="Admins only; others create in their own center")
+    national_id: NationalId | None = Field(default=None, max_length=18)
+
+    _birth = field_validator("birth_date")(_check_birth_date)
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> "ResidentCreate":
+        _check_coordinates(self.latitude, self.longitude)
+        return self
+
+
+class ResidentUpdate(SQLModel):
+    name: Name | None = Field(default=None, max_length=64)
+    gender: Gender | None = None
+    birth_date: date | None = None
+    national_id: NationalId | None = Field(default=None, max_length=18)
+    phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
+    address: Text | None = Field(default=None, max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    care_level: CareLevel | None = None
+    living_situation: LivingSituation | None = None
+    conditions: Text | None = Field(default=None, max_length=1000)
+    allergies: Text | None = Field(default=None, max_length=500)
+    medications: Text | None = Field(default=None, max_length=1000)
+    mobility: Mobility | None = None
+    dementia: bool | None = None
+    wander_risk: bool | None = None
+    notes: Text | None = Field(default=None, max_length=4000)
+    status: ResidentStatus | None = None
+    consent_health_data: bool | None = None
+    consent_location_data: bool | None = None
+    primary_worker_id: int | None = None
+
+    _birth = field_validator("birth_date")(_check_birth_date)
+
+
+class ResidentNotes(SQLModel):
+    notes: Text = Field(max_length=4000)
+
+
+class ResidentSummary(SQLModel):
+    """What a list shows; the full record is read (and audited) one resident at a time."""
+
+    id: int
+    center_id: int
+    name: str
+    gender: Gender
+    birth_date: date
+    phone: str | None
+    address: str
+    care_level: CareLevel
+    living_situation: LivingSituation
+    status: ResidentStatus
+    primary_worker_id: int | None
+
+
+class ResidentPublic(ResidentBase):
+    id: int
+    center_id: int
+    national_id: str | None = Field(default=None, description="Masked except for managers and admins")
+
+
+class Relation(StrEnum):
+    spouse = "spouse"
+    son = "son"
+    daughter = "daughter"
+    son_in_law = "son_in_law"
+    daughter_in_law = "daughter_in_law"
+    grandchild = "grandchild"
+    sibling = "sibling"
+    relative = "relative"
+    neighbor = "neighbor"
+    friend = "friend"
+    other = "other"
+
+
+class SmsOptIn(StrEnum):
+    opted_in = "opted_in"
+    opted_out = "opted_out"
+
+
+class FamilyContactBase(SQLModel):
+    name: Name = Field(max_length=64)
+    relation: Relation = enum_field()
+    phone: PhoneNumber = Field(max_length=PHONE_MAX)
+    language: Language = enum_field(default=Language.zh_CN, length=8)
+    priority: int = Field(default=1, ge=1, le=99, description="1 is called first")
+    is_emergency_contact: bool = True
+    sms_opt_in: SmsOptIn = enum_field(default=SmsOptIn.opted_in)
+    quiet_hours_start: time | None = Field(default=None, description="Local time; may cross midnight")
+    quiet_hours_end: time | None = None
+
+
+def check_quiet_hours(start: time | None, end: time | None) -> None:
+    if (start is None) != (end is None):
+        raise ValueError("quiet_hours_start and quiet_hours_end go together: give both or neither")
+    if start is not None and start == end:
+        raise ValueError("quiet hours must not start and end at the same time")
+
+
+class FamilyContact(FamilyContactBase, table=True):
+    __tablename__ = "family_contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    created_at: datetime = created_at_field()
+
+
+class FamilyContactCreate(FamilyContactBase):
+    @model_validator(mode="after")
+    def _quiet_hours(self) -> "FamilyContactCreate":
+        check_quiet_hours(self.quiet_hours_start, self.quiet_hours_end)
+        return self
+
+
+class FamilyContactUpdate(SQLModel):
+    name: Name | None = Field(default=None, max_length=64)
+    relation: Relation | None = None
+    phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
+    language: Language | None = None
+    priority: int | None = Field(default=None, ge=1, le=99)
+    is_emergency_contact: bool | None = None
+    sms_opt_in: SmsOptIn | None = None
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+
+
+class FamilyContactPublic(FamilyContactBase):
+    id: int
+    resident_id: int

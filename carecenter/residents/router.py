@@ -1,0 +1,121 @@
+"""JSON endpoints for residents and their family contacts."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.pagination import Page, PageParams, page_params
+from carecenter.residents import service
+from carecenter.residents.models import (
+    CareLevel,
+    FamilyContact,
+    FamilyContactCreate,
+    FamilyContactPublic,
+    FamilyContactUpdate,
+    Resident,
+    ResidentCreate,
+    ResidentNotes,
+    ResidentPublic,
+    ResidentStatus,
+    ResidentSummary,
+    ResidentUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/residents", tags=["residents"])
+
+
+@router.get("", response_model=Page[ResidentSummary])
+def list_residents(
+    actor: ActorDep,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[str | None, Query(max_length=64, description="Part of a name, or 3+ digits of a phone")] = None,
+    center_id: int | None = None,
+    status: ResidentStatus | None = None,
+    care_level: CareLevel | None = None,
+    worker_id: Annotated[int | None, Query(description="Primary care worker")] = None,
+) -> Page[Resident]:
+    """List and search residents of your center (admins: any center)."""
+    return service.list_residents(
+        session=session, actor=actor, page=page, q=q, center_id=center_id,
+        status=status, care_level=care_level, worker_id=worker_id,
+    )
+
+
+@router.post("", response_model=ResidentPublic, status_code=201)
+def create_resident(data: ResidentCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> ResidentPublic:
+    """Register a resident (managers and admins)."""
+    resident = service.create_resident(session=session, actor=actor, data=data, now=now)
+    session.commit()
+    return service.to_public(resident, actor)
+
+
+@router.get("/{resident_id}", response_model=ResidentPublic)
+def read_resident(resident_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> ResidentPublic:
+    """Read a resident's full record (the read is audited)."""
+    resident = service.read_resident(session=session, actor=actor, resident_id=resident_id, now=now)
+    session.commit()
+    return service.to_public(resident, actor)
+
+
+@router.patch("/{resident_id}", response_model=ResidentPublic)
+def update_resident(
+    resident_id: int, data: ResidentUpdate, actor: ActorDep, session: SessionDep, now: NowDep
+) -> ResidentPublic:
+    """Change a resident's record (managers and admins)."""
+    resident = service.update_resident(session=session, actor=actor, resident_id=resident_id, data=data, now=now)
+    session.commit()
+    return service.to_public(resident, actor)
+
+
+@router.put("/{resident_id}/notes", response_model=ResidentPublic)
+def update_notes(
+    resident_id: int, data: ResidentNotes, actor: ActorDep, session: SessionDep, now: NowDep
+) -> ResidentPublic:
+    """Replace a resident's notes (care workers too)."""
+    resident = service.update_notes(session=session, actor=actor, resident_id=resident_id, notes=data.notes, now=now)
+    session.commit()
+    return service.to_public(resident, actor)
+
+
+@router.delete("/{resident_id}", status_code=204)
+def delete_resident(resident_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
+    """Erase a resident and their contacts (managers and admins)."""
+    service.delete_resident(session=session, actor=actor, resident_id=resident_id, now=now)
+    session.commit()
+
+
+@router.get("/{resident_id}/contacts", response_model=list[FamilyContactPublic])
+def list_contacts(resident_id: int, actor: ActorDep, session: SessionDep) -> list[FamilyContact]:
+    """A resident's family contacts in calling order."""
+    return service.list_contacts(session=session, actor=actor, resident_id=resident_id)
+
+
+@router.post("/{resident_id}/contacts", response_model=FamilyContactPublic, status_code=201)
+def create_contact(
+    resident_id: int, data: FamilyContactCreate, actor: ActorDep, session: SessionDep, now: NowDep
+) -> FamilyContact:
+    """Add a family contact (managers and admins)."""
+    contact = service.create_contact(session=session, actor=actor, resident_id=resident_id, data=data, now=now)
+    session.commit()
+    return contact
+
+
+@router.patch("/{resident_id}/contacts/{contact_id}", response_model=FamilyContactPublic)
+def update_contact(
+    resident_id: int, contact_id: int, data: FamilyContactUpdate, actor: ActorDep, session: SessionDep, now: NowDep
+) -> FamilyContact:
+    """Change a family contact (managers and admins)."""
+    contact = service.update_contact(
+        session=session, actor=actor, resident_id=resident_id, contact_id=contact_id, data=data, now=now
+    )
+    session.commit()
+    return contact
+
+
+@router.delete("/{resident_id}/contacts/{contact_id}", status_code=204)
+def delete_contact(resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
+    """Remove a family contact (managers and admins)."""
+    service.delete_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id, now=now)
+    session.commit()

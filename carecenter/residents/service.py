@@ -1,0 +1,222 @@
+"""Residents and their family contacts, scoped to the actor's center."""
+
+from datetime import datetime
+
+from sqlmodel import Session, col, exists, or_, select
+
+from carecenter.access import Actor
+from carecenter.audit.service import record_event
+from carecenter.centers.models import Center
+from carecenter.errors import InvalidField, NotFound
+from carecenter.fields import mask_national_id
+from carecenter.pagination import Page, PageParams, paginate
+from carecenter.residents.models import (
+    CareLevel,
+    FamilyContact,
+    FamilyContactCreate,
+    FamilyContactUpdate,
+    Resident,
+    ResidentCreate,
+    ResidentPublic,
+    ResidentStatus,
+    ResidentUpdate,
+    check_quiet_hours,
+)
+from carecenter.staff.models import Role, Staff
+from carecenter.updates import changes_for
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_residents(
+    *,
+    session: Session,
+    actor: Actor,
+    page: PageParams,
+    q: str | None = None,
+    center_id: int | None = None,
+    status: ResidentStatus | None = None,
+    care_level: CareLevel | None = None,
+    worker_id: int | None = None,
+) -> Page[Resident]:
+    """Residents by name; `q` matches a name, or a phone of the resident or a family contact."""
+    stmt = select(Resident)
+    if center_id is not None:
+        actor.require_visible(center_id, "center")
+        stmt = stmt.where(Resident.center_id == center_id)
+    elif not actor.is_admin:
+        stmt = stmt.where(Resident.center_id == actor.center_id)
+    if status is not None:
+        stmt = stmt.where(Resident.status == status)
+    if care_level is not None:
+        stmt = stmt.where(Resident.care_level == care_level)
+    if worker_id is not None:
+        stmt = stmt.where(Resident.primary_worker_id == worker_id)
+    if q and q.strip():
+        text = q.strip()
+        matches = [col(Resident.name).ilike(_like(text), escape="\\")]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if len(digits) >= 3:
+            phone = _like(digits)
+            matches.append(col(Resident.phone).like(phone, escape="\\"))
+            matches.append(
+                exists().where(
+                    col(FamilyContact.resident_id) == Resident.id,
+                    col(FamilyContact.phone).like(phone, escape="\\"),
+                )
+            )
+        stmt = stmt.where(or_(*matches))
+    return paginate(session, stmt.order_by(col(Resident.name), col(Resident.id)), page)
+
+
+def _get_resident(*, session: Session, actor: Actor, resident_id: int) -> Resident:
+    resident = session.get(Resident, resident_id)
+    actor.require_visible(resident.center_id if resident else None, "resident")
+    assert resident is not None
+    return resident
+
+
+def to_public(resident: Resident, actor: Actor) -> ResidentPublic:
+    """The full record as this actor may see it: the ID number masked for care workers."""
+    public = ResidentPublic.model_validate(resident)
+    if not actor.is_manager_or_admin:
+        public.national_id = mask_national_id(resident.national_id)
+    return public
+
+
+def read_resident(*, session: Session, actor: Actor, resident_id: int, now: datetime) -> Resident:
+    """A resident's full record; every read is audited."""
+    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    record_event(session=session, actor=actor, action="resident.read", entity_type="resident",
+                 entity_id=resident.id, center_id=resident.center_id, now=now)
+    return resident
+
+
+def _check_worker(*, session: Session, worker_id: int | None, center_id: int) -> None:
+    if worker_id is None:
+        return
+    worker = session.get(Staff, worker_id)
+    if worker is None or worker.center_id != center_id or worker.role != Role.care_worker or not worker.active:
+        raise InvalidField(["body", "primary_worker_id"], f"no active care worker {worker_id} in this center")
+
+
+def create_resident(*, session: Session, actor: Actor, data: ResidentCreate, now: datetime) -> Resident:
+    """A new resident (managers in their center, admins anywhere)."""
+    actor.require(Role.manager, Role.admin, to="register residents")
+    center_id = actor.center_for_new_record(data.center_id)
+    if session.get(Center, center_id) is None:
+        raise InvalidField(["body", "center_id"], f"there is no center {center_id}")
+    _check_worker(session=session, worker_id=data.primary_worker_id, center_id=center_id)
+    resident = Resident.model_validate(data, update={"center_id": center_id, "created_at": now})
+    session.add(resident)
+    session.flush()
+    record_event(session=session, actor=actor, action="resident.create", entity_type="resident",
+                 entity_id=resident.id, center_id=center_id, now=now)
+    return resident
+
+
+def update_resident(
+    *, session: Session, actor: Actor, resident_id: int, data: ResidentUpdate, now: datetime
+) -> Resident:
+    """Change a resident's record (managers and admins)."""
+    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    actor.require(Role.manager, Role.admin, to="change a resident's record")
+    changes = changes_for(resident, data)
+    if "primary_worker_id" in changes:
+        _check_worker(session=session, worker_id=changes["primary_worker_id"], center_id=resident.center_id)
+    latitude = changes.get("latitude", resident.latitude)
+    longitude = changes.get("longitude", resident.longitude)
+    if (latitude is None) != (longitude is None):
+        raise InvalidField(["body", "latitude"], "latitude and longitude go together: give both or neither")
+    resident.sqlmodel_update(changes)
+    session.add(resident)
+    record_event(session=session, actor=actor, action="resident.update", entity_type="resident",
+                 entity_id=resident.id, center_id=resident.center_id, now=now, changed_fields=changes)
+    return resident
+
+
+def update_notes(*, session: Session, actor: Actor, resident_id: int, notes: str, now: datetime) -> Resident:
+    """Replace a resident's notes (any staff of the center, care workers included)."""
+    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    resident.notes = notes
+    session.add(resident)
+    record_event(session=session, actor=actor, action="resident.notes", entity_type="resident",
+                 entity_id=resident.id, center_id=resident.center_id, now=now, changed_fields=["notes"])
+    return resident
+
+
+def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: datetime) -> None:
+    """Erase a resident and their contacts (managers and admins); the audit trail keeps the fact."""
+    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    actor.require(Role.manager, Role.admin, to="delete a resident")
+    for contact in session.exec(select(FamilyContact).where(FamilyContact.resident_id == resident_id)).all():
+        session.delete(contact)
+    record_event(session=session, actor=actor, action="resident.delete", entity_type="resident",
+                 entity_id=resident.id, center_id=resident.center_id, now=now)
+    session.delete(resident)
+
+
+def list_contacts(*, session: Session, actor: Actor, resident_id: int) -> list[FamilyContact]:
+    """A resident's family contacts in calling order."""
+    _get_resident(session=session, actor=actor, resident_id=resident_id)
+    return list(
+        session.exec(
+            select(FamilyContact)
+            .where(FamilyContact.resident_id == resident_id)
+            .order_by(col(FamilyContact.priority), col(FamilyContact.id))
+        ).all()
+    )
+
+
+def _get_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int) -> tuple[Resident, FamilyContact]:
+    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    contact = session.get(FamilyContact, contact_id)
+    if contact is None or contact.resident_id != resident_id:
+        raise NotFound("family contact not found")
+    return resident, contact
+
+
+def create_contact(
+    *, session: Session, actor: Actor, resident_id: int, data: FamilyContactCreate, now: datetime
+) -> FamilyContact:
+    """Add a family contact (managers and admins)."""
+    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    actor.require(Role.manager, Role.admin, to="add family contacts")
+    contact = FamilyContact.model_validate(data, update={"resident_id": resident_id, "created_at": now})
+    session.add(contact)
+    session.flush()
+    record_event(session=session, actor=actor, action="contact.create", entity_type="family_contact",
+                 entity_id=contact.id, center_id=resident.center_id, now=now)
+    return contact
+
+
+def update_contact(
+    *, session: Session, actor: Actor, resident_id: int, contact_id: int, data: FamilyContactUpdate, now: datetime
+) -> FamilyContact:
+    """Change a family contact (managers and admins)."""
+    resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
+    actor.require(Role.manager, Role.admin, to="change family contacts")
+    changes = changes_for(contact, data)
+    start = changes.get("quiet_hours_start", contact.quiet_hours_start)
+    end = changes.get("quiet_hours_end", contact.quiet_hours_end)
+    try:
+        check_quiet_hours(start, end)
+    except ValueError as exc:
+        raise InvalidField(["body", "quiet_hours_start"], str(exc)) from exc
+    contact.sqlmodel_update(changes)
+    session.add(contact)
+    record_event(session=session, actor=actor, action="contact.update", entity_type="family_contact",
+                 entity_id=contact.id, center_id=resident.center_id, now=now, changed_fields=changes)
+    return contact
+
+
+def delete_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int, now: datetime) -> None:
+    """Remove a family contact (managers and admins)."""
+    resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
+    actor.require(Role.manager, Role.admin, to="remove family contacts")
+    record_event(session=session, actor=actor, action="contact.delete", entity_type="family_contact",
+                 entity_id=contact.id, center_id=resident.center_id, now=now)
+    session.delete(contact)

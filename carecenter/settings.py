@@ -1,0 +1,53 @@
+"""Settings of the domain core, read from CARECENTER_* environment variables."""
+
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Everything `create_app` needs; one instance is passed in, never read globally."""
+
+    model_config = SettingsConfigDict(env_prefix="CARECENTER_", extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = "sqlite:///carecenter.db"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    timezone: str = "Asia/Shanghai"
+    public_url: str = "http://127.0.0.1:8000"
+
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=20, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+
+    demo_password: SecretStr | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def production_problems(self) -> list[str]:
+        """What keeps these settings from a production start (empty when fine)."""
+        problems = []
+        key = self.secret_key.get_secret_value()
+        if key == DEFAULT_SECRET_KEY:
+            problems.append("CARECENTER_SECRET_KEY is the built-in development key; set a secret one.")
+        elif len(key) < 32:
+            problems.append("CARECENTER_SECRET_KEY must be at least 32 characters long.")
+        return problems

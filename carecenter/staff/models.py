@@ -1,0 +1,74 @@
+"""Staff members: care workers, managers and admins."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import PHONE_MAX, Name, PhoneNumber, created_at_field, enum_field
+
+
+class Role(StrEnum):
+    care_worker = "care_worker"
+    manager = "manager"
+    admin = "admin"
+
+
+class Language(StrEnum):
+    zh_CN = "zh-CN"
+    en = "en"
+
+
+def _username(value: str) -> str:
+    value = value.strip().lower()
+    if not (3 <= len(value) <= 32) or not all(c.isascii() and (c.isalnum() or c in "._-") for c in value):
+        raise ValueError("3 to 32 characters: letters, digits, dot, dash or underscore")
+    return value
+
+
+def _password(value: str) -> str:
+    if len(value) < 8:
+        raise ValueError("must be at least 8 characters long")
+    return value
+
+
+Username = Annotated[str, AfterValidator(_username)]
+Password = Annotated[str, AfterValidator(_password)]
+
+
+class StaffBase(SQLModel):
+    name: Name = Field(max_length=64)
+    phone: PhoneNumber = Field(max_length=PHONE_MAX)
+    role: Role = enum_field(default=Role.care_worker)
+    center_id: int | None = Field(default=None, foreign_key="center.id", index=True)
+    active: bool = True
+    language: Language = enum_field(default=Language.zh_CN, length=8)
+
+
+class Staff(StaffBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=32, unique=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = created_at_field()
+
+
+class StaffCreate(StaffBase):
+    username: Username = Field(max_length=32)
+    password: Password = Field(max_length=128)
+
+
+class StaffUpdate(SQLModel):
+    name: Name | None = Field(default=None, max_length=64)
+    phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
+    role: Role | None = None
+    center_id: int | None = None
+    active: bool | None = None
+    language: Language | None = None
+    password: Password | None = Field(default=None, max_length=128)
+
+
+class StaffPublic(StaffBase):
+    id: int
+    username: str

@@ -1,0 +1,162 @@
+"""CareCenter composition root: `create_app(settings)` and the command line.
+
+    python main.py demo --host 127.0.0.1 --port 8000   # embedded SQLite, demo data, console SMS
+    python main.py serve                               # production start
+    python main.py migrate                             # apply database migrations
+    python main.py create-admin --username NAME ...    # first admin account
+"""
+
+import argparse
+import getpass
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from fastapi import FastAPI
+from sqlmodel import Session
+
+from carecenter.app import create_app
+from carecenter.clock import utcnow
+from carecenter.db import make_engine
+from carecenter.demo.seed import seed_demo
+from carecenter.migrate import schema_is_current, upgrade_to_head
+from carecenter.settings import Settings
+from carecenter.staff.models import Role, StaffCreate
+
+__all__ = ["create_app", "main"]
+
+log = logging.getLogger("carecenter")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _require_current_schema(settings: Settings) -> bool:
+    engine = make_engine(settings.database_url)
+    try:
+        return schema_is_current(engine)
+    finally:
+        engine.dispose()
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    upgrade_to_head(settings.database_url)
+    print("database is at the latest migration")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    problems = settings.production_problems()
+    if problems:
+        return _fail("refusing a production start:\n  " + "\n  ".join(problems))
+    if not _require_current_schema(settings):
+        return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    upgrade_to_head(settings.database_url)
+    password = settings.demo_password.get_secret_value() if settings.demo_password else secrets.token_urlsafe(9)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        summary = seed_demo(session=session, password=password, now=utcnow())
+        session.commit()
+    engine.dispose()
+
+    url = f"http://{args.host}:{args.port}"
+    print("CareCenter demo" + (" (new demo data)" if summary.created else " (existing demo data)"))
+    print(f"  database: {settings.database_url}")
+    for name, residents in summary.centers.items():
+        print(f"  center: {name}, {residents} residents")
+    print(f"  open:     {url}   API docs: {url}/docs")
+    print("  logins (all share one password):")
+    for account in summary.accounts:
+        if account.username in ("admin", "manager", "worker", "dd_manager"):
+            print(f"    {account.username:<11} {account.role.value:<12} {account.center or 'all centers'}")
+    others = sum(1 for a in summary.accounts if a.username not in ("admin", "manager", "worker", "dd_manager"))
+    print(f"    … and {others} more care workers (worker02…, dd_worker01…)")
+    print(f"  password: {password}" + ("" if settings.demo_password else "   (set CARECENTER_DEMO_PASSWORD to choose one)"))
+    sys.stdout.flush()
+    if args.no_serve:
+        return 0
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from carecenter.access import Actor
+    from carecenter.errors import DomainError
+    from carecenter.staff.service import create_staff
+
+    password = os.environ.get("CARECENTER_ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            return _fail("set CARECENTER_ADMIN_PASSWORD or run in a terminal to type the password")
+        password = getpass.getpass("password for the new admin: ")
+    try:
+        data = StaffCreate(name=args.name, phone=args.phone, username=args.username, password=password, role=Role.admin)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if not _require_current_schema(settings):
+        return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
+    engine = make_engine(settings.database_url)
+    # The command line acts with admin authority; the audit trail records it as "cli".
+    cli = Actor(staff_id=None, username="cli", role=Role.admin, center_id=None, client_addr="cli")
+    with Session(engine) as session:
+        try:
+            staff = create_staff(session=session, actor=cli, data=data, now=utcnow())
+        except DomainError as exc:
+            return _fail(exc.message)
+        session.commit()
+        print(f"admin {staff.username!r} created (id {staff.id})")
+    engine.dispose()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python main.py", description="CareCenter: elderly-care center service")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="production start (refuses the default secret key)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server is meant to listen
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="embedded SQLite file, demo data, console SMS; prints URL and logins")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
+    demo.set_defaults(func=cmd_demo)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("create-admin", help="create an admin account (password from CARECENTER_ADMIN_PASSWORD or a prompt)")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--phone", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    result: int = args.func(settings, args)
+    return result
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory main:app_factory` with settings from the environment."""
+    return create_app(Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
