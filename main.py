@@ -1,9 +1,9 @@
 """CareCenter composition root: `create_app(settings)` and the command line.
 
-    python main.py demo --host 127.0.0.1 --port 8000   # embedded SQLite, demo data, console SMS
-    python main.py serve                               # production start
-    python main.py migrate                             # apply database migrations
-    python main.py create-admin --username NAME ...    # first admin account
+python main.py demo --host 127.0.0.1 --port 8000   # embedded SQLite, demo data, console SMS
+python main.py serve                               # production start
+python main.py migrate                             # apply database migrations
+python main.py create-admin --username NAME ...    # first admin account
 """
 
 import argparse
@@ -81,7 +81,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             print(f"    {account.username:<11} {account.role.value:<12} {account.center or 'all centers'}")
     others = sum(1 for a in summary.accounts if a.username not in ("admin", "manager", "worker", "dd_manager"))
     print(f"    … and {others} more care workers (worker02…, dd_worker01…)")
-    print(f"  password: {password}" + ("" if settings.demo_password else "   (set CARECENTER_DEMO_PASSWORD to choose one)"))
+    print(
+        f"  password: {password}"
+        + ("" if settings.demo_password else "   (set CARECENTER_DEMO_PASSWORD to choose one)")
+    )
     sys.stdout.flush()
     if args.no_serve:
         return 0
@@ -137,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     migrate.set_defaults(func=cmd_migrate)
 
-    admin = sub.add_parser("create-admin", help="create an admin account (password from CARECENTER_ADMIN_PASSWORD or a prompt)")
+    admin = sub.add_parser(
+        "create-admin", help="create an admin account (password from CARECENTER_ADMIN_PASSWORD or a prompt)"
+    )
     admin.add_argument("--username", required=True)
     admin.add_argument("--name", required=True)
     admin.add_argument("--phone", required=True)

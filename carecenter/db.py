@@ -43,9 +43,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 def make_engine(database_url: str, **kwargs: Any) -> sa.Engine:
     """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""
     if database_url.startswith("sqlite"):
-        engine = sa.create_engine(
-            database_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
-        )
+        engine = sa.create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

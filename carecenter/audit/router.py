@@ -1,6 +1,5 @@
 """Reading the audit trail (there are no write endpoints, by design)."""
 
-
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -28,6 +27,13 @@ def list_audit_events(
 ) -> Page[AuditEvent]:
     """Audit events, newest first (managers: their center; admins: all)."""
     return service.list_events(
-        session=session, actor=actor, page=page, action=action, entity_type=entity_type,
-        entity_id=entity_id, actor_id=actor_id, since=since, until=until,
+        session=session,
+        actor=actor,
+        page=page,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_id=actor_id,
+        since=since,
+        until=until,
     )

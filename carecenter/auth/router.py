@@ -24,8 +24,12 @@ def create_token(
     """Log in with username and password; returns a bearer token."""
     try:
         token, auth_session = service.login(
-            session=session, username=form.username, password=form.password,
-            client_addr=client_addr(request), settings=settings, now=now,
+            session=session,
+            username=form.username,
+            password=form.password,
+            client_addr=client_addr(request),
+            settings=settings,
+            now=now,
         )
     except (NotAuthenticated, TooManyAttempts):
         session.commit()  # the failure stays on record for throttling

@@ -46,12 +46,22 @@ def login(
     """Check the password and open a session; a failure is recorded (the caller commits either way)."""
     username = username.strip().lower()[:64]
     _check_not_locked(
-        session=session, column="username", value=username, limit=settings.login_max_failures_per_user,
-        what="for this account", settings=settings, now=now,
+        session=session,
+        column="username",
+        value=username,
+        limit=settings.login_max_failures_per_user,
+        what="for this account",
+        settings=settings,
+        now=now,
     )
     _check_not_locked(
-        session=session, column="client_addr", value=client_addr, limit=settings.login_max_failures_per_client,
-        what="from this device", settings=settings, now=now,
+        session=session,
+        column="client_addr",
+        value=client_addr,
+        limit=settings.login_max_failures_per_client,
+        what="from this device",
+        settings=settings,
+        now=now,
     )
     staff = session.exec(select(Staff).where(Staff.username == username)).first()
     if staff is None or not staff.active:
@@ -80,7 +90,9 @@ def login(
 
 def authenticate(*, session: Session, token: str, settings: Settings, now: datetime) -> Staff:
     """The active staff member behind a token, or NotAuthenticated; refreshes the idle timer."""
-    auth_session = session.exec(select(AuthSession).where(AuthSession.token_hash == token_hash(token, settings))).first()
+    auth_session = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == token_hash(token, settings))
+    ).first()
     expired = NotAuthenticated("Your session has ended; please log in again.")
     if auth_session is None or auth_session.revoked_at is not None or now >= auth_session.expires_at:
         raise expired

@@ -13,7 +13,9 @@ router = APIRouter(prefix="/api/v1/centers", tags=["centers"])
 
 
 @router.get("", response_model=Page[CenterPublic])
-def list_centers(actor: ActorDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]) -> Page[Center]:
+def list_centers(
+    actor: ActorDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[Center]:
     """List the centers you may see (all for admins, your own otherwise)."""
     return service.list_centers(session=session, actor=actor, page=page)
 

@@ -37,8 +37,15 @@ def create_center(*, session: Session, actor: Actor, data: CenterCreate, now: da
     center = Center.model_validate(data, update={"created_at": now})
     session.add(center)
     session.flush()
-    record_event(session=session, actor=actor, action="center.create", entity_type="center",
-                 entity_id=center.id, center_id=center.id, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="center.create",
+        entity_type="center",
+        entity_id=center.id,
+        center_id=center.id,
+        now=now,
+    )
     return center
 
 
@@ -49,8 +56,16 @@ def update_center(*, session: Session, actor: Actor, center_id: int, data: Cente
     changes = changes_for(center, data)
     center.sqlmodel_update(changes)
     session.add(center)
-    record_event(session=session, actor=actor, action="center.update", entity_type="center",
-                 entity_id=center.id, center_id=center.id, now=now, changed_fields=changes)
+    record_event(
+        session=session,
+        actor=actor,
+        action="center.update",
+        entity_type="center",
+        entity_id=center.id,
+        center_id=center.id,
+        now=now,
+        changed_fields=changes,
+    )
     return center
 
 
@@ -61,9 +76,14 @@ def delete_center(*, session: Session, actor: Actor, center_id: int, now: dateti
     staff = session.exec(select(func.count()).where(Staff.center_id == center_id)).one()
     residents = session.exec(select(func.count()).where(Resident.center_id == center_id)).one()
     if staff or residents:
-        raise Conflict(
-            f"The center still has {staff} staff and {residents} residents; move or remove them first."
-        )
-    record_event(session=session, actor=actor, action="center.delete", entity_type="center",
-                 entity_id=center.id, center_id=center.id, now=now)
+        raise Conflict(f"The center still has {staff} staff and {residents} residents; move or remove them first.")
+    record_event(
+        session=session,
+        actor=actor,
+        action="center.delete",
+        entity_type="center",
+        entity_id=center.id,
+        center_id=center.id,
+        now=now,
+    )
     session.delete(center)

@@ -27,7 +27,10 @@ def readyz(request: Request) -> JSONResponse | dict[str, str]:
         return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, status_code=503)
     if current != request.app.state.schema_heads:
         return JSONResponse(
-            {"status": "unavailable", "detail": "database schema is not at the latest migration; run `python main.py migrate`"},
+            {
+                "status": "unavailable",
+                "detail": "database schema is not at the latest migration; run `python main.py migrate`",
+            },
             status_code=503,
         )
     return {"status": "ready"}

@@ -1,6 +1,6 @@
 """Residents (the old people served) and their family contacts."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from pydantic import field_validator, model_validator
@@ -50,7 +50,8 @@ class ResidentStatus(StrEnum):
 
 
 def _check_birth_date(value: date | None) -> date | None:
-    if value is not None and not (date(1900, 1, 1) <= value <= date.today()):
+    latest = datetime.now(UTC).date() + timedelta(days=1)  # "today" anywhere in the world
+    if value is not None and not (date(1900, 1, 1) <= value <= latest):
         raise ValueError("must be between 1900-01-01 and today")
     return value
 

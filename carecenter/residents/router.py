@@ -38,8 +38,14 @@ def list_residents(
 ) -> Page[Resident]:
     """List and search residents of your center (admins: any center)."""
     return service.list_residents(
-        session=session, actor=actor, page=page, q=q, center_id=center_id,
-        status=status, care_level=care_level, worker_id=worker_id,
+        session=session,
+        actor=actor,
+        page=page,
+        q=q,
+        center_id=center_id,
+        status=status,
+        care_level=care_level,
+        worker_id=worker_id,
     )
 
 

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, exists, or_, select
 
 from carecenter.access import Actor
@@ -57,7 +58,7 @@ def list_residents(
         stmt = stmt.where(Resident.primary_worker_id == worker_id)
     if q and q.strip():
         text = q.strip()
-        matches = [col(Resident.name).ilike(_like(text), escape="\\")]
+        matches: list[ColumnElement[bool]] = [col(Resident.name).ilike(_like(text), escape="\\")]
         digits = "".join(ch for ch in text if ch.isdigit())
         if len(digits) >= 3:
             phone = _like(digits)
@@ -90,8 +91,15 @@ def to_public(resident: Resident, actor: Actor) -> ResidentPublic:
 def read_resident(*, session: Session, actor: Actor, resident_id: int, now: datetime) -> Resident:
     """A resident's full record; every read is audited."""
     resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
-    record_event(session=session, actor=actor, action="resident.read", entity_type="resident",
-                 entity_id=resident.id, center_id=resident.center_id, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="resident.read",
+        entity_type="resident",
+        entity_id=resident.id,
+        center_id=resident.center_id,
+        now=now,
+    )
     return resident
 
 
@@ -113,8 +121,15 @@ def create_resident(*, session: Session, actor: Actor, data: ResidentCreate, now
     resident = Resident.model_validate(data, update={"center_id": center_id, "created_at": now})
     session.add(resident)
     session.flush()
-    record_event(session=session, actor=actor, action="resident.create", entity_type="resident",
-                 entity_id=resident.id, center_id=center_id, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="resident.create",
+        entity_type="resident",
+        entity_id=resident.id,
+        center_id=center_id,
+        now=now,
+    )
     return resident
 
 
@@ -133,8 +148,16 @@ def update_resident(
         raise InvalidField(["body", "latitude"], "latitude and longitude go together: give both or neither")
     resident.sqlmodel_update(changes)
     session.add(resident)
-    record_event(session=session, actor=actor, action="resident.update", entity_type="resident",
-                 entity_id=resident.id, center_id=resident.center_id, now=now, changed_fields=changes)
+    record_event(
+        session=session,
+        actor=actor,
+        action="resident.update",
+        entity_type="resident",
+        entity_id=resident.id,
+        center_id=resident.center_id,
+        now=now,
+        changed_fields=changes,
+    )
     return resident
 
 
@@ -143,8 +166,16 @@ def update_notes(*, session: Session, actor: Actor, resident_id: int, notes: str
     resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
     resident.notes = notes
     session.add(resident)
-    record_event(session=session, actor=actor, action="resident.notes", entity_type="resident",
-                 entity_id=resident.id, center_id=resident.center_id, now=now, changed_fields=["notes"])
+    record_event(
+        session=session,
+        actor=actor,
+        action="resident.notes",
+        entity_type="resident",
+        entity_id=resident.id,
+        center_id=resident.center_id,
+        now=now,
+        changed_fields=["notes"],
+    )
     return resident
 
 
@@ -154,8 +185,15 @@ def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: da
     actor.require(Role.manager, Role.admin, to="delete a resident")
     for contact in session.exec(select(FamilyContact).where(FamilyContact.resident_id == resident_id)).all():
         session.delete(contact)
-    record_event(session=session, actor=actor, action="resident.delete", entity_type="resident",
-                 entity_id=resident.id, center_id=resident.center_id, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="resident.delete",
+        entity_type="resident",
+        entity_id=resident.id,
+        center_id=resident.center_id,
+        now=now,
+    )
     session.delete(resident)
 
 
@@ -171,7 +209,9 @@ def list_contacts(*, session: Session, actor: Actor, resident_id: int) -> list[F
     )
 
 
-def _get_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int) -> tuple[Resident, FamilyContact]:
+def _get_contact(
+    *, session: Session, actor: Actor, resident_id: int, contact_id: int
+) -> tuple[Resident, FamilyContact]:
     resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
     contact = session.get(FamilyContact, contact_id)
     if contact is None or contact.resident_id != resident_id:
@@ -188,8 +228,15 @@ def create_contact(
     contact = FamilyContact.model_validate(data, update={"resident_id": resident_id, "created_at": now})
     session.add(contact)
     session.flush()
-    record_event(session=session, actor=actor, action="contact.create", entity_type="family_contact",
-                 entity_id=contact.id, center_id=resident.center_id, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="contact.create",
+        entity_type="family_contact",
+        entity_id=contact.id,
+        center_id=resident.center_id,
+        now=now,
+    )
     return contact
 
 
@@ -208,8 +255,16 @@ def update_contact(
         raise InvalidField(["body", "quiet_hours_start"], str(exc)) from exc
     contact.sqlmodel_update(changes)
     session.add(contact)
-    record_event(session=session, actor=actor, action="contact.update", entity_type="family_contact",
-                 entity_id=contact.id, center_id=resident.center_id, now=now, changed_fields=changes)
+    record_event(
+        session=session,
+        actor=actor,
+        action="contact.update",
+        entity_type="family_contact",
+        entity_id=contact.id,
+        center_id=resident.center_id,
+        now=now,
+        changed_fields=changes,
+    )
     return contact
 
 
@@ -217,6 +272,13 @@ def delete_contact(*, session: Session, actor: Actor, resident_id: int, contact_
     """Remove a family contact (managers and admins)."""
     resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
     actor.require(Role.manager, Role.admin, to="remove family contacts")
-    record_event(session=session, actor=actor, action="contact.delete", entity_type="family_contact",
-                 entity_id=contact.id, center_id=resident.center_id, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="contact.delete",
+        entity_type="family_contact",
+        entity_id=contact.id,
+        center_id=resident.center_id,
+        now=now,
+    )
     session.delete(contact)

@@ -75,8 +75,15 @@ def create_staff(*, session: Session, actor: Actor, data: StaffCreate, now: date
     )
     session.add(staff)
     session.flush()
-    record_event(session=session, actor=actor, action="staff.create", entity_type="staff",
-                 entity_id=staff.id, center_id=staff.center_id, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="staff.create",
+        entity_type="staff",
+        entity_id=staff.id,
+        center_id=staff.center_id,
+        now=now,
+    )
     return staff
 
 
@@ -103,6 +110,14 @@ def update_staff(*, session: Session, actor: Actor, staff_id: int, data: StaffUp
     if password is not None or changes.get("active") is False:
         revoke_all_sessions(session=session, staff_id=staff.id, now=now)
     fields = set(changes) | ({"password"} if password is not None else set())
-    record_event(session=session, actor=actor, action="staff.update", entity_type="staff",
-                 entity_id=staff.id, center_id=staff.center_id, now=now, changed_fields=fields)
+    record_event(
+        session=session,
+        actor=actor,
+        action="staff.update",
+        entity_type="staff",
+        entity_id=staff.id,
+        center_id=staff.center_id,
+        now=now,
+        changed_fields=fields,
+    )
     return staff

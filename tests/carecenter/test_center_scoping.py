@@ -1,0 +1,75 @@
+"""Walks every API route as staff of center A against records of center B: always 404.
+
+A new route with a path parameter must be added to RECORD_PARAMS, or this test fails, so
+no route escapes the check.
+"""
+
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from carecenter.staff.models import Role
+from tests.factories import login, make_center, make_contact, make_resident, make_staff
+
+# Which record of center B each path parameter names.
+RECORD_PARAMS = {"center_id": "center", "staff_id": "staff", "resident_id": "resident", "contact_id": "contact"}
+BODIES: dict[str, dict[str, Any]] = {
+    "PATCH": {"name": "改名"},
+    "PUT": {"notes": "笔记"},
+    "POST": {"name": "新人", "relation": "son", "phone": "13900003333"},
+}
+
+
+def _routes_with_ids(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) with a path parameter, from the app's own OpenAPI description."""
+    return [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if "{" in path
+        for method in operations
+    ]
+
+
+@pytest.mark.parametrize("role", [Role.care_worker, Role.manager])
+def test_records_of_another_center_are_not_found(
+    client: TestClient, session: Session, app: FastAPI, role: Role
+) -> None:
+    center_a, center_b = make_center(session), make_center(session)
+    b_resident = make_resident(session, center=center_b)
+    b_records = {
+        "center": center_b.id,
+        "staff": make_staff(session, center=center_b).id,
+        "resident": b_resident.id,
+        "contact": make_contact(session, resident=b_resident).id,
+    }
+    headers = login(client, make_staff(session, center=center_a, role=role))
+    routes = _routes_with_ids(app)
+    assert len(routes) >= 10
+    for method, path in routes:
+        params = re.findall(r"{(\w+)}", path)
+        unknown = [p for p in params if p not in RECORD_PARAMS]
+        assert not unknown, f"{method} {path}: map {unknown} in RECORD_PARAMS"
+        url = path
+        for param in params:
+            url = url.replace("{" + param + "}", str(b_records[RECORD_PARAMS[param]]))
+        response = client.request(method, url, headers=headers, json=BODIES.get(method))
+        assert response.status_code == 404, f"{role} {method} {url}: {response.status_code} {response.text}"
+
+
+@pytest.mark.parametrize("role", [Role.care_worker, Role.manager])
+def test_lists_and_filters_never_show_another_center(client: TestClient, session: Session, role: Role) -> None:
+    center_a, center_b = make_center(session), make_center(session)
+    make_resident(session, center=center_a)
+    make_resident(session, center=center_b)
+    make_staff(session, center=center_b)
+    headers = login(client, make_staff(session, center=center_a, role=role))
+    for path in ("/api/v1/residents", "/api/v1/staff", "/api/v1/centers"):
+        items = client.get(path, headers=headers).json()["items"]
+        assert items, path
+        assert {item.get("center_id", item["id"]) for item in items} == {center_a.id}, path
+    for path in ("/api/v1/residents", "/api/v1/staff"):
+        assert client.get(path, params={"center_id": center_b.id}, headers=headers).status_code == 404

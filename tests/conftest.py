@@ -1,0 +1,113 @@
+"""Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL.
+
+Set CARECENTER_TEST_DATABASE_URL (for example postgresql+psycopg://postgres@127.0.0.1:5432/test)
+to add the PostgreSQL run. That database's public schema is dropped and rebuilt by the tests.
+"""
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from carecenter.app import create_app
+from carecenter.clock import get_now
+from carecenter.db import make_engine
+from carecenter.migrate import upgrade_to_head
+from carecenter.settings import Settings
+from carecenter.tables import metadata
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("CARECENTER_TEST_DATABASE_URL") else [])
+
+
+def reset_postgres_schema(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database of each kind, built once per test session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    else:
+        url = os.environ["CARECENTER_TEST_DATABASE_URL"]
+        reset_postgres_schema(url)
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: sa.Engine) -> Iterator[sa.Engine]:
+    """The test database, emptied after the test."""
+    yield engine
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def session(db: sa.Engine) -> Iterator[Session]:
+    with Session(db, expire_on_commit=False) as session:
+        yield session
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(database_url=database_url, secret_key=TEST_SECRET, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Iterator[FastAPI]:
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
+
+
+class Clock:
+    """A hand-moved clock: tests step through time without sleeping."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 24, 2, 0, tzinfo=UTC))  # 10:00 in Asia/Shanghai
+
+
+@pytest.fixture
+def client(app: FastAPI, db: sa.Engine, clock: Clock) -> Iterator[TestClient]:
+    app.dependency_overrides[get_now] = lambda: clock.now
+    with TestClient(app, client=("203.0.113.7", 50000)) as client:
+        yield client
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def tmp_sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'fresh.db'}"

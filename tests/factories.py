@@ -1,0 +1,99 @@
+"""Plain factory helpers: `make_resident(session, center=c, name="…")`. Each commits."""
+
+from datetime import UTC, date, datetime
+from functools import cache
+from itertools import count
+from typing import Any, TypeVar
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from carecenter.auth.passwords import hash_password
+from carecenter.centers.models import Center
+from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
+from carecenter.staff.models import Role, Staff
+
+PASSWORD = "correct-horse-battery"
+_seq = count(1)
+
+
+@cache
+def _hash(password: str) -> str:
+    return hash_password(password)
+
+
+def _phone() -> str:
+    return f"+86170990{next(_seq):05d}"
+
+
+R = TypeVar("R", Center, Staff, Resident, FamilyContact)
+
+
+def _save(session: Session, record: R) -> R:
+    session.add(record)
+    session.commit()
+    session.refresh(record)
+    return record
+
+
+def make_center(session: Session, **overrides: Any) -> Center:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "name": f"测试镇养老服务中心{n}",
+        "town": f"测试镇{n}",
+        "district": "房山区",
+        "time_zone": "Asia/Shanghai",
+    }
+    return _save(session, Center.model_validate(values | overrides))
+
+
+def make_staff(
+    session: Session,
+    *,
+    center: Center | None,
+    role: Role = Role.care_worker,
+    password: str = PASSWORD,
+    **overrides: Any,
+) -> Staff:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "name": f"员工{n}",
+        "phone": _phone(),
+        "username": f"{role.value.replace('_', '')}{n}",
+        "role": role,
+        "center_id": center.id if center else None,
+        "password_hash": _hash(password),
+        "created_at": datetime.now(UTC),
+    }
+    return _save(session, Staff.model_validate(values | overrides))
+
+
+def make_resident(session: Session, *, center: Center, **overrides: Any) -> Resident:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "name": f"居民{n}",
+        "gender": Gender.female,
+        "birth_date": date(1940, 5, 1),
+        "center_id": center.id,
+        "address": "长阳镇测试村1号",
+        "national_id": "11011119400501008X",
+    }
+    return _save(session, Resident.model_validate(values | overrides))
+
+
+def make_contact(session: Session, *, resident: Resident, **overrides: Any) -> FamilyContact:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "name": f"家属{n}",
+        "relation": Relation.daughter,
+        "phone": _phone(),
+        "resident_id": resident.id,
+    }
+    return _save(session, FamilyContact.model_validate(values | overrides))
+
+
+def login(client: TestClient, staff: Staff, password: str = PASSWORD) -> dict[str, str]:
+    """Log in through the API; returns the Authorization header."""
+    response = client.post("/api/v1/auth/token", data={"username": staff.username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

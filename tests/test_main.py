@@ -1,0 +1,144 @@
+"""The command line: demo seeding, production start checks, admin creation, and the real demo server."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from carecenter.residents.models import FamilyContact, Resident
+from carecenter.staff.models import Role, Staff
+from main import main
+from tests.conftest import TEST_SECRET
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_PASSWORD = "demo-password-42"
+
+
+def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("serve", "demo", "migrate", "create-admin"):
+        assert command in out
+
+
+def test_serve_refuses_the_default_secret_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_sqlite_url: str
+) -> None:
+    monkeypatch.delenv("CARECENTER_SECRET_KEY", raising=False)
+    monkeypatch.setenv("CARECENTER_DATABASE_URL", tmp_sqlite_url)
+    assert main(["serve"]) == 2
+    assert "CARECENTER_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_serve_refuses_an_unmigrated_database(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_sqlite_url: str
+) -> None:
+    monkeypatch.setenv("CARECENTER_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("CARECENTER_DATABASE_URL", tmp_sqlite_url)
+    assert main(["serve"]) == 2
+    assert "python main.py migrate" in capsys.readouterr().err
+
+
+def test_demo_seeds_once_and_scopes_the_manager(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    client: TestClient,
+    session: Session,
+    database_url: str,
+) -> None:
+    monkeypatch.setenv("CARECENTER_DATABASE_URL", database_url)
+    monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", DEMO_PASSWORD)
+    assert main(["demo", "--no-serve"]) == 0
+    first = capsys.readouterr().out
+    assert "new demo data" in first and DEMO_PASSWORD in first
+    counts = (
+        session.exec(select(func.count()).select_from(Resident)).one(),
+        session.exec(select(func.count()).select_from(Staff)).one(),
+        session.exec(select(func.count()).select_from(FamilyContact)).one(),
+    )
+    assert main(["demo", "--no-serve"]) == 0
+    assert "existing demo data" in capsys.readouterr().out
+    assert counts == (
+        session.exec(select(func.count()).select_from(Resident)).one(),
+        session.exec(select(func.count()).select_from(Staff)).one(),
+        session.exec(select(func.count()).select_from(FamilyContact)).one(),
+    )
+
+    token = client.post("/api/v1/auth/token", data={"username": "manager", "password": DEMO_PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    manager = client.get("/api/v1/staff/me", headers=headers).json()
+    page = client.get("/api/v1/residents", params={"limit": 500}, headers=headers).json()
+    assert page["total"] >= 300
+    assert {r["center_id"] for r in page["items"]} == {manager["center_id"]}
+    workers = client.get("/api/v1/staff", params={"role": "care_worker"}, headers=headers).json()
+    assert workers["total"] >= 12
+    assert counts[0] > page["total"]  # the second town's residents exist, but not for this manager
+
+
+def test_create_admin_uses_the_environment_password(
+    monkeypatch: pytest.MonkeyPatch, client: TestClient, database_url: str
+) -> None:
+    monkeypatch.setenv("CARECENTER_DATABASE_URL", database_url)
+    monkeypatch.setenv("CARECENTER_ADMIN_PASSWORD", "admin-password-1")
+    assert main(["create-admin", "--username", "Chief", "--name", "区管理员", "--phone", "13900004444"]) == 0
+    response = client.post("/api/v1/auth/token", data={"username": "chief", "password": "admin-password-1"})
+    assert response.status_code == 200
+    me = client.get("/api/v1/staff/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"}).json()
+    assert me["role"] == Role.admin
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the demo's embedded path is SQLite")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
+        "CARECENTER_DEMO_PASSWORD": DEMO_PASSWORD
+    }
+    started = time.monotonic()
+    server = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, str(ROOT / "main.py"), "demo", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        while time.monotonic() - started < 30:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the demo did not answer /readyz within 30 s")
+        token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "manager", "password": DEMO_PASSWORD}).json()
+        centers = httpx.get(f"{base}/api/v1/centers", headers={"Authorization": f"Bearer {token['access_token']}"})
+        assert [c["town"] for c in centers.json()["items"]] == ["长阳镇"]
+        assert (tmp_path / "carecenter.db").exists()  # the default database lives in the working directory
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'carecenter.db'}")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        engine.dispose()
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    assert "password: " + DEMO_PASSWORD in output
