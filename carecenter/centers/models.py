@@ -13,18 +13,18 @@ class CenterBase(SQLModel):
     district: Name = Field(max_length=64)
     address: Text = Field(default="", max_length=200)
     phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
-    time_zone: TimeZoneName = Field(default="Asia/Shanghai", max_length=64)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class Center(CenterBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    time_zone: str = Field(max_length=64)
     created_at: datetime = created_at_field()
 
 
 class CenterCreate(CenterBase):
-    pass
+    time_zone: TimeZoneName | None = Field(default=None, max_length=64, description="Default: CARECENTER_TIMEZONE")
 
 
 class CenterUpdate(SQLModel):
@@ -40,3 +40,4 @@ class CenterUpdate(SQLModel):
 
 class CenterPublic(CenterBase):
     id: int
+    time_zone: str

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.auth.deps import ActorDep, NowDep, SessionDep, SettingsDep
 from carecenter.centers import service
 from carecenter.centers.models import Center, CenterCreate, CenterPublic, CenterUpdate
 from carecenter.pagination import Page, PageParams, page_params
@@ -21,9 +21,13 @@ def list_centers(
 
 
 @router.post("", response_model=CenterPublic, status_code=201)
-def create_center(data: CenterCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> Center:
+def create_center(
+    data: CenterCreate, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> Center:
     """Create a center (admins)."""
-    center = service.create_center(session=session, actor=actor, data=data, now=now)
+    center = service.create_center(
+        session=session, actor=actor, data=data, default_time_zone=settings.timezone, now=now
+    )
     session.commit()
     return center
 

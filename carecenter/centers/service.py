@@ -31,10 +31,12 @@ def get_center(*, session: Session, actor: Actor, center_id: int) -> Center:
     return center
 
 
-def create_center(*, session: Session, actor: Actor, data: CenterCreate, now: datetime) -> Center:
-    """A new center (admins only)."""
+def create_center(
+    *, session: Session, actor: Actor, data: CenterCreate, default_time_zone: str, now: datetime
+) -> Center:
+    """A new center (admins only), in the default time zone unless one is given."""
     actor.require(Role.admin, to="create centers")
-    center = Center.model_validate(data, update={"created_at": now})
+    center = Center.model_validate(data, update={"created_at": now, "time_zone": data.time_zone or default_time_zone})
     session.add(center)
     session.flush()
     record_event(

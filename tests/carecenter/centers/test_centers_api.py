@@ -1,7 +1,9 @@
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.app import create_app
 from carecenter.staff.models import Role
+from tests.conftest import make_settings
 from tests.factories import login, make_center, make_resident, make_staff
 
 NEW_CENTER = {"name": "琉璃河镇养老服务中心", "town": "琉璃河镇", "district": "房山区", "phone": "010 6938 1234"}
@@ -17,6 +19,15 @@ def test_admin_manages_centers(client: TestClient, session: Session) -> None:
     updated = client.patch(f"/api/v1/centers/{center['id']}", json={"address": "京周路1号"}, headers=headers)
     assert updated.json()["address"] == "京周路1号"
     assert client.delete(f"/api/v1/centers/{center['id']}", headers=headers).status_code == 204
+
+
+def test_new_centers_take_the_configured_time_zone(session: Session, database_url: str) -> None:
+    admin = make_staff(session, center=None, role=Role.admin)
+    with TestClient(create_app(make_settings(database_url, timezone="Asia/Urumqi"))) as client:
+        headers = login(client, admin)
+        default = client.post("/api/v1/centers", json=NEW_CENTER, headers=headers).json()
+        given = client.post("/api/v1/centers", json=NEW_CENTER | {"time_zone": "Asia/Shanghai"}, headers=headers)
+    assert (default["time_zone"], given.json()["time_zone"]) == ("Asia/Urumqi", "Asia/Shanghai")
 
 
 def test_unknown_time_zone_is_a_422(client: TestClient, session: Session) -> None:
