@@ -6,23 +6,37 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from carecenter.audit.router import router as audit_router
+from carecenter.clock import utcnow
 from carecenter.auth.router import router as auth_router
 from carecenter.centers.router import router as centers_router
 from carecenter.db import make_engine
 from carecenter.errors import install_error_handlers
 from carecenter.health.router import router as health_router
+from carecenter.messaging.events import DomainSmsEvents
+from carecenter.messaging.router import router as messaging_router
 from carecenter.migrate import head_revisions
 from carecenter.residents.router import router as residents_router
 from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
+from notifications.channel import SmsChannel
+from notifications.dispatcher import Dispatcher
+from notifications.senders import SmsSender, make_sender
+from notifications.webhooks import install_webhook_errors
+from notifications.webhooks import router as sms_webhooks_router
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the app around one settings object; the schema must already be migrated."""
+def create_app(settings: Settings, *, sender: SmsSender | None = None) -> FastAPI:
+    """Build the app around one settings object; the schema must already be migrated.
+
+    `sender` replaces the one CARECENTER_SMS_PROVIDER names (tests pass a FakeSender).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.sms.sms_dispatcher_enabled:
+            app.state.sms.dispatcher.start()
         yield
+        app.state.sms.dispatcher.stop()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -34,7 +48,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.schema_heads = head_revisions()
+    events = DomainSmsEvents()
+    app.state.sms = SmsChannel(
+        engine=app.state.engine,
+        settings=settings.sms,
+        public_url=settings.public_url,
+        link_secret=settings.secret_key.get_secret_value().encode(),
+        events=events,
+        dispatcher=Dispatcher(
+            engine=app.state.engine,
+            sender=sender or make_sender(settings.sms),
+            settings=settings.sms,
+            public_url=settings.public_url,
+            events=events,
+            clock=utcnow,
+        ),
+    )
     install_error_handlers(app)
-    for router in (health_router, auth_router, centers_router, staff_router, residents_router, audit_router):
+    install_webhook_errors(app)
+    routers = (health_router, auth_router, centers_router, staff_router, residents_router, audit_router,
+               messaging_router, sms_webhooks_router)
+    for router in routers:
         app.include_router(router)
     return app

@@ -1,13 +1,5 @@
-"""The current time as a dependency, so tests step through time without sleeping."""
+"""The current time: one dependency shared with the SMS channel (see notifications.clock)."""
 
-from datetime import UTC, datetime
+from notifications.clock import get_now, utcnow
 
-
-def utcnow() -> datetime:
-    """The current instant, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def get_now() -> datetime:
-    """FastAPI dependency for `now`; tests override it."""
-    return utcnow()
+__all__ = ["get_now", "utcnow"]

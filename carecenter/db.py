@@ -1,44 +1,15 @@
 """Engine, session and column types shared by every table."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
-from sqlalchemy.engine import Dialect
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-# Constraint names Alembic can find again on every backend (SQLite batch mode needs them).
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-SQLModel.metadata.naming_convention = NAMING_CONVENTION
+from notifications.sqltypes import NAMING_CONVENTION, UTCDateTime
 
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """An instant stored as UTC; always returned timezone-aware (SQLite drops the zone)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where an instant is stored; attach a time zone")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+__all__ = ["NAMING_CONVENTION", "UTCDateTime", "get_session", "make_engine"]
 
 def make_engine(database_url: str, **kwargs: Any) -> sa.Engine:
     """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notifications.settings import SmsProvider, SmsSettings
+
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused by production starts
 
 
@@ -33,6 +35,8 @@ class Settings(BaseSettings):
 
     demo_password: SecretStr | None = None
 
+    sms: SmsSettings = Field(default_factory=SmsSettings, description="The SMS channel's own CARECENTER_* settings")
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -50,4 +54,8 @@ class Settings(BaseSettings):
             problems.append("CARECENTER_SECRET_KEY is the built-in development key; set a secret one.")
         elif len(key) < 32:
             problems.append("CARECENTER_SECRET_KEY must be at least 32 characters long.")
+        if self.sms.sms_provider != SmsProvider.twilio:
+            problems.append("CARECENTER_SMS_PROVIDER must be twilio: the console sender reaches nobody.")
+        else:
+            problems.extend(self.sms.twilio_problems())
         return problems

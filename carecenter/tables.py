@@ -7,7 +7,21 @@ from carecenter.auth.models import AuthSession, LoginFailure
 from carecenter.centers.models import Center
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.staff.models import Staff
+from notifications.models import ResponseLink, ResponseLinkAnswer, SmsMessage, SmsRecipient
 
 metadata = SQLModel.metadata
 
-__all__ = ["AuditEvent", "AuthSession", "Center", "FamilyContact", "LoginFailure", "Resident", "Staff", "metadata"]
+__all__ = [
+    "AuditEvent",
+    "AuthSession",
+    "Center",
+    "FamilyContact",
+    "LoginFailure",
+    "Resident",
+    "ResponseLink",
+    "ResponseLinkAnswer",
+    "SmsMessage",
+    "SmsRecipient",
+    "Staff",
+    "metadata",
+]

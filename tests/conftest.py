@@ -21,8 +21,14 @@ from carecenter.db import make_engine
 from carecenter.migrate import upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.tables import metadata
+from notifications.dispatcher import Dispatcher
+from notifications.fake_twilio_api import FakeTwilioApi
+from notifications.senders import FakeSender
+from notifications.settings import SmsSettings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_TWILIO_TOKEN = "test-twilio-auth-token"
+PUBLIC_URL = "https://carecenter.test"
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("CARECENTER_TEST_DATABASE_URL") else [])
 
 
@@ -68,8 +74,24 @@ def session(db: sa.Engine) -> Iterator[Session]:
         yield session
 
 
+def make_sms_settings(**overrides: object) -> SmsSettings:
+    """The fake sender, no dispatcher thread (tests dispatch with an explicit `now`), a webhook token."""
+    values: dict[str, object] = {
+        "sms_provider": "fake",
+        "sms_dispatcher_enabled": False,
+        "twilio_auth_token": TEST_TWILIO_TOKEN,
+    }
+    return SmsSettings(**(values | overrides))  # type: ignore[arg-type]
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    return Settings(database_url=database_url, secret_key=TEST_SECRET, **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "public_url": PUBLIC_URL,
+        "sms": make_sms_settings(),
+    }
+    return Settings(**(values | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -106,6 +128,37 @@ def client(app: FastAPI, db: sa.Engine, clock: Clock) -> Iterator[TestClient]:
     with TestClient(app, client=("203.0.113.7", 50000)) as client:
         yield client
     app.dependency_overrides.clear()
+    sender = app.state.sms.dispatcher.sender
+    sender.sent.clear()
+    sender.failures.clear()
+
+
+@pytest.fixture
+def dispatcher(app: FastAPI, client: TestClient) -> Dispatcher:
+    """The app's dispatcher; call `dispatch_due(now)` to send what is due."""
+    dispatcher: Dispatcher = app.state.sms.dispatcher
+    return dispatcher
+
+
+@pytest.fixture
+def sender(dispatcher: Dispatcher) -> FakeSender:
+    assert isinstance(dispatcher.sender, FakeSender)
+    return dispatcher.sender
+
+
+@pytest.fixture(scope="session")
+def fake_twilio() -> Iterator[FakeTwilioApi]:
+    fake = FakeTwilioApi().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def twilio_api(fake_twilio: FakeTwilioApi) -> Iterator[FakeTwilioApi]:
+    """The local stand-in of the Twilio API, emptied for each test."""
+    fake_twilio.received.clear()
+    fake_twilio.failures.clear()
+    yield fake_twilio
 
 
 @pytest.fixture

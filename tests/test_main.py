@@ -40,11 +40,31 @@ def test_serve_refuses_the_default_secret_key(
     assert "CARECENTER_SECRET_KEY" in capsys.readouterr().err
 
 
+def test_serve_refuses_the_console_sender_and_incomplete_twilio(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_sqlite_url: str
+) -> None:
+    monkeypatch.setenv("CARECENTER_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("CARECENTER_DATABASE_URL", tmp_sqlite_url)
+    monkeypatch.setenv("CARECENTER_SMS_PROVIDER", "console")
+    assert main(["serve"]) == 2
+    assert "the console sender reaches nobody" in capsys.readouterr().err
+    monkeypatch.setenv("CARECENTER_SMS_PROVIDER", "twilio")
+    monkeypatch.setenv("CARECENTER_TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "CARECENTER_TWILIO_AUTH_TOKEN is not set" in err
+    assert "CARECENTER_TWILIO_FROM_NUMBER" in err
+
+
 def test_serve_refuses_an_unmigrated_database(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_sqlite_url: str
 ) -> None:
     monkeypatch.setenv("CARECENTER_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("CARECENTER_DATABASE_URL", tmp_sqlite_url)
+    monkeypatch.setenv("CARECENTER_SMS_PROVIDER", "twilio")
+    monkeypatch.setenv("CARECENTER_TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("CARECENTER_TWILIO_AUTH_TOKEN", "token")
+    monkeypatch.setenv("CARECENTER_TWILIO_FROM_NUMBER", "+15005550006")
     assert main(["serve"]) == 2
     assert "python main.py migrate" in capsys.readouterr().err
 

@@ -12,6 +12,7 @@ import sqlmodel
 from alembic import op
 
 import carecenter.db
+import notifications.sqltypes
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -14,6 +14,7 @@ from carecenter.fields import (
     Text,
     created_at_field,
     enum_field,
+    instant_field,
 )
 from carecenter.staff.models import Language
 
@@ -199,6 +200,8 @@ class FamilyContact(FamilyContactBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="resident.id", index=True)
     created_at: datetime = created_at_field()
+    unreachable_at: datetime | None = instant_field(default=None, description="SMS provider: number unusable")
+    unreachable_code: int | None = None
 
 
 class FamilyContactCreate(FamilyContactBase):
@@ -223,3 +226,5 @@ class FamilyContactUpdate(SQLModel):
 class FamilyContactPublic(FamilyContactBase):
     id: int
     resident_id: int
+    unreachable_at: datetime | None
+    unreachable_code: int | None

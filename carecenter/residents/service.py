@@ -253,6 +253,8 @@ def update_contact(
         check_quiet_hours(start, end)
     except ValueError as exc:
         raise InvalidField(["body", "quiet_hours_start"], str(exc)) from exc
+    if "phone" in changes and changes["phone"] != contact.phone:
+        contact.unreachable_at, contact.unreachable_code = None, None  # a new number gets a new chance
     contact.sqlmodel_update(changes)
     session.add(contact)
     record_event(

@@ -1,0 +1,56 @@
+"""The message log and the test SMS, scoped to the actor's center."""
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from carecenter.access import Actor
+from carecenter.audit.service import record_event
+from carecenter.pagination import Page, PageParams, paginate
+from carecenter.staff.models import Role
+from notifications.models import MessageStatus, Purpose, SmsMessage
+from notifications.outbox import enqueue_sms
+from notifications.settings import SmsSettings
+from notifications.templates import render
+
+
+def list_messages(
+    *,
+    session: Session,
+    actor: Actor,
+    page: PageParams,
+    status: MessageStatus | None = None,
+    to: str | None = None,
+    purpose: Purpose | None = None,
+    alert_id: int | None = None,
+) -> Page[SmsMessage]:
+    """Messages of the actor's center (admins: all), newest first."""
+    actor.require(Role.manager, Role.admin, to="read the message log")
+    stmt = select(SmsMessage)
+    if not actor.is_admin:
+        stmt = stmt.where(SmsMessage.center_id == actor.center_id)
+    if status is not None:
+        stmt = stmt.where(SmsMessage.status == status)
+    if to:
+        stmt = stmt.where(SmsMessage.to_phone == to)
+    if purpose is not None:
+        stmt = stmt.where(SmsMessage.purpose == purpose)
+    if alert_id is not None:
+        stmt = stmt.where(SmsMessage.alert_id == alert_id)
+    return paginate(session, stmt.order_by(col(SmsMessage.id).desc()), page)
+
+
+def send_test_sms(
+    *, session: Session, actor: Actor, to: str, language: str, sms_settings: SmsSettings, now: datetime
+) -> SmsMessage:
+    """Queue a test SMS through the outbox like any other; its row shows the outcome."""
+    actor.require(Role.manager, Role.admin, to="send test messages")
+    message = enqueue_sms(
+        session=session, settings=sms_settings, to=to, body=render("test", language), language=language,
+        purpose=Purpose.test, dedupe_key=f"test:{uuid.uuid4()}", now=now, critical=True,
+        center_id=actor.center_id, recipient_ref=f"staff:{actor.staff_id}" if actor.staff_id else None,
+    )
+    record_event(session=session, actor=actor, action="sms.test", entity_type="sms_message",
+                 entity_id=message.id, center_id=actor.center_id, now=now)
+    return message

@@ -1,0 +1,150 @@
+"""A local stand-in for the Twilio Messages API, for tests and benchmarks (never the internet).
+
+It checks what the real API checks first (account SID and auth token, an E.164 `To`, a body,
+a sender), answers with Twilio-shaped JSON, can be told to fail (HTTP 500, 429, an error code,
+a timeout), and signs status callbacks the way Twilio does.
+"""
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from twilio.request_validator import RequestValidator
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/Messages\.json$")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One scripted failure: an HTTP status with a Twilio error code, or a stall longer than the client waits."""
+
+    status: int = 500
+    code: int | None = None
+    stall_seconds: float = 0.0
+
+
+@dataclass
+class ReceivedMessage:
+    sid: str
+    to: str
+    body: str
+    sender: str
+    status_callback: str | None
+    form: dict[str, str]
+
+
+@dataclass
+class FakeTwilioApi:
+    account_sid: str = "AC" + "0" * 31 + "1"
+    auth_token: str = "fake-auth-token"
+    received: list[ReceivedMessage] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> "FakeTwilioApi":
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                fake._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def fail_next(self, *failures: Failure) -> None:
+        with self._lock:
+            self.failures.extend(failures)
+
+    def signed_callback(self, url: str, params: dict[str, str]) -> dict[str, str]:
+        """The headers Twilio would send with a webhook POST of `params` to `url`."""
+        signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        return {"X-Twilio-Signature": signature}
+
+    # -- the API -------------------------------------------------------------------------------
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        form = dict(parse_qsl(request.rfile.read(length).decode()))
+        match = MESSAGES_PATH.match(request.path)
+        if match is None:
+            return self._error(request, 404, 20404, "The requested resource was not found")
+        if not self._authorised(request.headers.get("Authorization", ""), match["sid"]):
+            return self._error(request, 401, 20003, "Authenticate")
+        with self._lock:
+            failure = self.failures.pop(0) if self.failures else None
+        if failure is not None:
+            if failure.stall_seconds:
+                time.sleep(failure.stall_seconds)
+            return self._error(request, failure.status, failure.code or failure.status, "Scripted failure")
+        to, body = form.get("To", ""), form.get("Body", "")
+        sender = form.get("From") or form.get("MessagingServiceSid") or ""
+        if not E164.match(to):
+            return self._error(request, 400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        if not body:
+            return self._error(request, 400, 21602, "Message body is required.")
+        if not sender:
+            return self._error(request, 400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required.")
+        sid = "SM" + secrets.token_hex(16)
+        with self._lock:
+            self.received.append(ReceivedMessage(sid, to, body, sender, form.get("StatusCallback"), form))
+        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        self._json(request, 201, {
+            "sid": sid, "account_sid": match["sid"], "to": to, "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"), "body": body, "status": "queued",
+            "num_segments": "1", "direction": "outbound-api", "date_created": now, "date_updated": now,
+            "date_sent": None, "error_code": None, "error_message": None, "price": None, "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{match['sid']}/Messages/{sid}.json",
+        })
+
+    def _authorised(self, header: str, sid: str) -> bool:
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == self.account_sid == sid and secrets.compare_digest(password, self.auth_token)
+
+    def _error(self, request: BaseHTTPRequestHandler, status: int, code: int, message: str) -> None:
+        self._json(request, status, {
+            "code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        })
+
+    @staticmethod
+    def _json(request: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a stall)
+            pass

@@ -1,0 +1,66 @@
+"""Response links: a short signed token per alert and recipient, answered on a tiny mobile page.
+
+They work where two-way SMS does not (mainland China numbers). A token is the link's row id and
+an HMAC of it: it cannot be guessed, names exactly one alert and recipient, and expires.
+"""
+
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from notifications.models import LinkRole, ResponseLink
+
+_ID_BYTES = 6
+_MAC_BYTES = 12
+
+
+def _mac(secret: bytes, raw_id: bytes) -> bytes:
+    return hmac.new(secret, b"response-link:" + raw_id, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def sign_link_id(link_id: int, secret: bytes) -> str:
+    raw_id = link_id.to_bytes(_ID_BYTES, "big")
+    return base64.urlsafe_b64encode(raw_id + _mac(secret, raw_id)).decode().rstrip("=")
+
+
+def verify_link_token(token: str, secret: bytes) -> int | None:
+    """The link id a token names, or None if it was not signed by us."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, TypeError):
+        return None
+    if len(raw) != _ID_BYTES + _MAC_BYTES:
+        return None
+    raw_id, mac = raw[:_ID_BYTES], raw[_ID_BYTES:]
+    if not hmac.compare_digest(mac, _mac(secret, raw_id)):
+        return None
+    return int.from_bytes(raw_id, "big")
+
+
+def create_response_link(
+    *,
+    session: Session,
+    alert_id: int,
+    role: LinkRole,
+    phone: str,
+    language: str,
+    now: datetime,
+    valid_for: timedelta,
+    recipient_ref: str | None = None,
+) -> ResponseLink:
+    """A new link row in the caller's transaction (its id is known after this call)."""
+    link = ResponseLink(
+        alert_id=alert_id, role=role, phone=phone, language=language, recipient_ref=recipient_ref,
+        created_at=now, expires_at=now + valid_for,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def link_url(public_url: str, link: ResponseLink, secret: bytes) -> str:
+    assert link.id is not None
+    return f"{public_url.rstrip('/')}/r/{sign_link_id(link.id, secret)}"

@@ -1,0 +1,137 @@
+"""Putting messages in the outbox, inside the caller's transaction.
+
+Critical messages go out at once, whatever the hour or the volume. Other messages wait for the
+end of the recipient's quiet hours, and past a per-recipient budget they are folded into one
+summary message instead of flooding a phone (and tripping carrier spam filters).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, func, select
+
+from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
+from notifications.settings import SmsSettings
+from notifications.templates import render
+
+WAKE_KEY = "carecenter.sms_enqueued"  # set in Session.info; the dispatcher wakes after that commit
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window in local time; `start` after `end` means it crosses midnight."""
+
+    start: time
+    end: time
+    time_zone: str
+
+    def release_at(self, now: datetime) -> datetime | None:
+        """When a message held at `now` may go, or None if `now` is outside the window."""
+        zone = ZoneInfo(self.time_zone)
+        local = now.astimezone(zone)
+        clock = local.time()
+        crosses_midnight = self.start > self.end
+        inside = (clock >= self.start or clock < self.end) if crosses_midnight else self.start <= clock < self.end
+        if not inside:
+            return None
+        end_day = local.date() + timedelta(days=1) if crosses_midnight and clock >= self.start else local.date()
+        return datetime.combine(end_day, self.end, tzinfo=zone).astimezone(now.tzinfo)
+
+
+def _insert_once(session: Session, message: SmsMessage) -> SmsMessage:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING; the row with that key either way."""
+    values = {c.name: getattr(message, c.name) for c in SmsMessage.__table__.c if c.name != "id"}  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(SmsMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    session.execute(stmt)
+    return session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == message.dedupe_key)).one()
+
+
+def is_opted_out(session: Session, phone: str) -> bool:
+    recipient = session.get(SmsRecipient, phone)
+    return recipient is not None and recipient.opted_out_at is not None
+
+
+def _over_budget(session: Session, message: SmsMessage, settings: SmsSettings, now: datetime) -> str | None:
+    sent_statuses = [s for s in MessageStatus if s != MessageStatus.suppressed]
+    recent = select(func.count()).where(
+        SmsMessage.to_phone == message.to_phone, col(SmsMessage.status).in_(sent_statuses)
+    )
+    last_hour = session.exec(recent.where(col(SmsMessage.created_at) > now - timedelta(hours=1))).one()
+    if last_hour >= settings.sms_budget_per_hour:
+        return "budget"
+    same_text = session.exec(
+        recent.where(SmsMessage.body == message.body, col(SmsMessage.created_at) > now - timedelta(hours=24))
+    ).one()
+    if same_text >= settings.sms_identical_per_day:
+        return "repeated_text"
+    return None
+
+
+def enqueue_sms(
+    *,
+    session: Session,
+    settings: SmsSettings,
+    to: str,
+    body: str,
+    language: str,
+    purpose: Purpose,
+    dedupe_key: str,
+    now: datetime,
+    critical: bool = False,
+    quiet_hours: QuietHours | None = None,
+    center_id: int | None = None,
+    alert_id: int | None = None,
+    visit_id: int | None = None,
+    recipient_ref: str | None = None,
+) -> SmsMessage:
+    """Queue one SMS in the caller's transaction; the same dedupe key is never queued twice.
+
+    The returned row says what will happen: `queued` (maybe held until `next_attempt_at`), or
+    `suppressed` with `hold_reason` (opted_out, budget, repeated_text) - the caller may then try
+    someone else. A critical message is suppressed only for a number that opted out.
+    """
+    existing = session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key)).first()
+    if existing is not None:
+        return existing
+    message = SmsMessage(
+        dedupe_key=dedupe_key, to_phone=to, language=language, body=body, purpose=purpose, critical=critical,
+        center_id=center_id, alert_id=alert_id, visit_id=visit_id, recipient_ref=recipient_ref,
+        status=MessageStatus.queued, next_attempt_at=now, created_at=now, updated_at=now,
+    )
+    if is_opted_out(session, to):
+        message.status, message.hold_reason = MessageStatus.suppressed, "opted_out"
+    elif not critical:
+        reason = _over_budget(session, message, settings, now)
+        if reason is not None:
+            message.status, message.hold_reason = MessageStatus.suppressed, reason
+            if reason == "budget":
+                _queue_summary(session=session, settings=settings, message=message, now=now)
+        elif quiet_hours is not None and (release := quiet_hours.release_at(now)) is not None:
+            message.next_attempt_at, message.hold_reason = release, "quiet_hours"
+    stored = _insert_once(session, message)
+    if stored.status == MessageStatus.queued:
+        session.info[WAKE_KEY] = True
+    return stored
+
+
+def _queue_summary(*, session: Session, settings: SmsSettings, message: SmsMessage, now: datetime) -> None:
+    """One summary per recipient and hour, sent when the hour's budget frees up."""
+    oldest = session.exec(
+        select(sa.func.min(SmsMessage.created_at)).where(
+            SmsMessage.to_phone == message.to_phone, col(SmsMessage.created_at) > now - timedelta(hours=1)
+        )
+    ).one()
+    release = (oldest or now) + timedelta(hours=1)
+    bucket = release.strftime("%Y%m%d%H")
+    summary = SmsMessage(
+        dedupe_key=f"summary:{message.to_phone}:{bucket}", to_phone=message.to_phone, language=message.language,
+        body=render("summary", message.language), purpose=Purpose.summary, center_id=message.center_id,
+        recipient_ref=message.recipient_ref, status=MessageStatus.queued, hold_reason="budget",
+        next_attempt_at=release, created_at=now, updated_at=now,
+    )
+    _insert_once(session, summary)

@@ -1,0 +1,155 @@
+"""Senders behind one small interface: Twilio (the official SDK), console, and fake for tests."""
+
+import itertools
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from notifications.settings import SmsProvider, SmsSettings
+from notifications.twilio_errors import TwilioError, Verdict, classify
+
+log = logging.getLogger(__name__)
+TWILIO_DEFAULT_BASE = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_sid: str
+
+
+class SendError(Exception):
+    """A send that did not go through; `verdict` says whether to retry, give up, or drop the number."""
+
+    def __init__(self, verdict: Verdict, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+        self.message = message
+        self.code = code
+
+
+class SmsSender(Protocol):
+    """Sends one SMS and returns the provider's id, or raises SendError. Never called in a transaction.
+
+    `status_callback` is the URL the provider should report delivery to (None: no reports).
+    """
+
+    name: str
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult: ...
+
+
+class ConsoleSender:
+    """The embedded default: writes each message to the log; the message log shows it as sent."""
+
+    name = "console"
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
+        sid = f"CONSOLE{next(self._ids):08d}"
+        log.warning("SMS to %s [%s]: %s", to, sid, body)
+        return SendResult(provider_sid=sid)
+
+
+@dataclass
+class SentMessage:
+    to: str
+    body: str
+    status_callback: str | None
+    sid: str
+
+
+@dataclass
+class FakeSender:
+    """Records what it sent; `fail_next` makes the next sends raise the given errors, in order."""
+
+    name: str = "fake"
+    sent: list[SentMessage] = field(default_factory=list)
+    failures: list[SendError] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, *errors: SendError) -> None:
+        with self._lock:
+            self.failures.extend(errors)
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
+        with self._lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            sid = f"FAKE{len(self.sent) + 1:08d}"
+            self.sent.append(SentMessage(to=to, body=body, status_callback=status_callback, sid=sid))
+            return SendResult(provider_sid=sid)
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """The SDK's own HTTP client with an explicit timeout, sending to `api_base` instead of api.twilio.com."""
+
+    def __init__(self, *, api_base: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.api_base = api_base.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if url.startswith(TWILIO_DEFAULT_BASE):
+            url = self.api_base + url[len(TWILIO_DEFAULT_BASE) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioSender:
+    """Sends through the official `twilio` SDK; vendor errors become SendError with a verdict."""
+
+    name = "twilio"
+
+    def __init__(self, settings: SmsSettings) -> None:
+        problems = settings.twilio_problems()
+        if problems:
+            raise ValueError("Twilio is not configured: " + "; ".join(problems))
+        assert settings.twilio_auth_token is not None
+        self.from_number = settings.twilio_from_number
+        self.messaging_service_sid = settings.twilio_messaging_service_sid
+        self.client = Client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            http_client=BaseUrlHttpClient(api_base=settings.twilio_api_base, timeout=settings.twilio_timeout_seconds),
+        )
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
+        params: dict[str, Any] = {"to": to, "body": body}
+        if self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            params["from_"] = self.from_number
+        if status_callback:
+            params["status_callback"] = status_callback
+        try:
+            message = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            raise _send_error(classify(exc.code, exc.status), exc.code) from exc
+        except TwilioException as exc:  # RFC 9457 service errors and the like
+            code = getattr(exc, "code", None)
+            raise _send_error(classify(code, getattr(exc, "status", None)), code) from exc
+        except requests.RequestException as exc:  # timeouts, refused connections, TLS trouble
+            raise SendError(Verdict.retry, f"network error talking to Twilio: {type(exc).__name__}") from exc
+        if not message.sid:
+            raise SendError(Verdict.retry, "Twilio answered without a message SID")
+        return SendResult(provider_sid=message.sid)
+
+
+def _send_error(error: TwilioError, code: int | None) -> SendError:
+    return SendError(error.verdict, error.meaning, code)
+
+
+def make_sender(settings: SmsSettings) -> SmsSender:
+    """The sender CARECENTER_SMS_PROVIDER names."""
+    if settings.sms_provider == SmsProvider.twilio:
+        return TwilioSender(settings)
+    if settings.sms_provider == SmsProvider.fake:
+        return FakeSender()
+    return ConsoleSender()

@@ -1,0 +1,226 @@
+"""Twilio webhooks (delivery status, inbound SMS) and the response-link page. All signed or tokened."""
+
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session, col, select
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from notifications.channel import SmsChannel, get_channel
+from notifications.clock import get_now
+from notifications.dispatcher import mark_unreachable
+from notifications.links import verify_link_token
+from notifications.models import (
+    ANSWERS_FOR_ROLE,
+    STATUS_RANK,
+    LinkAnswer,
+    LinkRole,
+    MessageStatus,
+    ResponseLink,
+    ResponseLinkAnswer,
+    SmsMessage,
+    SmsRecipient,
+)
+from notifications.templates import language_or_default, render
+from notifications.twilio_errors import Verdict, classify
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["sms webhooks"])
+ChannelDep = Annotated[SmsChannel, Depends(get_channel)]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+# Twilio's MessageStatus values that mean something to us; the others (queued, sending, …) change nothing.
+CALLBACK_STATUS = {
+    "sent": MessageStatus.sent,
+    "delivered": MessageStatus.delivered,
+    "undelivered": MessageStatus.undelivered,
+    "failed": MessageStatus.failed,
+}
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"}
+OPT_IN_WORDS = {"START", "UNSTOP", "订阅"}
+ACK_PATTERN = re.compile(r"^(?:1|OK|YES|收到|确认|ACK)(?:\s+(?P<code>[A-Z0-9-]{1,20}))?$")
+
+
+class ForbiddenWebhook(Exception):
+    pass
+
+
+async def signed_form(request: Request, channel: ChannelDep) -> dict[str, str]:
+    """The posted form, if `X-Twilio-Signature` matches CARECENTER_PUBLIC_URL + path; else 403."""
+    token = channel.settings.twilio_auth_token
+    form = await request.form()
+    params = {key: str(value) for key, value in form.multi_items()}
+    url = channel.public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if token is None or not RequestValidator(token.get_secret_value()).validate(url, params, signature):
+        raise ForbiddenWebhook()
+    return params
+
+
+SignedForm = Annotated[dict[str, str], Depends(signed_form)]
+
+
+@router.post("/webhooks/twilio/status", response_class=Response)
+def twilio_status(params: SignedForm, request: Request, channel: ChannelDep, now: NowDep) -> Response:
+    """Twilio delivery status callback: moves a message forward, never back."""
+    new_status = CALLBACK_STATUS.get(params.get("MessageStatus", "").lower())
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    if new_status is None or not sid:
+        return Response(status_code=204)
+    with Session(channel.engine) as session:
+        message = _find_message(session, request.query_params.get("m"), sid)
+        if message is None:
+            log.warning("status callback for unknown message %s", sid)
+            return Response(status_code=204)
+        if STATUS_RANK[new_status] <= STATUS_RANK[MessageStatus(message.status)]:
+            return Response(status_code=204)  # late or repeated: already there or further
+        message.status, message.updated_at = new_status, now
+        message.provider_sid = message.provider_sid or sid
+        if new_status == MessageStatus.delivered:
+            message.delivered_at = now
+        if new_status in (MessageStatus.undelivered, MessageStatus.failed):
+            code = int(params["ErrorCode"]) if params.get("ErrorCode", "").isdigit() else None
+            error = classify(code, None)
+            message.error_code, message.error_message = code, error.meaning
+            if error.verdict == Verdict.unreachable:
+                mark_unreachable(session, phone=message.to_phone, code=code, now=now)
+                channel.events.number_unreachable(session=session, phone=message.to_phone, code=code, now=now)
+            channel.events.message_not_reached(session=session, message=message, now=now)
+        session.add(message)
+        session.commit()
+    return Response(status_code=204)
+
+
+def _find_message(session: Session, message_id: str | None, sid: str) -> SmsMessage | None:
+    if message_id and message_id.isdigit():
+        message = session.get(SmsMessage, int(message_id))
+        if message is not None and message.provider_sid in (None, sid):
+            return message
+    return session.exec(select(SmsMessage).where(SmsMessage.provider_sid == sid)).first()
+
+
+def _reply_language(session: Session, phone: str, body: str) -> str:
+    if any("\u4e00" <= ch <= "\u9fff" for ch in body):
+        return "zh-CN"
+    last = session.exec(
+        select(SmsMessage.language).where(SmsMessage.to_phone == phone).order_by(col(SmsMessage.id).desc())
+    ).first()
+    return language_or_default(last)
+
+
+@router.post("/webhooks/twilio/inbound", response_class=Response)
+def twilio_inbound(params: SignedForm, channel: ChannelDep, now: NowDep) -> Response:
+    """Inbound SMS: 1/OK/收到 acknowledges, STOP/退订 opts out, START/订阅 back in; TwiML reply."""
+    phone = params.get("From", "")
+    text = params.get("Body", "").strip()
+    word = text.upper()
+    with Session(channel.engine) as session:
+        language = _reply_language(session, phone, text)
+        if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
+            opted_out = word in OPT_OUT_WORDS
+            recipient = session.get(SmsRecipient, phone) or SmsRecipient(phone=phone)
+            recipient.opted_out_at = now if opted_out else None
+            session.add(recipient)
+            channel.events.opt_out_changed(session=session, phone=phone, opted_out=opted_out, now=now)
+            reply = render("reply_opted_out" if opted_out else "reply_opted_in", language)
+        elif match := ACK_PATTERN.match(word):
+            answer = channel.events.acknowledge_by_sms(session=session, phone=phone, code=match["code"], now=now)
+            reply = answer or render("reply_nothing_pending", language)
+        else:
+            reply = render("reply_help", language)
+        session.commit()
+    twiml = MessagingResponse()
+    twiml.message(reply)
+    return Response(content=str(twiml), media_type="application/xml")
+
+
+# -- response links -------------------------------------------------------------------------------
+_pages = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
+)
+PAGE_TEXT = {
+    "zh-CN": {
+        "title": "CareCenter 告警响应", "expired": "此链接已过期，请直接致电服务中心。", "unknown": "链接无效。",
+        "ask": "请选择：", "thanks": "已收到您的回复，谢谢。", "answered": "您已回复",
+        LinkAnswer.acknowledge: "收到，我来处理", LinkAnswer.going: "我马上过去",
+        LinkAnswer.cannot_go: "我去不了", LinkAnswer.call_me: "请给我回电话",
+    },
+    "en": {
+        "title": "CareCenter alert", "expired": "This link has expired; please call the center.",
+        "unknown": "This link is not valid.", "ask": "Please choose:", "thanks": "Thank you, your answer is recorded.",
+        "answered": "You answered", LinkAnswer.acknowledge: "OK, I'm handling it", LinkAnswer.going: "I'm going",
+        LinkAnswer.cannot_go: "I can't go", LinkAnswer.call_me: "Please call me",
+    },
+}
+
+
+def _page(language: str, *, message: str, link: ResponseLink | None = None, answered: str | None = None,
+          status_code: int = 200) -> HTMLResponse:
+    lang = language_or_default(language)
+    text = PAGE_TEXT[lang]
+    answers = [(a.value, text[a]) for a in ANSWERS_FOR_ROLE[LinkRole(link.role)]] if link else []
+    html = _pages.get_template("response_link.html").render(
+        lang=lang, t=text, message=message, answers=answers, answered=answered
+    )
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def _open_link(session: Session, token: str, channel: SmsChannel, now: datetime) -> ResponseLink | HTMLResponse:
+    link_id = verify_link_token(token, channel.link_secret)
+    link = session.get(ResponseLink, link_id) if link_id is not None else None
+    if link is None:
+        return _page("zh-CN", message=PAGE_TEXT["zh-CN"]["unknown"], status_code=404)
+    if now >= link.expires_at:
+        return _page(link.language, message=PAGE_TEXT[language_or_default(link.language)]["expired"], status_code=410)
+    return link
+
+
+@router.get("/r/{token}", response_class=HTMLResponse)
+def response_link_page(token: str, channel: ChannelDep, now: NowDep) -> HTMLResponse:
+    """The page behind the link in an alert SMS."""
+    with Session(channel.engine) as session:
+        link = _open_link(session, token, channel, now)
+        if isinstance(link, HTMLResponse):
+            return link
+        last = session.exec(
+            select(ResponseLinkAnswer.answer).where(ResponseLinkAnswer.link_id == link.id)
+            .order_by(col(ResponseLinkAnswer.id).desc())
+        ).first()
+        text = PAGE_TEXT[language_or_default(link.language)]
+        return _page(link.language, message=text["ask"], link=link, answered=text[LinkAnswer(last)] if last else None)
+
+
+@router.post("/r/{token}", response_class=HTMLResponse)
+def answer_response_link(
+    token: str, answer: Annotated[str, Form(max_length=20)], channel: ChannelDep, now: NowDep
+) -> HTMLResponse:
+    """Record an answer given through a response link."""
+    with Session(channel.engine) as session:
+        link = _open_link(session, token, channel, now)
+        if isinstance(link, HTMLResponse):
+            return link
+        text = PAGE_TEXT[language_or_default(link.language)]
+        allowed = [a.value for a in ANSWERS_FOR_ROLE[LinkRole(link.role)]]
+        if answer not in allowed:
+            return _page(link.language, message=text["ask"], link=link, status_code=422)
+        assert link.id is not None
+        session.add(ResponseLinkAnswer(link_id=link.id, answer=answer, answered_at=now))
+        channel.events.link_answered(session=session, link=link, answer=answer, now=now)
+        session.commit()
+        return _page(link.language, message=text["thanks"], link=link, answered=text[LinkAnswer(answer)])
+
+
+def install_webhook_errors(app: FastAPI) -> None:
+    """A bad or missing signature is a 403 with a plain message."""
+
+    @app.exception_handler(ForbiddenWebhook)
+    async def _forbidden(_request: Request, _exc: ForbiddenWebhook) -> Response:
+        return Response("invalid Twilio signature", status_code=403, media_type="text/plain")
+
