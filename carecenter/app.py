@@ -6,9 +6,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from carecenter.audit.router import router as audit_router
-from carecenter.clock import utcnow
 from carecenter.auth.router import router as auth_router
 from carecenter.centers.router import router as centers_router
+from carecenter.clock import utcnow
 from carecenter.db import make_engine
 from carecenter.errors import install_error_handlers
 from carecenter.health.router import router as health_router
@@ -66,8 +66,16 @@ def create_app(settings: Settings, *, sender: SmsSender | None = None) -> FastAP
     )
     install_error_handlers(app)
     install_webhook_errors(app)
-    routers = (health_router, auth_router, centers_router, staff_router, residents_router, audit_router,
-               messaging_router, sms_webhooks_router)
+    routers = (
+        health_router,
+        auth_router,
+        centers_router,
+        staff_router,
+        residents_router,
+        audit_router,
+        messaging_router,
+        sms_webhooks_router,
+    )
     for router in routers:
         app.include_router(router)
     return app

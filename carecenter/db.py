@@ -11,6 +11,7 @@ from notifications.sqltypes import NAMING_CONVENTION, UTCDateTime
 
 __all__ = ["NAMING_CONVENTION", "UTCDateTime", "get_session", "make_engine"]
 
+
 def make_engine(database_url: str, **kwargs: Any) -> sa.Engine:
     """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""
     if database_url.startswith("sqlite"):

@@ -94,25 +94,35 @@ class Dispatcher:
                 col(SmsMessage.status).in_([MessageStatus.queued, MessageStatus.retrying]),
                 col(SmsMessage.next_attempt_at) <= now,
             ),
-            sa.and_(SmsMessage.status == MessageStatus.sending, col(SmsMessage.lease_expires_at) <= now),
+            sa.and_(col(SmsMessage.status) == MessageStatus.sending, col(SmsMessage.lease_expires_at) <= now),
         )
         claimed: list[Claimed] = []
         with Session(self.engine) as session:
             rows = session.exec(
-                select(SmsMessage.id, SmsMessage.to_phone, SmsMessage.body, SmsMessage.attempts, SmsMessage.status)
+                select(SmsMessage)
                 .where(due)
                 .order_by(col(SmsMessage.critical).desc(), col(SmsMessage.next_attempt_at), col(SmsMessage.id))
                 .limit(batch)
                 .with_for_update(skip_locked=True)
             ).all()
-            for message_id, to_phone, body, attempts, status in rows:
+            # Plain values first: the ORM UPDATE below refreshes `row` in place.
+            for message_id, to_phone, body, status, attempts in [
+                (r.id, r.to_phone, r.body, r.status, r.attempts) for r in rows
+            ]:
                 assert message_id is not None
                 result = session.execute(
                     update(SmsMessage)
-                    .where(col(SmsMessage.id) == message_id, col(SmsMessage.status) == status,
-                           col(SmsMessage.attempts) == attempts)
-                    .values(status=MessageStatus.sending, lease_expires_at=lease_until, attempts=attempts + 1,
-                            updated_at=now)
+                    .where(
+                        col(SmsMessage.id) == message_id,
+                        col(SmsMessage.status) == status,
+                        col(SmsMessage.attempts) == attempts,
+                    )
+                    .values(
+                        status=MessageStatus.sending,
+                        lease_expires_at=lease_until,
+                        attempts=attempts + 1,
+                        updated_at=now,
+                    )
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(Claimed(message_id, to_phone, body, attempts + 1))
@@ -136,8 +146,15 @@ class Dispatcher:
             session.execute(
                 update(SmsMessage)
                 .where(col(SmsMessage.id) == message.id, col(SmsMessage.status) == MessageStatus.sending)
-                .values(status=MessageStatus.sent, provider_sid=result.provider_sid, sent_at=now,
-                        lease_expires_at=None, error_code=None, error_message=None, updated_at=now)
+                .values(
+                    status=MessageStatus.sent,
+                    provider_sid=result.provider_sid,
+                    sent_at=now,
+                    lease_expires_at=None,
+                    error_code=None,
+                    error_message=None,
+                    updated_at=now,
+                )
             )
             # A status callback may have arrived first and moved the row on; it still needs the SID.
             session.execute(
@@ -171,8 +188,13 @@ class Dispatcher:
                 report.retrying += 1
             session.add(row)
             session.commit()
-        log.warning("SMS %s to %s %s: %s", message.id, message.to_phone,
-                    "failed" if give_up else "will be retried", error.message)
+        log.warning(
+            "SMS %s to %s %s: %s",
+            message.id,
+            message.to_phone,
+            "failed" if give_up else "will be retried",
+            error.message,
+        )
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential, capped, with jitter (half to all of the step) so retries do not stampede."""

@@ -45,7 +45,7 @@ class ReceivedMessage:
 @dataclass
 class FakeTwilioApi:
     account_sid: str = "AC" + "0" * 31 + "1"
-    auth_token: str = "fake-auth-token"
+    auth_token: str = "fake-auth-token"  # noqa: S105 - the stand-in's own made-up token
     received: list[ReceivedMessage] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -61,10 +61,10 @@ class FakeTwilioApi:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 fake._handle(self)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+            def log_message(self, format: str, *args: Any) -> None:
                 return None
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -114,13 +114,29 @@ class FakeTwilioApi:
         with self._lock:
             self.received.append(ReceivedMessage(sid, to, body, sender, form.get("StatusCallback"), form))
         now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        self._json(request, 201, {
-            "sid": sid, "account_sid": match["sid"], "to": to, "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"), "body": body, "status": "queued",
-            "num_segments": "1", "direction": "outbound-api", "date_created": now, "date_updated": now,
-            "date_sent": None, "error_code": None, "error_message": None, "price": None, "api_version": "2010-04-01",
-            "uri": f"/2010-04-01/Accounts/{match['sid']}/Messages/{sid}.json",
-        })
+        self._json(
+            request,
+            201,
+            {
+                "sid": sid,
+                "account_sid": match["sid"],
+                "to": to,
+                "from": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "body": body,
+                "status": "queued",
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "date_created": now,
+                "date_updated": now,
+                "date_sent": None,
+                "error_code": None,
+                "error_message": None,
+                "price": None,
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{match['sid']}/Messages/{sid}.json",
+            },
+        )
 
     def _authorised(self, header: str, sid: str) -> bool:
         if not header.startswith("Basic "):
@@ -132,10 +148,16 @@ class FakeTwilioApi:
         return user == self.account_sid == sid and secrets.compare_digest(password, self.auth_token)
 
     def _error(self, request: BaseHTTPRequestHandler, status: int, code: int, message: str) -> None:
-        self._json(request, status, {
-            "code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        })
+        self._json(
+            request,
+            status,
+            {
+                "code": code,
+                "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+        )
 
     @staticmethod
     def _json(request: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:

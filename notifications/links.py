@@ -53,8 +53,13 @@ def create_response_link(
 ) -> ResponseLink:
     """A new link row in the caller's transaction (its id is known after this call)."""
     link = ResponseLink(
-        alert_id=alert_id, role=role, phone=phone, language=language, recipient_ref=recipient_ref,
-        created_at=now, expires_at=now + valid_for,
+        alert_id=alert_id,
+        role=role,
+        phone=phone,
+        language=language,
+        recipient_ref=recipient_ref,
+        created_at=now,
+        expires_at=now + valid_for,
     )
     session.add(link)
     session.flush()

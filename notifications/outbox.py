@@ -99,9 +99,20 @@ def enqueue_sms(
     if existing is not None:
         return existing
     message = SmsMessage(
-        dedupe_key=dedupe_key, to_phone=to, language=language, body=body, purpose=purpose, critical=critical,
-        center_id=center_id, alert_id=alert_id, visit_id=visit_id, recipient_ref=recipient_ref,
-        status=MessageStatus.queued, next_attempt_at=now, created_at=now, updated_at=now,
+        dedupe_key=dedupe_key,
+        to_phone=to,
+        language=language,
+        body=body,
+        purpose=purpose,
+        critical=critical,
+        center_id=center_id,
+        alert_id=alert_id,
+        visit_id=visit_id,
+        recipient_ref=recipient_ref,
+        status=MessageStatus.queued,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
     )
     if is_opted_out(session, to):
         message.status, message.hold_reason = MessageStatus.suppressed, "opted_out"
@@ -129,9 +140,17 @@ def _queue_summary(*, session: Session, settings: SmsSettings, message: SmsMessa
     release = (oldest or now) + timedelta(hours=1)
     bucket = release.strftime("%Y%m%d%H")
     summary = SmsMessage(
-        dedupe_key=f"summary:{message.to_phone}:{bucket}", to_phone=message.to_phone, language=message.language,
-        body=render("summary", message.language), purpose=Purpose.summary, center_id=message.center_id,
-        recipient_ref=message.recipient_ref, status=MessageStatus.queued, hold_reason="budget",
-        next_attempt_at=release, created_at=now, updated_at=now,
+        dedupe_key=f"summary:{message.to_phone}:{bucket}",
+        to_phone=message.to_phone,
+        language=message.language,
+        body=render("summary", message.language),
+        purpose=Purpose.summary,
+        center_id=message.center_id,
+        recipient_ref=message.recipient_ref,
+        status=MessageStatus.queued,
+        hold_reason="budget",
+        next_attempt_at=release,
+        created_at=now,
+        updated_at=now,
     )
     _insert_once(session, summary)

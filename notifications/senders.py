@@ -89,7 +89,7 @@ class FakeSender:
             return SendResult(provider_sid=sid)
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
+class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK ships no type information
     """The SDK's own HTTP client with an explicit timeout, sending to `api_base` instead of api.twilio.com."""
 
     def __init__(self, *, api_base: str, timeout: float) -> None:

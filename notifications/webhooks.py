@@ -142,27 +142,43 @@ def twilio_inbound(params: SignedForm, channel: ChannelDep, now: NowDep) -> Resp
 
 
 # -- response links -------------------------------------------------------------------------------
-_pages = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
-)
+_pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"]))
 PAGE_TEXT = {
     "zh-CN": {
-        "title": "CareCenter 告警响应", "expired": "此链接已过期，请直接致电服务中心。", "unknown": "链接无效。",
-        "ask": "请选择：", "thanks": "已收到您的回复，谢谢。", "answered": "您已回复",
-        LinkAnswer.acknowledge: "收到，我来处理", LinkAnswer.going: "我马上过去",
-        LinkAnswer.cannot_go: "我去不了", LinkAnswer.call_me: "请给我回电话",
+        "title": "CareCenter 告警响应",
+        "expired": "此链接已过期，请直接致电服务中心。",
+        "unknown": "链接无效。",
+        "ask": "请选择：",
+        "thanks": "已收到您的回复，谢谢。",
+        "answered": "您已回复",
+        LinkAnswer.acknowledge: "收到，我来处理",
+        LinkAnswer.going: "我马上过去",
+        LinkAnswer.cannot_go: "我去不了",
+        LinkAnswer.call_me: "请给我回电话",
     },
     "en": {
-        "title": "CareCenter alert", "expired": "This link has expired; please call the center.",
-        "unknown": "This link is not valid.", "ask": "Please choose:", "thanks": "Thank you, your answer is recorded.",
-        "answered": "You answered", LinkAnswer.acknowledge: "OK, I'm handling it", LinkAnswer.going: "I'm going",
-        LinkAnswer.cannot_go: "I can't go", LinkAnswer.call_me: "Please call me",
+        "title": "CareCenter alert",
+        "expired": "This link has expired; please call the center.",
+        "unknown": "This link is not valid.",
+        "ask": "Please choose:",
+        "thanks": "Thank you, your answer is recorded.",
+        "answered": "You answered",
+        LinkAnswer.acknowledge: "OK, I'm handling it",
+        LinkAnswer.going: "I'm going",
+        LinkAnswer.cannot_go: "I can't go",
+        LinkAnswer.call_me: "Please call me",
     },
 }
 
 
-def _page(language: str, *, message: str, link: ResponseLink | None = None, answered: str | None = None,
-          status_code: int = 200) -> HTMLResponse:
+def _page(
+    language: str,
+    *,
+    message: str,
+    link: ResponseLink | None = None,
+    answered: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     lang = language_or_default(language)
     text = PAGE_TEXT[lang]
     answers = [(a.value, text[a]) for a in ANSWERS_FOR_ROLE[LinkRole(link.role)]] if link else []
@@ -190,7 +206,8 @@ def response_link_page(token: str, channel: ChannelDep, now: NowDep) -> HTMLResp
         if isinstance(link, HTMLResponse):
             return link
         last = session.exec(
-            select(ResponseLinkAnswer.answer).where(ResponseLinkAnswer.link_id == link.id)
+            select(ResponseLinkAnswer.answer)
+            .where(ResponseLinkAnswer.link_id == link.id)
             .order_by(col(ResponseLinkAnswer.id).desc())
         ).first()
         text = PAGE_TEXT[language_or_default(link.language)]
@@ -223,4 +240,3 @@ def install_webhook_errors(app: FastAPI) -> None:
     @app.exception_handler(ForbiddenWebhook)
     async def _forbidden(_request: Request, _exc: ForbiddenWebhook) -> Response:
         return Response("invalid Twilio signature", status_code=403, media_type="text/plain")
-

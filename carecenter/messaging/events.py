@@ -17,7 +17,9 @@ class DomainSmsEvents:
 
     def number_unreachable(self, *, session: Session, phone: str, code: int | None, now: datetime) -> None:
         session.execute(
-            update(FamilyContact).where(col(FamilyContact.phone) == phone).values(unreachable_at=now, unreachable_code=code)
+            update(FamilyContact)
+            .where(col(FamilyContact.phone) == phone)
+            .values(unreachable_at=now, unreachable_code=code)
         )
 
     def opt_out_changed(self, *, session: Session, phone: str, opted_out: bool, now: datetime) -> None:

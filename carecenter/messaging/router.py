@@ -30,7 +30,9 @@ def list_messages(
 
 
 @router.post("/test", response_model=SmsMessagePublic, status_code=201)
-def send_test(data: TestSmsRequest, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep) -> SmsMessage:
+def send_test(
+    data: TestSmsRequest, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> SmsMessage:
     """Send a test SMS to check the configuration; follow its row in the message log."""
     message = service.send_test_sms(
         session=session, actor=actor, to=data.to, language=data.language, sms_settings=settings.sms, now=now

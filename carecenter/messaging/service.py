@@ -47,10 +47,25 @@ def send_test_sms(
     """Queue a test SMS through the outbox like any other; its row shows the outcome."""
     actor.require(Role.manager, Role.admin, to="send test messages")
     message = enqueue_sms(
-        session=session, settings=sms_settings, to=to, body=render("test", language), language=language,
-        purpose=Purpose.test, dedupe_key=f"test:{uuid.uuid4()}", now=now, critical=True,
-        center_id=actor.center_id, recipient_ref=f"staff:{actor.staff_id}" if actor.staff_id else None,
+        session=session,
+        settings=sms_settings,
+        to=to,
+        body=render("test", language),
+        language=language,
+        purpose=Purpose.test,
+        dedupe_key=f"test:{uuid.uuid4()}",
+        now=now,
+        critical=True,
+        center_id=actor.center_id,
+        recipient_ref=f"staff:{actor.staff_id}" if actor.staff_id else None,
     )
-    record_event(session=session, actor=actor, action="sms.test", entity_type="sms_message",
-                 entity_id=message.id, center_id=actor.center_id, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="sms.test",
+        entity_type="sms_message",
+        entity_id=message.id,
+        center_id=actor.center_id,
+        now=now,
+    )
     return message

@@ -1,0 +1,211 @@
+import threading
+import time as time_module
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from carecenter.residents.models import FamilyContact
+from notifications.clock import utcnow
+from notifications.dispatcher import Dispatcher
+from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
+from notifications.outbox import enqueue_sms
+from notifications.senders import FakeSender, SendError, SendResult
+from notifications.twilio_errors import Verdict
+from tests.conftest import PUBLIC_URL, Clock, make_sms_settings
+from tests.factories import make_center, make_contact, make_resident
+
+
+def queue(session: Session, now: Any, n: int = 1, to: str = "+8613900001111", critical: bool = True) -> list[int]:
+    ids = []
+    for i in range(n):
+        message = enqueue_sms(
+            session=session,
+            settings=make_sms_settings(),
+            to=to,
+            body=f"告警{i}",
+            language="zh-CN",
+            purpose=Purpose.alert,
+            dedupe_key=f"{to}:{i}:{now.isoformat()}",
+            now=now,
+            critical=critical,
+        )
+        assert message.id is not None
+        ids.append(message.id)
+    session.commit()
+    return ids
+
+
+def status_of(session: Session, message_id: int) -> SmsMessage:
+    session.expire_all()
+    message = session.get(SmsMessage, message_id)
+    assert message is not None
+    return message
+
+
+def test_due_messages_are_sent_with_a_status_callback(
+    session: Session, dispatcher: Dispatcher, sender: FakeSender, clock: Clock
+) -> None:
+    [message_id] = queue(session, clock.now)
+    report = dispatcher.dispatch_due(now=clock.now)
+    assert (report.sent, report.failed) == (1, 0)
+    message = status_of(session, message_id)
+    assert (message.status, message.provider_sid, message.attempts) == (MessageStatus.sent, "FAKE00000001", 1)
+    assert sender.sent[0].status_callback == f"{PUBLIC_URL}/webhooks/twilio/status?m={message_id}"
+    assert dispatcher.dispatch_due(now=clock.now).handled == 0  # nothing is sent twice
+
+
+def test_transient_errors_retry_with_backoff_then_succeed(
+    session: Session, dispatcher: Dispatcher, sender: FakeSender, clock: Clock
+) -> None:
+    [message_id] = queue(session, clock.now)
+    sender.fail_next(SendError(Verdict.retry, "HTTP 503"), SendError(Verdict.retry, "timeout"))
+    dispatcher.dispatch_due(now=clock.now)
+    first = status_of(session, message_id)
+    assert (first.status, first.attempts, first.error_message) == (MessageStatus.retrying, 1, "HTTP 503")
+    delay = first.next_attempt_at - clock.now
+    assert timedelta(seconds=2.5) <= delay <= timedelta(seconds=5)  # base 5 s, jittered
+    assert dispatcher.dispatch_due(now=clock.now).handled == 0  # not due yet
+    dispatcher.dispatch_due(now=clock.advance(seconds=5))
+    second = status_of(session, message_id)
+    assert second.status == MessageStatus.retrying
+    assert timedelta(seconds=5) <= second.next_attempt_at - clock.now <= timedelta(seconds=10)  # doubled
+    dispatcher.dispatch_due(now=clock.advance(seconds=10))
+    final = status_of(session, message_id)
+    assert (final.status, final.attempts, final.error_message) == (MessageStatus.sent, 3, None)
+    assert len(sender.sent) == 1
+
+
+def test_retries_stop_at_the_limit(session: Session, dispatcher: Dispatcher, sender: FakeSender, clock: Clock) -> None:
+    [message_id] = queue(session, clock.now)
+    sender.fail_next(*[SendError(Verdict.retry, "HTTP 500")] * 10)
+    for _ in range(10):
+        dispatcher.dispatch_due(now=clock.advance(seconds=400))
+    message = status_of(session, message_id)
+    assert (message.status, message.attempts) == (MessageStatus.failed, 10)
+    assert message.error_message == "gave up after 10 attempts: HTTP 500"
+
+
+def test_a_permanent_error_fails_the_message_and_marks_the_contact_unreachable(
+    client: TestClient, session: Session, dispatcher: Dispatcher, sender: FakeSender, clock: Clock
+) -> None:
+    contact = make_contact(session, resident=make_resident(session, center=make_center(session)))
+    [message_id] = queue(session, clock.now, to=contact.phone)
+    sender.fail_next(SendError(Verdict.unreachable, "invalid 'To' phone number", code=21211))
+    report = dispatcher.dispatch_due(now=clock.now)
+    assert (report.failed, report.retrying) == (1, 0)
+    message = status_of(session, message_id)
+    assert (message.status, message.error_code, message.attempts) == (MessageStatus.failed, 21211, 1)
+    assert session.get(SmsRecipient, contact.phone).unreachable_code == 21211  # type: ignore[union-attr]
+    refreshed = session.exec(select(FamilyContact).where(FamilyContact.id == contact.id)).one()
+    assert refreshed.unreachable_code == 21211
+    assert refreshed.unreachable_at == clock.now
+
+
+def test_a_row_left_in_sending_by_a_crash_is_sent_after_the_lease(
+    session: Session, dispatcher: Dispatcher, sender: FakeSender, clock: Clock
+) -> None:
+    [message_id] = queue(session, clock.now)
+    dispatcher._claim(clock.now, 10)  # claimed, then the process "dies" before sending
+    assert status_of(session, message_id).status == MessageStatus.sending
+    assert dispatcher.dispatch_due(now=clock.advance(seconds=60)).handled == 0  # the lease still holds
+    assert dispatcher.dispatch_due(now=clock.advance(seconds=61)).sent == 1
+    message = status_of(session, message_id)
+    assert (message.status, message.attempts) == (MessageStatus.sent, 2)
+    assert len(sender.sent) == 1
+
+
+class TransactionCheckingSender(FakeSender):
+    """Fails the test if any of our connections holds an open transaction while sending."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.checked = 0
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                open_transactions = conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
+                assert open_transactions == 0
+            else:  # a writer elsewhere would make this write wait, then fail
+                conn.exec_driver_sql("PRAGMA busy_timeout = 100")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("ROLLBACK")
+        self.checked += 1
+        return super().send(to=to, body=body, status_callback=status_callback)
+
+
+def test_sends_never_happen_inside_a_transaction(session: Session, db: sa.Engine, clock: Clock) -> None:
+    queue(session, clock.now, n=3)
+    sender = TransactionCheckingSender(db)
+    dispatcher = Dispatcher(engine=db, sender=sender, settings=make_sms_settings(), public_url=None, clock=utcnow)
+    assert dispatcher.dispatch_due(now=clock.now).sent == 3
+    assert sender.checked == 3
+
+
+def test_two_dispatchers_never_send_the_same_row(session: Session, database_url: str, clock: Clock) -> None:
+    ids = queue(session, clock.now, n=120)
+    from carecenter.db import make_engine
+
+    sender = FakeSender()
+    engines = [make_engine(database_url), make_engine(database_url)]
+    dispatchers = [
+        Dispatcher(engine=e, sender=sender, settings=make_sms_settings(), public_url=None, clock=utcnow)
+        for e in engines
+    ]
+    errors: list[BaseException] = []
+
+    def run(d: Dispatcher) -> None:
+        try:
+            d.dispatch_due(now=clock.now, batch=5)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in dispatchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for engine in engines:
+        engine.dispose()
+    assert not errors
+    bodies = [m.body for m in sender.sent]
+    assert len(bodies) == len(set(bodies)) == len(ids)
+    assert {status_of(session, i).status for i in ids} == {MessageStatus.sent}
+
+
+def test_a_commit_that_queues_messages_wakes_the_dispatcher(db: sa.Engine, session: Session) -> None:
+    sender = FakeSender()
+    slow_sweep = make_sms_settings(sms_sweep_seconds=60)
+    dispatcher = Dispatcher(engine=db, sender=sender, settings=slow_sweep, public_url=None, clock=utcnow)
+    dispatcher.start()
+    try:
+        time_module.sleep(0.2)  # let the first (empty) sweep pass
+        queue(session, utcnow())
+        deadline = time_module.monotonic() + 5
+        while not sender.sent and time_module.monotonic() < deadline:
+            time_module.sleep(0.02)
+        assert len(sender.sent) == 1  # long before the 60 s sweep
+    finally:
+        dispatcher.stop()
+
+
+@pytest.mark.parametrize("verdict", [Verdict.give_up, Verdict.unreachable])
+def test_give_up_verdicts_do_not_retry(
+    session: Session, dispatcher: Dispatcher, sender: FakeSender, clock: Clock, verdict: Verdict
+) -> None:
+    [message_id] = queue(session, clock.now)
+    sender.fail_next(SendError(verdict, "no", code=21610))
+    dispatcher.dispatch_due(now=clock.now)
+    assert status_of(session, message_id).status == MessageStatus.failed
+    dispatcher.dispatch_due(now=clock.advance(hours=1))
+    assert status_of(session, message_id).attempts == 1

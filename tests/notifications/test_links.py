@@ -1,0 +1,72 @@
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from notifications.links import create_response_link, link_url, sign_link_id, verify_link_token
+from notifications.models import LinkRole, ResponseLink, ResponseLinkAnswer
+from tests.conftest import PUBLIC_URL, TEST_SECRET, Clock
+
+SECRET = TEST_SECRET.encode()
+
+
+def make_link(
+    session: Session, clock: Clock, role: LinkRole = LinkRole.family, language: str = "zh-CN", alert_id: int = 41
+) -> ResponseLink:
+    link = create_response_link(
+        session=session,
+        alert_id=alert_id,
+        role=role,
+        phone="+8613900003333",
+        language=language,
+        now=clock.now,
+        valid_for=timedelta(hours=24),
+    )
+    session.commit()
+    return link
+
+
+def test_tokens_are_signed_short_and_specific() -> None:
+    token = sign_link_id(12345, SECRET)
+    assert len(token) == 24
+    assert verify_link_token(token, SECRET) == 12345
+    assert verify_link_token(token, b"another-secret") is None
+    assert verify_link_token(sign_link_id(12346, SECRET)[:8] + token[8:], SECRET) is None  # another id, same MAC
+    assert verify_link_token("not base64 !!", SECRET) is None
+    assert verify_link_token("", SECRET) is None
+
+
+def test_family_answers_through_the_link(client: TestClient, session: Session, clock: Clock) -> None:
+    link = make_link(session, clock)
+    url = link_url(PUBLIC_URL, link, SECRET)
+    path = url.removeprefix(PUBLIC_URL)
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "我马上过去" in page.text and "请给我回电话" in page.text and "收到，我来处理" not in page.text
+    answered = client.post(path, data={"answer": "going"})
+    assert answered.status_code == 200
+    assert "已收到您的回复" in answered.text
+    client.post(path, data={"answer": "call_me"})
+    answers = session.exec(select(ResponseLinkAnswer.answer).where(ResponseLinkAnswer.link_id == link.id)).all()
+    assert answers == ["going", "call_me"]
+    assert "您已回复: 请给我回电话" in client.get(path).text
+
+
+def test_staff_links_only_acknowledge(client: TestClient, session: Session, clock: Clock) -> None:
+    link = make_link(session, clock, role=LinkRole.staff, language="en")
+    path = link_url(PUBLIC_URL, link, SECRET).removeprefix(PUBLIC_URL)
+    assert "OK, I&#39;m handling it" in client.get(path).text
+    assert client.post(path, data={"answer": "going"}).status_code == 422
+    assert client.post(path, data={"answer": "acknowledge"}).status_code == 200
+
+
+def test_links_expire_and_forged_links_are_unknown(client: TestClient, session: Session, clock: Clock) -> None:
+    link = make_link(session, clock)
+    path = link_url(PUBLIC_URL, link, SECRET).removeprefix(PUBLIC_URL)
+    clock.advance(hours=24)
+    expired = client.post(path, data={"answer": "going"})
+    assert expired.status_code == 410
+    assert "此链接已过期" in expired.text
+    assert session.exec(select(ResponseLinkAnswer)).all() == []
+    assert client.get("/r/" + sign_link_id(link.id or 0, b"guessed-secret")).status_code == 404
+    assert client.get("/r/AAAAAAAAAAAAAAAAAAAAAAAA").status_code == 404

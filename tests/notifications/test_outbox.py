@@ -1,0 +1,110 @@
+from datetime import UTC, datetime, time
+
+import pytest
+from sqlmodel import Session, func, select
+
+from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
+from notifications.outbox import QuietHours, enqueue_sms
+from notifications.settings import SmsSettings
+from tests.conftest import make_sms_settings
+
+SHANGHAI = "Asia/Shanghai"
+PHONE = "+8613900001234"
+
+
+def at(local: str) -> datetime:
+    """A Shanghai wall-clock time on 2026-11-24 as a UTC instant."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(f"2026-11-24T{local}").replace(tzinfo=ZoneInfo(SHANGHAI)).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "released"),
+    [
+        ("21:59", None),
+        ("22:00", "2026-11-25T07:00"),
+        ("23:30", "2026-11-25T07:00"),
+        ("03:00", "2026-11-24T07:00"),
+        ("06:59", "2026-11-24T07:00"),
+        ("07:00", None),
+    ],
+)
+def test_quiet_hours_across_midnight(now: str, released: str | None) -> None:
+    window = QuietHours(start=time(22), end=time(7), time_zone=SHANGHAI)
+    result = window.release_at(at(now))
+    expected = None if released is None else datetime.fromisoformat(released + "+08:00")
+    assert result == expected
+
+
+def test_quiet_hours_within_one_day() -> None:
+    window = QuietHours(start=time(12), end=time(14), time_zone=SHANGHAI)
+    assert window.release_at(at("13:00")) == at("14:00")
+    assert window.release_at(at("14:00")) is None
+
+
+def _enqueue(session: Session, settings: SmsSettings, now: datetime, **overrides: object) -> SmsMessage:
+    values: dict[str, object] = {
+        "session": session,
+        "settings": settings,
+        "to": PHONE,
+        "body": "测试",
+        "language": "zh-CN",
+        "purpose": Purpose.reminder,
+        "dedupe_key": "k1",
+        "now": now,
+    }
+    return enqueue_sms(**(values | overrides))  # type: ignore[arg-type]
+
+
+def test_the_same_dedupe_key_is_queued_once(session: Session) -> None:
+    settings = make_sms_settings()
+    first = _enqueue(session, settings, at("10:00"))
+    again = _enqueue(session, settings, at("10:01"), body="different")
+    session.commit()
+    assert first.id == again.id
+    assert session.exec(select(func.count()).select_from(SmsMessage)).one() == 1
+
+
+def test_reminders_wait_for_quiet_hours_but_critical_alerts_do_not(session: Session) -> None:
+    settings = make_sms_settings()
+    quiet = QuietHours(start=time(22), end=time(7), time_zone=SHANGHAI)
+    reminder = _enqueue(session, settings, at("23:00"), quiet_hours=quiet, dedupe_key="r")
+    alert = _enqueue(
+        session,
+        settings,
+        at("23:00"),
+        quiet_hours=quiet,
+        dedupe_key="a",
+        critical=True,
+        purpose=Purpose.alert,
+        body="紧急",
+    )
+    assert (reminder.status, reminder.hold_reason) == (MessageStatus.queued, "quiet_hours")
+    assert reminder.next_attempt_at == datetime.fromisoformat("2026-11-25T07:00+08:00")
+    assert (alert.status, alert.hold_reason, alert.next_attempt_at) == (MessageStatus.queued, None, at("23:00"))
+
+
+def test_over_budget_messages_fold_into_one_summary(session: Session) -> None:
+    settings = make_sms_settings(sms_budget_per_hour=3)
+    for n in range(3):
+        assert _enqueue(session, settings, at("10:00"), dedupe_key=f"m{n}", body=f"第{n}条").status == "queued"
+    folded = [_enqueue(session, settings, at("10:10"), dedupe_key=f"x{n}", body=f"多余{n}") for n in range(3)]
+    assert {(m.status, m.hold_reason) for m in folded} == {(MessageStatus.suppressed, "budget")}
+    summaries = session.exec(select(SmsMessage).where(SmsMessage.purpose == Purpose.summary)).all()
+    assert len(summaries) == 1
+    assert summaries[0].next_attempt_at == at("11:00")  # when the hour's budget frees up
+    critical = _enqueue(session, settings, at("10:20"), dedupe_key="sos", critical=True, body="紧急")
+    assert critical.status == MessageStatus.queued  # a critical alert is never dropped
+
+
+def test_identical_text_goes_out_at_most_twice_a_day(session: Session) -> None:
+    settings = make_sms_settings()
+    statuses = [_enqueue(session, settings, at("09:00"), dedupe_key=f"d{n}").status for n in range(3)]
+    assert statuses == [MessageStatus.queued, MessageStatus.queued, MessageStatus.suppressed]
+
+
+def test_numbers_that_opted_out_are_suppressed_even_for_alerts(session: Session) -> None:
+    session.add(SmsRecipient(phone=PHONE, opted_out_at=at("08:00")))
+    message = _enqueue(session, make_sms_settings(), at("10:00"), critical=True)
+    assert (message.status, message.hold_reason) == (MessageStatus.suppressed, "opted_out")
