@@ -11,12 +11,14 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 from twilio.request_validator import RequestValidator
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -86,6 +88,24 @@ class FakeTwilioApi:
         """The headers Twilio would send with a webhook POST of `params` to `url`."""
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
         return {"X-Twilio-Signature": signature}
+
+    def deliver_status(
+        self, sid: str, status: str, *, error_code: int | None = None, post: Callable[..., Any] = httpx.post
+    ) -> Any:
+        """POST a signed status callback for message `sid` to the StatusCallback it was sent with."""
+        message = next(m for m in self.received if m.sid == sid)
+        assert message.status_callback, "that message asked for no status callbacks"
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": status,
+            "To": message.to,
+            "From": message.sender,
+            "AccountSid": self.account_sid,
+        }
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return post(message.status_callback, data=params, headers=self.signed_callback(message.status_callback, params))
 
     # -- the API -------------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from carecenter.residents.models import FamilyContact
 from notifications.clock import utcnow
 from notifications.dispatcher import Dispatcher
+from notifications.events import NoEvents
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.outbox import enqueue_sms
 from notifications.senders import FakeSender, SendError, SendResult
@@ -209,3 +210,38 @@ def test_give_up_verdicts_do_not_retry(
     assert status_of(session, message_id).status == MessageStatus.failed
     dispatcher.dispatch_due(now=clock.advance(hours=1))
     assert status_of(session, message_id).attempts == 1
+
+
+class RecordingEvents(NoEvents):
+    def __init__(self) -> None:
+        self.not_reached: list[tuple[int | None, str]] = []
+
+    def message_not_reached(self, *, session: Session, message: SmsMessage, now: Any) -> None:
+        self.not_reached.append((message.id, message.status))
+
+
+def test_the_caller_is_told_when_a_message_will_not_arrive(
+    client: TestClient, session: Session, db: sa.Engine, clock: Clock, app: Any
+) -> None:
+    """Permanent failures and undelivered callbacks reach SmsEvents, so escalation can try the next contact."""
+    from tests.notifications.test_webhooks import post_signed
+
+    events = RecordingEvents()
+    sender = FakeSender()
+    local = Dispatcher(
+        engine=db, sender=sender, settings=make_sms_settings(), public_url=None, events=events, clock=utcnow
+    )
+    failing, undelivered = queue(session, clock.now, n=2)
+    sender.fail_next(SendError(Verdict.give_up, "blocked", code=30004))
+    local.dispatch_due(now=clock.now)
+    assert events.not_reached == [(failing, "failed")]
+
+    app.state.sms.events, original = events, app.state.sms.events
+    try:
+        sid = status_of(session, undelivered).provider_sid or ""
+        post_signed(
+            client, f"/webhooks/twilio/status?m={undelivered}", {"MessageSid": sid, "MessageStatus": "undelivered"}
+        )
+    finally:
+        app.state.sms.events = original
+    assert events.not_reached == [(failing, "failed"), (undelivered, "undelivered")]

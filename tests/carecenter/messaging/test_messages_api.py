@@ -47,9 +47,12 @@ def test_a_test_sms_goes_through_twilio_and_reaches_sent(
         queued = response.json()
         assert (queued["to_phone"], queued["purpose"], queued["status"]) == ("+8613800138000", "test", "queued")
         row = wait_for_status(client, headers, queued["id"], "sent")
-    [request] = twilio_api.received
-    assert row["provider_sid"] == request.sid
-    assert request.to == "+8613800138000" and "测试短信" in request.body
+        [request] = twilio_api.received
+        assert row["provider_sid"] == request.sid
+        assert request.to == "+8613800138000" and "测试短信" in request.body
+        # The provider reports delivery to the callback URL it was given, signed.
+        assert twilio_api.deliver_status(request.sid, "delivered", post=client.post).status_code == 204
+        assert wait_for_status(client, headers, queued["id"], "delivered")["delivered_at"] is not None
 
 
 def test_the_console_sender_shows_messages_in_the_log(
