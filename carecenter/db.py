@@ -12,22 +12,39 @@ from notifications.sqltypes import NAMING_CONVENTION, UTCDateTime
 __all__ = ["NAMING_CONVENTION", "UTCDateTime", "get_session", "make_engine"]
 
 
-def make_engine(database_url: str, **kwargs: Any) -> sa.Engine:
-    """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""
-    if database_url.startswith("sqlite"):
-        engine = sa.create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+def make_engine(database_url: str, *, sqlite_write_lock: bool = True, **kwargs: Any) -> sa.Engine:
+    """An engine for the URL; SQLite gets WAL, full sync, foreign keys and a busy timeout.
 
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit is on disk before we answer 2xx, even across a power cut.
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+    On SQLite every transaction takes the write lock when it begins (`sqlite_write_lock`), so a
+    read-then-write transaction (is an alert open? then add one) never interleaves with another
+    writer. `sqlite_write_lock=False` keeps the driver's own behaviour (reads outside
+    transactions), for tools that look at the database while the app writes, such as the tests.
+    """
+    if not database_url.startswith("sqlite"):
+        return sa.create_engine(database_url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    if sqlite_write_lock:  # SQLAlchemy's pysqlite recipe: we begin transactions, not the driver
+        sa.event.listen(engine, "connect", _driver_leaves_transactions_to_us)
+        sa.event.listen(engine, "begin", _begin_immediate)
+    return engine
 
-        return engine
-    return sa.create_engine(database_url, pool_pre_ping=True, **kwargs)
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before we answer 2xx, even across a power cut.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _driver_leaves_transactions_to_us(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def get_session(request: Request) -> Iterator[Session]:

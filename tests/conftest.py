@@ -54,7 +54,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[sa.Engine]:
-    engine = make_engine(database_url)
+    """The tests' own view of the database: on SQLite, reads that never hold the app's write lock."""
+    engine = make_engine(database_url, sqlite_write_lock=False)
     yield engine
     engine.dispose()
 

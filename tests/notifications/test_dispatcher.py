@@ -1,3 +1,4 @@
+import sqlite3
 import threading
 import time as time_module
 from datetime import timedelta
@@ -128,8 +129,8 @@ class TransactionCheckingSender(FakeSender):
         self.checked = 0
 
     def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
-        with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
                 open_transactions = conn.execute(
                     sa.text(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -137,10 +138,13 @@ class TransactionCheckingSender(FakeSender):
                     )
                 ).scalar()
                 assert open_transactions == 0
-            else:  # a writer elsewhere would make this write wait, then fail
-                conn.exec_driver_sql("PRAGMA busy_timeout = 100")
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                conn.exec_driver_sql("ROLLBACK")
+        if self.engine.dialect.name == "sqlite":  # a writer elsewhere would make this wait, then fail
+            probe = sqlite3.connect(str(self.engine.url.database), timeout=0.1, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+            finally:
+                probe.close()
         self.checked += 1
         return super().send(to=to, body=body, status_callback=status_callback)
 
