@@ -5,16 +5,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from carecenter.alerts.notify import AlertMessaging
+from carecenter.alerts.router import router as alerts_router
 from carecenter.audit.router import router as audit_router
 from carecenter.auth.router import router as auth_router
 from carecenter.centers.router import router as centers_router
 from carecenter.clock import utcnow
 from carecenter.db import make_engine
+from carecenter.devices.router import router as devices_router
+from carecenter.duty.router import router as duty_router
 from carecenter.errors import install_error_handlers
 from carecenter.health.router import router as health_router
 from carecenter.messaging.events import DomainSmsEvents
 from carecenter.messaging.router import router as messaging_router
 from carecenter.migrate import head_revisions
+from carecenter.readings.router import router as readings_router
 from carecenter.residents.router import router as residents_router
 from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
@@ -48,12 +53,16 @@ def create_app(settings: Settings, *, sender: SmsSender | None = None) -> FastAP
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.schema_heads = head_revisions()
-    events = DomainSmsEvents()
+    link_secret = settings.secret_key.get_secret_value().encode()
+    app.state.alert_messaging = AlertMessaging(
+        sms=settings.sms, public_url=settings.public_url, link_secret=link_secret
+    )
+    events = DomainSmsEvents(app.state.alert_messaging)
     app.state.sms = SmsChannel(
         engine=app.state.engine,
         settings=settings.sms,
         public_url=settings.public_url,
-        link_secret=settings.secret_key.get_secret_value().encode(),
+        link_secret=link_secret,
         events=events,
         dispatcher=Dispatcher(
             engine=app.state.engine,
@@ -75,6 +84,10 @@ def create_app(settings: Settings, *, sender: SmsSender | None = None) -> FastAP
         audit_router,
         messaging_router,
         sms_webhooks_router,
+        devices_router,
+        readings_router,
+        alerts_router,
+        duty_router,
     )
     for router in routers:
         app.include_router(router)

@@ -2,9 +2,13 @@
 
 from sqlmodel import SQLModel
 
+from carecenter.alerts.models import Alert, AlertEvent, EscalationPolicy, RuleState
 from carecenter.audit.models import AuditEvent
 from carecenter.auth.models import AuthSession, LoginFailure
 from carecenter.centers.models import Center
+from carecenter.devices.models import Device
+from carecenter.duty.models import DutyShift, DutyShiftStaff
+from carecenter.readings.models import Reading
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.staff.models import Staff
 from notifications.models import ResponseLink, ResponseLinkAnswer, SmsMessage, SmsRecipient
@@ -12,14 +16,22 @@ from notifications.models import ResponseLink, ResponseLinkAnswer, SmsMessage, S
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
     "AuditEvent",
     "AuthSession",
     "Center",
+    "Device",
+    "DutyShift",
+    "DutyShiftStaff",
+    "EscalationPolicy",
     "FamilyContact",
     "LoginFailure",
+    "Reading",
     "Resident",
     "ResponseLink",
     "ResponseLinkAnswer",
+    "RuleState",
     "SmsMessage",
     "SmsRecipient",
     "Staff",

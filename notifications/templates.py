@@ -14,12 +14,12 @@ LANGUAGES = ("zh-CN", "en")
 
 TEMPLATES: Mapping[str, Mapping[str, str]] = {
     "alert": {
-        "zh-CN": "【{center}】紧急：{who}{what}，{when}，{where}。请立即处理：{link}",
-        "en": "[{center}] URGENT: {who} - {what} at {when}, {where}. Respond: {link}",
+        "zh-CN": "【{center}】紧急#{code}：{who}{what}，{when}，{where}。请立即处理：{link}",
+        "en": "[{center}] URGENT #{code}: {who} - {what} at {when}, {where}. Respond: {link}",
     },
     "alert_reminder": {
-        "zh-CN": "【{center}】仍未处理：{who}{what}（{when}起），{where}。请立即处理：{link}",
-        "en": "[{center}] STILL OPEN: {who} - {what} since {when}, {where}. Respond: {link}",
+        "zh-CN": "【{center}】仍未处理#{code}：{who}{what}（{when}起），{where}。请立即处理：{link}",
+        "en": "[{center}] STILL OPEN #{code}: {who} - {what} since {when}, {where}. Respond: {link}",
     },
     "alert_outcome": {
         "zh-CN": "【{center}】{who}的{what}已处理：{outcome}。",

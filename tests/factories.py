@@ -1,6 +1,6 @@
 """Plain factory helpers: `make_resident(session, center=c, name="…")`. Each commits."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import count
 from typing import Any, TypeVar
@@ -9,7 +9,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.auth.passwords import hash_password
+from carecenter.alerts.models import Alert, AlertKind, Severity
 from carecenter.centers.models import Center
+from carecenter.devices.models import Device, DeviceKind
+from carecenter.devices.service import key_hash, new_device_key
+from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
 from carecenter.staff.models import Role, Staff
 
@@ -26,7 +30,7 @@ def _phone() -> str:
     return f"+86170990{next(_seq):05d}"
 
 
-R = TypeVar("R", Center, Staff, Resident, FamilyContact)
+R = TypeVar("R", Center, Staff, Resident, FamilyContact, Device, Alert, DutyShift)
 
 
 def _save(session: Session, record: R) -> R:
@@ -97,3 +101,58 @@ def login(client: TestClient, staff: Staff, password: str = PASSWORD) -> dict[st
     response = client.post("/api/v1/auth/token", data={"username": staff.username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def make_device(
+    session: Session,
+    *,
+    center: Center,
+    resident: Resident | None = None,
+    kind: DeviceKind = DeviceKind.watch,
+    **overrides: Any,
+) -> tuple[Device, str]:
+    """A registered device and its key."""
+    key = new_device_key()
+    values: dict[str, Any] = {
+        "kind": kind,
+        "serial": f"SN-{next(_seq):06d}",
+        "center_id": center.id,
+        "resident_id": resident.id if resident else None,
+        "key_hash": key_hash(key),
+        "key_prefix": key[:10],
+        "key_rotated_at": datetime.now(UTC),
+        "created_at": datetime.now(UTC),
+    }
+    return _save(session, Device.model_validate(values | overrides)), key
+
+
+def make_alert(session: Session, *, resident: Resident, **overrides: Any) -> Alert:
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "center_id": resident.center_id,
+        "resident_id": resident.id,
+        "kind": AlertKind.sos,
+        "severity": Severity.critical,
+        "opened_at": now,
+        "last_triggered_at": now,
+    }
+    return _save(session, Alert.model_validate(values | overrides))
+
+
+def make_shift(
+    session: Session, *, center: Center, staff: list[Staff], starts_at: datetime, hours: float = 12
+) -> DutyShift:
+    shift = _save(
+        session,
+        DutyShift(
+            center_id=center.id,
+            name="班",
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=hours),
+            created_at=starts_at,
+        ),
+    )
+    for member in staff:
+        session.add(DutyShiftStaff(shift_id=shift.id, staff_id=member.id))
+    session.commit()
+    return shift

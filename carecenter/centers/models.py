@@ -1,9 +1,12 @@
 """A town-level elderly-care micro-service center."""
 
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from carecenter.alerts.thresholds import Thresholds
 from carecenter.fields import PHONE_MAX, Name, PhoneNumber, Text, TimeZoneName, created_at_field
 
 
@@ -20,6 +23,7 @@ class CenterBase(SQLModel):
 class Center(CenterBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     time_zone: str = Field(max_length=64)
+    alert_thresholds: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, description="None: the defaults")
     created_at: datetime = created_at_field()
 
 
@@ -36,8 +40,10 @@ class CenterUpdate(SQLModel):
     time_zone: TimeZoneName | None = Field(default=None, max_length=64)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    alert_thresholds: Thresholds | None = None
 
 
 class CenterPublic(CenterBase):
     id: int
     time_zone: str
+    alert_thresholds: dict[str, Any] | None = None

@@ -56,6 +56,8 @@ def update_center(*, session: Session, actor: Actor, center_id: int, data: Cente
     center = get_center(session=session, actor=actor, center_id=center_id)
     actor.require(Role.admin, to="change centers")
     changes = changes_for(center, data)
+    if data.alert_thresholds is not None:  # stored as JSON (times as text)
+        changes["alert_thresholds"] = data.alert_thresholds.model_dump(mode="json")
     center.sqlmodel_update(changes)
     session.add(center)
     record_event(

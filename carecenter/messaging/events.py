@@ -5,15 +5,22 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from carecenter.alerts import service as alerts
+from carecenter.alerts.models import Alert, Channel
+from carecenter.alerts.notify import AlertMessaging
 from carecenter.residents.models import FamilyContact, SmsOptIn
-from notifications.models import ResponseLink, SmsMessage
+from carecenter.staff.models import Staff
+from notifications.models import LinkAnswer, LinkRole, ResponseLink, SmsMessage
 
 
 class DomainSmsEvents:
-    """The SmsEvents the app registers. Alert acknowledgement and escalation plug in here."""
+    """The SmsEvents the app registers: alerts move on, contacts are marked, answers count."""
+
+    def __init__(self, messaging: AlertMessaging) -> None:
+        self.messaging = messaging
 
     def message_not_reached(self, *, session: Session, message: SmsMessage, now: datetime) -> None:
-        return None  # the escalation policy reacts to this once alerts exist
+        alerts.move_on_after_failure(session, self.messaging, message=message, now=now)
 
     def number_unreachable(self, *, session: Session, phone: str, code: int | None, now: datetime) -> None:
         session.execute(
@@ -27,7 +34,20 @@ class DomainSmsEvents:
         session.execute(update(FamilyContact).where(col(FamilyContact.phone) == phone).values(sms_opt_in=state))
 
     def acknowledge_by_sms(self, *, session: Session, phone: str, code: str | None, now: datetime) -> str | None:
-        return None  # no alerts yet: "nothing pending"
+        return alerts.acknowledge_by_phone(session, phone=phone, code=code, now=now)
 
     def link_answered(self, *, session: Session, link: ResponseLink, answer: str, now: datetime) -> None:
-        return None
+        if link.role == LinkRole.staff and answer == LinkAnswer.acknowledge:
+            staff_id = _staff_id(link.recipient_ref)
+            alert = session.get(Alert, link.alert_id)
+            staff = session.get(Staff, staff_id) if staff_id is not None else None
+            if alert is not None and alerts.staff_may_answer(staff, alert):
+                alerts.acknowledge(session, alert=alert, staff_id=staff_id, channel=Channel.link, now=now)
+            return
+        alerts.record_family_answer(session, alert_id=link.alert_id, ref=link.recipient_ref, answer=answer, now=now)
+
+
+def _staff_id(ref: str | None) -> int | None:
+    if ref and ref.startswith("staff:") and ref[6:].isdigit():
+        return int(ref[6:])
+    return None

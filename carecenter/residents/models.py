@@ -2,10 +2,13 @@
 
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
+import sqlalchemy as sa
 from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
+from carecenter.alerts.thresholds import ThresholdOverrides
 from carecenter.fields import (
     PHONE_MAX,
     Name,
@@ -83,18 +86,21 @@ class ResidentBase(SQLModel):
     consent_health_data: bool = False
     consent_location_data: bool = False
     primary_worker_id: int | None = Field(default=None, foreign_key="staff.id")
+    daily_ok_checkin: bool = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
 
 
 class Resident(ResidentBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     center_id: int = Field(foreign_key="center.id", index=True)
     national_id: str | None = Field(default=None, max_length=18)
+    alert_thresholds: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = created_at_field()
 
 
 class ResidentCreate(ResidentBase):
     center_id: int | None = Field(default=None, description="Admins only; others create in their own center")
     national_id: NationalId | None = Field(default=None, max_length=18)
+    alert_thresholds: ThresholdOverrides | None = None
 
     _birth = field_validator("birth_date")(_check_birth_date)
 
@@ -126,6 +132,8 @@ class ResidentUpdate(SQLModel):
     consent_health_data: bool | None = None
     consent_location_data: bool | None = None
     primary_worker_id: int | None = None
+    daily_ok_checkin: bool | None = None
+    alert_thresholds: ThresholdOverrides | None = None
 
     _birth = field_validator("birth_date")(_check_birth_date)
 
@@ -154,6 +162,7 @@ class ResidentPublic(ResidentBase):
     id: int
     center_id: int
     national_id: str | None = Field(default=None, description="Masked except for managers and admins")
+    alert_thresholds: dict[str, Any] | None = None
 
 
 class Relation(StrEnum):

@@ -118,7 +118,10 @@ def create_resident(*, session: Session, actor: Actor, data: ResidentCreate, now
     if session.get(Center, center_id) is None:
         raise InvalidField(["body", "center_id"], f"there is no center {center_id}")
     _check_worker(session=session, worker_id=data.primary_worker_id, center_id=center_id)
-    resident = Resident.model_validate(data, update={"center_id": center_id, "created_at": now})
+    overrides = data.alert_thresholds.model_dump(exclude_none=True) if data.alert_thresholds else None
+    resident = Resident.model_validate(
+        data, update={"center_id": center_id, "created_at": now, "alert_thresholds": overrides or None}
+    )
     session.add(resident)
     session.flush()
     record_event(
@@ -140,6 +143,8 @@ def update_resident(
     resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
     actor.require(Role.manager, Role.admin, to="change a resident's record")
     changes = changes_for(resident, data)
+    if "alert_thresholds" in changes and changes["alert_thresholds"] is not None:
+        changes["alert_thresholds"] = {k: v for k, v in changes["alert_thresholds"].items() if v is not None} or None
     if "primary_worker_id" in changes:
         _check_worker(session=session, worker_id=changes["primary_worker_id"], center_id=resident.center_id)
     latitude = changes.get("latitude", resident.latitude)

@@ -6,6 +6,7 @@ instead; tests/notifications/test_links.py covers them.)
 """
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,15 +15,38 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.staff.models import Role
-from tests.factories import login, make_center, make_contact, make_resident, make_staff
+from tests.factories import (
+    login,
+    make_alert,
+    make_center,
+    make_contact,
+    make_device,
+    make_resident,
+    make_shift,
+    make_staff,
+)
 
 # Which record of center B each path parameter names.
-RECORD_PARAMS = {"center_id": "center", "staff_id": "staff", "resident_id": "resident", "contact_id": "contact"}
-BODIES: dict[str, dict[str, Any]] = {
-    "PATCH": {"name": "改名"},
-    "PUT": {"notes": "笔记"},
-    "POST": {"name": "新人", "relation": "son", "phone": "13900003333"},
+RECORD_PARAMS = {
+    "center_id": "center",
+    "staff_id": "staff",
+    "resident_id": "resident",
+    "contact_id": "contact",
+    "device_id": "device",
+    "alert_id": "alert",
+    "shift_id": "shift",
 }
+
+
+def body_for(method: str, path: str) -> dict[str, Any] | None:
+    """A valid body, so that validation cannot answer before the scoping check does."""
+    if path.endswith("/resolve"):
+        return {"outcome": "other"}
+    if path.endswith("/contacts"):
+        return {"name": "新人", "relation": "son", "phone": "13900003333"}
+    if path.endswith("/notes"):
+        return {"notes": "笔记"}
+    return {"model": "X1"} if method == "PATCH" else ({} if method in ("POST", "PUT") else None)
 
 
 def _routes_with_ids(app: FastAPI) -> list[tuple[str, str]]:
@@ -41,11 +65,15 @@ def test_records_of_another_center_are_not_found(
 ) -> None:
     center_a, center_b = make_center(session), make_center(session)
     b_resident = make_resident(session, center=center_b)
+    b_staff = make_staff(session, center=center_b)
     b_records = {
         "center": center_b.id,
-        "staff": make_staff(session, center=center_b).id,
+        "staff": b_staff.id,
         "resident": b_resident.id,
         "contact": make_contact(session, resident=b_resident).id,
+        "device": make_device(session, center=center_b, resident=b_resident)[0].id,
+        "alert": make_alert(session, resident=b_resident).id,
+        "shift": make_shift(session, center=center_b, staff=[b_staff], starts_at=datetime.now(UTC)).id,
     }
     headers = login(client, make_staff(session, center=center_a, role=role))
     routes = _routes_with_ids(app)
@@ -57,7 +85,7 @@ def test_records_of_another_center_are_not_found(
         url = path
         for param in params:
             url = url.replace("{" + param + "}", str(b_records[RECORD_PARAMS[param]]))
-        response = client.request(method, url, headers=headers, json=BODIES.get(method))
+        response = client.request(method, url, headers=headers, json=body_for(method, path))
         assert response.status_code == 404, f"{role} {method} {url}: {response.status_code} {response.text}"
 
 

@@ -45,6 +45,7 @@ def test_a_critical_alert_fits_two_segments_even_with_a_long_address(language: s
         center="长阳镇养老服务中心",
         who="欧阳秀英",
         what="SOS呼救" if language == "zh-CN" else "SOS",
+        code="12345",
         when="11-24 10:05",
         where="北京市房山区长阳镇长阳半岛社区碧桂园小区东区12号楼3单元502室",
         link=LINK,

@@ -1,0 +1,240 @@
+"""Alerts, their timeline, the escalation policy of each center, and rule state."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, model_validator
+from pydantic import Field as PydanticField
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import Text, instant_field
+
+
+class AlertKind(StrEnum):
+    sos = "sos"
+    fall = "fall"
+    heart_rate_high = "heart_rate_high"
+    heart_rate_low = "heart_rate_low"
+    spo2_low = "spo2_low"
+    blood_pressure_high = "blood_pressure_high"
+    blood_pressure_low = "blood_pressure_low"
+    temperature_high = "temperature_high"
+    temperature_low = "temperature_low"
+    left_geofence = "left_geofence"
+    device_silent = "device_silent"
+    missed_ok_checkin = "missed_ok_checkin"
+    low_battery = "low_battery"
+
+
+class Severity(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    info = "info"
+
+
+class AlertStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+    cancelled = "cancelled"  # e.g. a fall cancelled with the OK button
+    auto_cleared = "auto_cleared"  # the condition went away by itself
+
+
+ACTIVE_STATUSES = (AlertStatus.open, AlertStatus.acknowledged)
+
+
+class Outcome(StrEnum):
+    false_alarm = "false_alarm"
+    handled_at_home = "handled_at_home"
+    hospital_transfer = "hospital_transfer"
+    other = "other"
+
+
+class Channel(StrEnum):
+    tablet = "tablet"
+    api = "api"
+    sms = "sms"
+    link = "link"
+    system = "system"
+
+
+_ACTIVE = "status IN ('open', 'acknowledged')"
+
+
+class Alert(SQLModel, table=True):
+    __table_args__ = (
+        # One active alert per resident and kind, even when two requests race.
+        sa.Index(
+            "uq_alert_active_resident_kind",
+            "resident_id",
+            "kind",
+            unique=True,
+            postgresql_where=sa.text(_ACTIVE),
+            sqlite_where=sa.text(_ACTIVE),
+        ),
+        sa.Index("ix_alert_due", "status", "next_escalation_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id", index=True)
+    resident_id: int = Field(foreign_key="resident.id")
+    device_id: int | None = Field(default=None, foreign_key="device.id")
+    kind: str = Field(max_length=30)
+    severity: str = Field(max_length=10)
+    status: str = Field(default=AlertStatus.open, max_length=15)
+    opened_at: datetime = instant_field(index=True)
+    last_triggered_at: datetime = instant_field()
+    trigger_count: int = 1
+    last_value: str | None = Field(default=None, max_length=64)
+    escalation_started_at: datetime | None = instant_field(default=None)
+    escalation_steps_done: int = 0
+    reminders_sent: int = 0
+    next_escalation_at: datetime | None = instant_field(default=None)
+    acknowledged_at: datetime | None = instant_field(default=None)
+    acknowledged_by: int | None = Field(default=None, foreign_key="staff.id")
+    acknowledged_via: str | None = Field(default=None, max_length=10)
+    on_site_at: datetime | None = instant_field(default=None)
+    on_site_by: int | None = Field(default=None, foreign_key="staff.id")
+    resolved_at: datetime | None = instant_field(default=None)
+    resolved_by: int | None = Field(default=None, foreign_key="staff.id")
+    outcome: str | None = Field(default=None, max_length=20)
+    resolution_note: str | None = Field(default=None, max_length=1000)
+    closed_reason: str | None = Field(default=None, max_length=100)
+
+
+class AlertEvent(SQLModel, table=True):
+    """One line of an alert's timeline (messages are merged in from the outbox when read)."""
+
+    __tablename__ = "alert_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    at: datetime = instant_field()
+    kind: str = Field(max_length=30)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    channel: str | None = Field(default=None, max_length=10)
+    detail: str = Field(default="", max_length=300)
+
+
+class Recipients(StrEnum):
+    care_worker = "care_worker"  # the resident's primary care worker
+    on_duty = "on_duty"  # staff on the duty roster now; the manager when nobody is
+    manager = "manager"  # the center's managers
+    first_family = "first_family"  # the first reachable family contact
+    all_family = "all_family"  # every reachable family contact
+
+
+class EscalationStep(BaseModel):
+    after_minutes: int = PydanticField(ge=0, le=24 * 60, description="Minutes after the alert (its first step)")
+    recipients: list[Recipients] = PydanticField(min_length=1)
+
+
+DEFAULT_STEPS: list[dict[str, Any]] = [
+    {"after_minutes": 0, "recipients": ["care_worker", "on_duty"]},
+    {"after_minutes": 5, "recipients": ["manager", "first_family"]},
+    {"after_minutes": 10, "recipients": ["all_family", "manager"]},
+]
+
+
+class EscalationPolicyData(BaseModel):
+    """A center's escalation policy, as data."""
+
+    steps: list[EscalationStep] = PydanticField(
+        default_factory=lambda: [EscalationStep.model_validate(s) for s in DEFAULT_STEPS], min_length=1, max_length=10
+    )
+    reminder_every_minutes: int = PydanticField(default=10, ge=1, le=24 * 60)
+    fall_cancel_seconds: int = PydanticField(
+        default=0, ge=0, le=300, description="An OK press this soon cancels a fall"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "EscalationPolicyData":
+        times = [s.after_minutes for s in self.steps]
+        if times[0] != 0 or times != sorted(times):
+            raise ValueError("the first step starts at 0 minutes and steps go forward in time")
+        return self
+
+
+class EscalationPolicy(SQLModel, table=True):
+    __tablename__ = "escalation_policy"
+
+    center_id: int = Field(primary_key=True, foreign_key="center.id")
+    policy: dict[str, Any] = Field(sa_type=sa.JSON)
+    updated_at: datetime = instant_field()
+
+
+class RuleState(SQLModel, table=True):
+    """How long a resident's reading has been out of range, per rule; survives restarts."""
+
+    __tablename__ = "rule_state"
+    __table_args__ = (sa.UniqueConstraint("resident_id", "rule", name="uq_rule_state_resident_id_rule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id")
+    rule: str = Field(max_length=30)
+    breach_since: datetime | None = instant_field(default=None)
+    breach_count: int = 0
+    updated_at: datetime = instant_field()
+
+
+class AlertPublic(SQLModel):
+    id: int
+    center_id: int
+    resident_id: int
+    device_id: int | None
+    kind: str
+    severity: str
+    status: str
+    opened_at: datetime
+    last_triggered_at: datetime
+    trigger_count: int
+    last_value: str | None
+    escalation_steps_done: int
+    reminders_sent: int
+    next_escalation_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: int | None
+    acknowledged_via: str | None
+    on_site_at: datetime | None
+    resolved_at: datetime | None
+    outcome: str | None
+    resolution_note: str | None
+    closed_reason: str | None
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    detail: str = ""
+    staff_id: int | None = None
+    channel: str | None = None
+    message_id: int | None = None
+
+
+class AlertDetail(AlertPublic):
+    resident_name: str
+    timeline: list[TimelineEntry]
+
+
+class ResolveRequest(SQLModel):
+    outcome: Outcome
+    note: Text = Field(default="", max_length=1000)
+
+
+class AlertStats(BaseModel):
+    center_id: int | None
+    since: datetime
+    until: datetime
+    alerts: int
+    needing_answer: int = PydanticField(description="Alerts that called for a person (not info, not cancelled)")
+    acknowledged_within_60s: float | None = PydanticField(description="Share, 0..1")
+    acknowledged_within_180s: float | None
+    ack_seconds_median: float | None
+    ack_seconds_p90: float | None
+    on_site_seconds_median: float | None
+    on_site_seconds_p90: float | None
+    by_kind: dict[str, int]
+    by_outcome: dict[str, int]

@@ -1,0 +1,150 @@
+"""Reading alerts: lists, one alert with its timeline, and the answer-time figures."""
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from carecenter.access import Actor
+from carecenter.alerts.models import (
+    Alert,
+    AlertDetail,
+    AlertEvent,
+    AlertPublic,
+    AlertStats,
+    AlertStatus,
+    Severity,
+    TimelineEntry,
+)
+from carecenter.pagination import Page, PageParams, paginate
+from carecenter.residents.models import Resident
+from notifications.models import SmsMessage
+
+
+def get_alert(*, session: Session, actor: Actor, alert_id: int) -> Alert:
+    """One alert of a center the actor may see (404 otherwise)."""
+    alert = session.get(Alert, alert_id)
+    actor.require_visible(alert.center_id if alert else None, "alert")
+    assert alert is not None
+    return alert
+
+
+def list_alerts(
+    *,
+    session: Session,
+    actor: Actor,
+    page: PageParams,
+    status: list[AlertStatus] | None = None,
+    kind: str | None = None,
+    severity: Severity | None = None,
+    resident_id: int | None = None,
+    center_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[Alert]:
+    """Alerts, newest first; care workers and managers see their center's."""
+    stmt = select(Alert)
+    if center_id is not None:
+        actor.require_visible(center_id, "center")
+        stmt = stmt.where(Alert.center_id == center_id)
+    elif not actor.is_admin:
+        stmt = stmt.where(Alert.center_id == actor.center_id)
+    if status:
+        stmt = stmt.where(col(Alert.status).in_(status))
+    if kind:
+        stmt = stmt.where(Alert.kind == kind)
+    if severity:
+        stmt = stmt.where(Alert.severity == severity)
+    if resident_id is not None:
+        stmt = stmt.where(Alert.resident_id == resident_id)
+    if since is not None:
+        stmt = stmt.where(col(Alert.opened_at) >= since)
+    if until is not None:
+        stmt = stmt.where(col(Alert.opened_at) < until)
+    return paginate(session, stmt.order_by(col(Alert.opened_at).desc(), col(Alert.id).desc()), page)
+
+
+def _message_entries(message: SmsMessage) -> list[TimelineEntry]:
+    """A message's own history, from its outbox row: queued, sent, delivered or not."""
+    who = f"{message.recipient_ref or ''} {message.to_phone}".strip()
+    entries = [TimelineEntry(at=message.created_at, kind="message_queued", detail=who, message_id=message.id)]
+    if message.sent_at:
+        entries.append(TimelineEntry(at=message.sent_at, kind="message_sent", detail=who, message_id=message.id))
+    if message.delivered_at:
+        entries.append(
+            TimelineEntry(at=message.delivered_at, kind="message_delivered", detail=who, message_id=message.id)
+        )
+    if message.status in ("failed", "undelivered", "suppressed", "retrying"):
+        reason = message.error_message or message.hold_reason or ""
+        entries.append(
+            TimelineEntry(
+                at=message.updated_at,
+                kind=f"message_{message.status}",
+                detail=f"{who}: {reason}".strip(": "),
+                message_id=message.id,
+            )
+        )
+    return entries
+
+
+def alert_detail(session: Session, alert: Alert) -> AlertDetail:
+    """The alert with its timeline: its own events merged with its messages' history."""
+    events = session.exec(select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(col(AlertEvent.id))).all()
+    timeline = [
+        TimelineEntry(at=e.at, kind=e.kind, detail=e.detail, staff_id=e.staff_id, channel=e.channel) for e in events
+    ]
+    for message in session.exec(select(SmsMessage).where(SmsMessage.alert_id == alert.id)).all():
+        timeline += _message_entries(message)
+    timeline.sort(key=lambda entry: entry.at)
+    resident = session.get(Resident, alert.resident_id)
+    return AlertDetail.model_validate(
+        AlertPublic.model_validate(alert).model_dump()
+        | {"resident_name": resident.name if resident else "", "timeline": timeline}
+    )
+
+
+def _percentile(values: Sequence[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(share * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def compute_stats(alerts: Sequence[Alert], *, center_id: int | None, since: datetime, until: datetime) -> AlertStats:
+    """Answer-time figures over a set of alerts (pure)."""
+    answered_for = [a for a in alerts if a.severity != Severity.info and a.status not in (AlertStatus.cancelled,)]
+    ack = [(a.acknowledged_at - a.opened_at).total_seconds() for a in answered_for if a.acknowledged_at]
+    on_site = [(a.on_site_at - a.opened_at).total_seconds() for a in answered_for if a.on_site_at]
+    needing = len(answered_for)
+    return AlertStats(
+        center_id=center_id,
+        since=since,
+        until=until,
+        alerts=len(alerts),
+        needing_answer=needing,
+        acknowledged_within_60s=sum(1 for s in ack if s <= 60) / needing if needing else None,
+        acknowledged_within_180s=sum(1 for s in ack if s <= 180) / needing if needing else None,
+        ack_seconds_median=statistics.median(ack) if ack else None,
+        ack_seconds_p90=_percentile(ack, 0.9),
+        on_site_seconds_median=statistics.median(on_site) if on_site else None,
+        on_site_seconds_p90=_percentile(on_site, 0.9),
+        by_kind=dict(Counter(a.kind for a in alerts)),
+        by_outcome=dict(Counter(a.outcome for a in alerts if a.outcome)),
+    )
+
+
+def alert_stats(
+    *, session: Session, actor: Actor, since: datetime, until: datetime, center_id: int | None = None
+) -> AlertStats:
+    """Figures for alerts opened in [since, until) in one center (admins: all unless named)."""
+    stmt = select(Alert).where(col(Alert.opened_at) >= since, col(Alert.opened_at) < until)
+    if center_id is not None:
+        actor.require_visible(center_id, "center")
+        stmt = stmt.where(Alert.center_id == center_id)
+    elif not actor.is_admin:
+        center_id = actor.center_id
+        stmt = stmt.where(Alert.center_id == center_id)
+    return compute_stats(session.exec(stmt).all(), center_id=center_id, since=since, until=until)

@@ -1,0 +1,188 @@
+"""The alert rules: pure functions from a reading, thresholds and rule state to alert drafts.
+
+Nothing here touches the database or the clock; the alert service stores what `evaluate`
+returns (new rule state, alerts to raise, conditions that cleared) in its transaction.
+"""
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from carecenter.alerts.models import AlertKind, Severity
+from carecenter.alerts.thresholds import Thresholds
+
+
+@dataclass(frozen=True)
+class ResidentFacts:
+    living_alone: bool = False
+    wander_risk: bool = False
+    home: tuple[float, float] | None = None  # latitude, longitude
+
+
+@dataclass(frozen=True)
+class ReadingFacts:
+    kind: str
+    recorded_at: datetime
+    heart_rate: int | None = None
+    spo2: int | None = None
+    systolic: int | None = None
+    diastolic: int | None = None
+    temperature: float | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    battery_pct: int | None = None
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A rule's memory: out of range since when, for how many readings in a row."""
+
+    since: datetime | None = None
+    count: int = 0
+
+
+NO_BREACH = Breach()
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    kind: AlertKind
+    severity: Severity
+    value: str | None = None
+
+
+@dataclass
+class Evaluation:
+    drafts: list[AlertDraft] = field(default_factory=list)
+    clears: list[AlertKind] = field(default_factory=list)  # conditions that are over
+    cancels: list[AlertKind] = field(default_factory=list)  # e.g. a fall cancelled with the OK button
+    states: dict[str, Breach] = field(default_factory=dict)  # new rule state, by rule name
+
+
+@dataclass(frozen=True)
+class VitalRule:
+    kind: AlertKind
+    measured: Callable[[ReadingFacts], bool]
+    breached: Callable[[ReadingFacts, Thresholds], bool]
+    value: Callable[[ReadingFacts], str]
+    severity: Severity = Severity.high
+
+
+VITAL_RULES = (
+    VitalRule(
+        AlertKind.heart_rate_high,
+        lambda r: r.heart_rate is not None,
+        lambda r, t: r.heart_rate is not None and r.heart_rate > t.heart_rate_high,
+        lambda r: f"{r.heart_rate} bpm",
+    ),
+    VitalRule(
+        AlertKind.heart_rate_low,
+        lambda r: r.heart_rate is not None,
+        lambda r, t: r.heart_rate is not None and r.heart_rate < t.heart_rate_low,
+        lambda r: f"{r.heart_rate} bpm",
+    ),
+    VitalRule(
+        AlertKind.spo2_low,
+        lambda r: r.spo2 is not None,
+        lambda r, t: r.spo2 is not None and r.spo2 < t.spo2_low,
+        lambda r: f"SpO2 {r.spo2}%",
+    ),
+    VitalRule(
+        AlertKind.blood_pressure_high,
+        lambda r: r.systolic is not None or r.diastolic is not None,
+        lambda r, t: (r.systolic or 0) > t.systolic_high or (r.diastolic or 0) > t.diastolic_high,
+        lambda r: f"{r.systolic}/{r.diastolic} mmHg",
+    ),
+    VitalRule(
+        AlertKind.blood_pressure_low,
+        lambda r: r.systolic is not None,
+        lambda r, t: r.systolic is not None and r.systolic < t.systolic_low,
+        lambda r: f"{r.systolic}/{r.diastolic} mmHg",
+    ),
+    VitalRule(
+        AlertKind.temperature_high,
+        lambda r: r.temperature is not None,
+        lambda r, t: r.temperature is not None and r.temperature > t.temperature_high,
+        lambda r: f"{r.temperature} °C",
+    ),
+    VitalRule(
+        AlertKind.temperature_low,
+        lambda r: r.temperature is not None,
+        lambda r, t: r.temperature is not None and r.temperature < t.temperature_low,
+        lambda r: f"{r.temperature} °C",
+    ),
+)
+VITAL_RULE_NAMES = tuple(rule.kind.value for rule in VITAL_RULES)
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in metres (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(h))
+
+
+def _sustained(breach: Breach, now: datetime, t: Thresholds) -> bool:
+    if breach.count >= t.sustain_readings:
+        return True
+    return (
+        t.sustain_minutes > 0
+        and breach.since is not None
+        and now - breach.since >= timedelta(minutes=t.sustain_minutes)
+    )
+
+
+def evaluate(
+    reading: ReadingFacts, thresholds: Thresholds, resident: ResidentFacts, states: Mapping[str, Breach]
+) -> Evaluation:
+    """What one reading means: alerts to raise, conditions that cleared, the new rule state."""
+    result = Evaluation(clears=[AlertKind.device_silent])  # any reading proves the device is alive
+    kind = reading.kind
+    if kind == "sos":
+        result.drafts.append(AlertDraft(AlertKind.sos, Severity.critical, "SOS"))
+    elif kind == "fall":
+        result.drafts.append(AlertDraft(AlertKind.fall, Severity.critical, "fall"))
+    elif kind == "ok_button":
+        result.cancels.append(AlertKind.fall)
+        result.clears.append(AlertKind.missed_ok_checkin)
+
+    for rule in VITAL_RULES:
+        if not rule.measured(reading):
+            continue
+        if rule.breached(reading, thresholds):
+            before = states.get(rule.kind.value, NO_BREACH)
+            breach = Breach(since=before.since or reading.recorded_at, count=before.count + 1)
+            result.states[rule.kind.value] = breach
+            if _sustained(breach, reading.recorded_at, thresholds):
+                result.drafts.append(AlertDraft(rule.kind, rule.severity, rule.value(reading)))
+        else:
+            result.states[rule.kind.value] = NO_BREACH
+            result.clears.append(rule.kind)
+
+    if reading.latitude is not None and reading.longitude is not None and resident.wander_risk and resident.home:
+        away = distance_m(resident.home, (reading.latitude, reading.longitude))
+        if away > thresholds.geofence_radius_m:
+            result.drafts.append(AlertDraft(AlertKind.left_geofence, Severity.high, f"{away:.0f} m from home"))
+        else:
+            result.clears.append(AlertKind.left_geofence)
+
+    if kind == "low_battery" or (reading.battery_pct is not None and reading.battery_pct <= thresholds.low_battery_pct):
+        value = f"{reading.battery_pct}%" if reading.battery_pct is not None else "low"
+        result.drafts.append(AlertDraft(AlertKind.low_battery, Severity.info, value))
+    elif reading.battery_pct is not None:
+        result.clears.append(AlertKind.low_battery)
+    return result
+
+
+def is_silent(
+    *, last_seen_at: datetime | None, since: datetime, interval_seconds: int, grace_minutes: int, now: datetime
+) -> bool:
+    """No reading for twice the reporting interval plus grace (counted from `since` if never seen)."""
+    quiet_since = last_seen_at or since
+    return now - quiet_since > timedelta(seconds=2 * interval_seconds, minutes=grace_minutes)
+
+
+def silent_severity(resident: ResidentFacts) -> Severity:
+    """Silence matters more for someone nobody else would notice."""
+    return Severity.high if resident.living_alone else Severity.medium

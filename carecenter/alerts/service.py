@@ -1,0 +1,491 @@
+"""Alerts: opening or folding drafts, escalating step by step, acknowledging, closing.
+
+The escalation state lives on the alert row (`escalation_steps_done`, `reminders_sent`,
+`next_escalation_at`); each sweep locks the due alerts, runs one stage each and records when
+the next is due, so a restart loses nothing and a sweep run twice pages nobody twice.
+"""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
+
+from carecenter.alerts import escalation
+from carecenter.alerts.labels import KIND_LABELS, label
+from carecenter.alerts.models import (
+    ACTIVE_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertStatus,
+    Channel,
+    RuleState,
+    Severity,
+)
+from carecenter.alerts.notify import (
+    AlertMessaging,
+    family_recipient,
+    page,
+    reachable_family,
+    resolve_recipients,
+    staff_recipient,
+    tell_outcome,
+)
+from carecenter.alerts.policy import policy_for
+from carecenter.alerts.rules import (
+    AlertDraft,
+    Breach,
+    Evaluation,
+    ResidentFacts,
+    is_silent,
+    silent_severity,
+)
+from carecenter.alerts.thresholds import effective_thresholds
+from carecenter.centers.models import Center
+from carecenter.devices.models import Device, DeviceKind
+from carecenter.errors import Conflict
+from carecenter.readings.models import Reading
+from carecenter.residents.models import LivingSituation, Resident, ResidentStatus
+from carecenter.staff.models import Role, Staff
+from notifications.models import SmsMessage
+from notifications.templates import render
+
+
+def add_event(
+    session: Session,
+    alert: Alert,
+    kind: str,
+    now: datetime,
+    *,
+    detail: str = "",
+    staff_id: int | None = None,
+    channel: Channel | None = None,
+) -> None:
+    assert alert.id is not None
+    session.add(
+        AlertEvent(alert_id=alert.id, at=now, kind=kind, detail=detail[:300], staff_id=staff_id, channel=channel)
+    )
+
+
+def resident_facts(resident: Resident) -> ResidentFacts:
+    home = None
+    if resident.consent_location_data and resident.latitude is not None and resident.longitude is not None:
+        home = (resident.latitude, resident.longitude)
+    return ResidentFacts(
+        living_alone=resident.living_situation == LivingSituation.alone, wander_risk=resident.wander_risk, home=home
+    )
+
+
+def lock_resident(session: Session, resident_id: int) -> Resident:
+    """The resident row, locked for this transaction: alerts of one resident open one at a time."""
+    resident = session.exec(select(Resident).where(Resident.id == resident_id).with_for_update()).one()
+    return resident
+
+
+def active_alert(session: Session, resident_id: int, kind: str) -> Alert | None:
+    return session.exec(
+        select(Alert).where(
+            Alert.resident_id == resident_id, Alert.kind == kind, col(Alert.status).in_(ACTIVE_STATUSES)
+        )
+    ).first()
+
+
+# -- opening ------------------------------------------------------------------------------------
+def raise_alert(
+    session: Session,
+    messaging: AlertMessaging,
+    *,
+    resident: Resident,
+    center: Center,
+    draft: AlertDraft,
+    now: datetime,
+    device_id: int | None = None,
+) -> Alert:
+    """Open an alert, or fold the draft into the active one of the same kind (no new SMS).
+
+    A new alert's first step is queued in the caller's transaction, unless a fall waits out
+    the center's cancel window; the escalation sweep runs it then.
+    """
+    assert resident.id is not None and center.id is not None
+    existing = active_alert(session, resident.id, draft.kind)
+    if existing is not None:
+        existing.trigger_count += 1
+        existing.last_triggered_at, existing.last_value = now, draft.value
+        session.add(existing)
+        return existing
+    alert = Alert(
+        center_id=center.id,
+        resident_id=resident.id,
+        device_id=device_id,
+        kind=draft.kind,
+        severity=draft.severity,
+        status=AlertStatus.open,
+        opened_at=now,
+        last_triggered_at=now,
+        last_value=draft.value,
+    )
+    session.add(alert)
+    session.flush()
+    add_event(session, alert, "opened", now, detail=f"{draft.kind} ({draft.severity}) {draft.value or ''}".strip())
+    if draft.severity == Severity.info:  # tell the care worker once; nothing escalates
+        worker = session.get(Staff, resident.primary_worker_id) if resident.primary_worker_id else None
+        recipients = [staff_recipient(worker)] if worker is not None and worker.active else []
+        page(
+            session,
+            messaging,
+            alert=alert,
+            resident=resident,
+            center=center,
+            recipients=recipients,
+            stage="info",
+            reminder=False,
+            now=now,
+        )
+        return alert
+    policy = policy_for(session, center.id)
+    wait = policy.fall_cancel_seconds if draft.kind == AlertKind.fall else 0
+    alert.escalation_started_at = now + timedelta(seconds=wait)
+    alert.next_escalation_at = alert.escalation_started_at
+    if wait == 0:
+        run_stage(session, messaging, alert=alert, resident=resident, center=center, now=now)
+    else:
+        add_event(session, alert, "waiting", now, detail=f"{wait} s for the OK button to cancel")
+    session.add(alert)
+    return alert
+
+
+# -- escalation ---------------------------------------------------------------------------------
+def run_stage(
+    session: Session, messaging: AlertMessaging, *, alert: Alert, resident: Resident, center: Center, now: datetime
+) -> None:
+    """Page the next stage's recipients and record when the one after is due."""
+    assert center.id is not None and alert.escalation_started_at is not None
+    policy = policy_for(session, center.id)
+    stage = escalation.next_stage(policy, alert.escalation_steps_done, alert.reminders_sent)
+    recipients = resolve_recipients(session, resident=resident, center=center, groups=stage.recipients, now=now)
+    page(
+        session,
+        messaging,
+        alert=alert,
+        resident=resident,
+        center=center,
+        recipients=recipients,
+        stage=stage.name,
+        reminder=stage.is_reminder,
+        now=now,
+    )
+    if stage.is_reminder:
+        alert.reminders_sent += 1
+    else:
+        alert.escalation_steps_done += 1
+    alert.next_escalation_at = escalation.due_at(
+        policy, alert.escalation_started_at, alert.escalation_steps_done, alert.reminders_sent
+    )
+    names = ", ".join(r.ref for r in recipients) or "nobody reachable"
+    add_event(
+        session,
+        alert,
+        "reminder" if stage.is_reminder else "escalated",
+        now,
+        detail=f"{stage.name}: {', '.join(stage.recipients)} -> {names}",
+    )
+    session.add(alert)
+
+
+def escalate_due_alerts(session: Session, messaging: AlertMessaging, *, now: datetime, limit: int = 200) -> int:
+    """One stage for every open alert whose next step is due; returns how many were run."""
+    due = session.exec(
+        select(Alert)
+        .where(Alert.status == AlertStatus.open, col(Alert.next_escalation_at) <= now)
+        .order_by(col(Alert.next_escalation_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for alert in due:
+        resident = session.get(Resident, alert.resident_id)
+        center = session.get(Center, alert.center_id)
+        assert resident is not None and center is not None
+        run_stage(session, messaging, alert=alert, resident=resident, center=center, now=now)
+    return len(due)
+
+
+def move_on_after_failure(session: Session, messaging: AlertMessaging, *, message: SmsMessage, now: datetime) -> None:
+    """A message that will not arrive: page the next family contact at once, or bring the next step forward."""
+    if message.alert_id is None:
+        return
+    alert = session.exec(select(Alert).where(Alert.id == message.alert_id).with_for_update()).first()
+    if alert is None or alert.status != AlertStatus.open:
+        return
+    add_event(session, alert, "not_reached", now, detail=f"{message.recipient_ref}: {message.status}")
+    resident = session.get(Resident, alert.resident_id)
+    center = session.get(Center, alert.center_id)
+    assert resident is not None and center is not None and resident.id is not None
+    if (message.recipient_ref or "").startswith("contact:"):
+        paged = set(session.exec(select(SmsMessage.to_phone).where(SmsMessage.alert_id == alert.id)).all())
+        for contact in reachable_family(session, resident.id):
+            if contact.phone not in paged:
+                page(
+                    session,
+                    messaging,
+                    alert=alert,
+                    resident=resident,
+                    center=center,
+                    recipients=[family_recipient(contact, center.time_zone)],
+                    stage=f"next{message.id}",
+                    reminder=False,
+                    now=now,
+                )
+                return
+    if alert.next_escalation_at is None or alert.next_escalation_at > now:
+        alert.next_escalation_at = now  # nobody else at this level: the next step, now
+        session.add(alert)
+
+
+# -- people answering ---------------------------------------------------------------------------
+def acknowledge(session: Session, *, alert: Alert, staff_id: int | None, channel: Channel, now: datetime) -> bool:
+    """Open -> acknowledged, exactly once however many answer at the same moment; stops escalation."""
+    result = session.execute(
+        update(Alert)
+        .where(col(Alert.id) == alert.id, col(Alert.status) == AlertStatus.open)
+        .values(
+            status=AlertStatus.acknowledged,
+            acknowledged_at=now,
+            acknowledged_by=staff_id,
+            acknowledged_via=channel,
+            next_escalation_at=None,
+        )
+    )
+    changed: bool = result.rowcount == 1  # type: ignore[attr-defined]
+    if changed:
+        add_event(session, alert, "acknowledged", now, staff_id=staff_id, channel=channel)
+    session.refresh(alert)
+    return changed
+
+
+def mark_on_site(session: Session, *, alert: Alert, staff_id: int | None, channel: Channel, now: datetime) -> None:
+    """Someone is with the resident (acknowledging the alert if nobody had)."""
+    if alert.status not in ACTIVE_STATUSES:
+        raise Conflict(f"This alert is already {alert.status}.")
+    acknowledge(session, alert=alert, staff_id=staff_id, channel=channel, now=now)
+    if alert.on_site_at is None:
+        alert.on_site_at, alert.on_site_by = now, staff_id
+        session.add(alert)
+        add_event(session, alert, "on_site", now, staff_id=staff_id, channel=channel)
+
+
+def resolve(
+    session: Session,
+    messaging: AlertMessaging,
+    *,
+    alert: Alert,
+    staff_id: int | None,
+    outcome: str,
+    note: str,
+    channel: Channel,
+    now: datetime,
+) -> None:
+    """Close an alert with its outcome; family who were told about it hear how it ended."""
+    if alert.status not in ACTIVE_STATUSES:
+        raise Conflict(f"This alert is already {alert.status}.")
+    acknowledge(session, alert=alert, staff_id=staff_id, channel=channel, now=now)
+    alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.resolved, now, staff_id
+    alert.outcome, alert.resolution_note, alert.next_escalation_at = outcome, note or None, None
+    session.add(alert)
+    add_event(session, alert, "resolved", now, staff_id=staff_id, channel=channel, detail=outcome)
+    resident = session.get(Resident, alert.resident_id)
+    center = session.get(Center, alert.center_id)
+    assert resident is not None and center is not None
+    tell_outcome(session, messaging, alert=alert, resident=resident, center=center, now=now)
+
+
+def acknowledge_by_phone(session: Session, *, phone: str, code: str | None, now: datetime) -> str | None:
+    """A staff member's SMS reply: acknowledge the alert they were paged for (or the one named by code)."""
+    staff = session.exec(select(Staff).where(Staff.phone == phone, Staff.active == True)).first()  # noqa: E712
+    if staff is None:
+        return None
+    paged = select(SmsMessage.alert_id).where(SmsMessage.to_phone == phone, col(SmsMessage.alert_id).is_not(None))
+    stmt = select(Alert).where(col(Alert.id).in_(paged), Alert.status == AlertStatus.open)
+    if code is not None:
+        if not code.isdigit():
+            return None
+        stmt = stmt.where(Alert.id == int(code))
+    alert = session.exec(stmt.order_by(col(Alert.opened_at).desc())).first()
+    if alert is None:
+        return None
+    acknowledge(session, alert=alert, staff_id=staff.id, channel=Channel.sms, now=now)
+    resident = session.get(Resident, alert.resident_id)
+    return render(
+        "reply_acknowledged",
+        staff.language,
+        who=resident.name if resident else "",
+        what=label(KIND_LABELS, alert.kind, staff.language),
+    )
+
+
+def record_family_answer(session: Session, *, alert_id: int, ref: str | None, answer: str, now: datetime) -> None:
+    alert = session.get(Alert, alert_id)
+    if alert is not None:
+        add_event(session, alert, "family_answer", now, detail=f"{ref}: {answer}", channel=Channel.link)
+
+
+# -- conditions that end by themselves ------------------------------------------------------------
+def clear_conditions(session: Session, *, resident_id: int, kinds: list[AlertKind], now: datetime) -> None:
+    """Open alerts whose condition is over close as auto_cleared (acknowledged ones stay with their owner)."""
+    if not kinds:
+        return
+    alerts = session.exec(
+        select(Alert).where(
+            Alert.resident_id == resident_id, col(Alert.kind).in_(kinds), Alert.status == AlertStatus.open
+        )
+    ).all()
+    for alert in alerts:
+        alert.status, alert.next_escalation_at, alert.closed_reason = (
+            AlertStatus.auto_cleared,
+            None,
+            "condition cleared",
+        )
+        session.add(alert)
+        add_event(session, alert, "auto_cleared", now)
+
+
+def cancel_falls(session: Session, *, resident_id: int, now: datetime) -> None:
+    """The OK button, pressed within a fall's cancel window, cancels it before anyone is paged."""
+    alerts = session.exec(
+        select(Alert).where(
+            Alert.resident_id == resident_id,
+            Alert.kind == AlertKind.fall,
+            Alert.status == AlertStatus.open,
+            Alert.escalation_steps_done == 0,
+            col(Alert.next_escalation_at) > now,
+        )
+    ).all()
+    for alert in alerts:
+        alert.status, alert.next_escalation_at, alert.closed_reason = AlertStatus.cancelled, None, "OK button"
+        session.add(alert)
+        add_event(session, alert, "cancelled", now, detail="OK button pressed in the cancel window")
+
+
+def apply_evaluation(
+    session: Session,
+    messaging: AlertMessaging,
+    *,
+    resident: Resident,
+    center: Center,
+    evaluation: Evaluation,
+    now: datetime,
+    device_id: int | None,
+) -> Alert | None:
+    """Store the rule state and act on one reading's evaluation; returns the alert it raised or joined."""
+    assert resident.id is not None
+    _save_rule_state(session, resident.id, evaluation.states, now)
+    if AlertKind.fall in evaluation.cancels:
+        cancel_falls(session, resident_id=resident.id, now=now)
+    clear_conditions(session, resident_id=resident.id, kinds=evaluation.clears, now=now)
+    raised = None
+    for draft in sorted(evaluation.drafts, key=lambda d: list(Severity).index(d.severity)):
+        alert = raise_alert(
+            session, messaging, resident=resident, center=center, draft=draft, now=now, device_id=device_id
+        )
+        raised = raised or alert
+    return raised
+
+
+def load_rule_state(session: Session, resident_id: int) -> dict[str, Breach]:
+    rows = session.exec(select(RuleState).where(RuleState.resident_id == resident_id)).all()
+    return {row.rule: Breach(row.breach_since, row.breach_count) for row in rows}
+
+
+def _save_rule_state(session: Session, resident_id: int, states: dict[str, Breach], now: datetime) -> None:
+    if not states:
+        return
+    rows = {r.rule: r for r in session.exec(select(RuleState).where(RuleState.resident_id == resident_id)).all()}
+    for rule, breach in states.items():
+        row = rows.get(rule) or RuleState(resident_id=resident_id, rule=rule, updated_at=now)
+        if row.id is not None and row.breach_count == breach.count and row.breach_since == breach.since:
+            continue
+        row.breach_since, row.breach_count, row.updated_at = breach.since, breach.count, now
+        session.add(row)
+
+
+# -- sweeps -----------------------------------------------------------------------------------------
+def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: datetime) -> int:
+    """Raise `device_silent` for worn devices that stopped reporting (once per silence)."""
+    devices = session.exec(
+        select(Device).where(
+            col(Device.resident_id).is_not(None), col(Device.revoked_at).is_(None), Device.kind != DeviceKind.gateway
+        )
+    ).all()
+    raised = 0
+    for device in devices:
+        center = session.get(Center, device.center_id)
+        assert center is not None and device.resident_id is not None
+        grace = effective_thresholds(center.alert_thresholds, None).silent_grace_minutes
+        if not is_silent(
+            last_seen_at=device.last_seen_at,
+            since=device.created_at,
+            interval_seconds=device.reporting_interval_seconds,
+            grace_minutes=grace,
+            now=now,
+        ):
+            continue
+        quiet_since = device.last_seen_at or device.created_at
+        already = session.exec(
+            select(func.count()).where(
+                Alert.resident_id == device.resident_id,
+                Alert.kind == AlertKind.device_silent,
+                col(Alert.opened_at) > quiet_since,
+            )
+        ).one()
+        if already:
+            continue
+        resident = lock_resident(session, device.resident_id)
+        if resident.status != ResidentStatus.active:
+            continue
+        draft = AlertDraft(AlertKind.device_silent, silent_severity(resident_facts(resident)), device.serial)
+        raise_alert(session, messaging, resident=resident, center=center, draft=draft, now=now, device_id=device.id)
+        raised += 1
+    return raised
+
+
+def detect_missed_ok_checkins(session: Session, messaging: AlertMessaging, *, now: datetime) -> int:
+    """After the center's deadline, residents enrolled in the daily OK check-in who have not pressed it today."""
+    raised = 0
+    for center in session.exec(select(Center)).all():
+        zone = ZoneInfo(center.time_zone)
+        local_now = now.astimezone(zone)
+        deadline = effective_thresholds(center.alert_thresholds, None).ok_checkin_deadline
+        if local_now.time() < deadline:
+            continue
+        day_start = datetime.combine(local_now.date(), time(0), tzinfo=zone)
+        pressed = select(Reading.resident_id).where(Reading.kind == "ok_button", col(Reading.recorded_at) >= day_start)
+        alerted = select(Alert.resident_id).where(
+            Alert.kind == AlertKind.missed_ok_checkin, col(Alert.opened_at) >= day_start
+        )
+        residents = session.exec(
+            select(Resident).where(
+                Resident.center_id == center.id,
+                Resident.daily_ok_checkin == True,  # noqa: E712
+                Resident.status == ResidentStatus.active,
+                col(Resident.id).not_in(pressed),
+                col(Resident.id).not_in(alerted),
+            )
+        ).all()
+        for resident in residents:
+            assert resident.id is not None
+            lock_resident(session, resident.id)
+            severity = Severity.high if resident.living_situation == LivingSituation.alone else Severity.medium
+            raise_alert(
+                session,
+                messaging,
+                resident=resident,
+                center=center,
+                now=now,
+                draft=AlertDraft(AlertKind.missed_ok_checkin, severity, f"by {deadline:%H:%M}"),
+            )
+            raised += 1
+    return raised
+
+
+def staff_may_answer(staff: Staff | None, alert: Alert) -> bool:
+    return staff is not None and staff.active and (staff.role == Role.admin or staff.center_id == alert.center_id)

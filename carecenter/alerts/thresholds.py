@@ -1,0 +1,54 @@
+"""Alert thresholds: center defaults, per-resident overrides of any subset."""
+
+from datetime import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Thresholds(BaseModel):
+    """Every number the rules use. A center stores a full set; a resident only what differs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heart_rate_low: int = Field(default=40, ge=20, le=250)
+    heart_rate_high: int = Field(default=130, ge=20, le=250)
+    spo2_low: int = Field(default=90, ge=50, le=100)
+    systolic_high: int = Field(default=180, ge=60, le=300)
+    systolic_low: int = Field(default=85, ge=40, le=200)
+    diastolic_high: int = Field(default=110, ge=30, le=200)
+    temperature_high: float = Field(default=38.5, ge=34, le=43)
+    temperature_low: float = Field(default=35.0, ge=30, le=38)
+    sustain_readings: int = Field(default=3, ge=1, le=50, description="Out of range this many readings in a row …")
+    sustain_minutes: int = Field(default=5, ge=0, le=240, description="… or for this long (0: readings only)")
+    geofence_radius_m: int = Field(default=500, ge=50, le=50_000)
+    low_battery_pct: int = Field(default=15, ge=1, le=50)
+    silent_grace_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    ok_checkin_deadline: time = Field(
+        default=time(10, 0), description="Local time by which an enrolled resident presses OK"
+    )
+
+
+class ThresholdOverrides(BaseModel):
+    """A resident's exceptions to the center's thresholds; unset fields follow the center."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heart_rate_low: int | None = Field(default=None, ge=20, le=250)
+    heart_rate_high: int | None = Field(default=None, ge=20, le=250)
+    spo2_low: int | None = Field(default=None, ge=50, le=100)
+    systolic_high: int | None = Field(default=None, ge=60, le=300)
+    systolic_low: int | None = Field(default=None, ge=40, le=200)
+    diastolic_high: int | None = Field(default=None, ge=30, le=200)
+    temperature_high: float | None = Field(default=None, ge=34, le=43)
+    temperature_low: float | None = Field(default=None, ge=30, le=38)
+    sustain_readings: int | None = Field(default=None, ge=1, le=50)
+    sustain_minutes: int | None = Field(default=None, ge=0, le=240)
+    geofence_radius_m: int | None = Field(default=None, ge=50, le=50_000)
+
+
+def effective_thresholds(center: dict[str, Any] | None, resident: dict[str, Any] | None) -> Thresholds:
+    """The center's thresholds (defaults where it has none) with the resident's overrides on top."""
+    values = Thresholds.model_validate(center or {}).model_dump()
+    values.update({k: v for k, v in (resident or {}).items() if v is not None})
+    return Thresholds.model_validate(values)

@@ -1,0 +1,175 @@
+"""Registering devices and their keys (shown once, stored hashed), and authenticating posts."""
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from carecenter.access import Actor
+from carecenter.audit.service import record_event
+from carecenter.devices.models import Device, DeviceCreate, DeviceKind, DeviceUpdate, DeviceWithKey
+from carecenter.errors import Conflict, InvalidField, NotAuthenticated
+from carecenter.pagination import Page, PageParams, paginate
+from carecenter.residents.models import Resident
+from carecenter.staff.models import Role
+from carecenter.updates import changes_for
+
+KEY_PREFIX = "dk_"
+
+
+def new_device_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def key_hash(key: str) -> str:
+    # Keys carry 256 random bits, so a plain hash suffices (no salt or stretching needed) and
+    # the lookup on every reading stays one indexed equality.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def authenticate_device(session: Session, key: str | None) -> Device:
+    """The device a key belongs to; 401 for a missing, unknown or revoked key."""
+    if not key:
+        raise NotAuthenticated("Send the device key in the X-Device-Key header.")
+    device = session.exec(select(Device).where(Device.key_hash == key_hash(key))).first()
+    if device is None or device.revoked_at is not None:
+        raise NotAuthenticated("Unknown or revoked device key.")
+    return device
+
+
+def with_key(device: Device, key: str) -> DeviceWithKey:
+    return DeviceWithKey.model_validate(device, update={"device_key": key})
+
+
+def _check_resident(session: Session, *, kind: DeviceKind, resident_id: int | None, center_id: int) -> None:
+    if resident_id is None:
+        return
+    if kind == DeviceKind.gateway:
+        raise InvalidField(["body", "resident_id"], "a gateway serves a whole center, not one resident")
+    resident = session.get(Resident, resident_id)
+    if resident is None or resident.center_id != center_id:
+        raise InvalidField(["body", "resident_id"], f"no resident {resident_id} in this center")
+
+
+def list_devices(
+    *,
+    session: Session,
+    actor: Actor,
+    page: PageParams,
+    center_id: int | None = None,
+    resident_id: int | None = None,
+    kind: DeviceKind | None = None,
+) -> Page[Device]:
+    """Devices of the actor's center (admins: any), by serial."""
+    stmt = select(Device)
+    if center_id is not None:
+        actor.require_visible(center_id, "center")
+        stmt = stmt.where(Device.center_id == center_id)
+    elif not actor.is_admin:
+        stmt = stmt.where(Device.center_id == actor.center_id)
+    if resident_id is not None:
+        stmt = stmt.where(Device.resident_id == resident_id)
+    if kind is not None:
+        stmt = stmt.where(Device.kind == kind)
+    return paginate(session, stmt.order_by(col(Device.serial)), page)
+
+
+def get_device(*, session: Session, actor: Actor, device_id: int) -> Device:
+    device = session.get(Device, device_id)
+    actor.require_visible(device.center_id if device else None, "device")
+    assert device is not None
+    return device
+
+
+def register_device(*, session: Session, actor: Actor, data: DeviceCreate, now: datetime) -> DeviceWithKey:
+    """A new device with a fresh key, shown in this answer only (managers and admins)."""
+    actor.require(Role.manager, Role.admin, to="register devices")
+    center_id = actor.center_for_new_record(data.center_id)
+    _check_resident(session, kind=data.kind, resident_id=data.resident_id, center_id=center_id)
+    if session.exec(select(Device.id).where(Device.serial == data.serial)).first() is not None:
+        raise Conflict(f"A device with serial {data.serial!r} is already registered.")
+    key = new_device_key()
+    device = Device.model_validate(
+        data,
+        update={
+            "center_id": center_id,
+            "key_hash": key_hash(key),
+            "key_prefix": key[:10],
+            "key_rotated_at": now,
+            "created_at": now,
+        },
+    )
+    session.add(device)
+    session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action="device.create",
+        entity_type="device",
+        entity_id=device.id,
+        center_id=center_id,
+        now=now,
+    )
+    return with_key(device, key)
+
+
+def update_device(*, session: Session, actor: Actor, device_id: int, data: DeviceUpdate, now: datetime) -> Device:
+    """Change a device's model, interval or wearer (managers and admins)."""
+    device = get_device(session=session, actor=actor, device_id=device_id)
+    actor.require(Role.manager, Role.admin, to="change devices")
+    changes = changes_for(device, data)
+    if "resident_id" in changes:
+        _check_resident(
+            session, kind=DeviceKind(device.kind), resident_id=changes["resident_id"], center_id=device.center_id
+        )
+    device.sqlmodel_update(changes)
+    session.add(device)
+    record_event(
+        session=session,
+        actor=actor,
+        action="device.update",
+        entity_type="device",
+        entity_id=device.id,
+        center_id=device.center_id,
+        now=now,
+        changed_fields=changes,
+    )
+    return device
+
+
+def rotate_key(*, session: Session, actor: Actor, device_id: int, now: datetime) -> DeviceWithKey:
+    """A new key for the device; the old one stops working at once (a revoked device comes back)."""
+    device = get_device(session=session, actor=actor, device_id=device_id)
+    actor.require(Role.manager, Role.admin, to="rotate device keys")
+    key = new_device_key()
+    device.key_hash, device.key_prefix, device.key_rotated_at, device.revoked_at = key_hash(key), key[:10], now, None
+    session.add(device)
+    record_event(
+        session=session,
+        actor=actor,
+        action="device.rotate_key",
+        entity_type="device",
+        entity_id=device.id,
+        center_id=device.center_id,
+        now=now,
+    )
+    return with_key(device, key)
+
+
+def revoke_key(*, session: Session, actor: Actor, device_id: int, now: datetime) -> Device:
+    """Stop accepting the device's key (a lost or stolen device)."""
+    device = get_device(session=session, actor=actor, device_id=device_id)
+    actor.require(Role.manager, Role.admin, to="revoke device keys")
+    device.revoked_at = now
+    session.add(device)
+    record_event(
+        session=session,
+        actor=actor,
+        action="device.revoke",
+        entity_type="device",
+        entity_id=device.id,
+        center_id=device.center_id,
+        now=now,
+    )
+    return device

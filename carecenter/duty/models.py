@@ -1,0 +1,51 @@
+"""The duty roster: shifts (nights included) and the staff on each."""
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, model_validator
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import Text, created_at_field, instant_field
+
+
+class DutyShift(SQLModel, table=True):
+    __tablename__ = "duty_shift"
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id", index=True)
+    name: str = Field(default="", max_length=40)
+    starts_at: datetime = instant_field(index=True)
+    ends_at: datetime = instant_field()
+    created_at: datetime = created_at_field()
+
+
+class DutyShiftStaff(SQLModel, table=True):
+    __tablename__ = "duty_shift_staff"
+
+    shift_id: int = Field(foreign_key="duty_shift.id", primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+
+
+class DutyShiftCreate(SQLModel):
+    name: Text = Field(default="", max_length=40, description="e.g. 夜班 / night")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    staff_ids: list[int] = Field(min_length=1, max_length=50)
+    center_id: int | None = Field(default=None, description="Admins only")
+
+    @model_validator(mode="after")
+    def _order(self) -> "DutyShiftCreate":
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if (self.ends_at - self.starts_at).total_seconds() > 24 * 3600:
+            raise ValueError("a shift lasts at most 24 hours")
+        return self
+
+
+class DutyShiftPublic(SQLModel):
+    id: int
+    center_id: int
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    staff_ids: list[int]

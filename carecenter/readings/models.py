@@ -1,0 +1,134 @@
+"""Readings from wearables, sensors and visits, and the strict shape a device must post."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from carecenter.db import UTCDateTime
+
+
+class ReadingKind(StrEnum):
+    heartbeat = "heartbeat"
+    vitals = "vitals"
+    sos = "sos"
+    fall = "fall"
+    location = "location"
+    ok_button = "ok_button"
+    low_battery = "low_battery"
+    worn = "worn"
+    removed = "removed"
+
+
+class Reading(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("device_id", "event_id", name="uq_reading_device_id_event_id"),
+        sa.Index("ix_reading_resident_recorded", "resident_id", "recorded_at"),
+    )
+
+    id: int | None = SQLField(
+        default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    )
+    device_id: int | None = SQLField(default=None, foreign_key="device.id")
+    resident_id: int | None = SQLField(default=None, foreign_key="resident.id")
+    center_id: int = SQLField(foreign_key="center.id", index=True)
+    event_id: str = SQLField(max_length=64)
+    kind: str = SQLField(max_length=16)
+    source: str = SQLField(default="device", max_length=10, description="device or visit")
+    recorded_at: datetime = SQLField(sa_type=UTCDateTime)
+    received_at: datetime = SQLField(sa_type=UTCDateTime)
+    heart_rate: int | None = None
+    spo2: int | None = None
+    systolic: int | None = None
+    diastolic: int | None = None
+    temperature: float | None = None
+    blood_glucose: float | None = None
+    steps: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+    battery_pct: int | None = None
+
+
+VITAL_FIELDS = ("heart_rate", "spo2", "systolic", "diastolic", "temperature", "blood_glucose", "steps")
+LOCATION_FIELDS = ("latitude", "longitude", "accuracy_m")
+
+StrictInt = Annotated[int, Field(strict=True)]
+StrictFloat = Annotated[float, Field(strict=True)]
+
+
+class ReadingIn(BaseModel):
+    """One reading as a device posts it. Strict: booleans are not numbers, unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=64, description="Unique per device: the idempotency key")
+    device: str | None = Field(default=None, max_length=64, description="Serial; required when a gateway posts")
+    kind: ReadingKind
+    recorded_at: AwareDatetime
+    heart_rate: Annotated[StrictInt, Field(ge=20, le=250)] | None = None
+    spo2: Annotated[StrictInt, Field(ge=50, le=100)] | None = None
+    systolic: Annotated[StrictInt, Field(ge=40, le=300)] | None = None
+    diastolic: Annotated[StrictInt, Field(ge=20, le=200)] | None = None
+    temperature: Annotated[StrictFloat, Field(ge=30, le=45)] | None = None
+    steps: Annotated[StrictInt, Field(ge=0, le=200_000)] | None = None
+    latitude: Annotated[StrictFloat, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[StrictFloat, Field(ge=-180, le=180)] | None = None
+    accuracy_m: Annotated[StrictFloat, Field(ge=0, le=100_000)] | None = None
+    battery_pct: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
+
+
+class CheckinResult(StrEnum):
+    accepted = "accepted"
+    duplicate = "duplicate"
+    rejected = "rejected"
+
+
+class CheckinAnswer(BaseModel):
+    result: CheckinResult
+    event_id: str | None = None
+    reading_id: int | None = None
+    alert_id: int | None = Field(default=None, description="The alert this reading opened or joined")
+    reason: str | None = None
+
+
+class BatchItemAnswer(CheckinAnswer):
+    index: int
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    readings: list[Any] = Field(max_length=1000, description="Up to 1,000 readings")
+
+
+class BatchAnswer(BaseModel):
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[BatchItemAnswer]
+
+
+class ReadingPublic(SQLModel):
+    id: int
+    device_id: int | None
+    resident_id: int | None
+    event_id: str
+    kind: str
+    source: str
+    recorded_at: datetime
+    heart_rate: int | None
+    spo2: int | None
+    systolic: int | None
+    diastolic: int | None
+    temperature: float | None
+    blood_glucose: float | None
+    steps: int | None
+    latitude: float | None
+    longitude: float | None
+    accuracy_m: float | None
+    battery_pct: int | None

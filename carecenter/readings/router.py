@@ -1,0 +1,100 @@
+"""Check-ins from devices (X-Device-Key) and residents' readings for charts."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import APIKeyHeader
+from pydantic import AwareDatetime
+
+from carecenter.alerts.notify import AlertMessaging
+from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.devices.service import authenticate_device
+from carecenter.errors import InvalidField
+from carecenter.pagination import Page, PageParams, page_params
+from carecenter.readings import service
+from carecenter.readings.models import (
+    BatchAnswer,
+    BatchIn,
+    CheckinAnswer,
+    CheckinResult,
+    Reading,
+    ReadingIn,
+    ReadingKind,
+    ReadingPublic,
+)
+
+router = APIRouter(tags=["check-ins"])
+device_key = APIKeyHeader(name="X-Device-Key", auto_error=False, description="The device's (or gateway's) key")
+
+
+def get_messaging(request: Request) -> AlertMessaging:
+    messaging: AlertMessaging = request.app.state.alert_messaging
+    return messaging
+
+
+DeviceKeyDep = Annotated[str | None, Depends(device_key)]
+MessagingDep = Annotated[AlertMessaging, Depends(get_messaging)]
+
+
+@router.post(
+    "/api/v1/checkins",
+    response_model=CheckinAnswer,
+    status_code=201,
+    responses={200: {"model": CheckinAnswer, "description": "Already stored (duplicate event_id)"}},
+)
+def post_checkin(
+    reading: ReadingIn,
+    response: Response,
+    key: DeviceKeyDep,
+    session: SessionDep,
+    messaging: MessagingDep,
+    now: NowDep,
+) -> CheckinAnswer:
+    """Post one reading; 201 once it is stored, 200 if this event_id was stored before."""
+    poster = authenticate_device(session, key)
+    [answer] = service.ingest(
+        session=session,
+        messaging=messaging,
+        poster=poster,
+        items=[reading.model_dump(mode="json", exclude_none=True)],
+        now=now,
+    )
+    if answer.result == CheckinResult.rejected:
+        raise InvalidField(["body"], answer.reason or "rejected")
+    session.commit()
+    if answer.result == CheckinResult.duplicate:
+        response.status_code = 200
+    return service.as_single(answer)
+
+
+@router.post("/api/v1/checkins/batch", response_model=BatchAnswer)
+def post_batch(
+    batch: BatchIn, key: DeviceKeyDep, session: SessionDep, messaging: MessagingDep, now: NowDep
+) -> BatchAnswer:
+    """Post up to 1,000 readings; the answer says accepted, duplicate or rejected (why) for each."""
+    poster = authenticate_device(session, key)
+    answers = service.ingest(session=session, messaging=messaging, poster=poster, items=batch.readings, now=now)
+    session.commit()
+    counts = {result: sum(1 for a in answers if a.result == result) for result in CheckinResult}
+    return BatchAnswer(
+        accepted=counts[CheckinResult.accepted],
+        duplicate=counts[CheckinResult.duplicate],
+        rejected=counts[CheckinResult.rejected],
+        results=answers,
+    )
+
+
+@router.get("/api/v1/residents/{resident_id}/readings", response_model=Page[ReadingPublic], tags=["residents"])
+def list_readings(
+    resident_id: int,
+    actor: ActorDep,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    kind: ReadingKind | None = None,
+) -> Page[Reading]:
+    """A resident's readings in a time range, newest first (for charts)."""
+    return service.list_readings(
+        session=session, actor=actor, resident_id=resident_id, page=page, since=since, until=until, kind=kind
+    )
