@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from carecenter.auth.passwords import hash_password
 from carecenter.alerts.models import Alert, AlertKind, Severity
+from carecenter.auth.passwords import hash_password
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.service import key_hash, new_device_key
@@ -142,6 +142,7 @@ def make_alert(session: Session, *, resident: Resident, **overrides: Any) -> Ale
 def make_shift(
     session: Session, *, center: Center, staff: list[Staff], starts_at: datetime, hours: float = 12
 ) -> DutyShift:
+    assert center.id is not None
     shift = _save(
         session,
         DutyShift(
@@ -153,6 +154,7 @@ def make_shift(
         ),
     )
     for member in staff:
+        assert shift.id is not None and member.id is not None
         session.add(DutyShiftStaff(shift_id=shift.id, staff_id=member.id))
     session.commit()
     return shift

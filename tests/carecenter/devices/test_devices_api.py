@@ -1,0 +1,52 @@
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from carecenter.devices.models import Device
+from carecenter.devices.service import key_hash
+from carecenter.staff.models import Role
+from tests.factories import login, make_center, make_resident, make_staff
+
+
+def test_a_device_key_is_shown_once_and_stored_hashed(client: TestClient, session: Session) -> None:
+    center = make_center(session)
+    resident = make_resident(session, center=center)
+    headers = login(client, make_staff(session, center=center, role=Role.manager))
+    created = client.post(
+        "/api/v1/devices",
+        json={"kind": "watch", "serial": "IMEI-860000000000001", "resident_id": resident.id, "model": "W1"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    key = created.json()["device_key"]
+    stored = session.exec(select(Device)).one()
+    assert stored.key_hash == key_hash(key) and key not in stored.key_hash
+    shown = client.get(f"/api/v1/devices/{stored.id}", headers=headers).json()
+    assert "device_key" not in shown and shown["key_prefix"] == key[:10]
+    listed = client.get("/api/v1/devices", params={"resident_id": resident.id}, headers=headers).json()
+    assert [d["serial"] for d in listed["items"]] == ["IMEI-860000000000001"]
+
+
+def test_device_input_is_checked(client: TestClient, session: Session) -> None:
+    center = make_center(session)
+    headers = login(client, make_staff(session, center=center, role=Role.manager))
+    other_resident = make_resident(session, center=make_center(session))
+    cases = [
+        ({"kind": "watch", "serial": "has space"}, "serial"),
+        ({"kind": "toaster", "serial": "S1"}, "kind"),
+        ({"kind": "watch", "serial": "S1", "reporting_interval_seconds": 5}, "reporting_interval_seconds"),
+        ({"kind": "watch", "serial": "S1", "resident_id": other_resident.id}, "resident_id"),
+        ({"kind": "gateway", "serial": "G1", "resident_id": other_resident.id}, "resident_id"),
+    ]
+    for body, field in cases:
+        response = client.post("/api/v1/devices", json=body, headers=headers)
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["loc"][-1] == field
+    assert client.post("/api/v1/devices", json={"kind": "watch", "serial": "S1"}, headers=headers).status_code == 201
+    assert client.post("/api/v1/devices", json={"kind": "watch", "serial": "S1"}, headers=headers).status_code == 409
+
+
+def test_care_workers_see_devices_but_do_not_register_them(client: TestClient, session: Session) -> None:
+    center = make_center(session)
+    headers = login(client, make_staff(session, center=center))
+    assert client.get("/api/v1/devices", headers=headers).status_code == 200
+    assert client.post("/api/v1/devices", json={"kind": "watch", "serial": "S2"}, headers=headers).status_code == 403

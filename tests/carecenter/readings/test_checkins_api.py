@@ -1,0 +1,162 @@
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from carecenter.devices.models import DeviceKind
+from carecenter.readings.models import Reading
+from tests.carecenter.alerts.scenario import build
+from tests.conftest import Clock
+from tests.factories import login, make_center, make_device, make_resident, make_staff
+
+
+def count_readings(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Reading)).one()
+
+
+def test_a_reading_is_stored_once_whatever_the_retries(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    first = s.post(client, clock.now, "heartbeat", event_id="e-1", heart_rate=72, battery_pct=80)
+    assert first.status_code == 201, first.text
+    assert first.json()["result"] == "accepted"
+    again = s.post(client, clock.now, "heartbeat", event_id="e-1", heart_rate=72, battery_pct=80)
+    assert (again.status_code, again.json()["result"]) == (200, "duplicate")
+    assert count_readings(session) == 1
+    session.refresh(s.watch)
+    assert (s.watch.battery_pct, s.watch.last_seen_at) == (80, clock.now)
+
+
+def test_validation_is_strict_and_names_the_field(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    cases = {
+        "heart_rate": True,  # a boolean is not a number
+        "spo2": 49,
+        "temperature": "36.5",
+        "latitude": 91.0,
+        "colour": "red",  # unknown fields are refused
+    }
+    for field, value in cases.items():
+        response = s.post(client, clock.now, "vitals", event_id=f"bad-{field}", **{field: value})
+        assert response.status_code == 422, field
+        assert response.json()["detail"][0]["loc"][-1] == field
+    future = s.post(client, clock.now + timedelta(minutes=6), "vitals", event_id="future")
+    assert future.status_code == 422
+    assert "more than 5 minutes in the future" in future.text
+    assert s.post(client, clock.now + timedelta(minutes=4), "vitals", event_id="ok").status_code == 201
+    naive = client.post(
+        "/api/v1/checkins",
+        json={"event_id": "n", "kind": "sos", "recorded_at": "2026-11-24T10:00:00"},
+        headers={"X-Device-Key": s.key},
+    )
+    assert naive.status_code == 422
+    assert count_readings(session) == 1
+
+
+def test_keys_are_required_and_revocable(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    body = {"event_id": "x", "kind": "heartbeat", "recorded_at": clock.now.isoformat()}
+    assert client.post("/api/v1/checkins", json=body).status_code == 401
+    assert client.post("/api/v1/checkins", json=body, headers={"X-Device-Key": "dk_guess"}).status_code == 401
+    headers = login(client, s.manager)
+    assert client.post(f"/api/v1/devices/{s.watch.id}/revoke", headers=headers).status_code == 200
+    assert s.post(client, clock.now, "heartbeat").status_code == 401
+    rotated = client.post(f"/api/v1/devices/{s.watch.id}/rotate-key", headers=headers).json()
+    assert rotated["device_key"].startswith("dk_") and rotated["revoked_at"] is None
+    assert (
+        client.post("/api/v1/checkins", json=body, headers={"X-Device-Key": rotated["device_key"]}).status_code == 201
+    )
+
+
+def test_a_batch_answers_item_by_item(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    good = {"event_id": "b-1", "kind": "vitals", "recorded_at": clock.now.isoformat(), "heart_rate": 70}
+    items = [
+        good,
+        good,  # the same event twice in one batch
+        {"event_id": "b-2", "kind": "vitals", "recorded_at": clock.now.isoformat(), "heart_rate": 300},
+        {"event_id": "b-3", "kind": "teleport", "recorded_at": clock.now.isoformat()},
+        "not even an object",
+        {"event_id": "b-4", "kind": "heartbeat", "recorded_at": clock.now.isoformat(), "device": "SN-OTHER"},
+        {"event_id": "b-5", "kind": "heartbeat", "recorded_at": clock.now.isoformat()},
+    ]
+    response = client.post("/api/v1/checkins/batch", json={"readings": items}, headers={"X-Device-Key": s.key})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["duplicate"], body["rejected"]) == (2, 1, 4)
+    results = [(r["index"], r["result"]) for r in body["results"]]
+    assert results == [
+        (0, "accepted"),
+        (1, "duplicate"),
+        (2, "rejected"),
+        (3, "rejected"),
+        (4, "rejected"),
+        (5, "rejected"),
+        (6, "accepted"),
+    ]
+    assert "heart_rate" in body["results"][2]["reason"]
+    assert "posts only for device" in body["results"][5]["reason"]
+    assert count_readings(session) == 2
+
+
+def test_batches_are_capped_at_1000(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    items = [{"event_id": f"c-{n}", "kind": "heartbeat", "recorded_at": clock.now.isoformat()} for n in range(1001)]
+    response = client.post("/api/v1/checkins/batch", json={"readings": items}, headers={"X-Device-Key": s.key})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "readings"]
+
+
+def test_a_gateway_posts_for_its_own_center_only(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    _gateway, gateway_key = make_device(session, center=s.center, kind=DeviceKind.gateway)
+    elsewhere = make_center(session)
+    foreign, _ = make_device(session, center=elsewhere, resident=make_resident(session, center=elsewhere))
+    at = clock.now.isoformat()
+    items = [
+        {"event_id": "g-1", "device": s.watch.serial, "kind": "heartbeat", "recorded_at": at},
+        {"event_id": "g-2", "device": foreign.serial, "kind": "heartbeat", "recorded_at": at},
+        {"event_id": "g-3", "kind": "heartbeat", "recorded_at": at},
+    ]
+    body = client.post("/api/v1/checkins/batch", json={"readings": items}, headers={"X-Device-Key": gateway_key}).json()
+    assert [r["result"] for r in body["results"]] == ["accepted", "rejected", "rejected"]
+    assert "not registered in this gateway's center" in body["results"][1]["reason"]
+    assert "a gateway must name the device" in body["results"][2]["reason"]
+    stored = session.exec(select(Reading)).one()
+    assert (stored.device_id, stored.resident_id) == (s.watch.id, s.resident.id)
+
+
+def test_without_consent_health_values_and_locations_are_not_kept(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    center = make_center(session)
+    resident = make_resident(session, center=center, consent_health_data=False, consent_location_data=False)
+    _, key = make_device(session, center=center, resident=resident)
+    body = {
+        "event_id": "p-1",
+        "kind": "vitals",
+        "recorded_at": clock.now.isoformat(),
+        "heart_rate": 70,
+        "latitude": 39.7,
+        "longitude": 116.2,
+        "battery_pct": 50,
+    }
+    assert client.post("/api/v1/checkins", json=body, headers={"X-Device-Key": key}).status_code == 201
+    stored = session.exec(select(Reading)).one()
+    assert (stored.heart_rate, stored.latitude, stored.longitude, stored.battery_pct) == (None, None, None, 50)
+
+
+def test_readings_for_charts_are_scoped_and_filtered(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    for minutes in range(3):
+        s.post(
+            client, clock.now - timedelta(minutes=minutes), "vitals", event_id=f"v{minutes}", heart_rate=70 + minutes
+        )
+    s.post(client, clock.now, "heartbeat", event_id="hb")
+    headers = login(client, s.worker)
+    url = f"/api/v1/residents/{s.resident.id}/readings"
+    vitals = client.get(url, params={"kind": "vitals"}, headers=headers).json()
+    assert [r["heart_rate"] for r in vitals["items"]] == [70, 71, 72]
+    recent = client.get(url, params={"since": (clock.now - timedelta(seconds=90)).isoformat()}, headers=headers).json()
+    assert recent["total"] == 3
+    outsider = login(client, make_staff(session, center=make_center(session)))
+    assert client.get(url, headers=outsider).status_code == 404
