@@ -25,8 +25,10 @@ from carecenter.demo.seed import seed_demo
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, StaffCreate
+from schedules.scheduler import SweepScheduler
+from schedules.settings import ScheduleSettings
 
-__all__ = ["create_app", "main"]
+__all__ = ["build_app", "create_app", "main"]
 
 log = logging.getLogger("carecenter")
 
@@ -44,6 +46,18 @@ def _require_current_schema(settings: Settings) -> bool:
         engine.dispose()
 
 
+def build_app(settings: Settings) -> FastAPI:
+    """The app with the scheduler beside it (when enabled): what `serve` and `demo` run."""
+    schedule = ScheduleSettings()
+
+    def scheduler(app: FastAPI) -> SweepScheduler:
+        return SweepScheduler(
+            engine=app.state.engine, messaging=app.state.alert_messaging, settings=schedule, clock=utcnow
+        )
+
+    return create_app(settings, services=[scheduler] if schedule.scheduler_enabled else [])
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     upgrade_to_head(settings.database_url)
     print("database is at the latest migration")
@@ -56,7 +70,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return _fail("refusing a production start:\n  " + "\n  ".join(problems))
     if not _require_current_schema(settings):
         return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
     return 0
 
 
@@ -88,7 +102,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.no_serve:
         return 0
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
 
@@ -160,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def app_factory() -> FastAPI:
     """For `uvicorn --factory main:app_factory` with settings from the environment."""
-    return create_app(Settings())
+    return build_app(Settings())
 
 
 if __name__ == "__main__":

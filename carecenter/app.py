@@ -1,7 +1,8 @@
 """The FastAPI application factory."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from fastapi import FastAPI
 
@@ -30,17 +31,37 @@ from notifications.webhooks import install_webhook_errors
 from notifications.webhooks import router as sms_webhooks_router
 
 
-def create_app(settings: Settings, *, sender: SmsSender | None = None) -> FastAPI:
+class Service(Protocol):
+    """Something that runs beside the app for its lifetime (the scheduler, a simulator)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sender: SmsSender | None = None,
+    services: Sequence[Callable[[FastAPI], Service]] = (),
+) -> FastAPI:
     """Build the app around one settings object; the schema must already be migrated.
 
-    `sender` replaces the one CARECENTER_SMS_PROVIDER names (tests pass a FakeSender).
+    `sender` replaces the one CARECENTER_SMS_PROVIDER names (tests pass a FakeSender);
+    `services` are built from the finished app and run for its lifetime (main.py passes the
+    scheduler: carecenter itself imports no scheduler).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        running = [make(app) for make in services]
         if settings.sms.sms_dispatcher_enabled:
             app.state.sms.dispatcher.start()
+        for service in running:
+            service.start()
         yield
+        for service in reversed(running):
+            service.stop()
         app.state.sms.dispatcher.stop()
         app.state.engine.dispose()
 

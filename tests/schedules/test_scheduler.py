@@ -1,0 +1,74 @@
+"""The scheduler: leader election on PostgreSQL, and the sweeps really running in the app."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from carecenter.alerts.models import Alert
+from carecenter.app import create_app
+from carecenter.db import make_engine
+from notifications.clock import utcnow
+from notifications.models import SmsMessage
+from schedules.leader import LeaderLock
+from schedules.scheduler import SweepScheduler
+from schedules.settings import ScheduleSettings
+from tests.carecenter.alerts.scenario import build
+from tests.conftest import make_settings
+
+
+def test_only_one_process_leads_and_a_standby_takes_over(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite the single process always leads")
+    first_engine, second_engine = make_engine(database_url), make_engine(database_url)
+    first, second = LeaderLock(first_engine), LeaderLock(second_engine)
+    try:
+        assert first.check() is True
+        assert second.check() is False and not second.is_leader
+        assert first.check() is True  # keeps the lead
+        assert first._connection is not None
+        first._connection.invalidate()  # the leader's process dies: PostgreSQL sees its connection close
+        first._connection = None
+        assert second.check() is True
+    finally:
+        first.release()
+        second.release()
+        first_engine.dispose()
+        second_engine.dispose()
+
+
+def test_sqlite_always_leads(tmp_sqlite_url: str) -> None:
+    engine = make_engine(tmp_sqlite_url)
+    assert LeaderLock(engine).check() is True
+    engine.dispose()
+
+
+def test_the_running_app_escalates_by_itself(session: Session, database_url: str, db: sa.Engine) -> None:
+    """With the scheduler beside the app, a due alert is escalated within a sweep or two."""
+    now = utcnow()
+    s = build(session, now - timedelta(minutes=10))
+    schedule = ScheduleSettings(escalation_sweep_seconds=1, leader_check_seconds=1)
+
+    def scheduler(app):  # type: ignore[no-untyped-def]
+        return SweepScheduler(engine=app.state.engine, messaging=app.state.alert_messaging, settings=schedule,
+                              clock=utcnow)
+
+    app = create_app(make_settings(database_url), services=[scheduler])
+    with TestClient(app) as client:
+        alert_id = s.post(client, now).json()["alert_id"]
+        with Session(db) as own:  # make its second step due right now
+            alert = own.get(Alert, alert_id)
+            assert alert is not None
+            alert.next_escalation_at = datetime.now(UTC)
+            own.add(alert)
+            own.commit()
+        deadline = time.monotonic() + 10
+        stages: set[str] = set()
+        while time.monotonic() < deadline and "s2" not in stages:
+            time.sleep(0.2)
+            keys = session.exec(select(SmsMessage.dedupe_key).where(SmsMessage.alert_id == alert_id)).all()
+            stages = {key.split(":")[2] for key in keys}
+    assert "s2" in stages
