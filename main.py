@@ -4,24 +4,30 @@ python main.py demo --host 127.0.0.1 --port 8000   # embedded SQLite, demo data,
 python main.py serve                               # production start
 python main.py migrate                             # apply database migrations
 python main.py create-admin --username NAME ...    # first admin account
+python main.py simulate                            # readings for the demo's devices
 """
 
 import argparse
+import contextlib
 import getpass
+import json
 import logging
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from carecenter.app import create_app
+from carecenter.app import Service, create_app
 from carecenter.clock import utcnow
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
+from carecenter.demo.simulator import Simulator
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, StaffCreate
@@ -31,6 +37,7 @@ from schedules.settings import ScheduleSettings
 __all__ = ["build_app", "create_app", "main"]
 
 log = logging.getLogger("carecenter")
+DEMO_KEYS_FILE = Path("carecenter-demo-keys.json")  # in the working directory, beside the demo database
 
 
 def _fail(message: str) -> int:
@@ -46,7 +53,7 @@ def _require_current_schema(settings: Settings) -> bool:
         engine.dispose()
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: Settings, extra_services: Sequence[Callable[[FastAPI], Service]] = ()) -> FastAPI:
     """The app with the scheduler beside it (when enabled): what `serve` and `demo` run."""
     schedule = ScheduleSettings()
 
@@ -55,7 +62,8 @@ def build_app(settings: Settings) -> FastAPI:
             engine=app.state.engine, messaging=app.state.alert_messaging, settings=schedule, clock=utcnow
         )
 
-    return create_app(settings, services=[scheduler] if schedule.scheduler_enabled else [])
+    services: list[Callable[[FastAPI], Service]] = [scheduler] if schedule.scheduler_enabled else []
+    return create_app(settings, services=[*services, *extra_services])
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -99,10 +107,37 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         f"  password: {password}"
         + ("" if settings.demo_password else "   (set CARECENTER_DEMO_PASSWORD to choose one)")
     )
+    DEMO_KEYS_FILE.write_text(json.dumps({"gateways": summary.gateways}, indent=1))
+    devices = sum(len(g["devices"]) for g in summary.gateways)
+    print(f"  devices:  {devices} wearables behind {len(summary.gateways)} gateways; keys in {DEMO_KEYS_FILE}")
+    print("  SMS:      the console sender logs every message here; GET /api/v1/notifications is the message log")
     sys.stdout.flush()
     if args.no_serve:
         return 0
-    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="info")
+    extra: list[Callable[[FastAPI], Service]] = []
+    if args.simulate:
+        client = httpx.Client(base_url=url, timeout=10)
+        extra.append(
+            lambda _app: Simulator(client=client, gateways=summary.gateways, rate=args.rate, password=password)
+        )
+        print(f"  simulator: {args.rate:g} readings/s with occasional falls and SOS; care workers answer after ~30 s")
+    uvicorn.run(build_app(settings, extra_services=extra), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        gateways = json.loads(Path(args.keys).read_text())["gateways"]
+    except (OSError, ValueError, KeyError) as exc:
+        return _fail(f"cannot read the demo's device keys from {args.keys} ({exc}); run `python main.py demo` first")
+    password = settings.demo_password.get_secret_value() if settings.demo_password else None
+    with httpx.Client(base_url=args.url, timeout=10) as client:
+        simulator = Simulator(client=client, gateways=gateways, rate=args.rate, password=password)
+        hint = "" if password else " (set CARECENTER_DEMO_PASSWORD to have the care workers answer)"
+        print(f"simulating {args.rate:g} readings/s against {args.url}{hint}")
+        with contextlib.suppress(KeyboardInterrupt):
+            simulator.run(duration=args.duration)
+    print(f"posted {simulator.posted} readings, answered {simulator.answered} alerts")
     return 0
 
 
@@ -149,7 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
+    demo.add_argument("--simulate", action="store_true", help="also run the device simulator against it")
+    demo.add_argument("--rate", type=float, default=5.0, help="simulated readings per second")
     demo.set_defaults(func=cmd_demo)
+
+    simulate = sub.add_parser("simulate", help="post simulated readings for the demo's devices through the HTTP API")
+    simulate.add_argument("--url", default="http://127.0.0.1:8000")
+    simulate.add_argument("--rate", type=float, default=5.0, help="readings per second")
+    simulate.add_argument("--keys", default=str(DEMO_KEYS_FILE), help="the device keys file the demo wrote")
+    simulate.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    simulate.set_defaults(func=cmd_simulate)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     migrate.set_defaults(func=cmd_migrate)
@@ -167,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
     settings = Settings()
     result: int = args.func(settings, args)
     return result

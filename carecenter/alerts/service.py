@@ -410,10 +410,16 @@ def _save_rule_state(session: Session, resident_id: int, states: dict[str, Breac
 
 # -- sweeps -----------------------------------------------------------------------------------------
 def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: datetime) -> int:
-    """Raise `device_silent` for worn devices that stopped reporting (once per silence)."""
+    """Raise `device_silent` for worn devices that stopped reporting (once per silence).
+
+    A device that never reported is not silent but not yet in use: it is left alone.
+    """
     devices = session.exec(
         select(Device).where(
-            col(Device.resident_id).is_not(None), col(Device.revoked_at).is_(None), Device.kind != DeviceKind.gateway
+            col(Device.resident_id).is_not(None),
+            col(Device.revoked_at).is_(None),
+            col(Device.last_seen_at).is_not(None),
+            Device.kind != DeviceKind.gateway,
         )
     ).all()
     raised = 0
@@ -421,15 +427,12 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
         center = session.get(Center, device.center_id)
         assert center is not None and device.resident_id is not None
         grace = effective_thresholds(center.alert_thresholds, None).silent_grace_minutes
+        quiet_since = device.last_seen_at
+        assert quiet_since is not None  # selected above
         if not is_silent(
-            last_seen_at=device.last_seen_at,
-            since=device.created_at,
-            interval_seconds=device.reporting_interval_seconds,
-            grace_minutes=grace,
-            now=now,
+            last_seen_at=quiet_since, interval_seconds=device.reporting_interval_seconds, grace_minutes=grace, now=now
         ):
             continue
-        quiet_since = device.last_seen_at or device.created_at
         already = session.exec(
             select(func.count()).where(
                 Alert.resident_id == device.resident_id,

@@ -8,14 +8,20 @@ the console sender. Everything is made up; a fixed random seed keeps it the same
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
+from carecenter.alerts.models import EscalationPolicy, EscalationPolicyData
 from carecenter.auth.passwords import hash_password
 from carecenter.centers.models import Center
 from carecenter.demo import data
 from carecenter.demo.data import Town
+from carecenter.devices.models import Device, DeviceKind
+from carecenter.devices.service import key_hash, new_device_key
+from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.fields import national_id_check_char
 from carecenter.residents.models import (
     CareLevel,
@@ -43,6 +49,7 @@ class DemoSummary:
     created: bool
     centers: dict[str, int]  # center name -> residents
     accounts: list[DemoAccount]
+    gateways: list[dict[str, Any]]  # what the simulator needs: gateway keys and device serials
 
 
 class _Phones:
@@ -198,6 +205,101 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
         session.flush()
         for resident in residents:
             session.add_all(_contacts(rng, phones, resident, now))
+            resident.daily_ok_checkin = rng.random() < 0.03
+            if rng.random() < 0.85:  # most residents wear a watch or a pendant
+                session.add(_device(rng, center.id, resident, now))
+        session.add(
+            Device(
+                kind=DeviceKind.gateway,
+                serial=f"GW-{town.worker_prefix.upper()}",
+                center_id=center.id,
+                model="CC-GW1",
+                key_hash=key_hash(new_device_key()),
+                key_prefix="dk_",
+                key_rotated_at=now,
+                created_at=now,
+            )
+        )
+        # A short cancel window for falls, so the demo shows one being called off with the OK button.
+        session.add(
+            EscalationPolicy(
+                center_id=center.id,
+                policy=EscalationPolicyData(fall_cancel_seconds=20).model_dump(mode="json"),
+                updated_at=now,
+            )
+        )
+
+
+def _device(rng: random.Random, center_id: int, resident: Resident, now: datetime) -> Device:
+    kind = rng.choice((DeviceKind.watch, DeviceKind.watch, DeviceKind.pendant))
+    return Device(
+        kind=kind,
+        serial=f"{kind.value[:2].upper()}-{center_id}-{resident.id:05d}",
+        center_id=center_id,
+        resident_id=resident.id,
+        model="CC-W2" if kind == DeviceKind.watch else "CC-P1",
+        reporting_interval_seconds=300,
+        key_hash=key_hash(new_device_key()),
+        key_prefix="dk_",
+        key_rotated_at=now,
+        created_at=now,
+    )
+
+
+def ensure_roster(session: Session, *, center: Center, now: datetime, days: int = 14) -> None:
+    """Day shifts (08:00-20:00, two workers) and night shifts (20:00-08:00, one) from yesterday on."""
+    assert center.id is not None
+    workers = session.exec(
+        select(Staff).where(Staff.center_id == center.id, Staff.role == Role.care_worker).order_by(col(Staff.id))
+    ).all()
+    zone = ZoneInfo(center.time_zone)
+    first_day = now.astimezone(zone).date() - timedelta(days=1)
+    for offset in range(days + 1):
+        day = first_day + timedelta(days=offset)
+        for name, start_hour, crew in (("白班", 8, 2), ("夜班", 20, 1)):
+            starts = datetime.combine(day, time(start_hour), tzinfo=zone)
+            exists = session.exec(
+                select(DutyShift.id).where(DutyShift.center_id == center.id, DutyShift.starts_at == starts)
+            ).first()
+            if exists is not None or not workers:
+                continue
+            shift = DutyShift(
+                center_id=center.id, name=name, starts_at=starts, ends_at=starts + timedelta(hours=12), created_at=now
+            )
+            session.add(shift)
+            session.flush()
+            assert shift.id is not None
+            index = day.toordinal() * 3 + (0 if start_hour == 8 else 2)
+            for n in range(crew):
+                worker = workers[(index + n) % len(workers)]
+                assert worker.id is not None
+                session.add(DutyShiftStaff(shift_id=shift.id, staff_id=worker.id))
+
+
+def gateway_keys(session: Session, *, center_ids: list[int], now: datetime) -> list[dict[str, Any]]:
+    """A fresh key for each demo gateway (keys are kept hashed), with its center's devices, for the simulator."""
+    found = []
+    for gateway in session.exec(
+        select(Device).where(col(Device.center_id).in_(center_ids), Device.kind == DeviceKind.gateway)
+    ).all():
+        key = new_device_key()
+        gateway.key_hash, gateway.key_prefix, gateway.key_rotated_at = key_hash(key), key[:10], now
+        session.add(gateway)
+        devices = session.exec(
+            select(Device.serial, Resident.latitude, Resident.longitude)
+            .join(Resident, col(Resident.id) == Device.resident_id)
+            .where(Device.center_id == gateway.center_id, Device.kind != DeviceKind.gateway)
+            .order_by(col(Device.serial))
+        ).all()
+        found.append(
+            {
+                "center_id": gateway.center_id,
+                "gateway": gateway.serial,
+                "key": key,
+                "devices": [{"serial": serial, "home": [lat, lon]} for serial, lat, lon in devices],
+            }
+        )
+    return found
 
 
 def seed_demo(*, session: Session, password: str, now: datetime) -> DemoSummary:
@@ -219,4 +321,8 @@ def seed_demo(*, session: Session, password: str, now: datetime) -> DemoSummary:
     counts = {
         name: session.exec(select(func.count()).where(Resident.center_id == cid)).one() for cid, name in centers.items()
     }
-    return DemoSummary(created=created, centers=counts, accounts=accounts)
+    center_ids = [cid for cid in centers if cid is not None]
+    for center in session.exec(select(Center).where(col(Center.id).in_(center_ids))).all():
+        ensure_roster(session, center=center, now=now)
+    gateways = gateway_keys(session, center_ids=center_ids, now=now)
+    return DemoSummary(created=created, centers=counts, accounts=accounts, gateways=gateways)

@@ -52,9 +52,10 @@ def test_the_running_app_escalates_by_itself(session: Session, database_url: str
     s = build(session, now - timedelta(minutes=10))
     schedule = ScheduleSettings(escalation_sweep_seconds=1, leader_check_seconds=1)
 
-    def scheduler(app):  # type: ignore[no-untyped-def]
-        return SweepScheduler(engine=app.state.engine, messaging=app.state.alert_messaging, settings=schedule,
-                              clock=utcnow)
+    def scheduler(app):
+        return SweepScheduler(
+            engine=app.state.engine, messaging=app.state.alert_messaging, settings=schedule, clock=utcnow
+        )
 
     app = create_app(make_settings(database_url), services=[scheduler])
     with TestClient(app) as client:

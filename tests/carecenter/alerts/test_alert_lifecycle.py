@@ -374,3 +374,9 @@ def test_alert_lists_filter_and_stay_in_the_center(client: TestClient, session: 
         "/api/v1/alerts", params={"severity": "critical", "status": ["open"]}, headers=headers
     ).json()
     assert [a["kind"] for a in open_critical["items"]] == ["sos"]
+
+
+def test_a_device_that_never_reported_is_not_silent(session: Session, app: FastAPI, clock: Clock) -> None:
+    build(session, clock.now)
+    with Session(app.state.engine) as own:
+        assert service.detect_silent_devices(own, app.state.alert_messaging, now=clock.now + timedelta(days=2)) == 0

@@ -122,10 +122,8 @@ def test_any_reading_ends_a_silence() -> None:
 
 def test_silence_is_twice_the_interval_plus_grace() -> None:
     limit = timedelta(seconds=600, minutes=10)  # 2 x 300 s + 10 min
-    common = {"since": T0, "interval_seconds": 300, "grace_minutes": 10}
-    assert not is_silent(last_seen_at=T0, now=T0 + limit, **common)  # type: ignore[arg-type]
-    assert is_silent(last_seen_at=T0, now=T0 + limit + timedelta(seconds=1), **common)  # type: ignore[arg-type]
-    assert is_silent(last_seen_at=None, now=T0 + limit + timedelta(seconds=1), **common)  # type: ignore[arg-type]
+    assert not is_silent(last_seen_at=T0, now=T0 + limit, interval_seconds=300, grace_minutes=10)
+    assert is_silent(last_seen_at=T0, now=T0 + limit + timedelta(seconds=1), interval_seconds=300, grace_minutes=10)
     assert silent_severity(ResidentFacts(living_alone=True)) == Severity.high
     assert silent_severity(ResidentFacts()) == Severity.medium
 

@@ -1,0 +1,65 @@
+"""The demo's devices and roster, and the simulator driving the real API."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from carecenter.alerts.models import Alert
+from carecenter.demo.seed import seed_demo
+from carecenter.demo.simulator import Simulator
+from carecenter.devices.models import Device
+from carecenter.duty.models import DutyShift
+from carecenter.duty.service import on_duty_staff
+from notifications.models import SmsMessage
+from tests.conftest import Clock
+
+PASSWORD = "demo-password-42"
+
+
+def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock, db: object) -> None:
+    summary = seed_demo(session=session, password=PASSWORD, now=clock.now)
+    session.commit()
+    assert session.exec(select(func.count()).select_from(Device)).one() > 300
+    assert [len(g["devices"]) > 50 for g in summary.gateways] == [True, True]
+    shifts = session.exec(select(func.count()).select_from(DutyShift)).one()
+    again = seed_demo(session=session, password=PASSWORD, now=clock.now)
+    session.commit()
+    assert session.exec(select(func.count()).select_from(DutyShift)).one() == shifts  # no duplicate shifts
+    assert again.gateways[0]["key"] != summary.gateways[0]["key"]  # keys are only shown fresh
+    for gateway in summary.gateways:
+        assert on_duty_staff(session=session, center_id=gateway["center_id"], now=clock.now)  # always someone
+        assert on_duty_staff(session=session, center_id=gateway["center_id"], now=clock.now + timedelta(days=13))
+
+
+def test_the_simulator_raises_alerts_and_the_workers_answer(
+    client: TestClient, session: Session, app: FastAPI, clock: Clock
+) -> None:
+    summary = seed_demo(session=session, password=PASSWORD, now=clock.now)
+    session.commit()
+    simulator = Simulator(
+        client=client, gateways=summary.gateways, rate=40, password=PASSWORD, rng=random.Random(7), sos_chance=0.05
+    )
+    for _ in range(5):
+        simulator.step(now=clock.now)
+    assert simulator.posted >= 150
+    opened = session.exec(select(Alert).where(Alert.kind == "sos")).all()
+    assert opened, "a 5% SOS chance over 200 readings opens alerts"
+    assert session.exec(select(func.count()).select_from(SmsMessage)).one() >= 2 * len(opened)
+    clock.advance(minutes=2)
+    for _ in range(6):  # acknowledge on one pass, resolve on a later one (each with some randomness)
+        simulator.answer(now=clock.now)
+    session.expire_all()
+    statuses = {a.status for a in session.exec(select(Alert).where(Alert.kind == "sos")).all()}
+    assert "resolved" in statuses
+    assert simulator.answered > 0
+
+
+def test_simulate_needs_the_demo_keys(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from main import main
+
+    assert main(["simulate", "--keys", "/nonexistent/keys.json", "--duration", "0"]) == 2
+    assert "run `python main.py demo` first" in capsys.readouterr().err
