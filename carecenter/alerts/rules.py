@@ -175,12 +175,9 @@ def evaluate(
     return result
 
 
-def is_silent(
-    *, last_seen_at: datetime | None, since: datetime, interval_seconds: int, grace_minutes: int, now: datetime
-) -> bool:
-    """No reading for twice the reporting interval plus grace (counted from `since` if never seen)."""
-    quiet_since = last_seen_at or since
-    return now - quiet_since > timedelta(seconds=2 * interval_seconds, minutes=grace_minutes)
+def is_silent(*, last_seen_at: datetime, interval_seconds: int, grace_minutes: int, now: datetime) -> bool:
+    """No reading for twice the reporting interval plus grace."""
+    return now - last_seen_at > timedelta(seconds=2 * interval_seconds, minutes=grace_minutes)
 
 
 def silent_severity(resident: ResidentFacts) -> Severity:
