@@ -24,6 +24,7 @@ from carecenter.readings.router import router as readings_router
 from carecenter.residents.router import router as residents_router
 from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
+from carecenter.visits.router import router as visits_router
 from notifications.channel import SmsChannel
 from notifications.dispatcher import Dispatcher
 from notifications.senders import SmsSender, make_sender
@@ -74,6 +75,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.schema_heads = head_revisions()
+    app.state.visit_rules = settings.visit_rules()
     link_secret = settings.secret_key.get_secret_value().encode()
     app.state.alert_messaging = AlertMessaging(
         sms=settings.sms, public_url=settings.public_url, link_secret=link_secret
@@ -109,6 +111,7 @@ def create_app(
         readings_router,
         alerts_router,
         duty_router,
+        visits_router,
     )
     for router in routers:
         app.include_router(router)

@@ -1,11 +1,13 @@
 """Settings of the domain core, read from CARECENTER_* environment variables."""
 
+from datetime import timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from carecenter.visits.rules import VisitRules
 from notifications.settings import SmsProvider, SmsSettings
 
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused by production starts
@@ -35,6 +37,15 @@ class Settings(BaseSettings):
 
     demo_password: SecretStr | None = None
 
+    visit_horizon_days: int = Field(default=14, ge=1, le=60, description="Visits generated this far ahead")
+    visit_reminder_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    visit_late_minutes: int = Field(default=15, ge=1)
+    visit_missed_minutes: int = Field(default=30, ge=2)
+    visit_travel_buffer_minutes: int = Field(default=15, ge=0, le=240)
+    visit_far_from_home_m: int = Field(default=200, ge=10)
+    digest_hour: int = Field(default=7, ge=0, le=23, description="Local hour of the care workers' daily digest")
+    summary_hour: int = Field(default=18, ge=0, le=23, description="Local hour of the managers' daily summary")
+
     sms: SmsSettings = Field(default_factory=SmsSettings, description="The SMS channel's own CARECENTER_* settings")
 
     @field_validator("timezone")
@@ -45,6 +56,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    def visit_rules(self) -> VisitRules:
+        return VisitRules(
+            horizon_days=self.visit_horizon_days,
+            reminder_before=timedelta(minutes=self.visit_reminder_minutes),
+            late_after=timedelta(minutes=self.visit_late_minutes),
+            missed_after=timedelta(minutes=self.visit_missed_minutes),
+            travel_buffer=timedelta(minutes=self.visit_travel_buffer_minutes),
+            far_from_home_m=self.visit_far_from_home_m,
+            digest_hour=self.digest_hour,
+            summary_hour=self.summary_hour,
+        )
 
     def production_problems(self) -> list[str]:
         """What keeps these settings from a production start (empty when fine)."""

@@ -11,6 +11,7 @@ from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.readings.models import Reading
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.staff.models import Staff
+from carecenter.visits.models import CarePlan, Visit
 from notifications.models import ResponseLink, ResponseLinkAnswer, SmsMessage, SmsRecipient
 
 metadata = SQLModel.metadata
@@ -20,6 +21,7 @@ __all__ = [
     "AlertEvent",
     "AuditEvent",
     "AuthSession",
+    "CarePlan",
     "Center",
     "Device",
     "DutyShift",
@@ -35,5 +37,6 @@ __all__ = [
     "SmsMessage",
     "SmsRecipient",
     "Staff",
+    "Visit",
     "metadata",
 ]

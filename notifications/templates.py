@@ -37,6 +37,22 @@ TEMPLATES: Mapping[str, Mapping[str, str]] = {
         "zh-CN": "【{center}】{who}今天的上门服务已完成（{when}）。",
         "en": "[{center}] Today's home visit to {who} was completed ({when}).",
     },
+    "visit_late": {
+        "zh-CN": "【{center}】您{when}的上门服务{who}尚未签到，请尽快前往或联系中心。",
+        "en": "[{center}] Your {when} visit to {who} has no check-in yet; please go now or call the center.",
+    },
+    "visit_missed": {
+        "zh-CN": "【{center}】漏访：{worker}{when}的上门服务{who}超过30分钟未签到。",
+        "en": "[{center}] Missed visit: {worker}'s {when} visit to {who} has no check-in after 30 minutes.",
+    },
+    "visit_concern": {
+        "zh-CN": "【{center}】{worker}上门{who}时反映情况，请查看记录。",
+        "en": "[{center}] {worker} raised a concern during the visit to {who}; please check the record.",
+    },
+    "manager_summary": {
+        "zh-CN": "【{center}】今日：计划{planned}次，完成{completed}次，漏访{missed}次，告警{alerts}次。",
+        "en": "[{center}] Today: {planned} visits planned, {completed} completed, {missed} missed, {alerts} alerts.",
+    },
     "digest": {
         "zh-CN": "【{center}】今日安排：{summary}",
         "en": "[{center}] Today: {summary}",

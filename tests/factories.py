@@ -16,6 +16,7 @@ from carecenter.devices.service import key_hash, new_device_key
 from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
 from carecenter.staff.models import Role, Staff
+from carecenter.visits.models import CarePlan, Visit
 
 PASSWORD = "correct-horse-battery"
 _seq = count(1)
@@ -30,7 +31,7 @@ def _phone() -> str:
     return f"+86170990{next(_seq):05d}"
 
 
-R = TypeVar("R", Center, Staff, Resident, FamilyContact, Device, Alert, DutyShift)
+R = TypeVar("R", Center, Staff, Resident, FamilyContact, Device, Alert, DutyShift, CarePlan, Visit)
 
 
 def _save(session: Session, record: R) -> R:
@@ -158,3 +159,27 @@ def make_shift(
         session.add(DutyShiftStaff(shift_id=shift.id, staff_id=member.id))
     session.commit()
     return shift
+
+
+def make_plan(session: Session, *, resident: Resident, **overrides: Any) -> CarePlan:
+    values: dict[str, Any] = {
+        "resident_id": resident.id,
+        "center_id": resident.center_id,
+        "services": ["meals", "medication"],
+        "recurrence": {"weekdays": [0, 2, 4], "start_time": "09:00:00", "duration_minutes": 60},
+        "starts_on": date(2026, 11, 1),
+        "created_at": datetime.now(UTC),
+    }
+    return _save(session, CarePlan.model_validate(values | overrides))
+
+
+def make_visit(session: Session, *, resident: Resident, start: datetime, **overrides: Any) -> Visit:
+    values: dict[str, Any] = {
+        "center_id": resident.center_id,
+        "resident_id": resident.id,
+        "scheduled_start": start,
+        "scheduled_end": start + timedelta(hours=1),
+        "tasks": [{"service": "meals", "done": False}],
+        "created_at": datetime.now(UTC),
+    }
+    return _save(session, Visit.model_validate(values | overrides))

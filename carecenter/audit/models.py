@@ -20,6 +20,7 @@ class AuditEvent(SQLModel, table=True):
     center_id: int | None = Field(default=None, index=True)
     client_addr: str | None = Field(default=None, max_length=64)
     changed_fields: str = Field(default="", max_length=1000, description="Names only, never values")
+    reason: str | None = Field(default=None, max_length=300, description="Why, where a change needs one")
 
 
 class AuditEventPublic(SQLModel):
@@ -33,3 +34,4 @@ class AuditEventPublic(SQLModel):
     center_id: int | None
     client_addr: str | None
     changed_fields: str
+    reason: str | None

@@ -21,6 +21,7 @@ def record_event(
     center_id: int | None,
     now: datetime,
     changed_fields: Iterable[str] = (),
+    reason: str | None = None,
 ) -> AuditEvent:
     """Add one audit event to the caller's transaction."""
     event = AuditEvent(
@@ -33,6 +34,7 @@ def record_event(
         center_id=center_id,
         client_addr=actor.client_addr,
         changed_fields=",".join(sorted(changed_fields))[:1000],
+        reason=reason[:300] if reason else None,
     )
     session.add(event)
     return event

@@ -194,6 +194,7 @@ class FamilyContactBase(SQLModel):
     sms_opt_in: SmsOptIn = enum_field(default=SmsOptIn.opted_in)
     quiet_hours_start: time | None = Field(default=None, description="Local time; may cross midnight")
     quiet_hours_end: time | None = None
+    visit_updates: bool = Field(default=False, description="Wants an SMS when a home visit is completed")
 
 
 def check_quiet_hours(start: time | None, end: time | None) -> None:
@@ -230,6 +231,7 @@ class FamilyContactUpdate(SQLModel):
     sms_opt_in: SmsOptIn | None = None
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
+    visit_updates: bool | None = None
 
 
 class FamilyContactPublic(FamilyContactBase):

@@ -21,9 +21,11 @@ from tests.factories import (
     make_center,
     make_contact,
     make_device,
+    make_plan,
     make_resident,
     make_shift,
     make_staff,
+    make_visit,
 )
 
 # Which record of center B each path parameter names.
@@ -35,17 +37,27 @@ RECORD_PARAMS = {
     "device_id": "device",
     "alert_id": "alert",
     "shift_id": "shift",
+    "plan_id": "plan",
+    "visit_id": "visit",
+}
+BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {
+    "/resolve": {"outcome": "other"},
+    "/contacts": {"name": "新人", "relation": "son", "phone": "13900003333"},
+    "/notes": {"notes": "笔记"},
+    "/assign": {"worker_id": None},
+    "/cancel": {"reason": "家属取消"},
+    "/tasks": {"service": "meals", "done": True},
+    "/concern": {"note": "情绪低落"},
+    "/vitals": {"heart_rate": 70},
+    "/correct-times": {"reason": "忘记签到", "checked_in_at": "2026-11-24T09:00:00+08:00"},
 }
 
 
 def body_for(method: str, path: str) -> dict[str, Any] | None:
     """A valid body, so that validation cannot answer before the scoping check does."""
-    if path.endswith("/resolve"):
-        return {"outcome": "other"}
-    if path.endswith("/contacts"):
-        return {"name": "新人", "relation": "son", "phone": "13900003333"}
-    if path.endswith("/notes"):
-        return {"notes": "笔记"}
+    for suffix, body in BODIES_BY_SUFFIX.items():
+        if path.endswith(suffix):
+            return body
     return {"model": "X1"} if method == "PATCH" else ({} if method in ("POST", "PUT") else None)
 
 
@@ -74,6 +86,8 @@ def test_records_of_another_center_are_not_found(
         "device": make_device(session, center=center_b, resident=b_resident)[0].id,
         "alert": make_alert(session, resident=b_resident).id,
         "shift": make_shift(session, center=center_b, staff=[b_staff], starts_at=datetime.now(UTC)).id,
+        "plan": make_plan(session, resident=b_resident).id,
+        "visit": make_visit(session, resident=b_resident, start=datetime.now(UTC), worker_id=b_staff.id).id,
     }
     headers = login(client, make_staff(session, center=center_a, role=role))
     routes = _routes_with_ids(app)

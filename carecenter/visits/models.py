@@ -1,0 +1,217 @@
+"""Care plans and the visits they generate."""
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime, BaseModel, model_validator
+from pydantic import Field as PydanticField
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import Text, created_at_field, instant_field
+
+SERVICES = ("bathing", "meals", "medication", "health_check", "cleaning", "companionship", "shopping")
+
+
+class VisitStatus(StrEnum):
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    completed = "completed"
+    missed = "missed"
+    cancelled = "cancelled"
+
+
+OPEN_VISIT_STATUSES = (VisitStatus.scheduled, VisitStatus.in_progress)
+
+
+class Recurrence(BaseModel):
+    """Weekdays (0 = Monday) at a local time, or every N days from the start date."""
+
+    weekdays: list[int] | None = PydanticField(default=None, description="0 = Monday … 6 = Sunday")
+    every_n_days: int | None = PydanticField(default=None, ge=1, le=90)
+    start_time: time = PydanticField(description="Local time in the center's time zone")
+    duration_minutes: int = PydanticField(default=60, ge=10, le=8 * 60)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "Recurrence":
+        if (self.weekdays is None) == (self.every_n_days is None):
+            raise ValueError("give either weekdays or every_n_days")
+        if self.weekdays is not None and (not self.weekdays or any(d not in range(7) for d in self.weekdays)):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return self
+
+
+class CarePlanBase(SQLModel):
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    services: list[str] = Field(sa_type=sa.JSON, description="From the center's list of services")
+    preferred_worker_id: int | None = Field(default=None, foreign_key="staff.id")
+    starts_on: date
+    ends_on: date | None = None
+    notes: Text = Field(default="", max_length=1000)
+
+
+class CarePlan(CarePlanBase, table=True):
+    __tablename__ = "care_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id", index=True)
+    recurrence: dict[str, Any] = Field(sa_type=sa.JSON)
+    active: bool = True
+    created_at: datetime = created_at_field()
+
+
+class CarePlanCreate(CarePlanBase):
+    recurrence: Recurrence
+
+    @model_validator(mode="after")
+    def _dates(self) -> "CarePlanCreate":
+        if self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        if not self.services:
+            raise ValueError("a plan needs at least one service")
+        return self
+
+
+class CarePlanUpdate(SQLModel):
+    services: list[str] | None = None
+    recurrence: Recurrence | None = None
+    preferred_worker_id: int | None = None
+    ends_on: date | None = None
+    notes: Text | None = Field(default=None, max_length=1000)
+    active: bool | None = None
+
+
+class CarePlanPublic(CarePlanBase):
+    id: int
+    center_id: int
+    recurrence: dict[str, Any]
+    active: bool
+
+
+class Visit(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("care_plan_id", "scheduled_start", name="uq_visit_care_plan_id_scheduled_start"),
+        sa.Index("ix_visit_worker_start", "worker_id", "scheduled_start"),
+        sa.Index("ix_visit_status_start", "status", "scheduled_start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id", index=True)
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    care_plan_id: int | None = Field(default=None, foreign_key="care_plan.id")
+    worker_id: int | None = Field(default=None, foreign_key="staff.id")
+    scheduled_start: datetime = instant_field()
+    scheduled_end: datetime = instant_field()
+    status: str = Field(default=VisitStatus.scheduled, max_length=15)
+    cancel_reason: str | None = Field(default=None, max_length=200)
+    tasks: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    notes: str = Field(default="", max_length=4000)
+    checked_in_at: datetime | None = instant_field(default=None)
+    checked_out_at: datetime | None = instant_field(default=None)
+    check_in_distance_m: float | None = None
+    check_out_distance_m: float | None = None
+    far_from_home: bool = Field(default=False, description="Checked in or out more than the limit from home")
+    concern: bool = False
+    concern_note: str | None = Field(default=None, max_length=1000)
+    reminder_sent_at: datetime | None = instant_field(default=None)
+    late_notified_at: datetime | None = instant_field(default=None)
+    missed_notified_at: datetime | None = instant_field(default=None)
+    time_corrected: bool = False
+    created_at: datetime = created_at_field()
+
+
+class VisitPublic(SQLModel):
+    id: int
+    center_id: int
+    resident_id: int
+    care_plan_id: int | None
+    worker_id: int | None
+    scheduled_start: datetime
+    scheduled_end: datetime
+    status: str
+    cancel_reason: str | None
+    tasks: list[dict[str, Any]]
+    notes: str
+    checked_in_at: datetime | None
+    checked_out_at: datetime | None
+    check_in_distance_m: float | None
+    check_out_distance_m: float | None
+    far_from_home: bool
+    concern: bool
+    concern_note: str | None
+    late: bool = False
+
+
+class AdHocVisit(SQLModel):
+    resident_id: int
+    worker_id: int | None = None
+    scheduled_start: AwareDatetime
+    duration_minutes: int = Field(default=60, ge=10, le=8 * 60)
+    services: list[str] = Field(default_factory=lambda: ["health_check"])
+    notes: Text = Field(default="", max_length=1000)
+
+
+class Position(SQLModel):
+    at: AwareDatetime | None = Field(default=None, description="Defaults to now")
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class AssignRequest(SQLModel):
+    worker_id: int | None = Field(description="None: unassign")
+
+
+class CancelRequest(SQLModel):
+    reason: Text = Field(min_length=1, max_length=200)
+
+
+class TaskUpdate(SQLModel):
+    service: str = Field(max_length=30)
+    done: bool
+
+
+class VisitNotes(SQLModel):
+    notes: Text = Field(max_length=4000)
+
+
+class ConcernRequest(SQLModel):
+    note: Text = Field(min_length=1, max_length=1000)
+
+
+class VisitVitals(SQLModel):
+    systolic: int | None = Field(default=None, ge=40, le=300)
+    diastolic: int | None = Field(default=None, ge=20, le=200)
+    heart_rate: int | None = Field(default=None, ge=20, le=250)
+    temperature: float | None = Field(default=None, ge=30, le=45)
+    blood_glucose: float | None = Field(default=None, ge=1, le=40, description="mmol/L")
+
+
+class TimeCorrection(SQLModel):
+    checked_in_at: AwareDatetime | None = None
+    checked_out_at: AwareDatetime | None = None
+    reason: Text = Field(min_length=3, max_length=300)
+
+
+class ScheduleDay(BaseModel):
+    date: date
+    visits: list[VisitPublic]
+
+
+class WorkerSchedule(BaseModel):
+    worker_id: int | None
+    worker_name: str
+    days: list[ScheduleDay]
+
+
+class VisitStats(BaseModel):
+    center_id: int | None
+    since: date
+    until: date
+    planned: int
+    completed: int
+    missed: int
+    cancelled: int
+    on_time_share: float | None = PydanticField(description="Completed visits checked in within 15 min of the start")
+    average_minutes: float | None
+    verified_share: float | None = PydanticField(description="Completed visits checked in near the resident's home")

@@ -1,0 +1,150 @@
+"""Reading visits: lists, the week schedule grouped by worker and day, and the figures."""
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from carecenter.access import Actor
+from carecenter.centers.models import Center
+from carecenter.errors import InvalidField
+from carecenter.pagination import Page, PageParams, paginate
+from carecenter.staff.models import Role, Staff
+from carecenter.visits.models import (
+    ScheduleDay,
+    Visit,
+    VisitPublic,
+    VisitStats,
+    VisitStatus,
+    WorkerSchedule,
+)
+from carecenter.visits.rules import VisitRules
+from carecenter.visits.service import is_late, local_day_bounds
+
+
+def public(visit: Visit, now: datetime, rules: VisitRules) -> VisitPublic:
+    return VisitPublic.model_validate(visit.model_dump() | {"late": is_late(visit, now, rules)})
+
+
+def _center_for(session: Session, actor: Actor, center_id: int | None) -> Center:
+    chosen = center_id if center_id is not None else actor.center_id
+    if chosen is None:
+        raise InvalidField(["query", "center_id"], "an admin must say which center")
+    actor.require_visible(chosen, "center")
+    center = session.get(Center, chosen)
+    actor.require_visible(center.id if center else None, "center")
+    assert center is not None
+    return center
+
+
+def list_visits(
+    *,
+    session: Session,
+    actor: Actor,
+    page: PageParams,
+    center_id: int | None = None,
+    worker_id: int | None = None,
+    resident_id: int | None = None,
+    status: list[VisitStatus] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    unassigned: bool = False,
+) -> Page[Visit]:
+    """Visits by start time; care workers and managers see their center's."""
+    stmt = select(Visit)
+    if center_id is not None:
+        actor.require_visible(center_id, "center")
+        stmt = stmt.where(Visit.center_id == center_id)
+    elif not actor.is_admin:
+        stmt = stmt.where(Visit.center_id == actor.center_id)
+    if worker_id is not None:
+        stmt = stmt.where(Visit.worker_id == worker_id)
+    if unassigned:
+        stmt = stmt.where(col(Visit.worker_id).is_(None))
+    if resident_id is not None:
+        stmt = stmt.where(Visit.resident_id == resident_id)
+    if status:
+        stmt = stmt.where(col(Visit.status).in_(status))
+    if since is not None:
+        stmt = stmt.where(col(Visit.scheduled_start) >= since)
+    if until is not None:
+        stmt = stmt.where(col(Visit.scheduled_start) < until)
+    return paginate(session, stmt.order_by(col(Visit.scheduled_start), col(Visit.id)), page)
+
+
+def schedule(
+    *,
+    session: Session,
+    actor: Actor,
+    first: date | None,
+    last: date | None,
+    center_id: int | None,
+    worker_id: int | None,
+    now: datetime,
+    rules: VisitRules,
+) -> list[WorkerSchedule]:
+    """Every worker of the center (and the unassigned visits) with their visits, day by day."""
+    center = _center_for(session, actor, center_id)
+    first = first or now.astimezone(ZoneInfo(center.time_zone)).date()
+    last = last or first + timedelta(days=6)
+    if last < first or (last - first).days > 31:
+        raise InvalidField(["query", "to"], "give a range of at most 31 days, `to` not before `from`")
+    start, _ = local_day_bounds(first, center.time_zone)
+    _, end = local_day_bounds(last, center.time_zone)
+    stmt = select(Visit).where(
+        Visit.center_id == center.id, col(Visit.scheduled_start) >= start, col(Visit.scheduled_start) < end
+    )
+    workers_stmt = select(Staff).where(Staff.center_id == center.id, Staff.role == Role.care_worker, col(Staff.active))
+    if worker_id is not None:
+        stmt = stmt.where(Visit.worker_id == worker_id)
+        workers_stmt = workers_stmt.where(Staff.id == worker_id)
+    visits = session.exec(stmt.order_by(col(Visit.scheduled_start))).all()
+    zone = ZoneInfo(center.time_zone)
+    grid: dict[int | None, dict[date, list[VisitPublic]]] = defaultdict(lambda: defaultdict(list))
+    for visit in visits:
+        grid[visit.worker_id][visit.scheduled_start.astimezone(zone).date()].append(public(visit, now, rules))
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    rows = [(w.id, w.name) for w in session.exec(workers_stmt.order_by(col(Staff.name))).all()]
+    if worker_id is None:
+        rows.append((None, "unassigned"))
+    return [
+        WorkerSchedule(
+            worker_id=wid, worker_name=name, days=[ScheduleDay(date=day, visits=grid[wid][day]) for day in days]
+        )
+        for wid, name in rows
+    ]
+
+
+def visit_stats(
+    *, session: Session, actor: Actor, first: date, last: date, center_id: int | None, rules: VisitRules
+) -> VisitStats:
+    """Planned vs completed, on-time share, missed, average duration, share verified at the door."""
+    center = _center_for(session, actor, center_id)
+    start, _ = local_day_bounds(first, center.time_zone)
+    _, end = local_day_bounds(last, center.time_zone)
+    visits = session.exec(
+        select(Visit).where(
+            Visit.center_id == center.id, col(Visit.scheduled_start) >= start, col(Visit.scheduled_start) < end
+        )
+    ).all()
+    completed = [v for v in visits if v.status == VisitStatus.completed]
+    on_time = [v for v in completed if v.checked_in_at and v.checked_in_at <= v.scheduled_start + rules.late_after]
+    durations = [
+        (v.checked_out_at - v.checked_in_at).total_seconds() / 60
+        for v in completed
+        if v.checked_in_at and v.checked_out_at
+    ]
+    verified = [v for v in completed if v.check_in_distance_m is not None and not v.far_from_home]
+    return VisitStats(
+        center_id=center.id,
+        since=first,
+        until=last,
+        planned=sum(1 for v in visits if v.status != VisitStatus.cancelled),
+        completed=len(completed),
+        missed=sum(1 for v in visits if v.status == VisitStatus.missed),
+        cancelled=sum(1 for v in visits if v.status == VisitStatus.cancelled),
+        on_time_share=len(on_time) / len(completed) if completed else None,
+        average_minutes=round(sum(durations) / len(durations), 1) if durations else None,
+        verified_share=len(verified) / len(completed) if completed else None,
+    )

@@ -1,0 +1,287 @@
+"""JSON endpoints for care plans, visits, the schedule and visit figures."""
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime
+
+from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.pagination import Page, PageParams, page_params
+from carecenter.readings.models import ReadingPublic
+from carecenter.readings.router import MessagingDep
+from carecenter.visits import queries, service
+from carecenter.visits.models import (
+    AdHocVisit,
+    AssignRequest,
+    CancelRequest,
+    CarePlan,
+    CarePlanCreate,
+    CarePlanPublic,
+    CarePlanUpdate,
+    ConcernRequest,
+    Position,
+    TaskUpdate,
+    TimeCorrection,
+    VisitNotes,
+    VisitPublic,
+    VisitStats,
+    VisitStatus,
+    VisitVitals,
+    WorkerSchedule,
+)
+from carecenter.visits.rules import VisitRules
+
+router = APIRouter(tags=["visits"])
+
+
+def get_rules(request: Request) -> VisitRules:
+    rules: VisitRules = request.app.state.visit_rules
+    return rules
+
+
+RulesDep = Annotated[VisitRules, Depends(get_rules)]
+
+
+@router.get("/api/v1/care-plans", response_model=list[CarePlanPublic])
+def list_plans(actor: ActorDep, session: SessionDep, resident_id: int | None = None) -> list[CarePlan]:
+    """Care plans of your center (optionally one resident's)."""
+    return service.list_plans(session=session, actor=actor, resident_id=resident_id)
+
+
+@router.post("/api/v1/care-plans", response_model=CarePlanPublic, status_code=201)
+def create_plan(data: CarePlanCreate, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep) -> CarePlan:
+    """Create a care plan; its visits for the coming weeks are generated at once."""
+    plan = service.create_plan(session=session, actor=actor, data=data, rules=rules, now=now)
+    session.commit()
+    return plan
+
+
+@router.get("/api/v1/care-plans/{plan_id}", response_model=CarePlanPublic)
+def get_plan(plan_id: int, actor: ActorDep, session: SessionDep) -> CarePlan:
+    """Read one care plan."""
+    return service.get_plan(session=session, actor=actor, plan_id=plan_id)
+
+
+@router.patch("/api/v1/care-plans/{plan_id}", response_model=CarePlanPublic)
+def update_plan(
+    plan_id: int, data: CarePlanUpdate, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+) -> CarePlan:
+    """Change a plan; future visits that have not started follow it (`active: false` ends it)."""
+    plan = service.update_plan(session=session, actor=actor, plan_id=plan_id, data=data, rules=rules, now=now)
+    session.commit()
+    return plan
+
+
+@router.get("/api/v1/visits", response_model=Page[VisitPublic])
+def list_visits(
+    actor: ActorDep,
+    session: SessionDep,
+    rules: RulesDep,
+    now: NowDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    center_id: int | None = None,
+    worker_id: int | None = None,
+    resident_id: int | None = None,
+    status: Annotated[list[VisitStatus] | None, Query()] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    unassigned: bool = False,
+) -> Page[VisitPublic]:
+    """Visits by start time (filter by worker, resident, status, time, unassigned)."""
+    found = queries.list_visits(
+        session=session,
+        actor=actor,
+        page=page,
+        center_id=center_id,
+        worker_id=worker_id,
+        resident_id=resident_id,
+        status=status,
+        since=since,
+        until=until,
+        unassigned=unassigned,
+    )
+    return Page(
+        items=[queries.public(v, now, rules) for v in found.items],
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+    )
+
+
+@router.post("/api/v1/visits", response_model=VisitPublic, status_code=201)
+def create_visit(data: AdHocVisit, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep) -> VisitPublic:
+    """An ad-hoc visit (for example a follow-up after an alert)."""
+    visit = service.create_adhoc(session=session, actor=actor, data=data, rules=rules, now=now)
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.get("/api/v1/visits/stats", response_model=VisitStats)
+def visit_stats(
+    actor: ActorDep,
+    session: SessionDep,
+    rules: RulesDep,
+    now: NowDep,
+    center_id: int | None = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> VisitStats:
+    """Planned vs completed, on-time share, missed, average duration, share verified at the door (default: 30 days)."""
+    last = to or now.date()
+    return queries.visit_stats(
+        session=session,
+        actor=actor,
+        first=from_ or last - timedelta(days=29),
+        last=last,
+        center_id=center_id,
+        rules=rules,
+    )
+
+
+@router.get("/api/v1/schedule", response_model=list[WorkerSchedule])
+def get_schedule(
+    actor: ActorDep,
+    session: SessionDep,
+    rules: RulesDep,
+    now: NowDep,
+    center_id: int | None = None,
+    from_: Annotated[date | None, Query(alias="from", description="First local date (default: today)")] = None,
+    to: Annotated[date | None, Query(description="Last local date (default: a week on)")] = None,
+    worker_id: int | None = None,
+) -> list[WorkerSchedule]:
+    """The schedule: visits grouped by worker and day (default: a week from today), unassigned ones last."""
+    return queries.schedule(
+        session=session,
+        actor=actor,
+        first=from_,
+        last=to,
+        center_id=center_id,
+        worker_id=worker_id,
+        now=now,
+        rules=rules,
+    )
+
+
+@router.get("/api/v1/visits/{visit_id}", response_model=VisitPublic)
+def get_visit(visit_id: int, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep) -> VisitPublic:
+    """Read one visit."""
+    return queries.public(service.get_visit(session=session, actor=actor, visit_id=visit_id), now, rules)
+
+
+@router.post("/api/v1/visits/{visit_id}/assign", response_model=VisitPublic)
+def assign(
+    visit_id: int, data: AssignRequest, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+) -> VisitPublic:
+    """Give the visit to a care worker (409 if that double-books them, travel time included)."""
+    visit = service.assign(
+        session=session, actor=actor, visit_id=visit_id, worker_id=data.worker_id, rules=rules, now=now
+    )
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.post("/api/v1/visits/{visit_id}/check-in", response_model=VisitPublic)
+def check_in(
+    visit_id: int, data: Position, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+) -> VisitPublic:
+    """Check in at the door, with the position if the tablet allows (far from home is flagged, not refused)."""
+    visit = service.check_in(session=session, actor=actor, visit_id=visit_id, position=data, rules=rules, now=now)
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.post("/api/v1/visits/{visit_id}/check-out", response_model=VisitPublic)
+def check_out(
+    visit_id: int,
+    data: Position,
+    actor: ActorDep,
+    session: SessionDep,
+    rules: RulesDep,
+    messaging: MessagingDep,
+    now: NowDep,
+) -> VisitPublic:
+    """Check out: the visit is completed."""
+    visit = service.check_out(
+        session=session, actor=actor, visit_id=visit_id, position=data, rules=rules, messaging=messaging, now=now
+    )
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.post("/api/v1/visits/{visit_id}/cancel", response_model=VisitPublic)
+def cancel(
+    visit_id: int, data: CancelRequest, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+) -> VisitPublic:
+    """Cancel a scheduled visit, with the reason."""
+    visit = service.cancel(session=session, actor=actor, visit_id=visit_id, reason=data.reason, now=now)
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.post("/api/v1/visits/{visit_id}/tasks", response_model=VisitPublic)
+def set_task(
+    visit_id: int, data: TaskUpdate, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+) -> VisitPublic:
+    """Tick (or untick) one item of the checklist."""
+    visit = service.set_task(session=session, actor=actor, visit_id=visit_id, service=data.service, done=data.done)
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.put("/api/v1/visits/{visit_id}/notes", response_model=VisitPublic)
+def set_notes(
+    visit_id: int, data: VisitNotes, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+) -> VisitPublic:
+    """Replace the visit's notes."""
+    visit = service.set_notes(session=session, actor=actor, visit_id=visit_id, notes=data.notes)
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.post("/api/v1/visits/{visit_id}/concern", response_model=VisitPublic)
+def concern(
+    visit_id: int,
+    data: ConcernRequest,
+    actor: ActorDep,
+    session: SessionDep,
+    rules: RulesDep,
+    messaging: MessagingDep,
+    now: NowDep,
+) -> VisitPublic:
+    """Flag a concern: the managers are told by SMS."""
+    visit = service.raise_concern(
+        session=session, actor=actor, visit_id=visit_id, note=data.note, messaging=messaging, now=now
+    )
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.post("/api/v1/visits/{visit_id}/vitals", response_model=ReadingPublic, status_code=201)
+def vitals(
+    visit_id: int, data: VisitVitals, actor: ActorDep, session: SessionDep, messaging: MessagingDep, now: NowDep
+) -> object:
+    """Record vitals taken at the visit (checked by the same rules as the wearables)."""
+    reading = service.record_vitals(
+        session=session, actor=actor, visit_id=visit_id, vitals=data, messaging=messaging, now=now
+    )
+    session.commit()
+    return reading
+
+
+@router.post("/api/v1/visits/{visit_id}/correct-times", response_model=VisitPublic)
+def correct_times(
+    visit_id: int, data: TimeCorrection, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+) -> VisitPublic:
+    """Correct check-in/out times by hand (managers; the reason is audited)."""
+    visit = service.correct_times(
+        session=session,
+        actor=actor,
+        visit_id=visit_id,
+        checked_in_at=data.checked_in_at,
+        checked_out_at=data.checked_out_at,
+        reason=data.reason,
+        now=now,
+    )
+    session.commit()
+    return queries.public(visit, now, rules)

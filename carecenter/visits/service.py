@@ -1,0 +1,577 @@
+"""Care plans, the visits they generate, and what happens at the door."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from carecenter.access import Actor
+from carecenter.alerts import rules as alert_rules
+from carecenter.alerts.notify import AlertMessaging, family_recipient, managers, staff_recipient
+from carecenter.alerts.service import apply_evaluation, load_rule_state, lock_resident, resident_facts
+from carecenter.alerts.thresholds import effective_thresholds
+from carecenter.audit.service import record_event
+from carecenter.centers.models import Center
+from carecenter.errors import Conflict, Forbidden, InvalidField
+from carecenter.readings.models import Reading
+from carecenter.residents.models import FamilyContact, Resident, SmsOptIn
+from carecenter.staff.models import Role, Staff
+from carecenter.updates import changes_for
+from carecenter.visits.models import (
+    OPEN_VISIT_STATUSES,
+    SERVICES,
+    AdHocVisit,
+    CarePlan,
+    CarePlanCreate,
+    CarePlanUpdate,
+    Position,
+    Recurrence,
+    Visit,
+    VisitStatus,
+    VisitVitals,
+)
+from carecenter.visits.planning import occurrence_dates, overlaps, visit_window
+from carecenter.visits.rules import VisitRules
+from notifications.models import Purpose
+from notifications.outbox import enqueue_sms
+from notifications.templates import render
+
+
+# -- care plans ---------------------------------------------------------------------------------
+def _check_plan(session: Session, *, services: list[str], worker_id: int | None, center_id: int) -> None:
+    unknown = [s for s in services if s not in SERVICES]
+    if unknown:
+        raise InvalidField(["body", "services"], f"unknown services {unknown}; choose from {list(SERVICES)}")
+    if worker_id is not None:
+        worker = session.get(Staff, worker_id)
+        if worker is None or worker.center_id != center_id or worker.role != Role.care_worker or not worker.active:
+            raise InvalidField(["body", "preferred_worker_id"], f"no active care worker {worker_id} in this center")
+
+
+def get_plan(*, session: Session, actor: Actor, plan_id: int) -> CarePlan:
+    plan = session.get(CarePlan, plan_id)
+    actor.require_visible(plan.center_id if plan else None, "care plan")
+    assert plan is not None
+    return plan
+
+
+def list_plans(*, session: Session, actor: Actor, resident_id: int | None = None) -> list[CarePlan]:
+    stmt = select(CarePlan)
+    if not actor.is_admin:
+        stmt = stmt.where(CarePlan.center_id == actor.center_id)
+    if resident_id is not None:
+        stmt = stmt.where(CarePlan.resident_id == resident_id)
+    return list(session.exec(stmt.order_by(col(CarePlan.id))).all())
+
+
+def create_plan(*, session: Session, actor: Actor, data: CarePlanCreate, rules: VisitRules, now: datetime) -> CarePlan:
+    """A new care plan; its visits for the horizon are generated at once (managers and admins)."""
+    resident = session.get(Resident, data.resident_id)
+    if resident is None or not actor.sees_center(resident.center_id):
+        raise InvalidField(["body", "resident_id"], f"no resident {data.resident_id}")
+    actor.require(Role.manager, Role.admin, to="plan care")
+    _check_plan(session, services=data.services, worker_id=data.preferred_worker_id, center_id=resident.center_id)
+    plan = CarePlan.model_validate(
+        data,
+        update={
+            "center_id": resident.center_id,
+            "recurrence": data.recurrence.model_dump(mode="json"),
+            "created_at": now,
+        },
+    )
+    session.add(plan)
+    session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action="care_plan.create",
+        entity_type="care_plan",
+        entity_id=plan.id,
+        center_id=plan.center_id,
+        now=now,
+    )
+    generate_visits(session, plan=plan, now=now, rules=rules)
+    return plan
+
+
+def update_plan(
+    *, session: Session, actor: Actor, plan_id: int, data: CarePlanUpdate, rules: VisitRules, now: datetime
+) -> CarePlan:
+    """Change a plan; only its future visits that have not started are replaced."""
+    plan = get_plan(session=session, actor=actor, plan_id=plan_id)
+    actor.require(Role.manager, Role.admin, to="plan care")
+    changes = changes_for(plan, data)
+    if "recurrence" in changes and data.recurrence is not None:
+        changes["recurrence"] = data.recurrence.model_dump(mode="json")
+    _check_plan(
+        session,
+        services=changes.get("services", plan.services),
+        worker_id=changes.get("preferred_worker_id", plan.preferred_worker_id),
+        center_id=plan.center_id,
+    )
+    plan.sqlmodel_update(changes)
+    session.add(plan)
+    session.exec(
+        delete(Visit).where(
+            col(Visit.care_plan_id) == plan.id,
+            col(Visit.status) == VisitStatus.scheduled,
+            col(Visit.scheduled_start) > now,
+            col(Visit.checked_in_at).is_(None),
+        )
+    )
+    record_event(
+        session=session,
+        actor=actor,
+        action="care_plan.update",
+        entity_type="care_plan",
+        entity_id=plan.id,
+        center_id=plan.center_id,
+        now=now,
+        changed_fields=changes,
+    )
+    if plan.active:
+        generate_visits(session, plan=plan, now=now, rules=rules)
+    return plan
+
+
+def generate_visits(session: Session, *, plan: CarePlan, now: datetime, rules: VisitRules) -> int:
+    """Visits for the plan over the horizon, each once however often this runs; returns how many are new."""
+    center = session.get(Center, plan.center_id)
+    assert center is not None and plan.id is not None
+    recurrence = Recurrence.model_validate(plan.recurrence)
+    today = now.astimezone(ZoneInfo(center.time_zone)).date()
+    tasks = [{"service": s, "done": False} for s in plan.services]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    created = 0
+    for day in occurrence_dates(
+        recurrence,
+        starts_on=plan.starts_on,
+        ends_on=plan.ends_on,
+        first=today,
+        last=today + timedelta(days=rules.horizon_days),
+    ):
+        start, end = visit_window(recurrence, day, center.time_zone)
+        if start <= now:
+            continue
+        worker = plan.preferred_worker_id
+        if worker is not None and find_conflict(
+            session, worker_id=worker, window=(start, end), buffer=rules.travel_buffer
+        ):
+            worker = None  # left unassigned for the manager rather than double-booked
+        result = session.execute(
+            insert(Visit)
+            .values(
+                center_id=plan.center_id,
+                resident_id=plan.resident_id,
+                care_plan_id=plan.id,
+                worker_id=worker,
+                scheduled_start=start,
+                scheduled_end=end,
+                status=VisitStatus.scheduled,
+                tasks=tasks,
+                notes="",
+                far_from_home=False,
+                concern=False,
+                time_corrected=False,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["care_plan_id", "scheduled_start"])
+        )
+        created += result.rowcount  # type: ignore[attr-defined]
+    return created
+
+
+def generate_all_visits(session: Session, *, now: datetime, rules: VisitRules) -> int:
+    """The nightly job: extend every active plan's visits to the horizon."""
+    return sum(
+        generate_visits(session, plan=plan, now=now, rules=rules)
+        for plan in session.exec(select(CarePlan).where(CarePlan.active == True)).all()  # noqa: E712
+    )
+
+
+# -- visits ---------------------------------------------------------------------------------------
+def find_conflict(
+    session: Session,
+    *,
+    worker_id: int,
+    window: tuple[datetime, datetime],
+    buffer: timedelta,
+    exclude_id: int | None = None,
+) -> Visit | None:
+    """The worker's visit that collides with `window` once travel time is counted, if any."""
+    candidates = session.exec(
+        select(Visit).where(
+            Visit.worker_id == worker_id,
+            col(Visit.status).in_(OPEN_VISIT_STATUSES),
+            col(Visit.scheduled_start) < window[1] + buffer,
+            col(Visit.scheduled_end) > window[0] - buffer,
+        )
+    ).all()
+    return next(
+        (
+            v
+            for v in candidates
+            if v.id != exclude_id and overlaps((v.scheduled_start, v.scheduled_end), window, buffer)
+        ),
+        None,
+    )
+
+
+def get_visit(*, session: Session, actor: Actor, visit_id: int) -> Visit:
+    visit = session.get(Visit, visit_id)
+    actor.require_visible(visit.center_id if visit else None, "visit")
+    assert visit is not None
+    return visit
+
+
+def _check_assignable(
+    session: Session,
+    *,
+    worker_id: int,
+    center_id: int,
+    window: tuple[datetime, datetime],
+    rules: VisitRules,
+    exclude_id: int | None,
+) -> None:
+    worker = session.get(Staff, worker_id)
+    if worker is None or worker.center_id != center_id or worker.role != Role.care_worker or not worker.active:
+        raise InvalidField(["body", "worker_id"], f"no active care worker {worker_id} in this center")
+    clash = find_conflict(
+        session, worker_id=worker_id, window=window, buffer=rules.travel_buffer, exclude_id=exclude_id
+    )
+    if clash is not None:
+        local = clash.scheduled_start.astimezone(ZoneInfo(session.get(Center, center_id).time_zone))  # type: ignore[union-attr]
+        raise Conflict(
+            f"{worker.name} already has visit {clash.id} at {local:%m-%d %H:%M} "
+            f"(with {int(rules.travel_buffer.total_seconds() // 60)} minutes to travel); choose another time or worker."
+        )
+
+
+def assign(
+    *, session: Session, actor: Actor, visit_id: int, worker_id: int | None, rules: VisitRules, now: datetime
+) -> Visit:
+    """Give a visit to a care worker (or none), refusing double bookings."""
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id)
+    actor.require(Role.manager, Role.admin, to="assign visits")
+    if visit.status != VisitStatus.scheduled:
+        raise Conflict(f"This visit is already {visit.status}.")
+    if worker_id is not None:
+        _check_assignable(
+            session,
+            worker_id=worker_id,
+            center_id=visit.center_id,
+            window=(visit.scheduled_start, visit.scheduled_end),
+            rules=rules,
+            exclude_id=visit.id,
+        )
+    visit.worker_id, visit.reminder_sent_at = worker_id, None  # the new worker gets their own reminder
+    session.add(visit)
+    record_event(
+        session=session,
+        actor=actor,
+        action="visit.assign",
+        entity_type="visit",
+        entity_id=visit.id,
+        center_id=visit.center_id,
+        now=now,
+        changed_fields=["worker_id"],
+    )
+    return visit
+
+
+def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: VisitRules, now: datetime) -> Visit:
+    """A one-off visit, for example a follow-up after an alert (managers and admins)."""
+    resident = session.get(Resident, data.resident_id)
+    if resident is None or not actor.sees_center(resident.center_id):
+        raise InvalidField(["body", "resident_id"], f"no resident {data.resident_id}")
+    actor.require(Role.manager, Role.admin, to="plan visits")
+    _check_plan(session, services=data.services, worker_id=None, center_id=resident.center_id)
+    window = (data.scheduled_start, data.scheduled_start + timedelta(minutes=data.duration_minutes))
+    if data.worker_id is not None:
+        _check_assignable(
+            session, worker_id=data.worker_id, center_id=resident.center_id, window=window, rules=rules, exclude_id=None
+        )
+    visit = Visit(
+        center_id=resident.center_id,
+        resident_id=resident.id or 0,
+        worker_id=data.worker_id,
+        scheduled_start=window[0],
+        scheduled_end=window[1],
+        notes=data.notes,
+        created_at=now,
+        tasks=[{"service": s, "done": False} for s in data.services],
+    )
+    session.add(visit)
+    session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action="visit.create",
+        entity_type="visit",
+        entity_id=visit.id,
+        center_id=visit.center_id,
+        now=now,
+    )
+    return visit
+
+
+def _doing(session: Session, actor: Actor, visit_id: int) -> Visit:
+    """A visit the actor may work on: its care worker, or a manager of the center."""
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id)
+    if not (actor.is_manager_or_admin or visit.worker_id == actor.staff_id):
+        raise Forbidden("Only the visit's care worker or a manager may do this.")
+    return visit
+
+
+def _distance_from_home(session: Session, visit: Visit, position: Position) -> float | None:
+    resident = session.get(Resident, visit.resident_id)
+    if position.latitude is None or position.longitude is None or resident is None:
+        return None
+    if resident.latitude is None or resident.longitude is None:
+        return None
+    home = (resident.latitude, resident.longitude)
+    return round(alert_rules.distance_m(home, (position.latitude, position.longitude)), 1)
+
+
+def check_in(
+    *, session: Session, actor: Actor, visit_id: int, position: Position, rules: VisitRules, now: datetime
+) -> Visit:
+    """At the door: the visit starts; the distance from home is kept and flagged when far (never blocked)."""
+    visit = _doing(session, actor, visit_id)
+    if visit.status != VisitStatus.scheduled:
+        raise Conflict(f"This visit is {visit.status}; only a scheduled visit can be checked into.")
+    visit.status, visit.checked_in_at = VisitStatus.in_progress, position.at or now
+    visit.check_in_distance_m = _distance_from_home(session, visit, position)
+    visit.far_from_home = (visit.check_in_distance_m or 0) > rules.far_from_home_m
+    if visit.worker_id is None and actor.role == Role.care_worker:
+        visit.worker_id = actor.staff_id
+    session.add(visit)
+    return visit
+
+
+def check_out(
+    *,
+    session: Session,
+    actor: Actor,
+    visit_id: int,
+    position: Position,
+    rules: VisitRules,
+    messaging: AlertMessaging,
+    now: datetime,
+) -> Visit:
+    """The visit is done; a family contact who asked for it hears so (quiet hours respected)."""
+    visit = _doing(session, actor, visit_id)
+    if visit.status != VisitStatus.in_progress:
+        raise Conflict(f"This visit is {visit.status}; check in first.")
+    visit.status, visit.checked_out_at = VisitStatus.completed, position.at or now
+    visit.check_out_distance_m = _distance_from_home(session, visit, position)
+    visit.far_from_home = visit.far_from_home or (visit.check_out_distance_m or 0) > rules.far_from_home_m
+    session.add(visit)
+    _tell_family_visit_done(session, messaging, visit=visit, now=now)
+    return visit
+
+
+def _tell_family_visit_done(session: Session, messaging: AlertMessaging, *, visit: Visit, now: datetime) -> None:
+    contact = session.exec(
+        select(FamilyContact)
+        .where(
+            FamilyContact.resident_id == visit.resident_id,
+            FamilyContact.visit_updates == True,  # noqa: E712
+            FamilyContact.sms_opt_in == SmsOptIn.opted_in,
+            col(FamilyContact.unreachable_at).is_(None),
+        )
+        .order_by(col(FamilyContact.priority), col(FamilyContact.id))
+    ).first()
+    resident = session.get(Resident, visit.resident_id)
+    center = session.get(Center, visit.center_id)
+    if contact is None or resident is None or center is None or visit.checked_out_at is None:
+        return
+    recipient = family_recipient(contact, center.time_zone)
+    local = visit.checked_out_at.astimezone(ZoneInfo(center.time_zone))
+    enqueue_sms(
+        session=session,
+        settings=messaging.sms,
+        to=recipient.phone,
+        language=recipient.language,
+        body=render(
+            "visit_completed", recipient.language, center=center.town, who=resident.name, when=f"{local:%H:%M}"
+        ),
+        purpose=Purpose.outcome,
+        dedupe_key=f"visit:{visit.id}:completed:{recipient.ref}",
+        now=now,
+        quiet_hours=recipient.quiet_hours,
+        center_id=center.id,
+        visit_id=visit.id,
+        recipient_ref=recipient.ref,
+    )
+
+
+def cancel(*, session: Session, actor: Actor, visit_id: int, reason: str, now: datetime) -> Visit:
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id)
+    actor.require(Role.manager, Role.admin, to="cancel visits")
+    if visit.status != VisitStatus.scheduled:
+        raise Conflict(f"This visit is {visit.status}; only a scheduled visit can be cancelled.")
+    visit.status, visit.cancel_reason = VisitStatus.cancelled, reason
+    session.add(visit)
+    record_event(
+        session=session,
+        actor=actor,
+        action="visit.cancel",
+        entity_type="visit",
+        entity_id=visit.id,
+        center_id=visit.center_id,
+        now=now,
+    )
+    return visit
+
+
+def set_task(*, session: Session, actor: Actor, visit_id: int, service: str, done: bool) -> Visit:
+    visit = _doing(session, actor, visit_id)
+    if visit.status not in OPEN_VISIT_STATUSES:
+        raise Conflict(f"This visit is {visit.status}.")
+    if service not in [t["service"] for t in visit.tasks]:
+        raise InvalidField(["body", "service"], f"{service!r} is not on this visit's checklist")
+    visit.tasks = [t | {"done": done} if t["service"] == service else t for t in visit.tasks]
+    session.add(visit)
+    return visit
+
+
+def set_notes(*, session: Session, actor: Actor, visit_id: int, notes: str) -> Visit:
+    visit = _doing(session, actor, visit_id)
+    visit.notes = notes
+    session.add(visit)
+    return visit
+
+
+def raise_concern(
+    *, session: Session, actor: Actor, visit_id: int, note: str, messaging: AlertMessaging, now: datetime
+) -> Visit:
+    """Something worries the care worker: the visit is flagged and the managers are told."""
+    visit = _doing(session, actor, visit_id)
+    visit.concern, visit.concern_note = True, note
+    session.add(visit)
+    center = session.get(Center, visit.center_id)
+    resident = session.get(Resident, visit.resident_id)
+    worker = session.get(Staff, actor.staff_id) if actor.staff_id else None
+    assert center is not None and resident is not None
+    for manager in managers(session, visit.center_id):
+        recipient = staff_recipient(manager)
+        enqueue_sms(
+            session=session,
+            settings=messaging.sms,
+            to=recipient.phone,
+            language=recipient.language,
+            body=render(
+                "visit_concern",
+                recipient.language,
+                center=center.town,
+                who=resident.name,
+                worker=worker.name if worker else actor.username,
+            ),
+            purpose=Purpose.reminder,
+            dedupe_key=f"visit:{visit.id}:concern:{recipient.ref}",
+            now=now,
+            center_id=center.id,
+            visit_id=visit.id,
+            recipient_ref=recipient.ref,
+        )
+    return visit
+
+
+def record_vitals(
+    *, session: Session, actor: Actor, visit_id: int, vitals: VisitVitals, messaging: AlertMessaging, now: datetime
+) -> Reading:
+    """Vitals taken at the visit: stored as a reading and checked by the same rules as the wearables."""
+    visit = _doing(session, actor, visit_id)
+    if visit.status != VisitStatus.in_progress:
+        raise Conflict("Check in before recording vitals.")
+    values = vitals.model_dump(exclude_none=True)
+    if not values:
+        raise InvalidField(["body"], "give at least one measurement")
+    resident = lock_resident(session, visit.resident_id)
+    count = len(session.exec(select(Reading.id).where(col(Reading.event_id).startswith(f"visit:{visit.id}:"))).all())
+    reading = Reading(
+        resident_id=visit.resident_id,
+        center_id=visit.center_id,
+        event_id=f"visit:{visit.id}:{count + 1}",
+        kind="vitals",
+        source="visit",
+        recorded_at=now,
+        received_at=now,
+        **values,
+    )
+    session.add(reading)
+    session.flush()
+    center = session.get(Center, visit.center_id)
+    assert center is not None and resident.id is not None
+    facts = alert_rules.ReadingFacts(
+        kind="vitals",
+        recorded_at=now,
+        **{k: v for k, v in values.items() if k in ("heart_rate", "systolic", "diastolic", "temperature")},
+    )
+    evaluation = alert_rules.evaluate(
+        facts,
+        effective_thresholds(center.alert_thresholds, resident.alert_thresholds),
+        resident_facts(resident),
+        load_rule_state(session, resident.id),
+    )
+    apply_evaluation(
+        session, messaging, resident=resident, center=center, evaluation=evaluation, now=now, device_id=None
+    )
+    return reading
+
+
+def correct_times(
+    *,
+    session: Session,
+    actor: Actor,
+    visit_id: int,
+    checked_in_at: datetime | None,
+    checked_out_at: datetime | None,
+    reason: str,
+    now: datetime,
+) -> Visit:
+    """A manager fixes check-in or check-out times; the reason goes into the audit trail."""
+    visit = get_visit(session=session, actor=actor, visit_id=visit_id)
+    actor.require(Role.manager, Role.admin, to="correct visit times")
+    changed = []
+    if checked_in_at is not None:
+        visit.checked_in_at = checked_in_at
+        changed.append("checked_in_at")
+    if checked_out_at is not None:
+        visit.checked_out_at = checked_out_at
+        changed.append("checked_out_at")
+    if not changed:
+        raise InvalidField(["body"], "give checked_in_at, checked_out_at or both")
+    if visit.checked_in_at and visit.checked_out_at and visit.checked_out_at < visit.checked_in_at:
+        raise InvalidField(["body", "checked_out_at"], "check-out cannot be before check-in")
+    visit.time_corrected = True
+    session.add(visit)
+    record_event(
+        session=session,
+        actor=actor,
+        action="visit.correct_times",
+        entity_type="visit",
+        entity_id=visit.id,
+        center_id=visit.center_id,
+        now=now,
+        changed_fields=changed,
+        reason=reason,
+    )
+    return visit
+
+
+def is_late(visit: Visit, now: datetime, rules: VisitRules) -> bool:
+    return visit.status == VisitStatus.scheduled and now >= visit.scheduled_start + rules.late_after
+
+
+def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(time_zone)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+
+
+def visit_local_date(visit: Visit, time_zone: str) -> date:
+    return visit.scheduled_start.astimezone(ZoneInfo(time_zone)).date()

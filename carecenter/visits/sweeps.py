@@ -1,0 +1,249 @@
+"""The visit jobs: reminders, late and missed visits, the morning digest, the evening summary.
+
+Each one is safe to run any number of times: a visit records when its reminder and its late
+and missed notices went out, and the digest and summary SMS carry a dedupe key per day.
+"""
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from carecenter.alerts.models import Alert
+from carecenter.alerts.notify import AlertMessaging, managers, staff_recipient
+from carecenter.centers.models import Center
+from carecenter.residents.models import Resident
+from carecenter.staff.models import Staff
+from carecenter.visits.models import Visit, VisitStatus
+from carecenter.visits.rules import VisitRules
+from carecenter.visits.service import local_day_bounds
+from notifications.models import Purpose
+from notifications.outbox import enqueue_sms
+from notifications.templates import render
+
+
+def _context(session: Session, visit: Visit) -> tuple[Center, Resident, str]:
+    center = session.get(Center, visit.center_id)
+    resident = session.get(Resident, visit.resident_id)
+    assert center is not None and resident is not None
+    return center, resident, f"{visit.scheduled_start.astimezone(ZoneInfo(center.time_zone)):%H:%M}"
+
+
+def send_visit_reminders(session: Session, messaging: AlertMessaging, *, now: datetime, rules: VisitRules) -> int:
+    """Remind each worker once, shortly before their visit (a visit already begun gets none)."""
+    due = session.exec(
+        select(Visit)
+        .where(
+            Visit.status == VisitStatus.scheduled,
+            col(Visit.worker_id).is_not(None),
+            col(Visit.reminder_sent_at).is_(None),
+            col(Visit.scheduled_start) > now,
+            col(Visit.scheduled_start) <= now + rules.reminder_before,
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for visit in due:
+        worker = session.get(Staff, visit.worker_id)
+        center, resident, when = _context(session, visit)
+        if worker is not None and worker.active:
+            recipient = staff_recipient(worker)
+            enqueue_sms(
+                session=session,
+                settings=messaging.sms,
+                to=recipient.phone,
+                language=recipient.language,
+                body=render(
+                    "visit_reminder",
+                    recipient.language,
+                    center=center.town,
+                    who=resident.name,
+                    when=when,
+                    where=resident.address or center.town,
+                ),
+                purpose=Purpose.reminder,
+                dedupe_key=f"visit:{visit.id}:reminder:{recipient.ref}",
+                now=now,
+                center_id=center.id,
+                visit_id=visit.id,
+                recipient_ref=recipient.ref,
+            )
+        visit.reminder_sent_at = now
+        session.add(visit)
+    return len(due)
+
+
+def detect_late_and_missed(session: Session, messaging: AlertMessaging, *, now: datetime, rules: VisitRules) -> int:
+    """No check-in 15 minutes after the start: tell the worker; after 30: missed, tell the managers."""
+    handled = 0
+    late = session.exec(
+        select(Visit)
+        .where(
+            Visit.status == VisitStatus.scheduled,
+            col(Visit.late_notified_at).is_(None),
+            col(Visit.scheduled_start) <= now - rules.late_after,
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for visit in late:
+        visit.late_notified_at = now
+        session.add(visit)
+        if now >= visit.scheduled_start + rules.missed_after:
+            continue  # already missed: the managers hear below; the worker's late notice is moot
+        worker = session.get(Staff, visit.worker_id) if visit.worker_id else None
+        if worker is not None and worker.active:
+            center, resident, when = _context(session, visit)
+            recipient = staff_recipient(worker)
+            enqueue_sms(
+                session=session,
+                settings=messaging.sms,
+                to=recipient.phone,
+                language=recipient.language,
+                body=render("visit_late", recipient.language, center=center.town, who=resident.name, when=when),
+                purpose=Purpose.reminder,
+                dedupe_key=f"visit:{visit.id}:late:{recipient.ref}",
+                now=now,
+                center_id=center.id,
+                visit_id=visit.id,
+                recipient_ref=recipient.ref,
+            )
+        handled += 1
+    missed = session.exec(
+        select(Visit)
+        .where(
+            Visit.status == VisitStatus.scheduled,
+            col(Visit.scheduled_start) <= now - rules.missed_after,
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for visit in missed:
+        visit.status, visit.missed_notified_at = VisitStatus.missed, now
+        session.add(visit)
+        center, resident, when = _context(session, visit)
+        worker = session.get(Staff, visit.worker_id) if visit.worker_id else None
+        for manager in managers(session, visit.center_id):
+            recipient = staff_recipient(manager)
+            enqueue_sms(
+                session=session,
+                settings=messaging.sms,
+                to=recipient.phone,
+                language=recipient.language,
+                body=render(
+                    "visit_missed",
+                    recipient.language,
+                    center=center.town,
+                    who=resident.name,
+                    when=when,
+                    worker=worker.name if worker else "-",
+                ),
+                purpose=Purpose.reminder,
+                dedupe_key=f"visit:{visit.id}:missed:{recipient.ref}",
+                now=now,
+                center_id=center.id,
+                visit_id=visit.id,
+                recipient_ref=recipient.ref,
+            )
+        handled += 1
+    return handled
+
+
+def _in_window(now: datetime, center: Center, hour: int) -> bool:
+    """From `hour` local time, for four hours: late enough to send, early enough to still be useful."""
+    local = now.astimezone(ZoneInfo(center.time_zone))
+    return time(hour) <= local.time() < time(min(hour + 4, 23), 59)
+
+
+def send_daily_digests(session: Session, messaging: AlertMessaging, *, now: datetime, rules: VisitRules) -> int:
+    """Each care worker's visits of the day, once a day from 07:00 center time."""
+    sent = 0
+    for center in session.exec(select(Center)).all():
+        if not _in_window(now, center, rules.digest_hour):
+            continue
+        today = now.astimezone(ZoneInfo(center.time_zone)).date()
+        start, end = local_day_bounds(today, center.time_zone)
+        visits = session.exec(
+            select(Visit)
+            .where(
+                Visit.center_id == center.id,
+                col(Visit.worker_id).is_not(None),
+                Visit.status == VisitStatus.scheduled,
+                col(Visit.scheduled_start) >= start,
+                col(Visit.scheduled_start) < end,
+            )
+            .order_by(col(Visit.scheduled_start))
+        ).all()
+        by_worker: dict[int, list[Visit]] = {}
+        for visit in visits:
+            by_worker.setdefault(visit.worker_id or 0, []).append(visit)
+        for worker_id, own in by_worker.items():
+            worker = session.get(Staff, worker_id)
+            if worker is None or not worker.active:
+                continue
+            recipient = staff_recipient(worker)
+            items = "；".join(f"{_context(session, v)[2]} {_context(session, v)[1].name}" for v in own[:8])
+            more = f" …+{len(own) - 8}" if len(own) > 8 else ""
+            summary = (
+                (f"{len(own)}次上门：" if recipient.language == "zh-CN" else f"{len(own)} visits: ") + items + more
+            )
+            message = enqueue_sms(
+                session=session,
+                settings=messaging.sms,
+                to=recipient.phone,
+                language=recipient.language,
+                body=render("digest", recipient.language, center=center.town, summary=summary),
+                purpose=Purpose.digest,
+                dedupe_key=f"digest:{worker_id}:{today.isoformat()}",
+                now=now,
+                center_id=center.id,
+                recipient_ref=recipient.ref,
+            )
+            sent += 1 if message.created_at == now else 0
+    return sent
+
+
+def _count_visits(session: Session, *conditions: Any) -> int:
+    return session.exec(select(func.count()).select_from(Visit).where(*conditions)).one()
+
+
+def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: datetime, rules: VisitRules) -> int:
+    """The day's figures to each manager, once a day from 18:00 center time."""
+    sent = 0
+    for center in session.exec(select(Center)).all():
+        if not _in_window(now, center, rules.summary_hour):
+            continue
+        today = now.astimezone(ZoneInfo(center.time_zone)).date()
+        start, end = local_day_bounds(today, center.time_zone)
+        in_day = (Visit.center_id == center.id, col(Visit.scheduled_start) >= start, col(Visit.scheduled_start) < end)
+        planned = _count_visits(session, *in_day, col(Visit.status) != VisitStatus.cancelled)
+        completed = _count_visits(session, *in_day, Visit.status == VisitStatus.completed)
+        missed = _count_visits(session, *in_day, Visit.status == VisitStatus.missed)
+        alerts = session.exec(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.center_id == center.id, col(Alert.opened_at) >= start, col(Alert.opened_at) < end)
+        ).one()
+        for manager in managers(session, center.id or 0):
+            recipient = staff_recipient(manager)
+            message = enqueue_sms(
+                session=session,
+                settings=messaging.sms,
+                to=recipient.phone,
+                language=recipient.language,
+                body=render(
+                    "manager_summary",
+                    recipient.language,
+                    center=center.town,
+                    planned=str(planned),
+                    completed=str(completed),
+                    missed=str(missed),
+                    alerts=str(alerts),
+                ),
+                purpose=Purpose.digest,
+                dedupe_key=f"day-summary:{manager.id}:{today.isoformat()}",
+                now=now,
+                center_id=center.id,
+                recipient_ref=recipient.ref,
+            )
+            sent += 1 if message.created_at == now else 0
+    return sent
