@@ -5,6 +5,7 @@ python main.py serve                               # production start
 python main.py migrate                             # apply database migrations
 python main.py create-admin --username NAME ...    # first admin account
 python main.py simulate                            # readings for the demo's devices
+python main.py scheduler                           # the scheduled jobs in their own process
 """
 
 import argparse
@@ -14,7 +15,9 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -59,7 +62,11 @@ def build_app(settings: Settings, extra_services: Sequence[Callable[[FastAPI], S
 
     def scheduler(app: FastAPI) -> SweepScheduler:
         return SweepScheduler(
-            engine=app.state.engine, messaging=app.state.alert_messaging, settings=schedule, clock=utcnow
+            engine=app.state.engine,
+            messaging=app.state.alert_messaging,
+            rules=app.state.visit_rules,
+            settings=schedule,
+            clock=utcnow,
         )
 
     services: list[Callable[[FastAPI], Service]] = [scheduler] if schedule.scheduler_enabled else []
@@ -87,7 +94,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     password = settings.demo_password.get_secret_value() if settings.demo_password else secrets.token_urlsafe(9)
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        summary = seed_demo(session=session, password=password, now=utcnow())
+        summary = seed_demo(session=session, password=password, now=utcnow(), rules=settings.visit_rules())
         session.commit()
     engine.dispose()
 
@@ -138,6 +145,31 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             simulator.run(duration=args.duration)
     print(f"posted {simulator.posted} readings, answered {simulator.answered} alerts")
+    return 0
+
+
+def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
+    """The sweeps (and an SMS dispatcher) in their own process, for web processes run without them."""
+    if not _require_current_schema(settings):
+        return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
+    app = create_app(settings)  # only for its engine, messaging and dispatcher: nothing is served
+    scheduler = SweepScheduler(
+        engine=app.state.engine,
+        messaging=app.state.alert_messaging,
+        rules=app.state.visit_rules,
+        settings=ScheduleSettings(),
+        clock=utcnow,
+    )
+    app.state.sms.dispatcher.start()
+    scheduler.start()
+    print("scheduler running (Ctrl-C to stop); on PostgreSQL it runs jobs only while it holds the leader lock")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    scheduler.stop()
+    app.state.sms.dispatcher.stop()
+    app.state.engine.dispose()
     return 0
 
 
@@ -194,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--keys", default=str(DEMO_KEYS_FILE), help="the device keys file the demo wrote")
     simulate.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     simulate.set_defaults(func=cmd_simulate)
+
+    scheduler = sub.add_parser("scheduler", help="run the scheduled jobs and the SMS dispatcher in their own process")
+    scheduler.set_defaults(func=cmd_scheduler)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     migrate.set_defaults(func=cmd_migrate)

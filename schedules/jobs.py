@@ -9,31 +9,35 @@ from sqlmodel import Session
 
 from carecenter.alerts import service as alerts
 from carecenter.alerts.notify import AlertMessaging
+from carecenter.visits import service as visits
+from carecenter.visits import sweeps as visit_sweeps
+from carecenter.visits.rules import VisitRules
 
 log = logging.getLogger(__name__)
-Sweep = Callable[[Session, AlertMessaging, datetime], int]
+Sweep = Callable[[Session, datetime], int]
 
 
-def escalate_alerts(session: Session, messaging: AlertMessaging, now: datetime) -> int:
-    """Run the next escalation step of every open alert that is due."""
-    return alerts.escalate_due_alerts(session, messaging, now=now)
+def all_sweeps(messaging: AlertMessaging, rules: VisitRules) -> dict[str, Sweep]:
+    """Every periodic job by its id: one service call each."""
+    return {
+        "escalate-alerts": lambda s, now: alerts.escalate_due_alerts(s, messaging, now=now),
+        "detect-silent-devices": lambda s, now: alerts.detect_silent_devices(s, messaging, now=now),
+        "detect-missed-ok-checkins": lambda s, now: alerts.detect_missed_ok_checkins(s, messaging, now=now),
+        "visit-reminders": lambda s, now: visit_sweeps.send_visit_reminders(s, messaging, now=now, rules=rules),
+        "late-and-missed-visits": lambda s, now: visit_sweeps.detect_late_and_missed(
+            s, messaging, now=now, rules=rules
+        ),
+        "worker-digests": lambda s, now: visit_sweeps.send_daily_digests(s, messaging, now=now, rules=rules),
+        "manager-summaries": lambda s, now: visit_sweeps.send_manager_summaries(s, messaging, now=now, rules=rules),
+        "generate-visits": lambda s, now: visits.generate_all_visits(s, now=now, rules=rules),
+    }
 
 
-def detect_silent_devices(session: Session, messaging: AlertMessaging, now: datetime) -> int:
-    """Raise alerts for worn devices that stopped reporting."""
-    return alerts.detect_silent_devices(session, messaging, now=now)
-
-
-def detect_missed_ok_checkins(session: Session, messaging: AlertMessaging, now: datetime) -> int:
-    """Raise alerts for residents who have not pressed their daily OK button by the deadline."""
-    return alerts.detect_missed_ok_checkins(session, messaging, now=now)
-
-
-def run_sweep(sweep: Sweep, *, engine: sa.Engine, messaging: AlertMessaging, now: datetime) -> int:
-    """One run of a sweep in its own transaction."""
+def run_sweep(job_id: str, sweep: Sweep, *, engine: sa.Engine, now: datetime) -> int:
+    """One run of a job in its own transaction."""
     with Session(engine) as session:
-        done = sweep(session, messaging, now)
+        done = sweep(session, now)
         session.commit()
     if done:
-        log.info("%s: %d", sweep.__name__, done)
+        log.info("%s: %d", job_id, done)
     return done

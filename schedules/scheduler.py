@@ -1,9 +1,9 @@
-"""APScheduler 3 running the fixed sweeps, only in the process that holds the leader lock.
+"""APScheduler 3 running the fixed jobs, only in the process that holds the leader lock.
 
-The jobs keep no state: everything they act on (`next_escalation_at`, last-seen times) is in
-the database, so a restart or a job run twice loses or repeats nothing. Missed runs after
-downtime are caught up once (coalesce) within a deliberate misfire grace time; APScheduler's
-default of one second would silently skip them.
+The jobs keep no state: everything they act on (`next_escalation_at`, reminder times, dedupe
+keys) is in the database, so a restart or a job run twice loses or repeats nothing. Missed runs
+after downtime are caught up once (coalesce) within a deliberate misfire grace time;
+APScheduler's default of one second would silently skip them.
 """
 
 import logging
@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from carecenter.alerts.notify import AlertMessaging
+from carecenter.visits.rules import VisitRules
 from schedules import jobs
 from schedules.leader import LeaderLock
 from schedules.settings import ScheduleSettings
@@ -27,21 +29,37 @@ class SweepScheduler:
         *,
         engine: sa.Engine,
         messaging: AlertMessaging,
+        rules: VisitRules,
         settings: ScheduleSettings,
         clock: Callable[[], datetime],
     ) -> None:
         self.engine = engine
-        self.messaging = messaging
-        self.settings = settings
         self.clock = clock
         self.leader = LeaderLock(engine)
+        self.sweeps = jobs.all_sweeps(messaging, rules)
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},
         )
-        self._add(jobs.escalate_alerts, "escalate-alerts", settings.escalation_sweep_seconds)
-        self._add(jobs.detect_silent_devices, "detect-silent-devices", settings.silent_sweep_seconds)
-        self._add(jobs.detect_missed_ok_checkins, "detect-missed-ok-checkins", settings.missed_ok_sweep_seconds)
+        every = {
+            "escalate-alerts": settings.escalation_sweep_seconds,
+            "detect-silent-devices": settings.silent_sweep_seconds,
+            "detect-missed-ok-checkins": settings.missed_ok_sweep_seconds,
+            "visit-reminders": settings.visit_sweep_seconds,
+            "late-and-missed-visits": settings.visit_sweep_seconds,
+            "worker-digests": settings.digest_sweep_seconds,
+            "manager-summaries": settings.digest_sweep_seconds,
+        }
+        for job_id, seconds in every.items():
+            self.scheduler.add_job(self._run, "interval", args=[job_id], seconds=seconds, id=job_id, name=job_id)
+        # Nightly: extend every plan's visits to the horizon (plans also generate when saved).
+        self.scheduler.add_job(
+            self._run,
+            CronTrigger(hour=1, minute=30, timezone=settings.timezone),
+            args=["generate-visits"],
+            id="generate-visits",
+            name="generate-visits",
+        )
         self.scheduler.add_job(
             self.leader.check,
             "interval",
@@ -50,16 +68,17 @@ class SweepScheduler:
             next_run_time=datetime.now(UTC),
         )
 
-    def _add(self, sweep: jobs.Sweep, job_id: str, seconds: int) -> None:
-        self.scheduler.add_job(self._run, "interval", args=[sweep], seconds=seconds, id=job_id, name=job_id)
-
-    def _run(self, sweep: jobs.Sweep) -> None:
+    def run_now(self, job_id: str) -> int:
+        """Run one job at once, if this process leads."""
         if not self.leader.is_leader:
-            return
+            return 0
+        return jobs.run_sweep(job_id, self.sweeps[job_id], engine=self.engine, now=self.clock())
+
+    def _run(self, job_id: str) -> None:
         try:
-            jobs.run_sweep(sweep, engine=self.engine, messaging=self.messaging, now=self.clock())
+            self.run_now(job_id)
         except Exception:  # the next run tries again; the state is in the database
-            log.exception("scheduled job %s failed", sweep.__name__)
+            log.exception("scheduled job %s failed", job_id)
 
     def start(self) -> None:
         self.scheduler.start()

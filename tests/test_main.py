@@ -132,7 +132,7 @@ def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, databa
         "CARECENTER_DEMO_PASSWORD": DEMO_PASSWORD
     }
     started = time.monotonic()
-    server = subprocess.Popen(  # noqa: S603 - our own CLI
+    server = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "demo", "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path,
         env=env,
@@ -162,3 +162,38 @@ def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, databa
         server.terminate()
         output, _ = server.communicate(timeout=10)
     assert "password: " + DEMO_PASSWORD in output
+
+
+def test_the_scheduler_runs_as_its_own_process(tmp_path: Path, database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("one run is enough")
+    url = f"sqlite:///{tmp_path / 'sched.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {"CARECENTER_DATABASE_URL": url}
+    assert (
+        subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "migrate"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=60,
+        ).returncode
+        == 0
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "scheduler"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        while first and "scheduler running" not in first:
+            first = process.stdout.readline()
+        assert "scheduler running" in first
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert process.returncode == 0

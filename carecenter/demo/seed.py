@@ -7,7 +7,7 @@ the console sender. Everything is made up; a fixed random seed keeps it the same
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,9 @@ from carecenter.residents.models import (
     Resident,
 )
 from carecenter.staff.models import Language, Role, Staff
+from carecenter.visits.models import CarePlan, Recurrence
+from carecenter.visits.rules import VisitRules
+from carecenter.visits.service import generate_all_visits
 
 FANGSHAN_REGION_CODE = "110111"
 
@@ -136,6 +139,7 @@ def _contacts(rng: random.Random, phones: _Phones, resident: Resident, now: date
                 is_emergency_contact=priority <= 2,
                 quiet_hours_start=time(22, 0) if quiet else None,
                 quiet_hours_end=time(7, 0) if quiet else None,
+                visit_updates=priority == 1 and rng.random() < 0.3,
                 created_at=now,
             )
         )
@@ -203,6 +207,7 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
         residents = [_resident(rng, phones, town, center.id, worker_ids, today, now) for _ in range(town.residents)]
         session.add_all(residents)
         session.flush()
+        _care_plans(session, rng, center.id, residents, today)
         for resident in residents:
             session.add_all(_contacts(rng, phones, resident, now))
             resident.daily_ok_checkin = rng.random() < 0.03
@@ -302,7 +307,37 @@ def gateway_keys(session: Session, *, center_ids: list[int], now: datetime) -> l
     return found
 
 
-def seed_demo(*, session: Session, password: str, now: datetime) -> DemoSummary:
+def _care_plans(session: Session, rng: random.Random, center_id: int, residents: list[Resident], today: date) -> None:
+    """Dependent residents daily on weekdays, semi-dependent twice a week, the others weekly.
+
+    Each worker's residents get their own hourly slots (08:00-17:00), so most visits keep their
+    worker; the few that still collide stay unassigned for the manager.
+    """
+    slots: dict[int | None, int] = {}
+    for resident in residents:
+        slot = slots.get(resident.primary_worker_id, 0)
+        slots[resident.primary_worker_id] = slot + 1
+        if resident.care_level == CareLevel.dependent:
+            weekdays, services = [0, 1, 2, 3, 4], ["meals", "medication", "bathing"]
+        elif resident.care_level == CareLevel.semi_dependent:
+            weekdays, services = sorted(rng.sample(range(5), 2)), ["health_check", "cleaning", "medication"]
+        else:
+            weekdays, services = [rng.randrange(6)], ["companionship", "health_check"]
+        start = time(8 + slot % 10)
+        session.add(
+            CarePlan(
+                resident_id=resident.id or 0,
+                center_id=center_id,
+                services=services,
+                recurrence=Recurrence(weekdays=weekdays, start_time=start, duration_minutes=45).model_dump(mode="json"),
+                preferred_worker_id=resident.primary_worker_id,
+                starts_on=today,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
+def seed_demo(*, session: Session, password: str, now: datetime, rules: VisitRules | None = None) -> DemoSummary:
     """Create the demo centers once; on every run, set every demo account's password."""
     names = [town.center_name for town in data.TOWNS]
     demo_centers = select(Center).where(col(Center.name).in_(names))
@@ -325,4 +360,6 @@ def seed_demo(*, session: Session, password: str, now: datetime) -> DemoSummary:
     for center in session.exec(select(Center).where(col(Center.id).in_(center_ids))).all():
         ensure_roster(session, center=center, now=now)
     gateways = gateway_keys(session, center_ids=center_ids, now=now)
+    session.flush()
+    generate_all_visits(session, now=now, rules=rules or VisitRules())  # two weeks ahead, never twice
     return DemoSummary(created=created, centers=counts, accounts=accounts, gateways=gateways)

@@ -178,8 +178,9 @@ def generate_visits(session: Session, *, plan: CarePlan, now: datetime, rules: V
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["care_plan_id", "scheduled_start"])
+            .returning(Visit.__table__.c.id)  # type: ignore[attr-defined]
         )
-        created += result.rowcount  # type: ignore[attr-defined]
+        created += result.scalar() is not None  # portable: rowcount is -1 here on psycopg
     return created
 
 

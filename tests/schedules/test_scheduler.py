@@ -54,7 +54,11 @@ def test_the_running_app_escalates_by_itself(session: Session, database_url: str
 
     def scheduler(app):
         return SweepScheduler(
-            engine=app.state.engine, messaging=app.state.alert_messaging, settings=schedule, clock=utcnow
+            engine=app.state.engine,
+            messaging=app.state.alert_messaging,
+            rules=app.state.visit_rules,
+            settings=schedule,
+            clock=utcnow,
         )
 
     app = create_app(make_settings(database_url), services=[scheduler])
