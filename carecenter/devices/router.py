@@ -49,6 +49,13 @@ def update_device(device_id: int, data: DeviceUpdate, actor: ActorDep, session: 
     return device
 
 
+@router.delete("/{device_id}", status_code=204)
+def delete_device(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
+    """Remove a device that never posted (409 otherwise: revoke it instead)."""
+    service.delete_device(session=session, actor=actor, device_id=device_id, now=now)
+    session.commit()
+
+
 @router.post("/{device_id}/rotate-key", response_model=DeviceWithKey)
 def rotate_key(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> DeviceWithKey:
     """Issue a new key (shown once); the old key stops working."""

@@ -7,10 +7,12 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
+from carecenter.alerts.models import Alert
 from carecenter.audit.service import record_event
 from carecenter.devices.models import Device, DeviceCreate, DeviceKind, DeviceUpdate, DeviceWithKey
 from carecenter.errors import Conflict, InvalidField, NotAuthenticated
 from carecenter.pagination import Page, PageParams, paginate
+from carecenter.readings.models import Reading
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Role
 from carecenter.updates import changes_for
@@ -155,6 +157,26 @@ def rotate_key(*, session: Session, actor: Actor, device_id: int, now: datetime)
         now=now,
     )
     return with_key(device, key)
+
+
+def delete_device(*, session: Session, actor: Actor, device_id: int, now: datetime) -> None:
+    """Remove a device that never posted; one with readings keeps its history and can only be revoked."""
+    device = get_device(session=session, actor=actor, device_id=device_id)
+    actor.require(Role.manager, Role.admin, to="remove devices")
+    if session.exec(select(Reading.id).where(Reading.device_id == device_id).limit(1)).first() is not None:
+        raise Conflict("This device has readings on record; revoke its key instead of deleting it.")
+    if session.exec(select(Alert.id).where(Alert.device_id == device_id).limit(1)).first() is not None:
+        raise Conflict("This device raised alerts; revoke its key instead of deleting it.")
+    record_event(
+        session=session,
+        actor=actor,
+        action="device.delete",
+        entity_type="device",
+        entity_id=device.id,
+        center_id=device.center_id,
+        now=now,
+    )
+    session.delete(device)
 
 
 def revoke_key(*, session: Session, actor: Actor, device_id: int, now: datetime) -> Device:

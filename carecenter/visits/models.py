@@ -11,8 +11,6 @@ from sqlmodel import Field, SQLModel
 
 from carecenter.fields import Text, created_at_field, instant_field
 
-SERVICES = ("bathing", "meals", "medication", "health_check", "cleaning", "companionship", "shopping")
-
 
 class VisitStatus(StrEnum):
     scheduled = "scheduled"

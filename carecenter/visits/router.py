@@ -145,10 +145,10 @@ def get_schedule(
     session: SessionDep,
     rules: RulesDep,
     now: NowDep,
-    center_id: int | None = None,
+    center_id: Annotated[int | None, Query(alias="center", description="Admins: which center")] = None,
     from_: Annotated[date | None, Query(alias="from", description="First local date (default: today)")] = None,
     to: Annotated[date | None, Query(description="Last local date (default: a week on)")] = None,
-    worker_id: int | None = None,
+    worker_id: Annotated[int | None, Query(alias="worker")] = None,
 ) -> list[WorkerSchedule]:
     """The schedule: visits grouped by worker and day (default: a week from today), unassigned ones last."""
     return queries.schedule(

@@ -21,7 +21,6 @@ from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
 from carecenter.visits.models import (
     OPEN_VISIT_STATUSES,
-    SERVICES,
     AdHocVisit,
     CarePlan,
     CarePlanCreate,
@@ -40,10 +39,12 @@ from notifications.templates import render
 
 
 # -- care plans ---------------------------------------------------------------------------------
-def _check_plan(session: Session, *, services: list[str], worker_id: int | None, center_id: int) -> None:
-    unknown = [s for s in services if s not in SERVICES]
+def _check_plan(
+    session: Session, *, services: list[str], worker_id: int | None, center_id: int, rules: VisitRules
+) -> None:
+    unknown = [s for s in services if s not in rules.services]
     if unknown:
-        raise InvalidField(["body", "services"], f"unknown services {unknown}; choose from {list(SERVICES)}")
+        raise InvalidField(["body", "services"], f"unknown services {unknown}; choose from {list(rules.services)}")
     if worker_id is not None:
         worker = session.get(Staff, worker_id)
         if worker is None or worker.center_id != center_id or worker.role != Role.care_worker or not worker.active:
@@ -72,7 +73,9 @@ def create_plan(*, session: Session, actor: Actor, data: CarePlanCreate, rules: 
     if resident is None or not actor.sees_center(resident.center_id):
         raise InvalidField(["body", "resident_id"], f"no resident {data.resident_id}")
     actor.require(Role.manager, Role.admin, to="plan care")
-    _check_plan(session, services=data.services, worker_id=data.preferred_worker_id, center_id=resident.center_id)
+    _check_plan(
+        session, services=data.services, worker_id=data.preferred_worker_id, center_id=resident.center_id, rules=rules
+    )
     plan = CarePlan.model_validate(
         data,
         update={
@@ -110,6 +113,7 @@ def update_plan(
         services=changes.get("services", plan.services),
         worker_id=changes.get("preferred_worker_id", plan.preferred_worker_id),
         center_id=plan.center_id,
+        rules=rules,
     )
     plan.sqlmodel_update(changes)
     session.add(plan)
@@ -288,7 +292,7 @@ def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: Vis
     if resident is None or not actor.sees_center(resident.center_id):
         raise InvalidField(["body", "resident_id"], f"no resident {data.resident_id}")
     actor.require(Role.manager, Role.admin, to="plan visits")
-    _check_plan(session, services=data.services, worker_id=None, center_id=resident.center_id)
+    _check_plan(session, services=data.services, worker_id=None, center_id=resident.center_id, rules=rules)
     window = (data.scheduled_start, data.scheduled_start + timedelta(minutes=data.duration_minutes))
     if data.worker_id is not None:
         _check_assignable(

@@ -4,6 +4,7 @@ from sqlmodel import Session, select
 from carecenter.devices.models import Device
 from carecenter.devices.service import key_hash
 from carecenter.staff.models import Role
+from tests.conftest import Clock
 from tests.factories import login, make_center, make_resident, make_staff
 
 
@@ -50,3 +51,15 @@ def test_care_workers_see_devices_but_do_not_register_them(client: TestClient, s
     headers = login(client, make_staff(session, center=center))
     assert client.get("/api/v1/devices", headers=headers).status_code == 200
     assert client.post("/api/v1/devices", json={"kind": "watch", "serial": "S2"}, headers=headers).status_code == 403
+
+
+def test_devices_that_posted_are_revoked_not_deleted(client: TestClient, session: Session, clock: Clock) -> None:
+    center = make_center(session)
+    headers = login(client, make_staff(session, center=center, role=Role.manager))
+    unused = client.post("/api/v1/devices", json={"kind": "watch", "serial": "UNUSED-1"}, headers=headers).json()
+    used = client.post("/api/v1/devices", json={"kind": "pendant", "serial": "USED-1"}, headers=headers).json()
+    body = {"event_id": "e1", "kind": "heartbeat", "recorded_at": clock.now.isoformat()}
+    assert client.post("/api/v1/checkins", json=body, headers={"X-Device-Key": used["device_key"]}).status_code == 201
+    assert client.delete(f"/api/v1/devices/{unused['id']}", headers=headers).status_code == 204
+    refused = client.delete(f"/api/v1/devices/{used['id']}", headers=headers)
+    assert refused.status_code == 409 and "revoke its key" in refused.json()["detail"]

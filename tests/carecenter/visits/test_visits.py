@@ -284,6 +284,8 @@ def test_the_schedule_shows_next_week_for_every_worker(client: TestClient, sessi
         "2026-12-06": 0,
     }
     assert all(not d["visits"] for d in rows[None]["days"])
+    one = client.get("/api/v1/schedule", params={"from": "2026-11-30", "worker": s.worker.id}, headers=headers).json()
+    assert [row["worker_id"] for row in one] == [s.worker.id]
     too_long = client.get("/api/v1/schedule", params={"from": "2026-11-01", "to": "2026-12-31"}, headers=headers)
     assert too_long.status_code == 422
 
