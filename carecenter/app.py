@@ -25,6 +25,7 @@ from carecenter.residents.router import router as residents_router
 from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
 from carecenter.visits.router import router as visits_router
+from carecenter.web.router import install_web
 from notifications.channel import SmsChannel
 from notifications.dispatcher import Dispatcher
 from notifications.senders import SmsSender, make_sender
@@ -98,6 +99,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_webhook_errors(app)
+    install_web(app)
     routers = (
         health_router,
         auth_router,

@@ -126,7 +126,7 @@ def clock() -> Clock:
 @pytest.fixture
 def client(app: FastAPI, db: sa.Engine, clock: Clock) -> Iterator[TestClient]:
     app.dependency_overrides[get_now] = lambda: clock.now
-    with TestClient(app, client=("203.0.113.7", 50000)) as client:
+    with TestClient(app, base_url="https://testserver", client=("203.0.113.7", 50000)) as client:
         yield client
     app.dependency_overrides.clear()
     sender = app.state.sms.dispatcher.sender

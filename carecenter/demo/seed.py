@@ -33,7 +33,7 @@ from carecenter.residents.models import (
     Resident,
 )
 from carecenter.staff.models import Language, Role, Staff
-from carecenter.visits.models import CarePlan, Recurrence
+from carecenter.visits.models import CarePlan, Recurrence, Visit, VisitStatus
 from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import generate_all_visits
 
@@ -337,6 +337,40 @@ def _care_plans(session: Session, rng: random.Random, center_id: int, residents:
         )
 
 
+def _visits_for_the_worker_today(session: Session, *, now: datetime) -> None:
+    """Whatever the hour the demo starts, `worker` has visits coming up to try the tablet with."""
+    worker = session.exec(select(Staff).where(Staff.username == "worker")).first()
+    if worker is None or worker.id is None:
+        return
+    soon = session.exec(
+        select(Visit.id).where(
+            Visit.worker_id == worker.id,
+            Visit.status == VisitStatus.scheduled,
+            col(Visit.scheduled_start) > now,
+            col(Visit.scheduled_start) < now + timedelta(hours=4),
+        )
+    ).first()
+    if soon is not None:
+        return
+    residents = session.exec(
+        select(Resident).where(Resident.primary_worker_id == worker.id).order_by(col(Resident.id)).limit(3)
+    ).all()
+    start = now.replace(second=0, microsecond=0) + timedelta(minutes=10)
+    for n, resident in enumerate(residents):
+        begins = start + timedelta(hours=n)
+        session.add(
+            Visit(
+                center_id=resident.center_id,
+                resident_id=resident.id or 0,
+                worker_id=worker.id,
+                scheduled_start=begins,
+                scheduled_end=begins + timedelta(minutes=45),
+                created_at=now,
+                tasks=[{"service": s, "done": False} for s in ("health_check", "medication", "meals")],
+            )
+        )
+
+
 def seed_demo(*, session: Session, password: str, now: datetime, rules: VisitRules | None = None) -> DemoSummary:
     """Create the demo centers once; on every run, set every demo account's password."""
     names = [town.center_name for town in data.TOWNS]
@@ -362,4 +396,5 @@ def seed_demo(*, session: Session, password: str, now: datetime, rules: VisitRul
     gateways = gateway_keys(session, center_ids=center_ids, now=now)
     session.flush()
     generate_all_visits(session, now=now, rules=rules or VisitRules())  # two weeks ahead, never twice
+    _visits_for_the_worker_today(session, now=now)
     return DemoSummary(created=created, centers=counts, accounts=accounts, gateways=gateways)

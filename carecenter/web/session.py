@@ -1,0 +1,38 @@
+"""The browser session: the same login sessions as the API, carried in a cookie, plus CSRF tokens."""
+
+import hashlib
+import hmac
+from datetime import datetime
+
+from fastapi import Request, Response
+
+from carecenter.auth.service import token_hash
+from carecenter.settings import Settings
+
+COOKIE = "cc_session"
+
+
+def csrf_token(session_token: str, settings: Settings) -> str:
+    """A per-session form token: only pages served to this session carry it."""
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, b"csrf:" + token_hash(session_token, settings).encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def csrf_ok(session_token: str, submitted: str | None, settings: Settings) -> bool:
+    return bool(submitted) and hmac.compare_digest(csrf_token(session_token, settings), submitted or "")
+
+
+def set_session_cookie(response: Response, token: str, *, expires_at: datetime, settings: Settings) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        expires=expires_at,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_url.startswith("https://"),
+        path="/",
+    )
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(COOKIE)

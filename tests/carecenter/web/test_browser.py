@@ -1,0 +1,189 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against a real server process."""
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlmodel import Session
+
+from carecenter.alerts.models import Alert
+from carecenter.app import create_app
+from carecenter.visits.models import Visit
+from notifications.clock import utcnow
+from tests.carecenter.alerts.scenario import Scenario, build
+from tests.conftest import make_settings
+from tests.factories import PASSWORD, make_visit
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
+    pytest.skip("Debian's chromium is not installed here", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(database_url: str, db: Any) -> Iterator[str]:
+    """The app under uvicorn on a free local port (once per test, on SQLite: one run is enough)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the browser tests run once, on SQLite")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(make_settings(database_url, public_url=base))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def open_page(browser: Browser, base: str) -> Page:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        base_url=base,
+        locale="zh-CN",
+        geolocation={"latitude": 39.7601, "longitude": 116.2101},
+        permissions=["geolocation"],
+    )
+    return context.new_page()
+
+
+def log_in(page: Page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def scenario(session: Session) -> tuple[Scenario, Visit]:
+    s = build(session, utcnow())
+    visit = make_visit(
+        session,
+        resident=s.resident,
+        start=utcnow() + timedelta(minutes=10),
+        worker_id=s.worker.id,
+        tasks=[{"service": "meals", "done": False}, {"service": "medication", "done": False}],
+    )
+    return s, visit
+
+
+def test_a_care_worker_does_a_visit(browser: Browser, server: str, session: Session, screenshots: Path) -> None:
+    s, visit = scenario(session)
+    page = open_page(browser, server)
+    log_in(page, s.worker.username)
+    expect(page.get_by_role("heading", name="今日上门")).to_be_visible()
+    page.screenshot(path=screenshots / "worker-today.png")
+    page.get_by_role("link", name="王秀英").click()
+    page.locator("#check-in").click()
+    expect(page.locator("#visit-status")).to_have_text("服务中")
+    page.locator("button[data-task=meals]").click()
+    page.locator("button[data-task=medication]").click()
+    expect(page.locator(".task.done")).to_have_count(2)
+    page.get_by_label("备注").fill("精神很好，午饭吃完")
+    page.locator("form[action$='/notes'] button").click()
+    page.screenshot(path=screenshots / "worker-visit.png", full_page=True)
+    page.locator("#check-out").click()
+    expect(page.get_by_role("heading", name="今日上门")).to_be_visible()
+    session.expire_all()
+    done = session.get(Visit, visit.id)
+    assert done is not None and done.status == "completed" and done.notes == "精神很好，午饭吃完"
+    assert done.check_in_distance_m is not None and done.check_in_distance_m < 50 and not done.far_from_home
+    assert [t["done"] for t in done.tasks] == [True, True]
+
+
+def test_a_manager_sees_an_sos_arrive_and_acknowledges_it(
+    browser: Browser, server: str, session: Session, screenshots: Path
+) -> None:
+    s, _ = scenario(session)
+    page = open_page(browser, server)
+    log_in(page, s.manager.username)
+    expect(page.get_by_role("heading", name="告警看板")).to_be_visible()
+    expect(page.locator("tr[data-alert]")).to_have_count(0)
+    body = {"event_id": "browser-sos", "kind": "sos", "recorded_at": utcnow().isoformat()}
+    assert httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": s.key}).status_code == 201
+    row = page.locator("tr[data-alert]")
+    expect(row).to_have_count(1, timeout=10_000)  # no reload: the event stream brings it
+    expect(row).to_contain_text("SOS紧急呼救")
+    expect(row).to_contain_text(f"staff:{s.worker.id}")
+    page.screenshot(path=screenshots / "manager-board.png")
+    row.locator("button[data-ack]").click()
+    expect(page.locator("tr[data-alert] .st")).to_have_text("已接警")
+    session.expire_all()
+    alert = session.query(Alert).one()
+    assert (alert.status, alert.acknowledged_via, alert.acknowledged_by) == ("acknowledged", "tablet", s.manager.id)
+
+
+def test_switching_language(browser: Browser, server: str, session: Session, screenshots: Path) -> None:
+    s, _ = scenario(session)
+    page = open_page(browser, server)
+    log_in(page, s.worker.username)
+    page.get_by_label("语言").select_option("en")
+    page.locator("#lang-go").click()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    expect(page.get_by_role("link", name="Alerts")).to_be_visible()
+    page.screenshot(path=screenshots / "worker-today-en.png")
+
+
+def test_validation_errors_appear_next_to_the_field(browser: Browser, server: str, session: Session) -> None:
+    s, visit = scenario(session)
+    page = open_page(browser, server)
+    log_in(page, s.worker.username)
+    page.goto(f"/visits/{visit.id}")
+    page.locator("#check-in").click()
+    page.get_by_label("心率 (bpm)").fill("300")
+    page.get_by_label("收缩压 (mmHg)").fill("135")
+    page.locator("form[action$='/vitals'] button").click()
+    expect(page.locator("#e-heart_rate")).to_contain_text("less than or equal to 250")
+    expect(page.get_by_label("收缩压 (mmHg)")).to_have_value("135")
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(browser: Browser, server: str, session: Session) -> None:
+    s, visit = scenario(session)
+    page = open_page(browser, server)
+    log_in(page, s.worker.username)
+    status = page.evaluate(
+        "id => fetch(`/visits/${id}/check-in`, {method: 'POST', body: new URLSearchParams({latitude: '1'})})"
+        ".then(r => r.status)",
+        visit.id,
+    )
+    assert status == 403
+    session.expire_all()
+    assert session.get(Visit, visit.id).status == "scheduled"  # type: ignore[union-attr]

@@ -1,0 +1,103 @@
+"""The tablet pages through the app (fast); the real browser tests are in test_browser.py."""
+
+import re
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from carecenter.audit.models import AuditEvent
+from carecenter.visits.models import Visit
+from tests.carecenter.alerts.scenario import build
+from tests.conftest import Clock
+from tests.factories import PASSWORD, make_visit
+
+
+def web_login(client: TestClient, username: str) -> str:
+    """Log in through the form; returns the page's CSRF token."""
+    response = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=True)
+    assert response.status_code == 200
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', response.text)
+    assert match
+    return match.group(1)
+
+
+def test_pages_need_a_login_and_forms_need_the_csrf_token(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    visit = make_visit(session, resident=s.resident, start=clock.now + timedelta(minutes=20), worker_id=s.worker.id)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    csrf = web_login(client, s.worker.username)
+    cookie = client.cookies.get("cc_session")
+    assert cookie
+    assert client.post(f"/visits/{visit.id}/check-in", data={}).status_code == 403
+    assert client.post(f"/visits/{visit.id}/check-in", data={"csrf": "0" * 40}).status_code == 403
+    assert client.post(f"/visits/{visit.id}/check-in", data={"csrf": csrf}).status_code == 200  # redirected back
+    session.expire_all()
+    assert session.get(Visit, visit.id).status == "in_progress"  # type: ignore[union-attr]
+
+
+def test_the_session_cookie_is_httponly_and_samesite(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    response = client.post("/login", data={"username": s.worker.username, "password": PASSWORD}, follow_redirects=False)
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie  # PUBLIC_URL is https
+
+
+def test_today_lists_my_visits_with_risks(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    s.resident.allergies = "青霉素"
+    session.add(s.resident)
+    session.commit()
+    make_visit(session, resident=s.resident, start=clock.now + timedelta(hours=1), worker_id=s.worker.id)
+    web_login(client, s.worker.username)
+    page = client.get("/").text
+    assert "今日上门" in page and "王秀英" in page and "过敏: 青霉素" in page and "11:00" in page
+
+
+def test_a_wrong_vital_is_shown_next_to_its_field(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    visit = make_visit(session, resident=s.resident, start=clock.now, worker_id=s.worker.id)
+    csrf = web_login(client, s.worker.username)
+    client.post(f"/visits/{visit.id}/check-in", data={"csrf": csrf})
+    response = client.post(f"/visits/{visit.id}/vitals", data={"csrf": csrf, "heart_rate": "300", "systolic": "120"})
+    assert response.status_code == 422
+    assert 'id="e-heart_rate">Input should be less than or equal to 250' in response.text
+    assert 'name="systolic" inputmode="decimal" value="120"' in response.text  # what was typed is kept
+
+
+def test_the_resident_page_draws_a_chart_and_is_audited(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    for minute in range(5):
+        s.post(client, clock.now - timedelta(minutes=minute), "vitals", event_id=f"h{minute}", heart_rate=70 + minute)
+    web_login(client, s.worker.username)
+    page = client.get(f"/residents/{s.resident.id}").text
+    assert "<polyline" in page and 'href="tel:+8613900000001"' in page
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "resident.read")).first() is not None
+
+
+def test_the_language_is_switchable_per_user(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    csrf = web_login(client, s.worker.username)
+    assert "今日上门" in client.get("/").text
+    client.post("/lang", data={"csrf": csrf, "lang": "en", "next": "/"})
+    assert ">Today<" in client.get("/").text
+
+
+def test_the_board_lists_open_alerts_with_their_messages(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    s.post(client, clock.now, "sos")
+    web_login(client, s.manager.username)
+    rows = client.get("/board/rows").text
+    assert "SOS紧急呼救" in rows and f"staff:{s.worker.id}" in rows and "排队中" in rows
+    assert client.get("/", follow_redirects=False).headers["location"] == "/board"
+
+
+def test_pages_escape_what_people_typed(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    s.resident.name = "<script>alert(1)</script>"
+    session.add(s.resident)
+    session.commit()
+    make_visit(session, resident=s.resident, start=clock.now + timedelta(hours=1), worker_id=s.worker.id)
+    web_login(client, s.worker.username)
+    page = client.get("/").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
