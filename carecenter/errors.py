@@ -1,10 +1,11 @@
 """Domain errors that carry their HTTP status, and the one handler that maps them."""
 
+import html
 import logging
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,11 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map domain errors to their status; anything else is a bug answered with a plain 500."""
 
     @app.exception_handler(DomainError)
-    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if request.url.path.startswith(("/api/", "/webhooks/")):
+            return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+        page = f'<!doctype html><meta charset="utf-8"><p>{html.escape(exc.message)}</p><p><a href="/">↩</a></p>'
+        return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers())
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:

@@ -479,8 +479,11 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
 
 def install_web(app: FastAPI) -> None:
     """Pages, static assets (served by the app: a center's LAN may have no internet) and their errors."""
+    from carecenter.web.manage import router as manage_router
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
+    app.include_router(manage_router)
 
     @app.exception_handler(LoginRequired)
     async def _login(_request: Request, _exc: LoginRequired) -> Response:
@@ -489,3 +492,165 @@ def install_web(app: FastAPI) -> None:
     @app.exception_handler(BadCsrf)
     async def _csrf(request: Request, _exc: BadCsrf) -> Response:
         return HTMLResponse(translate("forbidden", language_of(request.cookies.get("cc_lang"))), status_code=403)
+
+
+# -- the manager's console ----------------------------------------------------------------------------
+def _manager(user: WebUser) -> None:
+    user.actor.require(Role.manager, Role.admin, to="open the manager's pages")
+
+
+@router.get("/schedule", response_class=HTMLResponse)
+def schedule_page(
+    request: Request, user: UserDep, session: SessionDep, now: NowDep, week: str | None = None
+) -> HTMLResponse:
+    """The week grid: workers by days, unassigned, late and missed visits stand out; reassign in place."""
+    from datetime import date
+
+    from carecenter.visits import queries as visit_queries
+
+    _manager(user)
+    today = now.astimezone(ZoneInfo(user.time_zone)).date()
+    try:
+        first = date.fromisoformat(week) if week else today - timedelta(days=today.weekday())
+    except ValueError:
+        first = today - timedelta(days=today.weekday())
+    grid = visit_queries.schedule(
+        session=session,
+        actor=user.actor,
+        first=first,
+        last=first + timedelta(days=6),
+        center_id=user.actor.center_id,
+        worker_id=None,
+        now=now,
+        rules=request.app.state.visit_rules,
+    )
+    names = {
+        r.id: r.name for r in session.exec(select(Resident).where(Resident.center_id == user.actor.center_id)).all()
+    }
+    workers = [row for row in grid if row.worker_id is not None]
+    return render(
+        request,
+        "schedule.html",
+        user,
+        grid=grid,
+        days=[d.date for d in grid[0].days] if grid else [],
+        names=names,
+        workers=workers,
+        first=first,
+        previous=first - timedelta(days=7),
+        following=first + timedelta(days=7),
+    )
+
+
+@router.post("/schedule/assign", response_model=None)
+def schedule_assign(request: Request, user: UserDep, form: FormDep, session: SessionDep, now: NowDep) -> Response:
+    week = form.get("week", "")
+    target = f"/schedule?week={quote(week)}" if week else "/schedule"
+    try:
+        worker = form.get("worker_id", "")
+        visits.assign(
+            session=session,
+            actor=user.actor,
+            visit_id=int(form.get("visit_id", "0")),
+            worker_id=int(worker) if worker.isdigit() else None,
+            rules=request.app.state.visit_rules,
+            now=now,
+        )
+    except DomainError as exc:
+        session.rollback()
+        return RedirectResponse(
+            target + ("&" if "?" in target else "?") + f"error={quote(exc.message)}", status_code=303
+        )
+    session.commit()
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages_page(request: Request, user: UserDep, session: SessionDep, status: str | None = None) -> HTMLResponse:
+    """The message log: every SMS with its delivery state."""
+    from carecenter.messaging.service import list_messages
+    from carecenter.pagination import PageParams
+    from notifications.models import MessageStatus
+
+    chosen = MessageStatus(status) if status in list(MessageStatus) else None
+    page = list_messages(session=session, actor=user.actor, page=PageParams(limit=200), status=chosen)
+    return render(
+        request,
+        "messages.html",
+        user,
+        messages=page.items,
+        total=page.total,
+        status=status,
+        statuses=list(MessageStatus),
+    )
+
+
+def _figures(session: Session, user: WebUser, now: Any, rules: Any) -> dict[str, Any]:
+    from carecenter.alerts.queries import alert_stats
+    from carecenter.visits.queries import visit_stats
+
+    today = now.astimezone(ZoneInfo(user.time_zone)).date()
+    alerts_figures = alert_stats(
+        session=session, actor=user.actor, since=now - timedelta(days=30), until=now, center_id=user.actor.center_id
+    )
+    visit_figures = visit_stats(
+        session=session,
+        actor=user.actor,
+        first=today - timedelta(days=29),
+        last=today,
+        center_id=user.actor.center_id,
+        rules=rules,
+    )
+    per_worker = []
+    for worker in session.exec(
+        select(Staff)
+        .where(Staff.center_id == user.actor.center_id, Staff.role == Role.care_worker)
+        .order_by(col(Staff.name))
+    ).all():
+        own = session.exec(
+            select(Visit).where(
+                Visit.worker_id == worker.id,
+                col(Visit.scheduled_start) >= now - timedelta(days=30),
+                col(Visit.scheduled_start) < now,
+            )
+        ).all()
+        done = [v for v in own if v.status == "completed"]
+        per_worker.append(
+            {
+                "name": worker.name,
+                "planned": len([v for v in own if v.status != "cancelled"]),
+                "completed": len(done),
+                "missed": len([v for v in own if v.status == "missed"]),
+                "on_time": len(
+                    [v for v in done if v.checked_in_at and v.checked_in_at <= v.scheduled_start + rules.late_after]
+                ),
+            }
+        )
+    return {"alerts": alerts_figures, "visits": visit_figures, "per_worker": per_worker}
+
+
+@router.get("/figures", response_class=HTMLResponse)
+def figures_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    """Answer-time shares, visits on time and missed, per worker, with SVG bars."""
+    _manager(user)
+    return render(request, "figures.html", user, **_figures(session, user, now, request.app.state.visit_rules))
+
+
+@router.get("/figures.csv")
+def figures_csv(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> Response:
+    """The per-worker figures as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese names)."""
+    import csv
+    import io
+
+    _manager(user)
+    figures = _figures(session, user, now, request.app.state.visit_rules)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["worker", "planned", "completed", "missed", "on_time"])
+    for row in figures["per_worker"]:
+        writer.writerow([row["name"], row["planned"], row["completed"], row["missed"], row["on_time"]])
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=figures.csv"},
+    )

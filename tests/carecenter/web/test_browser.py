@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert
 from carecenter.app import create_app
@@ -147,7 +147,7 @@ def test_a_manager_sees_an_sos_arrive_and_acknowledges_it(
     row.locator("button[data-ack]").click()
     expect(page.locator("tr[data-alert] .st")).to_have_text("已接警")
     session.expire_all()
-    alert = session.query(Alert).one()
+    alert = session.exec(select(Alert)).one()
     assert (alert.status, alert.acknowledged_via, alert.acknowledged_by) == ("acknowledged", "tablet", s.manager.id)
 
 

@@ -101,3 +101,109 @@ def test_pages_escape_what_people_typed(client: TestClient, session: Session, cl
     web_login(client, s.worker.username)
     page = client.get("/").text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_the_week_grid_highlights_and_reassigns(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    tomorrow = clock.now + timedelta(days=1)
+    unassigned = make_visit(session, resident=s.resident, start=tomorrow)
+    make_visit(session, resident=s.resident, start=tomorrow + timedelta(minutes=30), worker_id=s.worker.id)
+    late = make_visit(session, resident=s.resident, start=clock.now - timedelta(minutes=20), worker_id=s.on_duty.id)
+    csrf = web_login(client, s.manager.username)
+    page = client.get("/schedule").text
+    assert f'is-unassigned" data-visit="{unassigned.id}"' in page
+    assert f'is-late " data-visit="{late.id}"' in page or f'is-late" data-visit="{late.id}"' in page
+    clash = client.post(
+        "/schedule/assign",
+        data={"csrf": csrf, "visit_id": unassigned.id, "worker_id": s.worker.id},
+        follow_redirects=True,
+    )
+    assert "already has visit" in clash.text
+    client.post("/schedule/assign", data={"csrf": csrf, "visit_id": unassigned.id, "worker_id": s.on_duty.id})
+    session.expire_all()
+    assert session.get(Visit, unassigned.id).worker_id == s.on_duty.id  # type: ignore[union-attr]
+
+
+def test_message_log_and_figures(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    s.post(client, clock.now, "sos")
+    web_login(client, s.manager.username)
+    log = client.get("/messages").text
+    assert "紧急#" in log and "排队中" in log
+    figures = client.get("/figures")
+    assert figures.status_code == 200 and "<svg" in figures.text
+    csv = client.get("/figures.csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.startswith("\ufeffworker,planned,completed,missed,on_time")
+
+
+def test_care_workers_do_not_get_the_managers_pages(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    web_login(client, s.worker.username)
+    for path in ("/schedule", "/messages", "/figures"):
+        response = client.get(path)
+        assert response.status_code == 403 and response.headers["content-type"].startswith("text/html"), path
+
+
+def test_managers_create_and_edit_records_with_errors_next_to_fields(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    from carecenter.devices.models import Device
+    from carecenter.residents.models import FamilyContact, Resident
+
+    s = build(session, clock.now)
+    csrf = web_login(client, s.manager.username)
+    listed = client.get("/manage/residents", params={"q": "王"}).text
+    assert "王秀英" in listed
+    form = {
+        "csrf": csrf,
+        "name": "赵桂兰",
+        "gender": "female",
+        "birth_date": "1939-05-01",
+        "phone": "12345",
+        "care_level": "dependent",
+        "living_situation": "alone",
+        "mobility": "walking_aid",
+        "status": "active",
+        "dementia": "1",
+    }
+    bad = client.post("/manage/residents/new", data=form)
+    assert bad.status_code == 422
+    assert 'id="e-phone">Value error, &#39;12345&#39; is not a valid phone number' in bad.text
+    assert 'value="赵桂兰"' in bad.text  # nothing typed is lost
+    assert client.post("/manage/residents/new", data=form | {"phone": "138 0013 8000"}).status_code == 200
+    created = session.exec(select(Resident).where(Resident.name == "赵桂兰")).one()
+    assert (created.phone, created.dementia, created.care_level) == ("+8613800138000", True, "dependent")
+
+    client.post(
+        f"/manage/residents/{created.id}/edit", data={"csrf": csrf, "status": "hospitalized", "notes": "11月住院"}
+    )
+    session.expire_all()
+    edited = session.get(Resident, created.id)
+    assert edited is not None and (edited.status, edited.notes, edited.name) == ("hospitalized", "11月住院", "赵桂兰")
+
+    contact = {
+        "csrf": csrf,
+        "name": "赵军",
+        "relation": "son",
+        "phone": "13900007777",
+        "language": "zh-CN",
+        "priority": "1",
+        "sms_opt_in": "opted_in",
+        "is_emergency_contact": "1",
+    }
+    assert client.post(f"/manage/residents/{created.id}/contacts/new", data=contact).status_code == 200
+    assert session.exec(select(FamilyContact).where(FamilyContact.name == "赵军")).one().phone == "+8613900007777"
+
+    device = client.post(
+        "/manage/devices/new",
+        data={"csrf": csrf, "kind": "watch", "serial": "WEB-0001", "reporting_interval_seconds": "300"},
+    )
+    assert device.status_code == 200 and 'id="shown-once"' in device.text and "dk_" in device.text
+    assert session.exec(select(Device).where(Device.serial == "WEB-0001")).one().key_prefix in device.text
+
+
+def test_care_workers_cannot_manage_records(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    web_login(client, s.worker.username)
+    assert client.get("/manage/residents").status_code == 403

@@ -1,0 +1,247 @@
+"""The manager's record pages: lists with search, and create / edit forms for each kind of record."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from carecenter.access import Actor
+from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.devices import service as devices
+from carecenter.devices.models import DeviceCreate, DeviceUpdate
+from carecenter.errors import DomainError, InvalidField
+from carecenter.pagination import PageParams
+from carecenter.residents import service as residents
+from carecenter.residents.models import FamilyContactCreate, ResidentCreate, ResidentUpdate
+from carecenter.staff import service as staff
+from carecenter.staff.models import Role, StaffCreate, StaffUpdate
+from carecenter.web.forms import form_fields, parse
+from carecenter.web.i18n import translate
+from carecenter.web.router import FormDep, UserDep, WebUser, render
+
+router = APIRouter(include_in_schema=False)
+PAGE = PageParams(limit=200)
+
+
+@dataclass(frozen=True)
+class Kind:
+    title: str
+    create_model: type[BaseModel]
+    update_model: type[BaseModel]
+    create: Callable[[Session, Actor, Any, datetime], Any]
+    update: Callable[[Session, Actor, int, Any, datetime], Any]
+    get: Callable[[Session, Actor, int], Any]
+    search: Callable[[Session, Actor, str | None], Any]
+    columns: tuple[str, ...]
+    links: Callable[[Any, str], list[tuple[str, str]]]
+
+
+KINDS = {
+    "residents": Kind(
+        "residents",
+        ResidentCreate,
+        ResidentUpdate,
+        lambda s, a, d, n: residents.create_resident(session=s, actor=a, data=d, now=n),
+        lambda s, a, i, d, n: residents.update_resident(session=s, actor=a, resident_id=i, data=d, now=n),
+        lambda s, a, i: residents.read_resident(session=s, actor=a, resident_id=i, now=datetime.now(UTC)),
+        lambda s, a, q: residents.list_residents(session=s, actor=a, page=PAGE, q=q),
+        ("name", "phone", "care_level", "status"),
+        lambda r, lang: [
+            (translate("resident", lang), f"/residents/{r.id}"),
+            (translate("edit", lang), f"/manage/residents/{r.id}/edit"),
+            (translate("contacts", lang) + " +", f"/manage/residents/{r.id}/contacts/new"),
+        ],
+    ),
+    "staff": Kind(
+        "staff_list",
+        StaffCreate,
+        StaffUpdate,
+        lambda s, a, d, n: staff.create_staff(session=s, actor=a, data=d, now=n),
+        lambda s, a, i, d, n: staff.update_staff(session=s, actor=a, staff_id=i, data=d, now=n),
+        lambda s, a, i: staff.get_staff(session=s, actor=a, staff_id=i),
+        lambda s, a, q: staff.list_staff(session=s, actor=a, page=PAGE, q=q),
+        ("name", "username", "role", "phone", "active"),
+        lambda r, lang: [(translate("edit", lang), f"/manage/staff/{r.id}/edit")],
+    ),
+    "devices": Kind(
+        "devices",
+        DeviceCreate,
+        DeviceUpdate,
+        lambda s, a, d, n: devices.register_device(session=s, actor=a, data=d, now=n),
+        lambda s, a, i, d, n: devices.update_device(session=s, actor=a, device_id=i, data=d, now=n),
+        lambda s, a, i: devices.get_device(session=s, actor=a, device_id=i),
+        lambda s, a, q: devices.list_devices(session=s, actor=a, page=PAGE),
+        ("serial", "kind", "resident_id", "battery_pct", "last_seen_at", "revoked_at"),
+        lambda r, lang: [(translate("edit", lang), f"/manage/devices/{r.id}/edit")],
+    ),
+}
+
+
+def _kind(name: str, user: WebUser) -> Kind:
+    user.actor.require(Role.manager, Role.admin, to="manage records")
+    if name not in KINDS:
+        raise InvalidField(["path", "kind"], f"no such list: {name}")
+    return KINDS[name]
+
+
+def _form_page(
+    request: Request,
+    user: WebUser,
+    title: str,
+    model: type[BaseModel],
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+    shown_once: str | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "form.html",
+        user,
+        status_code=status_code,
+        title=title,
+        field_errors=errors,
+        fields=form_fields(model, user.language, values),
+        shown_once=shown_once,
+    )
+
+
+@router.get("/manage/{kind}", response_class=HTMLResponse)
+def list_records(kind: str, request: Request, user: UserDep, session: SessionDep, q: str | None = None) -> HTMLResponse:
+    spec = _kind(kind, user)
+    page = spec.search(session, user.actor, q[:64] if q else None)
+    rows = [
+        {**{c: _cell(getattr(r, c), user) for c in spec.columns}, "_links": spec.links(r, user.language)}
+        for r in page.items
+    ]
+    columns = [(c, translate(c, user.language) if c in ("status",) else c.replace("_", " ")) for c in spec.columns]
+    return render(
+        request,
+        "records.html",
+        user,
+        title=translate(spec.title, user.language),
+        rows=rows,
+        columns=columns,
+        total=page.total,
+        q=q,
+        base=f"/manage/{kind}",
+        can_create=True,
+    )
+
+
+def _cell(value: Any, user: WebUser) -> str:
+    from carecenter.web.i18n import local_time
+
+    if isinstance(value, datetime):
+        return local_time(value, user.time_zone, user.language)
+    if value is None:
+        return ""
+    return translate(str(value), user.language) if isinstance(value, str) else str(value)
+
+
+@router.get("/manage/{kind}/new", response_class=HTMLResponse)
+def new_record(kind: str, request: Request, user: UserDep) -> HTMLResponse:
+    spec = _kind(kind, user)
+    return _form_page(
+        request,
+        user,
+        f"{translate(spec.title, user.language)} · {translate('new', user.language)}",
+        spec.create_model,
+        {},
+        {},
+    )
+
+
+@router.post("/manage/{kind}/new", response_model=None)
+def create_record(
+    kind: str, request: Request, user: UserDep, form: FormDep, session: SessionDep, now: NowDep
+) -> Response:
+    spec = _kind(kind, user)
+    title = f"{translate(spec.title, user.language)} · {translate('new', user.language)}"
+    data, errors = parse(spec.create_model, form, partial=False)
+    if data is None:
+        return _form_page(request, user, title, spec.create_model, form, errors, status_code=422)
+    try:
+        record = spec.create(session, user.actor, data, now)
+    except InvalidField as exc:
+        session.rollback()
+        return _form_page(request, user, title, spec.create_model, form, {str(exc.loc[-1]): exc.message}, 422)
+    except DomainError as exc:
+        session.rollback()
+        return _form_page(request, user, title, spec.create_model, form, {"_": exc.message}, exc.status_code)
+    session.commit()
+    key = getattr(record, "device_key", None)
+    if key:  # a device key is shown this once
+        return _form_page(
+            request,
+            user,
+            title,
+            spec.update_model,
+            record.model_dump(),
+            {},
+            shown_once=f"{translate('key_once', user.language)} {key}",
+        )
+    return RedirectResponse(f"/manage/{kind}", status_code=303)
+
+
+@router.get("/manage/{kind}/{record_id}/edit", response_class=HTMLResponse)
+def edit_record(kind: str, record_id: int, request: Request, user: UserDep, session: SessionDep) -> HTMLResponse:
+    spec = _kind(kind, user)
+    record = spec.get(session, user.actor, record_id)
+    session.commit()
+    return _form_page(
+        request,
+        user,
+        f"{translate(spec.title, user.language)} · {translate('edit', user.language)}",
+        spec.update_model,
+        record.model_dump(),
+        {},
+    )
+
+
+@router.post("/manage/{kind}/{record_id}/edit", response_model=None)
+def update_record(
+    kind: str, record_id: int, request: Request, user: UserDep, form: FormDep, session: SessionDep, now: NowDep
+) -> Response:
+    spec = _kind(kind, user)
+    title = f"{translate(spec.title, user.language)} · {translate('edit', user.language)}"
+    data, errors = parse(spec.update_model, form, partial=True)
+    if data is None:
+        return _form_page(request, user, title, spec.update_model, form, errors, status_code=422)
+    try:
+        spec.update(session, user.actor, record_id, data, now)
+    except InvalidField as exc:
+        session.rollback()
+        return _form_page(request, user, title, spec.update_model, form, {str(exc.loc[-1]): exc.message}, 422)
+    except DomainError as exc:
+        session.rollback()
+        return _form_page(request, user, title, spec.update_model, form, {"_": exc.message}, exc.status_code)
+    session.commit()
+    return RedirectResponse(f"/manage/{kind}", status_code=303)
+
+
+@router.get("/manage/residents/{resident_id}/contacts/new", response_class=HTMLResponse)
+def new_contact(resident_id: int, request: Request, user: UserDep) -> HTMLResponse:
+    return _form_page(request, user, translate("contacts", user.language), FamilyContactCreate, {}, {})
+
+
+@router.post("/manage/residents/{resident_id}/contacts/new", response_model=None)
+def create_contact(
+    resident_id: int, request: Request, user: UserDep, form: FormDep, session: SessionDep, now: NowDep
+) -> Response:
+    title = translate("contacts", user.language)
+    data, errors = parse(FamilyContactCreate, form, partial=False)
+    if data is None:
+        return _form_page(request, user, title, FamilyContactCreate, form, errors, status_code=422)
+    try:
+        residents.create_contact(session=session, actor=user.actor, resident_id=resident_id, data=data, now=now)  # type: ignore[arg-type]
+    except DomainError as exc:
+        session.rollback()
+        return _form_page(request, user, title, FamilyContactCreate, form, {"_": exc.message}, exc.status_code)
+    session.commit()
+    return RedirectResponse(f"/residents/{resident_id}", status_code=303)
