@@ -3,26 +3,29 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
-from sqlmodel import Session
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.auth.deps import NowDep, SessionDep, SettingsDep
 from carecenter.devices import service as devices
 from carecenter.devices.models import DeviceCreate, DeviceUpdate
 from carecenter.errors import DomainError, InvalidField
 from carecenter.pagination import PageParams
 from carecenter.residents import service as residents
-from carecenter.residents.models import FamilyContactCreate, ResidentCreate, ResidentUpdate
+from carecenter.residents.models import FamilyContactCreate, Resident, ResidentCreate, ResidentUpdate
 from carecenter.staff import service as staff
-from carecenter.staff.models import Role, StaffCreate, StaffUpdate
+from carecenter.staff.models import Role, Staff, StaffCreate, StaffUpdate
+from carecenter.visits import service as visits
+from carecenter.visits.models import CarePlanCreate
 from carecenter.web.forms import form_fields, parse
 from carecenter.web.i18n import translate
-from carecenter.web.router import FormDep, UserDep, WebUser, render
+from carecenter.web.router import BadCsrf, FormDep, UserDep, WebUser, render
+from carecenter.web.session import csrf_ok
 
 router = APIRouter(include_in_schema=False)
 PAGE = PageParams(limit=200)
@@ -245,3 +248,100 @@ def create_contact(
         return _form_page(request, user, title, FamilyContactCreate, form, {"_": exc.message}, exc.status_code)
     session.commit()
     return RedirectResponse(f"/residents/{resident_id}", status_code=303)
+
+
+async def _checked_multi_form(request: Request, user: UserDep, settings: SettingsDep) -> dict[str, Any]:
+    """Like the one-value form check, keeping every value of the repeated checkboxes."""
+    form = await request.form()
+    values: dict[str, Any] = {k: str(v) for k, v in form.items()}
+    values["services"] = [str(v) for v in form.getlist("services")]
+    values["weekdays"] = [str(v) for v in form.getlist("weekdays")]
+    if not csrf_ok(user.token, values.get("csrf"), settings):
+        raise BadCsrf()
+    return values
+
+
+@router.get("/care-plans", response_class=HTMLResponse)
+def care_plans(request: Request, user: UserDep, session: SessionDep) -> HTMLResponse:
+    user.actor.require(Role.manager, Role.admin, to="plan care")
+    plans = visits.list_plans(session=session, actor=user.actor)
+    names = {
+        r.id: r.name
+        for r in session.exec(select(Resident).where(col(Resident.id).in_([p.resident_id for p in plans]))).all()
+    }
+    return render(
+        request,
+        "care_plans.html",
+        user,
+        plans=plans,
+        names=names,
+        field_errors={},
+        values={},
+        services=request.app.state.visit_rules.services,
+        workers=_workers(session, user),
+    )
+
+
+def _workers(session: Session, user: WebUser) -> list[Staff]:
+    return list(
+        session.exec(
+            select(Staff)
+            .where(Staff.center_id == user.actor.center_id, Staff.role == Role.care_worker, col(Staff.active))
+            .order_by(col(Staff.name))
+        ).all()
+    )
+
+
+@router.post("/care-plans", response_model=None)
+def create_care_plan(
+    request: Request,
+    user: UserDep,
+    session: SessionDep,
+    now: NowDep,
+    form: Annotated[dict[str, Any], Depends(_checked_multi_form)],
+) -> Response:
+    """A new plan from the form (services and weekdays are checkboxes); errors next to their fields."""
+    rules = request.app.state.visit_rules
+    data: dict[str, Any] = {
+        "resident_id": form.get("resident_id") or None,
+        "services": form.get("services", []),
+        "preferred_worker_id": form.get("preferred_worker_id") or None,
+        "starts_on": form.get("starts_on") or None,
+        "ends_on": form.get("ends_on") or None,
+        "notes": form.get("notes", ""),
+        "recurrence": {
+            "weekdays": [int(d) for d in form.get("weekdays", [])] or None,
+            "every_n_days": form.get("every_n_days") or None,
+            "start_time": form.get("start_time") or None,
+            "duration_minutes": form.get("duration_minutes") or 60,
+        },
+    }
+    errors: dict[str, str] = {}
+    try:
+        plan = CarePlanCreate.model_validate(data)
+        visits.create_plan(session=session, actor=user.actor, data=plan, rules=rules, now=now)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = [str(p) for p in error["loc"] if not str(p).isdigit()]
+            errors.setdefault(loc[-1] if loc else "_", error["msg"])
+    except InvalidField as exc:
+        errors[str(exc.loc[-1])] = exc.message
+    except DomainError as exc:
+        errors["_"] = exc.message
+    if errors:
+        session.rollback()
+        plans = visits.list_plans(session=session, actor=user.actor)
+        return render(
+            request,
+            "care_plans.html",
+            user,
+            status_code=422,
+            plans=plans,
+            names={},
+            field_errors=errors,
+            values=form,
+            services=rules.services,
+            workers=_workers(session, user),
+        )
+    session.commit()
+    return RedirectResponse("/care-plans", status_code=303)

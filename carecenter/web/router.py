@@ -307,13 +307,24 @@ def _open_alerts(session: Session, user: WebUser) -> list[tuple[Alert, Resident 
     return [(a, session.get(Resident, a.resident_id)) for a in session.exec(stmt.limit(100)).all()]
 
 
+def _recipient_name(session: Session, ref: str | None) -> str:
+    """ "staff:3" / "contact:12" as the person's name."""
+    kind, _, ident = (ref or "").partition(":")
+    if not ident.isdigit():
+        return ref or ""
+    record = session.get(Staff, int(ident)) if kind == "staff" else session.get(FamilyContact, int(ident))
+    return record.name if record is not None else ref or ""
+
+
 def _board_rows(session: Session, user: WebUser) -> list[dict[str, Any]]:
+    """Open alerts with (name, message) for everyone they paged."""
     rows = []
     for alert, resident in _open_alerts(session, user):
         messages = session.exec(
             select(SmsMessage).where(SmsMessage.alert_id == alert.id).order_by(col(SmsMessage.id))
         ).all()
-        rows.append({"alert": alert, "resident": resident, "messages": messages})
+        notified = [(_recipient_name(session, m.recipient_ref), m) for m in messages]
+        rows.append({"alert": alert, "resident": resident, "messages": notified})
     return rows
 
 
@@ -386,7 +397,7 @@ def _board_version(engine: Any, user: WebUser) -> str:
         rows = _board_rows(session, user)
         parts = [
             f"{r['alert'].id}:{r['alert'].status}:{r['alert'].trigger_count}:{r['alert'].escalation_steps_done}:"
-            + ",".join(m.status for m in r["messages"])
+            + ",".join(m.status for _, m in r["messages"])
             for r in rows
         ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
@@ -539,6 +550,29 @@ def schedule_page(
         first=first,
         previous=first - timedelta(days=7),
         following=first + timedelta(days=7),
+    )
+
+
+@router.get("/schedule/visits/{visit_id}", response_class=HTMLResponse)
+def schedule_visit(visit_id: int, request: Request, user: UserDep, session: SessionDep, week: str = "") -> HTMLResponse:
+    """One visit of the grid, to reassign it (a form per visit would make the grid too heavy)."""
+    _manager(user)
+    visit = visits.get_visit(session=session, actor=user.actor, visit_id=visit_id)
+    workers = session.exec(
+        select(Staff)
+        .where(Staff.center_id == visit.center_id, Staff.role == Role.care_worker, col(Staff.active))
+        .order_by(col(Staff.name))
+    ).all()
+    worker = session.get(Staff, visit.worker_id) if visit.worker_id else None
+    return render(
+        request,
+        "reassign.html",
+        user,
+        visit=visit,
+        resident=session.get(Resident, visit.resident_id),
+        workers=workers,
+        worker_name=worker.name if worker else None,
+        week=week[:10],
     )
 
 

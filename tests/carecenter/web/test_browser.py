@@ -142,13 +142,23 @@ def test_a_manager_sees_an_sos_arrive_and_acknowledges_it(
     row = page.locator("tr[data-alert]")
     expect(row).to_have_count(1, timeout=10_000)  # no reload: the event stream brings it
     expect(row).to_contain_text("SOS紧急呼救")
-    expect(row).to_contain_text(f"staff:{s.worker.id}")
+    expect(row).to_contain_text(s.worker.name)
     page.screenshot(path=screenshots / "manager-board.png")
     row.locator("button[data-ack]").click()
     expect(page.locator("tr[data-alert] .st")).to_have_text("已接警")
     session.expire_all()
     alert = session.exec(select(Alert)).one()
     assert (alert.status, alert.acknowledged_via, alert.acknowledged_by) == ("acknowledged", "tablet", s.manager.id)
+    for name, path in (
+        ("schedule", "/schedule"),
+        ("residents", "/manage/residents"),
+        ("figures", "/figures"),
+        ("messages", "/messages"),
+        ("resident", f"/residents/{s.resident.id}"),
+    ):
+        page.goto(path)
+        expect(page.locator("h1")).to_be_visible()
+        page.screenshot(path=screenshots / f"manager-{name}.png")
 
 
 def test_switching_language(browser: Browser, server: str, session: Session, screenshots: Path) -> None:
