@@ -129,7 +129,10 @@ def form_fields(model: type[BaseModel], language: str, values: dict[str, Any] | 
     return fields
 
 
-def parse(model: type[BaseModel], form: dict[str, str], *, partial: bool) -> tuple[BaseModel | None, dict[str, str]]:
+M = typing.TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], form: dict[str, str], *, partial: bool) -> tuple[M | None, dict[str, str]]:
     """The posted form as the model, or the errors by field. Empty fields are left out."""
     data: dict[str, Any] = {}
     for name, info in model.model_fields.items():

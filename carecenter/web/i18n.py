@@ -122,6 +122,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "care_worker": {"zh-CN": "护理员", "en": "Care worker"},
     "manager": {"zh-CN": "站长", "en": "Manager"},
     "admin": {"zh-CN": "管理员", "en": "Admin"},
+    "end_plan": {"zh-CN": "结束计划", "en": "End plan"},
+    "ended": {"zh-CN": "已结束", "en": "Ended"},
     "care_plans": {"zh-CN": "服务计划", "en": "Care plans"},
     "weekdays": {"zh-CN": "每周", "en": "Weekdays"},
     "every_n_days": {"zh-CN": "或每隔N天", "en": "Or every N days"},

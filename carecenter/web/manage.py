@@ -11,17 +11,24 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
+from carecenter.alerts.rules import is_silent
 from carecenter.auth.deps import NowDep, SessionDep, SettingsDep
 from carecenter.devices import service as devices
 from carecenter.devices.models import DeviceCreate, DeviceUpdate
-from carecenter.errors import DomainError, InvalidField
+from carecenter.errors import DomainError, InvalidField, NotFound
 from carecenter.pagination import PageParams
 from carecenter.residents import service as residents
-from carecenter.residents.models import FamilyContactCreate, Resident, ResidentCreate, ResidentUpdate
+from carecenter.residents.models import (
+    FamilyContactCreate,
+    FamilyContactUpdate,
+    Resident,
+    ResidentCreate,
+    ResidentUpdate,
+)
 from carecenter.staff import service as staff
 from carecenter.staff.models import Role, Staff, StaffCreate, StaffUpdate
 from carecenter.visits import service as visits
-from carecenter.visits.models import CarePlanCreate
+from carecenter.visits.models import CarePlanCreate, CarePlanUpdate
 from carecenter.web.forms import form_fields, parse
 from carecenter.web.i18n import translate
 from carecenter.web.router import BadCsrf, FormDep, UserDep, WebUser, render
@@ -42,6 +49,7 @@ class Kind:
     search: Callable[[Session, Actor, str | None], Any]
     columns: tuple[str, ...]
     links: Callable[[Any, str], list[tuple[str, str]]]
+    computed: Callable[[Any, datetime], dict[str, str]] = lambda _record, _now: {}
 
 
 KINDS = {
@@ -79,8 +87,17 @@ KINDS = {
         lambda s, a, i, d, n: devices.update_device(session=s, actor=a, device_id=i, data=d, now=n),
         lambda s, a, i: devices.get_device(session=s, actor=a, device_id=i),
         lambda s, a, q: devices.list_devices(session=s, actor=a, page=PAGE),
-        ("serial", "kind", "resident_id", "battery_pct", "last_seen_at", "revoked_at"),
+        ("serial", "kind", "resident_id", "battery_pct", "last_seen_at", "silent", "revoked_at"),
         lambda r, lang: [(translate("edit", lang), f"/manage/devices/{r.id}/edit")],
+        lambda r, now: {
+            "silent": "⚠"
+            if r.last_seen_at is not None
+            and r.resident_id is not None
+            and is_silent(
+                last_seen_at=r.last_seen_at, interval_seconds=r.reporting_interval_seconds, grace_minutes=10, now=now
+            )
+            else ""
+        },
     ),
 }
 
@@ -115,11 +132,17 @@ def _form_page(
 
 
 @router.get("/manage/{kind}", response_class=HTMLResponse)
-def list_records(kind: str, request: Request, user: UserDep, session: SessionDep, q: str | None = None) -> HTMLResponse:
+def list_records(
+    kind: str, request: Request, user: UserDep, session: SessionDep, now: NowDep, q: str | None = None
+) -> HTMLResponse:
     spec = _kind(kind, user)
     page = spec.search(session, user.actor, q[:64] if q else None)
     rows = [
-        {**{c: _cell(getattr(r, c), user) for c in spec.columns}, "_links": spec.links(r, user.language)}
+        {
+            **{c: _cell(getattr(r, c, None), user) for c in spec.columns},
+            **spec.computed(r, now),
+            "_links": spec.links(r, user.language),
+        }
         for r in page.items
     ]
     columns = [(c, translate(c, user.language) if c in ("status",) else c.replace("_", " ")) for c in spec.columns]
@@ -185,7 +208,7 @@ def create_record(
             user,
             title,
             spec.update_model,
-            record.model_dump(),
+            record.model_dump(warnings=False),
             {},
             shown_once=f"{translate('key_once', user.language)} {key}",
         )
@@ -202,7 +225,7 @@ def edit_record(kind: str, record_id: int, request: Request, user: UserDep, sess
         user,
         f"{translate(spec.title, user.language)} · {translate('edit', user.language)}",
         spec.update_model,
-        record.model_dump(),
+        record.model_dump(warnings=False),
         {},
     )
 
@@ -228,6 +251,104 @@ def update_record(
     return RedirectResponse(f"/manage/{kind}", status_code=303)
 
 
+@router.get("/manage/residents/{resident_id}/contacts/{contact_id}/edit", response_class=HTMLResponse)
+def edit_contact(
+    resident_id: int, contact_id: int, request: Request, user: UserDep, session: SessionDep
+) -> HTMLResponse:
+    contact = next(
+        (
+            c
+            for c in residents.list_contacts(session=session, actor=user.actor, resident_id=resident_id)
+            if c.id == contact_id
+        ),
+        None,
+    )
+    if contact is None:
+        raise NotFound("family contact not found")
+    return _form_page(
+        request, user, translate("contacts", user.language), FamilyContactUpdate, contact.model_dump(warnings=False), {}
+    )
+
+
+@router.post("/manage/residents/{resident_id}/contacts/{contact_id}/edit", response_model=None)
+def update_contact(
+    resident_id: int, contact_id: int, request: Request, user: UserDep, form: FormDep, session: SessionDep, now: NowDep
+) -> Response:
+    title = translate("contacts", user.language)
+    data, errors = parse(FamilyContactUpdate, form, partial=True)
+    if data is None:
+        return _form_page(request, user, title, FamilyContactUpdate, form, errors, status_code=422)
+    try:
+        residents.update_contact(
+            session=session, actor=user.actor, resident_id=resident_id, contact_id=contact_id, data=data, now=now
+        )
+    except InvalidField as exc:
+        session.rollback()
+        return _form_page(request, user, title, FamilyContactUpdate, form, {str(exc.loc[-1]): exc.message}, 422)
+    except DomainError as exc:
+        session.rollback()
+        return _form_page(request, user, title, FamilyContactUpdate, form, {"_": exc.message}, exc.status_code)
+    session.commit()
+    return RedirectResponse(f"/residents/{resident_id}", status_code=303)
+
+
+@router.get("/care-plans/{plan_id}", response_class=HTMLResponse)
+def care_plan_page(plan_id: int, request: Request, user: UserDep, session: SessionDep) -> HTMLResponse:
+    plan = visits.get_plan(session=session, actor=user.actor, plan_id=plan_id)
+    resident = session.get(Resident, plan.resident_id)
+    return render(
+        request,
+        "care_plan.html",
+        user,
+        plan=plan,
+        resident_name=resident.name if resident else "",
+        workers=_workers(session, user),
+    )
+
+
+@router.post("/care-plans/{plan_id}/end", response_model=None)
+def end_care_plan(
+    plan_id: int, request: Request, user: UserDep, form: FormDep, session: SessionDep, now: NowDep
+) -> Response:
+    """End a plan: its future visits that have not started go."""
+    try:
+        visits.update_plan(
+            session=session,
+            actor=user.actor,
+            plan_id=plan_id,
+            data=CarePlanUpdate(active=False),
+            rules=request.app.state.visit_rules,
+            now=now,
+        )
+    except DomainError as exc:
+        session.rollback()
+        return RedirectResponse(f"/care-plans?error={exc.message}", status_code=303)
+    session.commit()
+    return RedirectResponse("/care-plans", status_code=303)
+
+
+@router.post("/care-plans/{plan_id}/worker", response_model=None)
+def change_plan_worker(
+    plan_id: int, request: Request, user: UserDep, form: FormDep, session: SessionDep, now: NowDep
+) -> Response:
+    """Give a plan another preferred worker: its future visits are planned again."""
+    worker = form.get("preferred_worker_id", "")
+    try:
+        visits.update_plan(
+            session=session,
+            actor=user.actor,
+            plan_id=plan_id,
+            data=CarePlanUpdate(preferred_worker_id=int(worker) if worker.isdigit() else None),
+            rules=request.app.state.visit_rules,
+            now=now,
+        )
+    except DomainError as exc:
+        session.rollback()
+        return RedirectResponse(f"/care-plans?error={exc.message}", status_code=303)
+    session.commit()
+    return RedirectResponse("/care-plans", status_code=303)
+
+
 @router.get("/manage/residents/{resident_id}/contacts/new", response_class=HTMLResponse)
 def new_contact(resident_id: int, request: Request, user: UserDep) -> HTMLResponse:
     return _form_page(request, user, translate("contacts", user.language), FamilyContactCreate, {}, {})
@@ -242,7 +363,7 @@ def create_contact(
     if data is None:
         return _form_page(request, user, title, FamilyContactCreate, form, errors, status_code=422)
     try:
-        residents.create_contact(session=session, actor=user.actor, resident_id=resident_id, data=data, now=now)  # type: ignore[arg-type]
+        residents.create_contact(session=session, actor=user.actor, resident_id=resident_id, data=data, now=now)
     except DomainError as exc:
         session.rollback()
         return _form_page(request, user, title, FamilyContactCreate, form, {"_": exc.message}, exc.status_code)
@@ -275,6 +396,7 @@ def care_plans(request: Request, user: UserDep, session: SessionDep) -> HTMLResp
         user,
         plans=plans,
         names=names,
+        worker_names={w.id: w.name for w in _workers(session, user)},
         field_errors={},
         values={},
         services=request.app.state.visit_rules.services,
@@ -338,6 +460,7 @@ def create_care_plan(
             status_code=422,
             plans=plans,
             names={},
+            worker_names={},
             field_errors=errors,
             values=form,
             services=rules.services,

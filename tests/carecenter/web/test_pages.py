@@ -252,3 +252,35 @@ def test_main_pages_stay_light_with_a_full_center(client: TestClient, session: S
         response = client.get(path)
         assert response.status_code == 200, path
         assert len(response.content) < 200_000, f"{path}: {len(response.content)} bytes"
+
+
+def test_contacts_plans_and_silent_devices_in_the_console(client: TestClient, session: Session, clock: Clock) -> None:
+    from carecenter.residents.models import FamilyContact
+    from carecenter.visits.models import CarePlan
+
+    s = build(session, clock.now)
+    s.watch.last_seen_at = clock.now - timedelta(hours=2)
+    session.add(s.watch)
+    plan = CarePlan(
+        resident_id=s.resident.id or 0,
+        center_id=s.center.id or 0,
+        services=["meals"],
+        recurrence={"weekdays": [2], "start_time": "10:00:00", "duration_minutes": 60},
+        starts_on=clock.now.date(),
+        created_at=clock.now,
+    )
+    session.add(plan)
+    session.commit()
+    csrf = web_login(client, s.manager.username)
+    assert "⚠" in client.get("/manage/devices").text  # two hours without a reading
+    edit = f"/manage/residents/{s.resident.id}/contacts/{s.son.id}/edit"
+    assert 'name="phone"' in client.get(edit).text
+    bad = client.post(edit, data={"csrf": csrf, "phone": "1"})
+    assert bad.status_code == 422 and 'id="e-phone"' in bad.text
+    client.post(edit, data={"csrf": csrf, "phone": "13900008888", "sms_opt_in": "opted_out"})
+    session.expire_all()
+    son = session.get(FamilyContact, s.son.id)
+    assert son is not None and (son.phone, son.sms_opt_in) == ("+8613900008888", "opted_out")
+    client.post(f"/care-plans/{plan.id}/end", data={"csrf": csrf})
+    session.expire_all()
+    assert session.get(CarePlan, plan.id).active is False  # type: ignore[union-attr]
