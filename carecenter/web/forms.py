@@ -56,6 +56,10 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "model": {"zh-CN": "型号", "en": "Model"},
     "reporting_interval_seconds": {"zh-CN": "上报间隔（秒）", "en": "Reporting interval (s)"},
     "resident_id": {"zh-CN": "老人编号", "en": "Resident (id)"},
+    "battery_pct": {"zh-CN": "电量%", "en": "Battery %"},
+    "last_seen_at": {"zh-CN": "最近上报", "en": "Last seen"},
+    "silent": {"zh-CN": "无信号", "en": "Silent"},
+    "revoked_at": {"zh-CN": "已停用", "en": "Revoked"},
 }
 SKIPPED = {"center_id", "alert_thresholds"}
 

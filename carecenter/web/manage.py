@@ -29,7 +29,7 @@ from carecenter.staff import service as staff
 from carecenter.staff.models import Role, Staff, StaffCreate, StaffUpdate
 from carecenter.visits import service as visits
 from carecenter.visits.models import CarePlanCreate, CarePlanUpdate
-from carecenter.web.forms import form_fields, parse
+from carecenter.web.forms import FIELD_LABELS, form_fields, parse
 from carecenter.web.i18n import translate
 from carecenter.web.router import BadCsrf, FormDep, UserDep, WebUser, render
 from carecenter.web.session import csrf_ok
@@ -145,7 +145,7 @@ def list_records(
         }
         for r in page.items
     ]
-    columns = [(c, translate(c, user.language) if c in ("status",) else c.replace("_", " ")) for c in spec.columns]
+    columns = [(c, _column_label(c, user.language)) for c in spec.columns]
     return render(
         request,
         "records.html",
@@ -158,6 +158,10 @@ def list_records(
         base=f"/manage/{kind}",
         can_create=True,
     )
+
+
+def _column_label(column: str, language: str) -> str:
+    return FIELD_LABELS.get(column, {}).get(language) or translate(column, language)
 
 
 def _cell(value: Any, user: WebUser) -> str:

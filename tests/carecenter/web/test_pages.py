@@ -284,3 +284,22 @@ def test_contacts_plans_and_silent_devices_in_the_console(client: TestClient, se
     client.post(f"/care-plans/{plan.id}/end", data={"csrf": csrf})
     session.expire_all()
     assert session.get(CarePlan, plan.id).active is False  # type: ignore[union-attr]
+
+
+def test_resolving_from_the_board_keeps_the_note(client: TestClient, session: Session, clock: Clock) -> None:
+    from carecenter.alerts.models import Alert
+
+    s = build(session, clock.now)
+    alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
+    csrf = web_login(client, s.manager.username)
+    assert "老人档案" in client.get("/board").text and "电量%" in client.get("/manage/devices").text
+    client.post(
+        f"/alerts/{alert_id}/resolve", data={"csrf": csrf, "outcome": "false_alarm", "note": "误按", "next": "/board"}
+    )
+    session.expire_all()
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and (alert.status, alert.outcome, alert.resolution_note) == (
+        "resolved",
+        "false_alarm",
+        "误按",
+    )
