@@ -152,6 +152,9 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     """The sweeps (and an SMS dispatcher) in their own process, for web processes run without them."""
     if not _require_current_schema(settings):
         return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before anything starts: a stop is never missed
+        signal.signal(sig, lambda *_: stop.set())
     app = create_app(settings)  # only for its engine, messaging and dispatcher: nothing is served
     scheduler = SweepScheduler(
         engine=app.state.engine,
@@ -162,14 +165,15 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     )
     app.state.sms.dispatcher.start()
     scheduler.start()
-    print("scheduler running (Ctrl-C to stop); on PostgreSQL it runs jobs only while it holds the leader lock")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+    print(
+        "scheduler running (Ctrl-C to stop); on PostgreSQL it runs jobs only while it holds the leader lock", flush=True
+    )
+    while not stop.wait(0.5):
+        pass
     scheduler.stop()
     app.state.sms.dispatcher.stop()
     app.state.engine.dispose()
+    print("scheduler stopped", flush=True)
     return 0
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 "reload and try again."
             },
             status_code=409,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # A deadlock, a lost connection, a database restarting: nothing was committed; try again.
+        log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            {"detail": "The database is busy or unavailable; nothing was saved. Please retry shortly."},
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

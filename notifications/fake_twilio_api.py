@@ -42,6 +42,7 @@ class ReceivedMessage:
     sender: str
     status_callback: str | None
     form: dict[str, str]
+    received_at: float = field(default_factory=time.monotonic)  # for latency measurements
 
 
 @dataclass

@@ -84,5 +84,6 @@ class SweepScheduler:
         self.scheduler.start()
 
     def stop(self) -> None:
-        self.scheduler.shutdown(wait=True)
+        # Not waiting for a job in flight: jobs are idempotent, an interrupted one just rolls back.
+        self.scheduler.shutdown(wait=False)
         self.leader.release()

@@ -168,32 +168,35 @@ def test_the_scheduler_runs_as_its_own_process(tmp_path: Path, database_url: str
     if not database_url.startswith("sqlite"):
         pytest.skip("one run is enough")
     url = f"sqlite:///{tmp_path / 'sched.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {"CARECENTER_DATABASE_URL": url}
-    assert (
-        subprocess.run(
-            [sys.executable, str(ROOT / "main.py"), "migrate"],
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
+        "CARECENTER_DATABASE_URL": url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    migrated = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "migrate"], env=env, cwd=tmp_path, capture_output=True, timeout=60
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    log = tmp_path / "scheduler.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py"), "scheduler"],
             env=env,
             cwd=tmp_path,
-            capture_output=True,
-            timeout=60,
-        ).returncode
-        == 0
-    )
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "scheduler"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        while first and "scheduler running" not in first:
-            first = process.stdout.readline()
-        assert "scheduler running" in first
+        deadline = time.monotonic() + 30
+        while "scheduler running" not in log.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.1)
+        assert "scheduler running" in log.read_text(), log.read_text()
     finally:
         process.terminate()
-        process.wait(timeout=20)
-    assert process.returncode == 0
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("the scheduler did not stop on SIGTERM:\n" + log.read_text())
+    assert process.returncode == 0, log.read_text()
+    assert "scheduler stopped" in log.read_text()

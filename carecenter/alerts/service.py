@@ -415,12 +415,14 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
     A device that never reported is not silent but not yet in use: it is left alone.
     """
     devices = session.exec(
-        select(Device).where(
+        select(Device)
+        .where(
             col(Device.resident_id).is_not(None),
             col(Device.revoked_at).is_(None),
             col(Device.last_seen_at).is_not(None),
             Device.kind != DeviceKind.gateway,
         )
+        .order_by(col(Device.resident_id))  # residents are locked in id order everywhere
     ).all()
     raised = 0
     for device in devices:
@@ -466,13 +468,15 @@ def detect_missed_ok_checkins(session: Session, messaging: AlertMessaging, *, no
             Alert.kind == AlertKind.missed_ok_checkin, col(Alert.opened_at) >= day_start
         )
         residents = session.exec(
-            select(Resident).where(
+            select(Resident)
+            .where(
                 Resident.center_id == center.id,
                 Resident.daily_ok_checkin == True,  # noqa: E712
                 Resident.status == ResidentStatus.active,
                 col(Resident.id).not_in(pressed),
                 col(Resident.id).not_in(alerted),
             )
+            .order_by(col(Resident.id))  # residents are locked in id order everywhere
         ).all()
         for resident in residents:
             assert resident.id is not None

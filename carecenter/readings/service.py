@@ -85,6 +85,7 @@ def ingest(
     """Store and evaluate readings posted with one device key; an answer per item, in order."""
     answers: list[BatchItemAnswer] = []
     devices: dict[str, Device] = {}
+    _lock_residents_in_order(session, poster, items, devices)
     for index, raw in enumerate(items):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         try:
@@ -104,6 +105,30 @@ def ingest(
                 BatchItemAnswer(index=index, event_id=str(event_id), result=CheckinResult.rejected, reason=exc.reason)
             )
     return answers
+
+
+def _lock_residents_in_order(session: Session, poster: Device, items: list[Any], devices: dict[str, Device]) -> None:
+    """Lock every resident the batch touches, in id order, before any write.
+
+    Two batches (or a batch and a sweep) that lock the same residents in different orders would
+    deadlock on PostgreSQL; one order for everyone makes the later one wait instead.
+    """
+    resident_ids: set[int] = set()
+    for raw in items:
+        serial = raw.get("device") if isinstance(raw, dict) else None
+        try:
+            device = _target_device(session, poster, serial if isinstance(serial, str) else None, devices)
+        except Rejected:
+            continue  # answered as rejected when the item itself is processed
+        if device.resident_id is not None:
+            resident_ids.add(device.resident_id)
+    if resident_ids:
+        session.exec(
+            select(Resident.id)
+            .where(col(Resident.id).in_(sorted(resident_ids)))
+            .order_by(col(Resident.id))
+            .with_for_update()
+        ).all()
 
 
 def _ingest_one(

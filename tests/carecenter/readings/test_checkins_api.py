@@ -1,9 +1,10 @@
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from carecenter.devices.models import DeviceKind
+from carecenter.devices.models import Device, DeviceKind
 from carecenter.readings.models import Reading
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock
@@ -160,3 +161,66 @@ def test_readings_for_charts_are_scoped_and_filtered(client: TestClient, session
     assert recent["total"] == 3
     outsider = login(client, make_staff(session, center=make_center(session)))
     assert client.get(url, headers=outsider).status_code == 404
+
+
+def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
+    session: Session, app: Any, database_url: str, clock: Clock
+) -> None:
+    """Two gateways' batches name the same residents in opposite orders (this deadlocked on PostgreSQL)."""
+    import threading
+
+    from carecenter.db import make_engine
+    from carecenter.readings.service import ingest
+
+    center = make_center(session)
+    devices = [make_device(session, center=center, resident=make_resident(session, center=center))[0] for _ in range(6)]
+    gateway, _ = make_device(session, center=center, kind=DeviceKind.gateway)
+    engine = make_engine(database_url)
+    errors: list[BaseException] = []
+
+    def post(order: list[Any], tag: str) -> None:
+        try:
+            for round_ in range(5):
+                with Session(engine) as own:
+                    poster = own.get(Device, gateway.id)
+                    assert poster is not None
+                    items = [
+                        {
+                            "event_id": f"{tag}-{round_}-{d.serial}",
+                            "device": d.serial,
+                            "kind": "vitals",
+                            "recorded_at": clock.now.isoformat(),
+                            "heart_rate": 70,
+                        }
+                        for d in order
+                    ]
+                    ingest(session=own, messaging=app.state.alert_messaging, poster=poster, items=items, now=clock.now)
+                    own.commit()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=post, args=(devices, "a")),
+        threading.Thread(target=post, args=(devices[::-1], "b")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    engine.dispose()
+    assert errors == []
+    assert count_readings(session) == 2 * 5 * 6
+
+
+def test_a_database_outage_is_a_503_with_retry_after(tmp_path: Any) -> None:
+    from carecenter.app import create_app
+    from tests.conftest import make_settings
+
+    unreachable = make_settings("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    with TestClient(create_app(unreachable)) as client:
+        response = client.get("/api/v1/residents", headers={"Authorization": "Bearer whatever"})
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "2"
+        assert "nothing was saved" in response.json()["detail"]
+        body = {"event_id": "x", "kind": "sos", "recorded_at": "2026-11-24T02:00:00+00:00"}
+        assert client.post("/api/v1/checkins", json=body, headers={"X-Device-Key": "dk_x"}).status_code == 503

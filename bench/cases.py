@@ -1,0 +1,170 @@
+"""The measurements. Each returns a dict of figures; the targets are checked by the caller."""
+
+import random
+import statistics
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from bench.harness import Seeded, Server, now
+from carecenter.readings.models import Reading
+from notifications.fake_twilio_api import FakeTwilioApi
+
+
+def _reading(serial: str, at: datetime, rng: random.Random) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "device": serial,
+        "kind": "vitals",
+        "recorded_at": at.isoformat(),
+        "heart_rate": rng.randint(60, 95),
+        "spo2": rng.randint(95, 99),
+        "battery_pct": rng.randint(40, 100),
+    }
+
+
+def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: int) -> dict[str, Any]:
+    """Readings per second through POST /checkins/batch (1,000 each) with `clients` concurrent clients."""
+    rng = random.Random(1)
+    at = now()
+    bodies = [
+        {"readings": [_reading(rng.choice(seeded.serials), at, rng) for _ in range(1000)]} for _ in range(batches)
+    ]
+    headers = {"X-Device-Key": seeded.gateway_key}
+
+    def post(body: dict[str, Any], client: httpx.Client) -> int:
+        response = client.post("/api/v1/checkins/batch", json=body, headers=headers)
+        response.raise_for_status()
+        return int(response.json()["accepted"])
+
+    local = threading.local()
+
+    def send(body: dict[str, Any]) -> int:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=server.url, timeout=120)
+        return post(body, local.client)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        accepted = sum(pool.map(send, bodies))
+    elapsed = time.perf_counter() - started
+    return {"readings": accepted, "seconds": round(elapsed, 2), "readings_per_s": round(accepted / elapsed)}
+
+
+def raw_insert(url: str, seeded: Seeded, *, rows: int) -> dict[str, Any]:
+    """The same rows written straight into the table: COPY on PostgreSQL, one executemany on SQLite."""
+    rng = random.Random(2)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        devices: dict[str, int] = {row[0]: row[1] for row in conn.execute(sa.text("SELECT serial, id FROM device"))}
+        residents: dict[int, int | None] = {
+            row[0]: row[1] for row in conn.execute(sa.text("SELECT id, resident_id FROM device"))
+        }
+        center = conn.execute(sa.text("SELECT id FROM center LIMIT 1")).scalar()
+    at = now()
+    records = []
+    for _ in range(rows):
+        device = devices[rng.choice(seeded.serials)]
+        records.append(
+            (
+                device,
+                residents[device],
+                center,
+                uuid.uuid4().hex,
+                "vitals",
+                "device",
+                at,
+                at,
+                rng.randint(60, 95),
+                rng.randint(95, 99),
+                rng.randint(40, 100),
+            )
+        )
+    columns = (
+        "device_id",
+        "resident_id",
+        "center_id",
+        "event_id",
+        "kind",
+        "source",
+        "recorded_at",
+        "received_at",
+        "heart_rate",
+        "spo2",
+        "battery_pct",
+    )
+    started = time.perf_counter()
+    if url.startswith("postgresql"):
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            with cursor.copy(f"COPY reading ({', '.join(columns)}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(record)
+            raw.commit()
+        finally:
+            raw.close()
+    else:
+        with engine.begin() as conn:
+            conn.execute(Reading.__table__.insert(), [dict(zip(columns, r, strict=True)) for r in records])  # type: ignore[attr-defined]
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return {"rows": rows, "seconds": round(elapsed, 3), "rows_per_s": round(rows / elapsed)}
+
+
+def alert_latency(
+    server: Server, seeded: Seeded, twilio: FakeTwilioApi, *, sos: int, background_per_s: int
+) -> dict[str, Any]:
+    """From posting an SOS to its first SMS reaching the (fake) Twilio API, with background readings."""
+    stop = threading.Event()
+
+    def background() -> None:
+        rng = random.Random(3)
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            while not stop.is_set():
+                tick = time.monotonic()
+                body = {"readings": [_reading(rng.choice(seeded.serials), now(), rng) for _ in range(background_per_s)]}
+                client.post("/api/v1/checkins/batch", json=body, headers={"X-Device-Key": seeded.gateway_key})
+                stop.wait(max(0.0, 1.0 - (time.monotonic() - tick)))
+
+    loader = threading.Thread(target=background, daemon=True)
+    if background_per_s:
+        loader.start()
+    latencies = []
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for n in range(sos):
+            key = seeded.watch_keys[n % len(seeded.watch_keys)]
+            already = len(twilio.received)
+            posted = time.monotonic()
+            response = client.post(
+                "/api/v1/checkins",
+                headers={"X-Device-Key": key},
+                json={"event_id": uuid.uuid4().hex, "kind": "sos", "recorded_at": now().isoformat()},
+            )
+            response.raise_for_status()
+            alert_id = response.json()["alert_id"]
+            marker = f"#{alert_id}"
+            deadline = posted + 10
+            arrived = None
+            while arrived is None and time.monotonic() < deadline:
+                arrived = next((m.received_at for m in twilio.received[already:] if marker in m.body), None)
+                if arrived is None:
+                    time.sleep(0.002)
+            if arrived is not None:
+                latencies.append((arrived - posted) * 1000)
+    stop.set()
+    if background_per_s:
+        loader.join(10)
+    latencies.sort()
+    return {
+        "sos": sos,
+        "delivered": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1) if latencies else None,
+    }

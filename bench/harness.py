@@ -1,0 +1,211 @@
+"""A real server process for the benchmarks: its own database, a fake Twilio API, seeded data."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from carecenter.centers.models import Center
+from carecenter.db import make_engine
+from carecenter.devices.models import Device, DeviceKind
+from carecenter.devices.service import key_hash, new_device_key
+from carecenter.migrate import upgrade_to_head
+from carecenter.residents.models import Gender, Resident
+from carecenter.staff.models import Role, Staff
+from notifications.fake_twilio_api import FakeTwilioApi
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "carecenter_bench"
+
+
+def database_url(kind: str, workdir: Path) -> str:
+    """A fresh, migrated database of the kind: a new SQLite file, or a recreated PostgreSQL database."""
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+    else:
+        admin = sa.create_engine(
+            os.environ.get("CARECENTER_BENCH_PG_ADMIN_URL", PG_ADMIN_URL), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
+            conn.execute(sa.text(f"CREATE DATABASE {PG_BENCH_DB}"))
+        admin.dispose()
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+    upgrade_to_head(url)
+    return url
+
+
+@dataclass
+class Seeded:
+    gateway_key: str
+    serials: list[str]
+    watch_keys: list[str]  # keys of the first devices, for single-reading posts
+
+
+def seed(url: str, residents: int, now: datetime) -> Seeded:
+    """One center, a care worker, a manager, `residents` residents each wearing a watch, one gateway."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        center = Center(
+            name="基准测试中心", town="基准镇", district="房山区", time_zone="Asia/Shanghai", created_at=now
+        )
+        session.add(center)
+        session.flush()
+        assert center.id is not None
+        worker = Staff(
+            name="护理员",
+            phone="+8613700009001",
+            username="bench_worker",
+            role=Role.care_worker,
+            center_id=center.id,
+            password_hash="-",
+            created_at=now,
+        )
+        manager = Staff(
+            name="站长",
+            phone="+8613700009002",
+            username="bench_manager",
+            role=Role.manager,
+            center_id=center.id,
+            password_hash="-",
+            created_at=now,
+        )
+        session.add_all([worker, manager])
+        session.flush()
+        people = [
+            Resident(
+                name=f"居民{n}",
+                gender=Gender.female,
+                birth_date=date(1940, 1, 1),
+                center_id=center.id,
+                primary_worker_id=worker.id,
+                consent_health_data=True,
+                created_at=now,
+            )
+            for n in range(residents)
+        ]
+        session.add_all(people)
+        session.flush()
+        watch_keys, serials = [], []
+        for n, person in enumerate(people):
+            key = new_device_key()
+            serial = f"BW-{n:06d}"
+            session.add(
+                Device(
+                    kind=DeviceKind.watch,
+                    serial=serial,
+                    center_id=center.id,
+                    resident_id=person.id,
+                    key_hash=key_hash(key),
+                    key_prefix=key[:10],
+                    key_rotated_at=now,
+                    created_at=now,
+                )
+            )
+            serials.append(serial)
+            if n < 1000:
+                watch_keys.append(key)
+        gateway_key = new_device_key()
+        session.add(
+            Device(
+                kind=DeviceKind.gateway,
+                serial="BW-GATEWAY",
+                center_id=center.id,
+                key_hash=key_hash(gateway_key),
+                key_prefix=gateway_key[:10],
+                key_rotated_at=now,
+                created_at=now,
+            )
+        )
+        session.commit()
+    engine.dispose()
+    return Seeded(gateway_key, serials, watch_keys)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident memory (VmHWM), in MB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(url: str, twilio: FakeTwilioApi, *, workers: int = 1) -> Server:
+    """`uvicorn main:app_factory` as its own process, with SMS through the real SDK to the fake API."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
+        "CARECENTER_DATABASE_URL": url,
+        "CARECENTER_SECRET_KEY": SECRET,
+        "CARECENTER_PUBLIC_URL": base,
+        "CARECENTER_SMS_PROVIDER": "twilio",
+        "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
+        "CARECENTER_TWILIO_API_BASE": twilio.base_url,
+        "CARECENTER_SCHEDULER_ENABLED": "false",
+        "CARECENTER_SMS_BUDGET_PER_HOUR": "1000",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "main:app_factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return Server(process, base)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the benchmark server did not become ready within 30 s")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
