@@ -38,8 +38,16 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
     ]
     headers = {"X-Device-Key": seeded.gateway_key}
 
+    retries = 0
+
     def post(body: dict[str, Any], client: httpx.Client) -> int:
-        response = client.post("/api/v1/checkins/batch", json=body, headers=headers)
+        nonlocal retries
+        while True:  # like a device: a 503 means nothing was saved, try again after Retry-After
+            response = client.post("/api/v1/checkins/batch", json=body, headers=headers)
+            if response.status_code != 503:
+                break
+            retries += 1
+            time.sleep(float(response.headers.get("Retry-After", "1")))
         response.raise_for_status()
         return int(response.json()["accepted"])
 
@@ -54,7 +62,12 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
     with ThreadPoolExecutor(clients) as pool:
         accepted = sum(pool.map(send, bodies))
     elapsed = time.perf_counter() - started
-    return {"readings": accepted, "seconds": round(elapsed, 2), "readings_per_s": round(accepted / elapsed)}
+    return {
+        "readings": accepted,
+        "seconds": round(elapsed, 2),
+        "readings_per_s": round(accepted / elapsed),
+        "retries": retries,
+    }
 
 
 def raw_insert(url: str, seeded: Seeded, *, rows: int) -> dict[str, Any]:
