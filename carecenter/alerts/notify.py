@@ -100,6 +100,39 @@ def resolve_recipients(
     return list(unique.values())
 
 
+def send(
+    session: Session,
+    messaging: AlertMessaging,
+    recipient: Recipient,
+    *,
+    body: str,
+    purpose: Purpose,
+    dedupe_key: str,
+    now: datetime,
+    center_id: int | None,
+    alert_id: int | None = None,
+    visit_id: int | None = None,
+    critical: bool = False,
+) -> SmsMessage:
+    """Queue one message for a recipient (their quiet hours apply unless it is critical)."""
+    return enqueue_sms(
+        session=session,
+        settings=messaging.sms,
+        to=recipient.phone,
+        language=recipient.language,
+        body=body,
+        purpose=purpose,
+        dedupe_key=dedupe_key,
+        now=now,
+        critical=critical,
+        quiet_hours=recipient.quiet_hours,
+        center_id=center_id,
+        alert_id=alert_id,
+        visit_id=visit_id,
+        recipient_ref=recipient.ref,
+    )
+
+
 def _link_for(session: Session, messaging: AlertMessaging, alert: Alert, recipient: Recipient, now: datetime) -> str:
     assert alert.id is not None
     link = session.exec(
@@ -147,20 +180,17 @@ def page(
             link=_link_for(session, messaging, alert, recipient, now),
         )
         messages.append(
-            enqueue_sms(
-                session=session,
-                settings=messaging.sms,
-                to=recipient.phone,
+            send(
+                session,
+                messaging,
+                recipient,
                 body=text,
-                language=recipient.language,
                 purpose=Purpose.escalation if reminder or stage != "s1" else Purpose.alert,
                 dedupe_key=f"alert:{alert.id}:{stage}:{recipient.ref}",
                 now=now,
                 critical=alert.severity in (Severity.critical, Severity.high),
-                quiet_hours=recipient.quiet_hours,
                 center_id=center.id,
                 alert_id=alert.id,
-                recipient_ref=recipient.ref,
             )
         )
     return messages
@@ -181,11 +211,10 @@ def tell_outcome(
         if f"contact:{contact.id}" not in told:
             continue
         recipient = family_recipient(contact, center.time_zone)
-        enqueue_sms(
-            session=session,
-            settings=messaging.sms,
-            to=recipient.phone,
-            language=recipient.language,
+        send(
+            session,
+            messaging,
+            recipient,
             body=render(
                 "alert_outcome",
                 recipient.language,
@@ -197,8 +226,6 @@ def tell_outcome(
             purpose=Purpose.outcome,
             dedupe_key=f"alert:{alert.id}:outcome:{recipient.ref}",
             now=now,
-            quiet_hours=recipient.quiet_hours,
             center_id=center.id,
             alert_id=alert.id,
-            recipient_ref=recipient.ref,
         )

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.alerts import rules as alert_rules
-from carecenter.alerts.notify import AlertMessaging, family_recipient, managers, staff_recipient
+from carecenter.alerts.notify import AlertMessaging, family_recipient, managers, send, staff_recipient
 from carecenter.alerts.service import apply_evaluation, load_rule_state, lock_resident, resident_facts
 from carecenter.alerts.thresholds import effective_thresholds
 from carecenter.audit.service import record_event
@@ -34,7 +34,6 @@ from carecenter.visits.models import (
 from carecenter.visits.planning import occurrence_dates, overlaps, visit_window
 from carecenter.visits.rules import VisitRules
 from notifications.models import Purpose
-from notifications.outbox import enqueue_sms
 from notifications.templates import render
 
 
@@ -395,21 +394,18 @@ def _tell_family_visit_done(session: Session, messaging: AlertMessaging, *, visi
         return
     recipient = family_recipient(contact, center.time_zone)
     local = visit.checked_out_at.astimezone(ZoneInfo(center.time_zone))
-    enqueue_sms(
-        session=session,
-        settings=messaging.sms,
-        to=recipient.phone,
-        language=recipient.language,
+    send(
+        session,
+        messaging,
+        recipient,
         body=render(
             "visit_completed", recipient.language, center=center.town, who=resident.name, when=f"{local:%H:%M}"
         ),
         purpose=Purpose.outcome,
         dedupe_key=f"visit:{visit.id}:completed:{recipient.ref}",
         now=now,
-        quiet_hours=recipient.quiet_hours,
         center_id=center.id,
         visit_id=visit.id,
-        recipient_ref=recipient.ref,
     )
 
 
@@ -463,11 +459,10 @@ def raise_concern(
     assert center is not None and resident is not None
     for manager in managers(session, visit.center_id):
         recipient = staff_recipient(manager)
-        enqueue_sms(
-            session=session,
-            settings=messaging.sms,
-            to=recipient.phone,
-            language=recipient.language,
+        send(
+            session,
+            messaging,
+            recipient,
             body=render(
                 "visit_concern",
                 recipient.language,
@@ -480,7 +475,6 @@ def raise_concern(
             now=now,
             center_id=center.id,
             visit_id=visit.id,
-            recipient_ref=recipient.ref,
         )
     return visit
 

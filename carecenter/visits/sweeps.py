@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
-from carecenter.alerts.notify import AlertMessaging, managers, staff_recipient
+from carecenter.alerts.notify import AlertMessaging, managers, send, staff_recipient
 from carecenter.centers.models import Center
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
@@ -20,7 +20,6 @@ from carecenter.visits.models import Visit, VisitStatus
 from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import local_day_bounds
 from notifications.models import Purpose
-from notifications.outbox import enqueue_sms
 from notifications.templates import render
 
 
@@ -49,11 +48,10 @@ def send_visit_reminders(session: Session, messaging: AlertMessaging, *, now: da
         center, resident, when = _context(session, visit)
         if worker is not None and worker.active:
             recipient = staff_recipient(worker)
-            enqueue_sms(
-                session=session,
-                settings=messaging.sms,
-                to=recipient.phone,
-                language=recipient.language,
+            send(
+                session,
+                messaging,
+                recipient,
                 body=render(
                     "visit_reminder",
                     recipient.language,
@@ -67,7 +65,6 @@ def send_visit_reminders(session: Session, messaging: AlertMessaging, *, now: da
                 now=now,
                 center_id=center.id,
                 visit_id=visit.id,
-                recipient_ref=recipient.ref,
             )
         visit.reminder_sent_at = now
         session.add(visit)
@@ -95,18 +92,16 @@ def detect_late_and_missed(session: Session, messaging: AlertMessaging, *, now: 
         if worker is not None and worker.active:
             center, resident, when = _context(session, visit)
             recipient = staff_recipient(worker)
-            enqueue_sms(
-                session=session,
-                settings=messaging.sms,
-                to=recipient.phone,
-                language=recipient.language,
+            send(
+                session,
+                messaging,
+                recipient,
                 body=render("visit_late", recipient.language, center=center.town, who=resident.name, when=when),
                 purpose=Purpose.reminder,
                 dedupe_key=f"visit:{visit.id}:late:{recipient.ref}",
                 now=now,
                 center_id=center.id,
                 visit_id=visit.id,
-                recipient_ref=recipient.ref,
             )
         handled += 1
     missed = session.exec(
@@ -124,11 +119,10 @@ def detect_late_and_missed(session: Session, messaging: AlertMessaging, *, now: 
         worker = session.get(Staff, visit.worker_id) if visit.worker_id else None
         for manager in managers(session, visit.center_id):
             recipient = staff_recipient(manager)
-            enqueue_sms(
-                session=session,
-                settings=messaging.sms,
-                to=recipient.phone,
-                language=recipient.language,
+            send(
+                session,
+                messaging,
+                recipient,
                 body=render(
                     "visit_missed",
                     recipient.language,
@@ -142,7 +136,6 @@ def detect_late_and_missed(session: Session, messaging: AlertMessaging, *, now: 
                 now=now,
                 center_id=center.id,
                 visit_id=visit.id,
-                recipient_ref=recipient.ref,
             )
         handled += 1
     return handled
@@ -186,17 +179,15 @@ def send_daily_digests(session: Session, messaging: AlertMessaging, *, now: date
             summary = (
                 (f"{len(own)}次上门：" if recipient.language == "zh-CN" else f"{len(own)} visits: ") + items + more
             )
-            message = enqueue_sms(
-                session=session,
-                settings=messaging.sms,
-                to=recipient.phone,
-                language=recipient.language,
+            message = send(
+                session,
+                messaging,
+                recipient,
                 body=render("digest", recipient.language, center=center.town, summary=summary),
                 purpose=Purpose.digest,
                 dedupe_key=f"digest:{worker_id}:{today.isoformat()}",
                 now=now,
                 center_id=center.id,
-                recipient_ref=recipient.ref,
             )
             sent += 1 if message.created_at == now else 0
     return sent
@@ -225,11 +216,10 @@ def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: 
         ).one()
         for manager in managers(session, center.id or 0):
             recipient = staff_recipient(manager)
-            message = enqueue_sms(
-                session=session,
-                settings=messaging.sms,
-                to=recipient.phone,
-                language=recipient.language,
+            message = send(
+                session,
+                messaging,
+                recipient,
                 body=render(
                     "manager_summary",
                     recipient.language,
@@ -243,7 +233,6 @@ def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: 
                 dedupe_key=f"day-summary:{manager.id}:{today.isoformat()}",
                 now=now,
                 center_id=center.id,
-                recipient_ref=recipient.ref,
             )
             sent += 1 if message.created_at == now else 0
     return sent
