@@ -22,6 +22,7 @@ from carecenter.messaging.router import router as messaging_router
 from carecenter.migrate import head_revisions
 from carecenter.readings.router import router as readings_router
 from carecenter.residents.router import router as residents_router
+from carecenter.security import install_security_headers
 from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
 from carecenter.visits.router import router as visits_router
@@ -99,6 +100,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_webhook_errors(app)
+    install_security_headers(app, public_url=settings.public_url)
     install_web(app)
     routers = (
         health_router,

@@ -198,6 +198,13 @@ def _open_link(session: Session, token: str, channel: SmsChannel, now: datetime)
     return link
 
 
+@router.get("/r/-/style.css", include_in_schema=False)
+def response_link_style() -> Response:
+    """The link page's stylesheet (a file, so the page needs no inline style under the CSP)."""
+    css = (Path(__file__).parent / "pages" / "response_link.css").read_text()
+    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/r/{token}", response_class=HTMLResponse)
 def response_link_page(token: str, channel: ChannelDep, now: NowDep) -> HTMLResponse:
     """The page behind the link in an alert SMS."""

@@ -1,0 +1,23 @@
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from carecenter.app import create_app
+from tests.conftest import make_settings
+from tests.factories import make_center, make_staff
+
+
+def test_pages_and_api_carry_security_headers(client: TestClient, session: Session) -> None:
+    make_staff(session, center=make_center(session))
+    for path in ("/login", "/healthz", "/api/v1/residents", "/r/-/style.css", "/static/app.css"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["x-frame-options"] == "DENY", path
+        csp = headers["content-security-policy"]
+        assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, path
+    assert "strict-transport-security" in client.get("/healthz").headers  # PUBLIC_URL is https in tests
+    assert "content-security-policy" not in client.get("/docs").headers  # FastAPI's docs use a CDN
+
+
+def test_no_hsts_without_tls(database_url: str) -> None:
+    with TestClient(create_app(make_settings(database_url, public_url="http://127.0.0.1:8000"))) as plain:
+        assert "strict-transport-security" not in plain.get("/healthz").headers
