@@ -5,9 +5,14 @@ forbidden, so ids of other centers reveal nothing. Role checks come after that l
 """
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlmodel.sql.expression import SelectOfScalar
 
 from carecenter.errors import Forbidden, InvalidField, NotFound
 from carecenter.staff.models import Role
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,15 @@ class Actor:
         """NotFound unless the actor may see records of this center."""
         if not self.sees_center(center_id):
             raise NotFound(f"{what} not found")
+
+    def scoped(self, stmt: SelectOfScalar[T], column: Any, center_id: int | None) -> SelectOfScalar[T]:
+        """A list limited to one center: the one asked for (if visible), else the actor's own (admins: all)."""
+        if center_id is not None:
+            self.require_visible(center_id, "center")
+            return stmt.where(column == center_id)
+        if not self.is_admin:
+            return stmt.where(column == self.center_id)
+        return stmt
 
     def require(self, *roles: Role, to: str) -> None:
         """Forbidden unless the actor has one of the roles; `to` says what was attempted."""

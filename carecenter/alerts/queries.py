@@ -46,11 +46,7 @@ def list_alerts(
 ) -> Page[Alert]:
     """Alerts, newest first; care workers and managers see their center's."""
     stmt = select(Alert)
-    if center_id is not None:
-        actor.require_visible(center_id, "center")
-        stmt = stmt.where(Alert.center_id == center_id)
-    elif not actor.is_admin:
-        stmt = stmt.where(Alert.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, Alert.center_id, center_id)
     if status:
         stmt = stmt.where(col(Alert.status).in_(status))
     if kind:

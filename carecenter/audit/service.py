@@ -55,8 +55,7 @@ def list_events(
     """Audit events, newest first; managers see their own center's only."""
     actor.require(Role.manager, Role.admin, to="read the audit log")
     stmt = select(AuditEvent)
-    if not actor.is_admin:
-        stmt = stmt.where(AuditEvent.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, AuditEvent.center_id, None)
     if action:
         stmt = stmt.where(AuditEvent.action == action)
     if entity_type:

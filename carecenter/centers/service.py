@@ -18,8 +18,7 @@ from carecenter.updates import changes_for
 def list_centers(*, session: Session, actor: Actor, page: PageParams) -> Page[Center]:
     """Centers the actor may see, by name."""
     stmt = select(Center)
-    if not actor.is_admin:
-        stmt = stmt.where(Center.id == actor.center_id)
+    stmt = actor.scoped(stmt, Center.id, None)
     return paginate(session, stmt.order_by(col(Center.name), col(Center.id)), page)
 
 

@@ -65,11 +65,7 @@ def list_devices(
 ) -> Page[Device]:
     """Devices of the actor's center (admins: any), by serial."""
     stmt = select(Device)
-    if center_id is not None:
-        actor.require_visible(center_id, "center")
-        stmt = stmt.where(Device.center_id == center_id)
-    elif not actor.is_admin:
-        stmt = stmt.where(Device.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, Device.center_id, center_id)
     if resident_id is not None:
         stmt = stmt.where(Device.resident_id == resident_id)
     if kind is not None:

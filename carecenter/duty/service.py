@@ -53,11 +53,7 @@ def list_shifts(
 ) -> list[DutyShift]:
     """Shifts overlapping [since, until) in the actor's center (admins: any or all)."""
     stmt = select(DutyShift).where(col(DutyShift.ends_at) > since, col(DutyShift.starts_at) < until)
-    if center_id is not None:
-        actor.require_visible(center_id, "center")
-        stmt = stmt.where(DutyShift.center_id == center_id)
-    elif not actor.is_admin:
-        stmt = stmt.where(DutyShift.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, DutyShift.center_id, center_id)
     return list(session.exec(stmt.order_by(col(DutyShift.starts_at), col(DutyShift.id))).all())
 
 

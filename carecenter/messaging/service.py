@@ -28,8 +28,7 @@ def list_messages(
     """Messages of the actor's center (admins: all), newest first."""
     actor.require(Role.manager, Role.admin, to="read the message log")
     stmt = select(SmsMessage)
-    if not actor.is_admin:
-        stmt = stmt.where(SmsMessage.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, SmsMessage.center_id, None)
     if status is not None:
         stmt = stmt.where(SmsMessage.status == status)
     if to:

@@ -85,12 +85,12 @@ def ingest(
     """Store and evaluate readings posted with one device key; an answer per item, in order."""
     answers: list[BatchItemAnswer] = []
     devices: dict[str, Device] = {}
-    _lock_residents_in_order(session, poster, items, devices)
+    residents = _lock_residents_in_order(session, poster, items, devices)
     for index, raw in enumerate(items):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         try:
             item = ReadingIn.model_validate(raw)
-            answers.append(_ingest_one(session, messaging, poster, item, devices, now, index))
+            answers.append(_ingest_one(session, messaging, poster, item, devices, residents, now, index))
         except ValidationError as exc:
             answers.append(
                 BatchItemAnswer(
@@ -107,7 +107,9 @@ def ingest(
     return answers
 
 
-def _lock_residents_in_order(session: Session, poster: Device, items: list[Any], devices: dict[str, Device]) -> None:
+def _lock_residents_in_order(
+    session: Session, poster: Device, items: list[Any], devices: dict[str, Device]
+) -> dict[int, Resident]:
     """Lock every resident the batch touches, in id order, before any write.
 
     Two batches (or a batch and a sweep) that lock the same residents in different orders would
@@ -122,13 +124,12 @@ def _lock_residents_in_order(session: Session, poster: Device, items: list[Any],
             continue  # answered as rejected when the item itself is processed
         if device.resident_id is not None:
             resident_ids.add(device.resident_id)
-    if resident_ids:
-        session.exec(
-            select(Resident.id)
-            .where(col(Resident.id).in_(sorted(resident_ids)))
-            .order_by(col(Resident.id))
-            .with_for_update()
-        ).all()
+    if not resident_ids:
+        return {}
+    locked = session.exec(
+        select(Resident).where(col(Resident.id).in_(sorted(resident_ids))).order_by(col(Resident.id)).with_for_update()
+    ).all()
+    return {r.id: r for r in locked if r.id is not None}
 
 
 def _ingest_one(
@@ -137,6 +138,7 @@ def _ingest_one(
     poster: Device,
     item: ReadingIn,
     devices: dict[str, Device],
+    residents: dict[int, Resident],
     now: datetime,
     index: int,
 ) -> BatchItemAnswer:
@@ -145,7 +147,9 @@ def _ingest_one(
     if item.recorded_at < now - MAX_AGE:
         raise Rejected("recorded_at: more than 7 days old")
     device = _target_device(session, poster, item.device, devices)
-    resident = lock_resident(session, device.resident_id) if device.resident_id is not None else None
+    resident = None
+    if device.resident_id is not None:  # locked with the whole batch, in id order
+        resident = residents.get(device.resident_id) or lock_resident(session, device.resident_id)
     reading_id = _store(session, device, resident, item, now)
     if reading_id is None:
         return BatchItemAnswer(index=index, event_id=item.event_id, result=CheckinResult.duplicate)

@@ -45,11 +45,7 @@ def list_residents(
 ) -> Page[Resident]:
     """Residents by name; `q` matches a name, or a phone of the resident or a family contact."""
     stmt = select(Resident)
-    if center_id is not None:
-        actor.require_visible(center_id, "center")
-        stmt = stmt.where(Resident.center_id == center_id)
-    elif not actor.is_admin:
-        stmt = stmt.where(Resident.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, Resident.center_id, center_id)
     if status is not None:
         stmt = stmt.where(Resident.status == status)
     if care_level is not None:

@@ -27,11 +27,7 @@ def list_staff(
 ) -> Page[Staff]:
     """Staff of the actor's center (any center for admins), by name."""
     stmt = select(Staff)
-    if center_id is not None:
-        actor.require_visible(center_id, "center")
-        stmt = stmt.where(Staff.center_id == center_id)
-    elif not actor.is_admin:
-        stmt = stmt.where(Staff.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, Staff.center_id, center_id)
     if role is not None:
         stmt = stmt.where(Staff.role == role)
     if active is not None:

@@ -53,11 +53,7 @@ def list_visits(
 ) -> Page[Visit]:
     """Visits by start time; care workers and managers see their center's."""
     stmt = select(Visit)
-    if center_id is not None:
-        actor.require_visible(center_id, "center")
-        stmt = stmt.where(Visit.center_id == center_id)
-    elif not actor.is_admin:
-        stmt = stmt.where(Visit.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, Visit.center_id, center_id)
     if worker_id is not None:
         stmt = stmt.where(Visit.worker_id == worker_id)
     if unassigned:

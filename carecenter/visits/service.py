@@ -59,8 +59,7 @@ def get_plan(*, session: Session, actor: Actor, plan_id: int) -> CarePlan:
 
 def list_plans(*, session: Session, actor: Actor, resident_id: int | None = None) -> list[CarePlan]:
     stmt = select(CarePlan)
-    if not actor.is_admin:
-        stmt = stmt.where(CarePlan.center_id == actor.center_id)
+    stmt = actor.scoped(stmt, CarePlan.center_id, None)
     if resident_id is not None:
         stmt = stmt.where(CarePlan.resident_id == resident_id)
     return list(session.exec(stmt.order_by(col(CarePlan.id))).all())

@@ -299,8 +299,7 @@ def visit_action(
 # -- alerts -----------------------------------------------------------------------------------------
 def _open_alerts(session: Session, user: WebUser) -> list[tuple[Alert, Resident | None]]:
     stmt = select(Alert).where(col(Alert.status).in_(ACTIVE_STATUSES)).order_by(col(Alert.opened_at).desc())
-    if not user.actor.is_admin:
-        stmt = stmt.where(Alert.center_id == user.actor.center_id)
+    stmt = user.actor.scoped(stmt, Alert.center_id, None)
     if user.actor.role == Role.care_worker:
         mine = select(Resident.id).where(Resident.primary_worker_id == user.staff.id)
         stmt = stmt.where(col(Alert.resident_id).in_(mine))
