@@ -1,15 +1,16 @@
 """Engine, session and column types shared by every table."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from notifications.sqltypes import NAMING_CONVENTION, UTCDateTime
 
-__all__ = ["NAMING_CONVENTION", "UTCDateTime", "get_session", "make_engine"]
+__all__ = ["NAMING_CONVENTION", "UTCDateTime", "among", "get_session", "make_engine"]
 
 
 def make_engine(database_url: str, *, sqlite_write_lock: bool = True, **kwargs: Any) -> sa.Engine:
@@ -51,3 +52,15 @@ def get_session(request: Request) -> Iterator[Session]:
     """FastAPI dependency: one session per request; the route commits, this only closes."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
+
+
+def among(session: Session, column: Any, values: Collection[Any]) -> sa.ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however many values.
+
+    psycopg parses every statement's text for its placeholders and caches only short ones, so
+    a thousand-value IN list costs more to send than the query costs to run.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        array = ARRAY(column.type)
+        return column == sa.any_(sa.cast(sa.bindparam(None, list(values), type_=array), array))  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]

@@ -20,7 +20,6 @@ from carecenter.alerts.models import (
     AlertKind,
     AlertStatus,
     Channel,
-    RuleState,
     Severity,
 )
 from carecenter.alerts.notify import (
@@ -35,8 +34,6 @@ from carecenter.alerts.notify import (
 from carecenter.alerts.policy import policy_for
 from carecenter.alerts.rules import (
     AlertDraft,
-    Breach,
-    Evaluation,
     ResidentFacts,
     is_silent,
     silent_severity,
@@ -364,48 +361,6 @@ def cancel_falls(session: Session, *, resident_id: int, now: datetime) -> None:
         alert.status, alert.next_escalation_at, alert.closed_reason = AlertStatus.cancelled, None, "OK button"
         session.add(alert)
         add_event(session, alert, "cancelled", now, detail="OK button pressed in the cancel window")
-
-
-def apply_evaluation(
-    session: Session,
-    messaging: AlertMessaging,
-    *,
-    resident: Resident,
-    center: Center,
-    evaluation: Evaluation,
-    now: datetime,
-    device_id: int | None,
-) -> Alert | None:
-    """Store the rule state and act on one reading's evaluation; returns the alert it raised or joined."""
-    assert resident.id is not None
-    _save_rule_state(session, resident.id, evaluation.states, now)
-    if AlertKind.fall in evaluation.cancels:
-        cancel_falls(session, resident_id=resident.id, now=now)
-    clear_conditions(session, resident_id=resident.id, kinds=evaluation.clears, now=now)
-    raised = None
-    for draft in sorted(evaluation.drafts, key=lambda d: list(Severity).index(d.severity)):
-        alert = raise_alert(
-            session, messaging, resident=resident, center=center, draft=draft, now=now, device_id=device_id
-        )
-        raised = raised or alert
-    return raised
-
-
-def load_rule_state(session: Session, resident_id: int) -> dict[str, Breach]:
-    rows = session.exec(select(RuleState).where(RuleState.resident_id == resident_id)).all()
-    return {row.rule: Breach(row.breach_since, row.breach_count) for row in rows}
-
-
-def _save_rule_state(session: Session, resident_id: int, states: dict[str, Breach], now: datetime) -> None:
-    if not states:
-        return
-    rows = {r.rule: r for r in session.exec(select(RuleState).where(RuleState.resident_id == resident_id)).all()}
-    for rule, breach in states.items():
-        row = rows.get(rule) or RuleState(resident_id=resident_id, rule=rule, updated_at=now)
-        if row.id is not None and row.breach_count == breach.count and row.breach_since == breach.since:
-            continue
-        row.breach_since, row.breach_count, row.updated_at = breach.since, breach.count, now
-        session.add(row)
 
 
 # -- sweeps -----------------------------------------------------------------------------------------

@@ -8,19 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.alerts import rules
+from carecenter.alerts.assess import Assessor, RuleSubject, lock_subjects
 from carecenter.alerts.notify import AlertMessaging
-from carecenter.alerts.service import apply_evaluation, load_rule_state, lock_resident, resident_facts
-from carecenter.alerts.thresholds import effective_thresholds
-from carecenter.centers.models import Center
+from carecenter.db import among
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.errors import NotFound
 from carecenter.pagination import Page, PageParams, paginate
+from carecenter.readings import bulk
 from carecenter.readings.models import (
     LOCATION_FIELDS,
     VITAL_FIELDS,
@@ -41,7 +41,115 @@ class Rejected(Exception):
     reason: str
 
 
-def _target_device(session: Session, poster: Device, serial: str | None, cache: dict[str, Device]) -> Device:
+@dataclass(frozen=True)
+class Target:
+    """The device a reading is for: the columns ingestion reads."""
+
+    id: int
+    serial: str
+    center_id: int
+    resident_id: int | None
+    kind: str
+    revoked_at: datetime | None
+    last_seen_at: datetime | None
+
+
+TARGET_FIELDS = ("id", "serial", "center_id", "resident_id", "kind", "revoked_at", "last_seen_at")
+TARGET_COLUMNS = [col(getattr(Device, name)) for name in TARGET_FIELDS]
+
+
+def _target_of(device: Device) -> Target:
+    return Target(*(getattr(device, name) for name in TARGET_FIELDS))
+
+
+@dataclass
+class _Accepted:
+    """A valid reading of a known device, waiting to be stored and assessed."""
+
+    index: int
+    item: ReadingIn
+    device: Target
+
+
+def ingest(
+    *, session: Session, messaging: AlertMessaging, poster: Device, items: list[Any], now: datetime
+) -> list[BatchItemAnswer]:
+    """Store and evaluate readings posted with one device key; an answer per item, in order.
+
+    Set-wise, so that a batch of 1,000 costs a handful of statements: the devices in one query,
+    the residents locked in one (in id order), the readings in one multi-row INSERT … ON CONFLICT
+    DO NOTHING, the rule state once, the devices' last sign of life in one; the rules run in
+    memory in the order the readings came.
+    """
+    answers: dict[int, BatchItemAnswer] = {}
+    valid: list[tuple[int, ReadingIn]] = []
+    for index, raw in enumerate(items):
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        try:
+            valid.append((index, _validate(raw, now)))
+        except (ValidationError, Rejected) as exc:
+            reason = _explain(exc) if isinstance(exc, ValidationError) else exc.reason
+            answers[index] = BatchItemAnswer(
+                index=index, event_id=str(event_id) if event_id else None, result=CheckinResult.rejected, reason=reason
+            )
+    devices = _devices_named(session, poster, {item.device for _, item in valid if item.device is not None})
+    sender = _target_of(poster)
+    accepted: list[_Accepted] = []
+    for index, item in valid:
+        try:
+            accepted.append(_Accepted(index, item, _target_device(sender, item.device, devices)))
+        except Rejected as exc:
+            answers[index] = BatchItemAnswer(
+                index=index, event_id=item.event_id, result=CheckinResult.rejected, reason=exc.reason
+            )
+    subjects = lock_subjects(session, (a.device.resident_id for a in accepted if a.device.resident_id is not None))
+    stored = _store(session, accepted, subjects, now)
+    assessor = Assessor(session, messaging, subjects.values(), now)
+    seen: dict[int, ReadingIn] = {}
+    for reading in accepted:
+        item, device = reading.item, reading.device
+        reading_id = stored.pop((device.id, item.event_id), None)  # popped: a repeat in the batch is a duplicate
+        if reading_id is None:
+            answers[reading.index] = BatchItemAnswer(
+                index=reading.index, event_id=item.event_id, result=CheckinResult.duplicate
+            )
+            continue
+        if device.id not in seen or item.recorded_at > seen[device.id].recorded_at:
+            seen[device.id] = item
+        alert = None
+        subject = subjects.get(device.resident_id) if device.resident_id is not None else None
+        if subject is not None:
+            alert = assessor.assess(subject, _facts(item, subject), device_id=device.id)
+        answers[reading.index] = BatchItemAnswer(
+            index=reading.index,
+            event_id=item.event_id,
+            result=CheckinResult.accepted,
+            reading_id=reading_id,
+            alert_id=alert.id if alert else None,
+        )
+    assessor.finish()
+    _note_seen(session, {a.device.id: a.device for a in accepted}, seen)
+    return [answers[index] for index in range(len(items))]
+
+
+def _validate(raw: Any, now: datetime) -> ReadingIn:
+    item = ReadingIn.model_validate(raw)
+    if item.recorded_at > now + MAX_FUTURE:
+        raise Rejected("recorded_at: more than 5 minutes in the future; check the device clock")
+    if item.recorded_at < now - MAX_AGE:
+        raise Rejected("recorded_at: more than 7 days old")
+    return item
+
+
+def _devices_named(session: Session, poster: Device, serials: set[str]) -> dict[str, Target]:
+    """The devices a gateway's readings name, in one query (a device's own key names only itself)."""
+    if poster.kind != DeviceKind.gateway or not serials:
+        return {}
+    rows = session.execute(sa.select(*TARGET_COLUMNS).where(among(session, Device.serial, serials))).all()
+    return {row.serial: Target(*row) for row in rows}  # the row's columns are Target's fields
+
+
+def _target_device(poster: Target, serial: str | None, devices: dict[str, Target]) -> Target:
     """Which device a reading is for: the poster itself, or (for a gateway) one of its center's."""
     if poster.kind != DeviceKind.gateway:
         if serial is not None and serial != poster.serial:
@@ -49,140 +157,66 @@ def _target_device(session: Session, poster: Device, serial: str | None, cache: 
         return poster
     if serial is None:
         raise Rejected("device: a gateway must name the device (its serial)")
-    if serial not in cache:
-        device = session.exec(select(Device).where(Device.serial == serial)).first()
-        if device is None or device.center_id != poster.center_id or device.kind == DeviceKind.gateway:
-            raise Rejected(f"device {serial!r} is not registered in this gateway's center")
-        cache[serial] = device
-    if cache[serial].revoked_at is not None:
+    device = devices.get(serial)
+    if device is None or device.center_id != poster.center_id or device.kind == DeviceKind.gateway:
+        raise Rejected(f"device {serial!r} is not registered in this gateway's center")
+    if device.revoked_at is not None:
         raise Rejected(f"device {serial!r} has been revoked")
-    return cache[serial]
+    return device
 
 
-def _store(session: Session, device: Device, resident: Resident | None, item: ReadingIn, now: datetime) -> int | None:
-    """INSERT … ON CONFLICT (device, event_id) DO NOTHING; the new id, or None for a duplicate."""
-    values: dict[str, Any] = item.model_dump(exclude={"device"})
-    # PIPL: without consent, health values and locations are not kept (SOS and falls still work).
-    if resident is None or not resident.consent_health_data:
-        values.update(dict.fromkeys(set(VITAL_FIELDS) & values.keys()))
-    if resident is None or not resident.consent_location_data:
-        values.update(dict.fromkeys(LOCATION_FIELDS))
-    values.update(device_id=device.id, resident_id=device.resident_id, center_id=device.center_id, received_at=now)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Reading)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["device_id", "event_id"])
-        .returning(Reading.__table__.c.id)  # type: ignore[attr-defined]
-    )
-    reading_id: int | None = session.execute(stmt).scalar()
-    return reading_id
-
-
-def ingest(
-    *, session: Session, messaging: AlertMessaging, poster: Device, items: list[dict[str, Any]], now: datetime
-) -> list[BatchItemAnswer]:
-    """Store and evaluate readings posted with one device key; an answer per item, in order."""
-    answers: list[BatchItemAnswer] = []
-    devices: dict[str, Device] = {}
-    residents = _lock_residents_in_order(session, poster, items, devices)
-    for index, raw in enumerate(items):
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
-        try:
-            item = ReadingIn.model_validate(raw)
-            answers.append(_ingest_one(session, messaging, poster, item, devices, residents, now, index))
-        except ValidationError as exc:
-            answers.append(
-                BatchItemAnswer(
-                    index=index,
-                    event_id=str(event_id) if event_id else None,
-                    result=CheckinResult.rejected,
-                    reason=_explain(exc),
-                )
+def _store(
+    session: Session, accepted: list[_Accepted], subjects: dict[int, RuleSubject], now: datetime
+) -> dict[bulk.Key, int]:
+    """Insert the batch unless already stored; the new rows' ids by (device, event_id)."""
+    rows: list[tuple[Any, ...]] = []
+    for reading in accepted:
+        device, item = reading.device, reading.item
+        subject = subjects.get(device.resident_id) if device.resident_id is not None else None
+        # PIPL: without consent, health values and locations are not kept (SOS and falls still work).
+        hidden = set() if subject is not None and subject.consent_health_data else set(VITAL_FIELDS)
+        if subject is None or not subject.consent_location_data:
+            hidden.update(LOCATION_FIELDS)
+        fixed = {
+            "device_id": device.id,
+            "resident_id": device.resident_id,
+            "center_id": device.center_id,
+            "kind": str(item.kind),
+            "source": "device",
+            "received_at": now,
+        }
+        rows.append(
+            tuple(
+                fixed[name] if name in fixed else None if name in hidden else getattr(item, name, None)
+                for name in bulk.READING_COLUMNS
             )
-        except Rejected as exc:
-            answers.append(
-                BatchItemAnswer(index=index, event_id=str(event_id), result=CheckinResult.rejected, reason=exc.reason)
-            )
-    return answers
-
-
-def _lock_residents_in_order(
-    session: Session, poster: Device, items: list[Any], devices: dict[str, Device]
-) -> dict[int, Resident]:
-    """Lock every resident the batch touches, in id order, before any write.
-
-    Two batches (or a batch and a sweep) that lock the same residents in different orders would
-    deadlock on PostgreSQL; one order for everyone makes the later one wait instead.
-    """
-    resident_ids: set[int] = set()
-    for raw in items:
-        serial = raw.get("device") if isinstance(raw, dict) else None
-        try:
-            device = _target_device(session, poster, serial if isinstance(serial, str) else None, devices)
-        except Rejected:
-            continue  # answered as rejected when the item itself is processed
-        if device.resident_id is not None:
-            resident_ids.add(device.resident_id)
-    if not resident_ids:
-        return {}
-    locked = session.exec(
-        select(Resident).where(col(Resident.id).in_(sorted(resident_ids))).order_by(col(Resident.id)).with_for_update()
-    ).all()
-    return {r.id: r for r in locked if r.id is not None}
-
-
-def _ingest_one(
-    session: Session,
-    messaging: AlertMessaging,
-    poster: Device,
-    item: ReadingIn,
-    devices: dict[str, Device],
-    residents: dict[int, Resident],
-    now: datetime,
-    index: int,
-) -> BatchItemAnswer:
-    if item.recorded_at > now + MAX_FUTURE:
-        raise Rejected("recorded_at: more than 5 minutes in the future; check the device clock")
-    if item.recorded_at < now - MAX_AGE:
-        raise Rejected("recorded_at: more than 7 days old")
-    device = _target_device(session, poster, item.device, devices)
-    resident = None
-    if device.resident_id is not None:  # locked with the whole batch, in id order
-        resident = residents.get(device.resident_id) or lock_resident(session, device.resident_id)
-    reading_id = _store(session, device, resident, item, now)
-    if reading_id is None:
-        return BatchItemAnswer(index=index, event_id=item.event_id, result=CheckinResult.duplicate)
-    if device.last_seen_at is None or item.recorded_at > device.last_seen_at:
-        device.last_seen_at = item.recorded_at
-        if item.battery_pct is not None:
-            device.battery_pct = item.battery_pct
-        session.add(device)
-    alert_id = None
-    if resident is not None and resident.id is not None:
-        center = session.get(Center, resident.center_id)
-        assert center is not None
-        facts = rules.ReadingFacts(
-            kind=item.kind,
-            recorded_at=item.recorded_at,
-            **{f: getattr(item, f) for f in ("heart_rate", "spo2", "systolic", "diastolic", "temperature")}
-            if resident.consent_health_data
-            else {},
-            **{f: getattr(item, f) for f in ("latitude", "longitude")} if resident.consent_location_data else {},
-            battery_pct=item.battery_pct,
         )
-        evaluation = rules.evaluate(
-            facts,
-            effective_thresholds(center.alert_thresholds, resident.alert_thresholds),
-            resident_facts(resident),
-            load_rule_state(session, resident.id),
-        )
-        alert = apply_evaluation(
-            session, messaging, resident=resident, center=center, evaluation=evaluation, now=now, device_id=device.id
-        )
-        alert_id = alert.id if alert else None
-    return BatchItemAnswer(
-        index=index, event_id=item.event_id, result=CheckinResult.accepted, reading_id=reading_id, alert_id=alert_id
+    return bulk.insert_new(session, rows)
+
+
+def _note_seen(session: Session, devices: dict[int, Target], newest: dict[int, ReadingIn]) -> None:
+    """Each device's last sign of life and battery, from its newest reading, in one statement."""
+    seen = []
+    for device_id, item in newest.items():
+        last = devices[device_id].last_seen_at
+        if last is None or item.recorded_at > last:
+            seen.append((device_id, item.recorded_at, item.battery_pct))
+    bulk.touch_devices(session, seen)
+    for device in session.identity_map.values():  # the poster, if loaded: keep it in step
+        if isinstance(device, Device) and device.id in newest:
+            session.expire(device, ["last_seen_at", "battery_pct"])
+
+
+def _facts(item: ReadingIn, subject: RuleSubject) -> rules.ReadingFacts:
+    """What the rules may look at: vitals and places only with the resident's consent."""
+    return rules.ReadingFacts(
+        kind=item.kind,
+        recorded_at=item.recorded_at,
+        **{f: getattr(item, f) for f in ("heart_rate", "spo2", "systolic", "diastolic", "temperature")}
+        if subject.consent_health_data
+        else {},
+        **{f: getattr(item, f) for f in ("latitude", "longitude")} if subject.consent_location_data else {},
+        battery_pct=item.battery_pct,
     )
 
 

@@ -9,9 +9,9 @@ from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.alerts import rules as alert_rules
+from carecenter.alerts.assess import Assessor, subject_of
 from carecenter.alerts.notify import AlertMessaging, family_recipient, managers, send, staff_recipient
-from carecenter.alerts.service import apply_evaluation, load_rule_state, lock_resident, resident_facts
-from carecenter.alerts.thresholds import effective_thresholds
+from carecenter.alerts.service import lock_resident
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField
@@ -502,22 +502,15 @@ def record_vitals(
     )
     session.add(reading)
     session.flush()
-    center = session.get(Center, visit.center_id)
-    assert center is not None and resident.id is not None
     facts = alert_rules.ReadingFacts(
         kind="vitals",
         recorded_at=now,
         **{k: v for k, v in values.items() if k in ("heart_rate", "systolic", "diastolic", "temperature")},
     )
-    evaluation = alert_rules.evaluate(
-        facts,
-        effective_thresholds(center.alert_thresholds, resident.alert_thresholds),
-        resident_facts(resident),
-        load_rule_state(session, resident.id),
-    )
-    apply_evaluation(
-        session, messaging, resident=resident, center=center, evaluation=evaluation, now=now, device_id=None
-    )
+    subject = subject_of(resident)
+    assessor = Assessor(session, messaging, [subject], now)
+    assessor.assess(subject, facts, device_id=None)
+    assessor.finish()
     return reading
 
 

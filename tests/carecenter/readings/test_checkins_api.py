@@ -4,6 +4,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from carecenter.alerts.models import Alert
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.readings.models import Reading
 from tests.carecenter.alerts.scenario import build
@@ -224,3 +225,43 @@ def test_a_database_outage_is_a_503_with_retry_after(tmp_path: Any) -> None:
         assert "nothing was saved" in response.json()["detail"]
         body = {"event_id": "x", "kind": "sos", "recorded_at": "2026-11-24T02:00:00+00:00"}
         assert client.post("/api/v1/checkins", json=body, headers={"X-Device-Key": "dk_x"}).status_code == 503
+
+
+def test_a_batch_runs_the_rules_in_order_and_remembers_across_batches(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    """Sustained vitals count readings inside one batch and carry over to the next; a calm one clears."""
+    s = build(session, clock.now)
+    other = make_resident(session, center=s.center, consent_health_data=True)
+    other_watch, _ = make_device(session, center=s.center, resident=other)
+    _gateway, gateway_key = make_device(session, center=s.center, kind=DeviceKind.gateway)
+
+    def reading(n: int, serial: str, minutes: int, **values: Any) -> dict[str, Any]:
+        at = (clock.now + timedelta(minutes=minutes)).isoformat()
+        return {"event_id": f"r-{n}", "device": serial, "kind": "vitals", "recorded_at": at} | values
+
+    first = [
+        reading(1, s.watch.serial, -3, heart_rate=150),
+        reading(2, other_watch.serial, -3, heart_rate=150),
+        reading(3, s.watch.serial, -2, heart_rate=150),
+        reading(4, s.watch.serial, -1, heart_rate=150, battery_pct=55),  # third in a row: the alert
+        reading(5, s.watch.serial, 0, heart_rate=80, battery_pct=60),  # calm again: it clears
+    ]
+    body = client.post("/api/v1/checkins/batch", json={"readings": first}, headers={"X-Device-Key": gateway_key})
+    assert body.status_code == 200, body.text
+    alert_ids = [r["alert_id"] for r in body.json()["results"]]
+    assert alert_ids[:3] == [None, None, None] and alert_ids[3] is not None and alert_ids[4] is None
+    alert = session.get(Alert, alert_ids[3])
+    assert alert is not None
+    session.refresh(alert)
+    assert (alert.kind, alert.status) == ("heart_rate_high", "auto_cleared")
+    session.refresh(s.watch)
+    assert (s.watch.last_seen_at, s.watch.battery_pct) == (clock.now, 60)
+
+    # The other resident had one high reading; two more in the next batch make three.
+    second = [reading(6, other_watch.serial, -1, heart_rate=151), reading(7, other_watch.serial, 0, heart_rate=152)]
+    body = client.post("/api/v1/checkins/batch", json={"readings": second}, headers={"X-Device-Key": gateway_key})
+    opened = body.json()["results"][1]["alert_id"]
+    assert body.json()["results"][0]["alert_id"] is None and opened is not None
+    alert = session.get(Alert, opened)
+    assert alert is not None and (alert.resident_id, alert.status, alert.last_value) == (other.id, "open", "152 bpm")

@@ -1,0 +1,77 @@
+"""`python -m bench.profile [--db postgresql|sqlite] [--batches N] [--single]`: where the server spends its time.
+
+Starts the benchmark server (uvicorn, its own process) on a fresh seeded database, attaches
+py-spy to it while batches of 1,000 readings (or, with --single, single readings from 64
+clients) are posted, and prints the functions with the most samples, inclusive and self.
+Needs py-spy (`pip install py-spy`) and permission to trace the server (root, or ptrace_scope 0).
+"""
+
+import argparse
+import collections
+import random
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from bench import cases
+from bench.harness import database_url, now, seed, start_server
+from notifications.fake_twilio_api import FakeTwilioApi
+
+
+def summarize(raw: Path, top: int) -> str:
+    """Inclusive and self sample counts per function from py-spy's collapsed stacks."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f.split(" (")[0] + " (" + f.split(" (")[-1] for f in stack.split(";") if f]
+        n = int(count)
+        total += n
+        for frame in set(frames):
+            inclusive[frame] += n
+        if frames:
+            own[frames[-1]] += n
+    lines = [f"{total} samples", "", "inclusive (functions of this project and the libraries it calls):"]
+    for frame, n in inclusive.most_common(top * 3):
+        if any(part in frame for part in ("carecenter/", "notifications/", "sqlalchemy/", "pydantic", "fastapi/")):
+            lines.append(f"  {100 * n / total:5.1f}%  {frame}")
+    lines += ["", "self:"]
+    lines += [f"  {100 * n / total:5.1f}%  {frame}" for frame, n in own.most_common(top)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--single", action="store_true", help="single readings from 64 clients instead of batches")
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="carecenter-profile-"))
+    url = database_url(args.db, workdir)
+    seeded = seed(url, residents=5000, now=now())
+    twilio = FakeTwilioApi().start()
+    server = start_server(url, twilio)
+    raw = workdir / "profile.txt"
+    spy = subprocess.Popen(
+        ["py-spy", "record", "--pid", str(server.process.pid), "--format", "raw", "--output", str(raw), "--rate", "200"]
+    )
+    try:
+        if args.single:
+            figures = cases.single_readings(server.url, seeded, requests=args.batches * 100, clients=64)
+        else:
+            figures = cases.batch_ingestion(server, seeded, batches=args.batches, clients=1)
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+        server.stop()
+        twilio.stop()
+    print(figures)
+    print(summarize(raw, args.top))
+
+
+if __name__ == "__main__":
+    random.seed(1)
+    main()

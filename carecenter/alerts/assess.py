@@ -1,0 +1,162 @@
+"""Running the alert rules over readings of residents the caller has locked.
+
+What the rules need is loaded once for all the residents of a batch: the few resident columns
+they read, their rule state and whether they have an active alert. A reading of a resident with
+no active alert then costs no query at all unless it raises one; rule state is written once at
+the end, only where it changed.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from carecenter.alerts import rules
+from carecenter.alerts.models import ACTIVE_STATUSES, Alert, AlertKind, RuleState, Severity
+from carecenter.alerts.notify import AlertMessaging
+from carecenter.alerts.service import cancel_falls, clear_conditions, raise_alert, resident_facts
+from carecenter.alerts.thresholds import Thresholds, effective_thresholds
+from carecenter.centers.models import Center
+from carecenter.db import among
+from carecenter.residents.models import Resident
+
+SEVERITY_ORDER = {severity: n for n, severity in enumerate(Severity)}
+
+
+@dataclass(frozen=True)
+class RuleSubject:
+    """What the rules read of a resident."""
+
+    id: int
+    center_id: int
+    consent_health_data: bool
+    consent_location_data: bool
+    facts: rules.ResidentFacts
+    overrides: dict[str, Any] | None
+
+
+SUBJECT_COLUMNS = [
+    col(getattr(Resident, name))
+    for name in (
+        "id",
+        "center_id",
+        "consent_health_data",
+        "consent_location_data",
+        "living_situation",
+        "wander_risk",
+        "latitude",
+        "longitude",
+        "alert_thresholds",
+    )
+]
+
+
+def subject_of(resident: Any) -> RuleSubject:
+    """From a Resident, or a row of SUBJECT_COLUMNS."""
+    return RuleSubject(
+        id=resident.id,
+        center_id=resident.center_id,
+        consent_health_data=bool(resident.consent_health_data),
+        consent_location_data=bool(resident.consent_location_data),
+        facts=resident_facts(resident),
+        overrides=resident.alert_thresholds,
+    )
+
+
+def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, RuleSubject]:
+    """Lock the residents, in id order, reading only what the rules need.
+
+    Two transactions that lock the same residents in different orders would deadlock on
+    PostgreSQL; one order for everyone makes the later one wait instead.
+    """
+    ids = sorted(set(resident_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(*SUBJECT_COLUMNS)
+        .where(among(session, Resident.id, ids))
+        .order_by(col(Resident.id))
+        .with_for_update(of=Resident)
+    ).all()
+    return {row.id: subject_of(row) for row in rows}
+
+
+class Assessor:
+    """Evaluates readings in order and acts on them: raise, fold, clear, cancel, remember."""
+
+    def __init__(
+        self, session: Session, messaging: AlertMessaging, subjects: Iterable[RuleSubject], now: datetime
+    ) -> None:
+        self.session, self.messaging, self.now = session, messaging, now
+        subjects = list(subjects)
+        ids = sorted({s.id for s in subjects})
+        self._rows: dict[tuple[int, str], RuleState] = {}
+        self._states: dict[int, dict[str, rules.Breach]] = {rid: {} for rid in ids}
+        self._thresholds: dict[int, Thresholds] = {}
+        self._with_active: set[int] = set()
+        self._centers: dict[int, Center] = {}
+        if not ids:
+            return
+        center_ids = sorted({s.center_id for s in subjects})
+        self._centers = {c.id: c for c in session.exec(select(Center).where(among(session, Center.id, center_ids)))}  # type: ignore[misc]
+        for row in session.exec(select(RuleState).where(among(session, RuleState.resident_id, ids))).all():
+            self._rows[(row.resident_id, row.rule)] = row
+            self._states[row.resident_id][row.rule] = rules.Breach(row.breach_since, row.breach_count)
+        # Alerts open only under the resident's lock, which the caller holds: this set cannot grow
+        # behind our back (it can only shrink, when someone resolves one, which is harmless here).
+        self._with_active = set(
+            session.exec(
+                select(Alert.resident_id).where(
+                    among(session, Alert.resident_id, ids), col(Alert.status).in_(ACTIVE_STATUSES)
+                )
+            ).all()
+        )
+
+    def assess(self, subject: RuleSubject, facts: rules.ReadingFacts, *, device_id: int | None) -> Alert | None:
+        """One reading's consequences; returns the alert it raised or joined."""
+        center = self._centers[subject.center_id]
+        states = self._states.setdefault(subject.id, {})
+        thresholds = self._thresholds.get(subject.id)
+        if thresholds is None:
+            thresholds = effective_thresholds(center.alert_thresholds, subject.overrides)
+            self._thresholds[subject.id] = thresholds
+        evaluation = rules.evaluate(facts, thresholds, subject.facts, states)
+        states.update(evaluation.states)
+        if subject.id in self._with_active:
+            if AlertKind.fall in evaluation.cancels:
+                cancel_falls(self.session, resident_id=subject.id, now=self.now)
+            clear_conditions(self.session, resident_id=subject.id, kinds=evaluation.clears, now=self.now)
+        raised = None
+        for draft in sorted(evaluation.drafts, key=lambda d: SEVERITY_ORDER[d.severity]):
+            resident = self.session.get(Resident, subject.id)  # locked by the caller
+            assert resident is not None
+            alert = raise_alert(
+                self.session,
+                self.messaging,
+                resident=resident,
+                center=center,
+                draft=draft,
+                now=self.now,
+                device_id=device_id,
+            )
+            self._with_active.add(subject.id)
+            raised = raised or alert
+        return raised
+
+    def finish(self) -> None:
+        """Write the rule state that changed (a rule with no memory needs no row)."""
+        for resident_id, states in self._states.items():
+            for rule, breach in states.items():
+                row = self._rows.get((resident_id, rule))
+                if row is None:
+                    if breach == rules.NO_BREACH:
+                        continue
+                    row = RuleState(resident_id=resident_id, rule=rule, updated_at=self.now)
+                    self._rows[(resident_id, rule)] = row
+                elif row.breach_count == breach.count and row.breach_since == breach.since:
+                    continue
+                row.breach_since, row.breach_count, row.updated_at = breach.since, breach.count, self.now
+                self.session.add(row)
