@@ -1,5 +1,6 @@
 """The measurements. Each returns a dict of figures; the targets are checked by the caller."""
 
+import asyncio
 import random
 import statistics
 import threading
@@ -68,6 +69,82 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
         "readings_per_s": round(accepted / elapsed),
         "retries": retries,
     }
+
+
+def single_readings(
+    url: str, requests: list[tuple[str, dict[str, str], dict[str, Any]]], *, clients: int
+) -> dict[str, Any]:
+    """Requests per second and latency for one reading per request, from `clients` concurrent clients.
+
+    `requests` are (path, headers, body); async clients keep 64 connections busy from one
+    thread, so the client's own cost stays small beside the server's.
+    """
+    latencies: list[float] = []
+    failures = 0
+
+    async def client_loop(client: httpx.AsyncClient, queue: list[tuple[str, dict[str, str], dict[str, Any]]]) -> None:
+        nonlocal failures
+        while queue:
+            path, headers, body = queue.pop()
+            started = time.perf_counter()
+            response = await client.post(path, json=body, headers=headers)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code not in (200, 201):
+                failures += 1
+
+    async def run() -> float:
+        queue = list(reversed(requests))
+        # One client (one connection) per device, as in the field; httpx's shared pool is slow at 64.
+        devices = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(clients)]
+        try:
+            await asyncio.gather(*(device.get("/readyz") for device in devices))  # connect before timing
+            started = time.perf_counter()
+            await asyncio.gather(*(client_loop(device, queue) for device in devices))
+            return time.perf_counter() - started
+        finally:
+            for device in devices:
+                await device.aclose()
+
+    elapsed = asyncio.run(run())
+    latencies.sort()
+    return {
+        "requests": len(requests),
+        "failures": failures,
+        "requests_per_s": round(len(requests) / elapsed),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+    }
+
+
+def checkin_requests(seeded: Seeded, n: int) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    """Single heartbeats from the seeded watches, each with its own key."""
+    rng = random.Random(4)
+    requests = []
+    for i in range(n):
+        key = seeded.watch_keys[i % len(seeded.watch_keys)]
+        body: dict[str, Any] = {"event_id": uuid.uuid4().hex, "kind": "heartbeat", "recorded_at": now().isoformat()}
+        body["heart_rate"] = rng.randint(60, 95)
+        requests.append(("/api/v1/checkins", {"X-Device-Key": key}, body))
+    return requests
+
+
+def naive_requests(seeded: Seeded, n: int) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    """The same readings for the naive peer."""
+    rng = random.Random(4)
+    return [
+        (
+            "/readings",
+            {},
+            {
+                "device": seeded.serials[i % len(seeded.serials)],
+                "event_id": uuid.uuid4().hex,
+                "kind": "heartbeat",
+                "recorded_at": now().isoformat(),
+                "heart_rate": rng.randint(60, 95),
+            },
+        )
+        for i in range(n)
+    ]
 
 
 def raw_insert(url: str, seeded: Seeded, *, rows: int) -> dict[str, Any]:

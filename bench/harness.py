@@ -176,13 +176,25 @@ def start_server(url: str, twilio: FakeTwilioApi, *, workers: int = 1) -> Server
         "CARECENTER_SCHEDULER_ENABLED": "false",
         "CARECENTER_SMS_BUDGET_PER_HOUR": "1000",
     }
+    return _launch("main:app_factory", env, port, workers)
+
+
+def start_naive_peer(url: str) -> Server:
+    """The naive peer of figure 2 (bench/naive_peer.py) on the same database, in its own table."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {"NAIVE_DATABASE_URL": url}
+    return _launch("bench.naive_peer:app_factory", env, port, workers=1)
+
+
+def _launch(factory: str, env: dict[str, str], port: int, workers: int) -> Server:
+    base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
             "--factory",
-            "main:app_factory",
+            factory,
             "--host",
             "127.0.0.1",
             "--port",
@@ -204,7 +216,7 @@ def start_server(url: str, twilio: FakeTwilioApi, *, workers: int = 1) -> Server
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("the benchmark server did not become ready within 30 s")
+    raise RuntimeError(f"{factory} did not become ready within 30 s")
 
 
 def now() -> datetime:

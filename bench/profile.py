@@ -9,6 +9,7 @@ Needs py-spy (`pip install py-spy`) and permission to trace the server (root, or
 import argparse
 import collections
 import random
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -55,12 +56,11 @@ def main() -> None:
     twilio = FakeTwilioApi().start()
     server = start_server(url, twilio)
     raw = workdir / "profile.txt"
-    spy = subprocess.Popen(
-        ["py-spy", "record", "--pid", str(server.process.pid), "--format", "raw", "--output", str(raw), "--rate", "200"]
-    )
+    command = ["record", "--pid", str(server.process.pid), "--format", "raw", "--output", str(raw), "--rate", "200"]
+    spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", *command])
     try:
         if args.single:
-            figures = cases.single_readings(server.url, seeded, requests=args.batches * 100, clients=64)
+            figures = cases.single_readings(server.url, cases.checkin_requests(seeded, args.batches * 100), clients=64)
         else:
             figures = cases.batch_ingestion(server, seeded, batches=args.batches, clients=1)
     finally:

@@ -20,6 +20,7 @@ from carecenter.health.router import router as health_router
 from carecenter.messaging.events import DomainSmsEvents
 from carecenter.messaging.router import router as messaging_router
 from carecenter.migrate import head_revisions
+from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.router import router as readings_router
 from carecenter.residents.router import router as residents_router
 from carecenter.security import install_security_headers
@@ -65,6 +66,7 @@ def create_app(
         yield
         for service in reversed(running):
             service.stop()
+        app.state.checkins.stop()
         app.state.sms.dispatcher.stop()
         app.state.engine.dispose()
 
@@ -82,6 +84,7 @@ def create_app(
     app.state.alert_messaging = AlertMessaging(
         sms=settings.sms, public_url=settings.public_url, link_secret=link_secret
     )
+    app.state.checkins = CheckinBatcher(app.state.engine, app.state.alert_messaging)
     events = DomainSmsEvents(app.state.alert_messaging)
     app.state.sms = SmsChannel(
         engine=app.state.engine,

@@ -1,8 +1,8 @@
 """Security headers on every response."""
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script or style anywhere in the UI, so the policy needs no 'unsafe-inline'.
 CSP = (
@@ -11,19 +11,38 @@ CSP = (
 )
 # FastAPI's interactive docs load their assets from a CDN; they keep FastAPI's own defaults.
 NO_CSP_PATHS = ("/docs", "/redoc")
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class SecurityHeaders:
+    """A plain ASGI middleware (Starlette's BaseHTTPMiddleware costs every request a task and a copy)."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app, self.https = app, https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wanted = [
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "same-origin"),
+        ]
+        if not scope["path"].startswith(NO_CSP_PATHS):
+            wanted.append(("Content-Security-Policy", CSP))
+        if self.https:
+            wanted.append(("Strict-Transport-Security", HSTS))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in wanted:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def install_security_headers(app: FastAPI, *, public_url: str) -> None:
-    https = public_url.startswith("https://")
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith(NO_CSP_PATHS):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-        if https:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        return response
+    app.add_middleware(SecurityHeaders, https=public_url.startswith("https://"))

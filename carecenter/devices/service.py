@@ -30,14 +30,26 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+UNKNOWN_DEVICE_KEY = "Unknown or revoked device key."
+
+
 def authenticate_device(session: Session, key: str | None) -> Device:
     """The device a key belongs to; 401 for a missing, unknown or revoked key."""
     if not key:
         raise NotAuthenticated("Send the device key in the X-Device-Key header.")
-    device = session.exec(select(Device).where(Device.key_hash == key_hash(key))).first()
-    if device is None or device.revoked_at is not None:
-        raise NotAuthenticated("Unknown or revoked device key.")
+    device = devices_by_key(session, {key}).get(key)
+    if device is None:
+        raise NotAuthenticated(UNKNOWN_DEVICE_KEY)
     return device
+
+
+def devices_by_key(session: Session, keys: set[str]) -> dict[str, Device]:
+    """The devices these keys belong to, in one query; unknown and revoked keys are left out."""
+    by_hash = {key_hash(key): key for key in keys}
+    found = session.exec(
+        select(Device).where(col(Device.key_hash).in_(by_hash), col(Device.revoked_at).is_(None))
+    ).all()
+    return {by_hash[device.key_hash]: device for device in found}
 
 
 def with_key(device: Device, key: str) -> DeviceWithKey:

@@ -1,9 +1,9 @@
 """Writing a batch of readings in a few statements, the fastest way each database offers.
 
-PostgreSQL: the rows are COPYed into a per-connection staging table, then moved with one
-`INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`; the devices' last sign of life is one
+PostgreSQL: a batch of 50 rows or more is COPYed into a per-connection staging table, then
+moved with one `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`; the devices' last sign of life is one
 `UPDATE … FROM unnest(…)`. (A 1,000-row multi-VALUES statement costs more for psycopg to
-parse and quote than for the server to run.) SQLite: one multi-row INSERT and an executemany.
+parse and quote than for the server to run.) Smaller batches, and SQLite: one multi-row INSERT.
 Everything runs in the caller's transaction.
 """
 
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from carecenter.db import UTCDateTime
@@ -31,17 +31,20 @@ _MOVE_STAGED = (
     "ON CONFLICT (device_id, event_id) DO NOTHING RETURNING id, device_id, event_id"
 )
 Key = tuple[int, str]  # (device_id, event_id)
+COPY_FROM = 50  # rows; fewer go in one INSERT, which saves the staging table's three round trips
 
 
 def insert_new(session: Session, rows: list[tuple[Any, ...]]) -> dict[Key, int]:
     """Insert rows (values in READING_COLUMNS order) unless (device, event_id) is stored; new ids by key."""
     if not rows:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_FROM:
         return _insert_via_copy(session, rows)
     table = Reading.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        sqlite.insert(table)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["device_id", "event_id"])
         .returning(table.c.id, table.c.device_id, table.c.event_id)
     )

@@ -9,9 +9,10 @@ from pydantic import AwareDatetime
 from carecenter.alerts.notify import AlertMessaging
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.devices.service import authenticate_device
-from carecenter.errors import InvalidField
+from carecenter.errors import InvalidField, NotAuthenticated
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings import service
+from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.models import (
     BatchAnswer,
     BatchIn,
@@ -42,26 +43,16 @@ MessagingDep = Annotated[AlertMessaging, Depends(get_messaging)]
     status_code=201,
     responses={200: {"model": CheckinAnswer, "description": "Already stored (duplicate event_id)"}},
 )
-def post_checkin(
-    reading: ReadingIn,
-    response: Response,
-    key: DeviceKeyDep,
-    session: SessionDep,
-    messaging: MessagingDep,
-    now: NowDep,
+async def post_checkin(
+    reading: ReadingIn, request: Request, response: Response, key: DeviceKeyDep, now: NowDep
 ) -> CheckinAnswer:
     """Post one reading; 201 once it is stored, 200 if this event_id was stored before."""
-    poster = authenticate_device(session, key)
-    [answer] = service.ingest(
-        session=session,
-        messaging=messaging,
-        poster=poster,
-        items=[reading.model_dump(mode="json", exclude_none=True)],
-        now=now,
-    )
+    if not key:
+        raise NotAuthenticated("Send the device key in the X-Device-Key header.")
+    batcher: CheckinBatcher = request.app.state.checkins
+    answer = await batcher.submit(key, reading.model_dump(mode="json", exclude_none=True), now)
     if answer.result == CheckinResult.rejected:
         raise InvalidField(["body"], answer.reason or "rejected")
-    session.commit()
     if answer.result == CheckinResult.duplicate:
         response.status_code = 200
     return service.as_single(answer)
@@ -73,7 +64,9 @@ def post_batch(
 ) -> BatchAnswer:
     """Post up to 1,000 readings; the answer says accepted, duplicate or rejected (why) for each."""
     poster = authenticate_device(session, key)
-    answers = service.ingest(session=session, messaging=messaging, poster=poster, items=batch.readings, now=now)
+    sender = service.target_of(poster)
+    posts = [(sender, item) for item in batch.readings]
+    answers = service.ingest(session=session, messaging=messaging, posts=posts, now=now)
     session.commit()
     counts = {result: sum(1 for a in answers if a.result == result) for result in CheckinResult}
     return BatchAnswer(

@@ -4,6 +4,7 @@ A 2xx answer means the reading is committed. The batch answers item by item: one
 never costs the others.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,7 +59,7 @@ TARGET_FIELDS = ("id", "serial", "center_id", "resident_id", "kind", "revoked_at
 TARGET_COLUMNS = [col(getattr(Device, name)) for name in TARGET_FIELDS]
 
 
-def _target_of(device: Device) -> Target:
+def target_of(device: Device) -> Target:
     return Target(*(getattr(device, name) for name in TARGET_FIELDS))
 
 
@@ -72,9 +73,9 @@ class _Accepted:
 
 
 def ingest(
-    *, session: Session, messaging: AlertMessaging, poster: Device, items: list[Any], now: datetime
+    *, session: Session, messaging: AlertMessaging, posts: Sequence[tuple[Target, Any]], now: datetime
 ) -> list[BatchItemAnswer]:
-    """Store and evaluate readings posted with one device key; an answer per item, in order.
+    """Store and evaluate readings, each with the device whose key posted it; an answer per post, in order.
 
     Set-wise, so that a batch of 1,000 costs a handful of statements: the devices in one query,
     the residents locked in one (in id order), the readings in one multi-row INSERT … ON CONFLICT
@@ -83,7 +84,7 @@ def ingest(
     """
     answers: dict[int, BatchItemAnswer] = {}
     valid: list[tuple[int, ReadingIn]] = []
-    for index, raw in enumerate(items):
+    for index, (_, raw) in enumerate(posts):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         try:
             valid.append((index, _validate(raw, now)))
@@ -92,12 +93,12 @@ def ingest(
             answers[index] = BatchItemAnswer(
                 index=index, event_id=str(event_id) if event_id else None, result=CheckinResult.rejected, reason=reason
             )
-    devices = _devices_named(session, poster, {item.device for _, item in valid if item.device is not None})
-    sender = _target_of(poster)
+    named = {item.device for index, item in valid if item.device and posts[index][0].kind == DeviceKind.gateway}
+    devices = _devices_named(session, named)
     accepted: list[_Accepted] = []
     for index, item in valid:
         try:
-            accepted.append(_Accepted(index, item, _target_device(sender, item.device, devices)))
+            accepted.append(_Accepted(index, item, _target_device(posts[index][0], item.device, devices)))
         except Rejected as exc:
             answers[index] = BatchItemAnswer(
                 index=index, event_id=item.event_id, result=CheckinResult.rejected, reason=exc.reason
@@ -129,7 +130,7 @@ def ingest(
         )
     assessor.finish()
     _note_seen(session, {a.device.id: a.device for a in accepted}, seen)
-    return [answers[index] for index in range(len(items))]
+    return [answers[index] for index in range(len(posts))]
 
 
 def _validate(raw: Any, now: datetime) -> ReadingIn:
@@ -141,9 +142,9 @@ def _validate(raw: Any, now: datetime) -> ReadingIn:
     return item
 
 
-def _devices_named(session: Session, poster: Device, serials: set[str]) -> dict[str, Target]:
-    """The devices a gateway's readings name, in one query (a device's own key names only itself)."""
-    if poster.kind != DeviceKind.gateway or not serials:
+def _devices_named(session: Session, serials: set[str]) -> dict[str, Target]:
+    """The devices gateways' readings name, in one query (a device's own key names only itself)."""
+    if not serials:
         return {}
     rows = session.execute(sa.select(*TARGET_COLUMNS).where(among(session, Device.serial, serials))).all()
     return {row.serial: Target(*row) for row in rows}  # the row's columns are Target's fields

@@ -171,7 +171,7 @@ def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
     import threading
 
     from carecenter.db import make_engine
-    from carecenter.readings.service import ingest
+    from carecenter.readings.service import ingest, target_of
 
     center = make_center(session)
     devices = [make_device(session, center=center, resident=make_resident(session, center=center))[0] for _ in range(6)]
@@ -195,7 +195,8 @@ def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
                         }
                         for d in order
                     ]
-                    ingest(session=own, messaging=app.state.alert_messaging, poster=poster, items=items, now=clock.now)
+                    posts = [(target_of(poster), item) for item in items]
+                    ingest(session=own, messaging=app.state.alert_messaging, posts=posts, now=clock.now)
                     own.commit()
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -265,3 +266,21 @@ def test_a_batch_runs_the_rules_in_order_and_remembers_across_batches(
     assert body.json()["results"][0]["alert_id"] is None and opened is not None
     alert = session.get(Alert, opened)
     assert alert is not None and (alert.resident_id, alert.status, alert.last_value) == (other.id, "open", "152 bpm")
+
+
+def test_a_large_batch_stores_each_reading_once(client: TestClient, session: Session, clock: Clock) -> None:
+    """Large batches take the bulk path (COPY on PostgreSQL): repeats inside and across batches are duplicates."""
+    s = build(session, clock.now)
+    _gateway, gateway_key = make_device(session, center=s.center, kind=DeviceKind.gateway)
+    at = clock.now.isoformat()
+    items = [
+        {"event_id": f"big-{n}", "device": s.watch.serial, "kind": "heartbeat", "recorded_at": at} for n in range(80)
+    ]
+    headers = {"X-Device-Key": gateway_key}
+    first = client.post("/api/v1/checkins/batch", json={"readings": [*items, items[5]]}, headers=headers).json()
+    assert (first["accepted"], first["duplicate"]) == (80, 1)
+    assert first["results"][80]["result"] == "duplicate"
+    assert len({r["reading_id"] for r in first["results"][:80]}) == 80
+    again = client.post("/api/v1/checkins/batch", json={"readings": items[70:]}, headers=headers).json()
+    assert (again["accepted"], again["duplicate"]) == (0, 10)
+    assert count_readings(session) == 80

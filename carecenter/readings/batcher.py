@@ -1,0 +1,124 @@
+"""Single check-ins from many devices, stored together: one transaction, one commit, many answers.
+
+Thousands of wearables each posting one reading would otherwise cost a transaction and a
+commit (an fsync) apiece. Requests hand their reading to one writer thread and wait; the writer
+takes whatever has queued up while the previous transaction ran, stores and assesses it all
+with the same set-wise `ingest` the batch endpoint uses, commits, and only then answers each
+request. So a 2xx still means "committed", an idle system answers at once, and a busy one
+commits more per fsync instead of queueing. If the shared transaction fails, every request in
+it is retried alone, so one bad reading cannot fail its neighbours.
+"""
+
+import asyncio
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from carecenter.alerts.notify import AlertMessaging
+from carecenter.devices.service import UNKNOWN_DEVICE_KEY, devices_by_key
+from carecenter.errors import NotAuthenticated
+from carecenter.readings.models import BatchItemAnswer
+from carecenter.readings.service import ingest, target_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    key: str
+    raw: dict[str, Any]
+    now: datetime
+    answer: Future[BatchItemAnswer] = field(default_factory=Future)
+
+
+class CheckinBatcher:
+    """One writer thread for single check-ins; `submit` returns once the reading is committed."""
+
+    def __init__(self, engine: sa.Engine, messaging: AlertMessaging, *, max_items: int = 500) -> None:
+        self.engine, self.messaging, self.max_items = engine, messaging, max_items
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def submit(self, key: str, raw: dict[str, Any], now: datetime) -> BatchItemAnswer:
+        pending = _Pending(key, raw, now)
+        self._ensure_running()
+        self._queue.put(pending)
+        return await asyncio.wrap_future(pending.answer)
+
+    def _ensure_running(self) -> None:
+        with self._lock:  # started on first use: works with or without the app's lifespan
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="checkin-batcher", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_items:
+                try:
+                    pending = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if pending is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(pending)
+            self._store(batch)
+
+    def _store(self, batch: list[_Pending]) -> None:
+        try:
+            self._commit(batch)
+        except Exception as exc:
+            if len(batch) == 1 or isinstance(exc, sa.exc.OperationalError):
+                # The database is away: nothing was stored, every request hears so (503).
+                for pending in batch:
+                    _fail(pending, exc)
+                return
+            log.warning(
+                "a shared check-in transaction failed (%s); storing its %d readings one by one", exc, len(batch)
+            )
+            for pending in batch:
+                self._store([pending])
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            devices = devices_by_key(session, {p.key for p in batch})
+            posts, waiting = [], []
+            for pending in batch:
+                device = devices.get(pending.key)
+                if device is None:
+                    _fail(pending, NotAuthenticated(UNKNOWN_DEVICE_KEY))
+                    continue
+                posts.append((target_of(device), pending.raw))
+                waiting.append(pending)
+            if not posts:
+                return
+            now = max(p.now for p in waiting)
+            answers = ingest(session=session, messaging=self.messaging, posts=posts, now=now)
+            session.commit()
+        for pending, answer in zip(waiting, answers, strict=True):
+            if not pending.answer.done():
+                pending.answer.set_result(answer)
+
+
+def _fail(pending: _Pending, exc: BaseException) -> None:
+    if not pending.answer.done():
+        pending.answer.set_exception(exc)

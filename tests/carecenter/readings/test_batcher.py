@@ -1,0 +1,101 @@
+"""Single check-ins share transactions: one commit for many, answers only after it, faults kept apart."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from carecenter.alerts.models import Alert
+from carecenter.errors import NotAuthenticated
+from carecenter.readings import batcher as batcher_module
+from carecenter.readings.batcher import CheckinBatcher, _Pending
+from carecenter.readings.models import Reading
+from tests.conftest import Clock
+from tests.factories import make_center, make_device, make_resident
+
+
+def watches(session: Session, n: int) -> list[tuple[Any, str]]:
+    center = make_center(session)
+    return [make_device(session, center=center, resident=make_resident(session, center=center)) for _ in range(n)]
+
+
+def reading(event_id: str, clock: Clock, kind: str = "heartbeat") -> dict[str, Any]:
+    return {"event_id": event_id, "kind": kind, "recorded_at": clock.now.isoformat()}
+
+
+def run_queued(batcher: CheckinBatcher, pending: list[_Pending]) -> None:
+    """Queue everything before the writer starts, so that it finds them together."""
+    for p in pending:
+        batcher._queue.put(p)
+    batcher._ensure_running()
+    for p in pending:
+        p.answer.exception(timeout=30)
+    batcher.stop()
+
+
+def test_readings_queued_together_are_committed_together(
+    app: FastAPI, session: Session, db: sa.Engine, clock: Clock
+) -> None:
+    devices = watches(session, 20)
+    commits: list[Any] = []
+
+    def count(conn: Any) -> None:
+        commits.append(conn)
+
+    batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
+    sa.event.listen(app.state.engine, "commit", count)
+    try:
+        pending = [_Pending(key, reading(f"e{n}", clock), clock.now) for n, (_, key) in enumerate(devices)]
+        pending.append(_Pending("dk_not_a_key", reading("stranger", clock), clock.now))
+        run_queued(batcher, pending)
+    finally:
+        sa.event.remove(app.state.engine, "commit", count)
+    answers = [p.answer.result() for p in pending[:-1]]
+    assert {a.result for a in answers} == {"accepted"}
+    assert isinstance(pending[-1].answer.exception(), NotAuthenticated)  # one bad key costs only itself
+    assert len(commits) == 1
+    assert session.exec(select(func.count()).select_from(Reading)).one() == 20
+
+
+def test_a_failing_reading_does_not_fail_its_neighbours(
+    app: FastAPI, session: Session, db: sa.Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    devices = watches(session, 5)
+    real_ingest = batcher_module.ingest
+
+    def ingest(**kwargs: Any) -> Any:
+        if any(raw.get("event_id") == "poison" for _, raw in kwargs["posts"]):
+            raise RuntimeError("a bug triggered by one reading")
+        return real_ingest(**kwargs)
+
+    monkeypatch.setattr(batcher_module, "ingest", ingest)
+    batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
+    pending = [_Pending(key, reading(f"ok{n}", clock), clock.now) for n, (_, key) in enumerate(devices)]
+    pending.insert(2, _Pending(devices[0][1], reading("poison", clock), clock.now))
+    run_queued(batcher, pending)
+    assert isinstance(pending[2].answer.exception(), RuntimeError)
+    assert [p.answer.result().result for n, p in enumerate(pending) if n != 2] == ["accepted"] * 5
+    assert session.exec(select(func.count()).select_from(Reading)).one() == 5
+
+
+def test_many_devices_posting_at_once_all_get_stored(client: TestClient, session: Session, clock: Clock) -> None:
+    devices = watches(session, 24)
+    barrier = threading.Barrier(24)
+
+    def post(n: int) -> int:
+        _, key = devices[n]
+        barrier.wait()
+        kind = "sos" if n == 0 else "heartbeat"
+        response = client.post("/api/v1/checkins", json=reading(f"p{n}", clock, kind), headers={"X-Device-Key": key})
+        return response.status_code
+
+    with ThreadPoolExecutor(24) as pool:
+        codes = list(pool.map(post, range(24)))
+    assert codes == [201] * 24
+    assert session.exec(select(func.count()).select_from(Reading)).one() == 24
+    assert session.exec(select(Alert.kind)).all() == ["sos"]
