@@ -13,6 +13,7 @@ from sqlmodel import Session, func, select
 from carecenter.alerts.models import Alert
 from carecenter.errors import NotAuthenticated
 from carecenter.readings import batcher as batcher_module
+from carecenter.readings import service as readings_service
 from carecenter.readings.batcher import CheckinBatcher, _Pending
 from carecenter.readings.models import Reading
 from tests.conftest import Clock
@@ -66,7 +67,7 @@ def test_a_failing_reading_does_not_fail_its_neighbours(
     app: FastAPI, session: Session, db: sa.Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     devices = watches(session, 5)
-    real_ingest = batcher_module.ingest
+    real_ingest = readings_service.ingest
 
     def ingest(**kwargs: Any) -> Any:
         if any(raw.get("event_id") == "poison" for _, raw in kwargs["posts"]):
@@ -92,7 +93,7 @@ def test_many_devices_posting_at_once_all_get_stored(client: TestClient, session
         barrier.wait()
         kind = "sos" if n == 0 else "heartbeat"
         response = client.post("/api/v1/checkins", json=reading(f"p{n}", clock, kind), headers={"X-Device-Key": key})
-        return response.status_code
+        return int(response.status_code)
 
     with ThreadPoolExecutor(24) as pool:
         codes = list(pool.map(post, range(24)))
