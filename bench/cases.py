@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bench.harness import Seeded, Server, now
+from bench.harness import FanOut, Seeded, Server, now
 from carecenter.readings.models import Reading
 from notifications.fake_twilio_api import FakeTwilioApi
 
@@ -145,6 +145,40 @@ def naive_requests(seeded: Seeded, n: int) -> list[tuple[str, dict[str, str], di
         )
         for i in range(n)
     ]
+
+
+def sms_fanout(server: Server, fanout: FanOut, twilio: FakeTwilioApi, *, rate_limit: float) -> dict[str, Any]:
+    """Every watch presses SOS at once; until the provider has accepted all 4 messages of each alert."""
+    already = len(twilio.received)
+    requests = [
+        (
+            "/api/v1/checkins",
+            {"X-Device-Key": key},
+            {"event_id": uuid.uuid4().hex, "kind": "sos", "recorded_at": now().isoformat()},
+        )
+        for key in fanout.watch_keys
+    ]
+    started = time.monotonic()
+    posted = single_readings(server.url, requests, clients=min(64, len(requests)))
+    all_posted = time.monotonic() - started
+    deadline = started + 60
+    while len(twilio.received) - already < fanout.phones and time.monotonic() < deadline:
+        time.sleep(0.01)
+    received = twilio.received[already:]
+    times = sorted(m.received_at for m in received)
+    busiest = max((sum(1 for t in times[i:] if t < start + 1) for i, start in enumerate(times)), default=0)
+    return {
+        "alerts": len(requests),
+        "post_failures": posted["failures"],
+        "messages": len(received),
+        "expected": fanout.phones,
+        "duplicates": len(received) - len({(m.to, m.body) for m in received}),
+        "seconds": round((times[-1] if times else started) - started, 2),
+        "posting_seconds": round(all_posted, 2),
+        "first_message_seconds": round((times[0] if times else started) - started, 2),
+        "rate_limit_per_s": rate_limit,
+        "busiest_second": busiest,
+    }
 
 
 def raw_insert(url: str, seeded: Seeded, *, rows: int) -> dict[str, Any]:

@@ -14,12 +14,13 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from carecenter.alerts.models import EscalationPolicy
 from carecenter.centers.models import Center
 from carecenter.db import make_engine
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.service import key_hash, new_device_key
 from carecenter.migrate import upgrade_to_head
-from carecenter.residents.models import Gender, Resident
+from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
 from carecenter.staff.models import Role, Staff
 from notifications.fake_twilio_api import FakeTwilioApi
 
@@ -133,6 +134,80 @@ def seed(url: str, residents: int, now: datetime) -> Seeded:
     return Seeded(gateway_key, serials, watch_keys)
 
 
+@dataclass
+class FanOut:
+    watch_keys: list[str]  # one per resident; each resident's SOS pages 4 people nobody else pages
+    phones: int
+
+
+def seed_fanout(url: str, alerts: int, now: datetime) -> FanOut:
+    """A center whose first escalation step pages the care worker and all family: 1 + 3 people per alert.
+
+    Every resident has a care worker and family of their own, so no recipient's hourly budget
+    folds messages together: `alerts` SOS must become 4 x `alerts` messages.
+    """
+    engine = make_engine(url)
+    with Session(engine) as session:
+        center = Center(name="扇出中心", town="扇出镇", district="房山区", time_zone="Asia/Shanghai", created_at=now)
+        session.add(center)
+        session.flush()
+        assert center.id is not None
+        policy = {"steps": [{"after_minutes": 0, "recipients": ["care_worker", "all_family"]}]}
+        session.add(EscalationPolicy(center_id=center.id, policy=policy, updated_at=now))
+        keys = []
+        for n in range(alerts):
+            worker = Staff(
+                name=f"护理员{n}",
+                phone=f"+861371{n:07d}",
+                username=f"fanout_worker_{n}",
+                role=Role.care_worker,
+                center_id=center.id,
+                password_hash="-",
+                created_at=now,
+            )
+            session.add(worker)
+            session.flush()
+            resident = Resident(
+                name=f"居民{n}",
+                gender=Gender.male,
+                birth_date=date(1938, 5, 1),
+                center_id=center.id,
+                primary_worker_id=worker.id,
+                created_at=now,
+            )
+            session.add(resident)
+            session.flush()
+            assert resident.id is not None
+            for k, relation in enumerate((Relation.son, Relation.daughter, Relation.spouse)):
+                session.add(
+                    FamilyContact(
+                        name=f"家属{n}-{k}",
+                        relation=relation,
+                        phone=f"+86139{k}{n:07d}",
+                        priority=k + 1,
+                        resident_id=resident.id,
+                        created_at=now,
+                    )
+                )
+            key = new_device_key()
+            session.add(
+                Device(
+                    kind=DeviceKind.watch,
+                    serial=f"FO-{n:06d}",
+                    center_id=center.id,
+                    resident_id=resident.id,
+                    key_hash=key_hash(key),
+                    key_prefix=key[:10],
+                    key_rotated_at=now,
+                    created_at=now,
+                )
+            )
+            keys.append(key)
+        session.commit()
+    engine.dispose()
+    return FanOut(keys, phones=4 * alerts)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -160,22 +235,28 @@ class Server:
             self.process.kill()
 
 
-def start_server(url: str, twilio: FakeTwilioApi, *, workers: int = 1) -> Server:
+def start_server(
+    url: str, twilio: FakeTwilioApi, *, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Server:
     """`uvicorn main:app_factory` as its own process, with SMS through the real SDK to the fake API."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
-        "CARECENTER_DATABASE_URL": url,
-        "CARECENTER_SECRET_KEY": SECRET,
-        "CARECENTER_PUBLIC_URL": base,
-        "CARECENTER_SMS_PROVIDER": "twilio",
-        "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
-        "CARECENTER_TWILIO_API_BASE": twilio.base_url,
-        "CARECENTER_SCHEDULER_ENABLED": "false",
-        "CARECENTER_SMS_BUDGET_PER_HOUR": "1000",
-    }
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")}
+        | {
+            "CARECENTER_DATABASE_URL": url,
+            "CARECENTER_SECRET_KEY": SECRET,
+            "CARECENTER_PUBLIC_URL": base,
+            "CARECENTER_SMS_PROVIDER": "twilio",
+            "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
+            "CARECENTER_TWILIO_API_BASE": twilio.base_url,
+            "CARECENTER_SCHEDULER_ENABLED": "false",
+            "CARECENTER_SMS_BUDGET_PER_HOUR": "1000",
+        }
+        | (extra_env or {})
+    )
     return _launch("main:app_factory", env, port, workers)
 
 

@@ -10,17 +10,21 @@ recording it; that message goes out twice.
 import logging
 import random
 import threading
+import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
 from notifications.events import NoEvents, SmsEvents
-from notifications.models import MessageStatus, SmsMessage, SmsRecipient
+from notifications.models import MessageStatus, SmsMessage, SmsPace, SmsRecipient
 from notifications.outbox import WAKE_KEY
 from notifications.senders import SendError, SendResult, SmsSender
 from notifications.settings import SmsSettings
@@ -28,6 +32,13 @@ from notifications.twilio_errors import Verdict
 
 log = logging.getLogger(__name__)
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+
+
+Outcome = Literal["sent", "retrying", "failed", "gone"]
+PACE_HORIZON = timedelta(seconds=2)  # send slots are booked at most this far ahead
+# Slots are spaced for 90% of the limit: a send that a busy process starts a little late then
+# does not bunch with the next one into more than the limit within a second.
+PACE_HEADROOM = 0.9
 
 
 @dataclass
@@ -40,6 +51,10 @@ class DispatchReport:
     def handled(self) -> int:
         return self.sent + self.retrying + self.failed
 
+    def add(self, outcome: Outcome) -> None:
+        if outcome != "gone":
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -47,6 +62,7 @@ class Claimed:
     to_phone: str
     body: str
     attempts: int
+    not_before: float = 0.0  # time.monotonic() before which it may not go out (the sender's rate limit)
 
 
 class Dispatcher:
@@ -73,19 +89,41 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         _register(self)
 
     # -- one pass ------------------------------------------------------------------------------
     def dispatch_due(self, now: datetime | None = None, batch: int = 50) -> DispatchReport:
-        """Send every row that is due at `now`, batch by batch, until none is left."""
+        """Send every row that is due at `now`, batch by batch, until none is left.
+
+        Up to `sms_send_concurrency` messages are with the provider at once (each call waits
+        for its answer, ~0.1-0.5 s with Twilio); under a rate limit each waits for its slot.
+        """
         report = DispatchReport()
         while True:
-            moment = now or self.clock()
-            claimed = self._claim(moment, batch)
+            claimed = self._claim(now or self.clock(), batch)
             if not claimed:
                 return report
-            for message in claimed:
-                self._send_one(message, now or self.clock(), report)
+
+            def send(message: Claimed) -> Outcome:
+                wait = message.not_before - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                return self._send_one(message, now or self.clock())
+
+            if self.settings.sms_send_concurrency == 1 or len(claimed) == 1:
+                outcomes = [send(message) for message in claimed]
+            else:
+                outcomes = list(self._senders().map(send, claimed))
+            for outcome in outcomes:
+                report.add(outcome)
+
+    def _senders(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.settings.sms_send_concurrency, thread_name_prefix="sms-send")
+            return self._pool
 
     def _claim(self, now: datetime, batch: int) -> list[Claimed]:
         lease_until = now + timedelta(seconds=self.settings.sms_lease_seconds)
@@ -98,6 +136,8 @@ class Dispatcher:
         )
         claimed: list[Claimed] = []
         with Session(self.engine) as session:
+            if self.settings.sms_rate_per_second:
+                batch = min(batch, self._room(session))
             rows = session.exec(
                 select(SmsMessage)
                 .where(due)
@@ -126,22 +166,51 @@ class Dispatcher:
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(Claimed(message_id, to_phone, body, attempts + 1))
+            if self.settings.sms_rate_per_second and claimed:
+                claimed = self._book_slots(session, claimed)
             session.commit()
         return claimed
 
-    def _send_one(self, message: Claimed, now: datetime, report: DispatchReport) -> None:
+    # -- the sender's rate limit ------------------------------------------------------------------
+    def _room(self, session: Session) -> int:
+        """How many slots are free before the booking horizon (at least one, so that work moves on)."""
+        now = self.clock()
+        booked = session.exec(select(SmsPace.next_slot_at).where(SmsPace.sender == self.sender.name)).first()
+        start = max(now, booked or now)
+        free = (now + PACE_HORIZON - start).total_seconds() * self.settings.sms_rate_per_second * PACE_HEADROOM
+        return max(1, int(free))
+
+    def _book_slots(self, session: Session, claimed: list[Claimed]) -> list[Claimed]:
+        """Give each claimed message the next free slot of the sender, under the pacing row's lock.
+
+        Done last in the claim, with the clock read once the lock is held, so that neither the
+        wait for the lock nor the claim itself eats into the first slots (which would bunch them).
+        """
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        session.execute(
+            insert(SmsPace).values(sender=self.sender.name, next_slot_at=self.clock()).on_conflict_do_nothing()
+        )
+        pace = session.exec(select(SmsPace).where(SmsPace.sender == self.sender.name).with_for_update()).one()
+        now, at = self.clock(), time.monotonic()
+        interval = 1 / (self.settings.sms_rate_per_second * PACE_HEADROOM)
+        first = max(0.0, (pace.next_slot_at - now).total_seconds())
+        booked = [replace(m, not_before=at + first + n * interval) for n, m in enumerate(claimed)]
+        pace.next_slot_at = now + timedelta(seconds=first + len(claimed) * interval)
+        session.add(pace)
+        return booked
+
+    def _send_one(self, message: Claimed, now: datetime) -> Outcome:
         callback = f"{self.public_url}{STATUS_CALLBACK_PATH}?m={message.id}" if self.public_url else None
         try:
             result = self.sender.send(to=message.to_phone, body=message.body, status_callback=callback)
         except SendError as exc:
-            self._record_failure(message, exc, now, report)
+            return self._record_failure(message, exc, now)
         except Exception as exc:  # a sender bug must not stop the dispatcher or lose the row
             log.exception("sender %s crashed on message %s", self.sender.name, message.id)
-            self._record_failure(message, SendError(Verdict.retry, f"sender error: {exc!r}"[:200]), now, report)
-        else:
-            self._record_sent(message, result, now, report)
+            return self._record_failure(message, SendError(Verdict.retry, f"sender error: {exc!r}"[:200]), now)
+        return self._record_sent(message, result, now)
 
-    def _record_sent(self, message: Claimed, result: SendResult, now: datetime, report: DispatchReport) -> None:
+    def _record_sent(self, message: Claimed, result: SendResult, now: datetime) -> Outcome:
         with Session(self.engine) as session:
             session.execute(
                 update(SmsMessage)
@@ -163,14 +232,14 @@ class Dispatcher:
                 .values(provider_sid=result.provider_sid, sent_at=now)
             )
             session.commit()
-        report.sent += 1
+        return "sent"
 
-    def _record_failure(self, message: Claimed, error: SendError, now: datetime, report: DispatchReport) -> None:
+    def _record_failure(self, message: Claimed, error: SendError, now: datetime) -> Outcome:
         give_up = error.verdict != Verdict.retry or message.attempts >= self.settings.sms_max_attempts
         with Session(self.engine) as session:
             row = session.get(SmsMessage, message.id)
             if row is None or row.status != MessageStatus.sending:
-                return
+                return "gone"
             row.error_code, row.error_message = error.code, error.message[:500]
             row.lease_expires_at, row.updated_at = None, now
             if give_up:
@@ -181,11 +250,9 @@ class Dispatcher:
                     mark_unreachable(session, phone=row.to_phone, code=error.code, now=now)
                     self.events.number_unreachable(session=session, phone=row.to_phone, code=error.code, now=now)
                 self.events.message_not_reached(session=session, message=row, now=now)
-                report.failed += 1
             else:
                 row.status = MessageStatus.retrying
                 row.next_attempt_at = now + self.backoff(message.attempts)
-                report.retrying += 1
             session.add(row)
             session.commit()
         log.warning(
@@ -195,6 +262,7 @@ class Dispatcher:
             "failed" if give_up else "will be retried",
             error.message,
         )
+        return "failed" if give_up else "retrying"
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential, capped, with jitter (half to all of the step) so retries do not stampede."""
@@ -218,6 +286,10 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -112,6 +112,15 @@ class SmsRecipient(SQLModel, table=True):
     unreachable_code: int | None = None
 
 
+class SmsPace(SQLModel, table=True):
+    """The next free send slot of a sender under a rate limit, shared by every dispatcher process."""
+
+    __tablename__ = "sms_pace"
+
+    sender: str = Field(primary_key=True, max_length=64)
+    next_slot_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class LinkRole(StrEnum):
     staff = "staff"
     family = "family"

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, func, select
 
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
@@ -46,9 +47,19 @@ def _insert_once(session: Session, message: SmsMessage) -> SmsMessage:
     values = {c.name: getattr(message, c.name) for c in SmsMessage.__table__.c if c.name != "id"}  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(SmsMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    session.execute(stmt)
-    return session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == message.dedupe_key)).one()
+    stmt = (
+        insert(SmsMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(SmsMessage.__table__.c.id)  # type: ignore[attr-defined]
+    )
+    new_id = session.execute(stmt).scalar()
+    if new_id is None:  # queued meanwhile by someone else: theirs stands
+        return session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == message.dedupe_key)).one()
+    message.id = new_id
+    make_transient_to_detached(message)  # the row exists: attach this object as it, without a second INSERT
+    session.add(message)
+    return message
 
 
 def is_opted_out(session: Session, phone: str) -> bool:

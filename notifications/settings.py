@@ -30,6 +30,10 @@ class SmsSettings(BaseSettings):
     sms_retry_max_seconds: float = Field(default=300.0, gt=0)
     sms_lease_seconds: float = Field(default=120.0, gt=0, description="A claimed row left unsent this long is retried")
     sms_sweep_seconds: float = Field(default=5.0, gt=0)
+    sms_send_concurrency: int = Field(default=8, ge=1, le=64, description="Messages handed to the provider at once")
+    sms_rate_per_second: float = Field(
+        default=0, ge=0, description="The sender's rate limit (messages/s) across all processes; 0: none"
+    )
     sms_dispatcher_enabled: bool = Field(default=True, description="Run the dispatcher thread in this process")
     sms_budget_per_hour: int = Field(default=10, ge=1)
     sms_identical_per_day: int = Field(default=2, ge=1)

@@ -133,11 +133,17 @@ def send(
     )
 
 
-def _link_for(session: Session, messaging: AlertMessaging, alert: Alert, recipient: Recipient, now: datetime) -> str:
+def _link_for(
+    session: Session,
+    messaging: AlertMessaging,
+    alert: Alert,
+    recipient: Recipient,
+    now: datetime,
+    existing: dict[str, ResponseLink],
+) -> str:
+    """The recipient's response link for this alert: the one they already have, or a new one."""
     assert alert.id is not None
-    link = session.exec(
-        select(ResponseLink).where(ResponseLink.alert_id == alert.id, ResponseLink.phone == recipient.phone)
-    ).first() or create_response_link(
+    link = existing.get(recipient.phone) or create_response_link(
         session=session,
         alert_id=alert.id,
         role=recipient.role,
@@ -164,6 +170,7 @@ def page(
 ) -> list[SmsMessage]:
     """Queue one alert SMS per recipient for this stage (never twice for the same stage)."""
     local = alert.opened_at.astimezone(ZoneInfo(center.time_zone))
+    links = {link.phone: link for link in session.exec(select(ResponseLink).where(ResponseLink.alert_id == alert.id))}
     messages = []
     for recipient in recipients:
         text = render_within(
@@ -177,7 +184,7 @@ def page(
             what=label(KIND_LABELS, alert.kind, recipient.language),
             when=local.strftime("%m-%d %H:%M"),
             where=resident.address or center.town,
-            link=_link_for(session, messaging, alert, recipient, now),
+            link=_link_for(session, messaging, alert, recipient, now, links),
         )
         messages.append(
             send(

@@ -29,6 +29,11 @@ from carecenter.readings.service import ingest, target_of
 
 log = logging.getLogger(__name__)
 
+# Opening an alert and paging its first step costs ~25 ms; a group holds at most this many, so
+# that the first SOS of a burst is not kept waiting for the commit of a hundred others.
+URGENT_KINDS = ("sos", "fall")
+MAX_URGENT = 16
+
 
 @dataclass
 class _Pending:
@@ -71,8 +76,8 @@ class CheckinBatcher:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < self.max_items:
+            batch, urgent = [first], _is_urgent(first)
+            while len(batch) < self.max_items and urgent < MAX_URGENT:
                 try:
                     pending = self._queue.get_nowait()
                 except queue.Empty:
@@ -81,6 +86,7 @@ class CheckinBatcher:
                     self._queue.put(None)  # stop after this batch
                     break
                 batch.append(pending)
+                urgent += _is_urgent(pending)
             self._store(batch)
 
     def _store(self, batch: list[_Pending]) -> None:
@@ -117,6 +123,10 @@ class CheckinBatcher:
         for pending, answer in zip(waiting, answers, strict=True):
             if not pending.answer.done():
                 pending.answer.set_result(answer)
+
+
+def _is_urgent(pending: _Pending) -> int:
+    return 1 if pending.raw.get("kind") in URGENT_KINDS else 0
 
 
 def _fail(pending: _Pending, exc: BaseException) -> None:

@@ -152,7 +152,8 @@ class TransactionCheckingSender(FakeSender):
 def test_sends_never_happen_inside_a_transaction(session: Session, db: sa.Engine, clock: Clock) -> None:
     queue(session, clock.now, n=3)
     sender = TransactionCheckingSender(db)
-    dispatcher = Dispatcher(engine=db, sender=sender, settings=make_sms_settings(), public_url=None, clock=utcnow)
+    settings = make_sms_settings(sms_send_concurrency=1)  # parallel sends record their outcomes meanwhile
+    dispatcher = Dispatcher(engine=db, sender=sender, settings=settings, public_url=None, clock=utcnow)
     assert dispatcher.dispatch_due(now=clock.now).sent == 3
     assert sender.checked == 3
 
@@ -249,3 +250,57 @@ def test_the_caller_is_told_when_a_message_will_not_arrive(
     finally:
         app.state.sms.events = original
     assert events.not_reached == [(failing, "failed"), (undelivered, "undelivered")]
+
+
+class TimedSender(FakeSender):
+    """Records when each send started; takes `seconds` per send like a real provider call."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.started: list[float] = []
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
+        self.started.append(time_module.monotonic())
+        time_module.sleep(self.seconds)
+        return super().send(to=to, body=body, status_callback=status_callback)
+
+
+def test_several_messages_are_with_the_provider_at_once(session: Session, db: sa.Engine, clock: Clock) -> None:
+    queue(session, clock.now, n=16)
+    sender = TimedSender(seconds=0.1)
+    settings = make_sms_settings(sms_send_concurrency=8)
+    dispatcher = Dispatcher(engine=db, sender=sender, settings=settings, public_url=None, clock=utcnow)
+    started = time_module.monotonic()
+    try:
+        assert dispatcher.dispatch_due(now=clock.now).sent == 16
+    finally:
+        dispatcher.stop()
+    assert time_module.monotonic() - started < 0.8  # one after another would take 1.6 s
+
+
+def test_the_rate_limit_holds_across_dispatchers(session: Session, database_url: str, clock: Clock) -> None:
+    """Two processes' dispatchers share the sender's slots: never more than the limit in any second."""
+    from carecenter.db import make_engine
+
+    ids = queue(session, clock.now, n=40)
+    sender = TimedSender()
+    settings = make_sms_settings(sms_rate_per_second=20, sms_send_concurrency=4)
+    engines = [make_engine(database_url), make_engine(database_url)]
+    dispatchers = [
+        Dispatcher(engine=e, sender=sender, settings=settings, public_url=None, clock=utcnow) for e in engines
+    ]
+    threads = [threading.Thread(target=d.dispatch_due, kwargs={"batch": 10}) for d in dispatchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for d, e in zip(dispatchers, engines, strict=True):
+        d.stop()
+        e.dispose()
+    assert {status_of(session, i).status for i in ids} == {"sent"}
+    assert len(sender.sent) == len({m.body for m in sender.sent}) == 40  # each exactly once
+    times = sorted(sender.started)
+    busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+    assert busiest <= 21  # 20 slots a second; a late thread may bunch with the next slot
+    assert times[-1] - times[0] >= 39 / 20 * 0.9
