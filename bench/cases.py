@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bench.harness import FanOut, Seeded, Server, now
+from bench.harness import FanOut, Seeded, Server, copy_rows, now
 from carecenter.readings.models import Reading
 from notifications.fake_twilio_api import FakeTwilioApi
 
@@ -225,15 +225,7 @@ def raw_insert(url: str, seeded: Seeded, *, rows: int) -> dict[str, Any]:
     )
     started = time.perf_counter()
     if url.startswith("postgresql"):
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            with cursor.copy(f"COPY reading ({', '.join(columns)}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
-            raw.commit()
-        finally:
-            raw.close()
+        copy_rows(engine, "reading", list(columns), records)
     else:
         with engine.begin() as conn:
             conn.execute(Reading.__table__.insert(), [dict(zip(columns, r, strict=True)) for r in records])  # type: ignore[attr-defined]

@@ -6,9 +6,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -30,19 +32,19 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "carecenter_bench"
 
 
-def database_url(kind: str, workdir: Path) -> str:
+def database_url(kind: str, workdir: Path, name: str = PG_BENCH_DB) -> str:
     """A fresh, migrated database of the kind: a new SQLite file, or a recreated PostgreSQL database."""
     if kind == "sqlite":
-        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        url = f"sqlite:///{workdir / f'{name}-{uuid.uuid4().hex[:8]}.db'}"
     else:
         admin = sa.create_engine(
             os.environ.get("CARECENTER_BENCH_PG_ADMIN_URL", PG_ADMIN_URL), isolation_level="AUTOCOMMIT"
         )
         with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
-            conn.execute(sa.text(f"CREATE DATABASE {PG_BENCH_DB}"))
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
         admin.dispose()
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     upgrade_to_head(url)
     return url
 
@@ -208,6 +210,19 @@ def seed_fanout(url: str, alerts: int, now: datetime) -> FanOut:
     return FanOut(keys, phones=4 * alerts)
 
 
+def copy_rows(engine: sa.Engine, table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL COPY of rows into a table (names are our own, never input), in one transaction."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        raw.commit()
+    finally:
+        raw.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -221,11 +236,16 @@ class Server:
     url: str
 
     def peak_rss_mb(self) -> float:
-        """The server process's peak resident memory (VmHWM), in MB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """The largest peak resident memory (VmHWM) among the server's processes (uvicorn and its workers), in MB."""
+        pids = [self.process.pid]
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            pids += [int(pid) for pid in (task / "children").read_text().split()]
+        peaks = [0.0]
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -260,11 +280,14 @@ def start_server(
     return _launch("main:app_factory", env, port, workers)
 
 
-def start_naive_peer(url: str) -> Server:
+def start_naive_peer(url: str, *, workers: int = 1) -> Server:
     """The naive peer of figure 2 (bench/naive_peer.py) on the same database, in its own table."""
+    from bench.naive_peer import create_table
+
+    create_table(url)  # before the workers start, so that they do not race to create it
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {"NAIVE_DATABASE_URL": url}
-    return _launch("bench.naive_peer:app_factory", env, port, workers=1)
+    return _launch("bench.naive_peer:app_factory", env, port, workers=workers)
 
 
 def _launch(factory: str, env: dict[str, str], port: int, workers: int) -> Server:

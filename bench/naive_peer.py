@@ -39,12 +39,21 @@ def _durable_sqlite(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=FULL")
 
 
-def app_factory() -> FastAPI:
-    url = os.environ["NAIVE_DATABASE_URL"]
+def _engine(url: str) -> sa.Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
         sa.event.listen(engine, "connect", _durable_sqlite)
+    return engine
+
+
+def create_table(url: str) -> None:
+    engine = _engine(url)
     NaiveReading.__table__.create(engine, checkfirst=True)  # type: ignore[attr-defined]
+    engine.dispose()
+
+
+def app_factory() -> FastAPI:
+    engine = _engine(os.environ["NAIVE_DATABASE_URL"])
     app = FastAPI()
 
     @app.get("/readyz")

@@ -106,9 +106,10 @@ def enqueue_sms(
     `suppressed` with `hold_reason` (opted_out, budget, repeated_text) - the caller may then try
     someone else. A critical message is suppressed only for a number that opted out.
     """
-    existing = session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key)).first()
-    if existing is not None:
-        return existing
+    if not critical:  # a repeat must not count against the budget or queue a summary
+        existing = session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key)).first()
+        if existing is not None:
+            return existing
     message = SmsMessage(
         dedupe_key=dedupe_key,
         to_phone=to,

@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 
 from carecenter.fields import Text, created_at_field, enum_field, instant_field
 
+MIN_REPORTING_INTERVAL_SECONDS = 10
+
 
 class DeviceKind(StrEnum):
     watch = "watch"
@@ -32,7 +34,7 @@ class DeviceBase(SQLModel):
     kind: DeviceKind = enum_field()
     serial: Serial = Field(max_length=64, description="Serial number or IMEI, unique")
     model: Text = Field(default="", max_length=64)
-    reporting_interval_seconds: int = Field(default=300, ge=10, le=86_400)
+    reporting_interval_seconds: int = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
     resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
 
 
@@ -55,7 +57,7 @@ class DeviceCreate(DeviceBase):
 
 class DeviceUpdate(SQLModel):
     model: Text | None = Field(default=None, max_length=64)
-    reporting_interval_seconds: int | None = Field(default=None, ge=10, le=86_400)
+    reporting_interval_seconds: int | None = Field(default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
     resident_id: int | None = None
 
 

@@ -425,20 +425,30 @@ async def board_events(request: Request, user: UserDep, session: SessionDep) -> 
 
 
 # -- residents --------------------------------------------------------------------------------------
-def heart_rate_chart(readings: list[Reading], width: int = 640, height: int = 160) -> dict[str, Any]:
-    """Points for a server-rendered SVG line (no chart library)."""
-    points = [(r.recorded_at, r.heart_rate) for r in readings if r.heart_rate is not None]
+CHART_DAYS = 30
+CHART_POINTS = 240  # a 30-day line of 3-hour averages: readable on a tablet, light to send
+
+
+def heart_rate_chart(
+    points: list[tuple[datetime, int]], width: int = 640, height: int = 160, buckets: int = CHART_POINTS
+) -> dict[str, Any]:
+    """Points for a server-rendered SVG line (no chart library), averaged into at most `buckets`."""
     if len(points) < 2:
         return {"points": "", "width": width, "height": height, "low": None, "high": None}
     first, last = points[0][0], points[-1][0]
     span = max((last - first).total_seconds(), 1.0)
-    low, high = min(p[1] for p in points) - 5, max(p[1] for p in points) + 5
+    sums: dict[int, list[float]] = {}
+    for t, v in points:
+        bucket = sums.setdefault(min(int((t - first).total_seconds() / span * buckets), buckets - 1), [0.0, 0.0])
+        bucket[0] += v
+        bucket[1] += 1
+    averaged = [((b + 0.5) / buckets, total / n) for b, (total, n) in sorted(sums.items())]
+    low, high = min(v for _, v in averaged) - 5, max(v for _, v in averaged) + 5
     coords = " ".join(
-        f"{(t - first).total_seconds() / span * (width - 20) + 10:.1f},"
-        f"{height - 10 - (v - low) / max(high - low, 1) * (height - 20):.1f}"
-        for t, v in points
+        f"{x * (width - 20) + 10:.1f},{height - 10 - (v - low) / max(high - low, 1) * (height - 20):.1f}"
+        for x, v in averaged
     )
-    return {"points": coords, "width": width, "height": height, "low": low, "high": high}
+    return {"points": coords, "width": width, "height": height, "low": round(low), "high": round(high)}
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
@@ -451,20 +461,15 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
     contacts = session.exec(
         select(FamilyContact).where(FamilyContact.resident_id == resident_id).order_by(col(FamilyContact.priority))
     ).all()
-    readings = list(
-        reversed(
-            session.exec(
-                select(Reading)
-                .where(
-                    Reading.resident_id == resident_id,
-                    col(Reading.recorded_at) >= now - timedelta(days=7),
-                    col(Reading.heart_rate).is_not(None),
-                )
-                .order_by(col(Reading.recorded_at).desc())
-                .limit(500)
-            ).all()
+    heart_rates = session.exec(
+        select(Reading.recorded_at, Reading.heart_rate)
+        .where(
+            Reading.resident_id == resident_id,
+            col(Reading.recorded_at) >= now - timedelta(days=CHART_DAYS),
+            col(Reading.heart_rate).is_not(None),
         )
-    )
+        .order_by(col(Reading.recorded_at))
+    ).all()
     history = session.exec(
         select(Visit)
         .where(Visit.resident_id == resident_id, col(Visit.scheduled_start) <= now)
@@ -480,7 +485,7 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         user,
         resident=public,
         contacts=contacts,
-        chart=heart_rate_chart(readings),
+        chart=heart_rate_chart([(at, rate) for at, rate in heart_rates if rate is not None]),
         history=history,
         past_alerts=past_alerts,
         LivingSituation=LivingSituation,
@@ -534,9 +539,9 @@ def schedule_page(
         now=now,
         rules=request.app.state.visit_rules,
     )
-    names = {
-        r.id: r.name for r in session.exec(select(Resident).where(Resident.center_id == user.actor.center_id)).all()
-    }
+    names = dict(
+        session.exec(select(Resident.id, Resident.name).where(Resident.center_id == user.actor.center_id)).all()
+    )
     workers = [row for row in grid if row.worker_id is not None]
     return render(
         request,

@@ -283,6 +283,28 @@ def test_silent_devices_are_noticed_once_per_silence(
     assert alert_of(session, silent.id or 0).status == "auto_cleared"
 
 
+def test_silence_is_judged_by_each_device_s_own_interval(session: Session, app: FastAPI, clock: Clock) -> None:
+    """A watch reporting hourly is not silent after 40 quiet minutes; one reporting every minute is."""
+    from tests.factories import make_center, make_device, make_resident
+
+    center = make_center(session)
+    hourly, _ = make_device(
+        session, center=center, resident=make_resident(session, center=center), reporting_interval_seconds=3600
+    )
+    chatty, _ = make_device(
+        session, center=center, resident=make_resident(session, center=center), reporting_interval_seconds=60
+    )
+    for device in (hourly, chatty):
+        device.last_seen_at = clock.now - timedelta(minutes=40)
+        session.add(device)
+    session.commit()
+    with Session(app.state.engine) as own:
+        assert service.detect_silent_devices(own, app.state.alert_messaging, now=clock.now) == 1
+        own.commit()
+    silent = session.exec(select(Alert).where(Alert.kind == "device_silent")).one()
+    assert silent.device_id == chatty.id
+
+
 def test_missed_daily_ok_check_in(client: TestClient, session: Session, app: FastAPI, clock: Clock) -> None:
     s = build(session, clock.now)
     s.resident.daily_ok_checkin = True

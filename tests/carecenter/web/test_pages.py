@@ -112,7 +112,7 @@ def test_the_week_grid_highlights_and_reassigns(client: TestClient, session: Ses
     csrf = web_login(client, s.manager.username)
     page = client.get("/schedule").text
     assert f'is-unassigned" data-visit="{unassigned.id}"' in page
-    assert f'is-late " data-visit="{late.id}"' in page
+    assert f'is-late" data-visit="{late.id}"' in page
     clash = client.post(
         "/schedule/assign",
         data={"csrf": csrf, "visit_id": unassigned.id, "worker_id": s.worker.id},
@@ -303,3 +303,17 @@ def test_resolving_from_the_board_keeps_the_note(client: TestClient, session: Se
         "false_alarm",
         "误按",
     )
+
+
+def test_the_chart_covers_30_days_in_at_most_240_points(session: Session, clock: Clock) -> None:
+    """A month of readings every 5 minutes becomes a line of 3-hour averages, oldest first."""
+    from carecenter.web.router import heart_rate_chart
+
+    start = clock.now - timedelta(days=30)
+    points = [(start + timedelta(minutes=5 * n), 60 + (n // 288) % 30) for n in range(30 * 288)]
+    chart = heart_rate_chart(points)
+    coords = [tuple(map(float, p.split(","))) for p in chart["points"].split()]
+    assert len(coords) == 240
+    assert coords[0][0] < 15 and coords[-1][0] > 625  # spans the whole width
+    assert (chart["low"], chart["high"]) == (55, 94)  # the daily means range 60..89, with 5 of margin
+    assert coords[0][1] > coords[-1][1]  # heart rate rose through the month: the line ends higher (smaller y)
