@@ -183,6 +183,9 @@ def _alerts(residents: list[tuple[int, int, int | None]], now: datetime, rng: ra
             opened_at=now - timedelta(minutes=n % 20) if open_now else opened,
             last_triggered_at=opened,
             resolved_at=None if open_now else opened + timedelta(minutes=12),
+            # Open ones are due for their next escalation step: the escalation sweep's work.
+            escalation_started_at=opened if open_now else None,
+            next_escalation_at=now - timedelta(seconds=30) if open_now else None,
         )
 
 

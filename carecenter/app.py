@@ -75,6 +75,7 @@ def create_app(
         summary="Town-level elderly-care micro-service centers: residents, visits, wearables and alerts.",
         version="0.1.0",
         lifespan=lifespan,
+        max_body_size=settings.max_request_bytes,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
 
     demo_password: SecretStr | None = None
+    max_request_bytes: int = Field(
+        default=2_000_000, ge=10_000, description="Larger request bodies are refused (413); a full batch is ~200 KB"
+    )
 
     visit_horizon_days: int = Field(default=14, ge=1, le=60, description="Visits generated this far ahead")
     visit_reminder_minutes: int = Field(default=30, ge=1, le=24 * 60)

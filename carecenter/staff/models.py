@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -28,9 +29,18 @@ def _username(value: str) -> str:
     return value
 
 
+COMMON_PASSWORDS = frozenset(
+    line.strip().lower()
+    for line in (Path(__file__).parent.parent / "auth" / "common_passwords.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
+
+
 def _password(value: str) -> str:
     if len(value) < 8:
         raise ValueError("must be at least 8 characters long")
+    if value.lower() in COMMON_PASSWORDS or len(set(value)) <= 2:
+        raise ValueError("is one of the most common passwords; choose one that is harder to guess")
     return value
 
 

@@ -21,3 +21,15 @@ def test_pages_and_api_carry_security_headers(client: TestClient, session: Sessi
 def test_no_hsts_without_tls(database_url: str) -> None:
     with TestClient(create_app(make_settings(database_url, public_url="http://127.0.0.1:8000"))) as plain:
         assert "strict-transport-security" not in plain.get("/healthz").headers
+
+
+def test_oversized_bodies_are_refused_before_they_are_read(client: TestClient, session: Session) -> None:
+    """2 MB at most (a full batch of 1,000 readings is ~200 KB): 413, and nothing is parsed."""
+    big = b'{"readings": [' + b'{"event_id": "x"},' * 150_000 + b'{}]}'
+    assert len(big) > 2_000_000
+    response = client.post(
+        "/api/v1/checkins/batch", content=big, headers={"Content-Type": "application/json", "X-Device-Key": "dk_x"}
+    )
+    assert response.status_code == 413
+    response = client.post("/api/v1/auth/token", content=b"username=a&password=" + b"x" * 2_100_000)
+    assert response.status_code == 413

@@ -40,6 +40,15 @@ def test_short_password_is_a_422_naming_the_field(client: TestClient, session: S
     assert response.json()["detail"][0]["loc"] == ["body", "password"]
 
 
+def test_the_most_common_passwords_are_refused(client: TestClient, session: Session) -> None:
+    headers = login(client, make_staff(session, center=make_center(session), role=Role.manager))
+    for weak in ("12345678", "Password123", "woaini1314", "qwertyuiop", "aaaaaaaaaa", "abababab"):
+        response = client.post("/api/v1/staff", json=NEW_WORKER | {"password": weak}, headers=headers)
+        assert response.status_code == 422, weak
+        assert "most common passwords" in response.json()["detail"][0]["msg"]
+    assert client.post("/api/v1/staff", json=NEW_WORKER, headers=headers).status_code == 201
+
+
 def test_managers_cannot_make_admins_or_hire_elsewhere(client: TestClient, session: Session) -> None:
     other = make_center(session)
     manager = make_staff(session, center=make_center(session), role=Role.manager)
