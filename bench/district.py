@@ -172,18 +172,18 @@ def _insert_models(session: Session, rows: list[Any]) -> list[int]:
 
 def _alerts(residents: list[tuple[int, int, int | None]], now: datetime, rng: random.Random) -> Iterator[Alert]:
     for n, (center_id, rid, _) in enumerate(residents[:: max(1, len(residents) // 5000)]):
-        opened = now - timedelta(minutes=rng.randint(1, 30 * 24 * 60))
         open_now = n % 250 == 0
+        # Open ones opened in the last minutes and are due for their next step: the escalation sweep's work.
+        opened = now - timedelta(minutes=1 + n % 4 if open_now else rng.randint(1, 30 * 24 * 60))
         yield Alert(
             center_id=center_id,
             resident_id=rid,
             kind="heart_rate_high" if n % 3 else "sos",
             severity="high" if n % 3 else "critical",
             status="open" if open_now else "resolved",
-            opened_at=now - timedelta(minutes=n % 20) if open_now else opened,
+            opened_at=opened,
             last_triggered_at=opened,
             resolved_at=None if open_now else opened + timedelta(minutes=12),
-            # Open ones are due for their next escalation step: the escalation sweep's work.
             escalation_started_at=opened if open_now else None,
             next_escalation_at=now - timedelta(seconds=30) if open_now else None,
         )

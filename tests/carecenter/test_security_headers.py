@@ -25,7 +25,7 @@ def test_no_hsts_without_tls(database_url: str) -> None:
 
 def test_oversized_bodies_are_refused_before_they_are_read(client: TestClient, session: Session) -> None:
     """2 MB at most (a full batch of 1,000 readings is ~200 KB): 413, and nothing is parsed."""
-    big = b'{"readings": [' + b'{"event_id": "x"},' * 150_000 + b'{}]}'
+    big = b'{"readings": [' + b'{"event_id": "x"},' * 150_000 + b"{}]}"
     assert len(big) > 2_000_000
     response = client.post(
         "/api/v1/checkins/batch", content=big, headers={"Content-Type": "application/json", "X-Device-Key": "dk_x"}
