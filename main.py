@@ -207,6 +207,31 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from carecenter.backup import BackupError, backup
+
+    target = Path(args.out or f"carecenter-backup-{utcnow():%Y%m%dT%H%M%SZ}.dump")
+    try:
+        backup(settings.database_url, target)
+    except BackupError as exc:
+        return _fail(str(exc))
+    print(f"backup written to {target} ({target.stat().st_size:,} bytes)")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from carecenter.backup import BackupError, restore
+
+    if not args.yes:
+        return _fail("a restore replaces everything in the database; stop the servers and add --yes to go ahead")
+    try:
+        restore(settings.database_url, Path(args.backup))
+    except BackupError as exc:
+        return _fail(str(exc))
+    print(f"restored {args.backup}; run `python main.py migrate` if it came from an older version")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python main.py", description="CareCenter: elderly-care center service")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -244,6 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--name", required=True)
     admin.add_argument("--phone", required=True)
     admin.set_defaults(func=cmd_create_admin)
+
+    backup = sub.add_parser("backup", help="back the database up (SQLite: online backup API; PostgreSQL: pg_dump)")
+    backup.add_argument("--out", help="the file to write (default: carecenter-backup-<UTC time>.dump)")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="replace the database's contents with a backup")
+    restore.add_argument("backup", help="a file written by `python main.py backup`")
+    restore.add_argument("--yes", action="store_true", help="confirm: everything in the database is replaced")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 
