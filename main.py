@@ -31,6 +31,7 @@ from carecenter.clock import utcnow
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
+from carecenter.logs import configure_logging
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, StaffCreate
@@ -85,7 +86,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return _fail("refusing a production start:\n  " + "\n  ".join(problems))
     if not _require_current_schema(settings):
         return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
-    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_config=None, proxy_headers=True)
     return 0
 
 
@@ -128,7 +129,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             lambda _app: Simulator(client=client, gateways=summary.gateways, rate=args.rate, password=password)
         )
         print(f"  simulator: {args.rate:g} readings/s with occasional falls and SOS; care workers answer after ~30 s")
-    uvicorn.run(build_app(settings, extra_services=extra), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(build_app(settings, extra_services=extra), host=args.host, port=args.port, log_config=None)
     return 0
 
 
@@ -283,9 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
     settings = Settings()
+    configure_logging(settings.log_format)
     result: int = args.func(settings, args)
     return result
 

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from typing import Protocol
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from carecenter.alerts.notify import AlertMessaging
 from carecenter.alerts.router import router as alerts_router
@@ -17,8 +18,10 @@ from carecenter.devices.router import router as devices_router
 from carecenter.duty.router import router as duty_router
 from carecenter.errors import install_error_handlers
 from carecenter.health.router import router as health_router
+from carecenter.logs import RequestIds
 from carecenter.messaging.events import DomainSmsEvents
 from carecenter.messaging.router import router as messaging_router
+from carecenter.metrics import DatabaseFigures
 from carecenter.migrate import head_revisions
 from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.router import router as readings_router
@@ -105,6 +108,9 @@ def create_app(
     install_error_handlers(app)
     install_webhook_errors(app)
     install_security_headers(app, public_url=settings.public_url)
+    app.add_middleware(RequestIds)  # added last: outermost, so every log line of the request has its id
+    app.state.metrics = CollectorRegistry()
+    app.state.metrics.register(DatabaseFigures(app.state.engine))
     install_web(app)
     routers = (
         health_router,

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from enum import StrEnum
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
 
     demo_password: SecretStr | None = None
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one object per line, for collectors")
+    metrics_token: SecretStr | None = Field(default=None, description="If set, /metrics wants it as a Bearer token")
     max_request_bytes: int = Field(
         default=2_000_000, ge=10_000, description="Larger request bodies are refused (413); a full batch is ~200 KB"
     )

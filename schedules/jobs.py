@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from carecenter import metrics
 from carecenter.alerts import service as alerts
 from carecenter.alerts.notify import AlertMessaging
 from carecenter.visits import service as visits
@@ -35,7 +36,7 @@ def all_sweeps(messaging: AlertMessaging, rules: VisitRules) -> dict[str, Sweep]
 
 def run_sweep(job_id: str, sweep: Sweep, *, engine: sa.Engine, now: datetime) -> int:
     """One run of a job in its own transaction."""
-    with Session(engine) as session:
+    with metrics.SWEEP_SECONDS.labels(job_id).time(), Session(engine) as session:
         done = sweep(session, now)
         session.commit()
     if done:

@@ -9,6 +9,8 @@ import logging
 
 import sqlalchemy as sa
 
+from carecenter.metrics import PROCESS, SCHEDULER_LEADER
+
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x0CA2E_CE47E  # "carecenter" scheduler, an arbitrary bigint shared by all processes
 
@@ -28,6 +30,11 @@ class LeaderLock:
 
     def check(self) -> bool:
         """Keep or try to take the lead; returns whether this process leads now."""
+        leads = self._check()
+        SCHEDULER_LEADER.labels(PROCESS).set(1 if leads else 0)
+        return leads
+
+    def _check(self) -> bool:
         if not self.needs_lock:
             return True
         if self._connection is not None:

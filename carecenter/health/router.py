@@ -1,9 +1,12 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the Prometheus metrics."""
 
+import hmac
 import logging
 
-from fastapi import APIRouter, Request
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from carecenter.migrate import current_revisions
 
@@ -34,3 +37,18 @@ def readyz(request: Request) -> JSONResponse | dict[str, str]:
             status_code=503,
         )
     return {"status": "ready"}
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus text format: this process's counters, and the figures the database holds."""
+    token = request.app.state.settings.metrics_token
+    if token is not None:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
+            return Response("metrics need the token\n", status_code=401, media_type="text/plain")
+    try:
+        body = generate_latest(REGISTRY) + generate_latest(request.app.state.metrics)
+    except sa.exc.OperationalError:  # the database is away: this process's own figures still help
+        body = generate_latest(REGISTRY)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

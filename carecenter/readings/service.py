@@ -4,6 +4,7 @@ A 2xx answer means the reading is committed. The batch answers item by item: one
 never costs the others.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from carecenter import metrics
 from carecenter.access import Actor
 from carecenter.alerts import rules
 from carecenter.alerts.assess import Assessor, RuleSubject, lock_subjects
@@ -130,7 +132,10 @@ def ingest(
         )
     assessor.finish()
     _note_seen(session, {a.device.id: a.device for a in accepted}, seen)
-    return [answers[index] for index in range(len(posts))]
+    ordered = [answers[index] for index in range(len(posts))]
+    for result, count in Counter(a.result for a in ordered).items():
+        metrics.READINGS.labels(result.value).inc(count)  # counted before the commit: a rollback over-counts
+    return ordered
 
 
 def _validate(raw: Any, now: datetime) -> ReadingIn:

@@ -1,0 +1,102 @@
+"""Request ids in responses and log lines; /metrics in Prometheus text format."""
+
+import io
+import json
+import logging
+import re
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from carecenter.app import create_app
+from carecenter.logs import JsonFormatter, RequestIdFilter, RequestIds
+from schedules.jobs import all_sweeps, run_sweep
+from schedules.leader import LeaderLock
+from tests.carecenter.alerts.scenario import build
+from tests.conftest import Clock, make_settings
+from tests.factories import login
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the exposition text (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" ([0-9.e+-]+)"
+    found = re.search(r"^" + pattern + r"$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_every_response_has_a_request_id(client: TestClient) -> None:
+    generated = client.get("/healthz").headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert client.get("/healthz", headers={"X-Request-ID": "lb-7f3a.1"}).headers["x-request-id"] == "lb-7f3a.1"
+    odd = client.get("/healthz", headers={"X-Request-ID": "no spaces <or> tags"}).headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", odd)
+
+
+def test_json_log_lines_carry_the_request_id_even_from_a_worker_thread() -> None:
+    app = FastAPI()
+    app.add_middleware(RequestIds)
+    log = logging.getLogger("tests.observability")
+
+    @app.get("/work")
+    def work() -> dict[str, str]:  # a sync route: FastAPI runs it in a thread
+        log.warning("处理中 %s", "ok")
+        return {}
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    log.addHandler(handler)
+    try:
+        with TestClient(app) as client:
+            request_id = client.get("/work").headers["x-request-id"]
+    finally:
+        log.removeHandler(handler)
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["request_id"] == request_id
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "tests.observability", "处理中 ok")
+    assert line["time"].endswith("+00:00")
+
+
+def test_metrics_count_readings_alerts_acknowledgements_messages_and_sweeps(
+    client: TestClient, session: Session, app: FastAPI, clock: Clock
+) -> None:
+    before = client.get("/metrics").text
+    s = build(session, clock.now)
+    s.post(client, clock.now, "heartbeat", event_id="m-1")
+    s.post(client, clock.now, "heartbeat", event_id="m-1")  # the same again: a duplicate
+    alert_id = s.post(client, clock.now, "sos", event_id="m-sos").json()["alert_id"]
+    clock.advance(seconds=90)
+    client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"channel": "tablet"}, headers=login(client, s.worker))
+    run_sweep("escalate-alerts", all_sweeps(app.state.alert_messaging, app.state.visit_rules)["escalate-alerts"],
+              engine=app.state.engine, now=clock.now)  # fmt: skip
+    leader = LeaderLock(app.state.engine)
+    leader.check()
+    try:
+        response = client.get("/metrics")
+    finally:
+        leader.release()
+    assert response.headers["content-type"].startswith("text/plain")
+    after = response.text
+
+    def grew(name: str, **labels: str) -> float:
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert grew("carecenter_readings_ingested_total", result="accepted") == 2
+    assert grew("carecenter_readings_ingested_total", result="duplicate") == 1
+    assert metric(after, "carecenter_alerts_opened_total", kind="sos") == 1
+    assert metric(after, "carecenter_alert_time_to_acknowledge_seconds_bucket", le="60") == 0
+    assert metric(after, "carecenter_alert_time_to_acknowledge_seconds_bucket", le="120") == 1
+    assert metric(after, "carecenter_alert_time_to_acknowledge_seconds_sum") == 90
+    assert metric(after, "carecenter_sms_messages", status="queued") == 2  # the worker and the one on duty
+    assert grew("carecenter_sweep_duration_seconds_count", job="escalate-alerts") == 1
+    assert re.search(r'^carecenter_scheduler_leader\{process="[^"]+"\} 1\.0$', after, re.MULTILINE)
+
+
+def test_metrics_can_require_a_token(database_url: str) -> None:
+    with TestClient(create_app(make_settings(database_url, metrics_token="scrape-secret-1"))) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-1"}).status_code == 200
