@@ -1,5 +1,6 @@
 """Residents and their family contacts, scoped to the actor's center."""
 
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import ColumnElement
@@ -53,7 +54,7 @@ def list_residents(
     if worker_id is not None:
         stmt = stmt.where(Resident.primary_worker_id == worker_id)
     if q and q.strip():
-        text = q.strip()
+        text = unicodedata.normalize("NFC", q.strip())  # as names are stored: a tablet's IME may decompose
         matches: list[ColumnElement[bool]] = [col(Resident.name).ilike(_like(text), escape="\\")]
         digits = "".join(ch for ch in text if ch.isdigit())
         if len(digits) >= 3:
