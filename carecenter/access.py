@@ -32,7 +32,8 @@ class Actor:
         return self.role in (Role.manager, Role.admin)
 
     def sees_center(self, center_id: int | None) -> bool:
-        return self.is_admin or (center_id is not None and center_id == self.center_id)
+        """None is "no such record": not found, for admins too."""
+        return center_id is not None and (self.is_admin or center_id == self.center_id)
 
     def require_visible(self, center_id: int | None, what: str) -> None:
         """NotFound unless the actor may see records of this center."""

@@ -145,3 +145,16 @@ def test_no_path_leads_out_of_the_static_files(client: TestClient, path: str) ->
     response = client.get(path)
     assert response.status_code in (400, 404), (path, response.status_code)
     assert "[project]" not in response.text and "root:" not in response.text and "SecretStr" not in response.text
+
+
+def test_ids_no_column_can_hold_and_missing_records_are_4xx_for_everyone(
+    client: TestClient, session: Session, manager_headers: dict[str, str]
+) -> None:
+    from carecenter.staff.models import Role
+
+    admin = login(client, make_staff(session, center=None, role=Role.admin))
+    for headers in (manager_headers, admin):
+        assert client.get(f"/api/v1/residents/{2**70}", headers=headers).status_code == 422
+        assert client.get("/api/v1/visits", params={"worker_id": 2**64}, headers=headers).status_code == 422
+        for path in ("/api/v1/residents/999999", "/api/v1/alerts/999999", "/api/v1/visits/999999"):
+            assert client.get(path, headers=headers).status_code == 404, path
