@@ -1,0 +1,215 @@
+"""Every API operation, called by every kind of caller: allowed or denied as the matrix says.
+
+Callers: anonymous, a device (its key), a care worker and a manager of another center, a care
+worker, a manager (of the records' center) and an admin. "Denied" is 401, 403 or 404 (another
+center's records do not exist for you); "allowed" is anything else (a 422 for a body the
+operation does not like still got past the door). Each call gets fresh records, so an allowed
+DELETE cannot make the next caller's call look denied. A new operation must be added to ACCESS
+or this test fails: nobody ships a route without deciding who may call it.
+"""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from carecenter.staff.models import Role
+from tests.carecenter.test_center_scoping import RECORD_PARAMS, body_for
+from tests.factories import (
+    login,
+    make_alert,
+    make_center,
+    make_contact,
+    make_device,
+    make_plan,
+    make_resident,
+    make_shift,
+    make_staff,
+    make_visit,
+)
+
+CALLERS = ("anonymous", "device", "other_worker", "other_manager", "worker", "manager", "admin")
+STAFF = {"worker", "manager", "admin", "other_worker", "other_manager"}  # other-center staff: lists only
+WORKER_UP = {"worker", "manager", "admin"}
+MANAGER_UP = {"manager", "admin"}
+
+# Who may call what. Lists are open to other centers' staff: they see their own center's items.
+ACCESS: dict[str, set[str]] = {
+    "GET /api/v1/centers": STAFF,
+    "POST /api/v1/centers": {"admin"},
+    "GET /api/v1/centers/{center_id}": WORKER_UP,
+    "PATCH /api/v1/centers/{center_id}": {"admin"},  # a center's settings are the district's
+    "DELETE /api/v1/centers/{center_id}": {"admin"},
+    "GET /api/v1/staff": STAFF,
+    "POST /api/v1/staff": MANAGER_UP | {"other_manager"},  # hires into their own center
+    "GET /api/v1/staff/me": STAFF,
+    "GET /api/v1/staff/{staff_id}": WORKER_UP,
+    "PATCH /api/v1/staff/{staff_id}": MANAGER_UP,
+    "GET /api/v1/residents": STAFF,
+    "POST /api/v1/residents": MANAGER_UP | {"other_manager"},
+    "GET /api/v1/residents/{resident_id}": WORKER_UP,
+    "PATCH /api/v1/residents/{resident_id}": MANAGER_UP,
+    "DELETE /api/v1/residents/{resident_id}": MANAGER_UP,
+    "PUT /api/v1/residents/{resident_id}/notes": WORKER_UP,
+    "GET /api/v1/residents/{resident_id}/contacts": WORKER_UP,
+    "POST /api/v1/residents/{resident_id}/contacts": MANAGER_UP,
+    "PATCH /api/v1/residents/{resident_id}/contacts/{contact_id}": MANAGER_UP,
+    "DELETE /api/v1/residents/{resident_id}/contacts/{contact_id}": MANAGER_UP,
+    "GET /api/v1/residents/{resident_id}/readings": WORKER_UP,
+    "GET /api/v1/audit-events": MANAGER_UP | {"other_manager"},
+    "GET /api/v1/notifications": MANAGER_UP | {"other_manager"},
+    "POST /api/v1/notifications/test": MANAGER_UP | {"other_manager"},
+    "GET /api/v1/devices": STAFF,  # care workers check a resident's watch (battery, last seen)
+    "POST /api/v1/devices": MANAGER_UP | {"other_manager"},
+    "GET /api/v1/devices/{device_id}": WORKER_UP,
+    "PATCH /api/v1/devices/{device_id}": MANAGER_UP,
+    "DELETE /api/v1/devices/{device_id}": MANAGER_UP,
+    "POST /api/v1/devices/{device_id}/rotate-key": MANAGER_UP,
+    "POST /api/v1/devices/{device_id}/revoke": MANAGER_UP,
+    "POST /api/v1/checkins": {"device"},
+    "POST /api/v1/checkins/batch": {"device"},
+    "GET /api/v1/alerts": STAFF,
+    "GET /api/v1/alerts/stats": STAFF,
+    "GET /api/v1/alerts/{alert_id}": WORKER_UP,
+    "POST /api/v1/alerts/{alert_id}/acknowledge": WORKER_UP,
+    "POST /api/v1/alerts/{alert_id}/on-site": WORKER_UP,
+    "POST /api/v1/alerts/{alert_id}/resolve": WORKER_UP,
+    "GET /api/v1/centers/{center_id}/escalation-policy": WORKER_UP,
+    "PUT /api/v1/centers/{center_id}/escalation-policy": MANAGER_UP,
+    "GET /api/v1/duty-shifts": STAFF,
+    "POST /api/v1/duty-shifts": MANAGER_UP | {"other_manager"},
+    "DELETE /api/v1/duty-shifts/{shift_id}": MANAGER_UP,
+    "GET /api/v1/care-plans": STAFF,
+    "POST /api/v1/care-plans": MANAGER_UP,
+    "GET /api/v1/care-plans/{plan_id}": WORKER_UP,
+    "PATCH /api/v1/care-plans/{plan_id}": MANAGER_UP,
+    "GET /api/v1/visits": STAFF,
+    "POST /api/v1/visits": MANAGER_UP,
+    "GET /api/v1/visits/stats": STAFF,
+    "GET /api/v1/schedule": STAFF,
+    "GET /api/v1/visits/{visit_id}": WORKER_UP,
+    "POST /api/v1/visits/{visit_id}/assign": MANAGER_UP,
+    "POST /api/v1/visits/{visit_id}/check-in": WORKER_UP,
+    "POST /api/v1/visits/{visit_id}/check-out": WORKER_UP,
+    "POST /api/v1/visits/{visit_id}/cancel": MANAGER_UP,
+    "POST /api/v1/visits/{visit_id}/tasks": WORKER_UP,
+    "PUT /api/v1/visits/{visit_id}/notes": WORKER_UP,
+    "POST /api/v1/visits/{visit_id}/concern": WORKER_UP,
+    "POST /api/v1/visits/{visit_id}/vitals": WORKER_UP,
+    "POST /api/v1/visits/{visit_id}/correct-times": MANAGER_UP,
+}
+NAMES_A_RESIDENT = {"POST /api/v1/care-plans", "POST /api/v1/visits"}
+# Not in the matrix: logging in and out (tests/carecenter/auth), the Twilio webhooks (signature:
+# tests/notifications/test_webhooks.py) and the response links (signed token: test_links.py).
+ELSEWHERE = ("/api/v1/auth/", "/webhooks/", "/r/", "/healthz", "/readyz")
+
+
+def callers(client: TestClient, session: Session) -> tuple[Any, int, dict[str, dict[str, str]]]:
+    """The center, its care worker who is the caller, and every staff caller's headers (logged in once)."""
+    here, there = make_center(session), make_center(session)
+    people = {
+        "worker": make_staff(session, center=here),
+        "manager": make_staff(session, center=here, role=Role.manager),
+        "admin": make_staff(session, center=None, role=Role.admin),
+        "other_worker": make_staff(session, center=there),
+        "other_manager": make_staff(session, center=there, role=Role.manager),
+    }
+    headers = {name: login(client, person) for name, person in people.items()}
+    assert people["worker"].id is not None
+    return here, people["worker"].id, headers
+
+
+def records(session: Session, here: Any, visiting: int) -> tuple[dict[str, Any], str]:
+    """Fresh records of the center (the visit is the calling care worker's), and a device key of it."""
+    worker = make_staff(session, center=here)
+    resident = make_resident(session, center=here, primary_worker_id=worker.id)
+    device, key = make_device(session, center=here, resident=resident)
+    now = datetime.now(UTC)
+    ids = {
+        "center": here.id,
+        "staff": worker.id,
+        "resident": resident.id,
+        "contact": make_contact(session, resident=resident).id,
+        "device": device.id,
+        "alert": make_alert(session, resident=resident).id,
+        "shift": make_shift(session, center=here, staff=[worker], starts_at=now + timedelta(days=1)).id,
+        "plan": make_plan(session, resident=resident).id,
+        "visit": make_visit(session, resident=resident, start=now - timedelta(minutes=5), worker_id=visiting).id,
+    }
+    return ids, key
+
+
+def creation_body(path: str, ids: dict[str, Any]) -> dict[str, Any] | None:
+    """A valid body for the operations that create, so that the role check, not validation, answers."""
+    unique = uuid.uuid4().hex[:8]
+    now = datetime.now(UTC)
+    bodies: dict[str, dict[str, Any]] = {
+        "/api/v1/centers": {"name": f"中心{unique}", "town": "新镇", "district": "房山区"},
+        "/api/v1/staff": {
+            "name": "新员工",
+            "phone": "13900004444",
+            "username": f"u{unique}",
+            "password": "long-enough-pw",
+        },
+        "/api/v1/residents": {"name": "新居民", "gender": "male", "birth_date": "1941-05-06"},
+        "/api/v1/notifications/test": {"to": "13800138000"},
+        "/api/v1/devices": {"kind": "watch", "serial": f"SN-{unique}"},
+        "/api/v1/duty-shifts": {
+            "starts_at": (now + timedelta(days=3)).isoformat(),
+            "ends_at": (now + timedelta(days=3, hours=8)).isoformat(),
+            "staff_ids": [ids["staff"]],
+        },
+        "/api/v1/care-plans": {
+            "resident_id": ids["resident"],
+            "services": ["meals"],
+            "starts_on": (now + timedelta(days=1)).date().isoformat(),
+            "recurrence": {"weekdays": [1], "start_time": "10:00", "duration_minutes": 60},
+        },
+        "/api/v1/visits": {"resident_id": ids["resident"], "scheduled_start": (now + timedelta(days=2)).isoformat()},
+    }
+    return bodies.get(path)
+
+
+def call(
+    client: TestClient, session: Session, here: Any, visiting: int, headers: dict[str, str], method: str, path: str
+) -> int:
+    ids, key = records(session, here, visiting)
+    url = path
+    for param in re.findall(r"{(\w+)}", path):
+        url = url.replace("{" + param + "}", str(ids[RECORD_PARAMS[param]]))
+    if headers.get("X-Device-Key") == "":
+        headers = {"X-Device-Key": key}
+    body = (creation_body(path, ids) if method == "POST" else None) or body_for(method, path)
+    if path.startswith("/api/v1/checkins"):
+        reading = {"event_id": uuid.uuid4().hex, "kind": "heartbeat", "recorded_at": datetime.now(UTC).isoformat()}
+        body = {"readings": [reading]} if path.endswith("/batch") else reading
+    status: int = client.request(method, url, headers=headers, json=body).status_code
+    return status
+
+
+def test_every_operation_allows_exactly_its_callers(client: TestClient, session: Session, app: FastAPI) -> None:
+    operations = [
+        f"{method.upper()} {path}"
+        for path, found in app.openapi()["paths"].items()
+        if not path.startswith(ELSEWHERE)
+        for method in found
+    ]
+    assert sorted(set(operations) - set(ACCESS)) == [], "decide who may call these: add them to ACCESS"
+    here, visiting, staff = callers(client, session)
+    headers_of = staff | {"anonymous": {}, "device": {"X-Device-Key": ""}}  # the device's key: per call
+    wrong = []
+    for operation in operations:
+        method, path = operation.split(" ", 1)
+        for caller in CALLERS:
+            status = call(client, session, here, visiting, headers_of[caller], method, path)
+            # Naming another center's resident in a body is answered like a wrong field: 422.
+            refused_field = status == 422 and caller.startswith("other_") and operation in NAMES_A_RESIDENT
+            allowed = status not in (401, 403, 404) and not refused_field
+            assert status < 500, f"{caller} {operation}: {status}"
+            if allowed != (caller in ACCESS[operation]):
+                wrong.append(f"{caller:>13} {operation}: {status}")
+    assert wrong == [], "\n" + "\n".join(wrong)
