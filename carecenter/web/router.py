@@ -160,7 +160,7 @@ def login(
         return render(request, "login.html", None, status_code=exc.status_code, message=exc.message, username=username)
     session.commit()
     response = RedirectResponse("/", status_code=303)
-    set_session_cookie(response, token, expires_at=auth_session.expires_at, settings=settings)
+    set_session_cookie(response, token, expires_at=auth_session.expires_at, now=now, settings=settings)
     return response
 
 

@@ -22,11 +22,18 @@ def csrf_ok(session_token: str, submitted: str | None, settings: Settings) -> bo
     return bool(submitted) and hmac.compare_digest(csrf_token(session_token, settings), submitted or "")
 
 
-def set_session_cookie(response: Response, token: str, *, expires_at: datetime, settings: Settings) -> None:
+def set_session_cookie(
+    response: Response, token: str, *, expires_at: datetime, now: datetime, settings: Settings
+) -> None:
+    """The login session in an HttpOnly cookie that lives as long as the session can.
+
+    Max-Age, not Expires: a lifetime relative to the moment the browser receives it, so a tablet
+    whose clock is off (or a test's clock) does not throw the cookie away early or keep it late.
+    """
     response.set_cookie(
         COOKIE,
         token,
-        expires=expires_at,
+        max_age=max(0, int((expires_at - now).total_seconds())),
         httponly=True,
         samesite="lax",
         secure=settings.public_url.startswith("https://"),

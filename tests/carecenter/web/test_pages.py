@@ -41,6 +41,9 @@ def test_the_session_cookie_is_httponly_and_samesite(client: TestClient, session
     response = client.post("/login", data={"username": s.worker.username, "password": PASSWORD}, follow_redirects=False)
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie  # PUBLIC_URL is https
+    # As long as the session may last (12 h), counted from when the browser gets it: the test's
+    # clock (or a tablet's) being off must not make the browser drop it at once.
+    assert "Max-Age=43200" in cookie and "expires" not in cookie.lower()
 
 
 def test_today_lists_my_visits_with_risks(client: TestClient, session: Session, clock: Clock) -> None:
