@@ -2,6 +2,9 @@
 
 import html
 import logging
+import math
+import threading
+import time
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
@@ -70,6 +73,30 @@ class InvalidField(DomainError):
         return {"detail": [{"loc": self.loc, "msg": self.message, "type": "value_error"}]}
 
 
+class ThrottledLog:
+    """At most one line per interval for a recurring failure, saying how many it stands for.
+
+    A database outage under load fails hundreds of requests a second; the person on call needs
+    to see that it happens and how often, not two thousand identical lines.
+    """
+
+    def __init__(self, logger: logging.Logger, *, every_seconds: float) -> None:
+        self.logger, self.every = logger, every_seconds
+        self._last = -math.inf
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def warning(self, message: str, *args: object) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self.every:
+                self._held += 1
+                return
+            held, self._held, self._last = self._held, 0, now
+        suffix = f" (and {held} more like it since the last such line)" if held else ""
+        self.logger.warning(message + suffix, *args)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain errors to their status; anything else is a bug answered with a plain 500."""
 
@@ -92,10 +119,12 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=409,
         )
 
+    outage_log = ThrottledLog(log, every_seconds=10)
+
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
         # A deadlock, a lost connection, a database restarting: nothing was committed; try again.
-        log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+        outage_log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
         return JSONResponse(
             {"detail": "The database is busy or unavailable; nothing was saved. Please retry shortly."},
             status_code=503,

@@ -5,6 +5,7 @@ import json
 import logging
 import re
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -100,3 +101,23 @@ def test_metrics_can_require_a_token(database_url: str) -> None:
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-1"}).status_code == 200
+
+
+def test_a_recurring_failure_is_logged_once_per_interval_with_a_count(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carecenter import errors
+
+    moment = [1000.0]
+    monkeypatch.setattr("carecenter.errors.time.monotonic", lambda: moment[0])
+    throttled = errors.ThrottledLog(logging.getLogger("tests.outage"), every_seconds=10)
+    with caplog.at_level(logging.WARNING, logger="tests.outage"):
+        for n in range(500):  # an outage under load: five hundred failed requests in five seconds
+            moment[0] += 0.01
+            throttled.warning("database error on %s", f"/api/{n}")
+        moment[0] += 10
+        throttled.warning("database error on %s", "/api/last")
+    assert [r.getMessage() for r in caplog.records] == [
+        "database error on /api/0",
+        "database error on /api/last (and 499 more like it since the last such line)",
+    ]
