@@ -6,6 +6,7 @@ The seed is a district: 20 centers, 20,000 residents (each with a watch and a fa
 models (so their defaults apply); visits and readings, the bulk, are written set-wise.
 """
 
+import json
 import random
 import statistics
 import time
@@ -268,8 +269,6 @@ def _write_chunk(engine: sa.Engine, table: sa.Table, chunk: list[dict[str, Any]]
 
 
 def _for_copy(value: Any, is_json: bool) -> Any:
-    import json
-
     return json.dumps(value) if is_json else value
 
 

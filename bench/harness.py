@@ -102,38 +102,34 @@ def seed(url: str, residents: int, now: datetime) -> Seeded:
         session.flush()
         watch_keys, serials = [], []
         for n, person in enumerate(people):
-            key = new_device_key()
             serial = f"BW-{n:06d}"
-            session.add(
-                Device(
-                    kind=DeviceKind.watch,
-                    serial=serial,
-                    center_id=center.id,
-                    resident_id=person.id,
-                    key_hash=key_hash(key),
-                    key_prefix=key[:10],
-                    key_rotated_at=now,
-                    created_at=now,
-                )
-            )
+            key = _register(session, DeviceKind.watch, serial, center.id, person.id, now)
             serials.append(serial)
             if n < 1000:
                 watch_keys.append(key)
-        gateway_key = new_device_key()
-        session.add(
-            Device(
-                kind=DeviceKind.gateway,
-                serial="BW-GATEWAY",
-                center_id=center.id,
-                key_hash=key_hash(gateway_key),
-                key_prefix=gateway_key[:10],
-                key_rotated_at=now,
-                created_at=now,
-            )
-        )
+        gateway_key = _register(session, DeviceKind.gateway, "BW-GATEWAY", center.id, None, now)
         session.commit()
     engine.dispose()
     return Seeded(gateway_key, serials, watch_keys)
+
+
+def _register(
+    session: Session, kind: DeviceKind, serial: str, center_id: int, resident_id: int | None, now: datetime
+) -> str:
+    """A device with a fresh key; returns the key."""
+    key = new_device_key()
+    device = Device(
+        kind=kind,
+        serial=serial,
+        center_id=center_id,
+        resident_id=resident_id,
+        key_hash=key_hash(key),
+        key_prefix=key[:10],
+        key_rotated_at=now,
+        created_at=now,
+    )
+    session.add(device)
+    return key
 
 
 @dataclass
@@ -191,20 +187,7 @@ def seed_fanout(url: str, alerts: int, now: datetime) -> FanOut:
                         created_at=now,
                     )
                 )
-            key = new_device_key()
-            session.add(
-                Device(
-                    kind=DeviceKind.watch,
-                    serial=f"FO-{n:06d}",
-                    center_id=center.id,
-                    resident_id=resident.id,
-                    key_hash=key_hash(key),
-                    key_prefix=key[:10],
-                    key_rotated_at=now,
-                    created_at=now,
-                )
-            )
-            keys.append(key)
+            keys.append(_register(session, DeviceKind.watch, f"FO-{n:06d}", center.id, resident.id, now))
         session.commit()
     engine.dispose()
     return FanOut(keys, phones=4 * alerts)
@@ -262,7 +245,7 @@ def start_server(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = (
-        {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")}
+        _environment()
         | {
             "CARECENTER_DATABASE_URL": url,
             "CARECENTER_SECRET_KEY": SECRET,
@@ -286,8 +269,13 @@ def start_naive_peer(url: str, *, workers: int = 1) -> Server:
 
     create_table(url)  # before the workers start, so that they do not race to create it
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {"NAIVE_DATABASE_URL": url}
+    env = _environment() | {"NAIVE_DATABASE_URL": url}
     return _launch("bench.naive_peer:app_factory", env, port, workers=workers)
+
+
+def _environment() -> dict[str, str]:
+    """This process's environment without its CARECENTER_ settings: a server gets only its own."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")}
 
 
 def _launch(factory: str, env: dict[str, str], port: int, workers: int) -> Server:

@@ -33,10 +33,16 @@ def key_hash(key: str) -> str:
 UNKNOWN_DEVICE_KEY = "Unknown or revoked device key."
 
 
-def authenticate_device(session: Session, key: str | None) -> Device:
-    """The device a key belongs to; 401 for a missing, unknown or revoked key."""
+def require_key(key: str | None) -> str:
+    """The key a device sent; 401 when it sent none."""
     if not key:
         raise NotAuthenticated("Send the device key in the X-Device-Key header.")
+    return key
+
+
+def authenticate_device(session: Session, key: str | None) -> Device:
+    """The device a key belongs to; 401 for a missing, unknown or revoked key."""
+    key = require_key(key)
     device = devices_by_key(session, {key}).get(key)
     if device is None:
         raise NotAuthenticated(UNKNOWN_DEVICE_KEY)

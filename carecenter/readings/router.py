@@ -8,8 +8,8 @@ from pydantic import AwareDatetime
 
 from carecenter.alerts.notify import AlertMessaging
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
-from carecenter.devices.service import authenticate_device
-from carecenter.errors import InvalidField, NotAuthenticated
+from carecenter.devices.service import authenticate_device, require_key
+from carecenter.errors import InvalidField
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings import service
 from carecenter.readings.batcher import CheckinBatcher
@@ -47,10 +47,8 @@ async def post_checkin(
     reading: ReadingIn, request: Request, response: Response, key: DeviceKeyDep, now: NowDep
 ) -> CheckinAnswer:
     """Post one reading; 201 once it is stored, 200 if this event_id was stored before."""
-    if not key:
-        raise NotAuthenticated("Send the device key in the X-Device-Key header.")
     batcher: CheckinBatcher = request.app.state.checkins
-    answer = await batcher.submit(key, reading.model_dump(mode="json", exclude_none=True), now)
+    answer = await batcher.submit(require_key(key), reading.model_dump(mode="json", exclude_none=True), now)
     if answer.result == CheckinResult.rejected:
         raise InvalidField(["body"], answer.reason or "rejected")
     if answer.result == CheckinResult.duplicate:
