@@ -25,7 +25,7 @@ from carecenter.alerts.notify import AlertMessaging
 from carecenter.devices.service import UNKNOWN_DEVICE_KEY, devices_by_key
 from carecenter.errors import NotAuthenticated
 from carecenter.readings.models import BatchItemAnswer
-from carecenter.readings.service import ingest, target_of
+from carecenter.readings.service import count_committed, ingest, target_of
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class CheckinBatcher:
             now = max(p.now for p in waiting)
             answers = ingest(session=session, messaging=self.messaging, posts=posts, now=now)
             session.commit()
+        count_committed(answers)
         for pending, answer in zip(waiting, answers, strict=True):
             if not pending.answer.done():
                 pending.answer.set_result(answer)

@@ -66,6 +66,7 @@ def post_batch(
     posts = [(sender, item) for item in batch.readings]
     answers = service.ingest(session=session, messaging=messaging, posts=posts, now=now)
     session.commit()
+    service.count_committed(answers)
     counts = {result: sum(1 for a in answers if a.result == result) for result in CheckinResult}
     return BatchAnswer(
         accepted=counts[CheckinResult.accepted],

@@ -132,10 +132,13 @@ def ingest(
         )
     assessor.finish()
     _note_seen(session, {a.device.id: a.device for a in accepted}, seen)
-    ordered = [answers[index] for index in range(len(posts))]
-    for result, count in Counter(a.result for a in ordered).items():
-        metrics.READINGS.labels(result.value).inc(count)  # counted before the commit: a rollback over-counts
-    return ordered
+    return [answers[index] for index in range(len(posts))]
+
+
+def count_committed(answers: Sequence[BatchItemAnswer]) -> None:
+    """Count the outcomes in /metrics; called after the commit, so that a rolled-back batch is not counted."""
+    for result, count in Counter(a.result for a in answers).items():
+        metrics.READINGS.labels(result.value).inc(count)
 
 
 def _validate(raw: Any, now: datetime) -> ReadingIn:

@@ -6,6 +6,7 @@ import logging
 import re
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -94,6 +95,31 @@ def test_metrics_count_readings_alerts_acknowledgements_messages_and_sweeps(
     assert metric(after, "carecenter_sms_messages", status="queued") == 2  # the worker and the one on duty
     assert grew("carecenter_sweep_duration_seconds_count", job="escalate-alerts") == 1
     assert re.search(r'^carecenter_scheduler_leader\{process="[^"]+"\} 1\.0$', after, re.MULTILINE)
+
+
+def test_readings_are_counted_only_once_their_transaction_commits(
+    client: TestClient, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = build(session, clock.now)
+    batch = {"readings": [{"event_id": "c-1", "kind": "heartbeat", "recorded_at": clock.now.isoformat()}]}
+    headers = {"X-Device-Key": s.key}
+
+    def accepted() -> float:
+        return metric(client.get("/metrics").text, "carecenter_readings_ingested_total", result="accepted")
+
+    before = accepted()
+    real_commit = Session.commit
+
+    def lost_connection(self: Session) -> None:
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(Session, "commit", lost_connection)
+    assert client.post("/api/v1/checkins/batch", json=batch, headers=headers).status_code == 503
+    monkeypatch.setattr(Session, "commit", real_commit)
+    assert accepted() == before, "nothing was stored, so nothing is counted"
+    answer = client.post("/api/v1/checkins/batch", json=batch, headers=headers)
+    assert answer.json()["accepted"] == 1
+    assert accepted() == before + 1
 
 
 def test_metrics_can_require_a_token(database_url: str) -> None:
