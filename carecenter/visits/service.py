@@ -1,6 +1,7 @@
 """Care plans, the visits they generate, and what happens at the door."""
 
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
@@ -554,7 +555,16 @@ def correct_times(
     return visit
 
 
-def is_late(visit: Visit, now: datetime, rules: VisitRules) -> bool:
+class Scheduled(Protocol):
+    """A visit, or a row of a visit's columns that include these."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def scheduled_start(self) -> datetime: ...
+
+
+def is_late(visit: Scheduled, now: datetime, rules: VisitRules) -> bool:
     return visit.status == VisitStatus.scheduled and now >= visit.scheduled_start + rules.late_after
 
 

@@ -1,7 +1,9 @@
 """The tablet pages through the app (fast); the real browser tests are in test_browser.py."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -10,7 +12,7 @@ from carecenter.audit.models import AuditEvent
 from carecenter.visits.models import Visit
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock
-from tests.factories import PASSWORD, make_visit
+from tests.factories import PASSWORD, login, make_resident, make_visit
 
 
 def web_login(client: TestClient, username: str) -> str:
@@ -125,6 +127,81 @@ def test_the_week_grid_highlights_and_reassigns(client: TestClient, session: Ses
     client.post("/schedule/assign", data={"csrf": csrf, "visit_id": unassigned.id, "worker_id": s.on_duty.id})
     session.expire_all()
     assert session.get(Visit, unassigned.id).worker_id == s.on_duty.id  # type: ignore[union-attr]
+
+
+class WeekGrid(HTMLParser):
+    """The grid's cells: (row header, column index) -> the slots' (visit id, classes, text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[tuple[str, int], list[tuple[int, str, str]]] = {}
+        self.row, self.column, self.text = "", -1, ""
+        self.slot: tuple[int, str] | None = None
+        self.in_header = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "tr":
+            self.row, self.column = "", -1
+        elif tag == "th" and values.get("scope") == "row":
+            self.in_header = True
+        elif tag == "td":
+            self.column += 1
+            self.cells.setdefault((self.row, self.column), [])
+        elif tag == "a" and "data-visit" in values:
+            self.slot, self.text = (int(values["data-visit"] or 0), values.get("class") or ""), ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "th":
+            self.in_header = False
+        elif tag == "a" and self.slot is not None:
+            self.cells[self.row, self.column].append((*self.slot, " ".join(self.text.split())))
+            self.slot = None
+
+    def handle_data(self, data: str) -> None:
+        if self.in_header:
+            self.row += data.strip()
+        elif self.slot is not None:
+            self.text += data
+
+
+def test_the_week_grid_shows_what_the_schedule_api_says(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)  # the center is in Asia/Shanghai; the clock says 10:00 there
+    zone = ZoneInfo("Asia/Shanghai")
+    monday = clock.now.astimezone(zone).date() - timedelta(days=clock.now.astimezone(zone).weekday())
+    other = make_resident(session, center=s.center, name="<b>李</b>桂兰")
+    starts = [clock.now - timedelta(minutes=20), clock.now + timedelta(days=1, hours=5), clock.now - timedelta(days=1)]
+    make_visit(session, resident=s.resident, start=starts[0], worker_id=s.worker.id)  # late
+    make_visit(session, resident=other, start=starts[1])  # unassigned
+    make_visit(session, resident=other, start=starts[2], worker_id=s.on_duty.id, status="completed")
+    make_visit(session, resident=s.resident, start=clock.now + timedelta(days=9), worker_id=s.worker.id)  # next week
+    web_login(client, s.manager.username)
+    grid = WeekGrid()
+    grid.feed(client.get(f"/schedule?week={monday}").text)
+    api = client.get(
+        "/api/v1/schedule",
+        params={"from": str(monday), "to": str(monday + timedelta(days=6))},
+        headers=login(client, s.manager),
+    ).json()
+    expected: dict[tuple[str, int], list[tuple[int, str, str]]] = {}
+    for row in api:
+        header = "未分配" if row["worker_id"] is None else row["worker_name"]
+        for column, day in enumerate(row["days"]):
+            assert day["date"] == str(monday + timedelta(days=column))
+            slots = []
+            for visit in day["visits"]:
+                start = datetime.fromisoformat(visit["scheduled_start"]).astimezone(zone).strftime("%H:%M")
+                name = "王秀英" if visit["resident_id"] == s.resident.id else "<b>李</b>桂兰"
+                badge = "迟到" if visit["late"] else {"completed": "已完成"}.get(visit["status"], "")
+                classes = f"slot st-{visit['status']}" + (" is-late" if visit["late"] else "")
+                classes += " is-unassigned" if visit["worker_id"] is None else ""
+                slots.append((visit["id"], classes, f"{start} {name}{badge}"))
+            expected[header, column] = slots
+    assert grid.cells == expected
+    assert sum(len(slots) for slots in expected.values()) == 3, "the next week's visit is not on this week"
+    assert [text for (_, _, text) in grid.cells["护理员甲", (starts[0].astimezone(zone).date() - monday).days]] == [
+        "09:40 王秀英迟到"
+    ]
 
 
 def test_message_log_and_figures(client: TestClient, session: Session, clock: Clock) -> None:
