@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy import event, update
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
@@ -134,38 +134,34 @@ class Dispatcher:
             ),
             sa.and_(col(SmsMessage.status) == MessageStatus.sending, col(SmsMessage.lease_expires_at) <= now),
         )
-        claimed: list[Claimed] = []
         with Session(self.engine) as session:
             if self.settings.sms_rate_per_second:
                 batch = min(batch, self._room(session))
-            rows = session.exec(
-                select(SmsMessage)
+            order = session.exec(
+                select(SmsMessage.id)
                 .where(due)
                 .order_by(col(SmsMessage.critical).desc(), col(SmsMessage.next_attempt_at), col(SmsMessage.id))
                 .limit(batch)
                 .with_for_update(skip_locked=True)
             ).all()
-            # Plain values first: the ORM UPDATE below refreshes `row` in place.
-            for message_id, to_phone, body, status, attempts in [
-                (r.id, r.to_phone, r.body, r.status, r.attempts) for r in rows
-            ]:
-                assert message_id is not None
-                result = session.execute(
-                    update(SmsMessage)
-                    .where(
-                        col(SmsMessage.id) == message_id,
-                        col(SmsMessage.status) == status,
-                        col(SmsMessage.attempts) == attempts,
-                    )
-                    .values(
-                        status=MessageStatus.sending,
-                        lease_expires_at=lease_until,
-                        attempts=attempts + 1,
-                        updated_at=now,
-                    )
+            if not order:
+                return []
+            # One UPDATE for the batch; `due` again, for SQLite, where another process may have
+            # claimed a row between the SELECT and this UPDATE (PostgreSQL has them locked).
+            outbox = SmsMessage.__table__  # type: ignore[attr-defined]
+            rows = session.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(order), due)
+                .values(
+                    status=MessageStatus.sending,
+                    lease_expires_at=lease_until,
+                    attempts=outbox.c.attempts + 1,
+                    updated_at=now,
                 )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(Claimed(message_id, to_phone, body, attempts + 1))
+                .returning(outbox.c.id, outbox.c.to_phone, outbox.c.body, outbox.c.attempts)
+            ).all()
+            position = {message_id: n for n, message_id in enumerate(order)}
+            claimed = sorted((Claimed(*row) for row in rows), key=lambda m: position[m.id])
             if self.settings.sms_rate_per_second and claimed:
                 claimed = self._book_slots(session, claimed)
             session.commit()
@@ -211,10 +207,11 @@ class Dispatcher:
         return self._record_sent(message, result, now)
 
     def _record_sent(self, message: Claimed, result: SendResult, now: datetime) -> Outcome:
-        with Session(self.engine) as session:
-            session.execute(
-                update(SmsMessage)
-                .where(col(SmsMessage.id) == message.id, col(SmsMessage.status) == MessageStatus.sending)
+        outbox = SmsMessage.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as conn:  # Core, not the ORM: this runs for every message sent
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == message.id, outbox.c.status == MessageStatus.sending)
                 .values(
                     status=MessageStatus.sent,
                     provider_sid=result.provider_sid,
@@ -226,12 +223,11 @@ class Dispatcher:
                 )
             )
             # A status callback may have arrived first and moved the row on; it still needs the SID.
-            session.execute(
-                update(SmsMessage)
-                .where(col(SmsMessage.id) == message.id, col(SmsMessage.provider_sid).is_(None))
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == message.id, outbox.c.provider_sid.is_(None))
                 .values(provider_sid=result.provider_sid, sent_at=now)
             )
-            session.commit()
         return "sent"
 
     def _record_failure(self, message: Claimed, error: SendError, now: datetime) -> Outcome:
