@@ -18,7 +18,7 @@ from bench import cases, district
 from bench.harness import database_url, now, seed, seed_fanout, start_naive_peer, start_server
 from notifications.fake_twilio_api import FakeTwilioApi
 
-WORKERS = 1  # what `main.py serve` runs (uvicorn with several workers leaves Nagle on: +40 ms a response)
+WORKERS = 1  # `main.py serve` processes; more do not help on this 2-core machine (PostgreSQL and the load share it)
 SMS_RATE = 150  # messages/s: the sender's rate limit the fan-out must respect
 
 # name: (comparison, target, which database it applies to)

@@ -241,7 +241,7 @@ class Server:
 def start_server(
     url: str, twilio: FakeTwilioApi, *, workers: int = 1, extra_env: dict[str, str] | None = None
 ) -> Server:
-    """`uvicorn main:app_factory` as its own process, with SMS through the real SDK to the fake API."""
+    """`main.py serve` (what production runs) as its own process, SMS through the real SDK to the fake API."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = (
@@ -257,10 +257,12 @@ def start_server(
             "CARECENTER_TWILIO_API_BASE": twilio.base_url,
             "CARECENTER_SCHEDULER_ENABLED": "false",
             "CARECENTER_SMS_BUDGET_PER_HOUR": "1000",
+            "CARECENTER_ACCESS_LOG": "false",
         }
         | (extra_env or {})
     )
-    return _launch("main:app_factory", env, port, workers)
+    command = ["main.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    return _launch(command, env, port)
 
 
 def start_naive_peer(url: str, *, workers: int = 1) -> Server:
@@ -270,7 +272,8 @@ def start_naive_peer(url: str, *, workers: int = 1) -> Server:
     create_table(url)  # before the workers start, so that they do not race to create it
     port = free_port()
     env = _environment() | {"NAIVE_DATABASE_URL": url}
-    return _launch("bench.naive_peer:app_factory", env, port, workers=workers)
+    uvicorn = ["-m", "uvicorn", "--factory", "bench.naive_peer:app_factory", "--host", "127.0.0.1", "--port", str(port)]
+    return _launch([*uvicorn, "--log-level", "warning", "--no-access-log", "--workers", str(workers)], env, port)
 
 
 def _environment() -> dict[str, str]:
@@ -278,28 +281,10 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")}
 
 
-def _launch(factory: str, env: dict[str, str], port: int, workers: int) -> Server:
+def _launch(arguments: list[str], env: dict[str, str], port: int) -> Server:
+    """`python ARGUMENTS` in the project root, once it answers /readyz on `port`."""
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -308,7 +293,7 @@ def _launch(factory: str, env: dict[str, str], port: int, workers: int) -> Serve
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"{factory} did not become ready within 30 s")
+    raise RuntimeError(f"{' '.join(arguments)} did not become ready within 30 s")
 
 
 def now() -> datetime:

@@ -78,3 +78,4 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # every /readyz reads the schema version

@@ -1,5 +1,6 @@
 """Running Alembic from the app and the CLI, and checking the schema is at head."""
 
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,8 +21,14 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_to_head(database_url: str) -> None:
-    """Apply every pending migration."""
-    command.upgrade(alembic_config(database_url), "head")
+    """Apply every pending migration, saying which (the servers' logging keeps Alembic quiet)."""
+    steps = logging.getLogger("alembic.runtime.migration")
+    level = steps.level
+    steps.setLevel(logging.INFO)
+    try:
+        command.upgrade(alembic_config(database_url), "head")
+    finally:
+        steps.setLevel(level)
 
 
 def head_revisions() -> set[str]:

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     demo_password: SecretStr | None = None
     log_format: Literal["text", "json"] = Field(default="text", description="json: one object per line, for collectors")
+    access_log: bool = Field(default=True, description="`serve` logs a line per request (off when a proxy logs them)")
     metrics_token: SecretStr | None = Field(default=None, description="If set, /metrics wants it as a Bearer token")
     max_request_bytes: int = Field(
         default=2_000_000, ge=10_000, description="Larger request bodies are refused (413); a full batch is ~200 KB"

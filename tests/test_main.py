@@ -1,6 +1,8 @@
 """The command line: demo seeding, production start checks, admin creation, and the real demo server."""
 
+import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,9 +15,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from bench.harness import database_url as fresh_database
+from bench.harness import start_server
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.staff.models import Role, Staff
-from main import main
+from main import listening_socket, main
+from notifications.fake_twilio_api import FakeTwilioApi
 from tests.conftest import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +72,77 @@ def test_serve_refuses_an_unmigrated_database(
     monkeypatch.setenv("CARECENTER_TWILIO_FROM_NUMBER", "+15005550006")
     assert main(["serve"]) == 2
     assert "python main.py migrate" in capsys.readouterr().err
+
+
+def test_serve_runs_several_workers_only_on_postgresql(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_sqlite_url: str
+) -> None:
+    monkeypatch.setenv("CARECENTER_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("CARECENTER_DATABASE_URL", tmp_sqlite_url)
+    monkeypatch.setenv("CARECENTER_SMS_PROVIDER", "twilio")
+    monkeypatch.setenv("CARECENTER_TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("CARECENTER_TWILIO_AUTH_TOKEN", "token")
+    monkeypatch.setenv("CARECENTER_TWILIO_FROM_NUMBER", "+15005550006")
+    assert main(["migrate"]) == 0
+    assert main(["serve", "--workers", "2"]) == 2
+    assert "--workers needs PostgreSQL" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "--workers", "0"])
+    assert "a whole number of at least 1, not '0'" in capsys.readouterr().err
+
+
+def _nodelay_of_accepted_connection(listener: socket.socket) -> int:
+    """TCP_NODELAY on the server side of a connection asyncio accepts on `listener`."""
+
+    async def check() -> int:
+        loop = asyncio.get_running_loop()
+        accepted: asyncio.Future[int] = loop.create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        server = await loop.create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(accepted, 5)
+        finally:
+            writer.close()
+            server.close()
+
+    return asyncio.run(check())
+
+
+def test_the_workers_shared_socket_turns_nagle_off() -> None:
+    """Nagle's algorithm with delayed ACKs holds each response ~40 ms; asyncio turns it off only
+    on a listener created with proto IPPROTO_TCP, which uvicorn's own multi-process socket is not."""
+    assert _nodelay_of_accepted_connection(listening_socket("127.0.0.1", 0)) != 0
+    like_uvicorns = socket.socket(socket.AF_INET)
+    like_uvicorns.bind(("127.0.0.1", 0))
+    assert _nodelay_of_accepted_connection(like_uvicorns) == 0
+
+
+def test_serve_with_workers_shares_the_port_and_one_process_leads_the_scheduler(
+    tmp_path: Path, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several workers need PostgreSQL")
+    url = fresh_database("postgresql", tmp_path, name="carecenter_workers")
+    twilio = FakeTwilioApi().start()
+    server = start_server(url, twilio, workers=2, extra_env={"CARECENTER_SCHEDULER_ENABLED": "true"})
+    leaders: dict[str, float] = {}
+    try:
+        deadline = time.monotonic() + 30
+        while len(leaders) < 2 and time.monotonic() < deadline:
+            text = httpx.get(f"{server.url}/metrics").text  # a new connection each time: either worker takes it
+            for process, value in re.findall(r'^carecenter_scheduler_leader\{process="([^"]+)"\} (\S+)$', text, re.M):
+                leaders[process] = float(value)
+    finally:
+        server.stop()
+        twilio.stop()
+    assert len(leaders) == 2, leaders
+    assert sorted(leaders.values()) == [0.0, 1.0], "exactly one process runs the scheduled jobs"
 
 
 def test_demo_seeds_once_and_scopes_the_manager(
