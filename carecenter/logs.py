@@ -79,3 +79,4 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
     logging.getLogger("alembic").setLevel(logging.WARNING)  # every /readyz reads the schema version
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # ten lines for every SMS sent

@@ -9,8 +9,6 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
-
 from notifications.models import LinkRole, ResponseLink
 
 _ID_BYTES = 6
@@ -40,9 +38,8 @@ def verify_link_token(token: str, secret: bytes) -> int | None:
     return int.from_bytes(raw_id, "big")
 
 
-def create_response_link(
+def new_response_link(
     *,
-    session: Session,
     alert_id: int,
     role: LinkRole,
     phone: str,
@@ -51,8 +48,8 @@ def create_response_link(
     valid_for: timedelta,
     recipient_ref: str | None = None,
 ) -> ResponseLink:
-    """A new link row in the caller's transaction (its id is known after this call)."""
-    link = ResponseLink(
+    """A link row to add to the caller's session (its id, and so its token, exist after a flush)."""
+    return ResponseLink(
         alert_id=alert_id,
         role=role,
         phone=phone,
@@ -61,9 +58,6 @@ def create_response_link(
         created_at=now,
         expires_at=now + valid_for,
     )
-    session.add(link)
-    session.flush()
-    return link
 
 
 def link_url(public_url: str, link: ResponseLink, secret: bytes) -> str:

@@ -5,6 +5,7 @@ end of the recipient's quiet hours, and past a per-recipient budget they are fol
 summary message instead of flooding a phone (and tripping carrier spam filters).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -67,6 +68,18 @@ def is_opted_out(session: Session, phone: str) -> bool:
     return recipient is not None and recipient.opted_out_at is not None
 
 
+def opted_out_among(session: Session, phones: Sequence[str]) -> set[str]:
+    """Which of these numbers opted out, in one query (for callers that queue several messages)."""
+    if not phones:
+        return set()
+    rows = session.exec(
+        select(SmsRecipient.phone).where(
+            col(SmsRecipient.phone).in_(phones), col(SmsRecipient.opted_out_at).is_not(None)
+        )
+    )
+    return set(rows)
+
+
 def _over_budget(session: Session, message: SmsMessage, settings: SmsSettings, now: datetime) -> str | None:
     sent_statuses = [s for s in MessageStatus if s != MessageStatus.suppressed]
     recent = select(func.count()).where(
@@ -99,12 +112,14 @@ def enqueue_sms(
     alert_id: int | None = None,
     visit_id: int | None = None,
     recipient_ref: str | None = None,
+    opted_out: bool | None = None,
 ) -> SmsMessage:
     """Queue one SMS in the caller's transaction; the same dedupe key is never queued twice.
 
     The returned row says what will happen: `queued` (maybe held until `next_attempt_at`), or
     `suppressed` with `hold_reason` (opted_out, budget, repeated_text) - the caller may then try
-    someone else. A critical message is suppressed only for a number that opted out.
+    someone else. A critical message is suppressed only for a number that opted out (`opted_out`:
+    the caller has looked that up with `opted_out_among`; None: looked up here).
     """
     if not critical:  # a repeat must not count against the budget or queue a summary
         existing = session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key)).first()
@@ -126,7 +141,7 @@ def enqueue_sms(
         created_at=now,
         updated_at=now,
     )
-    if is_opted_out(session, to):
+    if is_opted_out(session, to) if opted_out is None else opted_out:
         message.status, message.hold_reason = MessageStatus.suppressed, "opted_out"
     elif not critical:
         reason = _over_budget(session, message, settings, now)

@@ -12,9 +12,9 @@ from carecenter.centers.models import Center
 from carecenter.duty.service import on_duty_staff
 from carecenter.residents.models import FamilyContact, Resident, SmsOptIn
 from carecenter.staff.models import Role, Staff
-from notifications.links import create_response_link, link_url
+from notifications.links import link_url, new_response_link
 from notifications.models import LinkRole, Purpose, ResponseLink, SmsMessage
-from notifications.outbox import QuietHours, enqueue_sms
+from notifications.outbox import QuietHours, enqueue_sms, opted_out_among
 from notifications.settings import SmsSettings
 from notifications.templates import render, render_within
 
@@ -113,6 +113,7 @@ def send(
     alert_id: int | None = None,
     visit_id: int | None = None,
     critical: bool = False,
+    opted_out: bool | None = None,
 ) -> SmsMessage:
     """Queue one message for a recipient (their quiet hours apply unless it is critical)."""
     return enqueue_sms(
@@ -130,30 +131,35 @@ def send(
         alert_id=alert_id,
         visit_id=visit_id,
         recipient_ref=recipient.ref,
+        opted_out=opted_out,
     )
 
 
-def _link_for(
-    session: Session,
-    messaging: AlertMessaging,
-    alert: Alert,
-    recipient: Recipient,
-    now: datetime,
-    existing: dict[str, ResponseLink],
-) -> str:
-    """The recipient's response link for this alert: the one they already have, or a new one."""
+def _links(
+    session: Session, messaging: AlertMessaging, alert: Alert, recipients: list[Recipient], now: datetime
+) -> dict[str, str]:
+    """Each recipient's response link URL for this alert, by phone: the one they already have, or
+    a new one (the new ones written in one INSERT)."""
     assert alert.id is not None
-    link = existing.get(recipient.phone) or create_response_link(
-        session=session,
-        alert_id=alert.id,
-        role=recipient.role,
-        phone=recipient.phone,
-        language=recipient.language,
-        now=now,
-        valid_for=timedelta(hours=messaging.sms.sms_link_hours),
-        recipient_ref=recipient.ref,
-    )
-    return link_url(messaging.public_url, link, messaging.link_secret)
+    links = {link.phone: link for link in session.exec(select(ResponseLink).where(ResponseLink.alert_id == alert.id))}
+    fresh = [
+        new_response_link(
+            alert_id=alert.id,
+            role=recipient.role,
+            phone=recipient.phone,
+            language=recipient.language,
+            now=now,
+            valid_for=timedelta(hours=messaging.sms.sms_link_hours),
+            recipient_ref=recipient.ref,
+        )
+        for recipient in recipients
+        if recipient.phone not in links
+    ]
+    if fresh:
+        session.add_all(fresh)
+        session.flush()
+        links |= {link.phone: link for link in fresh}
+    return {phone: link_url(messaging.public_url, link, messaging.link_secret) for phone, link in links.items()}
 
 
 def page(
@@ -170,7 +176,8 @@ def page(
 ) -> list[SmsMessage]:
     """Queue one alert SMS per recipient for this stage (never twice for the same stage)."""
     local = alert.opened_at.astimezone(ZoneInfo(center.time_zone))
-    links = {link.phone: link for link in session.exec(select(ResponseLink).where(ResponseLink.alert_id == alert.id))}
+    links = _links(session, messaging, alert, recipients, now)
+    opted_out = opted_out_among(session, [recipient.phone for recipient in recipients])
     messages = []
     for recipient in recipients:
         text = render_within(
@@ -184,7 +191,7 @@ def page(
             what=label(KIND_LABELS, alert.kind, recipient.language),
             when=local.strftime("%m-%d %H:%M"),
             where=resident.address or center.town,
-            link=_link_for(session, messaging, alert, recipient, now, links),
+            link=links[recipient.phone],
         )
         messages.append(
             send(
@@ -198,6 +205,7 @@ def page(
                 critical=alert.severity in (Severity.critical, Severity.high),
                 center_id=center.id,
                 alert_id=alert.id,
+                opted_out=recipient.phone in opted_out,
             )
         )
     return messages

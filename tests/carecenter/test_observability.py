@@ -12,12 +12,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.app import create_app
-from carecenter.logs import JsonFormatter, RequestIdFilter, RequestIds
+from carecenter.logs import JsonFormatter, RequestIdFilter, RequestIds, configure_logging
+from notifications.fake_twilio_api import FakeTwilioApi
+from notifications.senders import TwilioSender
 from schedules.jobs import all_sweeps, run_sweep
 from schedules.leader import LeaderLock
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock, make_settings
 from tests.factories import login
+from tests.notifications.test_twilio_sender import twilio_settings
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -60,6 +63,32 @@ def test_json_log_lines_carry_the_request_id_even_from_a_worker_thread() -> None
     assert line["request_id"] == request_id
     assert (line["level"], line["logger"], line["message"]) == ("WARNING", "tests.observability", "处理中 ok")
     assert line["time"].endswith("+00:00")
+
+
+def test_server_logs_leave_out_per_message_and_per_probe_chatter(client: TestClient, twilio_api: FakeTwilioApi) -> None:
+    """What `serve` configures: the SDK's ten lines for each SMS and Alembic's two for each /readyz
+    stay out; what a person at 3 a.m. needs (our own warnings) stays in."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    quiet = {name: logging.getLogger(name).level for name in ("twilio.http_client", "alembic")}
+    stream = io.StringIO()
+    try:
+        configure_logging("text")
+        handler = root.handlers[0]
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(stream)
+        TwilioSender(twilio_settings(twilio_api)).send(to="+8613800138000", body="测试", status_callback=None)
+        assert client.get("/readyz").status_code == 200
+        logging.getLogger("carecenter.test").warning("短信发送失败")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in quiet.items():
+            logging.getLogger(name).setLevel(level)
+    assert len(twilio_api.received) == 1
+    lines = stream.getvalue().splitlines()
+    assert [line for line in lines if "twilio" in line or "alembic" in line] == []
+    assert any("WARNING carecenter.test: 短信发送失败" in line for line in lines)
 
 
 def test_metrics_count_readings_alerts_acknowledgements_messages_and_sweeps(

@@ -9,16 +9,24 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.alerts import service
-from carecenter.alerts.models import Alert, AlertEvent, AlertStatus, EscalationPolicyData
+from carecenter.alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    EscalationPolicyData,
+    EscalationStep,
+    Recipients,
+)
 from carecenter.app import create_app
 from carecenter.db import make_engine
 from carecenter.residents.models import FamilyContact
 from notifications.dispatcher import Dispatcher
-from notifications.models import SmsMessage
+from notifications.links import verify_link_token
+from notifications.models import ResponseLink, SmsMessage, SmsRecipient
 from notifications.senders import FakeSender, SendError
 from notifications.twilio_errors import Verdict
 from tests.carecenter.alerts.scenario import Scenario, build
-from tests.conftest import PUBLIC_URL, Clock, make_settings
+from tests.conftest import PUBLIC_URL, TEST_SECRET, Clock, make_settings
 from tests.factories import login
 from tests.notifications.test_webhooks import post_signed
 
@@ -203,6 +211,31 @@ def test_response_links_acknowledge_and_record_family_answers(
     assert kinds[:3] == ["opened", "escalated", "message_queued"]
     assert "family_answer" in kinds and kinds[-1] == "acknowledged"
     assert any(e["kind"] == "family_answer" and e["detail"].endswith(": going") for e in timeline)
+
+
+def test_each_person_paged_gets_their_own_link_and_an_opted_out_number_none(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = build(session, clock.now)
+    everyone = [Recipients.care_worker, Recipients.on_duty, Recipients.all_family]
+    policy = EscalationPolicyData(steps=[EscalationStep(after_minutes=0, recipients=everyone)])
+    headers = login(client, s.manager)
+    url = f"/api/v1/centers/{s.center.id}/escalation-policy"
+    assert client.put(url, json=policy.model_dump(mode="json"), headers=headers).status_code == 200
+    session.add(SmsRecipient(phone=s.son.phone, opted_out_at=clock.now - timedelta(days=3)))  # STOP, from elsewhere
+    session.commit()
+    alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
+    sent = session.exec(select(SmsMessage).where(SmsMessage.alert_id == alert_id)).all()
+    by_person = {m.recipient_ref: m for m in sent}
+    assert set(by_person) == set(refs(s, "worker", "on_duty", "daughter", "son"))
+    son = by_person.pop(f"contact:{s.son.id}")
+    assert (son.status, son.hold_reason) == ("suppressed", "opted_out")
+    for ref, message in by_person.items():
+        assert message.status == "queued", ref
+        token = message.body.split("/r/")[1].split()[0]
+        link = session.get(ResponseLink, verify_link_token(token, TEST_SECRET.encode()))
+        assert link is not None and link.alert_id == alert_id
+        assert (link.phone, link.recipient_ref) == (message.to_phone, ref), "the link answers for its own recipient"
 
 
 def test_a_failed_message_moves_on_to_the_next_contact_at_once(
