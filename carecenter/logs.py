@@ -80,3 +80,4 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
     logging.getLogger("alembic").setLevel(logging.WARNING)  # every /readyz reads the schema version
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # ten lines for every SMS sent
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line for every reading the simulator posts
