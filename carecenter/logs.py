@@ -48,6 +48,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+LINK_TOKEN = re.compile(r"(/r/)[A-Za-z0-9_-]+")
+
+
+class RedactLinkTokens(logging.Filter):
+    """A response link's token answers for its recipient until it expires: the access log shows
+    `/r/…` instead. (The console sender, for demos, still prints the links it "sends".)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/r/" in message:
+            record.msg, record.args = LINK_TOKEN.sub(r"\1…", message), ()
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, exception."""
 
@@ -81,3 +95,6 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # every /readyz reads the schema version
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # ten lines for every SMS sent
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line for every reading the simulator posts
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinkTokens) for f in access.filters):
+        access.addFilter(RedactLinkTokens())

@@ -66,7 +66,7 @@ def test_json_log_lines_carry_the_request_id_even_from_a_worker_thread() -> None
     assert line["time"].endswith("+00:00")
 
 
-def test_server_logs_leave_out_per_message_and_per_probe_chatter(client: TestClient, twilio_api: FakeTwilioApi) -> None:
+def test_server_logs_leave_out_chatter_and_link_tokens(client: TestClient, twilio_api: FakeTwilioApi) -> None:
     """What `serve` configures: the SDK's ten lines for each SMS and Alembic's two for each /readyz
     stay out; what a person at 3 a.m. needs (our own warnings) stays in."""
     root = logging.getLogger()
@@ -82,6 +82,9 @@ def test_server_logs_leave_out_per_message_and_per_probe_chatter(client: TestCli
         assert client.get("/readyz").status_code == 200
         httpx.get(f"{twilio_api.base_url}/")  # as the demo's simulator posts readings
         logging.getLogger("carecenter.test").warning("短信发送失败")
+        logging.getLogger("notifications.senders").warning("SMS to %s: %s", "+8613800138000", "回复 /r/Demo1")
+        access = ('%s - "%s %s HTTP/%s" %d', "10.0.0.7:5123", "POST", "/r/q2Xk9_-Zt0aB3cD4eF5gH6iJ", "1.1", 200)
+        logging.getLogger("uvicorn.access").info(*access)  # uvicorn's own format
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
@@ -91,6 +94,9 @@ def test_server_logs_leave_out_per_message_and_per_probe_chatter(client: TestCli
     lines = stream.getvalue().splitlines()
     assert [line for line in lines if any(name in line for name in ("twilio", "alembic", "httpx"))] == []
     assert any("WARNING carecenter.test: 短信发送失败" in line for line in lines)
+    assert any('10.0.0.7:5123 - "POST /r/… HTTP/1.1" 200' in line for line in lines), "a link token is a credential"
+    assert "q2Xk9" not in stream.getvalue()
+    assert any(line.endswith("回复 /r/Demo1 [-]") for line in lines), "the demo's console SMS keep their links"
 
 
 def test_metrics_count_readings_alerts_acknowledgements_messages_and_sweeps(
