@@ -323,12 +323,19 @@ def sweep_times(url: str, *, repeats: int, now: datetime) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     try:
         for job in wanted:
-            # The first run catches up with the seeded backlog (and keeps what it did);
-            # the runs after it are what every 10-60 s looks like on a live system.
-            started = time.perf_counter()
-            with Session(engine) as session:
-                figures[f"{job}_first_found"] = sweeps[job](session, now)
-                session.commit()
+            # The first runs catch up with the seeded backlog (and keep what they did): an alert
+            # takes one escalation step a run, and seeding the district takes minutes, so an
+            # alert seeded as due may be due again by then. The runs after that are what every
+            # 10-60 s looks like on a live system.
+            started, found = time.perf_counter(), 0
+            for _ in range(10):
+                with Session(engine) as session:
+                    done = sweeps[job](session, now)
+                    session.commit()
+                found += done
+                if not done:
+                    break
+            figures[f"{job}_first_found"] = found
             figures[f"{job}_first_ms"] = round((time.perf_counter() - started) * 1000, 1)
             runs = []
             for n in range(1, repeats + 1):
