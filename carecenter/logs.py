@@ -95,6 +95,11 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # every /readyz reads the schema version
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # ten lines for every SMS sent
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line for every reading the simulator posts
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # through this handler, whoever configured them
+        server_log = logging.getLogger(name)
+        server_log.handlers.clear()
+        server_log.setLevel(logging.NOTSET)
+        server_log.propagate = True
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactLinkTokens) for f in access.filters):
         access.addFilter(RedactLinkTokens())
