@@ -88,22 +88,27 @@ def create_app(
     app.state.alert_messaging = AlertMessaging(
         sms=settings.sms, public_url=settings.public_url, link_secret=link_secret
     )
-    app.state.checkins = CheckinBatcher(app.state.engine, app.state.alert_messaging)
     events = DomainSmsEvents(app.state.alert_messaging)
+    dispatcher = Dispatcher(
+        engine=app.state.engine,
+        sender=sender or make_sender(settings.sms),
+        settings=settings.sms,
+        public_url=settings.public_url,
+        events=events,
+        clock=utcnow,
+    )
     app.state.sms = SmsChannel(
         engine=app.state.engine,
         settings=settings.sms,
         public_url=settings.public_url,
         link_secret=link_secret,
         events=events,
-        dispatcher=Dispatcher(
-            engine=app.state.engine,
-            sender=sender or make_sender(settings.sms),
-            settings=settings.sms,
-            public_url=settings.public_url,
-            events=events,
-            clock=utcnow,
-        ),
+        dispatcher=dispatcher,
+    )
+    # SQLite: one writer at a time, so the check-in writer lets the dispatcher's writes go between its own.
+    sqlite = app.state.engine.dialect.name == "sqlite"
+    app.state.checkins = CheckinBatcher(
+        app.state.engine, app.state.alert_messaging, give_way=dispatcher.turns.give_way if sqlite else None
     )
     install_error_handlers(app)
     install_webhook_errors(app)

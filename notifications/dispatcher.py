@@ -12,8 +12,9 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -56,6 +57,37 @@ class DispatchReport:
             setattr(self, outcome, getattr(self, outcome) + 1)
 
 
+class WriteTurns:
+    """Lets the dispatcher's writes go between another thread's back-to-back transactions.
+
+    SQLite has one write lock and gives it to whichever waiting connection polls first; its
+    waiters poll every 25-100 ms, and a thread that writes back to back (the check-in writer
+    during a burst of SOS) takes the lock again the moment it commits. The dispatcher could then
+    wait out the whole burst with the burst's first SMS in the outbox. Its writes say so
+    (`writing()`); such a thread calls `give_way()` before each transaction, which waits
+    (bounded) until no dispatcher write is pending.
+    """
+
+    def __init__(self) -> None:
+        self._pending = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._changed:
+            self._pending += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._pending -= 1
+                self._changed.notify_all()
+
+    def give_way(self, timeout: float = 0.5) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._pending == 0, timeout)
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -86,6 +118,7 @@ class Dispatcher:
         self.events: SmsEvents = events or NoEvents()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.turns = WriteTurns()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,7 +167,7 @@ class Dispatcher:
             ),
             sa.and_(col(SmsMessage.status) == MessageStatus.sending, col(SmsMessage.lease_expires_at) <= now),
         )
-        with Session(self.engine) as session:
+        with self.turns.writing(), Session(self.engine) as session:
             if self.settings.sms_rate_per_second:
                 batch = min(batch, self._room(session))
             order = session.exec(
@@ -208,7 +241,7 @@ class Dispatcher:
 
     def _record_sent(self, message: Claimed, result: SendResult, now: datetime) -> Outcome:
         outbox = SmsMessage.__table__  # type: ignore[attr-defined]
-        with self.engine.begin() as conn:  # Core, not the ORM: this runs for every message sent
+        with self.turns.writing(), self.engine.begin() as conn:  # Core, not the ORM: runs for every message sent
             conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id == message.id, outbox.c.status == MessageStatus.sending)
@@ -232,7 +265,7 @@ class Dispatcher:
 
     def _record_failure(self, message: Claimed, error: SendError, now: datetime) -> Outcome:
         give_up = error.verdict != Verdict.retry or message.attempts >= self.settings.sms_max_attempts
-        with Session(self.engine) as session:
+        with self.turns.writing(), Session(self.engine) as session:
             row = session.get(SmsMessage, message.id)
             if row is None or row.status != MessageStatus.sending:
                 return "gone"

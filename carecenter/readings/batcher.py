@@ -13,6 +13,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,8 +47,16 @@ class _Pending:
 class CheckinBatcher:
     """One writer thread for single check-ins; `submit` returns once the reading is committed."""
 
-    def __init__(self, engine: sa.Engine, messaging: AlertMessaging, *, max_items: int = 500) -> None:
-        self.engine, self.messaging, self.max_items = engine, messaging, max_items
+    def __init__(
+        self,
+        engine: sa.Engine,
+        messaging: AlertMessaging,
+        *,
+        max_items: int = 500,
+        give_way: Callable[[], None] | None = None,
+    ) -> None:
+        """`give_way` runs before each transaction: on SQLite, the dispatcher's `turns.give_way`."""
+        self.engine, self.messaging, self.max_items, self.give_way = engine, messaging, max_items, give_way
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -105,6 +114,8 @@ class CheckinBatcher:
                 self._store([pending])
 
     def _commit(self, batch: list[_Pending]) -> None:
+        if self.give_way is not None:
+            self.give_way()
         with Session(self.engine, expire_on_commit=False) as session:
             devices = devices_by_key(session, {p.key for p in batch})
             posts, waiting = [], []

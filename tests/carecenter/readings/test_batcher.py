@@ -1,6 +1,7 @@
 """Single check-ins share transactions: one commit for many, answers only after it, faults kept apart."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,6 +17,7 @@ from carecenter.readings import batcher as batcher_module
 from carecenter.readings import service as readings_service
 from carecenter.readings.batcher import CheckinBatcher, _Pending
 from carecenter.readings.models import Reading
+from notifications.dispatcher import WriteTurns
 from tests.conftest import Clock
 from tests.factories import make_center, make_device, make_resident
 
@@ -100,3 +102,40 @@ def test_many_devices_posting_at_once_all_get_stored(client: TestClient, session
     assert codes == [201] * 24
     assert session.exec(select(func.count()).select_from(Reading)).one() == 24
     assert session.exec(select(Alert.kind)).all() == ["sos"]
+
+
+def test_on_sqlite_the_writer_lets_a_waiting_dispatcher_write_go_first(
+    client: TestClient, app: FastAPI, session: Session, clock: Clock, database_url: str
+) -> None:
+    """SQLite hands its one write lock to whoever polls first; in a burst of SOS the check-in
+    writer would keep the dispatcher (and the burst's first SMS) waiting until the burst is stored."""
+    turns = app.state.sms.dispatcher.turns
+    if not database_url.startswith("sqlite"):
+        assert app.state.checkins.give_way is None  # PostgreSQL: row locks, writers do not queue
+        return
+    [(_, key)] = watches(session, 1)
+    answers: list[int] = []
+    with turns.writing():  # as the dispatcher does while it claims or records
+        poster = threading.Thread(
+            target=lambda: answers.append(
+                client.post(
+                    "/api/v1/checkins", json=reading("w-1", clock, "sos"), headers={"X-Device-Key": key}
+                ).status_code
+            )
+        )
+        poster.start()
+        poster.join(0.5)
+        assert answers == [], "the writer waits while a dispatcher write is pending"
+    poster.join(10)
+    assert answers == [201]
+
+
+def test_giving_way_is_bounded() -> None:
+    turns = WriteTurns()
+    with turns.writing():
+        started = time.monotonic()
+        turns.give_way(timeout=0.2)
+        assert 0.15 < time.monotonic() - started < 2, "a stuck dispatcher cannot stop check-ins"
+    started = time.monotonic()
+    turns.give_way(timeout=5)
+    assert time.monotonic() - started < 0.1, "nothing pending: no wait"
