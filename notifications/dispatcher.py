@@ -325,7 +325,11 @@ class Dispatcher:
             self._wake.clear()
             try:
                 self.dispatch_due()
-            except Exception:  # the database may be down; the next sweep tries again
+            except sa.exc.OperationalError as exc:  # the database is away: one line, the next sweep tries again
+                log.warning(
+                    "SMS dispatch pass failed, database unreachable: %s", str(exc.orig or exc).partition("\n")[0]
+                )
+            except Exception:  # a bug: the whole traceback
                 log.exception("SMS dispatch pass failed")
             self._wake.wait(self.settings.sms_sweep_seconds)
 

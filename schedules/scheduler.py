@@ -77,7 +77,11 @@ class SweepScheduler:
     def _run(self, job_id: str) -> None:
         try:
             self.run_now(job_id)
-        except Exception:  # the next run tries again; the state is in the database
+        except sa.exc.OperationalError as exc:  # the database is away: one line, the next run tries again
+            log.warning(
+                "scheduled job %s failed, database unreachable: %s", job_id, str(exc.orig or exc).partition("\n")[0]
+            )
+        except Exception:  # a bug: the whole traceback; the state is in the database, the next run tries again
             log.exception("scheduled job %s failed", job_id)
 
     def start(self) -> None:

@@ -1,7 +1,9 @@
 """The scheduler: leader election on PostgreSQL, and the sweeps really running in the app."""
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -9,15 +11,18 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert
+from carecenter.alerts.notify import AlertMessaging
 from carecenter.app import create_app
 from carecenter.db import make_engine
 from notifications.clock import utcnow
+from notifications.dispatcher import Dispatcher
 from notifications.models import SmsMessage
+from notifications.senders import FakeSender
 from schedules.leader import LeaderLock
 from schedules.scheduler import SweepScheduler
 from schedules.settings import ScheduleSettings
 from tests.carecenter.alerts.scenario import build
-from tests.conftest import make_settings
+from tests.conftest import make_settings, make_sms_settings
 
 
 def test_only_one_process_leads_and_a_standby_takes_over(database_url: str) -> None:
@@ -77,3 +82,28 @@ def test_the_running_app_escalates_by_itself(session: Session, database_url: str
             keys = session.exec(select(SmsMessage.dedupe_key).where(SmsMessage.alert_id == alert_id)).all()
             stages = {key.split(":")[2] for key in keys}
     assert "s2" in stages
+
+
+def test_an_unreachable_database_is_one_line_a_pass_not_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The person on call sees that the database is away and why, every pass, without a page of
+    traceback each time (a bug still gets its traceback)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'carecenter.db'}")
+    settings = make_settings(str(engine.url))
+    messaging = AlertMessaging(sms=settings.sms, public_url="http://127.0.0.1", link_secret=b"k" * 32)
+    fast = make_sms_settings(sms_sweep_seconds=0.05)
+    dispatcher = Dispatcher(engine=engine, sender=FakeSender(), settings=fast, public_url=None, clock=utcnow)
+    scheduler = SweepScheduler(
+        engine=engine, messaging=messaging, rules=settings.visit_rules(), settings=ScheduleSettings(), clock=utcnow
+    )
+    with caplog.at_level(logging.WARNING):
+        dispatcher.start()
+        time.sleep(0.3)
+        dispatcher.stop()
+        scheduler._run("escalate-alerts")  # what APScheduler calls
+    engine.dispose()
+    lines = [r for r in caplog.records if "database unreachable" in r.getMessage()]
+    assert {r.name for r in lines} == {"notifications.dispatcher", "schedules.scheduler"}
+    assert all(r.exc_info is None and "unable to open database file" in r.getMessage() for r in lines)
+    assert not [r for r in caplog.records if r.exc_info], "no tracebacks for an outage"
