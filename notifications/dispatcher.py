@@ -21,7 +21,6 @@ from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
 from notifications.events import NoEvents, SmsEvents
@@ -29,6 +28,7 @@ from notifications.models import MessageStatus, SmsMessage, SmsPace, SmsRecipien
 from notifications.outbox import WAKE_KEY
 from notifications.senders import SendError, SendResult, SmsSender
 from notifications.settings import SmsSettings
+from notifications.sqltypes import upsert_insert
 from notifications.twilio_errors import Verdict
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ class Dispatcher:
         Done last in the claim, with the clock read once the lock is held, so that neither the
         wait for the lock nor the claim itself eats into the first slots (which would bunch them).
         """
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        insert = upsert_insert(self.engine.dialect)
         session.execute(
             insert(SmsPace).values(sender=self.sender.name, next_slot_at=self.clock()).on_conflict_do_nothing()
         )

@@ -11,12 +11,12 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, func, select
 
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.settings import SmsSettings
+from notifications.sqltypes import upsert_insert
 from notifications.templates import render
 
 WAKE_KEY = "carecenter.sms_enqueued"  # set in Session.info; the dispatcher wakes after that commit
@@ -46,8 +46,7 @@ class QuietHours:
 def _insert_once(session: Session, message: SmsMessage) -> SmsMessage:
     """INSERT … ON CONFLICT (dedupe_key) DO NOTHING; the row with that key either way."""
     values = {c.name: getattr(message, c.name) for c in SmsMessage.__table__.c if c.name != "id"}  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect)
     stmt = (
         insert(SmsMessage)
         .values(**values)
@@ -63,13 +62,8 @@ def _insert_once(session: Session, message: SmsMessage) -> SmsMessage:
     return message
 
 
-def is_opted_out(session: Session, phone: str) -> bool:
-    recipient = session.get(SmsRecipient, phone)
-    return recipient is not None and recipient.opted_out_at is not None
-
-
 def opted_out_among(session: Session, phones: Sequence[str]) -> set[str]:
-    """Which of these numbers opted out, in one query (for callers that queue several messages)."""
+    """Which of these numbers opted out, in one query (callers that queue several messages ask once)."""
     if not phones:
         return set()
     rows = session.exec(
@@ -141,7 +135,9 @@ def enqueue_sms(
         created_at=now,
         updated_at=now,
     )
-    if is_opted_out(session, to) if opted_out is None else opted_out:
+    if opted_out is None:
+        opted_out = to in opted_out_among(session, [to])
+    if opted_out:
         message.status, message.hold_reason = MessageStatus.suppressed, "opted_out"
     elif not critical:
         reason = _over_budget(session, message, settings, now)

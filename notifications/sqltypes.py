@@ -1,12 +1,15 @@
-"""Column types and the constraint naming convention shared by every table.
+"""Column types, the constraint naming convention and the upsert INSERT shared by every table.
 
 They live in the lowest layer so that both `notifications` and `carecenter` tables use them
 without `notifications` importing from `carecenter`.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlmodel import SQLModel
 
@@ -39,3 +42,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def upsert_insert(dialect: Dialect) -> Callable[[Any], postgresql.Insert | sqlite.Insert]:
+    """The INSERT that knows ON CONFLICT on this database (PostgreSQL, or SQLite everywhere else)."""
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert

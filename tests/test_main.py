@@ -61,28 +61,25 @@ def test_serve_refuses_the_console_sender_and_incomplete_twilio(
     assert "CARECENTER_TWILIO_FROM_NUMBER" in err
 
 
-def test_serve_refuses_an_unmigrated_database(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_sqlite_url: str
-) -> None:
+@pytest.fixture
+def production_env(monkeypatch: pytest.MonkeyPatch, tmp_sqlite_url: str) -> None:
+    """Settings `serve` accepts, on a fresh (not yet migrated) SQLite file."""
     monkeypatch.setenv("CARECENTER_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("CARECENTER_DATABASE_URL", tmp_sqlite_url)
     monkeypatch.setenv("CARECENTER_SMS_PROVIDER", "twilio")
     monkeypatch.setenv("CARECENTER_TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
     monkeypatch.setenv("CARECENTER_TWILIO_AUTH_TOKEN", "token")
     monkeypatch.setenv("CARECENTER_TWILIO_FROM_NUMBER", "+15005550006")
+
+
+def test_serve_refuses_an_unmigrated_database(production_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve"]) == 2
     assert "python main.py migrate" in capsys.readouterr().err
 
 
 def test_serve_runs_several_workers_only_on_postgresql(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_sqlite_url: str
+    production_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("CARECENTER_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("CARECENTER_DATABASE_URL", tmp_sqlite_url)
-    monkeypatch.setenv("CARECENTER_SMS_PROVIDER", "twilio")
-    monkeypatch.setenv("CARECENTER_TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
-    monkeypatch.setenv("CARECENTER_TWILIO_AUTH_TOKEN", "token")
-    monkeypatch.setenv("CARECENTER_TWILIO_FROM_NUMBER", "+15005550006")
     assert main(["migrate"]) == 0
     assert main(["serve", "--workers", "2"]) == 2
     assert "--workers needs PostgreSQL" in capsys.readouterr().err

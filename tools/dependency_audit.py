@@ -139,8 +139,7 @@ class Report:
         for key in sorted(set(self.accepted) - used):
             self.lines.append(f"note: the acceptance of {key} matches nothing installed; remove it")
         by_source = {
-            source: sum(1 for r in self.results if r.source == source and r.not_audited is None)
-            for source in ("exact release", "latest release")
+            source: sum(1 for r in self.results if r.source == source) for source in ("exact release", "latest release")
         }
         self.lines.insert(
             0,

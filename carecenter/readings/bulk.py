@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from carecenter.db import UTCDateTime
 from carecenter.devices.models import Device
 from carecenter.readings.models import Reading
+from notifications.sqltypes import upsert_insert
 
 READING_COLUMNS = tuple(c.name for c in Reading.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
 # The statements are built from the model's column names, never from input.
@@ -38,11 +38,11 @@ def insert_new(session: Session, rows: list[tuple[Any, ...]]) -> dict[Key, int]:
     """Insert rows (values in READING_COLUMNS order) unless (device, event_id) is stored; new ids by key."""
     if not rows:
         return {}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and len(rows) >= COPY_FROM:
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
         return _insert_via_copy(session, rows)
     table = Reading.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     stmt = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["device_id", "event_id"])

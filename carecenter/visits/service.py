@@ -5,7 +5,6 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
@@ -35,6 +34,7 @@ from carecenter.visits.models import (
 from carecenter.visits.planning import occurrence_dates, overlaps, visit_window
 from carecenter.visits.rules import VisitRules
 from notifications.models import Purpose
+from notifications.sqltypes import upsert_insert
 from notifications.templates import render
 
 
@@ -146,7 +146,7 @@ def generate_visits(session: Session, *, plan: CarePlan, now: datetime, rules: V
     recurrence = Recurrence.model_validate(plan.recurrence)
     today = now.astimezone(ZoneInfo(center.time_zone)).date()
     tasks = [{"service": s, "done": False} for s in plan.services]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect)
     created = 0
     for day in occurrence_dates(
         recurrence,
