@@ -30,7 +30,6 @@ from sqlmodel import Session
 from uvicorn.supervisors import Multiprocess
 
 from carecenter.app import Service, create_app
-from carecenter.clock import utcnow
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
@@ -38,6 +37,7 @@ from carecenter.logs import configure_logging
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, StaffCreate
+from carecommon.clock import utcnow
 from schedules.scheduler import SweepScheduler
 from schedules.settings import ScheduleSettings
 

@@ -311,7 +311,7 @@ def _token(client: httpx.Client, username: str) -> str:
 # -- figure 6: sweeps --------------------------------------------------------------------------------
 def sweep_times(url: str, *, repeats: int, now: datetime) -> dict[str, Any]:
     """Each sweep's run time on the district (the first run does the work; later runs find little)."""
-    from carecenter.alerts.notify import AlertMessaging
+    from carecenter.messaging.outbound import AlertMessaging
     from carecenter.settings import Settings
     from notifications.settings import SmsSettings
 

@@ -11,8 +11,19 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from carecenter.errors import Forbidden, InvalidField, NotFound
 from carecenter.staff.models import Role
+from carecommon.i18n import N_, Word
 
 T = TypeVar("T")
+
+# What a missing record is called in "… not found" (the `what` of require_visible).
+RECORD_NAMES = {
+    "alert": N_("alert"),
+    "care plan": N_("care plan"),
+    "center": N_("center"),
+    "device": N_("device"),
+    "resident": N_("resident"),
+    "visit": N_("visit"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ class Actor:
     def require_visible(self, center_id: int | None, what: str) -> None:
         """NotFound unless the actor may see records of this center."""
         if not self.sees_center(center_id):
-            raise NotFound(f"{what} not found")
+            raise NotFound("{what} not found", what=Word(RECORD_NAMES.get(what, what)))
 
     def scoped(self, stmt: SelectOfScalar[T], column: Any, center_id: int | None) -> SelectOfScalar[T]:
         """A list limited to one center: the one asked for (if visible), else the actor's own (admins: all)."""
@@ -52,8 +63,7 @@ class Actor:
     def require(self, *roles: Role, to: str) -> None:
         """Forbidden unless the actor has one of the roles; `to` says what was attempted."""
         if self.role not in roles:
-            allowed = " or ".join(r.value for r in roles)
-            raise Forbidden(f"Only a {allowed} may {to}.")
+            raise Forbidden("You are not allowed to {action}.", action=Word(to))
 
     def center_for_new_record(self, requested: int | None) -> int:
         """The center a new record goes to: admins name it, everyone else gets their own."""

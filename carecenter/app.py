@@ -7,12 +7,10 @@ from typing import Protocol
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from carecenter.alerts.notify import AlertMessaging
 from carecenter.alerts.router import router as alerts_router
 from carecenter.audit.router import router as audit_router
 from carecenter.auth.router import router as auth_router
 from carecenter.centers.router import router as centers_router
-from carecenter.clock import utcnow
 from carecenter.db import make_engine
 from carecenter.devices.router import router as devices_router
 from carecenter.duty.router import router as duty_router
@@ -20,6 +18,7 @@ from carecenter.errors import install_error_handlers
 from carecenter.health.router import router as health_router
 from carecenter.logs import RequestIds
 from carecenter.messaging.events import DomainSmsEvents
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.router import router as messaging_router
 from carecenter.metrics import DatabaseFigures
 from carecenter.migrate import head_revisions
@@ -30,7 +29,8 @@ from carecenter.security import install_security_headers
 from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
 from carecenter.visits.router import router as visits_router
-from carecenter.web.router import install_web
+from carecenter.web import install_web
+from carecommon.clock import utcnow
 from notifications.channel import SmsChannel
 from notifications.dispatcher import Dispatcher
 from notifications.senders import SmsSender, make_sender

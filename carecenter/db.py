@@ -8,7 +8,7 @@ from fastapi import Request
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
-from notifications.sqltypes import NAMING_CONVENTION, UTCDateTime
+from carecommon.sqltypes import NAMING_CONVENTION, UTCDateTime
 
 __all__ = ["NAMING_CONVENTION", "UTCDateTime", "among", "get_session", "make_engine"]
 

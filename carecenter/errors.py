@@ -1,15 +1,26 @@
-"""Domain errors that carry their HTTP status, and the one handler that maps them."""
+"""Domain errors that carry their HTTP status, their words in every language, and the handlers.
+
+A domain error holds an English msgid with `{name}` placeholders and its parameters; it is
+put into words in the caller's language only when answered (`text(language)`). Validation
+errors (pydantic's) are put into words the same way, from their error type, naming the field.
+"""
 
 import html
 import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from carecenter.words import field_name
+from carecommon.i18n import N_, Word, gettext, language_of, negotiate
 
 log = logging.getLogger(__name__)
 
@@ -19,15 +30,25 @@ class DomainError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, **params: object) -> None:
+        self.msgid, self.params = message, params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The message in English (logs, the command line)."""
+        return self.text("en")
+
+    def text(self, language: str | None) -> str:
+        """The message in `language`; parameters that are words are translated with it."""
+        params = {k: gettext(v, language) if isinstance(v, Word) else v for k, v in self.params.items()}
+        return gettext(self.msgid, language).format(**params)
 
     def headers(self) -> dict[str, str] | None:
         return None
 
-    def body(self) -> dict[str, object]:
-        return {"detail": self.message}
+    def body(self, language: str | None) -> dict[str, object]:
+        return {"detail": self.text(language)}
 
 
 class NotFound(DomainError):
@@ -52,8 +73,8 @@ class NotAuthenticated(DomainError):
 class TooManyAttempts(DomainError):
     status_code = 429
 
-    def __init__(self, message: str, retry_after_seconds: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after_seconds: int, **params: object) -> None:
+        super().__init__(message, **params)
         self.retry_after_seconds = retry_after_seconds
 
     def headers(self) -> dict[str, str] | None:
@@ -65,12 +86,105 @@ class InvalidField(DomainError):
 
     status_code = 422
 
-    def __init__(self, loc: Sequence[str | int], message: str) -> None:
-        super().__init__(message)
+    def __init__(self, loc: Sequence[str | int], message: str, **params: object) -> None:
+        super().__init__(message, **params)
         self.loc = list(loc)
 
-    def body(self) -> dict[str, object]:
-        return {"detail": [{"loc": self.loc, "msg": self.message, "type": "value_error"}]}
+    @property
+    def field(self) -> str:
+        return str(self.loc[-1]) if self.loc else "_"
+
+    def body(self, language: str | None) -> dict[str, object]:
+        msg = named_field(self.loc, self.text(language), language)
+        return {"detail": [{"loc": self.loc, "msg": msg, "type": "value_error"}]}
+
+
+# -- validation messages ------------------------------------------------------------------------
+# pydantic's error types (https://docs.pydantic.dev/latest/errors/validation_errors/) as words;
+# `{…}` takes the error's ctx. Our own validators raise ValueError(N_("…")): that msgid is the text.
+VALIDATION_MESSAGES: dict[str, str] = {
+    "missing": N_("This field is required."),
+    "string_too_short": N_("Enter at least {min_length} characters."),
+    "string_too_long": N_("Enter at most {max_length} characters."),
+    "too_short": N_("Give at least {min_length}."),
+    "too_long": N_("Give at most {max_length}."),
+    "int_parsing": N_("Enter a whole number."),
+    "int_type": N_("Enter a whole number."),
+    "int_from_float": N_("Enter a whole number."),
+    "float_parsing": N_("Enter a number."),
+    "float_type": N_("Enter a number."),
+    "finite_number": N_("Enter a number."),
+    "greater_than": N_("Must be more than {gt}."),
+    "greater_than_equal": N_("Must be at least {ge}."),
+    "less_than": N_("Must be less than {lt}."),
+    "less_than_equal": N_("Must be at most {le}."),
+    "bool_parsing": N_("Must be true or false."),
+    "bool_type": N_("Must be true or false."),
+    "date_parsing": N_("Enter a date as YYYY-MM-DD."),
+    "date_type": N_("Enter a date as YYYY-MM-DD."),
+    "date_from_datetime_parsing": N_("Enter a date as YYYY-MM-DD."),
+    "date_from_datetime_inexact": N_("Enter a date as YYYY-MM-DD."),
+    "time_parsing": N_("Enter a time as HH:MM."),
+    "time_type": N_("Enter a time as HH:MM."),
+    "datetime_parsing": N_("Enter a date and time with its time zone (ISO 8601)."),
+    "datetime_type": N_("Enter a date and time with its time zone (ISO 8601)."),
+    "datetime_from_date_parsing": N_("Enter a date and time with its time zone (ISO 8601)."),
+    "timezone_aware": N_("Enter a date and time with its time zone (ISO 8601)."),
+    "enum": N_("Choose one of: {expected}."),
+    "literal_error": N_("Choose one of: {expected}."),
+    "string_type": N_("Enter text."),
+    "string_pattern_mismatch": N_("The format is not valid."),
+    "list_type": N_("Give a list."),
+    "dict_type": N_("Give an object."),
+    "model_type": N_("Give an object."),
+    "model_attributes_type": N_("Give an object."),
+    "json_invalid": N_("The request body is not valid JSON."),
+    "extra_forbidden": N_("This field is not expected."),
+    "uuid_parsing": N_("The format is not valid."),
+}
+FALLBACK_MESSAGE = N_("This value is not valid.")
+
+
+def validation_message(error: Mapping[str, Any], language: str | None) -> str:
+    """One pydantic error as words in `language` (without the field's name)."""
+    ctx = error.get("ctx") or {}
+    if error.get("type") == "value_error" and "error" in ctx:
+        return gettext(str(ctx["error"]), language)
+    msgid = VALIDATION_MESSAGES.get(str(error.get("type")), FALLBACK_MESSAGE)
+    values = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()}
+    try:
+        return gettext(msgid, language).format(**{k: v for k, v in values.items() if isinstance(v, str | int | float)})
+    except (KeyError, IndexError):
+        return gettext(FALLBACK_MESSAGE, language)
+
+
+def named_field(loc: Sequence[Any], message: str, language: str | None) -> str:
+    """`message` prefixed with the name of the field it is about, in `language`."""
+    names = [p for p in loc if isinstance(p, str) and p not in ("body", "query", "path", "header", "cookie")]
+    if not names:
+        return message
+    return gettext(N_("{field}: {message}"), language).format(field=field_name(names[-1], language), message=message)
+
+
+def field_errors(errors: Sequence[Mapping[str, Any]], language: str | None) -> dict[str, str]:
+    """Validation errors by the field a form shows them next to ("_" for the form as a whole)."""
+    found: dict[str, str] = {}
+    for error in errors:
+        names = [str(p) for p in error.get("loc", ()) if isinstance(p, str) and p not in ("body", "query", "path")]
+        found.setdefault(names[-1] if names else "_", validation_message(error, language))
+    return found
+
+
+def request_language(request: Request) -> str:
+    """The language to answer in: the logged-in user's, else Accept-Language, else the default
+    (English for the JSON API, whose integrators read logs; Chinese for pages)."""
+    chosen = getattr(request.state, "language", None)
+    if chosen:
+        return str(chosen)
+    negotiated = negotiate(request.headers.get("accept-language"))
+    if negotiated:
+        return negotiated
+    return "en" if request.url.path.startswith(("/api/", "/webhooks/")) else language_of(None)
 
 
 class ThrottledLog:
@@ -97,49 +211,94 @@ class ThrottledLog:
         self.logger.warning(message + suffix, *args)
 
 
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/webhooks/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi"))
+
+
+def _answer(
+    request: Request, status_code: int, body: dict[str, Any], text: str, headers: dict[str, str] | None = None
+) -> Response:
+    """JSON for the API; for a browser, the web UI's error page (or a bare one before it is installed)."""
+    if is_api(request):
+        return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
+    page = getattr(request.app.state, "error_page", None)
+    if page is not None:
+        response: Response = page(request, status_code, text)
+        if headers:
+            response.headers.update(headers)
+        return response
+    bare = f'<!doctype html><meta charset="utf-8"><p>{html.escape(text)}</p><p><a href="/">↩</a></p>'
+    return HTMLResponse(bare, status_code=status_code, headers=headers)
+
+
+NOT_FOUND = N_("This page does not exist, or it is not yours to see.")
+METHOD_NOT_ALLOWED = N_("This address does not take that method.")
+CONFLICT_RACE = N_(
+    "This conflicts with a record that was just saved (for example a taken username); reload and try again."
+)
+UNAVAILABLE = N_("The database is busy or unavailable; nothing was saved. Please retry shortly.")
+OUT_OF_RANGE = N_("A number in the request is out of range.")
+INTERNAL = N_("Internal error; it has been logged.")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain errors to their status; anything else is a bug answered with a plain 500."""
+    from starlette.exceptions import HTTPException
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
-        if request.url.path.startswith(("/api/", "/webhooks/")):
-            return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
-        page = f'<!doctype html><meta charset="utf-8"><p>{html.escape(exc.message)}</p><p><a href="/">↩</a></p>'
-        return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers())
+        language = request_language(request)
+        return _answer(request, exc.status_code, exc.body(language), exc.text(language), exc.headers())
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        language = request_language(request)
+        errors = [
+            {**error, "msg": named_field(error.get("loc", ()), validation_message(error, language), language)}
+            for error in exc.errors()
+        ]
+        for error in errors:
+            error.get("ctx", {}).pop("error", None)  # a ValueError object; its words are in msg
+        return _answer(request, 422, {"detail": errors}, "; ".join(str(e["msg"]) for e in errors))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        language = request_language(request)
+        if exc.status_code == 404:
+            text = gettext(NOT_FOUND, language)
+            detail: object = exc.detail if is_api(request) else text
+        elif exc.status_code == 405:
+            text = gettext(METHOD_NOT_ALLOWED, language)
+            detail = exc.detail
+        else:
+            text, detail = str(exc.detail), exc.detail
+        return _answer(request, exc.status_code, {"detail": detail}, text, dict(exc.headers or {}) or None)
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
         # Services check first; this catches the race where two requests pass the check together.
         log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
-        return JSONResponse(
-            {
-                "detail": "This conflicts with a record that was just saved (for example a taken username); "
-                "reload and try again."
-            },
-            status_code=409,
-        )
+        text = gettext(CONFLICT_RACE, request_language(request))
+        return _answer(request, 409, {"detail": text}, text)
 
     outage_log = ThrottledLog(log, every_seconds=10)
 
     @app.exception_handler(OperationalError)
-    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+    async def _database_unavailable(request: Request, exc: OperationalError) -> Response:
         # A deadlock, a lost connection, a database restarting: nothing was committed; try again.
         outage_log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
-        return JSONResponse(
-            {"detail": "The database is busy or unavailable; nothing was saved. Please retry shortly."},
-            status_code=503,
-            headers={"Retry-After": "2"},
-        )
+        text = gettext(UNAVAILABLE, request_language(request))
+        return _answer(request, 503, {"detail": text}, text, {"Retry-After": "2"})
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
-    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
         # A number no column can hold (an id of 2**70, say): the request's fault, nothing was saved.
         log.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
-        message = "a number in the request is out of range"
-        return JSONResponse({"detail": [{"loc": ["request"], "msg": message, "type": "value_error"}]}, status_code=422)
+        text = gettext(OUT_OF_RANGE, request_language(request))
+        return _answer(request, 422, {"detail": [{"loc": ["request"], "msg": text, "type": "value_error"}]}, text)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "Internal error; it has been logged."}, status_code=500)
+        return JSONResponse({"detail": gettext(INTERNAL, request_language(request))}, status_code=500)

@@ -11,6 +11,7 @@ from pydantic import AfterValidator
 from sqlmodel import Field
 
 from carecenter.db import UTCDateTime
+from carecommon.i18n import N_
 
 DEFAULT_PHONE_REGION = "CN"
 
@@ -20,9 +21,9 @@ def normalize_phone(value: str) -> str:
     try:
         parsed = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{value!r} is not a phone number") from exc
+        raise ValueError(N_("is not a valid phone number")) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise ValueError(f"{value!r} is not a valid phone number")
+        raise ValueError(N_("is not a valid phone number"))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -30,13 +31,13 @@ def clean_text(value: str) -> str:
     """Trim, normalise to NFC and refuse control characters (any script is welcome)."""
     value = unicodedata.normalize("NFC", value.strip())
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
-        raise ValueError("must not contain control characters")
+        raise ValueError(N_("must not contain control characters"))
     return value
 
 
 def non_blank(value: str) -> str:
     if not value:
-        raise ValueError("must not be blank")
+        raise ValueError(N_("must not be blank"))
     return value
 
 
@@ -48,10 +49,10 @@ def validate_national_id(value: str) -> str:
     """A mainland resident identity number: 17 digits and a check character (GB 11643)."""
     value = value.strip().upper()
     if len(value) != 18 or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise ValueError("must be 18 characters: 17 digits and a digit or X")
+        raise ValueError(N_("must be 18 characters: 17 digits and a digit or X"))
     expected = _ID_CHECK[sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True)) % 11]
     if value[17] != expected:
-        raise ValueError("check character does not match; please re-check the number")
+        raise ValueError(N_("check character does not match; please re-check the number"))
     return value
 
 
@@ -71,7 +72,7 @@ def validate_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from exc
+        raise ValueError(N_("unknown time zone; use an IANA name such as Asia/Shanghai")) from exc
     return value
 
 

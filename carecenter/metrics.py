@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from carecenter.alerts.models import Alert
-from carecenter.clock import utcnow
+from carecommon.clock import utcnow
 from notifications.models import SmsMessage
 
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"

@@ -23,12 +23,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session, col, or_, select
 
+from carecommon.sqltypes import upsert_insert
 from notifications.events import NoEvents, SmsEvents
 from notifications.models import MessageStatus, SmsMessage, SmsPace, SmsRecipient
 from notifications.outbox import WAKE_KEY
 from notifications.senders import SendError, SendResult, SmsSender
 from notifications.settings import SmsSettings
-from notifications.sqltypes import upsert_insert
 from notifications.twilio_errors import Verdict
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from notifications.sqltypes import UTCDateTime
+from carecommon.sqltypes import UTCDateTime
 
 
 def _now() -> datetime:

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, func, select
 
+from carecommon.sqltypes import upsert_insert
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.settings import SmsSettings
-from notifications.sqltypes import upsert_insert
 from notifications.templates import render
 
 WAKE_KEY = "carecenter.sms_enqueued"  # set in Session.info; the dispatcher wakes after that commit

@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from carecommon.clock import get_now
+from carecommon.i18n import DEFAULT_LANGUAGE, N_, gettext, install_jinja_gettext, language_of
 from notifications.channel import SmsChannel, get_channel
-from notifications.clock import get_now
 from notifications.dispatcher import mark_unreachable
 from notifications.links import verify_link_token
 from notifications.models import (
@@ -28,7 +29,7 @@ from notifications.models import (
     SmsMessage,
     SmsRecipient,
 )
-from notifications.templates import language_or_default, render
+from notifications.templates import render
 from notifications.twilio_errors import Verdict, classify
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def _reply_language(session: Session, phone: str, body: str) -> str:
     last = session.exec(
         select(SmsMessage.language).where(SmsMessage.to_phone == phone).order_by(col(SmsMessage.id).desc())
     ).first()
-    return language_or_default(last)
+    return language_of(last)
 
 
 @router.post("/webhooks/twilio/inbound", response_class=Response)
@@ -142,33 +143,22 @@ def twilio_inbound(params: SignedForm, channel: ChannelDep, now: NowDep) -> Resp
 
 
 # -- response links -------------------------------------------------------------------------------
-_pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"]))
-PAGE_TEXT = {
-    "zh-CN": {
-        "title": "CareCenter 告警响应",
-        "expired": "此链接已过期，请直接致电服务中心。",
-        "unknown": "链接无效。",
-        "ask": "请选择：",
-        "thanks": "已收到您的回复，谢谢。",
-        "answered": "您已回复",
-        LinkAnswer.acknowledge: "收到，我来处理",
-        LinkAnswer.going: "我马上过去",
-        LinkAnswer.cannot_go: "我去不了",
-        LinkAnswer.call_me: "请给我回电话",
-    },
-    "en": {
-        "title": "CareCenter alert",
-        "expired": "This link has expired; please call the center.",
-        "unknown": "This link is not valid.",
-        "ask": "Please choose:",
-        "thanks": "Thank you, your answer is recorded.",
-        "answered": "You answered",
-        LinkAnswer.acknowledge: "OK, I'm handling it",
-        LinkAnswer.going: "I'm going",
-        LinkAnswer.cannot_go: "I can't go",
-        LinkAnswer.call_me: "Please call me",
-    },
+_pages = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "pages"),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+)
+install_jinja_gettext(_pages)
+ANSWER_WORDS = {
+    LinkAnswer.acknowledge: N_("OK, I'm handling it"),
+    LinkAnswer.going: N_("I'm going"),
+    LinkAnswer.cannot_go: N_("I can't go"),
+    LinkAnswer.call_me: N_("Please call me"),
 }
+EXPIRED = N_("This link has expired; please call the center.")
+UNKNOWN = N_("This link is not valid.")
+ASK = N_("Please choose:")
+THANKS = N_("Thank you, your answer is recorded.")
 
 
 def _page(
@@ -179,11 +169,10 @@ def _page(
     answered: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    lang = language_or_default(language)
-    text = PAGE_TEXT[lang]
-    answers = [(a.value, text[a]) for a in ANSWERS_FOR_ROLE[LinkRole(link.role)]] if link else []
+    lang = language_of(language)
+    answers = [(a.value, gettext(ANSWER_WORDS[a], lang)) for a in ANSWERS_FOR_ROLE[LinkRole(link.role)]] if link else []
     html = _pages.get_template("response_link.html").render(
-        lang=lang, t=text, message=message, answers=answers, answered=answered
+        lang=lang, message=gettext(message, lang), answers=answers, answered=answered
     )
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
@@ -192,9 +181,9 @@ def _open_link(session: Session, token: str, channel: SmsChannel, now: datetime)
     link_id = verify_link_token(token, channel.link_secret)
     link = session.get(ResponseLink, link_id) if link_id is not None else None
     if link is None:
-        return _page("zh-CN", message=PAGE_TEXT["zh-CN"]["unknown"], status_code=404)
+        return _page(DEFAULT_LANGUAGE, message=UNKNOWN, status_code=404)
     if now >= link.expires_at:
-        return _page(link.language, message=PAGE_TEXT[language_or_default(link.language)]["expired"], status_code=410)
+        return _page(link.language, message=EXPIRED, status_code=410)
     return link
 
 
@@ -217,8 +206,8 @@ def response_link_page(token: str, channel: ChannelDep, now: NowDep) -> HTMLResp
             .where(ResponseLinkAnswer.link_id == link.id)
             .order_by(col(ResponseLinkAnswer.id).desc())
         ).first()
-        text = PAGE_TEXT[language_or_default(link.language)]
-        return _page(link.language, message=text["ask"], link=link, answered=text[LinkAnswer(last)] if last else None)
+        answered = gettext(ANSWER_WORDS[LinkAnswer(last)], link.language) if last else None
+        return _page(link.language, message=ASK, link=link, answered=answered)
 
 
 @router.post("/r/{token}", response_class=HTMLResponse)
@@ -230,15 +219,15 @@ def answer_response_link(
         link = _open_link(session, token, channel, now)
         if isinstance(link, HTMLResponse):
             return link
-        text = PAGE_TEXT[language_or_default(link.language)]
         allowed = [a.value for a in ANSWERS_FOR_ROLE[LinkRole(link.role)]]
         if answer not in allowed:
-            return _page(link.language, message=text["ask"], link=link, status_code=422)
+            return _page(link.language, message=ASK, link=link, status_code=422)
         assert link.id is not None
         session.add(ResponseLinkAnswer(link_id=link.id, answer=answer, answered_at=now))
         channel.events.link_answered(session=session, link=link, answer=answer, now=now)
         session.commit()
-        return _page(link.language, message=text["thanks"], link=link, answered=text[LinkAnswer(answer)])
+        answered = gettext(ANSWER_WORDS[LinkAnswer(answer)], link.language)
+        return _page(link.language, message=THANKS, link=link, answered=answered)
 
 
 def install_webhook_errors(app: FastAPI) -> None:

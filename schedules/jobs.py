@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from carecenter import metrics
 from carecenter.alerts import service as alerts
-from carecenter.alerts.notify import AlertMessaging
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.visits import service as visits
 from carecenter.visits import sweeps as visit_sweeps
 from carecenter.visits.rules import VisitRules

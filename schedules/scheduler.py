@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from carecenter.alerts.notify import AlertMessaging
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.visits.rules import VisitRules
 from schedules import jobs
 from schedules.leader import LeaderLock

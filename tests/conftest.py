@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.app import create_app
-from carecenter.clock import get_now
 from carecenter.db import make_engine
 from carecenter.migrate import upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.tables import metadata
+from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.senders import FakeSender

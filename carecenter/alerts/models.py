@@ -10,6 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from carecenter.fields import Text, instant_field
+from carecommon.i18n import N_
 
 
 class AlertKind(StrEnum):
@@ -154,7 +155,7 @@ class EscalationPolicyData(BaseModel):
     def _ordered(self) -> "EscalationPolicyData":
         times = [s.after_minutes for s in self.steps]
         if times[0] != 0 or times != sorted(times):
-            raise ValueError("the first step starts at 0 minutes and steps go forward in time")
+            raise ValueError(N_("the first step starts at 0 minutes and steps go forward in time"))
         return self
 
 

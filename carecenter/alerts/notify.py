@@ -1,138 +1,20 @@
-"""Who an alert stage pages, and the SMS (with a response link) each of them gets."""
+"""The SMS (with a response link) each person an alert stage pages gets, and the outcome to family."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from carecenter.alerts.labels import KIND_LABELS, OUTCOME_LABELS, label
-from carecenter.alerts.models import Alert, Recipients, Severity
+from carecenter.alerts.models import Alert, Severity
 from carecenter.centers.models import Center
-from carecenter.duty.service import on_duty_staff
-from carecenter.residents.models import FamilyContact, Resident, SmsOptIn
-from carecenter.staff.models import Role, Staff
+from carecenter.messaging.outbound import AlertMessaging, send
+from carecenter.messaging.recipients import Recipient, RecipientRef, family_recipient, reachable_family
+from carecenter.residents.models import Resident
+from carecenter.words import alert_kind_name, outcome_name
 from notifications.links import link_url, new_response_link
-from notifications.models import LinkRole, Purpose, ResponseLink, SmsMessage
-from notifications.outbox import QuietHours, enqueue_sms, opted_out_among
-from notifications.settings import SmsSettings
+from notifications.models import Purpose, ResponseLink, SmsMessage
+from notifications.outbox import opted_out_among
 from notifications.templates import render, render_within
-
-
-@dataclass(frozen=True)
-class AlertMessaging:
-    """What composing alert SMS needs from the app's settings."""
-
-    sms: SmsSettings
-    public_url: str
-    link_secret: bytes
-
-
-@dataclass(frozen=True)
-class Recipient:
-    ref: str  # "staff:3" or "contact:12": how the outbox row names who it is for
-    phone: str
-    language: str
-    role: LinkRole
-    quiet_hours: QuietHours | None = None
-
-
-def staff_recipient(staff: Staff) -> Recipient:
-    return Recipient(f"staff:{staff.id}", staff.phone, staff.language, LinkRole.staff)
-
-
-def family_recipient(contact: FamilyContact, time_zone: str) -> Recipient:
-    quiet = None
-    if contact.quiet_hours_start is not None and contact.quiet_hours_end is not None:
-        quiet = QuietHours(contact.quiet_hours_start, contact.quiet_hours_end, time_zone)
-    return Recipient(f"contact:{contact.id}", contact.phone, contact.language, LinkRole.family, quiet)
-
-
-def reachable_family(session: Session, resident_id: int) -> list[FamilyContact]:
-    """Family contacts SMS can reach, in calling order (opted-out and unusable numbers skipped)."""
-    return list(
-        session.exec(
-            select(FamilyContact)
-            .where(
-                FamilyContact.resident_id == resident_id,
-                FamilyContact.sms_opt_in == SmsOptIn.opted_in,
-                col(FamilyContact.unreachable_at).is_(None),
-            )
-            .order_by(col(FamilyContact.priority), col(FamilyContact.id))
-        ).all()
-    )
-
-
-def managers(session: Session, center_id: int) -> list[Staff]:
-    return list(
-        session.exec(
-            select(Staff)
-            .where(Staff.center_id == center_id, Staff.role == Role.manager, Staff.active == True)  # noqa: E712
-            .order_by(col(Staff.id))
-        ).all()
-    )
-
-
-def resolve_recipients(
-    session: Session, *, resident: Resident, center: Center, groups: tuple[Recipients, ...], now: datetime
-) -> list[Recipient]:
-    """The people the groups name, in order, each phone once."""
-    found: list[Recipient] = []
-    for group in groups:
-        if group == Recipients.care_worker and resident.primary_worker_id is not None:
-            worker = session.get(Staff, resident.primary_worker_id)
-            found += [staff_recipient(worker)] if worker is not None and worker.active else []
-        elif group == Recipients.on_duty:
-            assert center.id is not None
-            staff = on_duty_staff(session=session, center_id=center.id, now=now) or managers(session, center.id)
-            found += [staff_recipient(s) for s in staff]
-        elif group == Recipients.manager:
-            assert center.id is not None
-            found += [staff_recipient(s) for s in managers(session, center.id)]
-        elif group in (Recipients.first_family, Recipients.all_family):
-            assert resident.id is not None
-            family = reachable_family(session, resident.id)
-            family = family[:1] if group == Recipients.first_family else family
-            found += [family_recipient(c, center.time_zone) for c in family]
-    unique: dict[str, Recipient] = {}
-    for recipient in found:
-        unique.setdefault(recipient.phone, recipient)
-    return list(unique.values())
-
-
-def send(
-    session: Session,
-    messaging: AlertMessaging,
-    recipient: Recipient,
-    *,
-    body: str,
-    purpose: Purpose,
-    dedupe_key: str,
-    now: datetime,
-    center_id: int | None,
-    alert_id: int | None = None,
-    visit_id: int | None = None,
-    critical: bool = False,
-    opted_out: bool | None = None,
-) -> SmsMessage:
-    """Queue one message for a recipient (their quiet hours apply unless it is critical)."""
-    return enqueue_sms(
-        session=session,
-        settings=messaging.sms,
-        to=recipient.phone,
-        language=recipient.language,
-        body=body,
-        purpose=purpose,
-        dedupe_key=dedupe_key,
-        now=now,
-        critical=critical,
-        quiet_hours=recipient.quiet_hours,
-        center_id=center_id,
-        alert_id=alert_id,
-        visit_id=visit_id,
-        recipient_ref=recipient.ref,
-        opted_out=opted_out,
-    )
 
 
 def _links(
@@ -150,7 +32,7 @@ def _links(
             language=recipient.language,
             now=now,
             valid_for=timedelta(hours=messaging.sms.sms_link_hours),
-            recipient_ref=recipient.ref,
+            recipient_ref=str(recipient.ref),
         )
         for recipient in recipients
         if recipient.phone not in links
@@ -188,7 +70,7 @@ def page(
             center=center.town,
             code=str(alert.id),
             who=resident.name,
-            what=label(KIND_LABELS, alert.kind, recipient.language),
+            what=alert_kind_name(alert.kind, recipient.language),
             when=local.strftime("%m-%d %H:%M"),
             where=resident.address or center.town,
             link=links[recipient.phone],
@@ -215,17 +97,14 @@ def tell_outcome(
     session: Session, messaging: AlertMessaging, *, alert: Alert, resident: Resident, center: Center, now: datetime
 ) -> None:
     """Family members who were told about the alert hear how it ended (non-critical: quiet hours apply)."""
-    told = set(
-        session.exec(
-            select(SmsMessage.recipient_ref).where(
-                SmsMessage.alert_id == alert.id, col(SmsMessage.recipient_ref).like("contact:%")
-            )
-        ).all()
-    )
+    told = {
+        RecipientRef.parse(ref)
+        for ref in session.exec(select(SmsMessage.recipient_ref).where(SmsMessage.alert_id == alert.id)).all()
+    }
     for contact in reachable_family(session, resident.id or 0):
-        if f"contact:{contact.id}" not in told:
-            continue
         recipient = family_recipient(contact, center.time_zone)
+        if recipient.ref not in told:
+            continue
         send(
             session,
             messaging,
@@ -235,8 +114,8 @@ def tell_outcome(
                 recipient.language,
                 center=center.town,
                 who=resident.name,
-                what=label(KIND_LABELS, alert.kind, recipient.language),
-                outcome=label(OUTCOME_LABELS, alert.outcome or "other", recipient.language),
+                what=alert_kind_name(alert.kind, recipient.language),
+                outcome=outcome_name(alert.outcome or "other", recipient.language),
             ),
             purpose=Purpose.outcome,
             dedupe_key=f"alert:{alert.id}:outcome:{recipient.ref}",

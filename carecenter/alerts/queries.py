@@ -3,12 +3,14 @@
 import statistics
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.alerts.models import (
+    ACTIVE_STATUSES,
     Alert,
     AlertDetail,
     AlertEvent,
@@ -18,8 +20,14 @@ from carecenter.alerts.models import (
     Severity,
     TimelineEntry,
 )
+from carecenter.alerts.rules import is_silent
+from carecenter.alerts.thresholds import effective_thresholds
+from carecenter.centers.models import Center
+from carecenter.devices.models import Device
+from carecenter.messaging.recipients import recipient_names
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
+from carecenter.staff.models import Role
 from notifications.models import SmsMessage
 
 
@@ -144,3 +152,62 @@ def alert_stats(
         center_id = actor.center_id
         stmt = stmt.where(Alert.center_id == center_id)
     return compute_stats(session.exec(stmt).all(), center_id=center_id, since=since, until=until)
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """An open alert on the board: its resident and everyone it paged, by name, with their message."""
+
+    alert: Alert
+    resident: Resident | None
+    messages: list[tuple[str, SmsMessage]]
+
+
+def open_alerts(*, session: Session, actor: Actor, limit: int = 100) -> list[tuple[Alert, Resident | None]]:
+    """Active alerts of the actor's center, newest first; a care worker sees those of their residents."""
+    stmt = select(Alert).where(col(Alert.status).in_(ACTIVE_STATUSES)).order_by(col(Alert.opened_at).desc())
+    stmt = actor.scoped(stmt, Alert.center_id, None)
+    if actor.role == Role.care_worker:
+        mine = select(Resident.id).where(Resident.primary_worker_id == actor.staff_id)
+        stmt = stmt.where(col(Alert.resident_id).in_(mine))
+    return [(a, session.get(Resident, a.resident_id)) for a in session.exec(stmt.limit(limit)).all()]
+
+
+def board_rows(*, session: Session, actor: Actor) -> list[BoardRow]:
+    """The alert board: open alerts with (name, message) for everyone they paged."""
+    rows = []
+    for alert, resident in open_alerts(session=session, actor=actor):
+        messages = session.exec(
+            select(SmsMessage).where(SmsMessage.alert_id == alert.id).order_by(col(SmsMessage.id))
+        ).all()
+        names = recipient_names(session, [m.recipient_ref for m in messages])
+        rows.append(BoardRow(alert, resident, [(names.get(m.recipient_ref or "", ""), m) for m in messages]))
+    return rows
+
+
+def recent_alerts(*, session: Session, resident_id: int, limit: int = 10) -> list[Alert]:
+    """A resident's latest alerts (the caller has checked the resident is visible)."""
+    stmt = select(Alert).where(Alert.resident_id == resident_id).order_by(col(Alert.opened_at).desc()).limit(limit)
+    return list(session.exec(stmt).all())
+
+
+def silent_device_ids(session: Session, devices: Sequence[Device], now: datetime) -> set[int]:
+    """Which of these devices count as silent now, with each center's own grace (the sweep's rule)."""
+    center_ids = {d.center_id for d in devices}
+    graces = {
+        c.id: effective_thresholds(c.alert_thresholds, None).silent_grace_minutes
+        for c in session.exec(select(Center).where(col(Center.id).in_(center_ids))).all()
+    }
+    return {
+        d.id
+        for d in devices
+        if d.id is not None
+        and d.last_seen_at is not None
+        and d.resident_id is not None
+        and is_silent(
+            last_seen_at=d.last_seen_at,
+            interval_seconds=d.reporting_interval_seconds,
+            grace_minutes=graces.get(d.center_id, 10),
+            now=now,
+        )
+    }

@@ -12,7 +12,6 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from carecenter.alerts import escalation
-from carecenter.alerts.labels import KIND_LABELS, label
 from carecenter.alerts.models import (
     ACTIVE_STATUSES,
     Alert,
@@ -23,15 +22,7 @@ from carecenter.alerts.models import (
     EscalationPolicyData,
     Severity,
 )
-from carecenter.alerts.notify import (
-    AlertMessaging,
-    family_recipient,
-    page,
-    reachable_family,
-    resolve_recipients,
-    staff_recipient,
-    tell_outcome,
-)
+from carecenter.alerts.notify import page, tell_outcome
 from carecenter.alerts.policy import policy_for
 from carecenter.alerts.rules import (
     AlertDraft,
@@ -43,9 +34,19 @@ from carecenter.alerts.thresholds import effective_thresholds
 from carecenter.centers.models import Center
 from carecenter.devices.models import MIN_REPORTING_INTERVAL_SECONDS, Device, DeviceKind
 from carecenter.errors import Conflict
+from carecenter.messaging.outbound import AlertMessaging
+from carecenter.messaging.recipients import (
+    RecipientRef,
+    family_recipient,
+    reachable_family,
+    resolve_recipients,
+    staff_recipient,
+)
 from carecenter.readings.models import Reading
 from carecenter.residents.models import LivingSituation, Resident, ResidentStatus
 from carecenter.staff.models import Role, Staff
+from carecenter.words import VALUE_NAMES, alert_kind_name
+from carecommon.i18n import Word
 from notifications.models import SmsMessage
 from notifications.templates import render
 
@@ -187,7 +188,7 @@ def run_stage(
     alert.next_escalation_at = escalation.due_at(
         policy, alert.escalation_started_at, alert.escalation_steps_done, alert.reminders_sent
     )
-    names = ", ".join(r.ref for r in recipients) or "nobody reachable"
+    names = ", ".join(str(r.ref) for r in recipients) or "nobody reachable"
     add_event(
         session,
         alert,
@@ -226,7 +227,8 @@ def move_on_after_failure(session: Session, messaging: AlertMessaging, *, messag
     resident = session.get(Resident, alert.resident_id)
     center = session.get(Center, alert.center_id)
     assert resident is not None and center is not None and resident.id is not None
-    if (message.recipient_ref or "").startswith("contact:"):
+    ref = RecipientRef.parse(message.recipient_ref)
+    if ref is not None and ref.kind == "contact":
         paged = set(session.exec(select(SmsMessage.to_phone).where(SmsMessage.alert_id == alert.id)).all())
         for contact in reachable_family(session, resident.id):
             if contact.phone not in paged:
@@ -271,7 +273,7 @@ def acknowledge(session: Session, *, alert: Alert, staff_id: int | None, channel
 def mark_on_site(session: Session, *, alert: Alert, staff_id: int | None, channel: Channel, now: datetime) -> None:
     """Someone is with the resident (acknowledging the alert if nobody had)."""
     if alert.status not in ACTIVE_STATUSES:
-        raise Conflict(f"This alert is already {alert.status}.")
+        raise Conflict("This alert is already {status}.", status=Word(VALUE_NAMES[alert.status]))
     acknowledge(session, alert=alert, staff_id=staff_id, channel=channel, now=now)
     if alert.on_site_at is None:
         alert.on_site_at, alert.on_site_by = now, staff_id
@@ -292,7 +294,7 @@ def resolve(
 ) -> None:
     """Close an alert with its outcome; family who were told about it hear how it ended."""
     if alert.status not in ACTIVE_STATUSES:
-        raise Conflict(f"This alert is already {alert.status}.")
+        raise Conflict("This alert is already {status}.", status=Word(VALUE_NAMES[alert.status]))
     acknowledge(session, alert=alert, staff_id=staff_id, channel=channel, now=now)
     alert.status, alert.resolved_at, alert.resolved_by = AlertStatus.resolved, now, staff_id
     alert.outcome, alert.resolution_note, alert.next_escalation_at = outcome, note or None, None
@@ -324,7 +326,7 @@ def acknowledge_by_phone(session: Session, *, phone: str, code: str | None, now:
         "reply_acknowledged",
         staff.language,
         who=resident.name if resident else "",
-        what=label(KIND_LABELS, alert.kind, staff.language),
+        what=alert_kind_name(alert.kind, staff.language),
     )
 
 

@@ -9,6 +9,7 @@ from carecenter.access import Actor
 from carecenter.audit.models import AuditEvent
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.staff.models import Role
+from carecommon.i18n import N_
 
 
 def record_event(
@@ -53,7 +54,7 @@ def list_events(
     until: datetime | None = None,
 ) -> Page[AuditEvent]:
     """Audit events, newest first; managers see their own center's only."""
-    actor.require(Role.manager, Role.admin, to="read the audit log")
+    actor.require(Role.manager, Role.admin, to=N_("read the audit log"))
     stmt = select(AuditEvent)
     stmt = actor.scoped(stmt, AuditEvent.center_id, None)
     if action:

@@ -14,6 +14,7 @@ from carecenter.auth.passwords import burn_verify_time, verify_password
 from carecenter.errors import NotAuthenticated, TooManyAttempts
 from carecenter.settings import Settings
 from carecenter.staff.models import Staff
+from carecommon.i18n import N_, Word
 
 # Writing last_seen_at on every request would turn each read into a write.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -35,7 +36,9 @@ def _check_not_locked(
         locked_until = max(times) + lockout
         minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
         raise TooManyAttempts(
-            f"Too many failed logins {what}. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+            "Too many failed logins {what}. Try again in {minutes} min.",
+            what=Word(what),
+            minutes=minutes,
             retry_after_seconds=max(1, int((locked_until - now).total_seconds())),
         )
 
@@ -50,7 +53,7 @@ def login(
         column="username",
         value=username,
         limit=settings.login_max_failures_per_user,
-        what="for this account",
+        what=N_("for this account"),
         settings=settings,
         now=now,
     )
@@ -59,7 +62,7 @@ def login(
         column="client_addr",
         value=client_addr,
         limit=settings.login_max_failures_per_client,
-        what="from this device",
+        what=N_("from this device"),
         settings=settings,
         now=now,
     )

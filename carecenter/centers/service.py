@@ -13,6 +13,7 @@ from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
+from carecommon.i18n import N_
 
 
 def list_centers(*, session: Session, actor: Actor, page: PageParams) -> Page[Center]:
@@ -34,7 +35,7 @@ def create_center(
     *, session: Session, actor: Actor, data: CenterCreate, default_time_zone: str, now: datetime
 ) -> Center:
     """A new center (admins only), in the default time zone unless one is given."""
-    actor.require(Role.admin, to="create centers")
+    actor.require(Role.admin, to=N_("create centers"))
     center = Center.model_validate(data, update={"created_at": now, "time_zone": data.time_zone or default_time_zone})
     session.add(center)
     session.flush()
@@ -53,7 +54,7 @@ def create_center(
 def update_center(*, session: Session, actor: Actor, center_id: int, data: CenterUpdate, now: datetime) -> Center:
     """Change a center's details (admins only)."""
     center = get_center(session=session, actor=actor, center_id=center_id)
-    actor.require(Role.admin, to="change centers")
+    actor.require(Role.admin, to=N_("change centers"))
     changes = changes_for(center, data)
     if data.alert_thresholds is not None:  # stored as JSON (times as text)
         changes["alert_thresholds"] = data.alert_thresholds.model_dump(mode="json")
@@ -75,11 +76,15 @@ def update_center(*, session: Session, actor: Actor, center_id: int, data: Cente
 def delete_center(*, session: Session, actor: Actor, center_id: int, now: datetime) -> None:
     """Remove an empty center (admins only); one with staff or residents is refused."""
     center = get_center(session=session, actor=actor, center_id=center_id)
-    actor.require(Role.admin, to="delete centers")
+    actor.require(Role.admin, to=N_("delete centers"))
     staff = session.exec(select(func.count()).where(Staff.center_id == center_id)).one()
     residents = session.exec(select(func.count()).where(Resident.center_id == center_id)).one()
     if staff or residents:
-        raise Conflict(f"The center still has {staff} staff and {residents} residents; move or remove them first.")
+        raise Conflict(
+            "The center still has {staff} staff and {residents} residents; move or remove them first.",
+            staff=staff,
+            residents=residents,
+        )
     record_event(
         session=session,
         actor=actor,

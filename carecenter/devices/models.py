@@ -8,6 +8,7 @@ from pydantic import AfterValidator
 from sqlmodel import Field, SQLModel
 
 from carecenter.fields import Text, created_at_field, enum_field, instant_field
+from carecommon.i18n import N_
 
 MIN_REPORTING_INTERVAL_SECONDS = 10
 
@@ -23,7 +24,7 @@ class DeviceKind(StrEnum):
 def _serial(value: str) -> str:
     value = value.strip()
     if not value or not all(c.isascii() and (c.isalnum() or c in "-_.:") for c in value):
-        raise ValueError("letters, digits and - _ . : only (a serial number or IMEI)")
+        raise ValueError(N_("letters, digits and - _ . : only (a serial number or IMEI)"))
     return value
 
 

@@ -16,6 +16,7 @@ from carecenter.readings.models import Reading
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Role
 from carecenter.updates import changes_for
+from carecommon.i18n import N_
 
 KEY_PREFIX = "dk_"
 
@@ -69,7 +70,7 @@ def _check_resident(session: Session, *, kind: DeviceKind, resident_id: int | No
         raise InvalidField(["body", "resident_id"], "a gateway serves a whole center, not one resident")
     resident = session.get(Resident, resident_id)
     if resident is None or resident.center_id != center_id:
-        raise InvalidField(["body", "resident_id"], f"no resident {resident_id} in this center")
+        raise InvalidField(["body", "resident_id"], "no resident {id} in this center", id=resident_id)
 
 
 def list_devices(
@@ -100,11 +101,11 @@ def get_device(*, session: Session, actor: Actor, device_id: int) -> Device:
 
 def register_device(*, session: Session, actor: Actor, data: DeviceCreate, now: datetime) -> DeviceWithKey:
     """A new device with a fresh key, shown in this answer only (managers and admins)."""
-    actor.require(Role.manager, Role.admin, to="register devices")
+    actor.require(Role.manager, Role.admin, to=N_("register devices"))
     center_id = actor.center_for_new_record(data.center_id)
     _check_resident(session, kind=data.kind, resident_id=data.resident_id, center_id=center_id)
     if session.exec(select(Device.id).where(Device.serial == data.serial)).first() is not None:
-        raise Conflict(f"A device with serial {data.serial!r} is already registered.")
+        raise Conflict("A device with serial {serial} is already registered.", serial=data.serial)
     key = new_device_key()
     device = Device.model_validate(
         data,
@@ -133,7 +134,7 @@ def register_device(*, session: Session, actor: Actor, data: DeviceCreate, now: 
 def update_device(*, session: Session, actor: Actor, device_id: int, data: DeviceUpdate, now: datetime) -> Device:
     """Change a device's model, interval or wearer (managers and admins)."""
     device = get_device(session=session, actor=actor, device_id=device_id)
-    actor.require(Role.manager, Role.admin, to="change devices")
+    actor.require(Role.manager, Role.admin, to=N_("change devices"))
     changes = changes_for(device, data)
     if "resident_id" in changes:
         _check_resident(
@@ -157,7 +158,7 @@ def update_device(*, session: Session, actor: Actor, device_id: int, data: Devic
 def rotate_key(*, session: Session, actor: Actor, device_id: int, now: datetime) -> DeviceWithKey:
     """A new key for the device; the old one stops working at once (a revoked device comes back)."""
     device = get_device(session=session, actor=actor, device_id=device_id)
-    actor.require(Role.manager, Role.admin, to="rotate device keys")
+    actor.require(Role.manager, Role.admin, to=N_("rotate device keys"))
     key = new_device_key()
     device.key_hash, device.key_prefix, device.key_rotated_at, device.revoked_at = key_hash(key), key[:10], now, None
     session.add(device)
@@ -176,7 +177,7 @@ def rotate_key(*, session: Session, actor: Actor, device_id: int, now: datetime)
 def delete_device(*, session: Session, actor: Actor, device_id: int, now: datetime) -> None:
     """Remove a device that never posted; one with readings keeps its history and can only be revoked."""
     device = get_device(session=session, actor=actor, device_id=device_id)
-    actor.require(Role.manager, Role.admin, to="remove devices")
+    actor.require(Role.manager, Role.admin, to=N_("remove devices"))
     if session.exec(select(Reading.id).where(Reading.device_id == device_id).limit(1)).first() is not None:
         raise Conflict("This device has readings on record; revoke its key instead of deleting it.")
     if session.exec(select(Alert.id).where(Alert.device_id == device_id).limit(1)).first() is not None:
@@ -196,7 +197,7 @@ def delete_device(*, session: Session, actor: Actor, device_id: int, now: dateti
 def revoke_key(*, session: Session, actor: Actor, device_id: int, now: datetime) -> Device:
     """Stop accepting the device's key (a lost or stolen device)."""
     device = get_device(session=session, actor=actor, device_id=device_id)
-    actor.require(Role.manager, Role.admin, to="revoke device keys")
+    actor.require(Role.manager, Role.admin, to=N_("revoke device keys"))
     device.revoked_at = now
     session.add(device)
     record_event(

@@ -6,6 +6,7 @@ from pydantic import AwareDatetime, model_validator
 from sqlmodel import Field, SQLModel
 
 from carecenter.fields import Text, created_at_field, instant_field
+from carecommon.i18n import N_
 
 
 class DutyShift(SQLModel, table=True):
@@ -36,9 +37,9 @@ class DutyShiftCreate(SQLModel):
     @model_validator(mode="after")
     def _order(self) -> "DutyShiftCreate":
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise ValueError(N_("ends_at must be after starts_at"))
         if (self.ends_at - self.starts_at).total_seconds() > 24 * 3600:
-            raise ValueError("a shift lasts at most 24 hours")
+            raise ValueError(N_("a shift lasts at most 24 hours"))
         return self
 
 

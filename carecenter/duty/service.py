@@ -10,6 +10,7 @@ from carecenter.audit.service import record_event
 from carecenter.duty.models import DutyShift, DutyShiftCreate, DutyShiftPublic, DutyShiftStaff
 from carecenter.errors import InvalidField, NotFound
 from carecenter.staff.models import Role, Staff
+from carecommon.i18n import N_
 
 
 def on_duty_staff(*, session: Session, center_id: int, now: datetime) -> list[Staff]:
@@ -59,12 +60,12 @@ def list_shifts(
 
 def create_shift(*, session: Session, actor: Actor, data: DutyShiftCreate, now: datetime) -> DutyShift:
     """Put staff of the center on a shift (managers and admins)."""
-    actor.require(Role.manager, Role.admin, to="plan duty shifts")
+    actor.require(Role.manager, Role.admin, to=N_("plan duty shifts"))
     center_id = actor.center_for_new_record(data.center_id)
     for staff_id in data.staff_ids:
         staff = session.get(Staff, staff_id)
         if staff is None or staff.center_id != center_id or not staff.active:
-            raise InvalidField(["body", "staff_ids"], f"no active staff member {staff_id} in this center")
+            raise InvalidField(["body", "staff_ids"], "no active staff member {id} in this center", id=staff_id)
     shift = DutyShift(
         center_id=center_id, name=data.name, starts_at=data.starts_at, ends_at=data.ends_at, created_at=now
     )
@@ -90,7 +91,7 @@ def delete_shift(*, session: Session, actor: Actor, shift_id: int, now: datetime
     shift = session.get(DutyShift, shift_id)
     if shift is None or not actor.sees_center(shift.center_id):
         raise NotFound("duty shift not found")
-    actor.require(Role.manager, Role.admin, to="plan duty shifts")
+    actor.require(Role.manager, Role.admin, to=N_("plan duty shifts"))
     session.exec(delete(DutyShiftStaff).where(col(DutyShiftStaff.shift_id) == shift_id))
     record_event(
         session=session,

@@ -7,7 +7,8 @@ from sqlmodel import Session, col
 
 from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel
-from carecenter.alerts.notify import AlertMessaging
+from carecenter.messaging.outbound import AlertMessaging
+from carecenter.messaging.recipients import RecipientRef
 from carecenter.residents.models import FamilyContact, SmsOptIn
 from carecenter.staff.models import Staff
 from notifications.models import LinkAnswer, LinkRole, ResponseLink, SmsMessage
@@ -38,16 +39,11 @@ class DomainSmsEvents:
 
     def link_answered(self, *, session: Session, link: ResponseLink, answer: str, now: datetime) -> None:
         if link.role == LinkRole.staff and answer == LinkAnswer.acknowledge:
-            staff_id = _staff_id(link.recipient_ref)
+            ref = RecipientRef.parse(link.recipient_ref)
+            staff_id = ref.id if ref is not None and ref.kind == "staff" else None
             alert = session.get(Alert, link.alert_id)
             staff = session.get(Staff, staff_id) if staff_id is not None else None
             if alert is not None and alerts.staff_may_answer(staff, alert):
                 alerts.acknowledge(session, alert=alert, staff_id=staff_id, channel=Channel.link, now=now)
             return
         alerts.record_family_answer(session, alert_id=link.alert_id, ref=link.recipient_ref, answer=answer, now=now)
-
-
-def _staff_id(ref: str | None) -> int | None:
-    if ref and ref.startswith("staff:") and ref[6:].isdigit():
-        return int(ref[6:])
-    return None

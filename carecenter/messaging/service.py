@@ -7,8 +7,10 @@ from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
+from carecenter.messaging.recipients import RecipientRef
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.staff.models import Role
+from carecommon.i18n import N_
 from notifications.models import MessageStatus, Purpose, SmsMessage
 from notifications.outbox import enqueue_sms
 from notifications.settings import SmsSettings
@@ -26,7 +28,7 @@ def list_messages(
     alert_id: int | None = None,
 ) -> Page[SmsMessage]:
     """Messages of the actor's center (admins: all), newest first."""
-    actor.require(Role.manager, Role.admin, to="read the message log")
+    actor.require(Role.manager, Role.admin, to=N_("read the message log"))
     stmt = select(SmsMessage)
     stmt = actor.scoped(stmt, SmsMessage.center_id, None)
     if status is not None:
@@ -44,7 +46,7 @@ def send_test_sms(
     *, session: Session, actor: Actor, to: str, language: str, sms_settings: SmsSettings, now: datetime
 ) -> SmsMessage:
     """Queue a test SMS through the outbox like any other; its row shows the outcome."""
-    actor.require(Role.manager, Role.admin, to="send test messages")
+    actor.require(Role.manager, Role.admin, to=N_("send test messages"))
     message = enqueue_sms(
         session=session,
         settings=sms_settings,
@@ -56,7 +58,7 @@ def send_test_sms(
         now=now,
         critical=True,
         center_id=actor.center_id,
-        recipient_ref=f"staff:{actor.staff_id}" if actor.staff_id else None,
+        recipient_ref=str(RecipientRef("staff", actor.staff_id)) if actor.staff_id else None,
     )
     record_event(
         session=session,

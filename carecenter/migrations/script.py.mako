@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 import carecenter.db
-import notifications.sqltypes
+import carecommon.sqltypes
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -22,9 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from carecenter.alerts.notify import AlertMessaging
 from carecenter.devices.service import UNKNOWN_DEVICE_KEY, devices_by_key
 from carecenter.errors import NotAuthenticated
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.readings.models import BatchItemAnswer
 from carecenter.readings.service import count_committed, ingest, target_of
 

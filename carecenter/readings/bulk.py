@@ -16,7 +16,7 @@ from sqlmodel import Session
 from carecenter.db import UTCDateTime
 from carecenter.devices.models import Device
 from carecenter.readings.models import Reading
-from notifications.sqltypes import upsert_insert
+from carecommon.sqltypes import upsert_insert
 
 READING_COLUMNS = tuple(c.name for c in Reading.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
 # The statements are built from the model's column names, never from input.

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyHeader
 from pydantic import AwareDatetime
 
-from carecenter.alerts.notify import AlertMessaging
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.devices.service import authenticate_device, require_key
 from carecenter.errors import InvalidField
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings import service
 from carecenter.readings.batcher import CheckinBatcher
@@ -50,7 +50,7 @@ async def post_checkin(
     batcher: CheckinBatcher = request.app.state.checkins
     answer = await batcher.submit(require_key(key), reading.model_dump(mode="json", exclude_none=True), now)
     if answer.result == CheckinResult.rejected:
-        raise InvalidField(["body"], answer.reason or "rejected")
+        raise InvalidField(["body"], "The reading was rejected: {reason}", reason=answer.reason or "-")
     if answer.result == CheckinResult.duplicate:
         response.status_code = 200
     return service.as_single(answer)

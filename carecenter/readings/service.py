@@ -18,10 +18,10 @@ from carecenter import metrics
 from carecenter.access import Actor
 from carecenter.alerts import rules
 from carecenter.alerts.assess import Assessor, RuleSubject, lock_subjects
-from carecenter.alerts.notify import AlertMessaging
 from carecenter.db import among
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.errors import NotFound
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.readings import bulk
 from carecenter.readings.models import (

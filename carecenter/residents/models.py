@@ -20,6 +20,7 @@ from carecenter.fields import (
     instant_field,
 )
 from carecenter.staff.models import Language
+from carecommon.i18n import N_
 
 
 class Gender(StrEnum):
@@ -56,13 +57,13 @@ class ResidentStatus(StrEnum):
 def _check_birth_date(value: date | None) -> date | None:
     latest = datetime.now(UTC).date() + timedelta(days=1)  # "today" anywhere in the world
     if value is not None and not (date(1900, 1, 1) <= value <= latest):
-        raise ValueError("must be between 1900-01-01 and today")
+        raise ValueError(N_("must be between 1900-01-01 and today"))
     return value
 
 
 def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
     if (latitude is None) != (longitude is None):
-        raise ValueError("latitude and longitude go together: give both or neither")
+        raise ValueError(N_("latitude and longitude go together: give both or neither"))
 
 
 class ResidentBase(SQLModel):
@@ -199,9 +200,9 @@ class FamilyContactBase(SQLModel):
 
 def check_quiet_hours(start: time | None, end: time | None) -> None:
     if (start is None) != (end is None):
-        raise ValueError("quiet_hours_start and quiet_hours_end go together: give both or neither")
+        raise ValueError(N_("quiet_hours_start and quiet_hours_end go together: give both or neither"))
     if start is not None and start == end:
-        raise ValueError("quiet hours must not start and end at the same time")
+        raise ValueError(N_("quiet hours must not start and end at the same time"))
 
 
 class FamilyContact(FamilyContactBase, table=True):

@@ -26,6 +26,7 @@ from carecenter.residents.models import (
 )
 from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
+from carecommon.i18n import N_
 
 
 def _like(text: str) -> str:
@@ -105,15 +106,15 @@ def _check_worker(*, session: Session, worker_id: int | None, center_id: int) ->
         return
     worker = session.get(Staff, worker_id)
     if worker is None or worker.center_id != center_id or worker.role != Role.care_worker or not worker.active:
-        raise InvalidField(["body", "primary_worker_id"], f"no active care worker {worker_id} in this center")
+        raise InvalidField(["body", "primary_worker_id"], "no active care worker {id} in this center", id=worker_id)
 
 
 def create_resident(*, session: Session, actor: Actor, data: ResidentCreate, now: datetime) -> Resident:
     """A new resident (managers in their center, admins anywhere)."""
-    actor.require(Role.manager, Role.admin, to="register residents")
+    actor.require(Role.manager, Role.admin, to=N_("register residents"))
     center_id = actor.center_for_new_record(data.center_id)
     if session.get(Center, center_id) is None:
-        raise InvalidField(["body", "center_id"], f"there is no center {center_id}")
+        raise InvalidField(["body", "center_id"], "there is no center {id}", id=center_id)
     _check_worker(session=session, worker_id=data.primary_worker_id, center_id=center_id)
     overrides = data.alert_thresholds.model_dump(exclude_none=True) if data.alert_thresholds else None
     resident = Resident.model_validate(
@@ -138,7 +139,7 @@ def update_resident(
 ) -> Resident:
     """Change a resident's record (managers and admins)."""
     resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
-    actor.require(Role.manager, Role.admin, to="change a resident's record")
+    actor.require(Role.manager, Role.admin, to=N_("change a resident's record"))
     changes = changes_for(resident, data)
     if "alert_thresholds" in changes and changes["alert_thresholds"] is not None:
         changes["alert_thresholds"] = {k: v for k, v in changes["alert_thresholds"].items() if v is not None} or None
@@ -184,7 +185,7 @@ def update_notes(*, session: Session, actor: Actor, resident_id: int, notes: str
 def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: datetime) -> None:
     """Erase a resident and their contacts (managers and admins); the audit trail keeps the fact."""
     resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
-    actor.require(Role.manager, Role.admin, to="delete a resident")
+    actor.require(Role.manager, Role.admin, to=N_("delete a resident"))
     for contact in session.exec(select(FamilyContact).where(FamilyContact.resident_id == resident_id)).all():
         session.delete(contact)
     record_event(
@@ -221,12 +222,17 @@ def _get_contact(
     return resident, contact
 
 
+def get_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int) -> FamilyContact:
+    """One family contact of a resident the actor may see (404 otherwise)."""
+    return _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)[1]
+
+
 def create_contact(
     *, session: Session, actor: Actor, resident_id: int, data: FamilyContactCreate, now: datetime
 ) -> FamilyContact:
     """Add a family contact (managers and admins)."""
     resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
-    actor.require(Role.manager, Role.admin, to="add family contacts")
+    actor.require(Role.manager, Role.admin, to=N_("add family contacts"))
     contact = FamilyContact.model_validate(data, update={"resident_id": resident_id, "created_at": now})
     session.add(contact)
     session.flush()
@@ -247,7 +253,7 @@ def update_contact(
 ) -> FamilyContact:
     """Change a family contact (managers and admins)."""
     resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
-    actor.require(Role.manager, Role.admin, to="change family contacts")
+    actor.require(Role.manager, Role.admin, to=N_("change family contacts"))
     changes = changes_for(contact, data)
     start = changes.get("quiet_hours_start", contact.quiet_hours_start)
     end = changes.get("quiet_hours_end", contact.quiet_hours_end)
@@ -275,7 +281,7 @@ def update_contact(
 def delete_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int, now: datetime) -> None:
     """Remove a family contact (managers and admins)."""
     resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
-    actor.require(Role.manager, Role.admin, to="remove family contacts")
+    actor.require(Role.manager, Role.admin, to=N_("remove family contacts"))
     record_event(
         session=session,
         actor=actor,

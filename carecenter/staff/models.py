@@ -9,6 +9,7 @@ from pydantic import AfterValidator
 from sqlmodel import Field, SQLModel
 
 from carecenter.fields import PHONE_MAX, Name, PhoneNumber, created_at_field, enum_field
+from carecommon.i18n import N_
 
 
 class Role(StrEnum):
@@ -25,7 +26,7 @@ class Language(StrEnum):
 def _username(value: str) -> str:
     value = value.strip().lower()
     if not (3 <= len(value) <= 32) or not all(c.isascii() and (c.isalnum() or c in "._-") for c in value):
-        raise ValueError("3 to 32 characters: letters, digits, dot, dash or underscore")
+        raise ValueError(N_("3 to 32 characters: letters, digits, dot, dash or underscore"))
     return value
 
 
@@ -38,9 +39,9 @@ COMMON_PASSWORDS = frozenset(
 
 def _password(value: str) -> str:
     if len(value) < 8:
-        raise ValueError("must be at least 8 characters long")
+        raise ValueError(N_("must be at least 8 characters long"))
     if value.lower() in COMMON_PASSWORDS or len(set(value)) <= 2:
-        raise ValueError("is one of the most common passwords; choose one that is harder to guess")
+        raise ValueError(N_("is one of the most common passwords; choose one that is harder to guess"))
     return value
 
 

@@ -13,6 +13,7 @@ from carecenter.errors import Conflict, Forbidden, InvalidField, NotFound
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.staff.models import Role, Staff, StaffCreate, StaffUpdate
 from carecenter.updates import changes_for
+from carecommon.i18n import N_
 
 
 def list_staff(
@@ -55,16 +56,16 @@ def _check_assignment(*, session: Session, actor: Actor, role: Role, center_id: 
     if center_id is not None:
         actor.require_visible(center_id, "center")
         if session.get(Center, center_id) is None:
-            raise InvalidField(["body", "center_id"], f"there is no center {center_id}")
+            raise InvalidField(["body", "center_id"], "there is no center {id}", id=center_id)
 
 
 def create_staff(*, session: Session, actor: Actor, data: StaffCreate, now: datetime) -> Staff:
     """A new staff account (managers for their center, admins anywhere)."""
-    actor.require(Role.manager, Role.admin, to="create staff accounts")
+    actor.require(Role.manager, Role.admin, to=N_("create staff accounts"))
     center_id = data.center_id if actor.is_admin else actor.center_for_new_record(data.center_id)
     _check_assignment(session=session, actor=actor, role=data.role, center_id=center_id)
     if session.exec(select(Staff.id).where(Staff.username == data.username)).first() is not None:
-        raise Conflict(f"The username {data.username!r} is taken; choose another.")
+        raise Conflict("The username {username} is taken; choose another.", username=data.username)
     staff = Staff.model_validate(
         data.model_dump(exclude={"password"}),
         update={"center_id": center_id, "password_hash": hash_password(data.password), "created_at": now},
@@ -86,7 +87,7 @@ def create_staff(*, session: Session, actor: Actor, data: StaffCreate, now: date
 def update_staff(*, session: Session, actor: Actor, staff_id: int, data: StaffUpdate, now: datetime) -> Staff:
     """Change a staff account; deactivating it or setting its password ends its sessions."""
     staff = get_staff(session=session, actor=actor, staff_id=staff_id)
-    actor.require(Role.manager, Role.admin, to="change staff accounts")
+    actor.require(Role.manager, Role.admin, to=N_("change staff accounts"))
     if staff.role == Role.admin and not actor.is_admin:
         raise Forbidden("Only an admin may change an admin's account.")
     changes = changes_for(staff, data)
@@ -117,3 +118,9 @@ def update_staff(*, session: Session, actor: Actor, staff_id: int, data: StaffUp
         changed_fields=fields,
     )
     return staff
+
+
+def active_care_workers(session: Session, *, center_id: int | None) -> list[Staff]:
+    """A center's active care workers by name (for assigning visits and plans)."""
+    stmt = select(Staff).where(Staff.center_id == center_id, Staff.role == Role.care_worker, col(Staff.active))
+    return list(session.exec(stmt.order_by(col(Staff.name))).all())

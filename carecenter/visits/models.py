@@ -10,6 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from carecenter.fields import Text, created_at_field, instant_field
+from carecommon.i18n import N_
 
 
 class VisitStatus(StrEnum):
@@ -34,9 +35,9 @@ class Recurrence(BaseModel):
     @model_validator(mode="after")
     def _one_rule(self) -> "Recurrence":
         if (self.weekdays is None) == (self.every_n_days is None):
-            raise ValueError("give either weekdays or every_n_days")
+            raise ValueError(N_("give either weekdays or every_n_days"))
         if self.weekdays is not None and (not self.weekdays or any(d not in range(7) for d in self.weekdays)):
-            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+            raise ValueError(N_("weekdays are 0 (Monday) to 6 (Sunday)"))
         return self
 
 
@@ -65,9 +66,9 @@ class CarePlanCreate(CarePlanBase):
     @model_validator(mode="after")
     def _dates(self) -> "CarePlanCreate":
         if self.ends_on is not None and self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
+            raise ValueError(N_("ends_on must not be before starts_on"))
         if not self.services:
-            raise ValueError("a plan needs at least one service")
+            raise ValueError(N_("a plan needs at least one service"))
         return self
 
 

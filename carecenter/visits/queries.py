@@ -14,6 +14,7 @@ from carecenter.access import Actor
 from carecenter.centers.models import Center
 from carecenter.errors import InvalidField
 from carecenter.pagination import Page, PageParams, paginate
+from carecenter.residents.models import Resident
 from carecenter.staff.models import Role, Staff
 from carecenter.visits.models import (
     ScheduleDay,
@@ -24,7 +25,7 @@ from carecenter.visits.models import (
     WorkerSchedule,
 )
 from carecenter.visits.rules import VisitRules
-from carecenter.visits.service import is_late, local_day_bounds
+from carecenter.visits.service import is_late, local_day_bounds, was_on_time
 
 VISITS = Visit.__table__.c  # type: ignore[attr-defined]
 PUBLIC_COLUMNS = [VISITS[name] for name in VisitPublic.model_fields if name != "late"]
@@ -164,20 +165,45 @@ def schedule_rows(
     return ScheduleRows(days, [(wid, name, cells[wid]) for wid, name in workers])
 
 
+@dataclass(frozen=True)
+class WorkerFigures:
+    """One care worker's row of the figures page, counted exactly like the center's totals."""
+
+    name: str
+    planned: int
+    completed: int
+    missed: int
+    on_time: int
+
+
+def _visits_of_days(session: Session, center: Center, first: date, last: date) -> list[Visit]:
+    start, _ = local_day_bounds(first, center.time_zone)
+    _, end = local_day_bounds(last, center.time_zone)
+    stmt = select(Visit).where(
+        Visit.center_id == center.id, col(Visit.scheduled_start) >= start, col(Visit.scheduled_start) < end
+    )
+    return list(session.exec(stmt).all())
+
+
+def _tally(visits: Sequence[Visit], rules: VisitRules) -> tuple[int, int, int, int, int]:
+    """planned (not cancelled), completed, missed, cancelled, on time: the one way visits are counted."""
+    return (
+        sum(1 for v in visits if v.status != VisitStatus.cancelled),
+        sum(1 for v in visits if v.status == VisitStatus.completed),
+        sum(1 for v in visits if v.status == VisitStatus.missed),
+        sum(1 for v in visits if v.status == VisitStatus.cancelled),
+        sum(1 for v in visits if was_on_time(v, rules)),
+    )
+
+
 def visit_stats(
     *, session: Session, actor: Actor, first: date, last: date, center_id: int | None, rules: VisitRules
 ) -> VisitStats:
     """Planned vs completed, on-time share, missed, average duration, share verified at the door."""
     center = _center_for(session, actor, center_id)
-    start, _ = local_day_bounds(first, center.time_zone)
-    _, end = local_day_bounds(last, center.time_zone)
-    visits = session.exec(
-        select(Visit).where(
-            Visit.center_id == center.id, col(Visit.scheduled_start) >= start, col(Visit.scheduled_start) < end
-        )
-    ).all()
+    visits = _visits_of_days(session, center, first, last)
+    planned, completed_count, missed, cancelled, on_time = _tally(visits, rules)
     completed = [v for v in visits if v.status == VisitStatus.completed]
-    on_time = [v for v in completed if v.checked_in_at and v.checked_in_at <= v.scheduled_start + rules.late_after]
     durations = [
         (v.checked_out_at - v.checked_in_at).total_seconds() / 60
         for v in completed
@@ -188,11 +214,51 @@ def visit_stats(
         center_id=center.id,
         since=first,
         until=last,
-        planned=sum(1 for v in visits if v.status != VisitStatus.cancelled),
-        completed=len(completed),
-        missed=sum(1 for v in visits if v.status == VisitStatus.missed),
-        cancelled=sum(1 for v in visits if v.status == VisitStatus.cancelled),
-        on_time_share=len(on_time) / len(completed) if completed else None,
+        planned=planned,
+        completed=completed_count,
+        missed=missed,
+        cancelled=cancelled,
+        on_time_share=on_time / completed_count if completed_count else None,
         average_minutes=round(sum(durations) / len(durations), 1) if durations else None,
-        verified_share=len(verified) / len(completed) if completed else None,
+        verified_share=len(verified) / completed_count if completed_count else None,
     )
+
+
+def worker_figures(
+    *, session: Session, actor: Actor, first: date, last: date, center_id: int | None, rules: VisitRules
+) -> list[WorkerFigures]:
+    """The same visits as visit_stats (the center's local days first..last), per care worker."""
+    center = _center_for(session, actor, center_id)
+    by_worker: dict[int | None, list[Visit]] = defaultdict(list)
+    for visit in _visits_of_days(session, center, first, last):
+        by_worker[visit.worker_id].append(visit)
+    workers = session.exec(
+        select(Staff).where(Staff.center_id == center.id, Staff.role == Role.care_worker).order_by(col(Staff.name))
+    ).all()
+    rows = []
+    for worker in workers:
+        planned, completed, missed, _cancelled, on_time = _tally(by_worker.get(worker.id, []), rules)
+        rows.append(WorkerFigures(worker.name, planned, completed, missed, on_time))
+    return rows
+
+
+def worker_day(*, session: Session, actor: Actor, day: date, time_zone: str) -> list[tuple[Visit, Resident | None]]:
+    """The acting care worker's visits of one local day, in order, with their residents."""
+    start, end = local_day_bounds(day, time_zone)
+    visits = session.exec(
+        select(Visit)
+        .where(Visit.worker_id == actor.staff_id, col(Visit.scheduled_start) >= start, col(Visit.scheduled_start) < end)
+        .order_by(col(Visit.scheduled_start))
+    ).all()
+    return [(v, session.get(Resident, v.resident_id)) for v in visits]
+
+
+def visit_history(*, session: Session, resident_id: int, now: datetime, limit: int = 10) -> list[Visit]:
+    """A resident's latest visits up to now (the caller has checked the resident is visible)."""
+    stmt = (
+        select(Visit)
+        .where(Visit.resident_id == resident_id, col(Visit.scheduled_start) <= now)
+        .order_by(col(Visit.scheduled_start).desc())
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())

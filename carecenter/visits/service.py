@@ -10,11 +10,12 @@ from sqlmodel import Session, col, select
 from carecenter.access import Actor
 from carecenter.alerts import rules as alert_rules
 from carecenter.alerts.assess import Assessor, subject_of
-from carecenter.alerts.notify import AlertMessaging, family_recipient, managers, send, staff_recipient
 from carecenter.alerts.service import lock_resident
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField
+from carecenter.messaging.outbound import AlertMessaging, send
+from carecenter.messaging.recipients import family_recipient, managers, staff_recipient
 from carecenter.readings.models import Reading
 from carecenter.residents.models import FamilyContact, Resident, SmsOptIn
 from carecenter.staff.models import Role, Staff
@@ -33,8 +34,10 @@ from carecenter.visits.models import (
 )
 from carecenter.visits.planning import occurrence_dates, overlaps, visit_window
 from carecenter.visits.rules import VisitRules
+from carecenter.words import VALUE_NAMES
+from carecommon.i18n import N_, Word
+from carecommon.sqltypes import upsert_insert
 from notifications.models import Purpose
-from notifications.sqltypes import upsert_insert
 from notifications.templates import render
 
 
@@ -44,11 +47,18 @@ def _check_plan(
 ) -> None:
     unknown = [s for s in services if s not in rules.services]
     if unknown:
-        raise InvalidField(["body", "services"], f"unknown services {unknown}; choose from {list(rules.services)}")
+        raise InvalidField(
+            ["body", "services"],
+            "unknown services {unknown}; choose from {known}",
+            unknown=", ".join(unknown),
+            known=", ".join(rules.services),
+        )
     if worker_id is not None:
         worker = session.get(Staff, worker_id)
         if worker is None or worker.center_id != center_id or worker.role != Role.care_worker or not worker.active:
-            raise InvalidField(["body", "preferred_worker_id"], f"no active care worker {worker_id} in this center")
+            raise InvalidField(
+                ["body", "preferred_worker_id"], "no active care worker {id} in this center", id=worker_id
+            )
 
 
 def get_plan(*, session: Session, actor: Actor, plan_id: int) -> CarePlan:
@@ -70,8 +80,8 @@ def create_plan(*, session: Session, actor: Actor, data: CarePlanCreate, rules: 
     """A new care plan; its visits for the horizon are generated at once (managers and admins)."""
     resident = session.get(Resident, data.resident_id)
     if resident is None or not actor.sees_center(resident.center_id):
-        raise InvalidField(["body", "resident_id"], f"no resident {data.resident_id}")
-    actor.require(Role.manager, Role.admin, to="plan care")
+        raise InvalidField(["body", "resident_id"], "no resident {id}", id=data.resident_id)
+    actor.require(Role.manager, Role.admin, to=N_("plan care"))
     _check_plan(
         session, services=data.services, worker_id=data.preferred_worker_id, center_id=resident.center_id, rules=rules
     )
@@ -103,7 +113,7 @@ def update_plan(
 ) -> CarePlan:
     """Change a plan; only its future visits that have not started are replaced."""
     plan = get_plan(session=session, actor=actor, plan_id=plan_id)
-    actor.require(Role.manager, Role.admin, to="plan care")
+    actor.require(Role.manager, Role.admin, to=N_("plan care"))
     changes = changes_for(plan, data)
     if "recurrence" in changes and data.recurrence is not None:
         changes["recurrence"] = data.recurrence.model_dump(mode="json")
@@ -241,15 +251,20 @@ def _check_assignable(
 ) -> None:
     worker = session.get(Staff, worker_id)
     if worker is None or worker.center_id != center_id or worker.role != Role.care_worker or not worker.active:
-        raise InvalidField(["body", "worker_id"], f"no active care worker {worker_id} in this center")
+        raise InvalidField(["body", "worker_id"], "no active care worker {id} in this center", id=worker_id)
     clash = find_conflict(
         session, worker_id=worker_id, window=window, buffer=rules.travel_buffer, exclude_id=exclude_id
     )
     if clash is not None:
         local = clash.scheduled_start.astimezone(ZoneInfo(session.get(Center, center_id).time_zone))  # type: ignore[union-attr]
+        when = local.strftime("%m-%d %H:%M")
         raise Conflict(
-            f"{worker.name} already has visit {clash.id} at {local:%m-%d %H:%M} "
-            f"(with {int(rules.travel_buffer.total_seconds() // 60)} minutes to travel); choose another time or worker."
+            "{worker} already has visit {visit} at {time} (with {minutes} minutes to travel); "
+            "choose another time or worker.",
+            worker=worker.name,
+            visit=clash.id,
+            time=when,
+            minutes=int(rules.travel_buffer.total_seconds() // 60),
         )
 
 
@@ -258,9 +273,9 @@ def assign(
 ) -> Visit:
     """Give a visit to a care worker (or none), refusing double bookings."""
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
-    actor.require(Role.manager, Role.admin, to="assign visits")
+    actor.require(Role.manager, Role.admin, to=N_("assign visits"))
     if visit.status != VisitStatus.scheduled:
-        raise Conflict(f"This visit is already {visit.status}.")
+        raise Conflict("This visit is already {status}.", status=Word(VALUE_NAMES[visit.status]))
     if worker_id is not None:
         _check_assignable(
             session,
@@ -289,8 +304,8 @@ def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: Vis
     """A one-off visit, for example a follow-up after an alert (managers and admins)."""
     resident = session.get(Resident, data.resident_id)
     if resident is None or not actor.sees_center(resident.center_id):
-        raise InvalidField(["body", "resident_id"], f"no resident {data.resident_id}")
-    actor.require(Role.manager, Role.admin, to="plan visits")
+        raise InvalidField(["body", "resident_id"], "no resident {id}", id=data.resident_id)
+    actor.require(Role.manager, Role.admin, to=N_("plan visits"))
     _check_plan(session, services=data.services, worker_id=None, center_id=resident.center_id, rules=rules)
     window = (data.scheduled_start, data.scheduled_start + timedelta(minutes=data.duration_minutes))
     if data.worker_id is not None:
@@ -345,7 +360,10 @@ def check_in(
     """At the door: the visit starts; the distance from home is kept and flagged when far (never blocked)."""
     visit = _doing(session, actor, visit_id)
     if visit.status != VisitStatus.scheduled:
-        raise Conflict(f"This visit is {visit.status}; only a scheduled visit can be checked into.")
+        raise Conflict(
+            "This visit is {status}; only a scheduled visit can be checked into.",
+            status=Word(VALUE_NAMES[visit.status]),
+        )
     visit.status, visit.checked_in_at = VisitStatus.in_progress, position.at or now
     visit.check_in_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = (visit.check_in_distance_m or 0) > rules.far_from_home_m
@@ -368,7 +386,7 @@ def check_out(
     """The visit is done; a family contact who asked for it hears so (quiet hours respected)."""
     visit = _doing(session, actor, visit_id)
     if visit.status != VisitStatus.in_progress:
-        raise Conflict(f"This visit is {visit.status}; check in first.")
+        raise Conflict("This visit is {status}; check in first.", status=Word(VALUE_NAMES[visit.status]))
     visit.status, visit.checked_out_at = VisitStatus.completed, position.at or now
     visit.check_out_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = visit.far_from_home or (visit.check_out_distance_m or 0) > rules.far_from_home_m
@@ -411,9 +429,11 @@ def _tell_family_visit_done(session: Session, messaging: AlertMessaging, *, visi
 
 def cancel(*, session: Session, actor: Actor, visit_id: int, reason: str, now: datetime) -> Visit:
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
-    actor.require(Role.manager, Role.admin, to="cancel visits")
+    actor.require(Role.manager, Role.admin, to=N_("cancel visits"))
     if visit.status != VisitStatus.scheduled:
-        raise Conflict(f"This visit is {visit.status}; only a scheduled visit can be cancelled.")
+        raise Conflict(
+            "This visit is {status}; only a scheduled visit can be cancelled.", status=Word(VALUE_NAMES[visit.status])
+        )
     visit.status, visit.cancel_reason = VisitStatus.cancelled, reason
     session.add(visit)
     record_event(
@@ -431,9 +451,9 @@ def cancel(*, session: Session, actor: Actor, visit_id: int, reason: str, now: d
 def set_task(*, session: Session, actor: Actor, visit_id: int, service: str, done: bool) -> Visit:
     visit = _doing(session, actor, visit_id)
     if visit.status not in OPEN_VISIT_STATUSES:
-        raise Conflict(f"This visit is {visit.status}.")
+        raise Conflict("This visit is {status}.", status=Word(VALUE_NAMES[visit.status]))
     if service not in [t["service"] for t in visit.tasks]:
-        raise InvalidField(["body", "service"], f"{service!r} is not on this visit's checklist")
+        raise InvalidField(["body", "service"], "{service} is not on this visit's checklist", service=service)
     visit.tasks = [t | {"done": done} if t["service"] == service else t for t in visit.tasks]
     session.add(visit)
     return visit
@@ -527,7 +547,7 @@ def correct_times(
 ) -> Visit:
     """A manager fixes check-in or check-out times; the reason goes into the audit trail."""
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
-    actor.require(Role.manager, Role.admin, to="correct visit times")
+    actor.require(Role.manager, Role.admin, to=N_("correct visit times"))
     changed = []
     if checked_in_at is not None:
         visit.checked_in_at = checked_in_at
@@ -568,6 +588,15 @@ def is_late(visit: Scheduled, now: datetime, rules: VisitRules) -> bool:
     return visit.status == VisitStatus.scheduled and now >= visit.scheduled_start + rules.late_after
 
 
+def was_on_time(visit: Visit, rules: VisitRules) -> bool:
+    """The one definition of an on-time visit: completed, checked in before it counted as late."""
+    return (
+        visit.status == VisitStatus.completed
+        and visit.checked_in_at is not None
+        and visit.checked_in_at <= visit.scheduled_start + rules.late_after
+    )
+
+
 def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(time_zone)
     start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
@@ -576,3 +605,8 @@ def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
 
 def visit_local_date(visit: Visit, time_zone: str) -> date:
     return visit.scheduled_start.astimezone(ZoneInfo(time_zone)).date()
+
+
+def visit_resident(session: Session, visit: Visit) -> Resident | None:
+    """The resident a visit (already checked visible) is for."""
+    return session.get(Resident, visit.resident_id)

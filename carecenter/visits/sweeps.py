@@ -12,8 +12,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
-from carecenter.alerts.notify import AlertMessaging, managers, send, staff_recipient
 from carecenter.centers.models import Center
+from carecenter.messaging.outbound import AlertMessaging, send
+from carecenter.messaging.recipients import managers, staff_recipient
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from carecenter.visits.models import Visit, VisitStatus
@@ -130,6 +131,7 @@ def detect_late_and_missed(session: Session, messaging: AlertMessaging, *, now: 
                     who=resident.name,
                     when=when,
                     worker=worker.name if worker else "-",
+                    minutes=str(int(rules.missed_after.total_seconds() // 60)),
                 ),
                 purpose=Purpose.reminder,
                 dedupe_key=f"visit:{visit.id}:missed:{recipient.ref}",

@@ -1,0 +1,35 @@
+"""The tablet and manager UI: server-rendered pages over the same services and queries as the API.
+
+`deps.py` (the user, roles, CSRF, form models), `render.py` (templates, words, dates) and
+`pages/` split by what the user does; each page calls a domain's service or queries module.
+"""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from carecenter.web.deps import BadCsrf, LoginRequired
+from carecenter.web.pages import alerts, figures, records, residents, schedule, session, worker
+from carecenter.web.render import HERE, error_page
+from carecommon.i18n import N_, gettext
+
+PAGES = (session, worker, alerts, residents, schedule, records, figures)
+FORM_EXPIRED = N_("This form has expired; reload the page and try again.")
+
+
+def install_web(app: FastAPI) -> None:
+    """Pages, static assets (served by the app: a center's LAN may have no internet) and their errors."""
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for page in PAGES:
+        app.include_router(page.router)
+    app.state.error_page = error_page
+
+    @app.exception_handler(LoginRequired)
+    async def _login(_request: Request, _exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(BadCsrf)
+    async def _csrf(request: Request, _exc: BadCsrf) -> Response:
+        from carecenter.errors import request_language
+
+        return error_page(request, 403, gettext(FORM_EXPIRED, request_language(request)))

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import secrets
 from datetime import datetime
 
 from fastapi import Request, Response
@@ -43,3 +44,38 @@ def set_session_cookie(
 
 def session_token(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
+
+
+LOGIN_COOKIE = "cc_login"
+
+
+def new_login_nonce() -> str:
+    """A random value the login form's browser keeps in a cookie until it logs in."""
+    return secrets.token_urlsafe(24)
+
+
+def login_csrf_token(nonce: str, settings: Settings) -> str:
+    """The login form's token, bound to the browser's pre-session cookie (no session exists yet):
+    a page elsewhere cannot read the cookie, so it cannot post a login in this browser's name."""
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, b"login:" + nonce.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def login_csrf_ok(nonce: str | None, submitted: str | None, settings: Settings) -> bool:
+    return (
+        bool(nonce)
+        and bool(submitted)
+        and hmac.compare_digest(login_csrf_token(nonce or "", settings), submitted or "")
+    )
+
+
+def set_login_cookie(response: Response, nonce: str, settings: Settings) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_url.startswith("https://"),
+        path="/login",
+    )

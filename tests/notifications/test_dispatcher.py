@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from carecenter.residents.models import FamilyContact
-from notifications.clock import utcnow
+from carecommon.clock import utcnow
 from notifications.dispatcher import Dispatcher
 from notifications.events import NoEvents
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient

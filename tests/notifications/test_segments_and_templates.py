@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from notifications.segments import count_segments
@@ -27,9 +29,12 @@ def test_segment_counting(text: str, encoding: str, segments: int) -> None:
     assert (count.encoding, count.segments) == (encoding, segments)
 
 
-def test_every_template_exists_in_both_languages() -> None:
-    for name, texts in TEMPLATES.items():
-        assert set(texts) == {"zh-CN", "en"}, name
+def test_every_template_is_translated_into_chinese() -> None:
+    for name, msgid in TEMPLATES.items():
+        params = {key: "x" for key in re.findall(r"{(\w+)}", msgid)}
+        assert render(name, "en", **params) == msgid.format(**params)
+        chinese = render(name, "zh-CN", **params)
+        assert chinese != msgid.format(**params) and re.search(r"[\u4e00-\u9fff]", chinese), name
 
 
 LINK = "https://carecenter.fangshan.example.cn/r/AAAAAAAAAAEy8wH3w4uAsQ8Kxq"

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert
-from carecenter.alerts.notify import AlertMessaging
 from carecenter.app import create_app
 from carecenter.db import make_engine
-from notifications.clock import utcnow
+from carecenter.messaging.outbound import AlertMessaging
+from carecommon.clock import utcnow
 from notifications.dispatcher import Dispatcher
 from notifications.models import SmsMessage
 from notifications.senders import FakeSender

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import notifications.sqltypes
+import carecommon.sqltypes
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("recipient_ref", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column("created_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_response_link")),
     )
     with op.batch_alter_table("response_link", schema=None) as batch_op:
@@ -51,15 +51,15 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("hold_reason", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("lease_expires_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lease_expires_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("provider_sid", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("error_code", sa.Integer(), nullable=True),
         sa.Column("error_message", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-        sa.Column("created_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("delivered_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_message")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_sms_message_dedupe_key")),
     )
@@ -73,8 +73,8 @@ def upgrade() -> None:
     op.create_table(
         "sms_recipient",
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("opted_out_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("unreachable_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opted_out_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("unreachable_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("unreachable_code", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("phone", name=op.f("pk_sms_recipient")),
     )
@@ -83,7 +83,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("link_id", sa.Integer(), nullable=False),
         sa.Column("answer", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("answered_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["link_id"], ["response_link.id"], name=op.f("fk_response_link_answer_link_id_response_link")
         ),
@@ -93,9 +93,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_response_link_answer_link_id"), ["link_id"], unique=False)
 
     with op.batch_alter_table("family_contact", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("unreachable_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("unreachable_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("unreachable_code", sa.Integer(), nullable=True))
 
 

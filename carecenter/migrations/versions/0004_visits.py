@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import notifications.sqltypes
+import carecommon.sqltypes
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("center_id", sa.Integer(), nullable=False),
         sa.Column("recurrence", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["center_id"], ["center.id"], name=op.f("fk_care_plan_center_id_center")),
         sa.ForeignKeyConstraint(
             ["preferred_worker_id"], ["staff.id"], name=op.f("fk_care_plan_preferred_worker_id_staff")
@@ -51,24 +51,24 @@ def upgrade() -> None:
         sa.Column("resident_id", sa.Integer(), nullable=False),
         sa.Column("care_plan_id", sa.Integer(), nullable=True),
         sa.Column("worker_id", sa.Integer(), nullable=True),
-        sa.Column("scheduled_start", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("scheduled_end", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("scheduled_start", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("scheduled_end", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
         sa.Column("cancel_reason", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("tasks", sa.JSON(), nullable=False),
         sa.Column("notes", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
-        sa.Column("checked_in_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("checked_out_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("checked_in_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("checked_out_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("check_in_distance_m", sa.Float(), nullable=True),
         sa.Column("check_out_distance_m", sa.Float(), nullable=True),
         sa.Column("far_from_home", sa.Boolean(), nullable=False),
         sa.Column("concern", sa.Boolean(), nullable=False),
         sa.Column("concern_note", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
-        sa.Column("reminder_sent_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("late_notified_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("missed_notified_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminder_sent_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("late_notified_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("missed_notified_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("time_corrected", sa.Boolean(), nullable=False),
-        sa.Column("created_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["care_plan_id"], ["care_plan.id"], name=op.f("fk_visit_care_plan_id_care_plan")),
         sa.ForeignKeyConstraint(["center_id"], ["center.id"], name=op.f("fk_visit_center_id_center")),
         sa.ForeignKeyConstraint(["resident_id"], ["resident.id"], name=op.f("fk_visit_resident_id_resident")),

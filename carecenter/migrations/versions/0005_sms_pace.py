@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import notifications.sqltypes
+import carecommon.sqltypes
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "sms_pace",
         sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("next_slot_at", notifications.sqltypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_slot_at", carecommon.sqltypes.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sender", name=op.f("pk_sms_pace")),
     )
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.app import create_app
-from carecenter.clock import get_now
+from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import Failure, FakeTwilioApi
 from notifications.models import SmsMessage

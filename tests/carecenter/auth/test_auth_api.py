@@ -68,11 +68,11 @@ def test_five_failures_lock_the_account_for_15_minutes(client: TestClient, sessi
         )
     locked = client.post("/api/v1/auth/token", data={"username": worker.username, "password": PASSWORD})
     assert locked.status_code == 429
-    assert locked.json()["detail"] == "Too many failed logins for this account. Try again in 15 minutes."
+    assert locked.json()["detail"] == "Too many failed logins for this account. Try again in 15 min."
     assert locked.headers["retry-after"] == "900"
     clock.advance(minutes=10)
     assert (
-        "5 minutes"
+        "5 min."
         in client.post("/api/v1/auth/token", data={"username": worker.username, "password": PASSWORD}).json()["detail"]
     )
     clock.advance(minutes=5, seconds=1)

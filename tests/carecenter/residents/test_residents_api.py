@@ -64,7 +64,7 @@ def test_manager_registers_a_resident_with_normalised_phone(client: TestClient, 
         ("national_id", "110111194005010021", "check character"),
         ("birth_date", "2999-01-01", "between 1900-01-01 and today"),
         ("gender", "x", "'female' or 'male'"),
-        ("latitude", 91, "less than or equal to 90"),
+        ("latitude", 91, "Latitude: Must be at most 90."),
     ],
 )
 def test_invalid_input_is_a_422_naming_the_field(
@@ -75,6 +75,38 @@ def test_invalid_input_is_a_422_naming_the_field(
     errors = response.json()["detail"]
     assert errors[0]["loc"] == ["body", field]
     assert message in errors[0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("phone", "12345", "电话：手机号格式不正确"),
+        ("name", "", "姓名：不能为空"),
+        ("name", "长" * 65, "姓名：最多输入64个字符。"),
+        ("national_id", "110111194005010021", "身份证号：校验位不符"),
+        ("gender", "x", "性别：请从以下选项中选择"),
+        ("latitude", 91, "纬度：不能大于90。"),
+        ("birth_date", "1940-13-01", "出生日期：请按“年-月-日”（YYYY-MM-DD）输入日期。"),
+    ],
+)
+def test_errors_come_in_the_language_the_client_accepts(
+    client: TestClient, manager: Any, field: str, value: Any, message: str
+) -> None:
+    headers = login(client, manager) | {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+    response = client.post("/api/v1/residents", json=NEW_RESIDENT | {field: value}, headers=headers)
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", field]  # the machine-readable parts do not change with the language
+    assert error["msg"].startswith(message), error["msg"]
+
+
+def test_domain_errors_come_in_the_language_the_client_accepts(client: TestClient, manager: Any) -> None:
+    headers = login(client, manager)
+    missing = client.get("/api/v1/residents/999999", headers=headers | {"Accept-Language": "zh-CN"})
+    assert missing.status_code == 404 and missing.json() == {"detail": "未找到该老人"}
+    english = client.get("/api/v1/residents/999999", headers=headers | {"Accept-Language": "en-US,en;q=0.9"})
+    assert english.json() == {"detail": "resident not found"}
+    assert client.get("/api/v1/residents/999999", headers=headers).json() == {"detail": "resident not found"}
 
 
 def test_half_a_coordinate_pair_is_refused(client: TestClient, manager: Any) -> None:
@@ -149,7 +181,7 @@ def test_care_workers_write_notes_but_nothing_else(
     assert notes.json()["notes"] == "今天精神很好"
     patch = client.patch(f"/api/v1/residents/{resident.id}", json={"care_level": "dependent"}, headers=headers)
     assert patch.status_code == 403
-    assert patch.json()["detail"] == "Only a manager or admin may change a resident's record."
+    assert patch.json()["detail"] == "You are not allowed to change a resident's record."
     assert client.post("/api/v1/residents", json=NEW_RESIDENT, headers=headers).status_code == 403
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from carecenter.alerts.models import Alert
 from carecenter.app import create_app
 from carecenter.visits.models import Visit
-from notifications.clock import utcnow
+from carecommon.clock import utcnow
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_visit
@@ -190,7 +190,7 @@ def test_validation_errors_appear_next_to_the_field(browser: Browser, server: st
     page.get_by_label("心率 (bpm)").fill("300")
     page.get_by_label("收缩压 (mmHg)").fill("135")
     page.locator("form[action$='/vitals'] button").click()
-    expect(page.locator("#e-heart_rate")).to_contain_text("less than or equal to 250")
+    expect(page.locator("#e-heart_rate")).to_contain_text("不能大于250")  # in the care worker's language
     expect(page.get_by_label("收缩压 (mmHg)")).to_have_value("135")
 
 

@@ -1,6 +1,6 @@
 """The current time as a dependency, so tests step through time without sleeping.
 
-It lives in the lowest layer so the SMS webhooks and the domain routes share one `now`.
+It lives in the neutral layer so the SMS webhooks and the domain routes share one `now`.
 """
 
 from datetime import UTC, datetime

@@ -1,0 +1,123 @@
+"""Who a message is for: typed recipients, the groups an escalation step names, family SMS can reach."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel import Session, col, select
+
+from carecenter.alerts.models import Recipients
+from carecenter.centers.models import Center
+from carecenter.duty.service import on_duty_staff
+from carecenter.residents.models import FamilyContact, Resident, SmsOptIn
+from carecenter.staff.models import Role, Staff
+from notifications.models import LinkRole
+from notifications.outbox import QuietHours
+
+RecipientKind = Literal["staff", "contact"]
+
+
+@dataclass(frozen=True)
+class RecipientRef:
+    """A staff member or a family contact; the outbox row stores it as text ("staff:3")."""
+
+    kind: RecipientKind
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> "RecipientRef | None":
+        """The ref an outbox row holds, or None for anything else (a test SMS to a bare number)."""
+        kind, _, ident = (text or "").partition(":")
+        if kind in ("staff", "contact") and ident.isdigit():
+            return cls(kind, int(ident))  # type: ignore[arg-type]
+        return None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    ref: RecipientRef
+    phone: str
+    language: str
+    role: LinkRole
+    quiet_hours: QuietHours | None = None
+
+
+def staff_recipient(staff: Staff) -> Recipient:
+    assert staff.id is not None
+    return Recipient(RecipientRef("staff", staff.id), staff.phone, staff.language, LinkRole.staff)
+
+
+def family_recipient(contact: FamilyContact, time_zone: str) -> Recipient:
+    assert contact.id is not None
+    quiet = None
+    if contact.quiet_hours_start is not None and contact.quiet_hours_end is not None:
+        quiet = QuietHours(contact.quiet_hours_start, contact.quiet_hours_end, time_zone)
+    return Recipient(RecipientRef("contact", contact.id), contact.phone, contact.language, LinkRole.family, quiet)
+
+
+def reachable_family(session: Session, resident_id: int) -> list[FamilyContact]:
+    """Family contacts SMS can reach, in calling order (opted-out and unusable numbers skipped)."""
+    return list(
+        session.exec(
+            select(FamilyContact)
+            .where(
+                FamilyContact.resident_id == resident_id,
+                FamilyContact.sms_opt_in == SmsOptIn.opted_in,
+                col(FamilyContact.unreachable_at).is_(None),
+            )
+            .order_by(col(FamilyContact.priority), col(FamilyContact.id))
+        ).all()
+    )
+
+
+def managers(session: Session, center_id: int) -> list[Staff]:
+    return list(
+        session.exec(
+            select(Staff)
+            .where(Staff.center_id == center_id, Staff.role == Role.manager, Staff.active == True)  # noqa: E712
+            .order_by(col(Staff.id))
+        ).all()
+    )
+
+
+def resolve_recipients(
+    session: Session, *, resident: Resident, center: Center, groups: tuple[Recipients, ...], now: datetime
+) -> list[Recipient]:
+    """The people the groups name, in order, each phone once."""
+    found: list[Recipient] = []
+    for group in groups:
+        if group == Recipients.care_worker and resident.primary_worker_id is not None:
+            worker = session.get(Staff, resident.primary_worker_id)
+            found += [staff_recipient(worker)] if worker is not None and worker.active else []
+        elif group == Recipients.on_duty:
+            assert center.id is not None
+            staff = on_duty_staff(session=session, center_id=center.id, now=now) or managers(session, center.id)
+            found += [staff_recipient(s) for s in staff]
+        elif group == Recipients.manager:
+            assert center.id is not None
+            found += [staff_recipient(s) for s in managers(session, center.id)]
+        elif group in (Recipients.first_family, Recipients.all_family):
+            assert resident.id is not None
+            family = reachable_family(session, resident.id)
+            family = family[:1] if group == Recipients.first_family else family
+            found += [family_recipient(c, center.time_zone) for c in family]
+    unique: dict[str, Recipient] = {}
+    for recipient in found:
+        unique.setdefault(recipient.phone, recipient)
+    return list(unique.values())
+
+
+def recipient_names(session: Session, refs: list[str | None]) -> dict[str, str]:
+    """Outbox refs ("staff:3", "contact:12") as the people's names; unknown refs as they are."""
+    names: dict[str, str] = {}
+    for text in set(refs):
+        ref = RecipientRef.parse(text)
+        if ref is None:
+            names[text or ""] = text or ""
+            continue
+        record = session.get(Staff, ref.id) if ref.kind == "staff" else session.get(FamilyContact, ref.id)
+        names[str(ref)] = record.name if record is not None else str(ref)
+    return names

@@ -1,0 +1,131 @@
+"""What every page depends on: the logged-in user (the API's own login sessions, from a cookie),
+the role a route needs, CSRF checks, and posted forms validated by typed models."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from carecenter.access import Actor
+from carecenter.auth.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
+from carecenter.centers.models import Center
+from carecenter.errors import NotAuthenticated, field_errors
+from carecenter.settings import Settings
+from carecenter.staff.models import Role, Staff
+from carecenter.web.session import csrf_ok, session_token
+from carecommon.clock import utcnow
+from carecommon.i18n import N_, language_of
+
+
+class LoginRequired(Exception):
+    """No valid session: the browser goes to the login page."""
+
+
+class BadCsrf(Exception):
+    """A form without this session's token: refused (403)."""
+
+
+@dataclass(frozen=True)
+class WebUser:
+    actor: Actor
+    staff: Staff
+    token: str
+    language: str
+    time_zone: str
+
+
+def _web_user(request: Request, session: Session, settings: Settings, now: Any) -> WebUser:
+    token = session_token(request)
+    if not token:
+        raise LoginRequired()
+    try:
+        actor, staff = authenticated_actor(request=request, session=session, token=token, settings=settings, now=now)
+    except NotAuthenticated as exc:
+        raise LoginRequired() from exc
+    session.commit()  # end the read: a page must not hold a transaction (on SQLite, the write lock) for long
+    center = session.get(Center, staff.center_id) if staff.center_id else None
+    user = WebUser(actor, staff, token, language_of(staff.language), center.time_zone if center else settings.timezone)
+    request.state.language = user.language  # error pages and messages answer in it
+    request.state.web_user = user
+    return user
+
+
+def web_user(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> WebUser:
+    """The logged-in staff member behind the session cookie, or a redirect to the login page."""
+    return _web_user(request, session, settings, now)
+
+
+def optional_web_user(request: Request) -> WebUser | None:
+    """The user, for pages shown outside a route's dependencies (an error page): None if not logged in."""
+    known = getattr(request.state, "web_user", None)
+    if known is not None or not session_token(request):
+        return known
+    try:
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            return _web_user(request, session, request.app.state.settings, utcnow())
+    except Exception:  # an error page must not fail: without a user it is shown bare
+        return None
+
+
+UserDep = Annotated[WebUser, Depends(web_user)]
+
+
+def manager_user(user: UserDep) -> WebUser:
+    """Managers and admins only (403 for care workers)."""
+    user.actor.require(Role.manager, Role.admin, to=N_("open the manager's pages"))
+    return user
+
+
+ManagerDep = Annotated[WebUser, Depends(manager_user)]
+
+
+async def csrf_form(request: Request, user: UserDep, settings: SettingsDep) -> FormData:
+    """The posted form, if it carries this session's CSRF token (403 otherwise)."""
+    form = await request.form()
+    if not csrf_ok(user.token, str(form.get("csrf") or ""), settings):
+        raise BadCsrf()
+    return form
+
+
+CsrfForm = Annotated[FormData, Depends(csrf_form)]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Posted(Generic[M]):
+    """A posted form: the model if it validated, what was typed, and the errors by field."""
+
+    data: M | None
+    values: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def form_values(form: FormData, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The form as a dict (repeated fields named in `lists` as lists), without the CSRF token."""
+    return {
+        key: [str(v) for v in form.getlist(key)] if key in lists else str(form.get(key) or "").strip()
+        for key in form
+        if key != "csrf"
+    } | {key: [str(v) for v in form.getlist(key)] for key in lists}
+
+
+def validate_form(model: type[M], values: dict[str, Any], language: str) -> Posted[M]:
+    """Validate with the model; an empty field counts as not given."""
+    given = {k: v for k, v in values.items() if v != ""}
+    try:
+        return Posted(model.model_validate(given), values)
+    except ValidationError as exc:
+        return Posted(None, values, field_errors(exc.errors(include_url=False), language))
+
+
+def posted(model: type[M], *, lists: tuple[str, ...] = ()) -> Callable[..., Awaitable[Posted[M]]]:
+    """A dependency: the CSRF-checked form validated by `model` (never a 500 on a bad value)."""
+
+    async def dependency(user: UserDep, form: CsrfForm) -> Posted[M]:
+        return validate_form(model, form_values(form, lists), user.language)
+
+    return dependency

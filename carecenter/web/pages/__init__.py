@@ -1,0 +1,1 @@
+"""Pages by what the user does; each module has its own `router`."""

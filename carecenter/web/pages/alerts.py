@@ -1,0 +1,150 @@
+"""Alerts: the care worker's list, the manager's live board, and answering an alert."""
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from carecenter.alerts import service as alerts
+from carecenter.alerts.models import Alert, Channel, Outcome
+from carecenter.alerts.queries import board_rows, get_alert
+from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.errors import DomainError
+from carecenter.web.deps import Posted, UserDep, WebUser, posted
+from carecenter.web.render import back, render, same_site_path
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    rows = board_rows(session=session, actor=user.actor)
+    return render(request, "alerts.html", user, rows=rows, now=now, outcomes=list(Outcome))
+
+
+@router.get("/board", response_class=HTMLResponse)
+def board(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    rows = board_rows(session=session, actor=user.actor)
+    return render(request, "board.html", user, rows=rows, now=now, outcomes=list(Outcome))
+
+
+@router.get("/board/rows", response_class=HTMLResponse)
+def board_rows_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    rows = board_rows(session=session, actor=user.actor)
+    return render(request, "board_rows.html", user, rows=rows, now=now, outcomes=list(Outcome), next="/board")
+
+
+def _board_version(engine: Any, user: WebUser) -> str:
+    """A fingerprint of what the board shows: it changes when an alert or one of its messages does."""
+    with Session(engine) as session:
+        parts = [
+            f"{r.alert.id}:{r.alert.status}:{r.alert.trigger_count}:{r.alert.escalation_steps_done}:"
+            + ",".join(m.status for _, m in r.messages)
+            for r in board_rows(session=session, actor=user.actor)
+        ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+@router.get("/board/events")
+async def board_events(request: Request, user: UserDep, session: SessionDep) -> StreamingResponse:
+    """Server-Sent Events: 'changed' whenever the board's content changes (checked every 2 s)."""
+    engine = request.app.state.engine
+    session.close()  # the stream lasts minutes: it must hold no connection, each check opens its own
+
+    async def stream() -> AsyncIterator[str]:
+        last = None
+        yield "retry: 3000\n\n"
+        while not await request.is_disconnected():
+            version = await run_in_threadpool(_board_version, engine, user)
+            if version != last:
+                if last is not None:
+                    yield f"event: changed\ndata: {version}\n\n"
+                last = version
+            else:
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(2)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+class AlertForm(BaseModel):
+    next: str = Field(default="/alerts", max_length=2000)
+
+
+class ResolveForm(AlertForm):
+    outcome: Outcome
+    note: str = Field(default="", max_length=1000)
+
+
+def _answer(
+    user: WebUser, session: Session, alert_id: int, form: Posted[Any], act: Callable[[Alert, Any], None]
+) -> Response:
+    """Find the alert (404 across centers), act on it and commit; errors go back to where the user was."""
+    target = same_site_path(form.values.get("next"), "/alerts")
+    if form.data is None:
+        return back(target, "; ".join(form.errors.values()))
+    try:
+        act(get_alert(session=session, actor=user.actor, alert_id=alert_id), form.data)
+    except DomainError as exc:
+        session.rollback()
+        return back(target, exc.text(user.language))
+    session.commit()
+    return back(target)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=None)
+def acknowledge(
+    alert_id: int,
+    user: UserDep,
+    form: Annotated[Posted[AlertForm], Depends(posted(AlertForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    def act(alert: Alert, _data: AlertForm) -> None:
+        alerts.acknowledge(session, alert=alert, staff_id=user.staff.id, channel=Channel.tablet, now=now)
+
+    return _answer(user, session, alert_id, form, act)
+
+
+@router.post("/alerts/{alert_id}/on-site", response_model=None)
+def on_site(
+    alert_id: int,
+    user: UserDep,
+    form: Annotated[Posted[AlertForm], Depends(posted(AlertForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    def act(alert: Alert, _data: AlertForm) -> None:
+        alerts.mark_on_site(session, alert=alert, staff_id=user.staff.id, channel=Channel.tablet, now=now)
+
+    return _answer(user, session, alert_id, form, act)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=None)
+def resolve(
+    alert_id: int,
+    request: Request,
+    user: UserDep,
+    form: Annotated[Posted[ResolveForm], Depends(posted(ResolveForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    def act(alert: Alert, data: ResolveForm) -> None:
+        alerts.resolve(
+            session,
+            request.app.state.alert_messaging,
+            alert=alert,
+            staff_id=user.staff.id,
+            outcome=data.outcome,
+            note=data.note,
+            channel=Channel.tablet,
+            now=now,
+        )
+
+    return _answer(user, session, alert_id, form, act)

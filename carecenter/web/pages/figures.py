@@ -1,0 +1,83 @@
+"""The manager's figures (answer times, visits on time, per worker, CSV) and the message log."""
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from carecenter.alerts.queries import alert_stats
+from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.messaging.service import list_messages
+from carecenter.pagination import PageParams
+from carecenter.visits.queries import visit_stats, worker_figures
+from carecenter.web.deps import ManagerDep, WebUser
+from carecenter.web.render import render
+from notifications.models import MessageStatus
+
+router = APIRouter(include_in_schema=False)
+DAYS = 30
+
+
+def _figures(session: Session, user: WebUser, now: datetime, rules: Any) -> dict[str, Any]:
+    """The last 30 local days: alerts, visits and the per-worker rows, all counted the same way."""
+    today = now.astimezone(ZoneInfo(user.time_zone)).date()
+    first, center_id = today - timedelta(days=DAYS - 1), user.actor.center_id
+    return {
+        "alerts": alert_stats(
+            session=session,
+            actor=user.actor,
+            since=now - timedelta(days=DAYS),
+            until=now,
+            center_id=user.actor.center_id,
+        ),
+        "visits": visit_stats(
+            session=session, actor=user.actor, first=first, last=today, center_id=center_id, rules=rules
+        ),
+        "per_worker": worker_figures(
+            session=session, actor=user.actor, first=first, last=today, center_id=center_id, rules=rules
+        ),
+    }
+
+
+@router.get("/figures", response_class=HTMLResponse)
+def figures_page(request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    """Answer-time shares, visits on time and missed, per worker, with SVG bars."""
+    return render(request, "figures.html", user, **_figures(session, user, now, request.app.state.visit_rules))
+
+
+@router.get("/figures.csv")
+def figures_csv(request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> Response:
+    """The per-worker figures as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese names)."""
+    figures = _figures(session, user, now, request.app.state.visit_rules)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["worker", "planned", "completed", "missed", "on_time"])
+    for row in figures["per_worker"]:
+        writer.writerow([row.name, row.planned, row.completed, row.missed, row.on_time])
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=figures.csv"},
+    )
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages_page(
+    request: Request, user: ManagerDep, session: SessionDep, status: MessageStatus | None = None
+) -> HTMLResponse:
+    """The message log: every SMS with its delivery state."""
+    page = list_messages(session=session, actor=user.actor, page=PageParams(limit=200), status=status)
+    return render(
+        request,
+        "messages.html",
+        user,
+        messages=page.items,
+        total=page.total,
+        status=status,
+        statuses=list(MessageStatus),
+    )

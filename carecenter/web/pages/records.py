@@ -1,0 +1,251 @@
+"""The manager's record pages: lists with search, and create / edit forms for each kind of record.
+
+The forms are generated from the API's own `XCreate` / `XUpdate` models (`web/forms.py`), so a
+posted value is validated exactly as the API validates it and each error shows next to its field.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from carecenter.access import Actor
+from carecenter.alerts.queries import silent_device_ids
+from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.devices import service as devices
+from carecenter.devices.models import DeviceCreate, DeviceUpdate
+from carecenter.errors import DomainError, InvalidField
+from carecenter.pagination import PageParams
+from carecenter.residents import service as residents
+from carecenter.residents.models import ResidentCreate, ResidentUpdate
+from carecenter.staff import service as staff
+from carecenter.staff.models import StaffCreate, StaffUpdate
+from carecenter.web.deps import CsrfForm, ManagerDep, WebUser, form_values
+from carecenter.web.forms import form_fields, parse
+from carecenter.web.render import local_time, render
+from carecenter.words import field_name, value_name
+from carecommon.i18n import N_, gettext
+
+router = APIRouter(include_in_schema=False)
+PAGE = PageParams(limit=200)
+NEW, EDIT = N_("New"), N_("Edit")
+KindName = Literal["residents", "staff", "devices"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    title: str
+    create_model: type[BaseModel]
+    update_model: type[BaseModel]
+    create: Callable[[Session, Actor, Any, datetime], Any]
+    update: Callable[[Session, Actor, int, Any, datetime], Any]
+    get: Callable[[Session, Actor, int, datetime], Any]
+    search: Callable[[Session, Actor, str | None], Any]
+    columns: tuple[str, ...]
+    links: Callable[[Any], list[tuple[str, str]]]
+    computed: Callable[[Session, list[Any], datetime], dict[int, dict[str, str]]] = lambda _s, _rows, _now: {}
+
+
+KINDS: dict[str, Kind] = {
+    "residents": Kind(
+        N_("Residents"),
+        ResidentCreate,
+        ResidentUpdate,
+        lambda s, a, d, n: residents.create_resident(session=s, actor=a, data=d, now=n),
+        lambda s, a, i, d, n: residents.update_resident(session=s, actor=a, resident_id=i, data=d, now=n),
+        lambda s, a, i, n: residents.read_resident(session=s, actor=a, resident_id=i, now=n),
+        lambda s, a, q: residents.list_residents(session=s, actor=a, page=PAGE, q=q),
+        ("name", "phone", "care_level", "status"),
+        lambda r: [
+            (N_("Resident"), f"/residents/{r.id}"),
+            (EDIT, f"/manage/residents/{r.id}/edit"),
+            (N_("Family contacts"), f"/manage/residents/{r.id}/contacts/new"),
+        ],
+    ),
+    "staff": Kind(
+        N_("Staff"),
+        StaffCreate,
+        StaffUpdate,
+        lambda s, a, d, n: staff.create_staff(session=s, actor=a, data=d, now=n),
+        lambda s, a, i, d, n: staff.update_staff(session=s, actor=a, staff_id=i, data=d, now=n),
+        lambda s, a, i, n: staff.get_staff(session=s, actor=a, staff_id=i),
+        lambda s, a, q: staff.list_staff(session=s, actor=a, page=PAGE, q=q),
+        ("name", "username", "role", "phone", "active"),
+        lambda r: [(EDIT, f"/manage/staff/{r.id}/edit")],
+    ),
+    "devices": Kind(
+        N_("Devices"),
+        DeviceCreate,
+        DeviceUpdate,
+        lambda s, a, d, n: devices.register_device(session=s, actor=a, data=d, now=n),
+        lambda s, a, i, d, n: devices.update_device(session=s, actor=a, device_id=i, data=d, now=n),
+        lambda s, a, i, n: devices.get_device(session=s, actor=a, device_id=i),
+        lambda s, a, q: devices.list_devices(session=s, actor=a, page=PAGE),
+        ("serial", "kind", "resident_id", "battery_pct", "last_seen_at", "silent", "revoked_at"),
+        lambda r: [(EDIT, f"/manage/devices/{r.id}/edit")],
+        lambda s, rows, now: {i: {"silent": "⚠"} for i in silent_device_ids(s, rows, now)},
+    ),
+}
+
+
+def _cell(value: Any, user: WebUser) -> str:
+    if isinstance(value, datetime):
+        return local_time(value, user.time_zone, user.language)
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "✓"
+    return value_name(value, user.language) if isinstance(value, str) else str(value)
+
+
+def record_form(
+    request: Request,
+    user: WebUser,
+    title: str,
+    model: type[BaseModel],
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    shown_once: str | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "form.html",
+        user,
+        status_code=status_code,
+        title=title,
+        field_errors=errors or {},
+        fields=form_fields(model, user.language, values),
+        shown_once=shown_once,
+    )
+
+
+def save_record_form(
+    request: Request,
+    user: WebUser,
+    session: Session,
+    form: FormData,
+    title: str,
+    model: type[BaseModel],
+    save: Callable[[Any], Any],
+    done: str,
+    *,
+    partial: bool,
+) -> Response:
+    """Validate a posted record form with its model and save it; errors next to their fields, nothing lost."""
+    values = form_values(form)
+    data, errors = parse(model, values, partial=partial, language=user.language)
+    if data is None:
+        return record_form(request, user, title, model, values, errors, status_code=422)
+    try:
+        record = save(data)
+    except InvalidField as exc:
+        session.rollback()
+        return record_form(request, user, title, model, values, {exc.field: exc.text(user.language)}, 422)
+    except DomainError as exc:
+        session.rollback()
+        return record_form(request, user, title, model, values, {"_": exc.text(user.language)}, exc.status_code)
+    session.commit()
+    key = getattr(record, "device_key", None)
+    if key:  # a device key is shown this once
+        shown = f"{gettext(N_('Device key (shown once; put it in the device):'), user.language)} {key}"
+        return record_form(request, user, title, model, record.model_dump(warnings=False), shown_once=shown)
+    return RedirectResponse(done, status_code=303)
+
+
+def _title(kind: Kind, action: str, language: str) -> str:
+    return f"{gettext(kind.title, language)} · {gettext(action, language)}"
+
+
+@router.get("/manage/{kind}", response_class=HTMLResponse)
+def list_records(
+    kind: KindName, request: Request, user: ManagerDep, session: SessionDep, now: NowDep, q: str | None = None
+) -> HTMLResponse:
+    spec = KINDS[kind]
+    page = spec.search(session, user.actor, q[:64] if q else None)
+    computed = spec.computed(session, page.items, now)
+    rows = [
+        {
+            **{c: _cell(getattr(r, c, None), user) for c in spec.columns},
+            **computed.get(r.id, {}),
+            "_links": [(gettext(label, user.language), href) for label, href in spec.links(r)],
+        }
+        for r in page.items
+    ]
+    return render(
+        request,
+        "records.html",
+        user,
+        title=gettext(spec.title, user.language),
+        rows=rows,
+        columns=[(c, field_name(c, user.language)) for c in spec.columns],
+        total=page.total,
+        q=q,
+        base=f"/manage/{kind}",
+        can_create=True,
+    )
+
+
+@router.get("/manage/{kind}/new", response_class=HTMLResponse)
+def new_record(kind: KindName, request: Request, user: ManagerDep) -> HTMLResponse:
+    spec = KINDS[kind]
+    return record_form(request, user, _title(spec, NEW, user.language), spec.create_model, {})
+
+
+@router.post("/manage/{kind}/new", response_model=None)
+def create_record(
+    kind: KindName, request: Request, user: ManagerDep, form: CsrfForm, session: SessionDep, now: NowDep
+) -> Response:
+    spec = KINDS[kind]
+    return save_record_form(
+        request,
+        user,
+        session,
+        form,
+        _title(spec, NEW, user.language),
+        spec.create_model,
+        lambda data: spec.create(session, user.actor, data, now),
+        f"/manage/{kind}",
+        partial=False,
+    )
+
+
+@router.get("/manage/{kind}/{record_id}/edit", response_class=HTMLResponse)
+def edit_record(
+    kind: KindName, record_id: int, request: Request, user: ManagerDep, session: SessionDep, now: NowDep
+) -> HTMLResponse:
+    spec = KINDS[kind]
+    record = spec.get(session, user.actor, record_id, now)
+    session.commit()  # a resident's full record is read (and audited)
+    values = record.model_dump(warnings=False)
+    return record_form(request, user, _title(spec, EDIT, user.language), spec.update_model, values)
+
+
+@router.post("/manage/{kind}/{record_id}/edit", response_model=None)
+def update_record(
+    kind: KindName,
+    record_id: int,
+    request: Request,
+    user: ManagerDep,
+    form: CsrfForm,
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    spec = KINDS[kind]
+    return save_record_form(
+        request,
+        user,
+        session,
+        form,
+        _title(spec, EDIT, user.language),
+        spec.update_model,
+        lambda data: spec.update(session, user.actor, record_id, data, now),
+        f"/manage/{kind}",
+        partial=True,
+    )

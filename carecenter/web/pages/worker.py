@@ -1,0 +1,244 @@
+"""The care worker's day: today's visits, a visit's page and what is done at the door."""
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from carecenter.alerts.queries import open_alerts
+from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.errors import DomainError
+from carecenter.residents.models import LivingSituation
+from carecenter.visits import service as visits
+from carecenter.visits.models import Position, VisitVitals
+from carecenter.visits.queries import worker_day
+from carecenter.web.deps import Posted, UserDep, WebUser, posted
+from carecenter.web.render import back, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse, response_model=None)
+def today(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> Response:
+    if user.actor.is_manager_or_admin:
+        return RedirectResponse("/board", status_code=303)
+    day = now.astimezone(ZoneInfo(user.time_zone)).date()
+    return render(
+        request,
+        "today.html",
+        user,
+        rows=worker_day(session=session, actor=user.actor, day=day, time_zone=user.time_zone),
+        open_alerts=open_alerts(session=session, actor=user.actor),
+        now=now,
+        rules=request.app.state.visit_rules,
+        LivingSituation=LivingSituation,
+    )
+
+
+def _visit_page(
+    request: Request,
+    user: WebUser,
+    session: Session,
+    visit_id: int,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    visit = visits.get_visit(session=session, actor=user.actor, visit_id=visit_id)
+    return render(
+        request,
+        "visit.html",
+        user,
+        status_code=status_code,
+        visit=visit,
+        resident=visits.visit_resident(session, visit),
+        field_errors=errors or {},
+        values=values or {},
+        LivingSituation=LivingSituation,
+    )
+
+
+@router.get("/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(visit_id: int, request: Request, user: UserDep, session: SessionDep) -> HTMLResponse:
+    return _visit_page(request, user, session, visit_id)
+
+
+class PositionForm(BaseModel):
+    """Where the tablet was (geo.js fills these in; both empty when the browser would not say)."""
+
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class TaskForm(BaseModel):
+    service: str = Field(max_length=64)
+    done: bool = False
+
+
+class NotesForm(BaseModel):
+    notes: str = Field(default="", max_length=4000)
+
+
+class ConcernForm(BaseModel):
+    note: str = Field(default="-", max_length=1000)
+
+
+def _refused(visit_id: int, form: Posted[Any]) -> Response:
+    return back(f"/visits/{visit_id}", "; ".join(form.errors.values()))
+
+
+@router.post("/visits/{visit_id}/check-in", response_model=None)
+def check_in(
+    visit_id: int,
+    request: Request,
+    user: UserDep,
+    form: Annotated[Posted[PositionForm], Depends(posted(PositionForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    if form.data is None:
+        return _refused(visit_id, form)
+    position = Position(latitude=form.data.latitude, longitude=form.data.longitude)
+    rules = request.app.state.visit_rules
+    return _act(
+        user,
+        session,
+        visit_id,
+        lambda: visits.check_in(
+            session=session, actor=user.actor, visit_id=visit_id, position=position, rules=rules, now=now
+        ),
+    )
+
+
+@router.post("/visits/{visit_id}/check-out", response_model=None)
+def check_out(
+    visit_id: int,
+    request: Request,
+    user: UserDep,
+    form: Annotated[Posted[PositionForm], Depends(posted(PositionForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    if form.data is None:
+        return _refused(visit_id, form)
+    position = Position(latitude=form.data.latitude, longitude=form.data.longitude)
+    rules, messaging = request.app.state.visit_rules, request.app.state.alert_messaging
+    return _act(
+        user,
+        session,
+        visit_id,
+        lambda: visits.check_out(
+            session=session,
+            actor=user.actor,
+            visit_id=visit_id,
+            position=position,
+            rules=rules,
+            messaging=messaging,
+            now=now,
+        ),
+        to="/",
+    )
+
+
+@router.post("/visits/{visit_id}/task", response_model=None)
+def set_task(
+    visit_id: int,
+    user: UserDep,
+    form: Annotated[Posted[TaskForm], Depends(posted(TaskForm))],
+    session: SessionDep,
+) -> Response:
+    data = form.data
+    if data is None:
+        return _refused(visit_id, form)
+    return _act(
+        user,
+        session,
+        visit_id,
+        lambda: visits.set_task(
+            session=session, actor=user.actor, visit_id=visit_id, service=data.service, done=data.done
+        ),
+    )
+
+
+@router.post("/visits/{visit_id}/notes", response_model=None)
+def set_notes(
+    visit_id: int,
+    user: UserDep,
+    form: Annotated[Posted[NotesForm], Depends(posted(NotesForm))],
+    session: SessionDep,
+) -> Response:
+    data = form.data
+    if data is None:
+        return _refused(visit_id, form)
+    return _act(
+        user,
+        session,
+        visit_id,
+        lambda: visits.set_notes(session=session, actor=user.actor, visit_id=visit_id, notes=data.notes),
+    )
+
+
+@router.post("/visits/{visit_id}/concern", response_model=None)
+def raise_concern(
+    visit_id: int,
+    request: Request,
+    user: UserDep,
+    form: Annotated[Posted[ConcernForm], Depends(posted(ConcernForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    data = form.data
+    if data is None:
+        return _refused(visit_id, form)
+    messaging = request.app.state.alert_messaging
+    return _act(
+        user,
+        session,
+        visit_id,
+        lambda: visits.raise_concern(
+            session=session,
+            actor=user.actor,
+            visit_id=visit_id,
+            note=data.note.strip() or "-",
+            messaging=messaging,
+            now=now,
+        ),
+    )
+
+
+@router.post("/visits/{visit_id}/vitals", response_model=None)
+def record_vitals(
+    visit_id: int,
+    request: Request,
+    user: UserDep,
+    form: Annotated[Posted[VisitVitals], Depends(posted(VisitVitals))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    data = form.data
+    if data is None:  # shown next to each field, nothing saved, nothing lost
+        return _visit_page(request, user, session, visit_id, 422, form.errors, form.values)
+    messaging = request.app.state.alert_messaging
+    return _act(
+        user,
+        session,
+        visit_id,
+        lambda: visits.record_vitals(
+            session=session, actor=user.actor, visit_id=visit_id, vitals=data, messaging=messaging, now=now
+        ),
+    )
+
+
+def _act(user: WebUser, session: Session, visit_id: int, action: Any, *, to: str | None = None) -> Response:
+    """Run a visit action and commit; a domain error goes back to the visit page, in the user's words."""
+    here = f"/visits/{visit_id}"
+    try:
+        action()
+    except DomainError as exc:
+        session.rollback()
+        return back(here, exc.text(user.language))
+    session.commit()
+    return back(to or here)

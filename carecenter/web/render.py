@@ -1,0 +1,99 @@
+"""Pages from Jinja2 templates in the user's language, dates in the center's zone, redirects."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, get_day_names
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from carecenter.errors import request_language
+from carecenter.web.session import csrf_token
+from carecenter.words import alert_kind_name, field_name, outcome_name, value_name
+from carecommon.i18n import BABEL_LOCALES, LANGUAGES, install_jinja_gettext, language_of
+
+if TYPE_CHECKING:
+    from carecenter.web.deps import WebUser
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.add_extension("jinja2.ext.i18n")
+install_jinja_gettext(templates.env)
+
+
+def local_time(moment: datetime | None, time_zone: str, language: str, pattern: str = "short") -> str:
+    """A moment in the center's time zone, written the way the user's locale writes it."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(time_zone))
+    if pattern == "HH:mm":  # the same in every locale; Babel takes ~0.1 ms, a week grid has thousands
+        return local.strftime("%H:%M")
+    return format_datetime(local, pattern, locale=BABEL_LOCALES[language_of(language)])
+
+
+def weekday_name(weekday: int, language: str) -> str:
+    """0 = Monday, abbreviated as the locale writes it (周一, Mon)."""
+    return str(get_day_names("abbreviated", locale=BABEL_LOCALES[language_of(language)])[weekday])
+
+
+def render(request: Request, name: str, user: "WebUser | None", status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A template with the user (or the browser's) language, zone and this session's CSRF token."""
+    language = user.language if user else request_language(request)
+    settings = request.app.state.settings
+    zone = user.time_zone if user else settings.timezone
+
+    def when(moment: datetime | None, pattern: str = "short") -> str:
+        return local_time(moment, zone, language, pattern)
+
+    helpers: dict[str, Any] = {
+        "when": when,
+        "value_name": lambda value: value_name(value, language),
+        "field_name": lambda field: field_name(field, language),
+        "kind_name": lambda kind: alert_kind_name(kind, language),
+        "outcome_name": lambda outcome: outcome_name(outcome, language),
+        "weekday": lambda day: weekday_name(int(day), language),
+    }
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "lang": language,
+            "languages": LANGUAGES,
+            "error": request.query_params.get("error"),
+            "csrf": csrf_token(user.token, settings) if user else context.pop("csrf", ""),
+            **helpers,
+            **context,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def same_site_path(target: str | None, default: str) -> str:
+    """`target` if it is a path on this site ("/board"), else `default`: never "//other.host/…",
+    "/\\other.host", a scheme or a host."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ch in target for ch in "\\\r\n\t"):
+        return default
+    return target
+
+
+def back(path: str, error: str | None = None) -> RedirectResponse:
+    """303 to a page of ours, with an error to show at its top."""
+    separator = "&" if "?" in path else "?"
+    return RedirectResponse(path + (f"{separator}error={quote(error)}" if error else ""), status_code=303)
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """What a browser sees for a 4xx/5xx: the message on a page of the app, in the user's language."""
+    from carecenter.web.deps import optional_web_user
+
+    user = optional_web_user(request)
+    return render(request, "error.html", user, status_code=status_code, message=message, code=status_code)
