@@ -112,7 +112,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def demo_settings(settings: Settings, url: str) -> Settings:
+    """The demo's settings: links in its SMS point at where it serves, unless a public URL was set."""
+    if "public_url" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"public_url": url})
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    settings = demo_settings(settings, f"http://{args.host}:{args.port}")
     upgrade_to_head(settings.database_url)
     password = settings.demo_password.get_secret_value() if settings.demo_password else secrets.token_urlsafe(9)
     engine = make_engine(settings.database_url)

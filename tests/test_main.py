@@ -1,12 +1,14 @@
 """The command line: demo seeding, production start checks, admin creation, and the real demo server."""
 
 import asyncio
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -231,10 +233,23 @@ def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, databa
         with engine.connect() as conn:
             assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         engine.dispose()
+        # An SOS: the console SMS carry a response link that opens where the demo serves.
+        gateway = json.loads((tmp_path / "carecenter-demo-keys.json").read_text())["gateways"][0]
+        sos = {
+            "event_id": "demo-port-sos",
+            "device": gateway["devices"][0]["serial"],
+            "kind": "sos",
+            "recorded_at": datetime.now(UTC).isoformat(),
+        }
+        posted = httpx.post(f"{base}/api/v1/checkins", json=sos, headers={"X-Device-Key": gateway["key"]})
+        assert posted.status_code == 201, posted.text
+        time.sleep(2)  # the dispatcher is woken by the commit
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=10)
     assert "password: " + DEMO_PASSWORD in output
+    links = re.findall(r"https?://[^\s,，]+/r/[A-Za-z0-9_-]+", output)
+    assert links and all(link.startswith(f"http://127.0.0.1:{port}/r/") for link in links), output[-2000:]
 
 
 def test_the_scheduler_runs_as_its_own_process(tmp_path: Path, database_url: str) -> None:

@@ -152,6 +152,11 @@ def test_a_manager_sees_an_sos_arrive_and_acknowledges_it(
     expect(row).to_have_count(1, timeout=10_000)  # no reload: the event stream brings it
     expect(row).to_contain_text("SOS紧急呼救")
     expect(row).to_contain_text(s.worker.name)
+    # At a tablet's 1024 px the kind and the resident's name each stay on one line.
+    page.set_viewport_size({"width": 1024, "height": 768})
+    lines = "td => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; }"
+    assert row.locator("td.kind").evaluate(lines) == 1
+    assert row.locator("td.who a").evaluate("a => a.getClientRects().length") == 1
     page.screenshot(path=screenshots / "manager-board.png")
     row.locator("button[data-ack]").click()
     expect(page.locator("tr[data-alert] .st")).to_have_text("已接警")
