@@ -31,11 +31,11 @@ def _web_posts() -> list[str]:
         route.path
         for page in PAGES
         for route in page.router.routes
-        if isinstance(route, APIRoute) and "POST" in route.methods
+        if isinstance(route, APIRoute) and "POST" in (route.methods or set())
     )
 
 
-def _fill(path: str, ids: dict[str, int]) -> str:
+def _fill(path: str, ids: dict[str, int | None]) -> str:
     return re.sub(r"{(\w+)}", lambda m: str(ids.get(m.group(1), "residents")), path)
 
 
