@@ -1,10 +1,15 @@
-"""The scheduled jobs: thin wrappers that open a session, call one service with `now`, commit."""
+"""The scheduled jobs, each declared once: its id, its schedule (from settings) and the one service
+call it makes. A job is a thin wrapper that opens a session, calls the service with `now`, commits."""
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session
 
 from carecenter import metrics
@@ -13,25 +18,86 @@ from carecenter.messaging.outbound import AlertMessaging
 from carecenter.visits import service as visits
 from carecenter.visits import sweeps as visit_sweeps
 from carecenter.visits.rules import VisitRules
+from schedules.settings import ScheduleSettings
 
 log = logging.getLogger(__name__)
 Sweep = Callable[[Session, datetime], int]
 
 
+@dataclass(frozen=True)
+class JobContext:
+    """What the jobs' services need from the app."""
+
+    messaging: AlertMessaging
+    rules: VisitRules
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    trigger: Callable[[ScheduleSettings], BaseTrigger]
+    run: Callable[[Session, datetime, JobContext], int]
+
+
+def every(setting: str) -> Callable[[ScheduleSettings], BaseTrigger]:
+    """Every N seconds, N from the named setting."""
+    return lambda settings: IntervalTrigger(seconds=getattr(settings, setting))
+
+
+def nightly(hour: int, minute: int) -> Callable[[ScheduleSettings], BaseTrigger]:
+    """Once a night at a local time of the district's zone."""
+    return lambda settings: CronTrigger(hour=hour, minute=minute, timezone=settings.timezone)
+
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        "escalate-alerts",
+        every("escalation_sweep_seconds"),
+        lambda s, now, c: alerts.escalate_due_alerts(s, c.messaging, now=now),
+    ),
+    Job(
+        "detect-silent-devices",
+        every("silent_sweep_seconds"),
+        lambda s, now, c: alerts.detect_silent_devices(s, c.messaging, now=now),
+    ),
+    Job(
+        "detect-missed-ok-checkins",
+        every("missed_ok_sweep_seconds"),
+        lambda s, now, c: alerts.detect_missed_ok_checkins(s, c.messaging, now=now),
+    ),
+    Job(
+        "visit-reminders",
+        every("visit_sweep_seconds"),
+        lambda s, now, c: visit_sweeps.send_visit_reminders(s, c.messaging, now=now, rules=c.rules),
+    ),
+    Job(
+        "late-and-missed-visits",
+        every("visit_sweep_seconds"),
+        lambda s, now, c: visit_sweeps.detect_late_and_missed(s, c.messaging, now=now, rules=c.rules),
+    ),
+    Job(
+        "worker-digests",
+        every("digest_sweep_seconds"),
+        lambda s, now, c: visit_sweeps.send_daily_digests(s, c.messaging, now=now, rules=c.rules),
+    ),
+    Job(
+        "manager-summaries",
+        every("digest_sweep_seconds"),
+        lambda s, now, c: visit_sweeps.send_manager_summaries(s, c.messaging, now=now, rules=c.rules),
+    ),
+    # Nightly: extend every plan's visits to the horizon (plans also generate when saved).
+    Job("generate-visits", nightly(1, 30), lambda s, now, c: visits.generate_all_visits(s, now=now, rules=c.rules)),
+)
+
+
 def all_sweeps(messaging: AlertMessaging, rules: VisitRules) -> dict[str, Sweep]:
-    """Every periodic job by its id: one service call each."""
-    return {
-        "escalate-alerts": lambda s, now: alerts.escalate_due_alerts(s, messaging, now=now),
-        "detect-silent-devices": lambda s, now: alerts.detect_silent_devices(s, messaging, now=now),
-        "detect-missed-ok-checkins": lambda s, now: alerts.detect_missed_ok_checkins(s, messaging, now=now),
-        "visit-reminders": lambda s, now: visit_sweeps.send_visit_reminders(s, messaging, now=now, rules=rules),
-        "late-and-missed-visits": lambda s, now: visit_sweeps.detect_late_and_missed(
-            s, messaging, now=now, rules=rules
-        ),
-        "worker-digests": lambda s, now: visit_sweeps.send_daily_digests(s, messaging, now=now, rules=rules),
-        "manager-summaries": lambda s, now: visit_sweeps.send_manager_summaries(s, messaging, now=now, rules=rules),
-        "generate-visits": lambda s, now: visits.generate_all_visits(s, now=now, rules=rules),
-    }
+    """Every job by its id, bound to the app's messaging and rules (for running one by hand)."""
+    context = JobContext(messaging, rules)
+    return {job.id: _bound(job, context) for job in JOBS}
+
+
+def _bound(job: Job, context: JobContext) -> Sweep:
+    return lambda session, now: job.run(session, now, context)
 
 
 def run_sweep(job_id: str, sweep: Sweep, *, engine: sa.Engine, now: datetime) -> int:

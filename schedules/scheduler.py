@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.visits.rules import VisitRules
@@ -41,25 +40,8 @@ class SweepScheduler:
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},
         )
-        every = {
-            "escalate-alerts": settings.escalation_sweep_seconds,
-            "detect-silent-devices": settings.silent_sweep_seconds,
-            "detect-missed-ok-checkins": settings.missed_ok_sweep_seconds,
-            "visit-reminders": settings.visit_sweep_seconds,
-            "late-and-missed-visits": settings.visit_sweep_seconds,
-            "worker-digests": settings.digest_sweep_seconds,
-            "manager-summaries": settings.digest_sweep_seconds,
-        }
-        for job_id, seconds in every.items():
-            self.scheduler.add_job(self._run, "interval", args=[job_id], seconds=seconds, id=job_id, name=job_id)
-        # Nightly: extend every plan's visits to the horizon (plans also generate when saved).
-        self.scheduler.add_job(
-            self._run,
-            CronTrigger(hour=1, minute=30, timezone=settings.timezone),
-            args=["generate-visits"],
-            id="generate-visits",
-            name="generate-visits",
-        )
+        for job in jobs.JOBS:
+            self.scheduler.add_job(self._run, job.trigger(settings), args=[job.id], id=job.id, name=job.id)
         self.scheduler.add_job(
             self.leader.check,
             "interval",

@@ -7,17 +7,20 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert
 from carecenter.app import create_app
 from carecenter.db import make_engine
+from carecenter.demo.seed import seed_demo
 from carecenter.messaging.outbound import AlertMessaging
 from carecommon.clock import utcnow
 from notifications.dispatcher import Dispatcher
 from notifications.models import SmsMessage
 from notifications.senders import FakeSender
+from schedules.jobs import JOBS, all_sweeps, run_sweep
 from schedules.leader import LeaderLock
 from schedules.scheduler import SweepScheduler
 from schedules.settings import ScheduleSettings
@@ -107,3 +110,31 @@ def test_an_unreachable_database_is_one_line_a_pass_not_a_traceback(
     assert {r.name for r in lines} == {"notifications.dispatcher", "schedules.scheduler"}
     assert all(r.exc_info is None and "unable to open database file" in r.getMessage() for r in lines)
     assert not [r for r in caplog.records if r.exc_info], "no tracebacks for an outage"
+
+
+def test_every_job_is_declared_once_and_scheduled(app: FastAPI) -> None:
+    ids = [job.id for job in JOBS]
+    assert len(ids) == len(set(ids))
+    scheduler = SweepScheduler(
+        engine=app.state.engine,
+        messaging=app.state.alert_messaging,
+        rules=app.state.visit_rules,
+        settings=ScheduleSettings(escalation_sweep_seconds=7),
+        clock=utcnow,
+    )
+    scheduled = {job.id: job for job in scheduler.scheduler.get_jobs()}
+    assert set(ids) <= set(scheduled)
+    assert scheduled["escalate-alerts"].trigger.interval.total_seconds() == 7  # the schedule comes from settings
+
+
+def test_every_job_runs_once_on_an_empty_and_on_a_seeded_database(app: FastAPI, session: Session) -> None:
+    sweeps = all_sweeps(app.state.alert_messaging, app.state.visit_rules)
+    assert set(sweeps) == {job.id for job in JOBS}
+    now = utcnow()
+    for job_id, sweep in sweeps.items():  # empty: nothing to do, nothing fails
+        assert run_sweep(job_id, sweep, engine=app.state.engine, now=now) == 0, job_id
+    seed_demo(session=session, password="demo-password-1", now=now, rules=app.state.visit_rules)
+    session.commit()
+    later = now + timedelta(hours=2)
+    done = {job_id: run_sweep(job_id, sweep, engine=app.state.engine, now=later) for job_id, sweep in sweeps.items()}
+    assert done["detect-silent-devices"] > 0 or done["late-and-missed-visits"] > 0, done  # the seeded day has work
