@@ -20,6 +20,10 @@ class ResidentFacts:
     home: tuple[float, float] | None = None  # latitude, longitude
 
 
+# The vital signs the rules look at, whoever measured them (a wearable or a care worker at the door).
+RULE_VITAL_FIELDS = ("heart_rate", "spo2", "systolic", "diastolic", "temperature")
+
+
 @dataclass(frozen=True)
 class ReadingFacts:
     kind: str

@@ -221,9 +221,7 @@ def _facts(item: ReadingIn, subject: RuleSubject) -> rules.ReadingFacts:
     return rules.ReadingFacts(
         kind=item.kind,
         recorded_at=item.recorded_at,
-        **{f: getattr(item, f) for f in ("heart_rate", "spo2", "systolic", "diastolic", "temperature")}
-        if subject.consent_health_data
-        else {},
+        **{f: getattr(item, f) for f in rules.RULE_VITAL_FIELDS} if subject.consent_health_data else {},
         **{f: getattr(item, f) for f in ("latitude", "longitude")} if subject.consent_location_data else {},
         battery_pct=item.battery_pct,
     )

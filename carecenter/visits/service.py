@@ -502,7 +502,10 @@ def raise_concern(
 def record_vitals(
     *, session: Session, actor: Actor, visit_id: int, vitals: VisitVitals, messaging: AlertMessaging, now: datetime
 ) -> Reading:
-    """Vitals taken at the visit: stored as a reading and checked by the same rules as the wearables."""
+    """Vitals taken at the visit: stored as a reading and checked by the same rules as the wearables.
+
+    One rule for health values, whoever measured them: they are kept and checked only with the
+    resident's consent to health data (PIPL), exactly as for a wearable's readings."""
     visit = _doing(session, actor, visit_id)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("Check in before recording vitals.")
@@ -510,6 +513,8 @@ def record_vitals(
     if not values:
         raise InvalidField(["body"], "give at least one measurement")
     resident = lock_resident(session, visit.resident_id)
+    if not resident.consent_health_data:
+        raise Conflict("This resident has not consented to health data being kept; nothing was saved.")
     count = len(session.exec(select(Reading.id).where(col(Reading.event_id).startswith(f"visit:{visit.id}:"))).all())
     reading = Reading(
         resident_id=visit.resident_id,
@@ -526,7 +531,7 @@ def record_vitals(
     facts = alert_rules.ReadingFacts(
         kind="vitals",
         recorded_at=now,
-        **{k: v for k, v in values.items() if k in ("heart_rate", "systolic", "diastolic", "temperature")},
+        **{k: v for k, v in values.items() if k in alert_rules.RULE_VITAL_FIELDS},
     )
     subject = subject_of(resident)
     assessor = Assessor(session, messaging, [subject], now)

@@ -13,6 +13,7 @@ from carecenter.alerts.models import Alert
 from carecenter.app import create_app
 from carecenter.audit.models import AuditEvent
 from carecenter.db import make_engine
+from carecenter.readings.models import Reading
 from carecenter.visits import sweeps
 from carecenter.visits.models import Visit
 from carecenter.visits.rules import VisitRules
@@ -387,3 +388,24 @@ def test_a_plan_in_a_daylight_saving_zone_keeps_its_local_time(session: Session,
     starts = [v.scheduled_start for v in visits_of(session)]
     assert [s.astimezone(ZoneInfo("Europe/Berlin")).hour for s in starts] == [9, 9, 9, 9]
     assert [s.hour for s in starts] == [8, 7, 7, 7]  # UTC: the clocks go forward at 02:00 on 28 March
+
+
+def test_visit_vitals_follow_the_same_consent_rule_as_device_readings(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = build(session, clock.now)
+    s.resident.consent_health_data = False
+    session.add(s.resident)
+    session.commit()
+    visit = make_visit(session, resident=s.resident, start=clock.now, worker_id=s.worker.id)
+    headers = login(client, s.worker) | {"Accept-Language": "zh-CN"}
+    url = f"/api/v1/visits/{visit.id}"
+    client.post(f"{url}/check-in", json={}, headers=headers)
+    refused = client.post(f"{url}/vitals", json={"systolic": 210, "heart_rate": 150}, headers=headers)
+    assert refused.status_code == 409 and "未同意" in refused.json()["detail"]
+    assert session.exec(select(Reading).where(Reading.resident_id == s.resident.id)).all() == []
+    assert session.exec(select(Alert).where(Alert.resident_id == s.resident.id)).all() == []
+    # The same values from the resident's watch are not kept either (the rule both paths share).
+    s.post(client, clock.now, "vitals", event_id="v-1", systolic=210, heart_rate=150)
+    stored = session.exec(select(Reading).where(Reading.resident_id == s.resident.id)).one()
+    assert (stored.systolic, stored.heart_rate) == (None, None)
