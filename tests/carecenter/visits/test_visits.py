@@ -409,3 +409,16 @@ def test_visit_vitals_follow_the_same_consent_rule_as_device_readings(
     s.post(client, clock.now, "vitals", event_id="v-1", systolic=210, heart_rate=150)
     stored = session.exec(select(Reading).where(Reading.resident_id == s.resident.id)).one()
     assert (stored.systolic, stored.heart_rate) == (None, None)
+
+
+def test_the_missed_visit_sms_says_the_configured_minutes(app: FastAPI, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    make_visit(session, resident=s.resident, start=clock.now, worker_id=s.worker.id)
+    rules = VisitRules(missed_after=timedelta(minutes=45))
+    with Session(app.state.engine) as own:
+        assert sweeps.detect_late_and_missed(own, app.state.alert_messaging, now=clock.now + timedelta(minutes=44), rules=rules) == 1  # fmt: skip
+        assert sweeps.detect_late_and_missed(own, app.state.alert_messaging, now=clock.now + timedelta(minutes=45), rules=rules) == 1  # fmt: skip
+        own.commit()
+    missed = session.exec(select(SmsMessage).where(SmsMessage.purpose == "reminder")).all()
+    text = next(m.body for m in missed if m.recipient_ref == f"staff:{s.manager.id}")
+    assert "45分钟" in text and "30" not in text

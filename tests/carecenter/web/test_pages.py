@@ -411,3 +411,16 @@ def test_the_chart_covers_30_days_in_at_most_240_points(session: Session, clock:
     assert coords[0][0] < 15 and coords[-1][0] > 625  # spans the whole width
     assert (chart["low"], chart["high"]) == (55, 94)  # the daily means range 60..89, with 5 of margin
     assert coords[0][1] > coords[-1][1]  # heart rate rose through the month: the line ends higher (smaller y)
+
+
+def test_the_devices_page_uses_the_centers_silence_grace(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    s.watch.last_seen_at = clock.now - timedelta(seconds=2 * s.watch.reporting_interval_seconds, minutes=20)
+    session.add(s.watch)
+    session.commit()
+    web_login(client, s.manager.username)
+    assert "⚠" in client.get("/manage/devices").text  # 20 min past two intervals: silent by the default 10
+    s.center.alert_thresholds = {"silent_grace_minutes": 30}
+    session.add(s.center)
+    session.commit()
+    assert "⚠" not in client.get("/manage/devices").text  # this center waits 30 minutes
