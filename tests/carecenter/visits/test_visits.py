@@ -415,10 +415,12 @@ def test_the_missed_visit_sms_says_the_configured_minutes(app: FastAPI, session:
     s = build(session, clock.now)
     make_visit(session, resident=s.resident, start=clock.now, worker_id=s.worker.id)
     rules = VisitRules(missed_after=timedelta(minutes=45))
+    messaging = app.state.alert_messaging
     with Session(app.state.engine) as own:
-        assert sweeps.detect_late_and_missed(own, app.state.alert_messaging, now=clock.now + timedelta(minutes=44), rules=rules) == 1  # fmt: skip
-        assert sweeps.detect_late_and_missed(own, app.state.alert_messaging, now=clock.now + timedelta(minutes=45), rules=rules) == 1  # fmt: skip
+        late = sweeps.detect_late_and_missed(own, messaging, now=clock.now + timedelta(minutes=44), rules=rules)
+        missed = sweeps.detect_late_and_missed(own, messaging, now=clock.now + timedelta(minutes=45), rules=rules)
+        assert (late, missed) == (1, 1)
         own.commit()
-    missed = session.exec(select(SmsMessage).where(SmsMessage.purpose == "reminder")).all()
-    text = next(m.body for m in missed if m.recipient_ref == f"staff:{s.manager.id}")
+    sent = session.exec(select(SmsMessage).where(SmsMessage.purpose == "reminder")).all()
+    text = next(m.body for m in sent if m.recipient_ref == f"staff:{s.manager.id}")
     assert "45分钟" in text and "30" not in text
