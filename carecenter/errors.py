@@ -18,6 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
 
 from carecenter.words import field_name
 from carecommon.i18n import N_, Word, gettext, language_of, negotiate
@@ -158,20 +159,25 @@ def validation_message(error: Mapping[str, Any], language: str | None) -> str:
         return gettext(FALLBACK_MESSAGE, language)
 
 
+def _field_of(loc: Sequence[Any]) -> str | None:
+    """The innermost field an error location names (`["body", "recurrence", "weekdays", 0]` -> weekdays)."""
+    names = [p for p in loc if isinstance(p, str) and p not in ("body", "query", "path", "header", "cookie")]
+    return names[-1] if names else None
+
+
 def named_field(loc: Sequence[Any], message: str, language: str | None) -> str:
     """`message` prefixed with the name of the field it is about, in `language`."""
-    names = [p for p in loc if isinstance(p, str) and p not in ("body", "query", "path", "header", "cookie")]
-    if not names:
+    field = _field_of(loc)
+    if field is None:
         return message
-    return gettext(N_("{field}: {message}"), language).format(field=field_name(names[-1], language), message=message)
+    return gettext(N_("{field}: {message}"), language).format(field=field_name(field, language), message=message)
 
 
 def field_errors(errors: Sequence[Mapping[str, Any]], language: str | None) -> dict[str, str]:
     """Validation errors by the field a form shows them next to ("_" for the form as a whole)."""
     found: dict[str, str] = {}
     for error in errors:
-        names = [str(p) for p in error.get("loc", ()) if isinstance(p, str) and p not in ("body", "query", "path")]
-        found.setdefault(names[-1] if names else "_", validation_message(error, language))
+        found.setdefault(_field_of(error.get("loc", ())) or "_", validation_message(error, language))
     return found
 
 
@@ -243,7 +249,6 @@ INTERNAL = N_("Internal error; it has been logged.")
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain errors to their status; anything else is a bug answered with a plain 500."""
-    from starlette.exceptions import HTTPException
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:

@@ -21,7 +21,7 @@ from carecenter.alerts.models import (
     TimelineEntry,
 )
 from carecenter.alerts.rules import is_silent
-from carecenter.alerts.thresholds import effective_thresholds
+from carecenter.alerts.thresholds import silence_grace
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.messaging.recipients import recipient_names
@@ -175,14 +175,17 @@ def open_alerts(*, session: Session, actor: Actor, limit: int = 100) -> list[tup
 
 def board_rows(*, session: Session, actor: Actor) -> list[BoardRow]:
     """The alert board: open alerts with (name, message) for everyone they paged."""
-    rows = []
-    for alert, resident in open_alerts(session=session, actor=actor):
-        messages = session.exec(
-            select(SmsMessage).where(SmsMessage.alert_id == alert.id).order_by(col(SmsMessage.id))
-        ).all()
-        names = recipient_names(session, [m.recipient_ref for m in messages])
-        rows.append(BoardRow(alert, resident, [(names.get(m.recipient_ref or "", ""), m) for m in messages]))
-    return rows
+    alerts = open_alerts(session=session, actor=actor)
+    paged: dict[int | None, list[SmsMessage]] = {alert.id: [] for alert, _ in alerts}
+    if paged:  # the messages of every open alert in one query (the board refreshes every 2 s)
+        stmt = select(SmsMessage).where(col(SmsMessage.alert_id).in_(list(paged))).order_by(col(SmsMessage.id))
+        for message in session.exec(stmt):
+            paged[message.alert_id].append(message)
+    names = recipient_names(session, [m.recipient_ref for messages in paged.values() for m in messages])
+    return [
+        BoardRow(alert, resident, [(names.get(m.recipient_ref or "", ""), m) for m in paged[alert.id]])
+        for alert, resident in alerts
+    ]
 
 
 def recent_alerts(*, session: Session, resident_id: int, limit: int = 10) -> list[Alert]:
@@ -193,11 +196,8 @@ def recent_alerts(*, session: Session, resident_id: int, limit: int = 10) -> lis
 
 def silent_device_ids(session: Session, devices: Sequence[Device], now: datetime) -> set[int]:
     """Which of these devices count as silent now, with each center's own grace (the sweep's rule)."""
-    center_ids = {d.center_id for d in devices}
-    graces = {
-        c.id: effective_thresholds(c.alert_thresholds, None).silent_grace_minutes
-        for c in session.exec(select(Center).where(col(Center.id).in_(center_ids))).all()
-    }
+    centers = select(Center).where(col(Center.id).in_({d.center_id for d in devices}))
+    graces = {c.id: silence_grace(c) for c in session.exec(centers)}
     return {
         d.id
         for d in devices

@@ -30,7 +30,7 @@ from carecenter.alerts.rules import (
     is_silent,
     silent_severity,
 )
-from carecenter.alerts.thresholds import effective_thresholds
+from carecenter.alerts.thresholds import effective_thresholds, silence_grace
 from carecenter.centers.models import Center
 from carecenter.devices.models import MIN_REPORTING_INTERVAL_SECONDS, Device, DeviceKind
 from carecenter.errors import Conflict
@@ -391,7 +391,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
         .exists()
     )
     centers = {c.id: c for c in session.exec(select(Center)).all()}
-    graces = {cid: effective_thresholds(c.alert_thresholds, None).silent_grace_minutes for cid, c in centers.items()}
+    graces = {cid: silence_grace(c) for cid, c in centers.items()}
     quiet_before = now - timedelta(minutes=min(graces.values(), default=0), seconds=2 * MIN_REPORTING_INTERVAL_SECONDS)
     devices = session.exec(
         select(Device)

@@ -1,9 +1,12 @@
 """Alert thresholds: center defaults, per-resident overrides of any subset."""
 
 from datetime import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # centers.models uses Thresholds
+    from carecenter.centers.models import Center
 
 
 class Thresholds(BaseModel):
@@ -52,3 +55,8 @@ def effective_thresholds(center: dict[str, Any] | None, resident: dict[str, Any]
     values = Thresholds.model_validate(center or {}).model_dump()
     values.update({k: v for k, v in (resident or {}).items() if v is not None})
     return Thresholds.model_validate(values)
+
+
+def silence_grace(center: "Center") -> int:
+    """Minutes past two reporting intervals before a center counts a device as silent."""
+    return effective_thresholds(center.alert_thresholds, None).silent_grace_minutes

@@ -201,7 +201,29 @@ def visit_stats(
 ) -> VisitStats:
     """Planned vs completed, on-time share, missed, average duration, share verified at the door."""
     center = _center_for(session, actor, center_id)
+    return _center_stats(center, first, last, _visits_of_days(session, center, first, last), rules)
+
+
+def visit_figures(
+    *, session: Session, actor: Actor, first: date, last: date, center_id: int | None, rules: VisitRules
+) -> tuple[VisitStats, list[WorkerFigures]]:
+    """The center's visit_stats and the same visits per care worker (the figures page), read once."""
+    center = _center_for(session, actor, center_id)
     visits = _visits_of_days(session, center, first, last)
+    by_worker: dict[int | None, list[Visit]] = defaultdict(list)
+    for visit in visits:
+        by_worker[visit.worker_id].append(visit)
+    workers = session.exec(
+        select(Staff).where(Staff.center_id == center.id, Staff.role == Role.care_worker).order_by(col(Staff.name))
+    ).all()
+    rows = []
+    for worker in workers:
+        planned, completed, missed, _cancelled, on_time = _tally(by_worker.get(worker.id, []), rules)
+        rows.append(WorkerFigures(worker.name, planned, completed, missed, on_time))
+    return _center_stats(center, first, last, visits, rules), rows
+
+
+def _center_stats(center: Center, first: date, last: date, visits: Sequence[Visit], rules: VisitRules) -> VisitStats:
     planned, completed_count, missed, cancelled, on_time = _tally(visits, rules)
     completed = [v for v in visits if v.status == VisitStatus.completed]
     durations = [
@@ -222,24 +244,6 @@ def visit_stats(
         average_minutes=round(sum(durations) / len(durations), 1) if durations else None,
         verified_share=len(verified) / completed_count if completed_count else None,
     )
-
-
-def worker_figures(
-    *, session: Session, actor: Actor, first: date, last: date, center_id: int | None, rules: VisitRules
-) -> list[WorkerFigures]:
-    """The same visits as visit_stats (the center's local days first..last), per care worker."""
-    center = _center_for(session, actor, center_id)
-    by_worker: dict[int | None, list[Visit]] = defaultdict(list)
-    for visit in _visits_of_days(session, center, first, last):
-        by_worker[visit.worker_id].append(visit)
-    workers = session.exec(
-        select(Staff).where(Staff.center_id == center.id, Staff.role == Role.care_worker).order_by(col(Staff.name))
-    ).all()
-    rows = []
-    for worker in workers:
-        planned, completed, missed, _cancelled, on_time = _tally(by_worker.get(worker.id, []), rules)
-        rows.append(WorkerFigures(worker.name, planned, completed, missed, on_time))
-    return rows
 
 
 def worker_day(*, session: Session, actor: Actor, day: date, time_zone: str) -> list[tuple[Visit, Resident | None]]:

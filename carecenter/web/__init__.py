@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from carecenter.errors import request_language
 from carecenter.web.deps import BadCsrf, LoginRequired
 from carecenter.web.pages import alerts, figures, records, residents, schedule, session, worker
 from carecenter.web.render import HERE, error_page
@@ -30,6 +31,4 @@ def install_web(app: FastAPI) -> None:
 
     @app.exception_handler(BadCsrf)
     async def _csrf(request: Request, _exc: BadCsrf) -> Response:
-        from carecenter.errors import request_language
-
         return error_page(request, 403, gettext(FORM_EXPIRED, request_language(request)))

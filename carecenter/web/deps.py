@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -13,9 +14,10 @@ from starlette.datastructures import FormData
 from carecenter.access import Actor
 from carecenter.auth.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
 from carecenter.centers.models import Center
-from carecenter.errors import NotAuthenticated, field_errors
+from carecenter.errors import DomainError, NotAuthenticated, field_errors
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, Staff
+from carecenter.web.render import back
 from carecenter.web.session import csrf_ok, session_token
 from carecommon.clock import utcnow
 from carecommon.i18n import N_, language_of
@@ -106,11 +108,8 @@ class Posted(Generic[M]):
 
 def form_values(form: FormData, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     """The form as a dict (repeated fields named in `lists` as lists), without the CSRF token."""
-    return {
-        key: [str(v) for v in form.getlist(key)] if key in lists else str(form.get(key) or "").strip()
-        for key in form
-        if key != "csrf"
-    } | {key: [str(v) for v in form.getlist(key)] for key in lists}
+    values: dict[str, Any] = {key: str(form.get(key) or "").strip() for key in form if key != "csrf"}
+    return values | {key: [str(v) for v in form.getlist(key)] for key in lists}
 
 
 def validate_form(model: type[M], values: dict[str, Any], language: str) -> Posted[M]:
@@ -129,3 +128,25 @@ def posted(model: type[M], *, lists: tuple[str, ...] = ()) -> Callable[..., Awai
         return validate_form(model, form_values(form, lists), user.language)
 
     return dependency
+
+
+def run_action(
+    session: Session,
+    user: WebUser,
+    form: Posted[M],
+    act: Callable[[M], object],
+    *,
+    back_to: str,
+    done: str | None = None,
+) -> Response:
+    """The one way a page does something: a form that did not validate, or a domain error, goes back
+    to `back_to` with its words in the user's language (nothing saved); otherwise commit, go to `done`."""
+    if form.data is None:
+        return back(back_to, "; ".join(form.errors.values()))
+    try:
+        act(form.data)
+    except DomainError as exc:
+        session.rollback()
+        return back(back_to, exc.text(user.language))
+    session.commit()
+    return back(done or back_to)

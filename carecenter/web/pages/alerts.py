@@ -15,9 +15,8 @@ from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel, Outcome
 from carecenter.alerts.queries import board_rows, get_alert
 from carecenter.auth.deps import NowDep, SessionDep
-from carecenter.errors import DomainError
-from carecenter.web.deps import Posted, UserDep, WebUser, posted
-from carecenter.web.render import back, render, same_site_path
+from carecenter.web.deps import Posted, UserDep, WebUser, posted, run_action
+from carecenter.web.render import render, same_site_path
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,17 +84,13 @@ class ResolveForm(AlertForm):
 def _answer(
     user: WebUser, session: Session, alert_id: int, form: Posted[Any], act: Callable[[Alert, Any], None]
 ) -> Response:
-    """Find the alert (404 across centers), act on it and commit; errors go back to where the user was."""
+    """Find the alert (404 across centers) and act on it; errors go back to where the user was."""
     target = same_site_path(form.values.get("next"), "/alerts")
-    if form.data is None:
-        return back(target, "; ".join(form.errors.values()))
-    try:
-        act(get_alert(session=session, actor=user.actor, alert_id=alert_id), form.data)
-    except DomainError as exc:
-        session.rollback()
-        return back(target, exc.text(user.language))
-    session.commit()
-    return back(target)
+
+    def find_and_act(data: Any) -> None:
+        act(get_alert(session=session, actor=user.actor, alert_id=alert_id), data)
+
+    return run_action(session, user, form, find_and_act, back_to=target)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=None)

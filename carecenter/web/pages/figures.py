@@ -14,7 +14,7 @@ from carecenter.alerts.queries import alert_stats
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.messaging.service import list_messages
 from carecenter.pagination import PageParams
-from carecenter.visits.queries import visit_stats, worker_figures
+from carecenter.visits.queries import visit_figures
 from carecenter.web.deps import ManagerDep, WebUser
 from carecenter.web.render import render
 from notifications.models import MessageStatus
@@ -27,20 +27,19 @@ def _figures(session: Session, user: WebUser, now: datetime, rules: Any) -> dict
     """The last 30 local days: alerts, visits and the per-worker rows, all counted the same way."""
     today = now.astimezone(ZoneInfo(user.time_zone)).date()
     first, center_id = today - timedelta(days=DAYS - 1), user.actor.center_id
+    visits, per_worker = visit_figures(
+        session=session, actor=user.actor, first=first, last=today, center_id=center_id, rules=rules
+    )
     return {
         "alerts": alert_stats(
             session=session,
             actor=user.actor,
             since=now - timedelta(days=DAYS),
             until=now,
-            center_id=user.actor.center_id,
+            center_id=center_id,
         ),
-        "visits": visit_stats(
-            session=session, actor=user.actor, first=first, last=today, center_id=center_id, rules=rules
-        ),
-        "per_worker": worker_figures(
-            session=session, actor=user.actor, first=first, last=today, center_id=center_id, rules=rules
-        ),
+        "visits": visits,
+        "per_worker": per_worker,
     }
 
 

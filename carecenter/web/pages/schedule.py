@@ -20,7 +20,7 @@ from carecenter.staff.service import active_care_workers
 from carecenter.visits import queries as visit_queries
 from carecenter.visits import service as visits
 from carecenter.visits.models import CarePlanCreate, CarePlanUpdate
-from carecenter.web.deps import CsrfForm, ManagerDep, Posted, WebUser, form_values, posted
+from carecenter.web.deps import CsrfForm, ManagerDep, Posted, WebUser, form_values, posted, run_action
 from carecenter.web.render import back, render
 from carecenter.words import value_name
 
@@ -132,24 +132,16 @@ def schedule_assign(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    data = form.data
-    if data is None:
-        return back("/schedule", "; ".join(form.errors.values()))
-    target = f"/schedule?week={quote(data.week.isoformat())}" if data.week else "/schedule"
-    try:
+    week = form.data.week if form.data else None
+    target = f"/schedule?week={quote(week.isoformat())}" if week else "/schedule"
+
+    def act(data: AssignForm) -> None:
+        rules = request.app.state.visit_rules
         visits.assign(
-            session=session,
-            actor=user.actor,
-            visit_id=data.visit_id,
-            worker_id=data.worker_id,
-            rules=request.app.state.visit_rules,
-            now=now,
+            session=session, actor=user.actor, visit_id=data.visit_id, worker_id=data.worker_id, rules=rules, now=now
         )
-    except DomainError as exc:
-        session.rollback()
-        return back(target, exc.text(user.language))
-    session.commit()
-    return back(target)
+
+    return run_action(session, user, form, act, back_to=target)
 
 
 # -- care plans -------------------------------------------------------------------------------------
@@ -221,35 +213,35 @@ def care_plan_page(plan_id: int, request: Request, user: ManagerDep, session: Se
     )
 
 
+class NoFields(BaseModel):
+    """A form that only carries its CSRF token."""
+
+
 class PlanWorkerForm(BaseModel):
     preferred_worker_id: int | None = Field(default=None, ge=1)
 
 
 def _update_plan(
-    request: Request, user: WebUser, session: Session, plan_id: int, data: CarePlanUpdate, now: Any
+    request: Request, user: WebUser, session: Session, plan_id: int, form: Posted[Any], data: CarePlanUpdate, now: Any
 ) -> Response:
-    try:
-        visits.update_plan(
-            session=session,
-            actor=user.actor,
-            plan_id=plan_id,
-            data=data,
-            rules=request.app.state.visit_rules,
-            now=now,
-        )
-    except DomainError as exc:
-        session.rollback()
-        return back("/care-plans", exc.text(user.language))
-    session.commit()
-    return back("/care-plans")
+    def act(_form: Any) -> None:
+        rules = request.app.state.visit_rules
+        visits.update_plan(session=session, actor=user.actor, plan_id=plan_id, data=data, rules=rules, now=now)
+
+    return run_action(session, user, form, act, back_to="/care-plans")
 
 
 @router.post("/care-plans/{plan_id}/end", response_model=None)
 def end_care_plan(
-    plan_id: int, request: Request, user: ManagerDep, _form: CsrfForm, session: SessionDep, now: NowDep
+    plan_id: int,
+    request: Request,
+    user: ManagerDep,
+    form: Annotated[Posted[NoFields], Depends(posted(NoFields))],
+    session: SessionDep,
+    now: NowDep,
 ) -> Response:
     """End a plan: its future visits that have not started go."""
-    return _update_plan(request, user, session, plan_id, CarePlanUpdate(active=False), now)
+    return _update_plan(request, user, session, plan_id, form, CarePlanUpdate(active=False), now)
 
 
 @router.post("/care-plans/{plan_id}/worker", response_model=None)
@@ -265,4 +257,4 @@ def change_plan_worker(
     if form.data is None:
         return back(f"/care-plans/{plan_id}", "; ".join(form.errors.values()))
     update = CarePlanUpdate(preferred_worker_id=form.data.preferred_worker_id)
-    return _update_plan(request, user, session, plan_id, update, now)
+    return _update_plan(request, user, session, plan_id, form, update, now)

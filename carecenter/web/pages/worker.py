@@ -10,13 +10,12 @@ from sqlmodel import Session
 
 from carecenter.alerts.queries import open_alerts
 from carecenter.auth.deps import NowDep, SessionDep
-from carecenter.errors import DomainError
 from carecenter.residents.models import LivingSituation
 from carecenter.visits import service as visits
 from carecenter.visits.models import Position, VisitVitals
 from carecenter.visits.queries import worker_day
-from carecenter.web.deps import Posted, UserDep, WebUser, posted
-from carecenter.web.render import back, render
+from carecenter.web.deps import Posted, UserDep, WebUser, posted, run_action
+from carecenter.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,8 +85,8 @@ class ConcernForm(BaseModel):
     note: str = Field(default="-", max_length=1000)
 
 
-def _refused(visit_id: int, form: Posted[Any]) -> Response:
-    return back(f"/visits/{visit_id}", "; ".join(form.errors.values()))
+def _position(data: PositionForm) -> Position:
+    return Position(latitude=data.latitude, longitude=data.longitude)
 
 
 @router.post("/visits/{visit_id}/check-in", response_model=None)
@@ -99,18 +98,13 @@ def check_in(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    if form.data is None:
-        return _refused(visit_id, form)
-    position = Position(latitude=form.data.latitude, longitude=form.data.longitude)
-    rules = request.app.state.visit_rules
-    return _act(
-        user,
-        session,
-        visit_id,
-        lambda: visits.check_in(
-            session=session, actor=user.actor, visit_id=visit_id, position=position, rules=rules, now=now
-        ),
-    )
+    def act(data: PositionForm) -> None:
+        rules = request.app.state.visit_rules
+        visits.check_in(
+            session=session, actor=user.actor, visit_id=visit_id, position=_position(data), rules=rules, now=now
+        )
+
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
 
 
 @router.post("/visits/{visit_id}/check-out", response_model=None)
@@ -122,25 +116,18 @@ def check_out(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    if form.data is None:
-        return _refused(visit_id, form)
-    position = Position(latitude=form.data.latitude, longitude=form.data.longitude)
-    rules, messaging = request.app.state.visit_rules, request.app.state.alert_messaging
-    return _act(
-        user,
-        session,
-        visit_id,
-        lambda: visits.check_out(
+    def act(data: PositionForm) -> None:
+        visits.check_out(
             session=session,
             actor=user.actor,
             visit_id=visit_id,
-            position=position,
-            rules=rules,
-            messaging=messaging,
+            position=_position(data),
+            rules=request.app.state.visit_rules,
+            messaging=request.app.state.alert_messaging,
             now=now,
-        ),
-        to="/",
-    )
+        )
+
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}", done="/")
 
 
 @router.post("/visits/{visit_id}/task", response_model=None)
@@ -150,17 +137,10 @@ def set_task(
     form: Annotated[Posted[TaskForm], Depends(posted(TaskForm))],
     session: SessionDep,
 ) -> Response:
-    data = form.data
-    if data is None:
-        return _refused(visit_id, form)
-    return _act(
-        user,
-        session,
-        visit_id,
-        lambda: visits.set_task(
-            session=session, actor=user.actor, visit_id=visit_id, service=data.service, done=data.done
-        ),
-    )
+    def act(data: TaskForm) -> None:
+        visits.set_task(session=session, actor=user.actor, visit_id=visit_id, service=data.service, done=data.done)
+
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
 
 
 @router.post("/visits/{visit_id}/notes", response_model=None)
@@ -170,15 +150,10 @@ def set_notes(
     form: Annotated[Posted[NotesForm], Depends(posted(NotesForm))],
     session: SessionDep,
 ) -> Response:
-    data = form.data
-    if data is None:
-        return _refused(visit_id, form)
-    return _act(
-        user,
-        session,
-        visit_id,
-        lambda: visits.set_notes(session=session, actor=user.actor, visit_id=visit_id, notes=data.notes),
-    )
+    def act(data: NotesForm) -> None:
+        visits.set_notes(session=session, actor=user.actor, visit_id=visit_id, notes=data.notes)
+
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
 
 
 @router.post("/visits/{visit_id}/concern", response_model=None)
@@ -190,23 +165,14 @@ def raise_concern(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    data = form.data
-    if data is None:
-        return _refused(visit_id, form)
-    messaging = request.app.state.alert_messaging
-    return _act(
-        user,
-        session,
-        visit_id,
-        lambda: visits.raise_concern(
-            session=session,
-            actor=user.actor,
-            visit_id=visit_id,
-            note=data.note.strip() or "-",
-            messaging=messaging,
-            now=now,
-        ),
-    )
+    def act(data: ConcernForm) -> None:
+        messaging = request.app.state.alert_messaging
+        note = data.note.strip() or "-"
+        visits.raise_concern(
+            session=session, actor=user.actor, visit_id=visit_id, note=note, messaging=messaging, now=now
+        )
+
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
 
 
 @router.post("/visits/{visit_id}/vitals", response_model=None)
@@ -218,27 +184,13 @@ def record_vitals(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    data = form.data
-    if data is None:  # shown next to each field, nothing saved, nothing lost
+    if form.data is None:  # shown next to each field, nothing saved, nothing lost
         return _visit_page(request, user, session, visit_id, 422, form.errors, form.values)
-    messaging = request.app.state.alert_messaging
-    return _act(
-        user,
-        session,
-        visit_id,
-        lambda: visits.record_vitals(
+
+    def act(data: VisitVitals) -> None:
+        messaging = request.app.state.alert_messaging
+        visits.record_vitals(
             session=session, actor=user.actor, visit_id=visit_id, vitals=data, messaging=messaging, now=now
-        ),
-    )
+        )
 
-
-def _act(user: WebUser, session: Session, visit_id: int, action: Any, *, to: str | None = None) -> Response:
-    """Run a visit action and commit; a domain error goes back to the visit page, in the user's words."""
-    here = f"/visits/{visit_id}"
-    try:
-        action()
-    except DomainError as exc:
-        session.rollback()
-        return back(here, exc.text(user.language))
-    session.commit()
-    return back(to or here)
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
