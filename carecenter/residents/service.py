@@ -71,7 +71,8 @@ def list_residents(
     return paginate(session, stmt.order_by(col(Resident.name), col(Resident.id)), page)
 
 
-def _get_resident(*, session: Session, actor: Actor, resident_id: int) -> Resident:
+def get_resident(*, session: Session, actor: Actor, resident_id: int) -> Resident:
+    """A resident the actor may see (404 otherwise), without reading the full record (no audit)."""
     resident = session.get(Resident, resident_id)
     actor.require_visible(resident.center_id if resident else None, "resident")
     assert resident is not None
@@ -88,7 +89,7 @@ def to_public(resident: Resident, actor: Actor) -> ResidentPublic:
 
 def read_resident(*, session: Session, actor: Actor, resident_id: int, now: datetime) -> Resident:
     """A resident's full record; every read is audited."""
-    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     record_event(
         session=session,
         actor=actor,
@@ -138,7 +139,7 @@ def update_resident(
     *, session: Session, actor: Actor, resident_id: int, data: ResidentUpdate, now: datetime
 ) -> Resident:
     """Change a resident's record (managers and admins)."""
-    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     actor.require(Role.manager, Role.admin, to=N_("change a resident's record"))
     changes = changes_for(resident, data)
     if "alert_thresholds" in changes and changes["alert_thresholds"] is not None:
@@ -166,7 +167,7 @@ def update_resident(
 
 def update_notes(*, session: Session, actor: Actor, resident_id: int, notes: str, now: datetime) -> Resident:
     """Replace a resident's notes (any staff of the center, care workers included)."""
-    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     resident.notes = notes
     session.add(resident)
     record_event(
@@ -184,7 +185,7 @@ def update_notes(*, session: Session, actor: Actor, resident_id: int, notes: str
 
 def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: datetime) -> None:
     """Erase a resident and their contacts (managers and admins); the audit trail keeps the fact."""
-    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     actor.require(Role.manager, Role.admin, to=N_("delete a resident"))
     for contact in session.exec(select(FamilyContact).where(FamilyContact.resident_id == resident_id)).all():
         session.delete(contact)
@@ -202,7 +203,7 @@ def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: da
 
 def list_contacts(*, session: Session, actor: Actor, resident_id: int) -> list[FamilyContact]:
     """A resident's family contacts in calling order."""
-    _get_resident(session=session, actor=actor, resident_id=resident_id)
+    get_resident(session=session, actor=actor, resident_id=resident_id)
     return list(
         session.exec(
             select(FamilyContact)
@@ -215,7 +216,7 @@ def list_contacts(*, session: Session, actor: Actor, resident_id: int) -> list[F
 def _get_contact(
     *, session: Session, actor: Actor, resident_id: int, contact_id: int
 ) -> tuple[Resident, FamilyContact]:
-    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     contact = session.get(FamilyContact, contact_id)
     if contact is None or contact.resident_id != resident_id:
         raise NotFound("family contact not found")
@@ -231,7 +232,7 @@ def create_contact(
     *, session: Session, actor: Actor, resident_id: int, data: FamilyContactCreate, now: datetime
 ) -> FamilyContact:
     """Add a family contact (managers and admins)."""
-    resident = _get_resident(session=session, actor=actor, resident_id=resident_id)
+    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     actor.require(Role.manager, Role.admin, to=N_("add family contacts"))
     contact = FamilyContact.model_validate(data, update={"resident_id": resident_id, "created_at": now})
     session.add(contact)

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from carecenter.access import Actor
 from carecenter.auth.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
 from carecenter.centers.models import Center
-from carecenter.errors import DomainError, NotAuthenticated, field_errors
+from carecenter.errors import DomainError, Forbidden, NotAuthenticated, NotFound, field_errors
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, Staff
 from carecenter.web.render import back
@@ -139,13 +139,17 @@ def run_action(
     back_to: str,
     done: str | None = None,
 ) -> Response:
-    """The one way a page does something: a form that did not validate, or a domain error, goes back
-    to `back_to` with its words in the user's language (nothing saved); otherwise commit, go to `done`."""
+    """The one way a page does something: a form that did not validate, or a domain error the user
+    can act on, goes back to `back_to` with its words in the user's language (nothing saved);
+    otherwise commit and go to `done`. A record that is not there for this user, or an action
+    their role may not take, is not "try again": it is the 404 / 403 page."""
     if form.data is None:
         return back(back_to, "; ".join(form.errors.values()))
     try:
         act(form.data)
     except DomainError as exc:
+        if isinstance(exc, NotFound | Forbidden):
+            raise  # nothing is committed; the error page still shows the user (no rollback expires it)
         session.rollback()
         return back(back_to, exc.text(user.language))
     session.commit()

@@ -65,7 +65,7 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
 
 @router.get("/manage/residents/{resident_id}/contacts/new", response_class=HTMLResponse)
 def new_contact(resident_id: int, request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
-    residents.list_contacts(session=session, actor=user.actor, resident_id=resident_id)  # 404 across centers
+    residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)  # 404 across centers
     return record_form(request, user, gettext(CONTACTS, user.language), FamilyContactCreate, {})
 
 
@@ -73,6 +73,8 @@ def new_contact(resident_id: int, request: Request, user: ManagerDep, session: S
 def create_contact(
     resident_id: int, request: Request, user: ManagerDep, form: CsrfForm, session: SessionDep, now: NowDep
 ) -> Response:
+    residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)  # 404 before the form
+
     def create(data: Any) -> None:
         residents.create_contact(session=session, actor=user.actor, resident_id=resident_id, data=data, now=now)
 
@@ -101,6 +103,8 @@ def update_contact(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
+    residents.get_contact(session=session, actor=user.actor, resident_id=resident_id, contact_id=contact_id)
+
     def update(data: Any) -> None:
         residents.update_contact(
             session=session, actor=user.actor, resident_id=resident_id, contact_id=contact_id, data=data, now=now

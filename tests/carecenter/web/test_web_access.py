@@ -1,0 +1,180 @@
+"""Every web page and form, opened by every kind of caller: allowed or denied as the table says.
+
+Like the API's matrix (tests/carecenter/test_access_matrix.py), for the routes of
+`carecenter.web.PAGES`. "Denied" is the login page (no session), 403 or 404 (another center's
+records do not exist for you); "allowed" is anything else (a 422 or a redirect back with a
+message still got past the door). Forms are posted with valid values and the caller's own CSRF
+token, so the role and the record decide, not validation. A new page fails this test until
+someone decides who may open it.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from carecenter.staff.models import Role
+from carecenter.web import PAGES
+from carecenter.web.deps import web_user
+from tests.carecenter.web.test_pages import web_login
+from tests.factories import make_alert, make_center, make_contact, make_plan, make_resident, make_staff, make_visit
+
+CALLERS = ("anonymous", "device", "other_worker", "other_manager", "worker", "manager", "admin")
+STAFF = {"worker", "manager", "admin", "other_worker", "other_manager"}  # pages of their own center
+WORKER_UP = {"worker", "manager", "admin"}  # records of this center
+MANAGERS = {"manager", "admin", "other_manager"}  # manager pages that show the caller's own center
+MANAGER_UP = {"manager", "admin"}  # this center's records, managers only
+
+WEB_ACCESS: dict[str, set[str]] = {
+    "GET /login": set(CALLERS),
+    "POST /lang": STAFF,
+    "GET /": STAFF,
+    "GET /visits/{visit_id}": WORKER_UP,
+    "POST /visits/{visit_id}/check-in": WORKER_UP,
+    "POST /visits/{visit_id}/check-out": WORKER_UP,
+    "POST /visits/{visit_id}/task": WORKER_UP,
+    "POST /visits/{visit_id}/notes": WORKER_UP,
+    "POST /visits/{visit_id}/concern": WORKER_UP,
+    "POST /visits/{visit_id}/vitals": WORKER_UP,
+    "GET /alerts": STAFF,
+    "GET /board": STAFF,
+    "GET /board/rows": STAFF,
+    "GET /board/events": STAFF,
+    "POST /alerts/{alert_id}/acknowledge": WORKER_UP,
+    "POST /alerts/{alert_id}/on-site": WORKER_UP,
+    "POST /alerts/{alert_id}/resolve": WORKER_UP,
+    "GET /residents/{resident_id}": WORKER_UP,
+    "GET /manage/residents/{resident_id}/contacts/new": MANAGER_UP,
+    "POST /manage/residents/{resident_id}/contacts/new": MANAGER_UP,
+    "GET /manage/residents/{resident_id}/contacts/{contact_id}/edit": MANAGER_UP,
+    "POST /manage/residents/{resident_id}/contacts/{contact_id}/edit": MANAGER_UP,
+    "GET /schedule": MANAGERS,
+    "GET /schedule/visits/{visit_id}": MANAGER_UP,
+    "POST /schedule/assign": MANAGER_UP,
+    "GET /care-plans": MANAGERS,
+    "POST /care-plans": MANAGERS,  # for their own center; another center's resident is a field error (422)
+    "GET /care-plans/{plan_id}": MANAGER_UP,
+    "POST /care-plans/{plan_id}/end": MANAGER_UP,
+    "POST /care-plans/{plan_id}/worker": MANAGER_UP,
+    "GET /manage/{kind}": MANAGERS,
+    "GET /manage/{kind}/new": MANAGERS,
+    "POST /manage/{kind}/new": MANAGERS,
+    "GET /manage/{kind}/{record_id}/edit": MANAGER_UP,
+    "POST /manage/{kind}/{record_id}/edit": MANAGER_UP,
+    "GET /figures": MANAGERS,
+    "GET /figures.csv": MANAGERS,
+    "GET /messages": MANAGERS,
+}
+# Logging in and out change the caller's session: tests/carecenter/web/test_pages.py and
+# test_web_hostile.py cover them.
+ELSEWHERE = {"POST /login", "POST /logout"}
+
+
+def _routes() -> list[tuple[str, APIRoute]]:
+    return [
+        (f"{method} {route.path}", route)
+        for page in PAGES
+        for route in page.router.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods or ())
+    ]
+
+
+def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
+    """Values the form accepts, so that the door (role, record), not validation, answers."""
+    unique = uuid.uuid4().hex[:8]
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    forms: dict[str, dict[str, Any]] = {
+        "POST /lang": {"lang": "zh-CN", "next": "/"},
+        "POST /visits/{visit_id}/task": {"service": "meals", "done": "1"},
+        "POST /visits/{visit_id}/notes": {"notes": "ok"},
+        "POST /visits/{visit_id}/concern": {"note": "ok"},
+        "POST /visits/{visit_id}/vitals": {"heart_rate": "72"},
+        "POST /alerts/{alert_id}/resolve": {"outcome": "false_alarm"},
+        "POST /manage/residents/{resident_id}/contacts/new": {
+            "name": "家属",
+            "relation": "son",
+            "phone": "13900001111",
+        },
+        "POST /manage/residents/{resident_id}/contacts/{contact_id}/edit": {"name": "家属"},
+        "POST /schedule/assign": {"visit_id": ids["visit_id"], "worker_id": "", "week": monday.isoformat()},
+        "POST /care-plans": {
+            "resident_id": ids["resident_id"],
+            "services": "meals",
+            "weekdays": "1",
+            "start_time": "10:00",
+            "starts_on": (today + timedelta(days=1)).isoformat(),
+        },
+        "POST /care-plans/{plan_id}/worker": {"preferred_worker_id": ""},
+        "POST /manage/{kind}/new": {"name": f"新居民{unique}", "gender": "male", "birth_date": "1941-05-06"},
+        "POST /manage/{kind}/{record_id}/edit": {"notes": "ok"},
+    }
+    return forms.get(operation, {})
+
+
+def _denied(status: int, location: str) -> bool:
+    return status in (401, 403, 404) or (status in (302, 303, 307) and location.endswith("/login"))
+
+
+def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient, session: Session) -> None:
+    routes = _routes()
+    operations = {operation for operation, _ in routes} - ELSEWHERE
+    assert sorted(operations - set(WEB_ACCESS)) == [], "decide who may open these: add them to WEB_ACCESS"
+    assert sorted(set(WEB_ACCESS) - operations) == []
+    here, there = make_center(session), make_center(session)
+    people = {
+        "worker": make_staff(session, center=here),
+        "manager": make_staff(session, center=here, role=Role.manager),
+        "admin": make_staff(session, center=None, role=Role.admin),
+        "other_worker": make_staff(session, center=there),
+        "other_manager": make_staff(session, center=there, role=Role.manager),
+    }
+    browsers: dict[str, TestClient] = {}
+    tokens: dict[str, str] = {}
+    for caller in CALLERS:
+        browser = TestClient(app, base_url="https://testserver")
+        if caller in people:
+            tokens[caller] = web_login(browser, people[caller].username)
+        if caller == "device":
+            browser.headers["X-Device-Key"] = "not-a-session"
+        browsers[caller] = browser
+    wrong = []
+    for operation, route in routes:
+        if operation in ELSEWHERE:
+            continue
+        method, path = operation.split(" ", 1)
+        for caller in CALLERS:
+            resident = make_resident(session, center=here, primary_worker_id=people["worker"].id)
+            ids = {
+                "visit_id": make_visit(
+                    session, resident=resident, start=datetime.now(UTC) + timedelta(minutes=5),
+                    worker_id=people["worker"].id,
+                ).id,
+                "alert_id": make_alert(session, resident=resident).id,
+                "plan_id": make_plan(session, resident=resident).id,
+                "resident_id": resident.id,
+                "contact_id": make_contact(session, resident=resident).id,
+                "record_id": resident.id,
+                "kind": "residents",
+            }  # fmt: skip
+            url = path.format(**ids)
+            if operation == "GET /board/events" and caller in WEB_ACCESS[operation]:
+                # An endless event stream: whoever may open it is decided by its dependency.
+                assert any(d.call is web_user for d in route.dependant.dependencies)
+                continue
+            data = _form(operation, ids) | {"csrf": tokens.get(caller, "")}
+            response = browsers[caller].request(
+                method, url, data=data if method == "POST" else None, follow_redirects=False
+            )
+            assert response.status_code < 500, f"{caller} {operation}: {response.status_code}"
+            allowed = not _denied(response.status_code, response.headers.get("location", ""))
+            if allowed != (caller in WEB_ACCESS[operation]):
+                wrong.append(f"{caller:>13} {operation}: {response.status_code} {response.headers.get('location', '')}")
+    for browser in browsers.values():
+        browser.close()
+    assert wrong == [], "\n" + "\n".join(wrong)
