@@ -277,7 +277,6 @@ class Dispatcher:
                     row.error_message = f"gave up after {message.attempts} attempts: {error.message}"[:500]
                 if error.verdict == Verdict.unreachable:
                     mark_unreachable(session, phone=row.to_phone, code=error.code, now=now)
-                    self.events.number_unreachable(session=session, phone=row.to_phone, code=error.code, now=now)
                 self.events.message_not_reached(session=session, message=row, now=now)
             else:
                 row.status = MessageStatus.retrying

@@ -1,8 +1,9 @@
 """What the SMS channel tells the rest of the system, and asks of it.
 
 `notifications` knows phone numbers and text, never residents or alerts; the domain core
-implements this interface (acknowledging alerts, marking contacts unreachable, moving on to
-the next contact) and hands it to the dispatcher and the webhooks.
+implements this interface (acknowledging alerts, moving on to the next contact) and hands it
+to the dispatcher and the webhooks. What is known about a number (opted out, unreachable) is
+the channel's own, in `sms_recipient`.
 """
 
 from datetime import datetime
@@ -17,12 +18,6 @@ class SmsEvents(Protocol):
     def message_not_reached(self, *, session: Session, message: SmsMessage, now: datetime) -> None:
         """A message failed for good (or was undelivered): the next contact may be tried."""
 
-    def number_unreachable(self, *, session: Session, phone: str, code: int | None, now: datetime) -> None:
-        """The provider says this number can never be reached."""
-
-    def opt_out_changed(self, *, session: Session, phone: str, opted_out: bool, now: datetime) -> None:
-        """The recipient replied STOP (opted_out) or START."""
-
     def acknowledge_by_sms(self, *, session: Session, phone: str, code: str | None, now: datetime) -> str | None:
         """A reply meaning "I take charge"; returns the reply text, or None if nothing was pending."""
 
@@ -34,12 +29,6 @@ class NoEvents:
     """Used until the domain core registers its own: nothing reacts."""
 
     def message_not_reached(self, *, session: Session, message: SmsMessage, now: datetime) -> None:
-        return None
-
-    def number_unreachable(self, *, session: Session, phone: str, code: int | None, now: datetime) -> None:
-        return None
-
-    def opt_out_changed(self, *, session: Session, phone: str, opted_out: bool, now: datetime) -> None:
         return None
 
     def acknowledge_by_sms(self, *, session: Session, phone: str, code: str | None, now: datetime) -> str | None:

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Mapped, make_transient_to_detached
 from sqlmodel import Session, col, func, select
 
 from carecommon.sqltypes import upsert_insert
@@ -60,6 +60,29 @@ def _insert_once(session: Session, message: SmsMessage) -> SmsMessage:
     make_transient_to_detached(message)  # the row exists: attach this object as it, without a second INSERT
     session.add(message)
     return message
+
+
+def set_opted_out(session: Session, *, phone: str, opted_out: bool, now: datetime) -> None:
+    """Record that a number opted out (STOP, or the family told the center) or back in."""
+    recipient = session.get(SmsRecipient, phone) or SmsRecipient(phone=phone)
+    recipient.opted_out_at = (recipient.opted_out_at or now) if opted_out else None
+    session.add(recipient)
+
+
+def number_states(session: Session, phones: Sequence[str]) -> dict[str, SmsRecipient]:
+    """What is known about these numbers (opted out, unreachable), in one query; unknown numbers are absent."""
+    if not phones:
+        return {}
+    return {r.phone: r for r in session.exec(select(SmsRecipient).where(col(SmsRecipient.phone).in_(list(phones))))}
+
+
+def reachable_number(phone: sa.ColumnElement[str] | Mapped[str]) -> sa.ColumnElement[bool]:
+    """A filter: the number in `phone` has neither opted out nor been found unreachable."""
+    blocked = select(SmsRecipient.phone).where(
+        SmsRecipient.phone == phone,
+        sa.or_(col(SmsRecipient.opted_out_at).is_not(None), col(SmsRecipient.unreachable_at).is_not(None)),
+    )
+    return ~blocked.exists()
 
 
 def opted_out_among(session: Session, phones: Sequence[str]) -> set[str]:

@@ -27,8 +27,8 @@ from notifications.models import (
     ResponseLink,
     ResponseLinkAnswer,
     SmsMessage,
-    SmsRecipient,
 )
+from notifications.outbox import set_opted_out
 from notifications.templates import render
 from notifications.twilio_errors import Verdict, classify
 
@@ -92,7 +92,6 @@ def twilio_status(params: SignedForm, request: Request, channel: ChannelDep, now
             message.error_code, message.error_message = code, error.meaning
             if error.verdict == Verdict.unreachable:
                 mark_unreachable(session, phone=message.to_phone, code=code, now=now)
-                channel.events.number_unreachable(session=session, phone=message.to_phone, code=code, now=now)
             channel.events.message_not_reached(session=session, message=message, now=now)
         session.add(message)
         session.commit()
@@ -126,10 +125,7 @@ def twilio_inbound(params: SignedForm, channel: ChannelDep, now: NowDep) -> Resp
         language = _reply_language(session, phone, text)
         if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
             opted_out = word in OPT_OUT_WORDS
-            recipient = session.get(SmsRecipient, phone) or SmsRecipient(phone=phone)
-            recipient.opted_out_at = now if opted_out else None
-            session.add(recipient)
-            channel.events.opt_out_changed(session=session, phone=phone, opted_out=opted_out, now=now)
+            set_opted_out(session, phone=phone, opted_out=opted_out, now=now)
             reply = render("reply_opted_out" if opted_out else "reply_opted_in", language)
         elif match := ACK_PATTERN.match(word):
             answer = channel.events.acknowledge_by_sms(session=session, phone=phone, code=match["code"], now=now)

@@ -2,14 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import RecipientRef
-from carecenter.residents.models import FamilyContact, SmsOptIn
 from carecenter.staff.models import Staff
 from notifications.models import LinkAnswer, LinkRole, ResponseLink, SmsMessage
 
@@ -22,17 +20,6 @@ class DomainSmsEvents:
 
     def message_not_reached(self, *, session: Session, message: SmsMessage, now: datetime) -> None:
         alerts.move_on_after_failure(session, self.messaging, message=message, now=now)
-
-    def number_unreachable(self, *, session: Session, phone: str, code: int | None, now: datetime) -> None:
-        session.execute(
-            update(FamilyContact)
-            .where(col(FamilyContact.phone) == phone)
-            .values(unreachable_at=now, unreachable_code=code)
-        )
-
-    def opt_out_changed(self, *, session: Session, phone: str, opted_out: bool, now: datetime) -> None:
-        state = SmsOptIn.opted_out if opted_out else SmsOptIn.opted_in
-        session.execute(update(FamilyContact).where(col(FamilyContact.phone) == phone).values(sms_opt_in=state))
 
     def acknowledge_by_sms(self, *, session: Session, phone: str, code: str | None, now: datetime) -> str | None:
         return alerts.acknowledge_by_phone(session, phone=phone, code=code, now=now)

@@ -9,10 +9,10 @@ from sqlmodel import Session, col, select
 from carecenter.alerts.models import Recipients
 from carecenter.centers.models import Center
 from carecenter.duty.service import on_duty_staff
-from carecenter.residents.models import FamilyContact, Resident, SmsOptIn
+from carecenter.residents.models import FamilyContact, Resident
 from carecenter.staff.models import Role, Staff
 from notifications.models import LinkRole
-from notifications.outbox import QuietHours
+from notifications.outbox import QuietHours, reachable_number
 
 RecipientKind = Literal["staff", "contact"]
 
@@ -58,19 +58,15 @@ def family_recipient(contact: FamilyContact, time_zone: str) -> Recipient:
     return Recipient(RecipientRef("contact", contact.id), contact.phone, contact.language, LinkRole.family, quiet)
 
 
-def reachable_family(session: Session, resident_id: int) -> list[FamilyContact]:
-    """Family contacts SMS can reach, in calling order (opted-out and unusable numbers skipped)."""
-    return list(
-        session.exec(
-            select(FamilyContact)
-            .where(
-                FamilyContact.resident_id == resident_id,
-                FamilyContact.sms_opt_in == SmsOptIn.opted_in,
-                col(FamilyContact.unreachable_at).is_(None),
-            )
-            .order_by(col(FamilyContact.priority), col(FamilyContact.id))
-        ).all()
+def reachable_family(session: Session, resident_id: int, *, visit_updates: bool = False) -> list[FamilyContact]:
+    """Family contacts SMS can reach, in calling order (opted-out and unusable numbers skipped);
+    with `visit_updates`, only those who asked to hear of completed visits."""
+    stmt = select(FamilyContact).where(
+        FamilyContact.resident_id == resident_id, reachable_number(col(FamilyContact.phone))
     )
+    if visit_updates:
+        stmt = stmt.where(col(FamilyContact.visit_updates))
+    return list(session.exec(stmt.order_by(col(FamilyContact.priority), col(FamilyContact.id))).all())
 
 
 def managers(session: Session, center_id: int) -> list[Staff]:

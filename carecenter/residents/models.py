@@ -17,7 +17,6 @@ from carecenter.fields import (
     Text,
     created_at_field,
     enum_field,
-    instant_field,
 )
 from carecenter.staff.models import Language
 from carecommon.i18n import N_
@@ -186,13 +185,15 @@ class SmsOptIn(StrEnum):
 
 
 class FamilyContactBase(SQLModel):
+    """A contact's own fields. Whether SMS reach the number (opted out by a STOP reply or by the
+    family's wish, or unusable) is the number's state in `sms_recipient`, kept in one place."""
+
     name: Name = Field(max_length=64)
     relation: Relation = enum_field()
     phone: PhoneNumber = Field(max_length=PHONE_MAX)
     language: Language = enum_field(default=Language.zh_CN, length=8)
     priority: int = Field(default=1, ge=1, le=99, description="1 is called first")
     is_emergency_contact: bool = True
-    sms_opt_in: SmsOptIn = enum_field(default=SmsOptIn.opted_in)
     quiet_hours_start: time | None = Field(default=None, description="Local time; may cross midnight")
     quiet_hours_end: time | None = None
     visit_updates: bool = Field(default=False, description="Wants an SMS when a home visit is completed")
@@ -211,11 +212,14 @@ class FamilyContact(FamilyContactBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="resident.id", index=True)
     created_at: datetime = created_at_field()
-    unreachable_at: datetime | None = instant_field(default=None, description="SMS provider: number unusable")
-    unreachable_code: int | None = None
+
+
+OPT_IN_DESCRIPTION = "Whether SMS go to this number: the family's wish, or a STOP / START reply from it"
 
 
 class FamilyContactCreate(FamilyContactBase):
+    sms_opt_in: SmsOptIn | None = Field(default=None, description=OPT_IN_DESCRIPTION + "; none: as it is")
+
     @model_validator(mode="after")
     def _quiet_hours(self) -> "FamilyContactCreate":
         check_quiet_hours(self.quiet_hours_start, self.quiet_hours_end)
@@ -229,7 +233,7 @@ class FamilyContactUpdate(SQLModel):
     language: Language | None = None
     priority: int | None = Field(default=None, ge=1, le=99)
     is_emergency_contact: bool | None = None
-    sms_opt_in: SmsOptIn | None = None
+    sms_opt_in: SmsOptIn | None = Field(default=None, description=OPT_IN_DESCRIPTION)
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
     visit_updates: bool | None = None
@@ -238,5 +242,6 @@ class FamilyContactUpdate(SQLModel):
 class FamilyContactPublic(FamilyContactBase):
     id: int
     resident_id: int
-    unreachable_at: datetime | None
+    sms_opt_in: SmsOptIn = Field(description=OPT_IN_DESCRIPTION)
+    unreachable_at: datetime | None = Field(description="When the SMS provider found the number unusable")
     unreachable_code: int | None

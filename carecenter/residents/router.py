@@ -9,7 +9,6 @@ from carecenter.pagination import Page, PageParams, page_params
 from carecenter.residents import service
 from carecenter.residents.models import (
     CareLevel,
-    FamilyContact,
     FamilyContactCreate,
     FamilyContactPublic,
     FamilyContactUpdate,
@@ -93,7 +92,7 @@ def delete_resident(resident_id: int, actor: ActorDep, session: SessionDep, now:
 
 
 @router.get("/{resident_id}/contacts", response_model=list[FamilyContactPublic])
-def list_contacts(resident_id: int, actor: ActorDep, session: SessionDep) -> list[FamilyContact]:
+def list_contacts(resident_id: int, actor: ActorDep, session: SessionDep) -> list[FamilyContactPublic]:
     """A resident's family contacts in calling order."""
     return service.list_contacts(session=session, actor=actor, resident_id=resident_id)
 
@@ -101,23 +100,23 @@ def list_contacts(resident_id: int, actor: ActorDep, session: SessionDep) -> lis
 @router.post("/{resident_id}/contacts", response_model=FamilyContactPublic, status_code=201)
 def create_contact(
     resident_id: int, data: FamilyContactCreate, actor: ActorDep, session: SessionDep, now: NowDep
-) -> FamilyContact:
+) -> FamilyContactPublic:
     """Add a family contact (managers and admins)."""
     contact = service.create_contact(session=session, actor=actor, resident_id=resident_id, data=data, now=now)
     session.commit()
-    return contact
+    return service.contacts_public(session, [contact])[0]
 
 
 @router.patch("/{resident_id}/contacts/{contact_id}", response_model=FamilyContactPublic)
 def update_contact(
     resident_id: int, contact_id: int, data: FamilyContactUpdate, actor: ActorDep, session: SessionDep, now: NowDep
-) -> FamilyContact:
+) -> FamilyContactPublic:
     """Change a family contact (managers and admins)."""
     contact = service.update_contact(
         session=session, actor=actor, resident_id=resident_id, contact_id=contact_id, data=data, now=now
     )
     session.commit()
-    return contact
+    return service.contacts_public(session, [contact])[0]
 
 
 @router.delete("/{resident_id}/contacts/{contact_id}", status_code=204)

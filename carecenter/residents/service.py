@@ -16,17 +16,20 @@ from carecenter.residents.models import (
     CareLevel,
     FamilyContact,
     FamilyContactCreate,
+    FamilyContactPublic,
     FamilyContactUpdate,
     Resident,
     ResidentCreate,
     ResidentPublic,
     ResidentStatus,
     ResidentUpdate,
+    SmsOptIn,
     check_quiet_hours,
 )
 from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
 from carecommon.i18n import N_
+from notifications.outbox import number_states, opted_out_among, set_opted_out
 
 
 def _like(text: str) -> str:
@@ -201,16 +204,15 @@ def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: da
     session.delete(resident)
 
 
-def list_contacts(*, session: Session, actor: Actor, resident_id: int) -> list[FamilyContact]:
-    """A resident's family contacts in calling order."""
+def list_contacts(*, session: Session, actor: Actor, resident_id: int) -> list[FamilyContactPublic]:
+    """A resident's family contacts in calling order, with their numbers' SMS state."""
     get_resident(session=session, actor=actor, resident_id=resident_id)
-    return list(
-        session.exec(
-            select(FamilyContact)
-            .where(FamilyContact.resident_id == resident_id)
-            .order_by(col(FamilyContact.priority), col(FamilyContact.id))
-        ).all()
-    )
+    contacts = session.exec(
+        select(FamilyContact)
+        .where(FamilyContact.resident_id == resident_id)
+        .order_by(col(FamilyContact.priority), col(FamilyContact.id))
+    ).all()
+    return contacts_public(session, list(contacts))
 
 
 def _get_contact(
@@ -221,6 +223,35 @@ def _get_contact(
     if contact is None or contact.resident_id != resident_id:
         raise NotFound("family contact not found")
     return resident, contact
+
+
+def contacts_public(session: Session, contacts: list[FamilyContact]) -> list[FamilyContactPublic]:
+    """Contacts as the API and pages show them, with their numbers' SMS state (one query)."""
+    states = number_states(session, [c.phone for c in contacts])
+    shown = []
+    for contact in contacts:
+        state = states.get(contact.phone)
+        opted_out = state is not None and state.opted_out_at is not None
+        shown.append(
+            FamilyContactPublic.model_validate(
+                contact,
+                update={
+                    "sms_opt_in": SmsOptIn.opted_out if opted_out else SmsOptIn.opted_in,
+                    "unreachable_at": state.unreachable_at if state else None,
+                    "unreachable_code": state.unreachable_code if state else None,
+                },
+            )
+        )
+    return shown
+
+
+def _set_opt_in(session: Session, *, phone: str, wanted: SmsOptIn | None, now: datetime) -> None:
+    """A manager records the family's wish; the number's state changes only if it differs."""
+    if wanted is None:
+        return
+    opted_out = phone in opted_out_among(session, [phone])
+    if opted_out != (wanted == SmsOptIn.opted_out):
+        set_opted_out(session, phone=phone, opted_out=wanted == SmsOptIn.opted_out, now=now)
 
 
 def get_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int) -> FamilyContact:
@@ -234,9 +265,12 @@ def create_contact(
     """Add a family contact (managers and admins)."""
     resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     actor.require(Role.manager, Role.admin, to=N_("add family contacts"))
-    contact = FamilyContact.model_validate(data, update={"resident_id": resident_id, "created_at": now})
+    contact = FamilyContact.model_validate(
+        data.model_dump(exclude={"sms_opt_in"}), update={"resident_id": resident_id, "created_at": now}
+    )
     session.add(contact)
     session.flush()
+    _set_opt_in(session, phone=contact.phone, wanted=data.sms_opt_in, now=now)
     record_event(
         session=session,
         actor=actor,
@@ -256,16 +290,16 @@ def update_contact(
     resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
     actor.require(Role.manager, Role.admin, to=N_("change family contacts"))
     changes = changes_for(contact, data)
+    wanted = changes.pop("sms_opt_in", None)
     start = changes.get("quiet_hours_start", contact.quiet_hours_start)
     end = changes.get("quiet_hours_end", contact.quiet_hours_end)
     try:
         check_quiet_hours(start, end)
     except ValueError as exc:
         raise InvalidField(["body", "quiet_hours_start"], str(exc)) from exc
-    if "phone" in changes and changes["phone"] != contact.phone:
-        contact.unreachable_at, contact.unreachable_code = None, None  # a new number gets a new chance
     contact.sqlmodel_update(changes)
     session.add(contact)
+    _set_opt_in(session, phone=contact.phone, wanted=wanted, now=now)
     record_event(
         session=session,
         actor=actor,
@@ -274,7 +308,7 @@ def update_contact(
         entity_id=contact.id,
         center_id=resident.center_id,
         now=now,
-        changed_fields=changes,
+        changed_fields=changes | ({"sms_opt_in": wanted} if wanted is not None else {}),
     )
     return contact
 

@@ -15,9 +15,9 @@ from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField
 from carecenter.messaging.outbound import AlertMessaging, send
-from carecenter.messaging.recipients import family_recipient, managers, staff_recipient
+from carecenter.messaging.recipients import family_recipient, managers, reachable_family, staff_recipient
 from carecenter.readings.models import Reading
-from carecenter.residents.models import FamilyContact, Resident, SmsOptIn
+from carecenter.residents.models import Resident
 from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
 from carecenter.visits.models import (
@@ -396,16 +396,7 @@ def check_out(
 
 
 def _tell_family_visit_done(session: Session, messaging: AlertMessaging, *, visit: Visit, now: datetime) -> None:
-    contact = session.exec(
-        select(FamilyContact)
-        .where(
-            FamilyContact.resident_id == visit.resident_id,
-            FamilyContact.visit_updates == True,  # noqa: E712
-            FamilyContact.sms_opt_in == SmsOptIn.opted_in,
-            col(FamilyContact.unreachable_at).is_(None),
-        )
-        .order_by(col(FamilyContact.priority), col(FamilyContact.id))
-    ).first()
+    contact = next(iter(reachable_family(session, visit.resident_id, visit_updates=True)), None)
     resident = session.get(Resident, visit.resident_id)
     center = session.get(Center, visit.center_id)
     if contact is None or resident is None or center is None or visit.checked_out_at is None:

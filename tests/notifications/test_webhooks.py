@@ -3,10 +3,11 @@
 from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session
 from twilio.request_validator import RequestValidator
 
-from carecenter.residents.models import FamilyContact, SmsOptIn
+from carecenter.residents.models import SmsOptIn
+from carecenter.residents.service import contacts_public
 from notifications.dispatcher import Dispatcher
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.outbox import enqueue_sms
@@ -65,7 +66,7 @@ def test_undelivered_counts_as_not_reached_and_marks_bad_numbers(
     after = status_of(session, message.id or 0)
     assert (after.status, after.error_code) == (MessageStatus.undelivered, 30003)
     assert after.error_message == "unreachable destination handset"
-    assert session.exec(select(FamilyContact).where(FamilyContact.id == contact.id)).one().unreachable_code == 30003
+    assert contacts_public(session, [contact])[0].unreachable_code == 30003
 
 
 def test_bad_or_missing_signatures_are_403(
@@ -99,7 +100,7 @@ def test_stop_and_start_replies_change_the_opt_in(
     assert "<Message>CareCenter：您已退订短信通知。回复“订阅”可恢复。</Message>" in stop.text  # type: ignore[attr-defined]
     session.expire_all()
     assert session.get(SmsRecipient, contact.phone).opted_out_at == clock.now  # type: ignore[union-attr]
-    assert session.get(FamilyContact, contact.id).sms_opt_in == SmsOptIn.opted_out  # type: ignore[union-attr]
+    assert contacts_public(session, [contact])[0].sms_opt_in == SmsOptIn.opted_out
     [suppressed] = queue(session, clock.now, to=contact.phone)
     assert status_of(session, suppressed).status == MessageStatus.suppressed
 
@@ -107,7 +108,7 @@ def test_stop_and_start_replies_change_the_opt_in(
     assert "您已恢复接收短信通知" in start.text  # type: ignore[attr-defined]  # the language of its last message
     session.expire_all()
     assert session.get(SmsRecipient, contact.phone).opted_out_at is None  # type: ignore[union-attr]
-    assert session.get(FamilyContact, contact.id).sms_opt_in == SmsOptIn.opted_in  # type: ignore[union-attr]
+    assert contacts_public(session, [contact])[0].sms_opt_in == SmsOptIn.opted_in
 
 
 def test_acknowledgement_replies_reach_the_domain_hook(client: TestClient) -> None:

@@ -89,8 +89,9 @@ def edit_contact(
     resident_id: int, contact_id: int, request: Request, user: ManagerDep, session: SessionDep
 ) -> HTMLResponse:
     contact = residents.get_contact(session=session, actor=user.actor, resident_id=resident_id, contact_id=contact_id)
+    shown = residents.contacts_public(session, [contact])[0]
     title = gettext(CONTACTS, user.language)
-    return record_form(request, user, title, FamilyContactUpdate, contact.model_dump(warnings=False))
+    return record_form(request, user, title, FamilyContactUpdate, shown.model_dump(warnings=False))
 
 
 @router.post("/manage/residents/{resident_id}/contacts/{contact_id}/edit", response_model=None)

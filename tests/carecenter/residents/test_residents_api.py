@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -5,8 +6,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from carecenter.audit.models import AuditEvent
+from carecenter.messaging.recipients import reachable_family
 from carecenter.residents.models import CareLevel, ResidentStatus
 from carecenter.staff.models import Role
+from notifications.outbox import opted_out_among, set_opted_out
 from tests.factories import login, make_center, make_contact, make_resident, make_staff
 
 NEW_RESIDENT: dict[str, Any] = {
@@ -249,3 +252,28 @@ def test_a_contact_needs_a_valid_phone(client: TestClient, session: Session, cen
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "phone"]
+
+
+def test_a_contacts_sms_state_is_its_numbers_whoever_changed_it(
+    client: TestClient, session: Session, center_a: Any, manager: Any
+) -> None:
+    """One place: a STOP reply shows on the contact, and the manager's edit is what the outbox obeys."""
+    resident = make_resident(session, center=center_a)
+    contact = make_contact(session, resident=resident)
+    headers = login(client, manager)
+    url = f"/api/v1/residents/{resident.id}/contacts"
+    set_opted_out(session, phone=contact.phone, opted_out=True, now=datetime.now(UTC))  # the family texted STOP
+    session.commit()
+    assert client.get(url, headers=headers).json()[0]["sms_opt_in"] == "opted_out"
+    assert reachable_family(session, resident.id or 0) == []
+    # The family asks the center by phone to hear again; the manager records it.
+    back_in = client.patch(f"{url}/{contact.id}", json={"sms_opt_in": "opted_in"}, headers=headers)
+    assert back_in.json()["sms_opt_in"] == "opted_in"
+    session.expire_all()
+    assert opted_out_among(session, [contact.phone]) == set()  # the outbox sends to it again
+    assert [c.id for c in reachable_family(session, resident.id or 0)] == [contact.id]
+    # A second contact with the same number shares its state: nothing can disagree.
+    twin = client.post(url, json={"name": "李四", "relation": "son", "phone": contact.phone}, headers=headers).json()
+    assert twin["sms_opt_in"] == "opted_in"
+    client.patch(f"{url}/{contact.id}", json={"sms_opt_in": "opted_out"}, headers=headers)
+    assert {c["sms_opt_in"] for c in client.get(url, headers=headers).json()} == {"opted_out"}

@@ -10,6 +10,7 @@ from httpx import Response
 from sqlmodel import Session, select
 
 from carecenter.audit.models import AuditEvent
+from carecenter.residents.service import contacts_public
 from carecenter.visits.models import Visit
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock
@@ -374,7 +375,8 @@ def test_contacts_plans_and_silent_devices_in_the_console(client: TestClient, se
     client.post(edit, data={"csrf": csrf, "phone": "13900008888", "sms_opt_in": "opted_out"})
     session.expire_all()
     son = session.get(FamilyContact, s.son.id)
-    assert son is not None and (son.phone, son.sms_opt_in) == ("+8613900008888", "opted_out")
+    assert son is not None
+    assert (son.phone, contacts_public(session, [son])[0].sms_opt_in) == ("+8613900008888", "opted_out")
     client.post(f"/care-plans/{plan.id}/end", data={"csrf": csrf})
     session.expire_all()
     assert session.get(CarePlan, plan.id).active is False  # type: ignore[union-attr]
