@@ -2,8 +2,7 @@
 
 import itertools
 import logging
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
@@ -57,36 +56,6 @@ class ConsoleSender:
         sid = f"CONSOLE{next(self._ids):08d}"
         log.warning("SMS to %s [%s]: %s", to, sid, body)
         return SendResult(provider_sid=sid)
-
-
-@dataclass
-class SentMessage:
-    to: str
-    body: str
-    status_callback: str | None
-    sid: str
-
-
-@dataclass
-class FakeSender:
-    """Records what it sent; `fail_next` makes the next sends raise the given errors, in order."""
-
-    name: str = "fake"
-    sent: list[SentMessage] = field(default_factory=list)
-    failures: list[SendError] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def fail_next(self, *errors: SendError) -> None:
-        with self._lock:
-            self.failures.extend(errors)
-
-    def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
-        with self._lock:
-            if self.failures:
-                raise self.failures.pop(0)
-            sid = f"FAKE{len(self.sent) + 1:08d}"
-            self.sent.append(SentMessage(to=to, body=body, status_callback=status_callback, sid=sid))
-            return SendResult(provider_sid=sid)
 
 
 class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK ships no type information
@@ -150,6 +119,4 @@ def make_sender(settings: SmsSettings) -> SmsSender:
     """The sender CARECENTER_SMS_PROVIDER names."""
     if settings.sms_provider == SmsProvider.twilio:
         return TwilioSender(settings)
-    if settings.sms_provider == SmsProvider.fake:
-        return FakeSender()
     return ConsoleSender()

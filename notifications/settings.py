@@ -9,7 +9,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class SmsProvider(StrEnum):
     console = "console"
     twilio = "twilio"
-    fake = "fake"
 
 
 class SmsSettings(BaseSettings):

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -23,8 +24,8 @@ from carecenter.tables import metadata
 from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
-from notifications.senders import FakeSender
-from notifications.settings import SmsSettings
+from notifications.settings import SmsProvider, SmsSettings
+from tests.fakes import FakeSender
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TEST_TWILIO_TOKEN = "test-twilio-auth-token"
@@ -76,9 +77,8 @@ def session(db: sa.Engine) -> Iterator[Session]:
 
 
 def make_sms_settings(**overrides: object) -> SmsSettings:
-    """The fake sender, no dispatcher thread (tests dispatch with an explicit `now`), a webhook token."""
+    """No dispatcher thread (tests dispatch with an explicit `now`), a webhook token."""
     values: dict[str, object] = {
-        "sms_provider": "fake",
         "sms_dispatcher_enabled": False,
         "twilio_auth_token": TEST_TWILIO_TOKEN,
     }
@@ -95,6 +95,13 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 
 
+def make_app(settings: Settings, **kwargs: Any) -> FastAPI:
+    """The app as the tests run it: SMS go to a FakeSender unless the settings name Twilio."""
+    if settings.sms.sms_provider != SmsProvider.twilio:
+        kwargs.setdefault("sender", FakeSender())
+    return create_app(settings, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)
@@ -102,7 +109,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def app(settings: Settings) -> Iterator[FastAPI]:
-    app = create_app(settings)
+    app = make_app(settings)
     yield app
     app.state.engine.dispose()
 

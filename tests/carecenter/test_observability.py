@@ -12,14 +12,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from carecenter.app import create_app
 from carecenter.logs import JsonFormatter, RequestIdFilter, RequestIds, configure_logging
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.senders import TwilioSender
 from schedules.jobs import all_sweeps, run_sweep
 from schedules.leader import LeaderLock
 from tests.carecenter.alerts.scenario import build
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock, make_app, make_settings
 from tests.factories import login
 from tests.notifications.test_twilio_sender import twilio_settings
 
@@ -160,7 +159,7 @@ def test_readings_are_counted_only_once_their_transaction_commits(
 
 
 def test_metrics_can_require_a_token(database_url: str) -> None:
-    with TestClient(create_app(make_settings(database_url, metrics_token="scrape-secret-1"))) as client:
+    with TestClient(make_app(make_settings(database_url, metrics_token="scrape-secret-1"))) as client:
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-1"}).status_code == 200

@@ -1,8 +1,7 @@
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from carecenter.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_app, make_settings
 from tests.factories import make_center, make_staff
 
 
@@ -19,7 +18,7 @@ def test_pages_and_api_carry_security_headers(client: TestClient, session: Sessi
 
 
 def test_no_hsts_without_tls(database_url: str) -> None:
-    with TestClient(create_app(make_settings(database_url, public_url="http://127.0.0.1:8000"))) as plain:
+    with TestClient(make_app(make_settings(database_url, public_url="http://127.0.0.1:8000"))) as plain:
         assert "strict-transport-security" not in plain.get("/healthz").headers
 
 

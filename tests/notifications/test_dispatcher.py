@@ -15,10 +15,11 @@ from notifications.dispatcher import Dispatcher
 from notifications.events import NoEvents
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.outbox import enqueue_sms
-from notifications.senders import FakeSender, SendError, SendResult
+from notifications.senders import SendError, SendResult
 from notifications.twilio_errors import Verdict
 from tests.conftest import PUBLIC_URL, Clock, make_sms_settings
 from tests.factories import make_center, make_contact, make_resident
+from tests.fakes import FakeSender
 
 
 def queue(session: Session, now: Any, n: int = 1, to: str = "+8613900001111", critical: bool = True) -> list[int]:

@@ -11,9 +11,9 @@ from carecenter.residents.service import contacts_public
 from notifications.dispatcher import Dispatcher
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.outbox import enqueue_sms
-from notifications.senders import FakeSender
 from tests.conftest import PUBLIC_URL, TEST_TWILIO_TOKEN, Clock, make_sms_settings
 from tests.factories import make_center, make_contact, make_resident
+from tests.fakes import FakeSender
 from tests.notifications.test_dispatcher import queue, status_of
 
 

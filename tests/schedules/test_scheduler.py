@@ -12,20 +12,19 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert
-from carecenter.app import create_app
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.messaging.outbound import AlertMessaging
 from carecommon.clock import utcnow
 from notifications.dispatcher import Dispatcher
 from notifications.models import SmsMessage
-from notifications.senders import FakeSender
 from schedules.jobs import JOBS, all_sweeps, run_sweep
 from schedules.leader import LeaderLock
 from schedules.scheduler import SweepScheduler
 from schedules.settings import ScheduleSettings
 from tests.carecenter.alerts.scenario import build
-from tests.conftest import make_settings, make_sms_settings
+from tests.conftest import make_app, make_settings, make_sms_settings
+from tests.fakes import FakeSender
 
 
 def test_only_one_process_leads_and_a_standby_takes_over(database_url: str) -> None:
@@ -69,7 +68,7 @@ def test_the_running_app_escalates_by_itself(session: Session, database_url: str
             clock=utcnow,
         )
 
-    app = create_app(make_settings(database_url), services=[scheduler])
+    app = make_app(make_settings(database_url), services=[scheduler])
     with TestClient(app) as client:
         alert_id = s.post(client, now).json()["alert_id"]
         with Session(db) as own:  # make its second step due right now

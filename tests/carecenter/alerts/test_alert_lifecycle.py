@@ -17,16 +17,16 @@ from carecenter.alerts.models import (
     EscalationStep,
     Recipients,
 )
-from carecenter.app import create_app
 from carecenter.db import make_engine
 from notifications.dispatcher import Dispatcher
 from notifications.links import verify_link_token
 from notifications.models import ResponseLink, SmsMessage, SmsRecipient
-from notifications.senders import FakeSender, SendError
+from notifications.senders import SendError
 from notifications.twilio_errors import Verdict
 from tests.carecenter.alerts.scenario import Scenario, build
-from tests.conftest import PUBLIC_URL, TEST_SECRET, Clock, make_settings
+from tests.conftest import PUBLIC_URL, TEST_SECRET, Clock, make_app, make_settings
 from tests.factories import login
+from tests.fakes import FakeSender
 from tests.notifications.test_webhooks import post_signed
 
 
@@ -122,7 +122,7 @@ def test_a_restart_in_the_middle_of_an_escalation(
     s = build(session, clock.now)
     alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
     # A brand-new process: its own engine and app, nothing carried over in memory.
-    restarted = create_app(make_settings(database_url))
+    restarted = make_app(make_settings(database_url))
     try:
         assert sweep(restarted, clock.now + timedelta(minutes=5)) == 1
         assert sweep(restarted, clock.now + timedelta(minutes=5)) == 0

@@ -7,14 +7,13 @@ show the messages as retrying meanwhile, and each one is delivered exactly once 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from carecenter.app import create_app
 from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import Failure, FakeTwilioApi
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import build
 from tests.carecenter.web.test_pages import web_login
-from tests.conftest import PUBLIC_URL, Clock, make_settings, make_sms_settings
+from tests.conftest import PUBLIC_URL, Clock, make_app, make_settings, make_sms_settings
 from tests.factories import login
 
 OUTAGE = [Failure(status=503), Failure(status=429, code=20429), Failure(stall_seconds=0.8)]
@@ -32,7 +31,7 @@ def test_an_outage_delays_alerts_but_loses_none(
         twilio_timeout_seconds=0.4,  # the stalls above outlast it: a timeout, as when the API hangs
         sms_send_concurrency=1,  # the scripted failures then meet the messages in a known order
     )
-    app = create_app(make_settings(database_url, sms=sms))
+    app = make_app(make_settings(database_url, sms=sms))
     app.dependency_overrides[get_now] = lambda: clock.now
     s = build(session, clock.now)
     with TestClient(app, base_url=PUBLIC_URL) as client:

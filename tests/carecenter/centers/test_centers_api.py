@@ -1,9 +1,8 @@
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from carecenter.app import create_app
 from carecenter.staff.models import Role
-from tests.conftest import make_settings
+from tests.conftest import make_app, make_settings
 from tests.factories import login, make_center, make_resident, make_staff
 
 NEW_CENTER = {"name": "琉璃河镇养老服务中心", "town": "琉璃河镇", "district": "房山区", "phone": "010 6938 1234"}
@@ -23,7 +22,7 @@ def test_admin_manages_centers(client: TestClient, session: Session) -> None:
 
 def test_new_centers_take_the_configured_time_zone(session: Session, database_url: str) -> None:
     admin = make_staff(session, center=None, role=Role.admin)
-    with TestClient(create_app(make_settings(database_url, timezone="Asia/Urumqi"))) as client:
+    with TestClient(make_app(make_settings(database_url, timezone="Asia/Urumqi"))) as client:
         headers = login(client, admin)
         default = client.post("/api/v1/centers", json=NEW_CENTER, headers=headers).json()
         given = client.post("/api/v1/centers", json=NEW_CENTER | {"time_zone": "Asia/Shanghai"}, headers=headers)

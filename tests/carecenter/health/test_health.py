@@ -1,7 +1,6 @@
 from fastapi.testclient import TestClient
 
-from carecenter.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_app, make_settings
 
 
 def test_healthz_and_readyz_on_a_migrated_database(client: TestClient) -> None:
@@ -10,14 +9,14 @@ def test_healthz_and_readyz_on_a_migrated_database(client: TestClient) -> None:
 
 
 def test_readyz_is_503_until_the_schema_is_migrated(tmp_sqlite_url: str) -> None:
-    with TestClient(create_app(make_settings(tmp_sqlite_url))) as client:
+    with TestClient(make_app(make_settings(tmp_sqlite_url))) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert "python main.py migrate" in response.json()["detail"]
 
 
 def test_readyz_is_503_when_the_database_is_unreachable() -> None:
-    with TestClient(create_app(make_settings("sqlite:////nonexistent-dir/for/sure/x.db"))) as client:
+    with TestClient(make_app(make_settings("sqlite:////nonexistent-dir/for/sure/x.db"))) as client:
         response = client.get("/readyz")
         assert response.status_code == 503
         assert response.json()["detail"] == "database unreachable"

@@ -10,9 +10,9 @@ from carecenter.app import create_app
 from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
-from notifications.senders import FakeSender
-from tests.conftest import Clock, make_settings, make_sms_settings
+from tests.conftest import Clock, make_app, make_settings, make_sms_settings
 from tests.factories import login, make_center, make_staff
+from tests.fakes import FakeSender
 
 
 def wait_for_status(client: TestClient, headers: dict[str, str], message_id: int, status: str) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def test_a_test_sms_goes_through_twilio_and_reaches_sent(
         twilio_api_base=twilio_api.base_url,
     )
     manager = make_staff(session, center=make_center(session), role=Role.manager)
-    with TestClient(create_app(make_settings(database_url, sms=sms))) as client:
+    with TestClient(make_app(make_settings(database_url, sms=sms))) as client:
         headers = login(client, manager)
         response = client.post("/api/v1/notifications/test", json={"to": "138 0013 8000"}, headers=headers)
         assert response.status_code == 201, response.text
@@ -62,7 +62,7 @@ def test_the_console_sender_shows_messages_in_the_log(
     manager = make_staff(session, center=make_center(session), role=Role.manager)
     with (
         caplog.at_level(logging.WARNING, logger="notifications.senders"),
-        TestClient(create_app(make_settings(database_url, sms=sms))) as client,
+        TestClient(create_app(make_settings(database_url, sms=sms))) as client,  # the real console sender
     ):
         headers = login(client, manager)
         queued = client.post(

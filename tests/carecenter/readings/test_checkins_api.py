@@ -8,7 +8,7 @@ from carecenter.alerts.models import Alert
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.readings.models import Reading
 from tests.carecenter.alerts.scenario import build
-from tests.conftest import Clock
+from tests.conftest import Clock, make_app, make_settings
 from tests.factories import login, make_center, make_device, make_resident, make_staff
 
 
@@ -215,11 +215,8 @@ def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
 
 
 def test_a_database_outage_is_a_503_with_retry_after(tmp_path: Any) -> None:
-    from carecenter.app import create_app
-    from tests.conftest import make_settings
-
     unreachable = make_settings("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
-    with TestClient(create_app(unreachable)) as client:
+    with TestClient(make_app(unreachable)) as client:
         response = client.get("/api/v1/residents", headers={"Authorization": "Bearer whatever"})
         assert response.status_code == 503
         assert response.headers["retry-after"] == "2"

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
-from carecenter.app import create_app
 from carecenter.audit.models import AuditEvent
 from carecenter.db import make_engine
 from carecenter.readings.models import Reading
@@ -19,7 +18,7 @@ from carecenter.visits.models import Visit
 from carecenter.visits.rules import VisitRules
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import Scenario, build
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock, make_app, make_settings
 from tests.factories import login, make_center, make_resident, make_staff, make_visit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -205,7 +204,7 @@ def test_reminders_go_out_once_even_from_two_schedulers(
     s = build(session, clock.now)
     make_visit(session, resident=s.resident, start=clock.now + timedelta(minutes=40), worker_id=s.worker.id)
     assert run(app, sweeps.send_visit_reminders, clock.now + timedelta(minutes=9)) == 0  # 31 min before: not yet
-    other = create_app(make_settings(database_url))  # a second process, or this one after a restart
+    other = make_app(make_settings(database_url))  # a second process, or this one after a restart
     results: list[int] = []
     at = clock.now + timedelta(minutes=11)
     threads = [

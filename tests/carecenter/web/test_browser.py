@@ -16,11 +16,10 @@ import uvicorn
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert
-from carecenter.app import create_app
 from carecenter.visits.models import Visit
 from carecommon.clock import utcnow
 from tests.carecenter.alerts.scenario import Scenario, build
-from tests.conftest import make_settings
+from tests.conftest import make_app, make_settings
 from tests.factories import PASSWORD, make_visit
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,7 +58,7 @@ def server(database_url: str, db: Any) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    app = create_app(make_settings(database_url, public_url=base))
+    app = make_app(make_settings(database_url, public_url=base))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
