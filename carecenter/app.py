@@ -22,6 +22,7 @@ from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.router import router as messaging_router
 from carecenter.metrics import DatabaseFigures
 from carecenter.migrate import head_revisions
+from carecenter.openapi import install_openapi
 from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.router import router as readings_router
 from carecenter.residents.router import router as residents_router
@@ -111,6 +112,7 @@ def create_app(
         app.state.engine, app.state.alert_messaging, give_way=dispatcher.turns.give_way if sqlite else None
     )
     install_error_handlers(app)
+    install_openapi(app)
     install_webhook_errors(app)
     install_security_headers(app, public_url=settings.public_url)
     app.add_middleware(RequestIds)  # added last: outermost, so every log line of the request has its id

@@ -8,6 +8,7 @@ errors (pydantic's) are put into words the same way, from their error type, nami
 import html
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
 
 from carecenter.words import field_name
@@ -247,6 +248,18 @@ OUT_OF_RANGE = N_("A number in the request is out of range.")
 INTERNAL = N_("Internal error; it has been logged.")
 
 
+def documented_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this request's path (none for pages)."""
+    templates = getattr(request.app.state, "path_methods", None)
+    if templates is None:
+        templates = [
+            (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"), sorted(m.upper() for m in ops))
+            for path, ops in request.app.openapi().get("paths", {}).items()
+        ]
+        request.app.state.path_methods = templates
+    return next((methods for pattern, methods in templates if pattern.match(request.url.path)), [])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain errors to their status; anything else is a bug answered with a plain 500."""
 
@@ -275,6 +288,9 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             text = gettext(METHOD_NOT_ALLOWED, language)
             detail = exc.detail
+            allowed = documented_methods(request)
+            if allowed:  # every method of the path, not only those of the first route that matched
+                return _answer(request, 405, {"detail": detail}, text, {"Allow": ", ".join(allowed)})
         else:
             text, detail = str(exc.detail), exc.detail
         return _answer(request, exc.status_code, {"detail": detail}, text, dict(exc.headers or {}) or None)
@@ -302,6 +318,14 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
         text = gettext(OUT_OF_RANGE, request_language(request))
         return _answer(request, 422, {"detail": [{"loc": ["request"], "msg": text, "type": "value_error"}]}, text)
+
+    @app.exception_handler(StatementError)
+    async def _statement(request: Request, exc: StatementError) -> Response:
+        # A value the driver cannot send (a date-time beyond the calendar in UTC, say) is the
+        # request's fault; any other statement error is a bug.
+        if isinstance(exc.orig, OverflowError):
+            return await _out_of_range(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

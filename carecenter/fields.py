@@ -1,13 +1,14 @@
 """Validated field types shared by the models: phone numbers, names, ID numbers, time zones."""
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 import sqlalchemy as sa
-from pydantic import AfterValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
+from pydantic import Field as PydanticField
 from sqlmodel import Field
 
 from carecenter.db import UTCDateTime
@@ -76,11 +77,69 @@ def validate_timezone(value: str) -> str:
     return value
 
 
-PhoneNumber = Annotated[str, AfterValidator(normalize_phone)]
-Text = Annotated[str, AfterValidator(clean_text)]
-Name = Annotated[str, AfterValidator(clean_text), AfterValidator(non_blank)]
-NationalId = Annotated[str, AfterValidator(validate_national_id)]
-TimeZoneName = Annotated[str, AfterValidator(validate_timezone)]
+def iso_instant(value: Any) -> Any:
+    """Only an ISO 8601 text is a date-time here: pydantic would also read `0.5` as a Unix time."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(N_("Enter a date and time with its time zone (ISO 8601).")) from exc
+    elif not isinstance(value, datetime):
+        raise ValueError(N_("Enter a date and time with its time zone (ISO 8601)."))
+    return value
+
+
+def within_utc(value: datetime) -> datetime:
+    """An instant at the very edge of the calendar (year 1 at +03:00) cannot be written in UTC: it
+    stands for the earliest or latest instant there is."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if value.year == 1 else datetime.max.replace(tzinfo=UTC)
+    return value
+
+
+def iso_day(value: Any) -> Any:
+    """Only an ISO 8601 date (YYYY-MM-DD) is a date here: pydantic would also read a number."""
+    if isinstance(value, str):
+        try:
+            date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(N_("Enter a date as YYYY-MM-DD.")) from exc
+    elif not isinstance(value, date):
+        raise ValueError(N_("Enter a date as YYYY-MM-DD."))
+    return value
+
+
+# The schema states what the validators check, so that integrators (and schemathesis) know what
+# is accepted: text without control characters, names that are not blank, the formats below.
+NO_CONTROLS = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+# At least one character that is neither a control nor what str.strip() removes (spelled out: \s
+# differs between Python and the ECMAScript regexes of JSON Schema).
+_VISIBLE = r"[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+_ALLOWED = r"[^\x00-\x08\x0B-\x1F\x7F-\x9F]*"
+NOT_BLANK = f"^{_ALLOWED}{_VISIBLE}{_ALLOWED}$"
+PHONE_FORMAT = "phone"  # a number phonenumbers calls valid (CN by default, or +country)
+NATIONAL_ID_FORMAT = "cn-resident-id"  # GB 11643: 17 digits and a check character
+TIME_ZONE_FORMAT = "iana-time-zone"
+
+PhoneNumber = Annotated[
+    str,
+    AfterValidator(normalize_phone),
+    PydanticField(json_schema_extra={"format": PHONE_FORMAT}, description="A valid phone number, e.g. 13800138000"),
+]
+Text = Annotated[str, AfterValidator(clean_text), PydanticField(json_schema_extra={"pattern": NO_CONTROLS})]
+Name = Annotated[
+    str, AfterValidator(clean_text), AfterValidator(non_blank), PydanticField(json_schema_extra={"pattern": NOT_BLANK})
+]
+NationalId = Annotated[
+    str, AfterValidator(validate_national_id), PydanticField(json_schema_extra={"format": NATIONAL_ID_FORMAT})
+]
+TimeZoneName = Annotated[
+    str, AfterValidator(validate_timezone), PydanticField(json_schema_extra={"format": TIME_ZONE_FORMAT})
+]
+Instant = Annotated[AwareDatetime, BeforeValidator(iso_instant), AfterValidator(within_utc)]
+Day = Annotated[date, BeforeValidator(iso_day)]
 
 PHONE_MAX = 32  # what a person may type; stored numbers are E.164 (at most 16)
 

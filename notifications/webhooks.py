@@ -208,7 +208,7 @@ def response_link_page(token: str, channel: ChannelDep, now: NowDep) -> HTMLResp
 
 @router.post("/r/{token}", response_class=HTMLResponse)
 def answer_response_link(
-    token: str, answer: Annotated[str, Form(max_length=20)], channel: ChannelDep, now: NowDep
+    token: str, answer: Annotated[LinkAnswer, Form()], channel: ChannelDep, now: NowDep
 ) -> HTMLResponse:
     """Record an answer given through a response link."""
     with Session(channel.engine) as session:

@@ -4,7 +4,6 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
-from pydantic import AwareDatetime
 
 from carecenter.alerts import queries, service
 from carecenter.alerts.models import (
@@ -21,6 +20,7 @@ from carecenter.alerts.models import (
 )
 from carecenter.alerts.policy import read_policy, save_policy
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.fields import Instant
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings.router import MessagingDep
 
@@ -43,8 +43,8 @@ def list_alerts(
     severity: Severity | None = None,
     resident_id: int | None = None,
     center_id: int | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> Page[Alert]:
     """List alerts, newest first (filter by status, kind, severity, resident, time)."""
     return queries.list_alerts(
@@ -67,8 +67,8 @@ def alert_stats(
     session: SessionDep,
     now: NowDep,
     center_id: int | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> AlertStats:
     """Answer-time figures: shares answered within 60 s and 180 s, median and p90 times (default: 30 days)."""
     until = until or now

@@ -3,11 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime
 
 from carecenter.audit import service
 from carecenter.audit.models import AuditEvent, AuditEventPublic
 from carecenter.auth.deps import ActorDep, SessionDep
+from carecenter.fields import Instant
 from carecenter.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
@@ -22,8 +22,8 @@ def list_audit_events(
     entity_type: str | None = None,
     entity_id: int | None = None,
     actor_id: int | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> Page[AuditEvent]:
     """Audit events, newest first (managers: their center; admins: all)."""
     return service.list_events(

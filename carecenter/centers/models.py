@@ -5,9 +5,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
 from carecenter.alerts.thresholds import Thresholds
 from carecenter.fields import PHONE_MAX, Name, PhoneNumber, Text, TimeZoneName, created_at_field
+from carecenter.updates import no_null_for_required_columns
 
 
 class CenterBase(SQLModel):
@@ -32,6 +34,8 @@ class CenterCreate(CenterBase):
 
 
 class CenterUpdate(SQLModel):
+    model_config = SQLModelConfig(json_schema_extra=no_null_for_required_columns("center"))
+
     name: Name | None = Field(default=None, max_length=100)
     town: Name | None = Field(default=None, max_length=64)
     district: Name | None = Field(default=None, max_length=64)

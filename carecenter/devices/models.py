@@ -5,9 +5,12 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
 from carecenter.fields import Text, created_at_field, enum_field, instant_field
+from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
 MIN_REPORTING_INTERVAL_SECONDS = 10
@@ -28,7 +31,9 @@ def _serial(value: str) -> str:
     return value
 
 
-Serial = Annotated[str, AfterValidator(_serial)]
+Serial = Annotated[
+    str, AfterValidator(_serial), PydanticField(json_schema_extra={"pattern": r"^\s*[A-Za-z0-9_.:-]+\s*$"})
+]
 
 
 class DeviceBase(SQLModel):
@@ -57,6 +62,8 @@ class DeviceCreate(DeviceBase):
 
 
 class DeviceUpdate(SQLModel):
+    model_config = SQLModelConfig(json_schema_extra=no_null_for_required_columns("device"))
+
     model: Text | None = Field(default=None, max_length=64)
     reporting_interval_seconds: int | None = Field(default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
     resident_id: int | None = None

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, model_validator
+from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Text, created_at_field, instant_field
+from carecenter.fields import Instant, Text, created_at_field, instant_field
 from carecommon.i18n import N_
 
 
@@ -29,8 +29,8 @@ class DutyShiftStaff(SQLModel, table=True):
 
 class DutyShiftCreate(SQLModel):
     name: Text = Field(default="", max_length=40, description="e.g. 夜班 / night")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     staff_ids: list[int] = Field(min_length=1, max_length=50)
     center_id: int | None = Field(default=None, description="Admins only")
 

@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.duty import service
 from carecenter.duty.models import DutyShiftCreate, DutyShiftPublic
+from carecenter.fields import Instant
 
 router = APIRouter(prefix="/api/v1/duty-shifts", tags=["duty roster"])
 
@@ -17,8 +17,8 @@ def list_shifts(
     actor: ActorDep,
     session: SessionDep,
     now: NowDep,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     center_id: int | None = None,
 ) -> list[DutyShiftPublic]:
     """Shifts in a time range (default: the next 7 days) with the staff on each."""

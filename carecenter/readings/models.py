@@ -5,11 +5,13 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from carecenter.db import UTCDateTime
+from carecenter.fields import Instant
+from carecommon.i18n import N_
 
 
 class ReadingKind(StrEnum):
@@ -57,7 +59,17 @@ class Reading(SQLModel, table=True):
 VITAL_FIELDS = ("heart_rate", "spo2", "systolic", "diastolic", "temperature", "blood_glucose", "steps")
 LOCATION_FIELDS = ("latitude", "longitude", "accuracy_m")
 
-StrictInt = Annotated[int, Field(strict=True)]
+
+def _whole_number(value: Any) -> Any:
+    """A JSON number that is whole (`95` or `95.0`, as JSON Schema's integer); never a boolean or text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(N_("Enter a whole number."))
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(N_("Enter a whole number."))
+    return int(value)
+
+
+WHOLE = BeforeValidator(_whole_number)  # after the Field(...) bounds, which the schema then states
 StrictFloat = Annotated[float, Field(strict=True)]
 
 
@@ -69,17 +81,17 @@ class ReadingIn(BaseModel):
     event_id: str = Field(min_length=1, max_length=64, description="Unique per device: the idempotency key")
     device: str | None = Field(default=None, max_length=64, description="Serial; required when a gateway posts")
     kind: ReadingKind
-    recorded_at: AwareDatetime
-    heart_rate: Annotated[StrictInt, Field(ge=20, le=250)] | None = None
-    spo2: Annotated[StrictInt, Field(ge=50, le=100)] | None = None
-    systolic: Annotated[StrictInt, Field(ge=40, le=300)] | None = None
-    diastolic: Annotated[StrictInt, Field(ge=20, le=200)] | None = None
+    recorded_at: Instant
+    heart_rate: Annotated[int, Field(ge=20, le=250), WHOLE] | None = None
+    spo2: Annotated[int, Field(ge=50, le=100), WHOLE] | None = None
+    systolic: Annotated[int, Field(ge=40, le=300), WHOLE] | None = None
+    diastolic: Annotated[int, Field(ge=20, le=200), WHOLE] | None = None
     temperature: Annotated[StrictFloat, Field(ge=30, le=45)] | None = None
-    steps: Annotated[StrictInt, Field(ge=0, le=200_000)] | None = None
+    steps: Annotated[int, Field(ge=0, le=200_000), WHOLE] | None = None
     latitude: Annotated[StrictFloat, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[StrictFloat, Field(ge=-180, le=180)] | None = None
     accuracy_m: Annotated[StrictFloat, Field(ge=0, le=100_000)] | None = None
-    battery_pct: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
+    battery_pct: Annotated[int, Field(ge=0, le=100), WHOLE] | None = None
 
 
 class CheckinResult(StrEnum):

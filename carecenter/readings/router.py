@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyHeader
-from pydantic import AwareDatetime
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.devices.service import authenticate_device, require_key
 from carecenter.errors import InvalidField
+from carecenter.fields import Instant
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings import service
@@ -82,8 +82,8 @@ def list_readings(
     actor: ActorDep,
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     kind: ReadingKind | None = None,
 ) -> Page[Reading]:
     """A resident's readings in a time range, newest first (for charts)."""

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
 from carecenter.alerts.thresholds import ThresholdOverrides
 from carecenter.fields import (
@@ -19,6 +20,7 @@ from carecenter.fields import (
     enum_field,
 )
 from carecenter.staff.models import Language
+from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
 
@@ -111,6 +113,8 @@ class ResidentCreate(ResidentBase):
 
 
 class ResidentUpdate(SQLModel):
+    model_config = SQLModelConfig(json_schema_extra=no_null_for_required_columns("resident"))
+
     name: Name | None = Field(default=None, max_length=64)
     gender: Gender | None = None
     birth_date: date | None = None
@@ -227,6 +231,8 @@ class FamilyContactCreate(FamilyContactBase):
 
 
 class FamilyContactUpdate(SQLModel):
+    model_config = SQLModelConfig(json_schema_extra=no_null_for_required_columns("family_contact"))
+
     name: Name | None = Field(default=None, max_length=64)
     relation: Relation | None = None
     phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)

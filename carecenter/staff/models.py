@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
 from carecenter.fields import PHONE_MAX, Name, PhoneNumber, created_at_field, enum_field
+from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
 
@@ -45,8 +48,10 @@ def _password(value: str) -> str:
     return value
 
 
-Username = Annotated[str, AfterValidator(_username)]
-Password = Annotated[str, AfterValidator(_password)]
+Username = Annotated[
+    str, AfterValidator(_username), PydanticField(json_schema_extra={"pattern": r"^\s*[A-Za-z0-9._-]{3,32}\s*$"})
+]
+Password = Annotated[str, AfterValidator(_password), PydanticField(json_schema_extra={"minLength": 8})]
 
 
 class StaffBase(SQLModel):
@@ -71,6 +76,8 @@ class StaffCreate(StaffBase):
 
 
 class StaffUpdate(SQLModel):
+    model_config = SQLModelConfig(json_schema_extra=no_null_for_required_columns("staff"))
+
     name: Name | None = Field(default=None, max_length=64)
     phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
     role: Role | None = None

@@ -5,11 +5,13 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, model_validator
+from pydantic import BaseModel, model_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Text, created_at_field, instant_field
+from carecenter.fields import Day, Instant, Text, created_at_field, instant_field
+from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
 
@@ -45,8 +47,8 @@ class CarePlanBase(SQLModel):
     resident_id: int = Field(foreign_key="resident.id", index=True)
     services: list[str] = Field(sa_type=sa.JSON, description="From the center's list of services")
     preferred_worker_id: int | None = Field(default=None, foreign_key="staff.id")
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
     notes: Text = Field(default="", max_length=1000)
 
 
@@ -73,10 +75,12 @@ class CarePlanCreate(CarePlanBase):
 
 
 class CarePlanUpdate(SQLModel):
+    model_config = SQLModelConfig(json_schema_extra=no_null_for_required_columns("care_plan"))
+
     services: list[str] | None = None
     recurrence: Recurrence | None = None
     preferred_worker_id: int | None = None
-    ends_on: date | None = None
+    ends_on: Day | None = None
     notes: Text | None = Field(default=None, max_length=1000)
     active: bool | None = None
 
@@ -145,14 +149,14 @@ class VisitPublic(SQLModel):
 class AdHocVisit(SQLModel):
     resident_id: int
     worker_id: int | None = None
-    scheduled_start: AwareDatetime
+    scheduled_start: Instant
     duration_minutes: int = Field(default=60, ge=10, le=8 * 60)
     services: list[str] = Field(default_factory=lambda: ["health_check"])
     notes: Text = Field(default="", max_length=1000)
 
 
 class Position(SQLModel):
-    at: AwareDatetime | None = Field(default=None, description="Defaults to now")
+    at: Instant | None = Field(default=None, description="Defaults to now")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
@@ -187,8 +191,8 @@ class VisitVitals(SQLModel):
 
 
 class TimeCorrection(SQLModel):
-    checked_in_at: AwareDatetime | None = None
-    checked_out_at: AwareDatetime | None = None
+    checked_in_at: Instant | None = None
+    checked_out_at: Instant | None = None
     reason: Text = Field(min_length=3, max_length=300)
 
 

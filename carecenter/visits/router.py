@@ -4,9 +4,9 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.fields import Day, Instant
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings.models import ReadingPublic
 from carecenter.readings.router import MessagingDep
@@ -84,8 +84,8 @@ def list_visits(
     worker_id: int | None = None,
     resident_id: int | None = None,
     status: Annotated[list[VisitStatus] | None, Query()] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     unassigned: bool = False,
 ) -> Page[VisitPublic]:
     """Visits by start time (filter by worker, resident, status, time, unassigned)."""
@@ -124,8 +124,8 @@ def visit_stats(
     rules: RulesDep,
     now: NowDep,
     center_id: int | None = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Day | None = None,
 ) -> VisitStats:
     """Planned vs completed, on-time share, missed, average duration, share verified at the door (default: 30 days)."""
     last = to or now.date()
@@ -146,7 +146,7 @@ def get_schedule(
     rules: RulesDep,
     now: NowDep,
     center_id: Annotated[int | None, Query(alias="center", description="Admins: which center")] = None,
-    from_: Annotated[date | None, Query(alias="from", description="First local date (default: today)")] = None,
+    from_: Annotated[Day | None, Query(alias="from", description="First local date (default: today)")] = None,
     to: Annotated[date | None, Query(description="Last local date (default: a week on)")] = None,
     worker_id: Annotated[int | None, Query(alias="worker")] = None,
 ) -> list[WorkerSchedule]:
