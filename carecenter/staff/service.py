@@ -11,7 +11,7 @@ from carecenter.auth.service import revoke_all_sessions
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField, NotFound
 from carecenter.pagination import Page, PageParams, paginate
-from carecenter.staff.models import Role, Staff, StaffCreate, StaffUpdate
+from carecenter.staff.models import Language, Role, Staff, StaffCreate, StaffUpdate
 from carecenter.updates import changes_for
 from carecommon.i18n import N_
 
@@ -124,3 +124,12 @@ def active_care_workers(session: Session, *, center_id: int | None) -> list[Staf
     """A center's active care workers by name (for assigning visits and plans)."""
     stmt = select(Staff).where(Staff.center_id == center_id, Staff.role == Role.care_worker, col(Staff.active))
     return list(session.exec(stmt.order_by(col(Staff.name))).all())
+
+
+def set_language(*, session: Session, actor: Actor, language: Language) -> None:
+    """The language a staff member reads the pages and messages in (their own choice)."""
+    staff = session.get(Staff, actor.staff_id)
+    if staff is None:
+        raise NotFound("staff member not found")
+    staff.language = language
+    session.add(staff)

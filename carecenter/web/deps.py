@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from carecenter.access import Actor
 from carecenter.auth.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
-from carecenter.centers.models import Center
+from carecenter.centers.service import get_center
 from carecenter.errors import DomainError, Forbidden, NotAuthenticated, NotFound, field_errors
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, Staff
@@ -49,7 +49,7 @@ def _web_user(request: Request, session: Session, settings: Settings, now: Any) 
     except NotAuthenticated as exc:
         raise LoginRequired() from exc
     session.commit()  # end the read: a page must not hold a transaction (on SQLite, the write lock) for long
-    center = session.get(Center, staff.center_id) if staff.center_id else None
+    center = get_center(session=session, actor=actor, center_id=staff.center_id) if staff.center_id else None
     user = WebUser(actor, staff, token, language_of(staff.language), center.time_zone if center else settings.timezone)
     request.state.language = user.language  # error pages and messages answer in it
     request.state.web_user = user

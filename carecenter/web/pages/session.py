@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from carecenter.auth import service as auth
 from carecenter.auth.deps import NowDep, SessionDep, SettingsDep, client_addr
 from carecenter.errors import NotAuthenticated, TooManyAttempts, request_language
-from carecenter.staff.models import Language, Staff
+from carecenter.staff import service as staff_service
+from carecenter.staff.models import Language
 from carecenter.web.deps import BadCsrf, CsrfForm, Posted, UserDep, posted
 from carecenter.web.render import back, render, same_site_path
 from carecenter.web.session import (
@@ -98,9 +99,6 @@ def switch_language(
 ) -> RedirectResponse:
     if form.data is None:
         return back("/", "; ".join(form.errors.values()))
-    staff = session.get(Staff, user.staff.id)
-    assert staff is not None
-    staff.language = form.data.lang
-    session.add(staff)
+    staff_service.set_language(session=session, actor=user.actor, language=form.data.lang)
     session.commit()
     return back(same_site_path(form.data.next, "/"))
