@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from carecenter.alerts.router import router as alerts_router
@@ -22,7 +22,7 @@ from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.router import router as messaging_router
 from carecenter.metrics import DatabaseFigures
 from carecenter.migrate import head_revisions
-from carecenter.openapi import install_openapi
+from carecenter.openapi import install_openapi, integer_params_in_range
 from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.router import router as readings_router
 from carecenter.residents.router import router as residents_router
@@ -80,6 +80,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         max_body_size=settings.max_request_bytes,
+        dependencies=[Depends(integer_params_in_range)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)

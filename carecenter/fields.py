@@ -113,6 +113,9 @@ def iso_day(value: Any) -> Any:
 
 # The schema states what the validators check, so that integrators (and schemathesis) know what
 # is accepted: text without control characters, names that are not blank, the formats below.
+# Text a PostgreSQL column can hold (a query filter with a NUL byte is refused, not a 500 or 422
+# "out of range" from the driver).
+NO_NUL = r"^[^\x00]*$"
 NO_CONTROLS = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
 # At least one character that is neither a control nor what str.strip() removes (spelled out: \s
 # differs between Python and the ECMAScript regexes of JSON Schema).

@@ -11,7 +11,9 @@ links answer in their own media types.
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+
+from carecenter.errors import InvalidField
 
 ERROR = {"$ref": "#/components/schemas/ErrorMessage"}
 ERROR_SCHEMA = {
@@ -77,23 +79,63 @@ def _answers(path: str, method: str, operation: dict[str, Any]) -> dict[str, dic
     return {code: _json_error(code) for code in codes}
 
 
-# Whole numbers are 64-bit: the databases' limit, and the server refuses anything beyond it (422).
+# Whole numbers in a body are 64-bit (the drivers' limit); in a path or a query they name records
+# or pages, whose columns are 32-bit on PostgreSQL. The server refuses anything beyond (422).
 INT64 = (-(2**63), 2**63 - 1)
+INT32 = (-(2**31), 2**31 - 1)
 
 
-def _bound_integers(node: Any) -> None:
-    """State the 64-bit range on every integer of the document that states no range of its own."""
+def _bound_integers(node: Any, bounds: tuple[int, int] = INT64) -> None:
+    """State the range on every integer of the document that states no range of its own."""
     if isinstance(node, dict):
+        if node.get("in") in ("path", "query") and "schema" in node:
+            _bound_integers(node["schema"], INT32)
         if node.get("type") == "integer":
             if "exclusiveMinimum" not in node:
-                node.setdefault("minimum", INT64[0])
+                node.setdefault("minimum", bounds[0])
             if "exclusiveMaximum" not in node:
-                node.setdefault("maximum", INT64[1])
+                node.setdefault("maximum", bounds[1])
         for value in node.values():
-            _bound_integers(value)
+            _bound_integers(value, bounds)
     elif isinstance(node, list):
         for value in node:
-            _bound_integers(value)
+            _bound_integers(value, bounds)
+
+
+def integer_params_in_range(request: Request) -> None:
+    """A dependency of every route: a whole-number path or query parameter beyond 32 bits is a 422
+    naming it (as the document says), on every database, before any query runs."""
+    route = request.scope.get("route")
+    for name, where in _integer_params(route) if route is not None else ():
+        raw = (request.path_params if where == "path" else request.query_params).get(name)
+        try:
+            number = int(str(raw)) if raw is not None else None
+        except ValueError:
+            continue  # not a number at all: FastAPI's own validation answers
+        if number is not None and not INT32[0] <= number <= INT32[1]:
+            raise InvalidField([where, name], "must be between {low} and {high}", low=INT32[0], high=INT32[1])
+
+
+def _integer_params(route: Any) -> tuple[tuple[str, str], ...]:
+    """A route's whole-number path and query parameters, its dependencies' included (a page's
+    offset), worked out once per route and kept on it: this runs on every request, check-ins too."""
+    known: tuple[tuple[str, str], ...] | None = getattr(route, "_carecenter_integer_params", None)
+    if known is not None:
+        return known
+    pending, found = [route.dependant] if hasattr(route, "dependant") else [], []
+    while pending:
+        current = pending.pop()
+        for where, params in (("path", current.path_params), ("query", current.query_params)):
+            found += [(p.alias or p.name, where) for p in params if _is_integer_param(p.field_info.annotation)]
+        pending += current.dependencies
+    route._carecenter_integer_params = tuple(found)
+    return route._carecenter_integer_params  # type: ignore[no-any-return]
+
+
+def _is_integer_param(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    return int in getattr(annotation, "__args__", ())
 
 
 def declare_answers(schema: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from carecommon.i18n import BABEL_LOCALES, DOMAIN, LOCALE_DIR
+from carecommon.i18n import BABEL_LOCALES, DOMAIN, LOCALE_DIR, po_path
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = [
@@ -50,7 +50,7 @@ def update() -> None:
         pot = Path(folder) / f"{DOMAIN}.pot"
         extract(pot)
         for language, locale in BABEL_LOCALES.items():
-            po = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+            po = po_path(language)
             verb = "update" if po.exists() else "init"
             args = ["--ignore-obsolete", "--no-fuzzy-matching"] if verb == "update" else []
             command = [*PYBABEL, "-q", verb, "-i", str(pot), "-D", DOMAIN, "-d", str(LOCALE_DIR), "-l", locale]
@@ -63,9 +63,8 @@ def problems() -> list[str]:
     found: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         wanted = {message.id for message in extract(Path(folder) / f"{DOMAIN}.pot") if message.id}
-    for language, locale in BABEL_LOCALES.items():
-        po = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-        with po.open("rb") as file:
+    for language in BABEL_LOCALES:
+        with po_path(language).open("rb") as file:
             catalog = read_po(file)
         present = {message.id: message for message in catalog if message.id}
         for msgid in sorted(wanted - present.keys(), key=str):

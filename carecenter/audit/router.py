@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from carecenter.audit import service
 from carecenter.audit.models import AuditEvent, AuditEventPublic
 from carecenter.auth.deps import ActorDep, SessionDep
-from carecenter.fields import Instant
+from carecenter.fields import NO_NUL, Instant
 from carecenter.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
@@ -18,8 +18,8 @@ def list_audit_events(
     actor: ActorDep,
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    action: str | None = None,
-    entity_type: str | None = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    entity_type: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     entity_id: int | None = None,
     actor_id: int | None = None,
     since: Instant | None = None,

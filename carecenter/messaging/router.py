@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep, SettingsDep
+from carecenter.fields import NO_NUL
 from carecenter.messaging import service
 from carecenter.messaging.models import TestSmsRequest
 from carecenter.pagination import Page, PageParams, page_params
@@ -19,7 +20,7 @@ def list_messages(
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
     status: MessageStatus | None = None,
-    to: Annotated[str | None, Query(max_length=32, description="Recipient phone, E.164")] = None,
+    to: Annotated[str | None, Query(max_length=32, pattern=NO_NUL, description="Recipient phone, E.164")] = None,
     purpose: Purpose | None = None,
     alert_id: int | None = None,
 ) -> Page[SmsMessage]:

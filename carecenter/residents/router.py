@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.fields import NO_NUL
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.residents import service
 from carecenter.residents.models import (
@@ -29,7 +30,9 @@ def list_residents(
     actor: ActorDep,
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    q: Annotated[str | None, Query(max_length=64, description="Part of a name, or 3+ digits of a phone")] = None,
+    q: Annotated[
+        str | None, Query(max_length=64, pattern=NO_NUL, description="Part of a name, or 3+ digits of a phone")
+    ] = None,
     center_id: int | None = None,
     status: ResidentStatus | None = None,
     care_level: CareLevel | None = None,

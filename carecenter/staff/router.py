@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.fields import NO_NUL
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.staff import service
 from carecenter.staff.models import Role, Staff, StaffCreate, StaffPublic, StaffUpdate
@@ -20,7 +21,7 @@ def list_staff(
     center_id: int | None = None,
     role: Role | None = None,
     active: bool | None = None,
-    q: Annotated[str | None, Query(max_length=64, description="Part of a name or username")] = None,
+    q: Annotated[str | None, Query(max_length=64, pattern=NO_NUL, description="Part of a name or username")] = None,
 ) -> Page[Staff]:
     """List staff of your center (admins: any center)."""
     return service.list_staff(

@@ -1,6 +1,6 @@
 """JSON endpoints for care plans, visits, the schedule and visit figures."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -147,7 +147,7 @@ def get_schedule(
     now: NowDep,
     center_id: Annotated[int | None, Query(alias="center", description="Admins: which center")] = None,
     from_: Annotated[Day | None, Query(alias="from", description="First local date (default: today)")] = None,
-    to: Annotated[date | None, Query(description="Last local date (default: a week on)")] = None,
+    to: Annotated[Day | None, Query(description="Last local date (default: a week on)")] = None,
     worker_id: Annotated[int | None, Query(alias="worker")] = None,
 ) -> list[WorkerSchedule]:
     """The schedule: visits grouped by worker and day (default: a week from today), unassigned ones last."""

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from carecenter.errors import request_language
 from carecenter.web.session import csrf_token
 from carecenter.words import alert_kind_name, field_name, outcome_name, value_name
-from carecommon.i18n import BABEL_LOCALES, LANGUAGES, install_jinja_gettext, language_of
+from carecommon.i18n import BABEL_LOCALES, install_jinja_gettext, language_of
 
 if TYPE_CHECKING:
     from carecenter.web.deps import WebUser
@@ -46,6 +46,9 @@ def render(request: Request, name: str, user: "WebUser | None", status_code: int
     settings = request.app.state.settings
     zone = user.time_zone if user else settings.timezone
 
+    # Forms carry the session's CSRF token; the login page brings its own pre-session token.
+    form_token = csrf_token(user.token, settings) if user else context.pop("csrf", "")
+
     def when(moment: datetime | None, pattern: str = "short") -> str:
         return local_time(moment, zone, language, pattern)
 
@@ -63,9 +66,8 @@ def render(request: Request, name: str, user: "WebUser | None", status_code: int
         {
             "user": user,
             "lang": language,
-            "languages": LANGUAGES,
             "error": request.query_params.get("error"),
-            "csrf": csrf_token(user.token, settings) if user else context.pop("csrf", ""),
+            "csrf": form_token,
             **helpers,
             **context,
         },
