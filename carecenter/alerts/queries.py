@@ -197,7 +197,7 @@ def recent_alerts(*, session: Session, resident_id: int, limit: int = 10) -> lis
 def silent_device_ids(session: Session, devices: Sequence[Device], now: datetime) -> set[int]:
     """Which of these devices count as silent now, with each center's own grace (the sweep's rule)."""
     centers = select(Center).where(col(Center.id).in_({d.center_id for d in devices}))
-    graces = {c.id: silence_grace(c) for c in session.exec(centers)}
+    graces = {c.id: silence_grace(c.alert_thresholds) for c in session.exec(centers)}
     return {
         d.id
         for d in devices

@@ -391,7 +391,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
         .exists()
     )
     centers = {c.id: c for c in session.exec(select(Center)).all()}
-    graces = {cid: silence_grace(c) for cid, c in centers.items()}
+    graces = {cid: silence_grace(c.alert_thresholds) for cid, c in centers.items()}
     quiet_before = now - timedelta(minutes=min(graces.values(), default=0), seconds=2 * MIN_REPORTING_INTERVAL_SECONDS)
     devices = session.exec(
         select(Device)

@@ -1,12 +1,9 @@
 """Alert thresholds: center defaults, per-resident overrides of any subset."""
 
 from datetime import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:  # centers.models uses Thresholds
-    from carecenter.centers.models import Center
 
 
 class Thresholds(BaseModel):
@@ -57,6 +54,6 @@ def effective_thresholds(center: dict[str, Any] | None, resident: dict[str, Any]
     return Thresholds.model_validate(values)
 
 
-def silence_grace(center: "Center") -> int:
-    """Minutes past two reporting intervals before a center counts a device as silent."""
-    return effective_thresholds(center.alert_thresholds, None).silent_grace_minutes
+def silence_grace(center_thresholds: dict[str, Any] | None) -> int:
+    """Minutes past two reporting intervals before a center (by its thresholds) counts a device silent."""
+    return effective_thresholds(center_thresholds, None).silent_grace_minutes

@@ -5,14 +5,21 @@
 """
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from carecenter.errors import request_language
-from carecenter.web.deps import BadCsrf, LoginRequired
+from carecenter.web.deps import BadCsrf, LoginRequired, optional_web_user
 from carecenter.web.pages import alerts, figures, records, residents, schedule, session, worker
-from carecenter.web.render import HERE, error_page
+from carecenter.web.render import HERE, render
 from carecommon.i18n import N_, gettext
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """What a browser sees for a 4xx/5xx: the message on a page of the app, in the user's language."""
+    user = optional_web_user(request)
+    return render(request, "error.html", user, status_code=status_code, message=message, code=status_code)
+
 
 PAGES = (session, worker, alerts, residents, schedule, records, figures)
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")

@@ -11,14 +11,14 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from carecenter.access import Actor
 from carecenter.auth.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
 from carecenter.centers.service import get_center
 from carecenter.errors import DomainError, Forbidden, NotAuthenticated, NotFound, field_errors
 from carecenter.settings import Settings
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Role
 from carecenter.web.render import back
 from carecenter.web.session import csrf_ok, session_token
+from carecenter.web.user import WebUser
 from carecommon.clock import utcnow
 from carecommon.i18n import N_, language_of
 
@@ -29,15 +29,6 @@ class LoginRequired(Exception):
 
 class BadCsrf(Exception):
     """A form without this session's token: refused (403)."""
-
-
-@dataclass(frozen=True)
-class WebUser:
-    actor: Actor
-    staff: Staff
-    token: str
-    language: str
-    time_zone: str
 
 
 def _web_user(request: Request, session: Session, settings: Settings, now: Any) -> WebUser:

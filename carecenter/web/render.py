@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -13,11 +13,9 @@ from fastapi.templating import Jinja2Templates
 
 from carecenter.errors import request_language
 from carecenter.web.session import csrf_token
+from carecenter.web.user import WebUser
 from carecenter.words import alert_kind_name, field_name, outcome_name, value_name
 from carecommon.i18n import BABEL_LOCALES, install_jinja_gettext, language_of
-
-if TYPE_CHECKING:
-    from carecenter.web.deps import WebUser
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -40,7 +38,7 @@ def weekday_name(weekday: int, language: str) -> str:
     return str(get_day_names("abbreviated", locale=BABEL_LOCALES[language_of(language)])[weekday])
 
 
-def render(request: Request, name: str, user: "WebUser | None", status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, user: WebUser | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A template with the user (or the browser's) language, zone and this session's CSRF token."""
     language = user.language if user else request_language(request)
     settings = request.app.state.settings
@@ -91,11 +89,3 @@ def back(path: str, error: str | None = None) -> RedirectResponse:
     """303 to a page of ours, with an error to show at its top."""
     separator = "&" if "?" in path else "?"
     return RedirectResponse(path + (f"{separator}error={quote(error)}" if error else ""), status_code=303)
-
-
-def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
-    """What a browser sees for a 4xx/5xx: the message on a page of the app, in the user's language."""
-    from carecenter.web.deps import optional_web_user
-
-    user = optional_web_user(request)
-    return render(request, "error.html", user, status_code=status_code, message=message, code=status_code)

@@ -15,8 +15,9 @@ from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel, Outcome
 from carecenter.alerts.queries import board_rows, get_alert
 from carecenter.auth.deps import NowDep, SessionDep
-from carecenter.web.deps import Posted, UserDep, WebUser, posted, run_action
+from carecenter.web.deps import Posted, UserDep, posted, run_action
 from carecenter.web.render import render, same_site_path
+from carecenter.web.user import WebUser
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,8 +15,9 @@ from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.messaging.service import list_messages
 from carecenter.pagination import PageParams
 from carecenter.visits.queries import visit_figures
-from carecenter.web.deps import ManagerDep, WebUser
+from carecenter.web.deps import ManagerDep
 from carecenter.web.render import render
+from carecenter.web.user import WebUser
 from notifications.models import MessageStatus
 
 router = APIRouter(include_in_schema=False)

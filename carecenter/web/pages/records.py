@@ -26,9 +26,10 @@ from carecenter.residents import service as residents
 from carecenter.residents.models import ResidentCreate, ResidentUpdate
 from carecenter.staff import service as staff
 from carecenter.staff.models import StaffCreate, StaffUpdate
-from carecenter.web.deps import CsrfForm, ManagerDep, WebUser, form_values
+from carecenter.web.deps import CsrfForm, ManagerDep, form_values
 from carecenter.web.forms import form_fields, parse
 from carecenter.web.render import local_time, render
+from carecenter.web.user import WebUser
 from carecenter.words import field_name, value_name
 from carecommon.i18n import N_, gettext
 

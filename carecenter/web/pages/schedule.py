@@ -20,8 +20,9 @@ from carecenter.staff.service import active_care_workers
 from carecenter.visits import queries as visit_queries
 from carecenter.visits import service as visits
 from carecenter.visits.models import CarePlanCreate, CarePlanUpdate
-from carecenter.web.deps import CsrfForm, ManagerDep, Posted, WebUser, form_values, posted, run_action
+from carecenter.web.deps import CsrfForm, ManagerDep, Posted, form_values, posted, run_action
 from carecenter.web.render import back, render
+from carecenter.web.user import WebUser
 from carecenter.words import value_name
 
 router = APIRouter(include_in_schema=False)

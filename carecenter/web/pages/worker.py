@@ -14,8 +14,9 @@ from carecenter.residents.models import LivingSituation
 from carecenter.visits import service as visits
 from carecenter.visits.models import Position, VisitVitals
 from carecenter.visits.queries import worker_day
-from carecenter.web.deps import Posted, UserDep, WebUser, posted, run_action
+from carecenter.web.deps import Posted, UserDep, posted, run_action
 from carecenter.web.render import render
+from carecenter.web.user import WebUser
 
 router = APIRouter(include_in_schema=False)
 
