@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from carecenter.devices.settings import DeviceSettings
 from carecenter.visits.rules import DEFAULT_SERVICES, VisitRules
 from notifications.settings import SmsProvider, SmsSettings
 
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     )
 
     sms: SmsSettings = Field(default_factory=SmsSettings, description="The SMS channel's own CARECENTER_* settings")
+    devices: DeviceSettings = Field(default_factory=DeviceSettings, description="The watch listener and MQTT")
 
     @field_validator("timezone")
     @classmethod

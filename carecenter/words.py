@@ -134,6 +134,7 @@ ALERT_KINDS: dict[str, str] = {
     "device_silent": N_("device silent"),
     "missed_ok_checkin": N_("missed daily OK check-in"),
     "low_battery": N_("low device battery"),
+    "watch_removed": N_("watch taken off"),
 }
 OUTCOMES: dict[str, str] = {
     "false_alarm": N_("false alarm"),

@@ -50,6 +50,7 @@ SUBJECT_COLUMNS = [
         "latitude",
         "longitude",
         "alert_thresholds",
+        "watch_removed_alert",
     )
 ]
 

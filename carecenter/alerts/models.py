@@ -27,6 +27,7 @@ class AlertKind(StrEnum):
     device_silent = "device_silent"
     missed_ok_checkin = "missed_ok_checkin"
     low_battery = "low_battery"
+    watch_removed = "watch_removed"  # the watch was taken off (for residents whose center asks)
 
 
 class Severity(StrEnum):

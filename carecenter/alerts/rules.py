@@ -18,6 +18,7 @@ class ResidentFacts:
     living_alone: bool = False
     wander_risk: bool = False
     home: tuple[float, float] | None = None  # latitude, longitude
+    watch_removed_alert: bool = False  # the center wants to know when the watch comes off
 
 
 # The vital signs the rules look at, whoever measured them (a wearable or a care worker at the door).
@@ -150,6 +151,10 @@ def evaluate(
     elif kind == "ok_button":
         result.cancels.append(AlertKind.fall)
         result.clears.append(AlertKind.missed_ok_checkin)
+    elif kind == "removed" and resident.watch_removed_alert:
+        result.drafts.append(AlertDraft(AlertKind.watch_removed, Severity.medium, "watch off"))
+    elif kind == "worn":
+        result.clears.append(AlertKind.watch_removed)
 
     for rule in VITAL_RULES:
         if not rule.measured(reading):

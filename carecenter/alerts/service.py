@@ -72,7 +72,10 @@ def resident_facts(resident: Resident) -> ResidentFacts:
     if resident.consent_location_data and resident.latitude is not None and resident.longitude is not None:
         home = (resident.latitude, resident.longitude)
     return ResidentFacts(
-        living_alone=resident.living_situation == LivingSituation.alone, wander_risk=resident.wander_risk, home=home
+        living_alone=resident.living_situation == LivingSituation.alone,
+        wander_risk=resident.wander_risk,
+        home=home,
+        watch_removed_alert=resident.watch_removed_alert,
     )
 
 

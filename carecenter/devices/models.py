@@ -16,6 +16,14 @@ from carecommon.i18n import N_
 MIN_REPORTING_INTERVAL_SECONDS = 10
 
 
+class DeviceProtocol(StrEnum):
+    """How a device reaches CareCenter."""
+
+    http = "http"  # our JSON API, with its key
+    mqtt = "mqtt"  # a home gateway publishing the same JSON to the broker, with its key
+    watch_tcp = "watch-tcp"  # a 4G watch speaking its text protocol; known by its id (IMEI)
+
+
 class DeviceKind(StrEnum):
     watch = "watch"
     pendant = "pendant"
@@ -40,6 +48,7 @@ class DeviceBase(SQLModel):
     kind: DeviceKind = enum_field()
     serial: Serial = Field(max_length=64, description="Serial number or IMEI, unique")
     model: Text = Field(default="", max_length=64)
+    protocol: DeviceProtocol = enum_field(default=DeviceProtocol.http, length=16)
     reporting_interval_seconds: int = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
     resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
 
@@ -55,6 +64,14 @@ class Device(DeviceBase, table=True):
     battery_pct: int | None = None
     last_seen_at: datetime | None = instant_field(default=None)
     created_at: datetime = created_at_field()
+    # The watch listener's view of the connection (watch-tcp devices).
+    connected_at: datetime | None = instant_field(default=None)
+    disconnected_at: datetime | None = instant_field(default=None)
+    last_frame_at: datetime | None = instant_field(default=None)
+    last_frame: str | None = Field(default=None, max_length=64, description="The last frame's command word")
+    last_cells: str | None = Field(
+        default=None, max_length=2000, description="Base stations and Wi-Fi of the last report without a GPS fix, raw"
+    )
 
 
 class DeviceCreate(DeviceBase):
@@ -65,6 +82,7 @@ class DeviceUpdate(SQLModel):
     model_config = SQLModelConfig(json_schema_extra=no_null_for_required_columns("device"))
 
     model: Text | None = Field(default=None, max_length=64)
+    protocol: DeviceProtocol | None = None
     reporting_interval_seconds: int | None = Field(default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
     resident_id: int | None = None
 
@@ -77,7 +95,85 @@ class DevicePublic(DeviceBase):
     revoked_at: datetime | None
     battery_pct: int | None
     last_seen_at: datetime | None
+    connected_at: datetime | None
+    disconnected_at: datetime | None
+    last_frame_at: datetime | None
+    last_frame: str | None
+    last_cells: str | None
 
 
 class DeviceWithKey(DevicePublic):
     device_key: str = Field(description="Shown once: store it in the device; only a hash is kept")
+
+
+class CommandKind(StrEnum):
+    upload_interval = "upload_interval"  # UPLOAD,seconds
+    sos_numbers = "sos_numbers"  # SOS,n1,n2,n3: the resident's family contacts in calling order
+    locate = "locate"  # CR: report the position now
+
+
+class CommandStatus(StrEnum):
+    queued = "queued"  # waits until the watch is connected
+    sent = "sent"
+    answered = "answered"
+    timed_out = "timed_out"
+
+
+class DeviceCommand(SQLModel, table=True):
+    """A command to a watch over its open connection, with its answer or a time-out."""
+
+    __tablename__ = "device_command"
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id", index=True)
+    center_id: int = Field(foreign_key="center.id")
+    kind: CommandKind = enum_field()
+    content: str = Field(max_length=200, description="What is sent, e.g. UPLOAD,600")
+    status: CommandStatus = enum_field(default=CommandStatus.queued, index=True)
+    requested_by: str = Field(max_length=64)
+    created_at: datetime = instant_field()
+    sent_at: datetime | None = instant_field(default=None)
+    answered_at: datetime | None = instant_field(default=None)
+    answer: str | None = Field(default=None, max_length=200)
+
+
+class DeviceCommandIn(SQLModel):
+    kind: CommandKind
+    seconds: int | None = Field(
+        default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400, description="upload_interval only"
+    )
+
+
+class DeviceCommandPublic(SQLModel):
+    id: int
+    device_id: int
+    kind: CommandKind
+    content: str
+    status: CommandStatus
+    requested_by: str
+    created_at: datetime
+    sent_at: datetime | None
+    answered_at: datetime | None
+    answer: str | None
+
+
+class UnknownDevice(SQLModel, table=True):
+    """An id that tried to connect without being registered: a manager may register it."""
+
+    __tablename__ = "unknown_device"
+
+    serial: str = Field(primary_key=True, max_length=64)
+    protocol: DeviceProtocol = enum_field(length=16)
+    attempts: int = 0
+    first_seen_at: datetime = instant_field()
+    last_seen_at: datetime = instant_field()
+    last_address: str = Field(default="", max_length=64)
+
+
+class UnknownDevicePublic(SQLModel):
+    serial: str
+    protocol: DeviceProtocol
+    attempts: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    last_address: str

@@ -26,7 +26,7 @@ from carecenter.devices.service import UNKNOWN_DEVICE_KEY, devices_by_key
 from carecenter.errors import NotAuthenticated
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.readings.models import BatchItemAnswer
-from carecenter.readings.service import count_committed, ingest, target_of
+from carecenter.readings.service import Target, count_committed, ingest, target_of, targets_by_id
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,13 @@ MAX_URGENT = 16
 
 @dataclass
 class _Pending:
-    key: str
-    raw: dict[str, Any]
+    """Readings of one poster: known by its key (HTTP, MQTT) or already identified (a watch's id)."""
+
+    key: str | None
+    device_id: int | None
+    raws: list[Any]
     now: datetime
-    answer: Future[BatchItemAnswer] = field(default_factory=Future)
+    answer: Future[list[BatchItemAnswer]] = field(default_factory=Future)
 
 
 class CheckinBatcher:
@@ -62,10 +65,21 @@ class CheckinBatcher:
         self._lock = threading.Lock()
 
     async def submit(self, key: str, raw: dict[str, Any], now: datetime) -> BatchItemAnswer:
-        pending = _Pending(key, raw, now)
+        answers = await asyncio.wrap_future(self.enqueue(raw=[raw], now=now, key=key))
+        return answers[0]
+
+    def enqueue(
+        self, *, raw: list[Any], now: datetime, key: str | None = None, device_id: int | None = None
+    ) -> "Future[list[BatchItemAnswer]]":
+        """Queue readings of the device with this key (or this id); the future resolves after the commit.
+
+        The answer is one per reading, in order; a key that is unknown or revoked fails it with
+        NotAuthenticated, a device that is gone or revoked with NotAuthenticated too.
+        """
+        pending = _Pending(key, device_id, raw, now)
         self._ensure_running()
         self._queue.put(pending)
-        return await asyncio.wrap_future(pending.answer)
+        return pending.answer
 
     def _ensure_running(self) -> None:
         with self._lock:  # started on first use: works with or without the app's lifespan
@@ -85,8 +99,8 @@ class CheckinBatcher:
             first = self._queue.get()
             if first is None:
                 return
-            batch, urgent = [first], _is_urgent(first)
-            while len(batch) < self.max_items and urgent < MAX_URGENT:
+            batch, urgent, size = [first], _is_urgent(first), len(first.raws)
+            while size < self.max_items and urgent < MAX_URGENT:
                 try:
                     pending = self._queue.get_nowait()
                 except queue.Empty:
@@ -96,6 +110,7 @@ class CheckinBatcher:
                     break
                 batch.append(pending)
                 urgent += _is_urgent(pending)
+                size += len(pending.raws)
             self._store(batch)
 
     def _store(self, batch: list[_Pending]) -> None:
@@ -117,14 +132,17 @@ class CheckinBatcher:
         if self.give_way is not None:
             self.give_way()
         with Session(self.engine, expire_on_commit=False) as session:
-            devices = devices_by_key(session, {p.key for p in batch})
-            posts, waiting = [], []
+            by_key = devices_by_key(session, {p.key for p in batch if p.key is not None})
+            by_id = targets_by_id(session, {p.device_id for p in batch if p.device_id is not None})
+            posts: list[tuple[Target, Any]] = []
+            waiting: list[_Pending] = []
             for pending in batch:
-                device = devices.get(pending.key)
-                if device is None:
+                device = by_key.get(pending.key) if pending.key is not None else None
+                target = target_of(device) if device is not None else by_id.get(pending.device_id or -1)
+                if target is None:
                     _fail(pending, NotAuthenticated(UNKNOWN_DEVICE_KEY))
                     continue
-                posts.append((target_of(device), pending.raw))
+                posts.extend((target, raw) for raw in pending.raws)
                 waiting.append(pending)
             if not posts:
                 return
@@ -132,13 +150,16 @@ class CheckinBatcher:
             answers = ingest(session=session, messaging=self.messaging, posts=posts, now=now)
             session.commit()
         count_committed(answers)
-        for pending, answer in zip(waiting, answers, strict=True):
+        start = 0
+        for pending in waiting:
+            mine = answers[start : start + len(pending.raws)]
+            start += len(pending.raws)
             if not pending.answer.done():
-                pending.answer.set_result(answer)
+                pending.answer.set_result([a.model_copy(update={"index": n}) for n, a in enumerate(mine)])
 
 
 def _is_urgent(pending: _Pending) -> int:
-    return 1 if pending.raw.get("kind") in URGENT_KINDS else 0
+    return sum(1 for raw in pending.raws if isinstance(raw, dict) and raw.get("kind") in URGENT_KINDS)
 
 
 def _fail(pending: _Pending, exc: BaseException) -> None:

@@ -150,6 +150,16 @@ def _validate(raw: Any, now: datetime) -> ReadingIn:
     return item
 
 
+def targets_by_id(session: Session, ids: set[int]) -> dict[int, Target]:
+    """Devices known by id (a watch the listener identified), unless revoked; read in this transaction."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(*TARGET_COLUMNS).where(among(session, Device.id, ids), col(Device.revoked_at).is_(None))
+    ).all()
+    return {row.id: Target(*row) for row in rows}
+
+
 def _devices_named(session: Session, serials: set[str]) -> dict[str, Target]:
     """The devices gateways' readings name, in one query (a device's own key names only itself)."""
     if not serials:

@@ -89,6 +89,7 @@ class ResidentBase(SQLModel):
     consent_location_data: bool = False
     primary_worker_id: int | None = Field(default=None, foreign_key="staff.id")
     daily_ok_checkin: bool = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
+    watch_removed_alert: bool = Field(default=False, description="Alert the center when the watch is taken off")
 
 
 class Resident(ResidentBase, table=True):
@@ -137,6 +138,7 @@ class ResidentUpdate(SQLModel):
     consent_location_data: bool | None = None
     primary_worker_id: int | None = None
     daily_ok_checkin: bool | None = None
+    watch_removed_alert: bool | None = None
     alert_thresholds: ThresholdOverrides | None = None
 
     _birth = field_validator("birth_date")(_check_birth_date)

@@ -53,12 +53,12 @@ def test_readings_queued_together_are_committed_together(
     batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
     sa.event.listen(app.state.engine, "commit", count)
     try:
-        pending = [_Pending(key, reading(f"e{n}", clock), clock.now) for n, (_, key) in enumerate(devices)]
-        pending.append(_Pending("dk_not_a_key", reading("stranger", clock), clock.now))
+        pending = [_Pending(key, None, [reading(f"e{n}", clock)], clock.now) for n, (_, key) in enumerate(devices)]
+        pending.append(_Pending("dk_not_a_key", None, [reading("stranger", clock)], clock.now))
         run_queued(batcher, pending)
     finally:
         sa.event.remove(app.state.engine, "commit", count)
-    answers = [p.answer.result() for p in pending[:-1]]
+    answers = [p.answer.result()[0] for p in pending[:-1]]
     assert {a.result for a in answers} == {"accepted"}
     assert isinstance(pending[-1].answer.exception(), NotAuthenticated)  # one bad key costs only itself
     assert len(commits) == 1
@@ -78,11 +78,11 @@ def test_a_failing_reading_does_not_fail_its_neighbours(
 
     monkeypatch.setattr(batcher_module, "ingest", ingest)
     batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
-    pending = [_Pending(key, reading(f"ok{n}", clock), clock.now) for n, (_, key) in enumerate(devices)]
-    pending.insert(2, _Pending(devices[0][1], reading("poison", clock), clock.now))
+    pending = [_Pending(key, None, [reading(f"ok{n}", clock)], clock.now) for n, (_, key) in enumerate(devices)]
+    pending.insert(2, _Pending(devices[0][1], None, [reading("poison", clock)], clock.now))
     run_queued(batcher, pending)
     assert isinstance(pending[2].answer.exception(), RuntimeError)
-    assert [p.answer.result().result for n, p in enumerate(pending) if n != 2] == ["accepted"] * 5
+    assert [p.answer.result()[0].result for n, p in enumerate(pending) if n != 2] == ["accepted"] * 5
     assert session.exec(select(func.count()).select_from(Reading)).one() == 5
 
 

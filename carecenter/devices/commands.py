@@ -1,0 +1,116 @@
+"""Commands to watches (upload interval, SOS numbers, locate now) and ids that tried to connect unregistered."""
+
+from datetime import datetime
+
+import phonenumbers
+from sqlmodel import Session, col, select
+
+from carecenter.access import Actor
+from carecenter.audit.service import record_event
+from carecenter.devices.models import (
+    CommandKind,
+    Device,
+    DeviceCommand,
+    DeviceCommandIn,
+    DeviceProtocol,
+    UnknownDevice,
+)
+from carecenter.devices.service import get_device
+from carecenter.errors import Conflict, InvalidField
+from carecenter.pagination import Page, PageParams, paginate
+from carecenter.residents.models import FamilyContact
+from carecenter.staff.models import Role
+from carecommon.i18n import N_
+
+SOS_SLOTS = 3  # the watches hold three SOS numbers
+
+
+def sos_numbers(session: Session, resident_id: int) -> list[str]:
+    """The first three family contacts' numbers in calling order, as the watch dials them."""
+    phones = session.exec(
+        select(FamilyContact.phone)
+        .where(FamilyContact.resident_id == resident_id)
+        .order_by(col(FamilyContact.priority), col(FamilyContact.id))
+        .limit(SOS_SLOTS)
+    ).all()
+    return [_dialled(phone) for phone in phones]
+
+
+def _dialled(phone: str) -> str:
+    """A Chinese number as dialled at home (13800138000); others in full (+44…)."""
+    parsed = phonenumbers.parse(phone)
+    if parsed.country_code == 86:
+        return phonenumbers.national_significant_number(parsed)
+    return phone
+
+
+def command_content(session: Session, device: Device, data: DeviceCommandIn) -> str:
+    """What goes on the wire: `UPLOAD,600`, `SOS,n1,n2,n3` (empty slots blank), `CR`."""
+    if data.kind == CommandKind.upload_interval:
+        if data.seconds is None:
+            raise InvalidField(["body", "seconds"], "give the upload interval in seconds")
+        return f"UPLOAD,{data.seconds}"
+    if data.kind == CommandKind.sos_numbers:
+        if device.resident_id is None:
+            raise Conflict("This watch is not worn by a resident, so it has no family numbers to hold.")
+        numbers = sos_numbers(session, device.resident_id)
+        return "SOS," + ",".join(numbers + [""] * (SOS_SLOTS - len(numbers)))
+    return "CR"
+
+
+def request_command(
+    *, session: Session, actor: Actor, device_id: int, data: DeviceCommandIn, now: datetime
+) -> DeviceCommand:
+    """Queue a command for a watch; it is sent when the watch is (or next gets) connected."""
+    device = get_device(session=session, actor=actor, device_id=device_id)
+    actor.require(Role.manager, Role.admin, to=N_("send commands to devices"))
+    if device.protocol != DeviceProtocol.watch_tcp:
+        raise Conflict("Only watches connected over TCP (protocol watch-tcp) take commands.")
+    command = DeviceCommand(
+        device_id=device_id,
+        center_id=device.center_id,
+        kind=data.kind,
+        content=command_content(session, device, data),
+        requested_by=actor.username,
+        created_at=now,
+    )
+    session.add(command)
+    session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action="device.command",
+        entity_type="device",
+        entity_id=device_id,
+        center_id=device.center_id,
+        now=now,
+        changed_fields=(data.kind.value,),
+    )
+    return command
+
+
+def list_commands(*, session: Session, actor: Actor, device_id: int, page: PageParams) -> Page[DeviceCommand]:
+    """A watch's commands, newest first, each with its answer or time-out."""
+    get_device(session=session, actor=actor, device_id=device_id)
+    stmt = select(DeviceCommand).where(DeviceCommand.device_id == device_id)
+    return paginate(session, stmt.order_by(col(DeviceCommand.id).desc()), page)
+
+
+def list_unknown(*, session: Session, actor: Actor, page: PageParams) -> Page[UnknownDevice]:
+    """Ids that tried to connect and are still not registered, most recent first (managers and admins)."""
+    actor.require(Role.manager, Role.admin, to=N_("see devices that are not registered"))
+    stmt = select(UnknownDevice).where(col(UnknownDevice.serial).not_in(select(Device.serial)))
+    return paginate(session, stmt.order_by(col(UnknownDevice.last_seen_at).desc()), page)
+
+
+def watches_of_resident(session: Session, resident_id: int) -> list[Device]:
+    """The resident's watches that take commands (for offering to push new SOS numbers)."""
+    return list(
+        session.exec(
+            select(Device).where(
+                Device.resident_id == resident_id,
+                Device.protocol == DeviceProtocol.watch_tcp,
+                col(Device.revoked_at).is_(None),
+            )
+        ).all()
+    )

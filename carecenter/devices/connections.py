@@ -1,0 +1,144 @@
+"""What the watch listener records about connections: who is connected, unknown ids, commands on the wire.
+
+Keyword-only functions over a session the listener owns; each adds and flushes, the listener
+commits. Reads for the devices page and the API are in `devices/commands.py`.
+"""
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from carecenter.db import among
+from carecenter.devices.models import (
+    CommandStatus,
+    Device,
+    DeviceCommand,
+    DeviceProtocol,
+    UnknownDevice,
+)
+from carecenter.residents.models import Resident
+from carecommon.sqltypes import upsert_insert
+
+
+@dataclass(frozen=True)
+class WatchIdentity:
+    device_id: int
+    serial: str
+
+
+def registered_watch(session: Session, serial: str) -> WatchIdentity | None:
+    """The watch registered with this id (protocol watch-tcp, not revoked), or None."""
+    row = session.execute(
+        sa.select(col(Device.id), col(Device.serial)).where(
+            col(Device.serial) == serial,
+            col(Device.protocol) == DeviceProtocol.watch_tcp,
+            col(Device.revoked_at).is_(None),
+        )
+    ).first()
+    return WatchIdentity(row.id, row.serial) if row is not None else None
+
+
+def note_unknown(session: Session, *, serial: str, protocol: DeviceProtocol, address: str, now: datetime) -> None:
+    """Count an attempt by an id nobody registered (one row per id, for the devices page)."""
+    insert = upsert_insert(session.get_bind().dialect)
+    statement = insert(UnknownDevice).values(
+        serial=serial[:64],
+        protocol=protocol,
+        attempts=1,
+        first_seen_at=now,
+        last_seen_at=now,
+        last_address=address[:64],
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["serial"],
+            set_={
+                "attempts": col(UnknownDevice.attempts) + 1,
+                "last_seen_at": now,
+                "last_address": address[:64],
+            },
+        )
+    )
+
+
+def note_connected(session: Session, *, device_id: int, now: datetime) -> None:
+    session.execute(sa.update(Device).where(col(Device.id) == device_id).values(connected_at=now, disconnected_at=None))
+
+
+def note_disconnected(session: Session, *, device_ids: Collection[int], now: datetime) -> None:
+    if device_ids:
+        session.execute(sa.update(Device).where(among(session, Device.id, device_ids)).values(disconnected_at=now))
+
+
+@dataclass(frozen=True)
+class FrameNote:
+    at: datetime
+    word: str
+    cells: str | None  # set when the frame had no GPS fix
+
+
+def note_frames(session: Session, notes: Mapping[int, FrameNote]) -> None:
+    """Each device's last frame; the raw cell list only where the resident consented to location data."""
+    if not notes:
+        return
+    consenting = set(
+        session.exec(
+            select(Device.id)
+            .join(Resident, col(Resident.id) == Device.resident_id)
+            .where(among(session, Device.id, list(notes)), col(Resident.consent_location_data))
+        ).all()
+    )
+    for device_id, note in notes.items():
+        values: dict[str, object] = {"last_frame_at": note.at, "last_frame": note.word[:64]}
+        if note.cells is not None and device_id in consenting:
+            values["last_cells"] = note.cells[:2000]
+        session.execute(sa.update(Device).where(col(Device.id) == device_id).values(**values))
+
+
+@dataclass(frozen=True)
+class CommandToSend:
+    id: int
+    device_id: int
+    content: str
+
+
+def commands_to_send(session: Session, *, device_ids: Collection[int]) -> list[CommandToSend]:
+    """Queued commands for these (connected) watches, oldest first."""
+    if not device_ids:
+        return []
+    rows = session.execute(
+        sa.select(col(DeviceCommand.id), col(DeviceCommand.device_id), col(DeviceCommand.content))
+        .where(col(DeviceCommand.status) == CommandStatus.queued, among(session, DeviceCommand.device_id, device_ids))
+        .order_by(col(DeviceCommand.id))
+    ).all()
+    return [CommandToSend(*row) for row in rows]
+
+
+def mark_sent(session: Session, *, command_ids: Collection[int], now: datetime) -> None:
+    if command_ids:
+        session.execute(
+            sa.update(DeviceCommand)
+            .where(among(session, DeviceCommand.id, command_ids), col(DeviceCommand.status) == CommandStatus.queued)
+            .values(status=CommandStatus.sent, sent_at=now)
+        )
+
+
+def record_answer(session: Session, *, command_id: int, answer: str, now: datetime) -> None:
+    session.execute(
+        sa.update(DeviceCommand)
+        .where(col(DeviceCommand.id) == command_id, col(DeviceCommand.status) == CommandStatus.sent)
+        .values(status=CommandStatus.answered, answered_at=now, answer=answer[:200])
+    )
+
+
+def time_out_commands(session: Session, *, now: datetime, timeout: timedelta) -> int:
+    """Commands sent and not answered in time; returns how many."""
+    result = session.execute(
+        sa.update(DeviceCommand)
+        .where(col(DeviceCommand.status) == CommandStatus.sent, col(DeviceCommand.sent_at) < now - timeout)
+        .values(status=CommandStatus.timed_out)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,44 @@
+"""Settings of the device adapters (the watch listener, the MQTT subscriber), from CARECENTER_* variables."""
+
+import socket
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DeviceSettings(BaseSettings):
+    """Where watches connect and which broker gateways publish to; both off unless set."""
+
+    model_config = SettingsConfigDict(env_prefix="CARECENTER_", extra="ignore")
+
+    watch_port: int | None = Field(
+        default=None, ge=0, le=65535, description="TCP port of the watch listener (0: any free port); unset: off"
+    )
+    watch_host: str = "0.0.0.0"  # noqa: S104 - watches connect from the mobile network
+    watch_idle_seconds: float = Field(default=900, ge=5, description="A connection silent this long is closed")
+    watch_frame_seconds: float = Field(default=30, gt=0, description="A frame begun must be complete within this")
+    watch_command_timeout_seconds: float = Field(default=60, gt=0, description="A command unanswered this long fails")
+
+    mqtt_url: str | None = Field(default=None, description="mqtt://host:1883 (or mqtts://); unset: MQTT is off")
+    mqtt_client_id: str = Field(
+        default_factory=lambda: f"carecenter-{socket.gethostname()}"[:64],
+        description="Stable per process, so that the broker keeps its session (and unacknowledged messages)",
+    )
+    mqtt_topic_prefix: str = "carecenter"
+    mqtt_share_group: str = "carecenter"
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _broker_url(cls, value: str | None) -> str | None:
+        if value and (urlsplit(value).scheme not in ("mqtt", "mqtts") or not urlsplit(value).hostname):
+            raise ValueError("CARECENTER_MQTT_URL must look like mqtt://host:1883 or mqtts://host:8883")
+        return value or None
+
+    def with_demo_defaults(self, watch_port: int | None) -> "DeviceSettings":
+        """The demo listens for watches unless told otherwise."""
+        if self.watch_port is not None or watch_port is None:
+            return self
+        return self.model_copy(update={"watch_port": watch_port})
