@@ -6,6 +6,7 @@ python main.py migrate                             # apply database migrations
 python main.py create-admin --username NAME ...    # first admin account
 python main.py simulate                            # readings for the demo's devices
 python main.py scheduler                           # the scheduled jobs in their own process
+python main.py gateway                             # the watch listener and MQTT subscriber alone
 """
 
 import argparse
@@ -33,6 +34,7 @@ from carecenter.app import Service, create_app
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
+from carecenter.devices.watch_listener import WatchListener
 from carecenter.logs import configure_logging
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
@@ -60,8 +62,23 @@ def _require_current_schema(settings: Settings) -> bool:
         engine.dispose()
 
 
-def build_app(settings: Settings, extra_services: Sequence[Callable[[FastAPI], Service]] = ()) -> FastAPI:
-    """The app with the scheduler beside it (when enabled): what `serve` and `demo` run."""
+def device_services(settings: Settings) -> list[Callable[[FastAPI], Service]]:
+    """The device adapters the settings switch on: the watch listener, the MQTT subscriber."""
+    devices = settings.devices
+    services: list[Callable[[FastAPI], Service]] = []
+    if devices.watch_port is not None:
+        services.append(
+            lambda app: WatchListener(
+                engine=app.state.engine, checkins=app.state.checkins, settings=devices, clock=utcnow
+            )
+        )
+    return services
+
+
+def build_app(
+    settings: Settings, extra_services: Sequence[Callable[[FastAPI], Service]] = (), *, devices: bool = True
+) -> FastAPI:
+    """The app with the scheduler and the device adapters beside it (when enabled): what `serve` and `demo` run."""
     schedule = ScheduleSettings()
 
     def scheduler(app: FastAPI) -> SweepScheduler:
@@ -74,6 +91,8 @@ def build_app(settings: Settings, extra_services: Sequence[Callable[[FastAPI], S
         )
 
     services: list[Callable[[FastAPI], Service]] = [scheduler] if schedule.scheduler_enabled else []
+    if devices:
+        services.extend(device_services(settings))
     return create_app(settings, services=[*services, *extra_services])
 
 
@@ -95,6 +114,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if settings.database_url.startswith("sqlite"):
         return _fail("--workers needs PostgreSQL: SQLite takes one writer at a time; run one process")
+    if device_services(settings):
+        print("note: with --workers the watch listener and MQTT run in their own process: python main.py gateway")
     config = uvicorn.Config("main:app_factory", factory=True, workers=args.workers, **options)
     Multiprocess(config, sockets=[listening_socket(args.host, args.port)]).run()
     return 0
@@ -208,6 +229,34 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
+    """The device adapters in their own process (a district's gateway box), with an SMS dispatcher."""
+    services = device_services(settings)
+    if not services:
+        return _fail("nothing to run: set CARECENTER_WATCH_PORT and/or CARECENTER_MQTT_URL")
+    if not _require_current_schema(settings):
+        return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    app = create_app(settings)  # for its engine, check-in writer and dispatcher: nothing is served
+    running = [make(app) for make in services]
+    if settings.sms.sms_dispatcher_enabled:
+        app.state.sms.dispatcher.start()
+    for service in running:
+        service.start()
+    print("gateway running (Ctrl-C to stop)", flush=True)
+    while not stop.wait(0.5):
+        pass
+    for service in reversed(running):
+        service.stop()
+    app.state.checkins.stop()
+    app.state.sms.dispatcher.stop()
+    app.state.engine.dispose()
+    print("gateway stopped", flush=True)
+    return 0
+
+
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from carecenter.access import Actor
     from carecenter.errors import DomainError
@@ -303,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler = sub.add_parser("scheduler", help="run the scheduled jobs and the SMS dispatcher in their own process")
     scheduler.set_defaults(func=cmd_scheduler)
 
+    gateway = sub.add_parser("gateway", help="the watch listener and MQTT subscriber in their own process")
+    gateway.set_defaults(func=cmd_gateway)
+
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     migrate.set_defaults(func=cmd_migrate)
 
@@ -337,7 +389,7 @@ def app_factory() -> FastAPI:
     """For `serve --workers` and `uvicorn --factory main:app_factory`: settings from the environment."""
     settings = Settings()
     configure_logging(settings.log_format)  # a worker process starts afresh
-    return build_app(settings)
+    return build_app(settings, devices=False)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
-from carecenter.devices import service
-from carecenter.devices.models import Device, DeviceCreate, DeviceKind, DevicePublic, DeviceUpdate, DeviceWithKey
+from carecenter.devices import commands, service
+from carecenter.devices.models import (
+    Device,
+    DeviceCommand,
+    DeviceCommandIn,
+    DeviceCommandPublic,
+    DeviceCreate,
+    DeviceKind,
+    DevicePublic,
+    DeviceUpdate,
+    DeviceWithKey,
+    UnknownDevice,
+    UnknownDevicePublic,
+)
 from carecenter.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -33,6 +45,14 @@ def register_device(data: DeviceCreate, actor: ActorDep, session: SessionDep, no
     device = service.register_device(session=session, actor=actor, data=data, now=now)
     session.commit()
     return device
+
+
+@router.get("/unknown", response_model=Page[UnknownDevicePublic])
+def list_unknown_devices(
+    actor: ActorDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[UnknownDevice]:
+    """Ids that tried to connect without being registered (managers and admins): register them to let them in."""
+    return commands.list_unknown(session=session, actor=actor, page=page)
 
 
 @router.get("/{device_id}", response_model=DevicePublic)
@@ -70,3 +90,25 @@ def revoke_key(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep
     device = service.revoke_key(session=session, actor=actor, device_id=device_id, now=now)
     session.commit()
     return device
+
+
+@router.post("/{device_id}/commands", response_model=DeviceCommandPublic, status_code=202)
+def send_command(
+    device_id: int, data: DeviceCommandIn, actor: ActorDep, session: SessionDep, now: NowDep
+) -> DeviceCommand:
+    """Queue a command for a watch (upload interval, SOS numbers from the family contacts, locate now).
+
+    It is sent while the watch is connected, or when it next connects; the command's status then
+    says whether the watch answered or the command timed out.
+    """
+    command = commands.request_command(session=session, actor=actor, device_id=device_id, data=data, now=now)
+    session.commit()
+    return command
+
+
+@router.get("/{device_id}/commands", response_model=Page[DeviceCommandPublic])
+def list_commands(
+    device_id: int, actor: ActorDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[DeviceCommand]:
+    """A watch's commands, newest first, with their answers."""
+    return commands.list_commands(session=session, actor=actor, device_id=device_id, page=page)

@@ -81,6 +81,7 @@ class WatchListener:
         self._connections: dict[int, _Connection] = {}
         self._notes: dict[int, connections.FrameNote] = {}
         self._sending: asyncio.Lock | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -117,6 +118,8 @@ class WatchListener:
         server.close()
         for connection in list(self._connections.values()):
             connection.writer.close()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)  # each connection records its disconnection
         housekeeping.cancel()
         await asyncio.gather(housekeeping, return_exceptions=True)
         await self._flush_notes()
@@ -138,6 +141,10 @@ class WatchListener:
         peer = writer.get_extra_info("peername")
         connection = _Connection(writer, f"{peer[0]}:{peer[1]}" if peer else "?")
         frames = FrameReader()
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         begun: float | None = None  # when the frame now in the buffer began
         reason = "closed by the watch"
         CONNECTED.inc()

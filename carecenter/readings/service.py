@@ -218,7 +218,7 @@ def _note_seen(session: Session, devices: dict[int, Target], newest: dict[int, R
     seen = []
     for device_id, item in newest.items():
         last = devices[device_id].last_seen_at
-        if last is None or item.recorded_at > last:
+        if last is None or item.recorded_at >= last:
             seen.append((device_id, item.recorded_at, item.battery_pct))
     bulk.touch_devices(session, seen)
     for device in session.identity_map.values():  # the poster, if loaded: keep it in step

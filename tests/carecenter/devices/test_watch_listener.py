@@ -1,0 +1,344 @@
+"""4G watches over real TCP sockets: frames in, readings and alerts stored, answers only after the commit."""
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from carecenter.alerts.models import Alert
+from carecenter.devices.models import CommandStatus, Device, DeviceCommand, DeviceProtocol, UnknownDevice
+from carecenter.devices.settings import DeviceSettings
+from carecenter.devices.watch_listener import WatchListener
+from carecenter.readings import batcher as batcher_module
+from carecenter.readings.models import Reading
+from notifications.models import SmsMessage
+from tests.carecenter.alerts.scenario import Scenario, build
+from tests.carecenter.devices.watch_client import Watch, frame, position
+from tests.conftest import Clock
+from tests.factories import login, make_device
+
+IMEI = "358688000000158"
+
+
+@pytest.fixture
+def listener(app: FastAPI, client: TestClient, clock: Clock) -> Iterator[WatchListener]:
+    settings = DeviceSettings(
+        watch_port=0,
+        watch_host="127.0.0.1",
+        watch_idle_seconds=30,
+        watch_frame_seconds=1,
+        watch_command_timeout_seconds=2,
+    )
+    listener = WatchListener(
+        engine=app.state.engine, checkins=app.state.checkins, settings=settings, clock=lambda: clock.now
+    )
+    listener.start()
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture
+def s(session: Session, clock: Clock) -> Scenario:
+    scenario = build(session, clock.now)
+    scenario.watch.serial, scenario.watch.protocol = IMEI, DeviceProtocol.watch_tcp
+    session.add(scenario.watch)
+    session.commit()
+    return scenario
+
+
+def connect(listener: WatchListener, device_id: str = IMEI) -> Watch:
+    assert listener.port is not None
+    return Watch(listener.port, device_id)
+
+
+def fresh(session: Session, model: Any, ident: Any) -> Any:
+    session.expire_all()
+    return session.get(model, ident)
+
+
+def readings(session: Session) -> list[Reading]:
+    session.expire_all()
+    return list(session.exec(select(Reading).order_by(col(Reading.id))).all())
+
+
+def alerts(session: Session) -> list[tuple[str, int]]:
+    session.expire_all()
+    return [(a.kind, a.trigger_count) for a in session.exec(select(Alert).order_by(col(Alert.id))).all()]
+
+
+def eventually(check: Callable[[], bool], seconds: float = 5) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def test_a_keepalive_is_answered_and_feeds_battery_and_last_seen(
+    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+) -> None:
+    watch = connect(listener)
+    watch.send("LK,1520,0,64")
+    answer = watch.receive()
+    assert (answer.vendor, answer.device_id, answer.index, answer.content) == ("3G", IMEI, None, b"LK")
+    device = fresh(session, Device, s.watch.id)
+    assert (device.battery_pct, device.last_seen_at) == (64, clock.now)
+    assert device.connected_at == clock.now and device.disconnected_at is None
+    [reading] = readings(session)
+    assert (reading.kind, reading.steps, reading.battery_pct) == ("heartbeat", 1520, 64)
+    watch.close()
+    assert eventually(lambda: fresh(session, Device, s.watch.id).disconnected_at is not None)
+
+
+def test_an_sos_alarm_is_answered_after_it_is_stored_and_a_resent_one_is_a_duplicate(
+    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+) -> None:
+    watch = connect(listener)
+    alarm = position("AL", clock.now, status=1 << 16)
+    watch.send(alarm)
+    assert watch.receive().content == b"AL"
+    assert alerts(session) == [("sos", 1)]
+    paged = session.exec(select(SmsMessage.to_phone).where(col(SmsMessage.alert_id).is_not(None))).all()
+    assert s.on_duty.phone in paged  # the right people are paged in the same transaction
+    kinds = [r.kind for r in readings(session)]
+    assert kinds == ["location", "sos"]
+    watch.send(alarm)  # the watch did not hear us and sends it again
+    assert watch.receive().content == b"AL"
+    assert alerts(session) == [("sos", 1)]
+    assert len(readings(session)) == 2
+
+
+def test_several_frames_in_one_read_and_a_frame_split_across_reads(
+    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+) -> None:
+    watch = connect(listener)
+    together = frame(IMEI, "LK") + frame(IMEI, position("UD", clock.now)) + frame(IMEI, "LK,0,0,90")
+    watch.raw(together)
+    assert [watch.receive().content, watch.receive().content] == [b"LK", b"LK"]
+    heart = frame(IMEI, "heart,72")
+    for n in range(len(heart)):
+        watch.raw(heart[n : n + 1])
+    watch.send("LK")
+    assert watch.receive().content == b"LK"
+    kinds = [(r.kind, r.heart_rate, r.latitude) for r in readings(session)]
+    assert kinds == [
+        ("heartbeat", None, None),
+        ("location", None, 39.76),
+        ("heartbeat", None, None),
+        ("vitals", 72, None),
+    ]
+
+
+def test_the_indexed_form_is_answered_with_its_index(listener: WatchListener, s: Scenario, clock: Clock) -> None:
+    watch = connect(listener)
+    watch.send("LK,0,0,50", vendor="ZJ", index="00A7")
+    answer = watch.receive()
+    assert (answer.vendor, answer.index, answer.content) == ("ZJ", "00A7", b"LK")
+    watch.send(position("ALCUSTOMER1", clock.now, status=1 << 21), vendor="ZJ", index="00A8")
+    answer = watch.receive()
+    assert (answer.index, answer.content) == ("00A8", b"AL")
+
+
+def test_a_fall_from_alcustomer1_and_a_position_without_fix(
+    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+) -> None:
+    watch = connect(listener)
+    watch.send(position("UD", clock.now, lat=39.761, lon=116.211))
+    watch.send(position("UD_LTE", clock.advance(minutes=1), fix=False, cells="1,1,460,0,9360,4082,131,wifi-aa"))
+    watch.send(position("ALCUSTOMER1", clock.advance(minutes=1), fix=False, status=1 << 22, cells="1,1,460,0,1,2,3"))
+    assert watch.receive().content == b"AL"
+    assert alerts(session) == [("fall", 1)]
+    located = [(r.kind, r.latitude) for r in readings(session)]
+    assert located == [("location", 39.761), ("heartbeat", None), ("heartbeat", None), ("fall", None)]
+    assert eventually(lambda: fresh(session, Device, s.watch.id).last_cells == "1,1,460,0,1,2,3")
+
+
+@pytest.mark.parametrize(
+    ("content", "values"),
+    [
+        ("heart,72", {"heart_rate": 72}),
+        ("HEART,88", {"heart_rate": 88}),
+        ("bphrt,128,82,70,1,2", {"systolic": 128, "diastolic": 82, "heart_rate": 70}),
+        ("BLOOD,135,85", {"systolic": 135, "diastolic": 85}),
+        ("oxygen,1,97", {"spo2": 97}),
+        ("btemp2,1,36.6", {"temperature": 36.6}),
+        ("TEMP,37.1", {"temperature": 37.1}),
+    ],
+)
+def test_vital_signs_become_readings(
+    listener: WatchListener, s: Scenario, session: Session, content: str, values: dict[str, Any]
+) -> None:
+    watch = connect(listener)
+    watch.send(content)
+    watch.send("LK")  # answered after the vital sign was handled: frames of a connection go in order
+    assert watch.receive().content == b"LK"
+    [vitals] = [r for r in readings(session) if r.kind == "vitals"]
+    assert {name: getattr(vitals, name) for name in values} == values
+
+
+def test_an_impossible_vital_sign_is_refused_like_the_api_does_and_the_connection_stays(
+    listener: WatchListener, s: Scenario, session: Session
+) -> None:
+    watch = connect(listener)
+    watch.send("heart,0")  # the watch is off the wrist
+    watch.send("LK")
+    assert watch.receive().content == b"LK"
+    assert [r.kind for r in readings(session)] == ["heartbeat"]
+
+
+def test_other_words_are_answered_where_the_protocol_expects_it_and_never_close(
+    listener: WatchListener, s: Scenario
+) -> None:
+    watch = connect(listener)
+    for word in ("INIT,13800138000,1,1", "TKQ", "TKQ2"):
+        watch.send(word)
+        assert watch.receive().content == word.split(",")[0].encode()
+    watch.send("PHB,0,0")  # a word CareCenter does not use
+    watch.send("LK")
+    assert watch.receive().content == b"LK"
+
+
+def test_an_unknown_id_gets_no_answer_is_closed_and_is_shown_to_managers(
+    listener: WatchListener, s: Scenario, session: Session, client: TestClient
+) -> None:
+    for _ in range(2):
+        stranger = connect(listener, "867000000000999")
+        stranger.send("LK")
+        assert stranger.closed_by_server()
+        assert not stranger.frames
+    unknown = fresh(session, UnknownDevice, "867000000000999")
+    assert (unknown.attempts, unknown.protocol) == (2, "watch-tcp")
+    listed = client.get("/api/v1/devices/unknown", headers=login(client, s.manager)).json()
+    assert [(u["serial"], u["attempts"]) for u in listed["items"]] == [("867000000000999", 2)]
+    assert "carecenter_unknown_device_attempts_total 2.0" in client.get("/metrics").text
+    # A revoked watch is turned away the same way.
+    watch = connect(listener)
+    device = fresh(session, Device, s.watch.id)
+    device.revoked_at = device.created_at
+    session.add(device)
+    session.commit()
+    watch.send("LK")
+    assert watch.closed_by_server()
+
+
+@pytest.mark.parametrize(
+    ("bad", "slow"),
+    [
+        (b"GET / HTTP/1.1\r\n\r\n", False),  # garbage bytes
+        (frame(IMEI, "LK,0,0,50")[:-1] + b"XX]", False),  # the length does not match
+        (b"[3G*" + b"1" * 100, False),  # a header that never ends
+        (f"[3G*{IMEI}*FFFF*UD,".encode() + b"0" * 70_000, False),  # 64 KB and more without a "]"
+        (b"[3G*", True),  # a client that sends a byte now and then
+    ],
+)
+def test_bad_input_closes_that_connection_only(
+    listener: WatchListener, s: Scenario, session: Session, bad: bytes, slow: bool
+) -> None:
+    good = connect(listener)
+    good.send("LK")
+    assert good.receive().content == b"LK"
+    other_watch, _ = make_device(session, center=s.center, serial="358688000000299", protocol="watch-tcp")
+    rogue = connect(listener, other_watch.serial)
+    rogue.send("LK")
+    assert rogue.receive().content == b"LK"
+    rogue.raw(bad)
+    assert rogue.closed_by_server(timeout=3)
+    good.send("LK,0,0,40")
+    assert good.receive().content == b"LK"
+    assert fresh(session, Device, s.watch.id).battery_pct == 40
+
+
+def test_an_idle_connection_is_closed(app: FastAPI, client: TestClient, s: Scenario, clock: Clock) -> None:
+    settings = DeviceSettings(watch_port=0, watch_host="127.0.0.1", watch_idle_seconds=5)
+    listener = WatchListener(
+        engine=app.state.engine, checkins=app.state.checkins, settings=settings, clock=lambda: clock.now
+    )
+    listener.start()
+    try:
+        watch = connect(listener)
+        watch.send("LK")
+        assert watch.receive().content == b"LK"
+        started = time.monotonic()
+        assert watch.closed_by_server(timeout=10)
+        assert 4 <= time.monotonic() - started < 9
+    finally:
+        listener.stop()
+
+
+def test_an_alarm_that_was_not_committed_is_not_answered_and_its_resend_makes_one_alert(
+    listener: WatchListener, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_ingest = batcher_module.ingest
+    failures = [RuntimeError("the database went away mid-transaction")]
+
+    def failing_once(**kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real_ingest(**kwargs)
+
+    monkeypatch.setattr(batcher_module, "ingest", failing_once)
+    watch = connect(listener)
+    alarm = position("AL", clock.now, status=1 << 16)
+    watch.send(alarm)
+    assert watch.nothing_within(1.0)  # not stored: no answer, so the watch will send it again
+    assert alerts(session) == []
+    watch.send(alarm)
+    assert watch.receive().content == b"AL"
+    assert alerts(session) == [("sos", 1)]
+
+
+def test_watch_taken_off_alerts_only_residents_enrolled(
+    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+) -> None:
+    watch = connect(listener)
+    watch.send(position("AL", clock.now, status=1 << 20))
+    assert watch.receive().content == b"AL"
+    assert alerts(session) == []
+    resident = fresh(session, type(s.resident), s.resident.id)
+    resident.watch_removed_alert = True
+    session.add(resident)
+    session.commit()
+    watch.send(position("AL", clock.advance(minutes=1), status=1 << 20))
+    assert watch.receive().content == b"AL"
+    assert alerts(session) == [("watch_removed", 1)]
+
+
+def test_sos_numbers_wait_for_the_watch_and_are_acknowledged(
+    listener: WatchListener, s: Scenario, session: Session, client: TestClient, clock: Clock
+) -> None:
+    manager = login(client, s.manager)
+    sent = client.post(f"/api/v1/devices/{s.watch.id}/commands", json={"kind": "sos_numbers"}, headers=manager)
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["content"] == "SOS,13900000001,13900000002,"  # the family, in calling order
+    assert sent.json()["status"] == "queued"
+    watch = connect(listener)
+    watch.send("LK")
+    received = [watch.receive().content for _ in range(2)]
+    assert b"SOS,13900000001,13900000002," in received and b"LK" in received
+    watch.send("SOS")
+    assert eventually(lambda: fresh(session, DeviceCommand, sent.json()["id"]).status == CommandStatus.answered)
+    locate = client.post(f"/api/v1/devices/{s.watch.id}/commands", json={"kind": "locate"}, headers=manager).json()
+    assert watch.receive().content == b"CR"  # sent at once: the watch is connected
+    clock.advance(seconds=3)  # and not answered within the command time-out
+    assert eventually(lambda: fresh(session, DeviceCommand, locate["id"]).status == CommandStatus.timed_out, 6)
+    history = client.get(f"/api/v1/devices/{s.watch.id}/commands", headers=manager).json()["items"]
+    assert [(c["kind"], c["status"]) for c in history] == [("locate", "timed_out"), ("sos_numbers", "answered")]
+
+
+def test_commands_are_refused_for_devices_that_cannot_take_them(
+    s: Scenario, session: Session, client: TestClient
+) -> None:
+    manager = login(client, s.manager)
+    pendant, _ = make_device(session, center=s.center)
+    answer = client.post(f"/api/v1/devices/{pendant.id}/commands", json={"kind": "locate"}, headers=manager)
+    assert answer.status_code == 409
+    interval = client.post(f"/api/v1/devices/{s.watch.id}/commands", json={"kind": "upload_interval"}, headers=manager)
+    assert interval.status_code == 422
+    worker = login(client, s.worker)
+    refused = client.post(f"/api/v1/devices/{s.watch.id}/commands", json={"kind": "locate"}, headers=worker)
+    assert refused.status_code == 403
