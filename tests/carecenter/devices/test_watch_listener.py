@@ -14,6 +14,7 @@ from carecenter.devices.models import CommandStatus, Device, DeviceCommand, Devi
 from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_listener import WatchListener
 from carecenter.readings import batcher as batcher_module
+from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import Scenario, build
@@ -273,7 +274,7 @@ def test_an_idle_connection_is_closed(app: FastAPI, client: TestClient, s: Scena
 def test_an_alarm_that_was_not_committed_is_not_answered_and_its_resend_makes_one_alert(
     listener: WatchListener, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_ingest = batcher_module.ingest
+    real_ingest = readings_service.ingest
     failures = [RuntimeError("the database went away mid-transaction")]
 
     def failing_once(**kwargs: Any) -> Any:
