@@ -34,6 +34,7 @@ from carecenter.app import Service, create_app
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
+from carecenter.devices.mqtt_subscriber import MqttSubscriber
 from carecenter.devices.watch_listener import WatchListener
 from carecenter.logs import configure_logging
 from carecenter.migrate import schema_is_current, upgrade_to_head
@@ -72,6 +73,8 @@ def device_services(settings: Settings) -> list[Callable[[FastAPI], Service]]:
                 engine=app.state.engine, checkins=app.state.checkins, settings=devices, clock=utcnow
             )
         )
+    if devices.mqtt_url:
+        services.append(lambda app: MqttSubscriber(checkins=app.state.checkins, settings=devices, clock=utcnow))
     return services
 
 
