@@ -59,6 +59,13 @@ def devices_by_key(session: Session, keys: set[str]) -> dict[str, Device]:
     return {by_hash[device.key_hash]: device for device in found}
 
 
+def is_connected(device: Device) -> bool:
+    """Whether a watch listener holds a connection of this watch (as it last recorded)."""
+    return device.connected_at is not None and (
+        device.disconnected_at is None or device.disconnected_at < device.connected_at
+    )
+
+
 def with_key(device: Device, key: str) -> DeviceWithKey:
     return DeviceWithKey.model_validate(device, update={"device_key": key})
 

@@ -19,6 +19,7 @@ from carecenter.fields import (
     created_at_field,
     enum_field,
 )
+from carecenter.geo import CoordinateSystem, to_wgs84
 from carecenter.staff.models import Language
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
@@ -67,6 +68,20 @@ def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
         raise ValueError(N_("latitude and longitude go together: give both or neither"))
 
 
+COORDINATE_SYSTEM_FIELD = Field(
+    default=CoordinateSystem.wgs84,
+    exclude=True,
+    description="The map the home's latitude and longitude come from: wgs84 (GPS), gcj02 (AMap, Tencent) or "
+    "bd09 (Baidu); stored converted to WGS-84",
+)
+
+
+def _home_in_wgs84(model: Any) -> None:
+    """Convert a home picked on a Chinese map to WGS-84, the one system CareCenter stores."""
+    if model.latitude is not None and model.longitude is not None:
+        model.latitude, model.longitude = to_wgs84(model.latitude, model.longitude, model.coordinate_system)
+
+
 class ResidentBase(SQLModel):
     name: Name = Field(max_length=64)
     gender: Gender = enum_field(length=8)
@@ -104,12 +119,14 @@ class ResidentCreate(ResidentBase):
     center_id: int | None = Field(default=None, description="Admins only; others create in their own center")
     national_id: NationalId | None = Field(default=None, max_length=18)
     alert_thresholds: ThresholdOverrides | None = None
+    coordinate_system: CoordinateSystem = COORDINATE_SYSTEM_FIELD
 
     _birth = field_validator("birth_date")(_check_birth_date)
 
     @model_validator(mode="after")
     def _coordinates(self) -> "ResidentCreate":
         _check_coordinates(self.latitude, self.longitude)
+        _home_in_wgs84(self)
         return self
 
 
@@ -140,6 +157,12 @@ class ResidentUpdate(SQLModel):
     daily_ok_checkin: bool | None = None
     watch_removed_alert: bool | None = None
     alert_thresholds: ThresholdOverrides | None = None
+    coordinate_system: CoordinateSystem = COORDINATE_SYSTEM_FIELD
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> "ResidentUpdate":
+        _home_in_wgs84(self)
+        return self
 
     _birth = field_validator("birth_date")(_check_birth_date)
 

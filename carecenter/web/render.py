@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from carecenter.errors import request_language
+from carecenter.geo import amap_link
 from carecenter.web.session import csrf_token
 from carecenter.web.user import WebUser
 from carecenter.words import alert_kind_name, field_name, outcome_name, value_name
@@ -57,6 +58,7 @@ def render(request: Request, name: str, user: WebUser | None, status_code: int =
         "kind_name": lambda kind: alert_kind_name(kind, language),
         "outcome_name": lambda outcome: outcome_name(outcome, language),
         "weekday": lambda day: weekday_name(int(day), language),
+        "map_link": amap_link,
     }
     return templates.TemplateResponse(
         request,

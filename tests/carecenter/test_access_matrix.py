@@ -70,6 +70,9 @@ ACCESS: dict[str, set[str]] = {
     "DELETE /api/v1/devices/{device_id}": MANAGER_UP,
     "POST /api/v1/devices/{device_id}/rotate-key": MANAGER_UP,
     "POST /api/v1/devices/{device_id}/revoke": MANAGER_UP,
+    "GET /api/v1/devices/unknown": MANAGER_UP | {"other_manager"},  # ids nobody registered belong to no center
+    "POST /api/v1/devices/{device_id}/commands": MANAGER_UP,
+    "GET /api/v1/devices/{device_id}/commands": WORKER_UP,
     "POST /api/v1/checkins": {"device"},
     "POST /api/v1/checkins/batch": {"device"},
     "GET /api/v1/alerts": STAFF,
@@ -127,7 +130,7 @@ def records(session: Session, here: Any, visiting: int) -> tuple[dict[str, Any],
     """Fresh records of the center (the visit is the calling care worker's), and a device key of it."""
     worker = make_staff(session, center=here)
     resident = make_resident(session, center=here, primary_worker_id=worker.id)
-    device, key = make_device(session, center=here, resident=resident)
+    device, key = make_device(session, center=here, resident=resident, protocol="watch-tcp")
     now = datetime.now(UTC)
     ids = {
         "center": here.id,
@@ -158,6 +161,7 @@ def creation_body(path: str, ids: dict[str, Any]) -> dict[str, Any] | None:
         "/api/v1/residents": {"name": "新居民", "gender": "male", "birth_date": "1941-05-06"},
         "/api/v1/notifications/test": {"to": "13800138000"},
         "/api/v1/devices": {"kind": "watch", "serial": f"SN-{unique}"},
+        "/api/v1/devices/{device_id}/commands": {"kind": "locate"},
         "/api/v1/duty-shifts": {
             "starts_at": (now + timedelta(days=3)).isoformat(),
             "ends_at": (now + timedelta(days=3, hours=8)).isoformat(),

@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from carecenter.access import Actor
 from carecenter.alerts.queries import silent_device_ids
 from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.devices import commands as device_commands
 from carecenter.devices import service as devices
 from carecenter.devices.models import DeviceCreate, DeviceUpdate
 from carecenter.errors import DomainError, InvalidField
@@ -51,6 +52,7 @@ class Kind:
     columns: tuple[str, ...]
     links: Callable[[Any], list[tuple[str, str]]]
     computed: Callable[[Session, list[Any], datetime], dict[int, dict[str, str]]] = lambda _s, _rows, _now: {}
+    notice: Callable[[Session, Actor], tuple[str, str] | None] = lambda _s, _a: None  # (text msgid, link)
 
 
 KINDS: dict[str, Kind] = {
@@ -88,11 +90,39 @@ KINDS: dict[str, Kind] = {
         lambda s, a, i, d, n: devices.update_device(session=s, actor=a, device_id=i, data=d, now=n),
         lambda s, a, i, n: devices.get_device(session=s, actor=a, device_id=i),
         lambda s, a, q: devices.list_devices(session=s, actor=a, page=PAGE),
-        ("serial", "kind", "resident_id", "battery_pct", "last_seen_at", "silent", "revoked_at"),
-        lambda r: [(EDIT, f"/manage/devices/{r.id}/edit")],
-        lambda s, rows, now: {i: {"silent": "⚠"} for i in silent_device_ids(s, rows, now)},
+        (
+            "serial",
+            "kind",
+            "protocol",
+            "connection",
+            "resident_id",
+            "battery_pct",
+            "last_frame_at",
+            "last_seen_at",
+            "silent",
+            "revoked_at",
+        ),
+        lambda r: [(N_("Device"), f"/manage/devices/{r.id}"), (EDIT, f"/manage/devices/{r.id}/edit")],
+        lambda s, rows, now: _device_cells(s, rows, now),
+        lambda s, a: _unknown_notice(s, a),
     ),
 }
+
+
+def _device_cells(session: Session, rows: list[Any], now: datetime) -> dict[int, dict[str, str]]:
+    silent = silent_device_ids(session, rows, now)
+    cells: dict[int, dict[str, str]] = {}
+    for device in rows:
+        connected = devices.is_connected(device)
+        cells[device.id] = {"connection": "●" if connected else ("○" if device.protocol == "watch-tcp" else "")}
+        if device.id in silent:
+            cells[device.id]["silent"] = "⚠"
+    return cells
+
+
+def _unknown_notice(session: Session, actor: Actor) -> tuple[str, str] | None:
+    unknown = device_commands.list_unknown(session=session, actor=actor, page=PageParams(limit=1)).total
+    return (N_("Unknown devices tried to connect"), "/manage/devices/unknown") if unknown else None
 
 
 def _cell(value: Any, user: WebUser) -> str:
@@ -171,6 +201,7 @@ def list_records(
     spec = KINDS[kind]
     page = spec.search(session, user.actor, q[:64] if q else None)
     computed = spec.computed(session, page.items, now)
+    notice = spec.notice(session, user.actor)
     rows = [
         {
             **{c: _cell(getattr(r, c, None), user) for c in spec.columns},
@@ -190,13 +221,16 @@ def list_records(
         q=q,
         base=f"/manage/{kind}",
         can_create=True,
+        notice=(gettext(notice[0], user.language), notice[1]) if notice else None,
     )
 
 
 @router.get("/manage/{kind}/new", response_class=HTMLResponse)
 def new_record(kind: KindName, request: Request, user: ManagerDep) -> HTMLResponse:
+    """The empty form; fields may come filled from the link (an unknown device's id, to register it)."""
     spec = KINDS[kind]
-    return record_form(request, user, _title(spec, NEW, user.language), spec.create_model, {})
+    given = {k: v[:200] for k, v in request.query_params.items() if k in spec.create_model.model_fields}
+    return record_form(request, user, _title(spec, NEW, user.language), spec.create_model, given)
 
 
 @router.post("/manage/{kind}/new", response_model=None)

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from carecenter.alerts.queries import recent_alerts
 from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.devices import commands as device_commands
 from carecenter.readings.queries import heart_rate_series
 from carecenter.residents import service as residents
 from carecenter.residents.models import FamilyContactCreate, FamilyContactUpdate, LivingSituation
@@ -49,6 +50,7 @@ def heart_rate_chart(
 def resident_page(resident_id: int, request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     resident = residents.read_resident(session=session, actor=user.actor, resident_id=resident_id, now=now)
     session.commit()  # the read is audited
+    watches = device_commands.watches_of_resident(session, resident_id) if user.actor.is_manager_or_admin else []
     heart_rates = heart_rate_series(session, resident_id=resident_id, since=now - timedelta(days=CHART_DAYS))
     return render(
         request,
@@ -60,7 +62,15 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         history=visit_history(session=session, resident_id=resident_id, now=now),
         past_alerts=recent_alerts(session=session, resident_id=resident_id),
         LivingSituation=LivingSituation,
+        watches=watches,
+        sos_numbers=device_commands.sos_numbers(session, resident_id) if watches else [],
+        contacts_changed=request.query_params.get("contacts_changed") == "1",
     )
+
+
+def _after_contacts(resident_id: int) -> str:
+    """Back to the resident, offering to send the family's numbers to the watch as its SOS numbers."""
+    return f"/residents/{resident_id}?contacts_changed=1#watches"
 
 
 @router.get("/manage/residents/{resident_id}/contacts/new", response_class=HTMLResponse)
@@ -80,7 +90,7 @@ def create_contact(
 
     title = gettext(CONTACTS, user.language)
     return save_record_form(
-        request, user, session, form, title, FamilyContactCreate, create, f"/residents/{resident_id}", partial=False
+        request, user, session, form, title, FamilyContactCreate, create, _after_contacts(resident_id), partial=False
     )
 
 
@@ -113,5 +123,5 @@ def update_contact(
 
     title = gettext(CONTACTS, user.language)
     return save_record_form(
-        request, user, session, form, title, FamilyContactUpdate, update, f"/residents/{resident_id}", partial=True
+        request, user, session, form, title, FamilyContactUpdate, update, _after_contacts(resident_id), partial=True
     )

@@ -21,7 +21,16 @@ from carecenter.staff.models import Role
 from carecenter.web import PAGES
 from carecenter.web.deps import web_user
 from tests.carecenter.web.test_pages import web_login
-from tests.factories import make_alert, make_center, make_contact, make_plan, make_resident, make_staff, make_visit
+from tests.factories import (
+    make_alert,
+    make_center,
+    make_contact,
+    make_device,
+    make_plan,
+    make_resident,
+    make_staff,
+    make_visit,
+)
 
 CALLERS = ("anonymous", "device", "other_worker", "other_manager", "worker", "manager", "admin")
 STAFF = {"worker", "manager", "admin", "other_worker", "other_manager"}  # pages of their own center
@@ -65,6 +74,9 @@ WEB_ACCESS: dict[str, set[str]] = {
     "POST /manage/{kind}/new": MANAGERS,
     "GET /manage/{kind}/{record_id}/edit": MANAGER_UP,
     "POST /manage/{kind}/{record_id}/edit": MANAGER_UP,
+    "GET /manage/devices/unknown": MANAGERS,  # ids nobody registered: no center yet
+    "GET /manage/devices/{device_id}": MANAGER_UP,
+    "POST /manage/devices/{device_id}/commands": MANAGER_UP,
     "GET /figures": MANAGERS,
     "GET /figures.csv": MANAGERS,
     "GET /messages": MANAGERS,
@@ -113,6 +125,7 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
         "POST /care-plans/{plan_id}/worker": {"preferred_worker_id": ""},
         "POST /manage/{kind}/new": {"name": f"新居民{unique}", "gender": "male", "birth_date": "1941-05-06"},
         "POST /manage/{kind}/{record_id}/edit": {"notes": "ok"},
+        "POST /manage/devices/{device_id}/commands": {"kind": "locate"},
     }
     return forms.get(operation, {})
 
@@ -160,6 +173,7 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
                 "resident_id": resident.id,
                 "contact_id": make_contact(session, resident=resident).id,
                 "record_id": resident.id,
+                "device_id": make_device(session, center=here, resident=resident, protocol="watch-tcp")[0].id,
                 "kind": "residents",
             }  # fmt: skip
             url = path.format(**ids)
