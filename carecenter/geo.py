@@ -21,7 +21,7 @@ class CoordinateSystem(StrEnum):
 
 def to_wgs84(latitude: float, longitude: float, system: CoordinateSystem) -> tuple[float, float]:
     """The WGS-84 position of a point given in `system` (points outside China are not offset)."""
-    if system == CoordinateSystem.wgs84:
+    if system == CoordinateSystem.wgs84 or not prcoords.sanity_in_china_p(prcoords.Coords(latitude, longitude)):
         return latitude, longitude
     convert = prcoords.gcj_wgs_bored if system == CoordinateSystem.gcj02 else prcoords.bd_wgs_bored
     with warnings.catch_warnings():
@@ -31,6 +31,7 @@ def to_wgs84(latitude: float, longitude: float, system: CoordinateSystem) -> tup
 
 
 def to_gcj02(latitude: float, longitude: float) -> tuple[float, float]:
+    """What AMap calls the same point (the offset applies inside China only)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         point = prcoords.wgs_gcj((latitude, longitude))

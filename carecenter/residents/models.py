@@ -80,6 +80,7 @@ def _home_in_wgs84(model: Any) -> None:
     """Convert a home picked on a Chinese map to WGS-84, the one system CareCenter stores."""
     if model.latitude is not None and model.longitude is not None:
         model.latitude, model.longitude = to_wgs84(model.latitude, model.longitude, model.coordinate_system)
+    model.coordinate_system = CoordinateSystem.wgs84  # converted: validating the model again changes nothing
 
 
 class ResidentBase(SQLModel):

@@ -16,11 +16,12 @@ from carecenter.devices.watch_listener import WatchListener
 from carecenter.readings import batcher as batcher_module
 from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
-from notifications.models import SmsMessage
+from notifications.dispatcher import Dispatcher
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.devices.watch_client import Watch, frame, position
 from tests.conftest import Clock
 from tests.factories import login, make_device
+from tests.fakes import FakeSender
 
 IMEI = "358688000000158"
 
@@ -97,15 +98,15 @@ def test_a_keepalive_is_answered_and_feeds_battery_and_last_seen(
 
 
 def test_an_sos_alarm_is_answered_after_it_is_stored_and_a_resent_one_is_a_duplicate(
-    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+    listener: WatchListener, s: Scenario, session: Session, clock: Clock, dispatcher: Dispatcher, sender: FakeSender
 ) -> None:
     watch = connect(listener)
     alarm = position("AL", clock.now, status=1 << 16)
     watch.send(alarm)
     assert watch.receive().content == b"AL"
     assert alerts(session) == [("sos", 1)]
-    paged = session.exec(select(SmsMessage.to_phone).where(col(SmsMessage.alert_id).is_not(None))).all()
-    assert s.on_duty.phone in paged  # the right people are paged in the same transaction
+    dispatcher.dispatch_due(clock.now)
+    assert s.on_duty.phone in [m.to for m in sender.sent]  # the SOS reached the on-duty worker by SMS
     kinds = [r.kind for r in readings(session)]
     assert kinds == ["location", "sos"]
     watch.send(alarm)  # the watch did not hear us and sends it again
