@@ -237,6 +237,9 @@ def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
     services = device_services(settings)
     if not services:
         return _fail("nothing to run: set CARECENTER_WATCH_PORT and/or CARECENTER_MQTT_URL")
+    problems = settings.production_problems()  # alerts it raises page people: as `serve`, or not at all
+    if problems:
+        return _fail("refusing a production start:\n  " + "\n  ".join(problems))
     if not _require_current_schema(settings):
         return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
     stop = threading.Event()
