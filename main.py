@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -48,6 +49,7 @@ __all__ = ["build_app", "create_app", "main"]
 
 log = logging.getLogger("carecenter")
 DEMO_KEYS_FILE = Path("carecenter-demo-keys.json")  # in the working directory, beside the demo database
+SIMULATED_WATCHES = 10  # the demo's watches the simulator drives over TCP
 
 
 def _fail(message: str) -> int:
@@ -143,8 +145,53 @@ def demo_settings(settings: Settings, url: str) -> Settings:
     return settings.model_copy(update={"public_url": url})
 
 
+def port_or_any(host: str, port: int) -> int:
+    """`port` if it is free on `host`, else one the system picks (the demo must start anyway)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def broker_reachable(host: str = "127.0.0.1", port: int = 1883) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def demo_devices(settings: Settings, host: str, watch_port: int) -> Settings:
+    """The demo listens for watches, and uses a local MQTT broker if one is running."""
+    devices = settings.devices
+    if devices.watch_port is None:
+        devices = devices.model_copy(update={"watch_port": port_or_any(host, watch_port), "watch_host": host})
+    if devices.mqtt_url is None and broker_reachable():
+        devices = devices.model_copy(update={"mqtt_url": "mqtt://127.0.0.1:1883"})
+    return settings.model_copy(update={"devices": devices})
+
+
+def mqtt_publisher(url: str) -> Callable[[str, str], None]:
+    """What the simulator's MQTT gateway publishes with (QoS 1, like a gateway)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    parts = urlsplit(url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"carecenter-demo-gateway-{os.getpid()}")
+    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+    client.loop_start()
+
+    def publish(topic: str, payload: str) -> None:
+        client.publish(topic, payload, qos=1)
+
+    return publish
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     settings = demo_settings(settings, f"http://{args.host}:{args.port}")
+    settings = demo_devices(settings, args.host, args.watch_port)
     upgrade_to_head(settings.database_url)
     password = settings.demo_password.get_secret_value() if settings.demo_password else secrets.token_urlsafe(9)
     engine = make_engine(settings.database_url)
@@ -169,9 +216,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         f"  password: {password}"
         + ("" if settings.demo_password else "   (set CARECENTER_DEMO_PASSWORD to choose one)")
     )
-    DEMO_KEYS_FILE.write_text(json.dumps({"gateways": summary.gateways}, indent=1))
+    watch_port = settings.devices.watch_port
+    keys = {"gateways": summary.gateways, "watches": summary.watches, "watch_address": [args.host, watch_port]}
+    DEMO_KEYS_FILE.write_text(json.dumps(keys, indent=1))
     devices = sum(len(g["devices"]) for g in summary.gateways)
-    print(f"  devices:  {devices} wearables behind {len(summary.gateways)} gateways; keys in {DEMO_KEYS_FILE}")
+    print(f"  devices:  {devices} pendants behind {len(summary.gateways)} gateways; keys in {DEMO_KEYS_FILE}")
+    print(f"  watches:  {len(summary.watches)} 4G watches; the watch listener is on {args.host}:{watch_port}")
+    mqtt_url = settings.devices.mqtt_url
+    print(f"  MQTT:     {mqtt_url} (topic carecenter/<center>/<gateway>/readings)" if mqtt_url else "  MQTT:     off")
     print("  SMS:      the console sender logs every message here; GET /api/v1/notifications is the message log")
     sys.stdout.flush()
     if args.no_serve:
@@ -179,22 +231,41 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     extra: list[Callable[[FastAPI], Service]] = []
     if args.simulate:
         client = httpx.Client(base_url=url, timeout=10)
+        publish = mqtt_publisher(mqtt_url) if mqtt_url else None
         extra.append(
-            lambda _app: Simulator(client=client, gateways=summary.gateways, rate=args.rate, password=password)
+            lambda _app: Simulator(
+                client=client,
+                gateways=summary.gateways,
+                rate=args.rate,
+                password=password,
+                watch_address=(args.host, watch_port) if watch_port else None,
+                watches=summary.watches[:SIMULATED_WATCHES],
+                publish=publish,
+            )
         )
         print(f"  simulator: {args.rate:g} readings/s with occasional falls and SOS; care workers answer after ~30 s")
+        print(f"             {SIMULATED_WATCHES} watches over TCP" + (", one gateway over MQTT" if publish else ""))
     uvicorn.run(build_app(settings, extra_services=extra), host=args.host, port=args.port, log_config=None)
     return 0
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        gateways = json.loads(Path(args.keys).read_text())["gateways"]
+        keys = json.loads(Path(args.keys).read_text())
+        gateways = keys["gateways"]
     except (OSError, ValueError, KeyError) as exc:
         return _fail(f"cannot read the demo's device keys from {args.keys} ({exc}); run `python main.py demo` first")
     password = settings.demo_password.get_secret_value() if settings.demo_password else None
     with httpx.Client(base_url=args.url, timeout=10) as client:
-        simulator = Simulator(client=client, gateways=gateways, rate=args.rate, password=password)
+        address = keys.get("watch_address")
+        simulator = Simulator(
+            client=client,
+            gateways=gateways,
+            rate=args.rate,
+            password=password,
+            watch_address=(address[0], address[1]) if address and address[1] else None,
+            watches=keys.get("watches", [])[:SIMULATED_WATCHES],
+        )
         hint = "" if password else " (set CARECENTER_DEMO_PASSWORD to have the care workers answer)"
         print(f"simulating {args.rate:g} readings/s against {args.url}{hint}")
         with contextlib.suppress(KeyboardInterrupt):
@@ -346,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
     demo.add_argument("--simulate", action="store_true", help="also run the device simulator against it")
     demo.add_argument("--rate", type=float, default=5.0, help="simulated readings per second")
+    demo.add_argument(
+        "--watch-port", type=int, default=7700, help="the watch listener's port (another if taken; or set it)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     simulate = sub.add_parser("simulate", help="post simulated readings for the demo's devices through the HTTP API")

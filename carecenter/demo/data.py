@@ -9,7 +9,7 @@ class Town:
     town: str
     district: str
     address: str
-    latitude: float
+    latitude: float  # as picked on AMap: GCJ-02 (the seed stores WGS-84, like every position)
     longitude: float
     places: tuple[str, ...]  # villages and communities for addresses
     residents: int

@@ -19,10 +19,11 @@ from carecenter.auth.passwords import hash_password
 from carecenter.centers.models import Center
 from carecenter.demo import data
 from carecenter.demo.data import Town
-from carecenter.devices.models import Device, DeviceKind
+from carecenter.devices.models import Device, DeviceKind, DeviceProtocol
 from carecenter.devices.service import key_hash, new_device_key
 from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.fields import national_id_check_char
+from carecenter.geo import CoordinateSystem, to_wgs84
 from carecenter.residents.models import (
     CareLevel,
     FamilyContact,
@@ -53,6 +54,13 @@ class DemoSummary:
     centers: dict[str, int]  # center name -> residents
     accounts: list[DemoAccount]
     gateways: list[dict[str, Any]]  # what the simulator needs: gateway keys and device serials
+    watches: list[dict[str, Any]]  # the 4G watches (their own protocol over TCP): serial and home
+
+
+def _home(latitude: float, longitude: float) -> tuple[float, float]:
+    """A point picked on AMap (GCJ-02), stored in WGS-84."""
+    lat, lon = to_wgs84(latitude, longitude, CoordinateSystem.gcj02)
+    return round(lat, 6), round(lon, 6)
 
 
 class _Phones:
@@ -86,6 +94,7 @@ def _resident(
     birth = today - timedelta(days=rng.randint(60 * 365, 97 * 365))
     dementia = rng.random() < 0.08
     care_level = rng.choices(list(CareLevel), weights=(55, 30, 15))[0]
+    home = _home(town.latitude + rng.uniform(-0.03, 0.03), town.longitude + rng.uniform(-0.04, 0.04))
     return Resident(
         center_id=center_id,
         name=rng.choice(data.SURNAMES) + rng.choice(given),
@@ -94,8 +103,8 @@ def _resident(
         national_id=_national_id(rng, birth, gender),
         phone=phones() if rng.random() < 0.7 else None,
         address=f"北京市{town.district}{town.town}{rng.choice(town.places)}{rng.randint(1, 120)}号",
-        latitude=round(town.latitude + rng.uniform(-0.03, 0.03), 6),
-        longitude=round(town.longitude + rng.uniform(-0.04, 0.04), 6),
+        latitude=home[0],
+        longitude=home[1],
         care_level=care_level,
         living_situation=rng.choices(list(LivingSituation), weights=(25, 40, 35))[0],
         conditions="、".join(rng.sample(data.CONDITIONS, rng.randint(0, 3))),
@@ -167,8 +176,8 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
             town=town.town,
             district=town.district,
             address=town.address,
-            latitude=town.latitude,
-            longitude=town.longitude,
+            latitude=_home(town.latitude, town.longitude)[0],
+            longitude=_home(town.latitude, town.longitude)[1],
             phone=phones(),
             time_zone="Asia/Shanghai",
             created_at=now,
@@ -236,10 +245,13 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
 
 
 def _device(rng: random.Random, center_id: int, resident: Resident, now: datetime) -> Device:
+    """A 4G watch (known by an IMEI-like id, speaking its protocol) or a pendant behind the gateway."""
     kind = rng.choice((DeviceKind.watch, DeviceKind.watch, DeviceKind.pendant))
+    watch = kind == DeviceKind.watch
     return Device(
         kind=kind,
-        serial=f"{kind.value[:2].upper()}-{center_id}-{resident.id:05d}",
+        protocol=DeviceProtocol.watch_tcp if watch else DeviceProtocol.http,
+        serial=f"86{center_id:03d}{resident.id:010d}" if watch else f"PE-{center_id}-{resident.id:05d}",
         center_id=center_id,
         resident_id=resident.id,
         model="CC-W2" if kind == DeviceKind.watch else "CC-P1",
@@ -293,7 +305,11 @@ def gateway_keys(session: Session, *, center_ids: list[int], now: datetime) -> l
         devices = session.exec(
             select(Device.serial, Resident.latitude, Resident.longitude)
             .join(Resident, col(Resident.id) == Device.resident_id)
-            .where(Device.center_id == gateway.center_id, Device.kind != DeviceKind.gateway)
+            .where(
+                Device.center_id == gateway.center_id,
+                Device.kind != DeviceKind.gateway,
+                Device.protocol != DeviceProtocol.watch_tcp,
+            )
             .order_by(col(Device.serial))
         ).all()
         found.append(
@@ -305,6 +321,17 @@ def gateway_keys(session: Session, *, center_ids: list[int], now: datetime) -> l
             }
         )
     return found
+
+
+def demo_watches(session: Session, *, center_ids: list[int]) -> list[dict[str, Any]]:
+    """The demo's 4G watches, for the simulator to drive over TCP."""
+    rows = session.exec(
+        select(Device.serial, Resident.latitude, Resident.longitude)
+        .join(Resident, col(Resident.id) == Device.resident_id)
+        .where(col(Device.center_id).in_(center_ids), Device.protocol == DeviceProtocol.watch_tcp)
+        .order_by(col(Device.serial))
+    ).all()
+    return [{"serial": serial, "home": [lat, lon] if lat is not None else None} for serial, lat, lon in rows]
 
 
 def _care_plans(session: Session, rng: random.Random, center_id: int, residents: list[Resident], today: date) -> None:
@@ -397,4 +424,5 @@ def seed_demo(*, session: Session, password: str, now: datetime, rules: VisitRul
     session.flush()
     generate_all_visits(session, now=now, rules=rules or VisitRules())  # two weeks ahead, never twice
     _visits_for_the_worker_today(session, now=now)
-    return DemoSummary(created=created, centers=counts, accounts=accounts, gateways=gateways)
+    watches = demo_watches(session, center_ids=center_ids)
+    return DemoSummary(created=created, centers=counts, accounts=accounts, gateways=gateways, watches=watches)

@@ -1,20 +1,27 @@
-"""The demo simulator: realistic readings through the real HTTP API, and care workers answering.
+"""The demo simulator: realistic readings through the real device paths, and care workers answering.
 
-Readings go in batches through each center's gateway: heartbeats with battery levels, mostly
-normal vitals, positions near home, and now and then a run of abnormal vitals, a fall (often
-called off with the OK button) or an SOS. With the demo password it also plays the care
-workers: it acknowledges open alerts after a while, goes on site and resolves them.
+Readings go in batches through each center's gateway (the HTTP API; one gateway publishes to
+MQTT instead when the demo has a broker): heartbeats with battery levels, mostly normal vitals,
+positions near home, and now and then a run of abnormal vitals, a fall (often called off with
+the OK button) or an SOS. Some of the watches speak their own protocol over TCP to the watch
+listener (`watch_simulator.py`). With the demo password it also plays the care workers: it
+acknowledges open alerts after a while, goes on site and resolves them.
 """
 
+import json
 import logging
 import random
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+
+from carecenter.demo.watch_simulator import SimulatedWatch
+from carecenter.devices.mqtt_subscriber import readings_topic
 
 log = logging.getLogger(__name__)
 WORKERS = ("worker", "worker02", "worker03", "dd_worker01", "dd_worker02")
@@ -37,6 +44,10 @@ class Simulator:
     gateways: list[dict[str, Any]]
     rate: float = 5.0  # readings per second
     password: str | None = None  # to play the care workers
+    watch_address: tuple[str, int] | None = None  # the watch listener, for the TCP watches
+    watches: list[dict[str, Any]] = field(default_factory=list)  # serial and home of each TCP watch
+    publish: Callable[[str, str], None] | None = None  # MQTT: (topic, payload) for the first gateway
+    mqtt_prefix: str = "carecenter"
     rng: random.Random = field(default_factory=random.Random)
     sos_chance: float = 0.004
     fall_chance: float = 0.003
@@ -48,8 +59,14 @@ class Simulator:
     _pending_ok: list[tuple[datetime, str, str]] = field(default_factory=list)  # (when, gateway key, serial)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _tcp: list[SimulatedWatch] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.watch_address is not None:
+            self._tcp = [
+                SimulatedWatch(self.watch_address, w["serial"], tuple(w["home"]) if w.get("home") else None, self.rng)
+                for w in self.watches
+            ]
         for gateway in self.gateways:
             self._devices[gateway["key"]] = [
                 DeviceState(
@@ -121,11 +138,20 @@ class Simulator:
                         "recorded_at": now.isoformat(),
                     }
                 )
+            gateway = next(g for g in self.gateways if g["key"] == key)
+            if self.publish is not None and gateway is self.gateways[0]:
+                topic = readings_topic(self.mqtt_prefix, str(gateway["center_id"]), gateway["gateway"])
+                self.publish(topic, json.dumps({"key": key, "readings": readings}))
+                accepted += len(readings)  # acknowledged by the broker; stored once CareCenter commits
+                continue
             response = self.client.post(
                 "/api/v1/checkins/batch", json={"readings": readings}, headers={"X-Device-Key": key}
             )
             response.raise_for_status()
             accepted += int(response.json()["accepted"])
+        for watch in self._tcp:
+            if self.rng.random() < 0.3:
+                accepted += watch.step(now, sos_chance=self.sos_chance, fall_chance=self.fall_chance)
         self.posted += accepted
         return accepted
 
@@ -192,3 +218,5 @@ class Simulator:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+        for watch in self._tcp:
+            watch.close()

@@ -6,14 +6,17 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from carecenter.alerts.models import Alert
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
 from carecenter.devices.models import Device
+from carecenter.devices.settings import DeviceSettings
+from carecenter.devices.watch_listener import WatchListener
 from carecenter.duty.models import DutyShift
 from carecenter.duty.service import on_duty_staff
+from carecenter.readings.models import Reading
 from notifications.models import SmsMessage
 from tests.conftest import Clock
 
@@ -24,7 +27,9 @@ def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock,
     summary = seed_demo(session=session, password=PASSWORD, now=clock.now)
     session.commit()
     assert session.exec(select(func.count()).select_from(Device)).one() > 300
-    assert [len(g["devices"]) > 50 for g in summary.gateways] == [True, True]
+    assert [len(g["devices"]) > 20 for g in summary.gateways] == [True, True]  # pendants behind the gateways
+    assert len(summary.watches) > 100  # the 4G watches speak their own protocol
+    assert all(len(w["serial"]) == 15 and w["serial"].isdigit() for w in summary.watches)  # IMEI-like ids
     shifts = session.exec(select(func.count()).select_from(DutyShift)).one()
     again = seed_demo(session=session, password=PASSWORD, now=clock.now)
     session.commit()
@@ -63,3 +68,41 @@ def test_simulate_needs_the_demo_keys(tmp_path: object, capsys: pytest.CaptureFi
 
     assert main(["simulate", "--keys", "/nonexistent/keys.json", "--duration", "0"]) == 2
     assert "run `python main.py demo` first" in capsys.readouterr().err
+
+
+def test_the_simulator_drives_watches_over_tcp(
+    client: TestClient, session: Session, app: FastAPI, clock: Clock
+) -> None:
+    summary = seed_demo(session=session, password=PASSWORD, now=clock.now)
+    session.commit()
+    listener = WatchListener(
+        engine=app.state.engine,
+        checkins=app.state.checkins,
+        settings=DeviceSettings(watch_port=0, watch_host="127.0.0.1"),
+        clock=lambda: clock.now,
+    )
+    listener.start()
+    assert listener.port is not None
+    try:
+        simulator = Simulator(
+            client=client,
+            gateways=summary.gateways,
+            rate=2,
+            rng=random.Random(3),
+            sos_chance=0.2,
+            watch_address=("127.0.0.1", listener.port),
+            watches=summary.watches[:6],
+        )
+        for _ in range(12):
+            simulator.step(now=clock.now)
+    finally:
+        simulator.stop()
+        listener.stop()
+    serials = {w["serial"] for w in summary.watches[:6]}
+    session.expire_all()
+    from_watches = session.exec(
+        select(func.count()).select_from(Reading).join(Device).where(col(Device.serial).in_(serials))
+    ).one()
+    assert from_watches > 5
+    watch_ids = session.exec(select(Device.id).where(col(Device.serial).in_(serials))).all()
+    assert session.exec(select(Alert).where(col(Alert.device_id).in_(watch_ids), Alert.kind == "sos")).first()
