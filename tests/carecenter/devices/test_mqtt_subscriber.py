@@ -1,11 +1,15 @@
 """Home gateways through the real Mosquitto on this machine: readings in, errors out, nothing lost or doubled."""
 
 import json
+import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -193,3 +197,71 @@ def test_a_subscriber_restarted_mid_stream_loses_nothing_and_doubles_nothing(
         assert steps == list(range(300))
     finally:
         second.stop()
+
+
+def mosquitto_binary() -> str | None:
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return found if os.access(found, os.X_OK) else None
+
+
+class PrivateBroker:
+    """A Mosquitto of the test's own, on a free port, that the test can stop and start again."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.config = tmp_path / "mosquitto.conf"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = mosquitto_binary()
+        assert binary is not None
+        self.process = subprocess.Popen([binary, "-c", str(self.config)], stderr=subprocess.DEVNULL)
+        assert eventually(lambda: _listening(self.port), 5), "the private broker did not start"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(5)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(mosquitto_binary() is None, reason="no mosquitto binary to run a private broker")
+def test_the_subscriber_reconnects_when_the_broker_comes_back(
+    app: FastAPI, client: TestClient, s: Scenario, session: Session, clock: Clock, prefix: str, tmp_path: Path
+) -> None:
+    device, key = make_device(session, center=s.center, kind=DeviceKind.gateway, protocol="mqtt")
+    broker = PrivateBroker(tmp_path)
+    broker.start()
+    settings = DeviceSettings(
+        mqtt_url=f"mqtt://127.0.0.1:{broker.port}", mqtt_client_id=f"cc-{prefix}", mqtt_topic_prefix=prefix
+    )
+    running = MqttSubscriber(checkins=app.state.checkins, settings=settings, clock=lambda: clock.now)
+    running.start()
+    try:
+        assert running.connected.wait(5)
+        broker.stop()  # the broker goes away (a restart, a network cut)
+        assert eventually(lambda: not running.connected.is_set(), 5)
+        broker.start()
+        assert running.connected.wait(15), "the subscriber did not reconnect"
+        time.sleep(0.3)
+        publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-{prefix}")
+        publisher.connect("127.0.0.1", broker.port)
+        publisher.loop_start()
+        topic = readings_topic(prefix, str(s.center.id), device.serial)
+        publisher.publish(topic, json.dumps({"key": key, **reading(s, clock, "after")}), qos=1).wait_for_publish(5)
+        assert eventually(lambda: count(session, Reading) == 1)
+        publisher.loop_stop()
+        publisher.disconnect()
+    finally:
+        running.stop()
+        broker.stop()

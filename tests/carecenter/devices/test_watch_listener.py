@@ -229,17 +229,17 @@ def test_an_unknown_id_gets_no_answer_is_closed_and_is_shown_to_managers(
 
 
 @pytest.mark.parametrize(
-    ("bad", "slow"),
+    ("bad", "reason"),
     [
-        (b"GET / HTTP/1.1\r\n\r\n", False),  # garbage bytes
-        (frame(IMEI, "LK,0,0,50")[:-1] + b"XX]", False),  # the length does not match
-        (b"[3G*" + b"1" * 100, False),  # a header that never ends
-        (f"[3G*{IMEI}*FFFF*UD,".encode() + b"0" * 70_000, False),  # 64 KB and more without a "]"
-        (b"[3G*", True),  # a client that sends a byte now and then
+        (b"GET / HTTP/1.1\r\n\r\n", "bytes outside a frame"),  # garbage bytes
+        (frame(IMEI, "LK,0,0,50")[:-1] + b"XX]", "the length does not match the content"),
+        (b"[3G*" + b"1" * 100, "malformed frame header"),  # a header that never ends
+        (f"[3G*{IMEI}*FFFF*UD,".encode() + b"0" * 70_000, "the length does not match the content"),  # 64 KB, no "]"
+        (b"[3G*", "frame never completed"),  # a client that sends a byte now and then
     ],
 )
 def test_bad_input_closes_that_connection_only(
-    listener: WatchListener, s: Scenario, session: Session, bad: bytes, slow: bool
+    listener: WatchListener, s: Scenario, session: Session, client: TestClient, bad: bytes, reason: str
 ) -> None:
     good = connect(listener)
     good.send("LK")
@@ -253,6 +253,18 @@ def test_bad_input_closes_that_connection_only(
     good.send("LK,0,0,40")
     assert good.receive().content == b"LK"
     assert fresh(session, Device, s.watch.id).battery_pct == 40
+    assert f'carecenter_watch_connections_closed_total{{reason="{reason}"}}' in client.get("/metrics").text
+
+
+def test_a_position_far_from_home_raises_left_geofence(
+    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+) -> None:
+    watch = connect(listener)
+    watch.send(position("UD", clock.now, lat=39.7605, lon=116.2102))  # at home
+    watch.send(position("UD", clock.advance(minutes=1), lat=39.78, lon=116.21))  # 2.2 km north
+    watch.send("LK")
+    assert watch.receive().content == b"LK"
+    assert alerts(session) == [("left_geofence", 1)]
 
 
 def test_an_idle_connection_is_closed(app: FastAPI, client: TestClient, s: Scenario, clock: Clock) -> None:

@@ -1,0 +1,93 @@
+"""The frame parser alone: frames written from the protocol's description, cut at every byte."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from carecenter.devices.watch_protocol import FrameError, FrameReader, answer, interpret
+from tests.carecenter.devices.watch_client import frame, position
+
+NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+
+def test_a_stream_cut_at_every_byte_gives_the_same_frames() -> None:
+    stream = (
+        frame("8800000015", "LK,10,0,77")
+        + b"\r\n"
+        + frame("8800000015", position("UD", NOW), vendor="SG")
+        + frame("4700609403", "LK", vendor="ZJ", index="0A1F")
+        + frame("8800000015", "CR")
+    )
+    whole = FrameReader().feed(stream)
+    assert [(f.vendor, f.index, f.word) for f in whole] == [
+        ("3G", None, "LK"),
+        ("SG", None, "UD"),
+        ("ZJ", "0A1F", "LK"),
+        ("3G", None, "CR"),
+    ]
+    for cut in range(1, len(stream)):
+        reader = FrameReader()
+        assert reader.feed(stream[:cut]) + reader.feed(stream[cut:]) == whole
+
+
+def test_answers_echo_vendor_id_and_index() -> None:
+    [indexed] = FrameReader().feed(frame("4700609403", "LK", vendor="ZJ", index="0A1F"))
+    assert answer(indexed, "LK") == b"[ZJ*4700609403*0A1F*0002*LK]"
+    [plain] = FrameReader().feed(frame("8800000015", "LK"))
+    assert answer(plain, "LK") == b"[3G*8800000015*0002*LK]"
+
+
+def test_a_command_word_that_starts_with_hex_letters_is_not_taken_for_an_index() -> None:
+    # "AL" and "CR" start with hex digits; only "HHHH*" makes an index.
+    for content in ("AL", "CR", "BLOOD,130,80", "ADDD"):
+        reader = FrameReader()
+        data = frame("1234567890", content)
+        frames = [f for n in range(len(data)) for f in reader.feed(data[n : n + 1])]
+        assert [(f.index, f.text) for f in frames] == [(None, content)]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"hello",
+        b"[3G*1*0002*LKX]",  # the length does not match
+        b"[3G*1*00G2*LK]",  # not hex
+        b"[3G**0002*LK]",  # no id
+        b"[3G*12345678901234567890123456789012345*0002*LK]",  # an id longer than any IMEI or code
+        b"[" + b"A" * 100,  # a header that never ends
+    ],
+)
+def test_what_is_not_a_frame_is_refused(bad: bytes) -> None:
+    with pytest.raises(FrameError):
+        FrameReader().feed(bad)
+
+
+def test_an_alarm_carries_one_reading_per_status_bit_and_nothing_that_could_refuse_it() -> None:
+    status = (1 << 16) | (1 << 17) | (1 << 20) | (1 << 21) | (1 << 22)
+    [alarm] = FrameReader().feed(frame("1", position("AL", NOW, status=status, battery=250)))
+    report = interpret(alarm, NOW)
+    assert report.reply == "AL"
+    kinds = [r["kind"] for r in report.readings]
+    assert kinds == ["location", "sos", "low_battery", "removed", "fall"]  # both fall bits: one fall
+    assert "battery_pct" not in report.readings[0]  # 250 % is left out, the position stays
+    assert all(set(r) == {"event_id", "kind", "recorded_at"} for r in report.readings[1:])
+    assert len({r["event_id"] for r in report.readings}) == 5
+
+
+def test_an_alarm_with_a_wrong_clock_is_stored_when_it_arrived() -> None:
+    eight_hours_ahead = NOW + timedelta(hours=8)  # a watch set to Beijing time
+    [alarm] = FrameReader().feed(frame("1", position("AL", eight_hours_ahead, status=1 << 16)))
+    report = interpret(alarm, NOW)
+    assert {r["recorded_at"] for r in report.readings} == {NOW.isoformat()}
+    again = interpret(alarm, NOW + timedelta(seconds=30))  # resent later: the same event ids
+    assert [r["event_id"] for r in again.readings] == [r["event_id"] for r in report.readings]
+
+
+def test_positions_without_a_fix_keep_the_cells_and_southern_western_coordinates_are_signed() -> None:
+    [lost] = FrameReader().feed(frame("1", position("UD2", NOW, fix=False, cells="2,1,460,0,1,2,3")))
+    report = interpret(lost, NOW)
+    assert [r["kind"] for r in report.readings] == ["heartbeat"] and report.cells == "2,1,460,0,1,2,3"
+    body = position("UD", NOW, lat=33.9, lon=151.2).replace(",N,", ",S,").replace(",E,", ",W,")
+    [south] = FrameReader().feed(frame("1", body))
+    reading = interpret(south, NOW).readings[0]
+    assert (reading["latitude"], reading["longitude"]) == (-33.9, -151.2)
