@@ -10,6 +10,7 @@ python main.py gateway                             # the watch listener and MQTT
 """
 
 import argparse
+import asyncio
 import contextlib
 import getpass
 import json
@@ -316,20 +317,17 @@ def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    app = create_app(settings)  # for its engine, check-in writer and dispatcher: nothing is served
-    running = [make(app) for make in services]
-    if settings.sms.sms_dispatcher_enabled:
-        app.state.sms.dispatcher.start()
-    for service in running:
-        service.start()
-    print("gateway running (Ctrl-C to stop)", flush=True)
-    while not stop.wait(0.5):
-        pass
-    for service in reversed(running):
-        service.stop()
-    app.state.checkins.stop()
-    app.state.sms.dispatcher.stop()
-    app.state.engine.dispose()
+    # The app's own lifespan starts and stops the adapters, the check-in writer and the dispatcher;
+    # nothing is served over HTTP.
+    app = create_app(settings, services=services)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            print("gateway running (Ctrl-C to stop)", flush=True)
+            while not stop.is_set():
+                await asyncio.sleep(0.5)
+
+    asyncio.run(run())
     print("gateway stopped", flush=True)
     return 0
 

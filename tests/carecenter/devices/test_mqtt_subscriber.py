@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock
 from tests.factories import make_device
 from tests.fakes import FakeSender
+from tests.waiting import eventually
 
 BROKER = ("127.0.0.1", 1883)
 
@@ -100,15 +101,6 @@ def gateway(session: Session, s: Scenario, prefix: str) -> Iterator[tuple[Gatewa
     gateway = Gateway(prefix, str(s.center.id), device.serial)
     yield gateway, key
     gateway.close()
-
-
-def eventually(check: Callable[[], bool], seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def count(session: Session, model: Any) -> int:

@@ -1,7 +1,7 @@
 """4G watches over real TCP sockets: frames in, readings and alerts stored, answers only after the commit."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from tests.carecenter.devices.watch_client import Watch, frame, position
 from tests.conftest import Clock
 from tests.factories import login, make_device
 from tests.fakes import FakeSender
+from tests.waiting import eventually
 
 IMEI = "358688000000158"
 
@@ -70,15 +71,6 @@ def readings(session: Session) -> list[Reading]:
 def alerts(session: Session) -> list[tuple[str, int]]:
     session.expire_all()
     return [(a.kind, a.trigger_count) for a in session.exec(select(Alert).order_by(col(Alert.id))).all()]
-
-
-def eventually(check: Callable[[], bool], seconds: float = 5) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def test_a_keepalive_is_answered_and_feeds_battery_and_last_seen(
