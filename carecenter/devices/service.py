@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -59,11 +59,16 @@ def devices_by_key(session: Session, keys: set[str]) -> dict[str, Device]:
     return {by_hash[device.key_hash]: device for device in found}
 
 
-def is_connected(device: Device) -> bool:
+# Watches send a keep-alive every few minutes. A listener that died could not record the
+# disconnection, so a connection without a frame for longer than this is not shown as connected.
+CONNECTION_STALE_AFTER = timedelta(minutes=20)
+
+
+def is_connected(device: Device, now: datetime) -> bool:
     """Whether a watch listener holds a connection of this watch (as it last recorded)."""
-    return device.connected_at is not None and (
-        device.disconnected_at is None or device.disconnected_at < device.connected_at
-    )
+    if device.connected_at is None or (device.disconnected_at and device.disconnected_at >= device.connected_at):
+        return False
+    return now - max(device.connected_at, device.last_frame_at or device.connected_at) < CONNECTION_STALE_AFTER
 
 
 def with_key(device: Device, key: str) -> DeviceWithKey:

@@ -27,7 +27,7 @@ def unknown_devices(request: Request, user: ManagerDep, session: SessionDep) -> 
 
 
 @router.get("/manage/devices/{device_id}", response_class=HTMLResponse)
-def device_page(device_id: int, request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
+def device_page(device_id: int, request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     device = service.get_device(session=session, actor=user.actor, device_id=device_id)
     takes_commands = device.protocol == DeviceProtocol.watch_tcp
     history = commands.list_commands(session=session, actor=user.actor, device_id=device_id, page=RECENT)
@@ -37,7 +37,7 @@ def device_page(device_id: int, request: Request, user: ManagerDep, session: Ses
         "device.html",
         user,
         device=device,
-        connected=service.is_connected(device),
+        connected=service.is_connected(device, now),
         takes_commands=takes_commands,
         history=history.items,
         numbers=numbers,

@@ -113,7 +113,7 @@ def _device_cells(session: Session, rows: list[Any], now: datetime) -> dict[int,
     silent = silent_device_ids(session, rows, now)
     cells: dict[int, dict[str, str]] = {}
     for device in rows:
-        connected = devices.is_connected(device)
+        connected = devices.is_connected(device, now)
         cells[device.id] = {"connection": "●" if connected else ("○" if device.protocol == "watch-tcp" else "")}
         if device.id in silent:
             cells[device.id]["silent"] = "⚠"

@@ -46,6 +46,12 @@ def test_the_devices_list_shows_protocol_connection_and_unknown_ids(
     page = client.get("/manage/devices").text
     assert "4G watch (TCP)" in page and "●" in page  # protocol, and connected
     assert 'href="/manage/devices/unknown"' in page
+    # A listener that died cannot record the disconnection: an hour without a frame is not "connected".
+    s.watch.connected_at = s.watch.last_frame_at = clock.now - timedelta(hours=1)
+    session.add(s.watch)
+    session.commit()
+    stale = client.get("/manage/devices").text
+    assert "●" not in stale and "○" in stale
     unknown = client.get("/manage/devices/unknown").text
     assert "867000000000999" in unknown and "198.51.100.4:40001" in unknown
     register = re.search(r'href="(/manage/devices/new\?[^"]+)"', unknown)
