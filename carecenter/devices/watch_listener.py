@@ -268,12 +268,11 @@ class WatchListener:
                 return
             commands = await self._db(lambda s: connections.commands_to_send(s, device_ids=list(connected)))
             assert isinstance(commands, list)
-            sent = []
+            now, sent = self.clock(), []  # the time-out counts from before the command went out
             for command in commands:
                 connection = connected[command.device_id]
                 connection.send(command.content)
                 connection.awaiting[command.content.split(",", 1)[0].upper()] = command.id
                 sent.append(command.id)
             if sent:
-                now = self.clock()
                 await self._db(lambda s: connections.mark_sent(s, command_ids=sent, now=now))
