@@ -49,6 +49,7 @@ BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {
     "/tasks": {"service": "meals", "done": True},
     "/concern": {"note": "情绪低落"},
     "/vitals": {"heart_rate": 70},
+    "/commands": {"kind": "locate"},
     "/correct-times": {"reason": "忘记签到", "checked_in_at": "2026-11-24T09:00:00+08:00"},
 }
 

@@ -1,3 +1,5 @@
+from datetime import UTC, date, datetime
+
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -6,8 +8,9 @@ from sqlmodel import Session
 
 from carecenter.db import make_engine
 from carecenter.migrate import alembic_config, head_revisions, schema_is_current, upgrade_to_head
+from carecenter.residents.models import Gender, Resident
 from carecenter.tables import metadata
-from tests.factories import make_center, make_resident
+from tests.factories import make_center
 
 
 def test_models_and_migrations_do_not_drift(engine: sa.Engine) -> None:
@@ -31,13 +34,54 @@ def test_upgrade_downgrade_upgrade_on_an_empty_file(tmp_sqlite_url: str) -> None
     engine.dispose()
 
 
+def resident_as_of_0006(session: Session, center_id: int | None) -> int:
+    """A resident row written with the columns the table has at this revision (the model has more now)."""
+    assert center_id is not None
+    values = Resident(
+        name="王秀英",
+        gender=Gender.female,
+        birth_date=date(1940, 5, 1),
+        center_id=center_id,
+        created_at=datetime.now(UTC),
+    ).model_dump(exclude={"id"})
+    table = sa.Table("resident", sa.MetaData(), autoload_with=session.connection())
+    values = {name: value for name, value in values.items() if name in table.c and name != "alert_thresholds"}
+    new_id = session.execute(sa.insert(table).values(**values).returning(table.c.id)).scalar_one()
+    session.commit()
+    return int(new_id)
+
+
+def test_devices_registered_before_0007_keep_working_over_http(tmp_sqlite_url: str) -> None:
+    """0007: existing devices post over the HTTP API, existing residents are not enrolled in watch-off alerts."""
+    config = alembic_config(tmp_sqlite_url)
+    command.upgrade(config, "0006")
+    engine = make_engine(tmp_sqlite_url, sqlite_write_lock=False)
+    with Session(engine) as session:
+        center_id = make_center(session).id
+        resident_id = resident_as_of_0006(session, center_id)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO device (kind, serial, model, reporting_interval_seconds, resident_id, center_id, key_hash,"
+                " key_prefix, key_rotated_at, created_at) VALUES ('watch', 'SN-1', '', 300, :resident, :center,"
+                " 'h', 'dk_', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            ),
+            {"resident": resident_id, "center": center_id},
+        )
+    command.upgrade(config, "0007")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT protocol, connected_at FROM device")).one() == ("http", None)
+        assert conn.execute(sa.text("SELECT watch_removed_alert FROM resident")).scalar_one() in (0, False)
+    engine.dispose()
+
+
 def test_a_contacts_opt_out_and_unusable_number_move_into_the_numbers_state(tmp_sqlite_url: str) -> None:
     """0006: what the contact rows said is kept as the number's state, not lost with the columns."""
     config = alembic_config(tmp_sqlite_url)
     command.upgrade(config, "0005")
     engine = make_engine(tmp_sqlite_url, sqlite_write_lock=False)
-    with Session(engine) as session:  # centers and residents are as they were at 0005
-        resident_id = make_resident(session, center=make_center(session)).id
+    with Session(engine) as session:  # centers are as they were at 0005
+        resident_id = resident_as_of_0006(session, make_center(session).id)
     with engine.begin() as conn:
         for cid, phone, opt_in, unreachable in (
             (1, "+8613900000001", "opted_out", None),
