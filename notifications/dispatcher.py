@@ -1,4 +1,4 @@
-"""Sending what is due in the outbox: claim, send outside any transaction, record.
+"""Sending what is due in the outbox, SMS and calls alike: claim, send outside any transaction, record.
 
 Any number of dispatchers may share one PostgreSQL outbox: rows are claimed with
 `FOR UPDATE SKIP LOCKED` (and a guarded UPDATE on top, for SQLite) and carry a lease, so a
@@ -25,11 +25,12 @@ from sqlmodel import Session, col, or_, select
 
 from carecommon.sqltypes import upsert_insert
 from notifications.events import NoEvents, SmsEvents
-from notifications.models import MessageStatus, SmsMessage, SmsPace, SmsRecipient
+from notifications.models import MessageChannel, MessageStatus, SmsMessage, SmsPace, SmsRecipient
 from notifications.outbox import WAKE_KEY
 from notifications.senders import SendError, SendResult, SmsSender
 from notifications.settings import SmsSettings
 from notifications.twilio_errors import Verdict
+from notifications.voice import CALL_STATUS_PATH, GATHER_PATH, call_twiml
 
 log = logging.getLogger(__name__)
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
@@ -94,6 +95,8 @@ class Claimed:
     to_phone: str
     body: str
     attempts: int
+    channel: str = MessageChannel.sms
+    language: str = "zh-CN"
     not_before: float = 0.0  # time.monotonic() before which it may not go out (the sender's rate limit)
 
 
@@ -191,7 +194,14 @@ class Dispatcher:
                     attempts=outbox.c.attempts + 1,
                     updated_at=now,
                 )
-                .returning(outbox.c.id, outbox.c.to_phone, outbox.c.body, outbox.c.attempts)
+                .returning(
+                    outbox.c.id,
+                    outbox.c.to_phone,
+                    outbox.c.body,
+                    outbox.c.attempts,
+                    outbox.c.channel,
+                    outbox.c.language,
+                )
             ).all()
             position = {message_id: n for n, message_id in enumerate(order)}
             claimed = sorted((Claimed(*row) for row in rows), key=lambda m: position[m.id])
@@ -229,15 +239,28 @@ class Dispatcher:
         return booked
 
     def _send_one(self, message: Claimed, now: datetime) -> Outcome:
-        callback = f"{self.public_url}{STATUS_CALLBACK_PATH}?m={message.id}" if self.public_url else None
         try:
-            result = self.sender.send(to=message.to_phone, body=message.body, status_callback=callback)
+            result = self._hand_over(message)
         except SendError as exc:
             return self._record_failure(message, exc, now)
         except Exception as exc:  # a sender bug must not stop the dispatcher or lose the row
             log.exception("sender %s crashed on message %s", self.sender.name, message.id)
             return self._record_failure(message, SendError(Verdict.retry, f"sender error: {exc!r}"[:200]), now)
         return self._record_sent(message, result, now)
+
+    def _hand_over(self, message: Claimed) -> SendResult:
+        """An SMS to `send`; a call to `call`, with the key it asks for coming back to our webhook."""
+        base = self.public_url or ""
+        if message.channel == MessageChannel.voice:
+            gather = f"{base}{GATHER_PATH}?m={message.id}"
+            return self.sender.call(
+                to=message.to_phone,
+                script=message.body,
+                twiml=call_twiml(message.body, message.language, gather),
+                status_callback=f"{base}{CALL_STATUS_PATH}?m={message.id}" if self.public_url else None,
+            )
+        callback = f"{base}{STATUS_CALLBACK_PATH}?m={message.id}" if self.public_url else None
+        return self.sender.send(to=message.to_phone, body=message.body, status_callback=callback)
 
     def _record_sent(self, message: Claimed, result: SendResult, now: datetime) -> Outcome:
         outbox = SmsMessage.__table__  # type: ignore[attr-defined]

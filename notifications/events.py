@@ -24,6 +24,9 @@ class SmsEvents(Protocol):
     def link_answered(self, *, session: Session, link: ResponseLink, answer: str, now: datetime) -> None:
         """Someone answered through a response link."""
 
+    def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
+        """Someone pressed a key on an alert call: "1" takes charge, "2" cannot go."""
+
 
 class NoEvents:
     """Used until the domain core registers its own: nothing reacts."""
@@ -35,4 +38,7 @@ class NoEvents:
         return None
 
     def link_answered(self, *, session: Session, link: ResponseLink, answer: str, now: datetime) -> None:
+        return None
+
+    def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
         return None

@@ -1,11 +1,13 @@
-"""A local stand-in for the Twilio Messages API, for tests and benchmarks (never the internet).
+"""A local stand-in for the Twilio Messages and Calls APIs, for tests and benchmarks (never the internet).
 
-It checks what the real API checks first (account SID and auth token, an E.164 `To`, a body,
-a sender), answers with Twilio-shaped JSON, can be told to fail (HTTP 500, 429, an error code,
-a timeout), and signs status callbacks the way Twilio does.
+It checks what the real API checks first (account SID and auth token, an E.164 `To`, a body or
+TwiML, a sender), answers with Twilio-shaped JSON, can be told to fail (HTTP 500, 429, an error
+code, a timeout), and signs callbacks the way Twilio does: message status, a key pressed during
+a call (to the `<Gather>` action), the end of a call.
 """
 
 import base64
+import html
 import json
 import re
 import secrets
@@ -22,7 +24,8 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/Messages\.json$")
+MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/(?P<kind>Messages|Calls)\.json$")
+GATHER_ACTION = re.compile(r'<Gather [^>]*action="(?P<url>[^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,22 @@ class ReceivedMessage:
 
 
 @dataclass
+class ReceivedCall:
+    sid: str
+    to: str
+    sender: str
+    twiml: str
+    status_callback: str | None
+    form: dict[str, str]
+    received_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
 class FakeTwilioApi:
     account_sid: str = "AC" + "0" * 31 + "1"
     auth_token: str = "fake-auth-token"  # noqa: S105 - the stand-in's own made-up token
     received: list[ReceivedMessage] = field(default_factory=list)
+    calls: list[ReceivedCall] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -108,6 +123,32 @@ class FakeTwilioApi:
             params["ErrorCode"] = str(error_code)
         return post(message.status_callback, data=params, headers=self.signed_callback(message.status_callback, params))
 
+    def press(self, sid: str, digits: str, *, post: Callable[..., Any] = httpx.post) -> Any:
+        """The called person presses `digits`: a signed POST to the call's `<Gather>` action."""
+        call = next(c for c in self.calls if c.sid == sid)
+        match = GATHER_ACTION.search(call.twiml)
+        assert match, "that call asks for no key"
+        url = html.unescape(match["url"])
+        params = {"CallSid": sid, "Digits": digits, "To": call.to, "From": call.sender, "AccountSid": self.account_sid}
+        return post(url, data=params, headers=self.signed_callback(url, params))
+
+    def end_call(
+        self, sid: str, status: str, *, error_code: int | None = None, post: Callable[..., Any] = httpx.post
+    ) -> Any:
+        """The call ends (`completed`, `no-answer`, `busy`, `failed`, `canceled`): the signed status callback."""
+        call = next(c for c in self.calls if c.sid == sid)
+        assert call.status_callback, "that call asked for no status callback"
+        params = {
+            "CallSid": sid,
+            "CallStatus": status,
+            "To": call.to,
+            "From": call.sender,
+            "AccountSid": self.account_sid,
+        }
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return post(call.status_callback, data=params, headers=self.signed_callback(call.status_callback, params))
+
     # -- the API -------------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
@@ -123,6 +164,8 @@ class FakeTwilioApi:
             if failure.stall_seconds:
                 time.sleep(failure.stall_seconds)
             return self._error(request, failure.status, failure.code or failure.status, "Scripted failure")
+        if match["kind"] == "Calls":
+            return self._call(request, match["sid"], form)
         to, body = form.get("To", ""), form.get("Body", "")
         sender = form.get("From") or form.get("MessagingServiceSid") or ""
         if not E164.match(to):
@@ -156,6 +199,35 @@ class FakeTwilioApi:
                 "price": None,
                 "api_version": "2010-04-01",
                 "uri": f"/2010-04-01/Accounts/{match['sid']}/Messages/{sid}.json",
+            },
+        )
+
+    def _call(self, request: BaseHTTPRequestHandler, account: str, form: dict[str, str]) -> None:
+        to, sender, twiml = form.get("To", ""), form.get("From", ""), form.get("Twiml", "")
+        if not E164.match(to):
+            return self._error(request, 400, 13224, f"The phone number you are attempting to call, {to}, is not valid.")
+        if not sender:
+            return self._error(request, 400, 21213, "A 'From' phone number is required.")
+        if not (twiml or form.get("Url")):
+            return self._error(request, 400, 21205, "A 'Url' or 'Twiml' parameter is required.")
+        sid = "CA" + secrets.token_hex(16)
+        with self._lock:
+            self.calls.append(ReceivedCall(sid, to, sender, twiml, form.get("StatusCallback"), form))
+        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        self._json(
+            request,
+            201,
+            {
+                "sid": sid,
+                "account_sid": account,
+                "to": to,
+                "from": sender,
+                "status": "queued",
+                "direction": "outbound-api",
+                "date_created": now,
+                "date_updated": now,
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json",
             },
         )
 

@@ -39,6 +39,11 @@ STATUS_RANK = {
 }
 
 
+class MessageChannel(StrEnum):
+    sms = "sms"
+    voice = "voice"  # a phone call that speaks `body` and asks for a key
+
+
 class Purpose(StrEnum):
     alert = "alert"
     escalation = "escalation"
@@ -55,6 +60,7 @@ class SmsMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)
+    channel: str = Field(default=MessageChannel.sms, max_length=8)
     to_phone: str = Field(max_length=32, index=True)
     language: str = Field(max_length=8)
     body: str = Field(max_length=1600)
@@ -76,10 +82,12 @@ class SmsMessage(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    digits: str | None = Field(default=None, max_length=8, description="The key a called person pressed")
 
 
 class SmsMessagePublic(SQLModel):
     id: int
+    channel: str
     to_phone: str
     language: str
     body: str
@@ -99,6 +107,7 @@ class SmsMessagePublic(SQLModel):
     created_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None
+    digits: str | None
 
 
 class SmsRecipient(SQLModel, table=True):

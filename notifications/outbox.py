@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, make_transient_to_detached
 from sqlmodel import Session, col, func, select
 
 from carecommon.sqltypes import upsert_insert
-from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
+from notifications.models import MessageChannel, MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.settings import SmsSettings
 from notifications.templates import render
 
@@ -100,7 +100,9 @@ def opted_out_among(session: Session, phones: Sequence[str]) -> set[str]:
 def _over_budget(session: Session, message: SmsMessage, settings: SmsSettings, now: datetime) -> str | None:
     sent_statuses = [s for s in MessageStatus if s != MessageStatus.suppressed]
     recent = select(func.count()).where(
-        SmsMessage.to_phone == message.to_phone, col(SmsMessage.status).in_(sent_statuses)
+        SmsMessage.to_phone == message.to_phone,
+        col(SmsMessage.status).in_(sent_statuses),
+        col(SmsMessage.channel) == MessageChannel.sms,
     )
     last_hour = session.exec(recent.where(col(SmsMessage.created_at) > now - timedelta(hours=1))).one()
     if last_hour >= settings.sms_budget_per_hour:
@@ -130,13 +132,15 @@ def enqueue_sms(
     visit_id: int | None = None,
     recipient_ref: str | None = None,
     opted_out: bool | None = None,
+    channel: MessageChannel = MessageChannel.sms,
 ) -> SmsMessage:
-    """Queue one SMS in the caller's transaction; the same dedupe key is never queued twice.
+    """Queue one SMS (or call) in the caller's transaction; the same dedupe key is never queued twice.
 
     The returned row says what will happen: `queued` (maybe held until `next_attempt_at`), or
     `suppressed` with `hold_reason` (opted_out, budget, repeated_text) - the caller may then try
     someone else. A critical message is suppressed only for a number that opted out (`opted_out`:
-    the caller has looked that up with `opted_out_among`; None: looked up here).
+    the caller has looked that up with `opted_out_among`; None: looked up here). A call is
+    never suppressed by an SMS opt-out (STOP is about texts; calls are for critical alerts).
     """
     if not critical:  # a repeat must not count against the budget or queue a summary
         existing = session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key)).first()
@@ -144,6 +148,7 @@ def enqueue_sms(
             return existing
     message = SmsMessage(
         dedupe_key=dedupe_key,
+        channel=channel,
         to_phone=to,
         language=language,
         body=body,
@@ -158,7 +163,9 @@ def enqueue_sms(
         created_at=now,
         updated_at=now,
     )
-    if opted_out is None:
+    if channel == MessageChannel.voice:
+        opted_out = False
+    elif opted_out is None:
         opted_out = to in opted_out_among(session, [to])
     if opted_out:
         message.status, message.hold_reason = MessageStatus.suppressed, "opted_out"
@@ -200,3 +207,17 @@ def _queue_summary(*, session: Session, settings: SmsSettings, message: SmsMessa
         updated_at=now,
     )
     _insert_once(session, summary)
+
+
+def cancel_queued_calls(session: Session, *, alert_id: int, now: datetime) -> int:
+    """Calls for this alert not yet placed are not placed (someone answered); ringing ones are left alone."""
+    result = session.execute(
+        sa.update(SmsMessage)
+        .where(
+            col(SmsMessage.alert_id) == alert_id,
+            col(SmsMessage.channel) == MessageChannel.voice,
+            col(SmsMessage.status).in_([MessageStatus.queued, MessageStatus.retrying]),
+        )
+        .values(status=MessageStatus.suppressed, hold_reason="answered", updated_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

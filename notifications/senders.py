@@ -1,7 +1,12 @@
-"""Senders behind one small interface: Twilio (the official SDK), console, and fake for tests."""
+"""Senders behind one small interface: Twilio (the official SDK), console, and fake for tests.
+
+A sender sends SMS and places calls: the outbox holds both, and the dispatcher hands each row
+to `send` or `call` by its channel.
+"""
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,14 +39,18 @@ class SendError(Exception):
 
 
 class SmsSender(Protocol):
-    """Sends one SMS and returns the provider's id, or raises SendError. Never called in a transaction.
+    """Sends one SMS (or places one call) and returns the provider's id, or raises SendError.
+    Never called in a transaction.
 
-    `status_callback` is the URL the provider should report delivery to (None: no reports).
+    `status_callback` is the URL the provider should report delivery (or the call's end) to
+    (None: no reports). A call speaks `twiml`; `script` is the same words for people to read.
     """
 
     name: str
 
     def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult: ...
+
+    def call(self, *, to: str, script: str, twiml: str, status_callback: str | None) -> SendResult: ...
 
 
 class ConsoleSender:
@@ -55,6 +64,11 @@ class ConsoleSender:
     def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
         sid = f"CONSOLE{next(self._ids):08d}"
         log.warning("SMS to %s [%s]: %s", to, sid, body)
+        return SendResult(provider_sid=sid)
+
+    def call(self, *, to: str, script: str, twiml: str, status_callback: str | None) -> SendResult:
+        sid = f"CONSOLECALL{next(self._ids):08d}"
+        log.warning("CALL to %s [%s] would say: %s", to, sid, script)
         return SendResult(provider_sid=sid)
 
 
@@ -82,6 +96,7 @@ class TwilioSender:
             raise ValueError("Twilio is not configured: " + "; ".join(problems))
         assert settings.twilio_auth_token is not None
         self.from_number = settings.twilio_from_number
+        self.caller_id = settings.twilio_caller_id or settings.twilio_from_number
         self.messaging_service_sid = settings.twilio_messaging_service_sid
         self.client = Client(
             settings.twilio_account_sid,
@@ -97,18 +112,39 @@ class TwilioSender:
             params["from_"] = self.from_number
         if status_callback:
             params["status_callback"] = status_callback
-        try:
-            message = self.client.messages.create(**params)
-        except TwilioRestException as exc:
-            raise _send_error(classify(exc.code, exc.status), exc.code) from exc
-        except TwilioException as exc:  # RFC 9457 service errors and the like
-            code = getattr(exc, "code", None)
-            raise _send_error(classify(code, getattr(exc, "status", None)), code) from exc
-        except requests.RequestException as exc:  # timeouts, refused connections, TLS trouble
-            raise SendError(Verdict.retry, f"network error talking to Twilio: {type(exc).__name__}") from exc
-        if not message.sid:
-            raise SendError(Verdict.retry, "Twilio answered without a message SID")
-        return SendResult(provider_sid=message.sid)
+        return _created(lambda: self.client.messages.create(**params), "message")
+
+    def call(self, *, to: str, script: str, twiml: str, status_callback: str | None) -> SendResult:
+        """`client.calls.create` with the TwiML inline; the end of the call is reported to `status_callback`."""
+        if not self.caller_id:
+            raise SendError(Verdict.give_up, "no caller number: set CARECENTER_TWILIO_CALLER_ID (or FROM_NUMBER)")
+        params: dict[str, Any] = {"to": to, "from_": self.caller_id, "twiml": twiml, "timeout": RING_SECONDS}
+        if status_callback:
+            params |= {
+                "status_callback": status_callback,
+                "status_callback_event": ["completed"],
+                "status_callback_method": "POST",
+            }
+        return _created(lambda: self.client.calls.create(**params), "call")
+
+
+RING_SECONDS = 30  # how long a call rings before it counts as not answered
+
+
+def _created(create: Callable[[], Any], what: str) -> SendResult:
+    """Run an SDK create call; vendor and network errors become SendError with a verdict."""
+    try:
+        resource = create()
+    except TwilioRestException as exc:
+        raise _send_error(classify(exc.code, exc.status), exc.code) from exc
+    except TwilioException as exc:  # RFC 9457 service errors and the like
+        code = getattr(exc, "code", None)
+        raise _send_error(classify(code, getattr(exc, "status", None)), code) from exc
+    except requests.RequestException as exc:  # timeouts, refused connections, TLS trouble
+        raise SendError(Verdict.retry, f"network error talking to Twilio: {type(exc).__name__}") from exc
+    if not resource.sid:
+        raise SendError(Verdict.retry, f"Twilio answered without a {what} SID")
+    return SendResult(provider_sid=resource.sid)
 
 
 def _send_error(error: TwilioError, code: int | None) -> SendError:

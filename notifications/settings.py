@@ -21,6 +21,7 @@ class SmsSettings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
+    twilio_caller_id: str | None = Field(default=None, description="The number calls come from (default: FROM_NUMBER)")
     twilio_api_base: str = "https://api.twilio.com"
     twilio_timeout_seconds: float = Field(default=10.0, gt=0)
 

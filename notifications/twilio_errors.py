@@ -37,6 +37,12 @@ TWILIO_ERRORS: dict[int, TwilioError] = {
     30006: TwilioError(Verdict.unreachable, "landline or unreachable carrier"),
     30007: TwilioError(Verdict.give_up, "filtered by the carrier as spam"),
     30008: TwilioError(Verdict.retry, "unknown error from the carrier"),
+    # Calls (Twilio's voice error codes)
+    13223: TwilioError(Verdict.unreachable, "the number to call is not in a valid format"),
+    13224: TwilioError(Verdict.unreachable, "the number to call is not a valid phone number"),
+    13227: TwilioError(Verdict.give_up, "calls to this country are not enabled on the account"),
+    21215: TwilioError(Verdict.give_up, "geographic permissions do not allow calling this number"),
+    21217: TwilioError(Verdict.unreachable, "the number to call does not appear to be valid"),
 }
 
 

@@ -1,4 +1,7 @@
-"""Twilio webhooks (delivery status, inbound SMS) and the response-link page. All signed or tokened."""
+"""Twilio webhooks (delivery status, inbound SMS, keys pressed and ends of calls) and the response-link page.
+
+All signed (Twilio's X-Twilio-Signature) or tokened.
+"""
 
 import logging
 import re
@@ -20,6 +23,7 @@ from notifications.dispatcher import mark_unreachable
 from notifications.links import verify_link_token
 from notifications.models import (
     ANSWERS_FOR_ROLE,
+    FINAL,
     STATUS_RANK,
     LinkAnswer,
     LinkRole,
@@ -31,6 +35,7 @@ from notifications.models import (
 from notifications.outbox import set_opted_out
 from notifications.templates import render
 from notifications.twilio_errors import Verdict, classify
+from notifications.voice import CALL_STATUS_PATH, GATHER_PATH, call_twiml, closing_twiml
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sms webhooks"])
@@ -94,6 +99,67 @@ def twilio_status(params: SignedForm, request: Request, channel: ChannelDep, now
                 mark_unreachable(session, phone=message.to_phone, code=code, now=now)
             channel.events.message_not_reached(session=session, message=message, now=now)
         session.add(message)
+        session.commit()
+    return Response(status_code=204)
+
+
+# A call that ended without anyone pressing 1 or 2: what it becomes, and why (for the timeline).
+CALL_NOT_ANSWERED = {
+    "no-answer": (MessageStatus.undelivered, "no answer"),
+    "busy": (MessageStatus.undelivered, "busy"),
+    "failed": (MessageStatus.failed, "the call failed"),
+    "canceled": (MessageStatus.failed, "the call was cancelled"),
+    "completed": (MessageStatus.undelivered, "answered, but no key was pressed"),
+}
+CALL_ANSWERS = {"1": "call_thanks_going", "2": "call_thanks_cannot"}
+
+
+def _twiml(content: str) -> Response:
+    return Response(content=content, media_type="application/xml")
+
+
+@router.post(GATHER_PATH, response_class=Response)
+def twilio_gather(params: SignedForm, request: Request, channel: ChannelDep, now: NowDep) -> Response:
+    """The key pressed during an alert call: 1 takes charge, 2 cannot (the next person is called), 9 repeats."""
+    digit = params.get("Digits", "")[:1]
+    with Session(channel.engine) as session:
+        message = _find_message(session, request.query_params.get("m"), params.get("CallSid", ""))
+        if message is None:
+            log.warning("key pressed on an unknown call %s", params.get("CallSid"))
+            return _twiml(closing_twiml("call_goodbye", DEFAULT_LANGUAGE))
+        if digit not in CALL_ANSWERS:  # 9, or any other key: say it again
+            gather = f"{channel.public_url.rstrip('/')}{GATHER_PATH}?m={message.id}"
+            return _twiml(call_twiml(message.body, message.language, gather))
+        if message.digits is None:  # the first answer counts; a second key on the same call changes nothing
+            message.digits, message.updated_at = digit, now
+            message.provider_sid = message.provider_sid or params.get("CallSid")
+            if STATUS_RANK[MessageStatus.delivered] > STATUS_RANK[MessageStatus(message.status)]:
+                message.status, message.delivered_at = MessageStatus.delivered, now
+            session.add(message)
+            channel.events.call_answered(session=session, message=message, digit=digit, now=now)
+            session.commit()
+        return _twiml(closing_twiml(CALL_ANSWERS[message.digits], message.language))
+
+
+@router.post(CALL_STATUS_PATH, response_class=Response)
+def twilio_call_status(params: SignedForm, request: Request, channel: ChannelDep, now: NowDep) -> Response:
+    """A call ended: not answered (no answer, busy, failed, or no key) moves on to the next person at once."""
+    status, sid = params.get("CallStatus", "").lower(), params.get("CallSid", "")
+    with Session(channel.engine) as session:
+        message = _find_message(session, request.query_params.get("m"), sid)
+        if message is None or status not in CALL_NOT_ANSWERED:
+            return Response(status_code=204)
+        if message.digits is not None or message.status in FINAL:
+            return Response(status_code=204)  # answered with a key, or already settled
+        new_status, why = CALL_NOT_ANSWERED[status]
+        message.status, message.updated_at = new_status, now
+        message.provider_sid = message.provider_sid or sid
+        code = int(params["ErrorCode"]) if params.get("ErrorCode", "").isdigit() else None
+        message.error_code, message.error_message = code, why
+        if code is not None and classify(code, None).verdict == Verdict.unreachable:
+            mark_unreachable(session, phone=message.to_phone, code=code, now=now)
+        session.add(message)
+        channel.events.message_not_reached(session=session, message=message, now=now)
         session.commit()
     return Response(status_code=204)
 

@@ -138,6 +138,7 @@ def client(app: FastAPI, db: sa.Engine, clock: Clock) -> Iterator[TestClient]:
     app.dependency_overrides.clear()
     sender = app.state.sms.dispatcher.sender
     sender.sent.clear()
+    sender.calls.clear()
     sender.failures.clear()
 
 
@@ -165,6 +166,7 @@ def fake_twilio() -> Iterator[FakeTwilioApi]:
 def twilio_api(fake_twilio: FakeTwilioApi) -> Iterator[FakeTwilioApi]:
     """The local stand-in of the Twilio API, emptied for each test."""
     fake_twilio.received.clear()
+    fake_twilio.calls.clear()
     fake_twilio.failures.clear()
     yield fake_twilio
 

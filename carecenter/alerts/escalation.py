@@ -18,12 +18,14 @@ class Stage:
     name: str  # "s1", "s2", … for steps, "r1", "r2", … for reminders: part of each message's dedupe key
     recipients: tuple[Recipients, ...]
     is_reminder: bool
+    call: tuple[Recipients, ...] = ()  # of the recipients, who is phoned as well (critical alerts)
 
 
 def next_stage(policy: EscalationPolicyData, steps_done: int, reminders_sent: int) -> Stage:
     """The stage to run after `steps_done` steps and `reminders_sent` reminders."""
     if steps_done < len(policy.steps):
-        return Stage(f"s{steps_done + 1}", tuple(policy.steps[steps_done].recipients), is_reminder=False)
+        step = policy.steps[steps_done]
+        return Stage(f"s{steps_done + 1}", tuple(step.recipients), is_reminder=False, call=tuple(step.call))
     return Stage(f"r{reminders_sent + 1}", REMINDER_RECIPIENTS, is_reminder=True)
 
 

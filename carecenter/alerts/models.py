@@ -60,6 +60,7 @@ class Channel(StrEnum):
     api = "api"
     sms = "sms"
     link = "link"
+    call = "call"  # a key pressed on an alert call
     system = "system"
 
 
@@ -131,12 +132,21 @@ class Recipients(StrEnum):
 
 class EscalationStep(BaseModel):
     after_minutes: int = PydanticField(ge=0, le=24 * 60, description="Minutes after the alert (its first step)")
-    recipients: list[Recipients] = PydanticField(min_length=1)
+    recipients: list[Recipients] = PydanticField(min_length=1, description="Who is texted")
+    call: list[Recipients] = PydanticField(
+        default_factory=list, description="Of the recipients, who is also phoned (critical alerts only: SOS, falls)"
+    )
+
+    @model_validator(mode="after")
+    def _called_are_recipients(self) -> "EscalationStep":
+        if not set(self.call) <= set(self.recipients):
+            raise ValueError(N_("a step calls only people it also texts: add them to the recipients"))
+        return self
 
 
 DEFAULT_STEPS: list[dict[str, Any]] = [
-    {"after_minutes": 0, "recipients": ["care_worker", "on_duty"]},
-    {"after_minutes": 5, "recipients": ["manager", "first_family"]},
+    {"after_minutes": 0, "recipients": ["care_worker", "on_duty"], "call": ["on_duty"]},
+    {"after_minutes": 5, "recipients": ["manager", "first_family"], "call": ["first_family"]},
     {"after_minutes": 10, "recipients": ["all_family", "manager"]},
 ]
 

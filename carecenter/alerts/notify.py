@@ -1,5 +1,6 @@
 """The SMS (with a response link) each person an alert stage pages gets, and the outcome to family."""
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,9 +11,10 @@ from carecenter.centers.models import Center
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import Recipient, RecipientRef, family_recipient, reachable_family
 from carecenter.residents.models import Resident
+from carecenter.staff.models import Staff
 from carecenter.words import alert_kind_name, outcome_name
 from notifications.links import link_url, new_response_link
-from notifications.models import Purpose, ResponseLink, SmsMessage
+from notifications.models import MessageChannel, Purpose, ResponseLink, SmsMessage
 from notifications.outbox import opted_out_among
 from notifications.templates import render, render_within
 
@@ -55,8 +57,10 @@ def page(
     stage: str,
     reminder: bool,
     now: datetime,
+    call: Collection[str] = (),
 ) -> list[SmsMessage]:
-    """Queue one alert SMS per recipient for this stage (never twice for the same stage)."""
+    """Queue one alert SMS per recipient for this stage (never twice for the same stage), and a
+    call to those whose numbers are in `call`."""
     local = alert.opened_at.astimezone(ZoneInfo(center.time_zone))
     links = _links(session, messaging, alert, recipients, now)
     opted_out = opted_out_among(session, [recipient.phone for recipient in recipients])
@@ -90,7 +94,50 @@ def page(
                 opted_out=recipient.phone in opted_out,
             )
         )
+        if recipient.phone in call:
+            script = call_script(
+                session, alert=alert, resident=resident, center=center, language=recipient.language, now=now
+            )
+            messages.append(
+                send(
+                    session,
+                    messaging,
+                    recipient,
+                    body=script,
+                    purpose=Purpose.alert,
+                    dedupe_key=f"call:{alert.id}:{stage}:{recipient.ref}",
+                    now=now,
+                    critical=True,
+                    center_id=center.id,
+                    alert_id=alert.id,
+                    channel=MessageChannel.voice,
+                )
+            )
     return messages
+
+
+def call_script(
+    session: Session, *, alert: Alert, resident: Resident, center: Center, language: str, now: datetime
+) -> str:
+    """What an alert call says: what, who, how long ago, where, and who has already answered."""
+    minutes = int((now - alert.opened_at).total_seconds() // 60)
+    ago = render("call_minutes_ago", language, minutes=str(minutes)) if minutes else render("call_just_now", language)
+    answered_by = session.get(Staff, alert.acknowledged_by) if alert.acknowledged_by else None
+    answered = (
+        render("call_answered_by", language, who=answered_by.name)
+        if answered_by is not None
+        else render("call_nobody_yet", language)
+    )
+    return render(
+        "call_alert",
+        language,
+        center=center.town,
+        what=alert_kind_name(alert.kind, language),
+        who=resident.name,
+        ago=ago,
+        where=resident.address or center.town,
+        answered=answered,
+    )
 
 
 def tell_outcome(

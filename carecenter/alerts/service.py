@@ -47,7 +47,8 @@ from carecenter.residents.models import LivingSituation, Resident, ResidentStatu
 from carecenter.staff.models import Role, Staff
 from carecenter.words import VALUE_NAMES, alert_kind_name
 from carecommon.i18n import Word
-from notifications.models import SmsMessage
+from notifications.models import MessageChannel, SmsMessage
+from notifications.outbox import cancel_queued_calls
 from notifications.templates import render
 
 
@@ -173,6 +174,8 @@ def run_stage(
     policy = policy or policy_for(session, center.id)
     stage = escalation.next_stage(policy, alert.escalation_steps_done, alert.reminders_sent)
     recipients = resolve_recipients(session, resident=resident, center=center, groups=stage.recipients, now=now)
+    calling = stage.call if alert.severity == Severity.critical else ()  # only SOS and falls wake people
+    called = resolve_recipients(session, resident=resident, center=center, groups=calling, now=now)
     page(
         session,
         messaging,
@@ -183,6 +186,7 @@ def run_stage(
         stage=stage.name,
         reminder=stage.is_reminder,
         now=now,
+        call={r.phone for r in called},
     )
     if stage.is_reminder:
         alert.reminders_sent += 1
@@ -245,6 +249,7 @@ def move_on_after_failure(session: Session, messaging: AlertMessaging, *, messag
                     stage=f"next{message.id}",
                     reminder=False,
                     now=now,
+                    call={contact.phone} if message.channel == MessageChannel.voice else set(),
                 )
                 return
     if alert.next_escalation_at is None or alert.next_escalation_at > now:
@@ -269,6 +274,9 @@ def acknowledge(session: Session, *, alert: Alert, staff_id: int | None, channel
     changed: bool = result.rowcount == 1  # type: ignore[attr-defined]
     if changed:
         add_event(session, alert, "acknowledged", now, staff_id=staff_id, channel=channel)
+        assert alert.id is not None
+        if cancelled := cancel_queued_calls(session, alert_id=alert.id, now=now):
+            add_event(session, alert, "calls_cancelled", now, detail=f"{cancelled} not placed: someone answered")
     session.refresh(alert)
     return changed
 

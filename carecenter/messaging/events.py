@@ -34,3 +34,21 @@ class DomainSmsEvents:
                 alerts.acknowledge(session, alert=alert, staff_id=staff_id, channel=Channel.link, now=now)
             return
         alerts.record_family_answer(session, alert_id=link.alert_id, ref=link.recipient_ref, answer=answer, now=now)
+
+    def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
+        """1: the person takes charge (the alert is acknowledged, calls not yet placed are not);
+        2: they cannot, and the next person is tried at once."""
+        if digit == "2":
+            alerts.move_on_after_failure(session, self.messaging, message=message, now=now)
+            return
+        alert = session.get(Alert, message.alert_id) if message.alert_id is not None else None
+        if alert is None:
+            return
+        ref = RecipientRef.parse(message.recipient_ref)
+        if ref is not None and ref.kind == "staff":
+            staff = session.get(Staff, ref.id)
+            if alerts.staff_may_answer(staff, alert):
+                alerts.acknowledge(session, alert=alert, staff_id=ref.id, channel=Channel.call, now=now)
+            return
+        alerts.record_family_answer(session, alert_id=alert.id or 0, ref=message.recipient_ref, answer="going", now=now)
+        alerts.acknowledge(session, alert=alert, staff_id=None, channel=Channel.call, now=now)

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from carecenter.messaging.recipients import Recipient
-from notifications.models import Purpose, SmsMessage
+from notifications.models import MessageChannel, Purpose, SmsMessage
 from notifications.outbox import enqueue_sms
 from notifications.settings import SmsSettings
 
@@ -34,8 +34,9 @@ def send(
     visit_id: int | None = None,
     critical: bool = False,
     opted_out: bool | None = None,
+    channel: MessageChannel = MessageChannel.sms,
 ) -> SmsMessage:
-    """Queue one message for a recipient (their quiet hours apply unless it is critical)."""
+    """Queue one message (an SMS, or a call) for a recipient (their quiet hours apply unless it is critical)."""
     return enqueue_sms(
         session=session,
         settings=messaging.sms,
@@ -52,4 +53,5 @@ def send(
         visit_id=visit_id,
         recipient_ref=str(recipient.ref),
         opted_out=opted_out,
+        channel=channel,
     )

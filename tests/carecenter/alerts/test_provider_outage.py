@@ -39,12 +39,13 @@ def test_an_outage_delays_alerts_but_loses_none(
         twilio_api.fail_next(*OUTAGE * 2)
         alert_id = s.post(client, clock.now, "sos", event_id="help").json()["alert_id"]
         first = dispatcher.dispatch_due(clock.now)
-        assert (first.sent, first.retrying, first.failed) == (0, 2, 0)  # worker and the one on duty
+        # SMS to the worker and the one on duty, and the call to the one on duty.
+        assert (first.sent, first.retrying, first.failed) == (0, 3, 0)
 
         # Meanwhile: the board and the message log say so.
         web_login(client, s.manager.username)
         board = client.get("/board/rows").text
-        assert board.count('class="msg-retrying">重试中') == 2
+        assert board.count('class="msg-retrying">重试中') == 3
         headers = login(client, s.manager)
         log = client.get("/api/v1/notifications", params={"alert_id": alert_id}, headers=headers).json()["items"]
         assert {m["status"] for m in log} == {"retrying"} and all(m["error_message"] for m in log)
@@ -59,5 +60,7 @@ def test_an_outage_delays_alerts_but_loses_none(
         assert all(m.attempts >= 2 for m in messages)
         assert twilio_api.failures == []  # every scripted failure was met
         delivered = [(m.to, m.body) for m in twilio_api.received]
-        assert sorted(delivered) == sorted({(m.to_phone, m.body) for m in messages})  # each exactly once
+        texts = {(m.to_phone, m.body) for m in messages if m.channel == "sms"}
+        assert sorted(delivered) == sorted(texts)  # each exactly once
+        assert [c.to for c in twilio_api.calls] == [s.on_duty.phone]  # the call too, once
         assert "重试中" not in client.get("/board/rows").text
