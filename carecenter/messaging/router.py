@@ -34,9 +34,15 @@ def list_messages(
 def send_test(
     data: TestSmsRequest, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> SmsMessage:
-    """Send a test SMS to check the configuration; follow its row in the message log."""
+    """Send a test SMS (or place a test call) to check the configuration; follow its row in the message log."""
     message = service.send_test_sms(
-        session=session, actor=actor, to=data.to, language=data.language, sms_settings=settings.sms, now=now
+        session=session,
+        actor=actor,
+        to=data.to,
+        language=data.language,
+        sms_settings=settings.sms,
+        now=now,
+        channel=data.channel,
     )
     session.commit()
     return message

@@ -11,7 +11,7 @@ from carecenter.messaging.recipients import RecipientRef
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.staff.models import Role
 from carecommon.i18n import N_
-from notifications.models import MessageStatus, Purpose, SmsMessage
+from notifications.models import MessageChannel, MessageStatus, Purpose, SmsMessage
 from notifications.outbox import enqueue_sms
 from notifications.settings import SmsSettings
 from notifications.templates import render
@@ -43,15 +43,23 @@ def list_messages(
 
 
 def send_test_sms(
-    *, session: Session, actor: Actor, to: str, language: str, sms_settings: SmsSettings, now: datetime
+    *,
+    session: Session,
+    actor: Actor,
+    to: str,
+    language: str,
+    sms_settings: SmsSettings,
+    now: datetime,
+    channel: MessageChannel = MessageChannel.sms,
 ) -> SmsMessage:
-    """Queue a test SMS through the outbox like any other; its row shows the outcome."""
+    """Queue a test SMS (or call) through the outbox like any other; its row shows the outcome."""
     actor.require(Role.manager, Role.admin, to=N_("send test messages"))
     message = enqueue_sms(
         session=session,
         settings=sms_settings,
         to=to,
-        body=render("test", language),
+        body=render("test_call" if channel == MessageChannel.voice else "test", language),
+        channel=channel,
         language=language,
         purpose=Purpose.test,
         dedupe_key=f"test:{uuid.uuid4()}",
