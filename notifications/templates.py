@@ -12,6 +12,9 @@ from notifications.segments import count_segments
 
 TEMPLATES: Mapping[str, str] = {
     "alert": N_("[{center}] URGENT #{code}: {who} - {what} at {when}, {where}. Respond: {link}"),
+    "alert_nearby": N_(
+        "[{center}] URGENT #{code}: {who} - {what} at {when}, {where}, {distance} m from you. Respond: {link}"
+    ),
     "alert_reminder": N_("[{center}] STILL OPEN #{code}: {who} - {what} since {when}, {where}. Respond: {link}"),
     "alert_outcome": N_("[{center}] {who} - {what} has been handled: {outcome}."),
     "alert_info": N_("[{center}] Notice: {who} - {what}, {when}."),
@@ -35,6 +38,7 @@ TEMPLATES: Mapping[str, str] = {
     "call_answered_by": N_("{who} has already answered."),
     "call_minutes_ago": N_("{minutes} minutes ago"),
     "call_just_now": N_("just now"),
+    "call_distance": N_("You are about {distance} metres away."),
     "call_thanks_going": N_("Thank you. You are in charge; the others will be told."),
     "call_thanks_cannot": N_("Thank you. We are calling the next person."),
     "call_goodbye": N_("No key was pressed. We will call the next person. Goodbye."),

@@ -106,6 +106,8 @@ class Alert(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=20)
     resolution_note: str | None = Field(default=None, max_length=1000)
     closed_reason: str | None = Field(default=None, max_length=100)
+    nearest_staff_id: int | None = Field(default=None, foreign_key="staff.id", description="Paged as the nearest")
+    nearest_distance_m: int | None = None
 
 
 class AlertEvent(SQLModel, table=True):
@@ -161,6 +163,13 @@ class EscalationPolicyData(BaseModel):
     fall_cancel_seconds: int = PydanticField(
         default=0, ge=0, le=300, description="An OK press this soon cancels a fall"
     )
+    nearest_responder_m: int = PydanticField(
+        default=1000,
+        ge=0,
+        le=20_000,
+        description="An SOS or fall also pages (and calls) the care worker working closest to the resident's home, "
+        "if this close (straight line); 0: off",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "EscalationPolicyData":
@@ -215,6 +224,8 @@ class AlertPublic(SQLModel):
     outcome: str | None
     resolution_note: str | None
     closed_reason: str | None
+    nearest_staff_id: int | None
+    nearest_distance_m: int | None
 
 
 class TimelineEntry(BaseModel):
@@ -248,5 +259,11 @@ class AlertStats(BaseModel):
     ack_seconds_p90: float | None
     on_site_seconds_median: float | None
     on_site_seconds_p90: float | None
+    nearest_first_on_site: float | None = PydanticField(
+        default=None,
+        description="Of the alerts reached on site that paged a nearest responder, the share where they got there",
+    )
+    on_site_seconds_median_with_nearby: float | None = None
+    on_site_seconds_median_without_nearby: float | None = None
     by_kind: dict[str, int]
     by_outcome: dict[str, int]

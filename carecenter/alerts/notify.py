@@ -1,6 +1,6 @@
 """The SMS (with a response link) each person an alert stage pages gets, and the outcome to family."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,19 +58,24 @@ def page(
     reminder: bool,
     now: datetime,
     call: Collection[str] = (),
+    distances: Mapping[str, int] | None = None,
 ) -> list[SmsMessage]:
     """Queue one alert SMS per recipient for this stage (never twice for the same stage), and a
-    call to those whose numbers are in `call`."""
+    call to those whose numbers are in `call`; a recipient paged as the nearest is told how far
+    away the resident is (`distances`, metres by phone)."""
+    distances = distances or {}
     local = alert.opened_at.astimezone(ZoneInfo(center.time_zone))
     links = _links(session, messaging, alert, recipients, now)
     opted_out = opted_out_among(session, [recipient.phone for recipient in recipients])
     messages = []
     for recipient in recipients:
+        distance = distances.get(recipient.phone)
         text = render_within(
-            "alert_reminder" if reminder else "alert",
+            "alert_reminder" if reminder else ("alert" if distance is None else "alert_nearby"),
             recipient.language,
             max_segments=2,
             shrink="where",
+            distance=str(distance),
             center=center.town,
             code=str(alert.id),
             who=resident.name,
@@ -98,6 +103,8 @@ def page(
             script = call_script(
                 session, alert=alert, resident=resident, center=center, language=recipient.language, now=now
             )
+            if distance is not None:
+                script += " " + render("call_distance", recipient.language, distance=str(distance))
             messages.append(
                 send(
                     session,

@@ -117,12 +117,20 @@ def _percentile(values: Sequence[float], share: float) -> float | None:
     return ordered[rank]
 
 
+def _median_on_site(alerts: Sequence[Alert]) -> float | None:
+    waits = [(a.on_site_at - a.opened_at).total_seconds() for a in alerts if a.on_site_at]
+    return statistics.median(waits) if waits else None
+
+
 def compute_stats(alerts: Sequence[Alert], *, center_id: int | None, since: datetime, until: datetime) -> AlertStats:
     """Answer-time figures over a set of alerts (pure)."""
     answered_for = [a for a in alerts if a.severity != Severity.info and a.status not in (AlertStatus.cancelled,)]
     ack = [(a.acknowledged_at - a.opened_at).total_seconds() for a in answered_for if a.acknowledged_at]
     on_site = [(a.on_site_at - a.opened_at).total_seconds() for a in answered_for if a.on_site_at]
     needing = len(answered_for)
+    reached = [a for a in answered_for if a.on_site_at]
+    with_nearby = [a for a in reached if a.nearest_staff_id is not None]
+    without = [a for a in reached if a.nearest_staff_id is None]
     return AlertStats(
         center_id=center_id,
         since=since,
@@ -135,6 +143,13 @@ def compute_stats(alerts: Sequence[Alert], *, center_id: int | None, since: date
         ack_seconds_p90=_percentile(ack, 0.9),
         on_site_seconds_median=statistics.median(on_site) if on_site else None,
         on_site_seconds_p90=_percentile(on_site, 0.9),
+        nearest_first_on_site=(
+            sum(1 for a in with_nearby if a.on_site_by == a.nearest_staff_id) / len(with_nearby)
+            if with_nearby
+            else None
+        ),
+        on_site_seconds_median_with_nearby=_median_on_site(with_nearby),
+        on_site_seconds_median_without_nearby=_median_on_site(without),
         by_kind=dict(Counter(a.kind for a in alerts)),
         by_outcome=dict(Counter(a.outcome for a in alerts if a.outcome)),
     )

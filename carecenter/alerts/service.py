@@ -36,6 +36,7 @@ from carecenter.devices.models import MIN_REPORTING_INTERVAL_SECONDS, Device, De
 from carecenter.errors import Conflict
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import (
+    Recipient,
     RecipientRef,
     family_recipient,
     reachable_family,
@@ -45,6 +46,7 @@ from carecenter.messaging.recipients import (
 from carecenter.readings.models import Reading
 from carecenter.residents.models import LivingSituation, Resident, ResidentStatus
 from carecenter.staff.models import Role, Staff
+from carecenter.visits.nearby import nearest_worker
 from carecenter.words import VALUE_NAMES, alert_kind_name
 from carecommon.i18n import Word
 from notifications.models import MessageChannel, SmsMessage
@@ -175,7 +177,15 @@ def run_stage(
     stage = escalation.next_stage(policy, alert.escalation_steps_done, alert.reminders_sent)
     recipients = resolve_recipients(session, resident=resident, center=center, groups=stage.recipients, now=now)
     calling = stage.call if alert.severity == Severity.critical else ()  # only SOS and falls wake people
-    called = resolve_recipients(session, resident=resident, center=center, groups=calling, now=now)
+    called = {r.phone for r in resolve_recipients(session, resident=resident, center=center, groups=calling, now=now)}
+    distances: dict[str, int] = {}
+    if stage.name == "s1" and alert.kind in (AlertKind.sos, AlertKind.fall):
+        nearby = _page_nearest(session, alert=alert, resident=resident, center=center, policy=policy, now=now)
+        if nearby is not None:
+            recipient, distance = nearby
+            recipients += [recipient] if recipient.phone not in {r.phone for r in recipients} else []
+            distances[recipient.phone] = distance
+            called.add(recipient.phone)
     page(
         session,
         messaging,
@@ -186,7 +196,8 @@ def run_stage(
         stage=stage.name,
         reminder=stage.is_reminder,
         now=now,
-        call={r.phone for r in called},
+        call=called,
+        distances=distances,
     )
     if stage.is_reminder:
         alert.reminders_sent += 1
@@ -204,6 +215,39 @@ def run_stage(
         detail=f"{stage.name}: {', '.join(stage.recipients)} -> {names}",
     )
     session.add(alert)
+
+
+def _page_nearest(
+    session: Session,
+    *,
+    alert: Alert,
+    resident: Resident,
+    center: Center,
+    policy: EscalationPolicyData,
+    now: datetime,
+) -> tuple[Recipient, int] | None:
+    """The care worker working closest to the resident's home, if within the center's distance:
+    recorded on the alert (for the figures) and its timeline (why they were paged)."""
+    if not policy.nearest_responder_m or resident.latitude is None or resident.longitude is None:
+        return None
+    assert center.id is not None
+    nearby = nearest_worker(
+        session,
+        center_id=center.id,
+        home=(resident.latitude, resident.longitude),
+        now=now,
+        within_m=policy.nearest_responder_m,
+    )
+    worker = session.get(Staff, nearby.staff_id) if nearby is not None else None
+    if nearby is None or worker is None:
+        return None
+    alert.nearest_staff_id, alert.nearest_distance_m = worker.id, nearby.distance_m
+    where = "at a visit" if nearby.at_visit else "about to start a visit"
+    detail = (
+        f"{worker.name}: the nearest responder, {nearby.distance_m} m away ({where} nearby, visit {nearby.visit_id})"
+    )
+    add_event(session, alert, "nearest_paged", now, staff_id=worker.id, detail=detail)
+    return staff_recipient(worker), nearby.distance_m
 
 
 def escalate_due_alerts(session: Session, messaging: AlertMessaging, *, now: datetime, limit: int = 200) -> int:

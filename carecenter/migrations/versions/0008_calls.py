@@ -1,4 +1,4 @@
-"""Phone calls in the outbox: a channel per row (sms or voice) and the key a called person pressed
+"""Phone calls in the outbox (a channel per row, the key a called person pressed); the nearest responder on alerts
 
 Revision ID: 0008
 Revises: 0007
@@ -24,8 +24,18 @@ def upgrade() -> None:
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False, server_default="sms"),
     )
     op.add_column("sms_message", sa.Column("digits", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":  # SQLite adds a foreign key only with the column itself
+        op.execute("ALTER TABLE alert ADD COLUMN nearest_staff_id INTEGER REFERENCES staff (id)")
+    else:
+        op.add_column("alert", sa.Column("nearest_staff_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f("fk_alert_nearest_staff_id_staff"), "alert", "staff", ["nearest_staff_id"], ["id"])
+    op.add_column("alert", sa.Column("nearest_distance_m", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(op.f("fk_alert_nearest_staff_id_staff"), "alert", type_="foreignkey")
+    op.drop_column("alert", "nearest_distance_m")
+    op.drop_column("alert", "nearest_staff_id")
     op.drop_column("sms_message", "digits")
     op.drop_column("sms_message", "channel")
