@@ -11,7 +11,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from notifications.models import ResponseLink, SmsMessage
+from notifications.models import SmsMessage
 
 
 class SmsEvents(Protocol):
@@ -20,9 +20,6 @@ class SmsEvents(Protocol):
 
     def acknowledge_by_sms(self, *, session: Session, phone: str, code: str | None, now: datetime) -> str | None:
         """A reply meaning "I take charge"; returns the reply text, or None if nothing was pending."""
-
-    def link_answered(self, *, session: Session, link: ResponseLink, answer: str, now: datetime) -> None:
-        """Someone answered through a response link."""
 
     def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
         """Someone pressed a key on an alert call: "1" takes charge, "2" cannot go."""
@@ -35,9 +32,6 @@ class NoEvents:
         return None
 
     def acknowledge_by_sms(self, *, session: Session, phone: str, code: str | None, now: datetime) -> str | None:
-        return None
-
-    def link_answered(self, *, session: Session, link: ResponseLink, answer: str, now: datetime) -> None:
         return None
 
     def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:

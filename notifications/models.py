@@ -137,13 +137,15 @@ class LinkRole(StrEnum):
 
 class LinkAnswer(StrEnum):
     acknowledge = "acknowledge"  # staff: I take charge
+    on_site = "on_site"  # staff: I am with the resident
+    resolve = "resolve"  # staff: it is over (with an outcome)
     going = "going"  # family: I'm going
     cannot_go = "cannot_go"
     call_me = "call_me"
 
 
 ANSWERS_FOR_ROLE = {
-    LinkRole.staff: (LinkAnswer.acknowledge,),
+    LinkRole.staff: (LinkAnswer.acknowledge, LinkAnswer.on_site, LinkAnswer.resolve),
     LinkRole.family: (LinkAnswer.going, LinkAnswer.cannot_go, LinkAnswer.call_me),
 }
 

@@ -1,35 +1,28 @@
-"""Twilio webhooks (delivery status, inbound SMS, keys pressed and ends of calls) and the response-link page.
+"""Twilio webhooks: delivery status, inbound SMS, keys pressed during calls and ends of calls.
 
-All signed (Twilio's X-Twilio-Signature) or tokened.
+All signed (Twilio's X-Twilio-Signature). The page behind a response link is the domain's
+(`carecenter/web/pages/respond.py`): it tells the alert's whole story.
 """
 
 import logging
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from carecommon.clock import get_now
-from carecommon.i18n import DEFAULT_LANGUAGE, N_, gettext, install_jinja_gettext, language_of
+from carecommon.i18n import DEFAULT_LANGUAGE, language_of
 from notifications.channel import SmsChannel, get_channel
 from notifications.dispatcher import mark_unreachable
-from notifications.links import verify_link_token
 from notifications.models import (
-    ANSWERS_FOR_ROLE,
     FINAL,
     STATUS_RANK,
-    LinkAnswer,
-    LinkRole,
     MessageStatus,
-    ResponseLink,
-    ResponseLinkAnswer,
     SmsMessage,
 )
 from notifications.outbox import set_opted_out
@@ -202,94 +195,6 @@ def twilio_inbound(params: SignedForm, channel: ChannelDep, now: NowDep) -> Resp
     twiml = MessagingResponse()
     twiml.message(reply)
     return Response(content=str(twiml), media_type="application/xml")
-
-
-# -- response links -------------------------------------------------------------------------------
-_pages = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "pages"),
-    autoescape=select_autoescape(["html"]),
-    extensions=["jinja2.ext.i18n"],
-)
-install_jinja_gettext(_pages)
-ANSWER_WORDS = {
-    LinkAnswer.acknowledge: N_("OK, I'm handling it"),
-    LinkAnswer.going: N_("I'm going"),
-    LinkAnswer.cannot_go: N_("I can't go"),
-    LinkAnswer.call_me: N_("Please call me"),
-}
-EXPIRED = N_("This link has expired; please call the center.")
-UNKNOWN = N_("This link is not valid.")
-ASK = N_("Please choose:")
-THANKS = N_("Thank you, your answer is recorded.")
-
-
-def _page(
-    language: str,
-    *,
-    message: str,
-    link: ResponseLink | None = None,
-    answered: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    lang = language_of(language)
-    answers = [(a.value, gettext(ANSWER_WORDS[a], lang)) for a in ANSWERS_FOR_ROLE[LinkRole(link.role)]] if link else []
-    html = _pages.get_template("response_link.html").render(
-        lang=lang, message=gettext(message, lang), answers=answers, answered=answered
-    )
-    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
-
-
-def _open_link(session: Session, token: str, channel: SmsChannel, now: datetime) -> ResponseLink | HTMLResponse:
-    link_id = verify_link_token(token, channel.link_secret)
-    link = session.get(ResponseLink, link_id) if link_id is not None else None
-    if link is None:
-        return _page(DEFAULT_LANGUAGE, message=UNKNOWN, status_code=404)
-    if now >= link.expires_at:
-        return _page(link.language, message=EXPIRED, status_code=410)
-    return link
-
-
-@router.get("/r/-/style.css", include_in_schema=False)
-def response_link_style() -> Response:
-    """The link page's stylesheet (a file, so the page needs no inline style under the CSP)."""
-    css = (Path(__file__).parent / "pages" / "response_link.css").read_text()
-    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
-
-
-@router.get("/r/{token}", response_class=HTMLResponse)
-def response_link_page(token: str, channel: ChannelDep, now: NowDep) -> HTMLResponse:
-    """The page behind the link in an alert SMS."""
-    with Session(channel.engine) as session:
-        link = _open_link(session, token, channel, now)
-        if isinstance(link, HTMLResponse):
-            return link
-        last = session.exec(
-            select(ResponseLinkAnswer.answer)
-            .where(ResponseLinkAnswer.link_id == link.id)
-            .order_by(col(ResponseLinkAnswer.id).desc())
-        ).first()
-        answered = gettext(ANSWER_WORDS[LinkAnswer(last)], link.language) if last else None
-        return _page(link.language, message=ASK, link=link, answered=answered)
-
-
-@router.post("/r/{token}", response_class=HTMLResponse)
-def answer_response_link(
-    token: str, answer: Annotated[LinkAnswer, Form()], channel: ChannelDep, now: NowDep
-) -> HTMLResponse:
-    """Record an answer given through a response link."""
-    with Session(channel.engine) as session:
-        link = _open_link(session, token, channel, now)
-        if isinstance(link, HTMLResponse):
-            return link
-        allowed = [a.value for a in ANSWERS_FOR_ROLE[LinkRole(link.role)]]
-        if answer not in allowed:
-            return _page(link.language, message=ASK, link=link, status_code=422)
-        assert link.id is not None
-        session.add(ResponseLinkAnswer(link_id=link.id, answer=answer, answered_at=now))
-        channel.events.link_answered(session=session, link=link, answer=answer, now=now)
-        session.commit()
-        answered = gettext(ANSWER_WORDS[LinkAnswer(answer)], link.language)
-        return _page(link.language, message=THANKS, link=link, answered=answered)
 
 
 def install_webhook_errors(app: FastAPI) -> None:

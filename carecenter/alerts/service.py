@@ -385,10 +385,13 @@ def acknowledge_by_phone(session: Session, *, phone: str, code: str | None, now:
     )
 
 
-def record_family_answer(session: Session, *, alert_id: int, ref: str | None, answer: str, now: datetime) -> None:
+def record_family_answer(
+    session: Session, *, alert_id: int, ref: str | None, answer: str, now: datetime, channel: Channel = Channel.link
+) -> None:
+    """A family member's answer (going, cannot go, call me) on the alert's timeline, with how it came."""
     alert = session.get(Alert, alert_id)
     if alert is not None:
-        add_event(session, alert, "family_answer", now, detail=f"{ref}: {answer}", channel=Channel.link)
+        add_event(session, alert, "family_answer", now, detail=f"{ref}: {answer}", channel=channel)
 
 
 # -- conditions that end by themselves ------------------------------------------------------------

@@ -9,7 +9,7 @@ from carecenter.alerts.models import Alert, Channel
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import RecipientRef
 from carecenter.staff.models import Staff
-from notifications.models import LinkAnswer, LinkRole, ResponseLink, SmsMessage
+from notifications.models import SmsMessage
 
 
 class DomainSmsEvents:
@@ -23,17 +23,6 @@ class DomainSmsEvents:
 
     def acknowledge_by_sms(self, *, session: Session, phone: str, code: str | None, now: datetime) -> str | None:
         return alerts.acknowledge_by_phone(session, phone=phone, code=code, now=now)
-
-    def link_answered(self, *, session: Session, link: ResponseLink, answer: str, now: datetime) -> None:
-        if link.role == LinkRole.staff and answer == LinkAnswer.acknowledge:
-            ref = RecipientRef.parse(link.recipient_ref)
-            staff_id = ref.id if ref is not None and ref.kind == "staff" else None
-            alert = session.get(Alert, link.alert_id)
-            staff = session.get(Staff, staff_id) if staff_id is not None else None
-            if alert is not None and alerts.staff_may_answer(staff, alert):
-                alerts.acknowledge(session, alert=alert, staff_id=staff_id, channel=Channel.link, now=now)
-            return
-        alerts.record_family_answer(session, alert_id=link.alert_id, ref=link.recipient_ref, answer=answer, now=now)
 
     def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
         """1: the person takes charge (the alert is acknowledged, calls not yet placed are not);
@@ -50,5 +39,7 @@ class DomainSmsEvents:
             if alerts.staff_may_answer(staff, alert):
                 alerts.acknowledge(session, alert=alert, staff_id=ref.id, channel=Channel.call, now=now)
             return
-        alerts.record_family_answer(session, alert_id=alert.id or 0, ref=message.recipient_ref, answer="going", now=now)
+        alerts.record_family_answer(
+            session, alert_id=alert.id or 0, ref=message.recipient_ref, answer="going", now=now, channel=Channel.call
+        )
         alerts.acknowledge(session, alert=alert, staff_id=None, channel=Channel.call, now=now)

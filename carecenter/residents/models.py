@@ -106,6 +106,9 @@ class ResidentBase(SQLModel):
     primary_worker_id: int | None = Field(default=None, foreign_key="staff.id")
     daily_ok_checkin: bool = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
     watch_removed_alert: bool = Field(default=False, description="Alert the center when the watch is taken off")
+    access_notes: Text = Field(
+        default="", max_length=500, description="How a responder gets in: a key safe, a neighbour with a key"
+    )
 
 
 class Resident(ResidentBase, table=True):
@@ -157,6 +160,7 @@ class ResidentUpdate(SQLModel):
     primary_worker_id: int | None = None
     daily_ok_checkin: bool | None = None
     watch_removed_alert: bool | None = None
+    access_notes: Text | None = Field(default=None, max_length=500)
     alert_thresholds: ThresholdOverrides | None = None
     coordinate_system: CoordinateSystem = COORDINATE_SYSTEM_FIELD
 

@@ -39,11 +39,21 @@ def weekday_name(weekday: int, language: str) -> str:
     return str(get_day_names("abbreviated", locale=BABEL_LOCALES[language_of(language)])[weekday])
 
 
-def render(request: Request, name: str, user: WebUser | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A template with the user (or the browser's) language, zone and this session's CSRF token."""
-    language = user.language if user else request_language(request)
+def render(
+    request: Request,
+    name: str,
+    user: WebUser | None,
+    status_code: int = 200,
+    *,
+    language: str | None = None,
+    time_zone: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A template with the user (or the browser's) language, zone and this session's CSRF token;
+    a page without a user (the response link's) may name its language and zone."""
+    language = language or (user.language if user else request_language(request))
     settings = request.app.state.settings
-    zone = user.time_zone if user else settings.timezone
+    zone = time_zone or (user.time_zone if user else settings.timezone)
 
     # Forms carry the session's CSRF token; the login page brings its own pre-session token.
     form_token = csrf_token(user.token, settings) if user else context.pop("csrf", "")

@@ -7,7 +7,7 @@ from tests.factories import make_center, make_staff
 
 def test_pages_and_api_carry_security_headers(client: TestClient, session: Session) -> None:
     make_staff(session, center=make_center(session))
-    for path in ("/login", "/healthz", "/api/v1/residents", "/r/-/style.css", "/static/app.css"):
+    for path in ("/login", "/healthz", "/api/v1/residents", "/static/respond.css", "/static/app.css"):
         headers = client.get(path).headers
         assert headers["x-content-type-options"] == "nosniff", path
         assert headers["x-frame-options"] == "DENY", path

@@ -36,30 +36,6 @@ def test_tokens_are_signed_short_and_specific() -> None:
     assert verify_link_token("", SECRET) is None
 
 
-def test_family_answers_through_the_link(client: TestClient, session: Session, clock: Clock) -> None:
-    link = make_link(session, clock)
-    url = link_url(PUBLIC_URL, link, SECRET)
-    path = url.removeprefix(PUBLIC_URL)
-    page = client.get(path)
-    assert page.status_code == 200
-    assert "我马上过去" in page.text and "请给我回电话" in page.text and "收到，我来处理" not in page.text
-    answered = client.post(path, data={"answer": "going"})
-    assert answered.status_code == 200
-    assert "已收到您的回复" in answered.text
-    client.post(path, data={"answer": "call_me"})
-    answers = session.exec(select(ResponseLinkAnswer.answer).where(ResponseLinkAnswer.link_id == link.id)).all()
-    assert answers == ["going", "call_me"]
-    assert "您已回复: 请给我回电话" in client.get(path).text
-
-
-def test_staff_links_only_acknowledge(client: TestClient, session: Session, clock: Clock) -> None:
-    link = make_link(session, clock, role=LinkRole.staff, language="en")
-    path = link_url(PUBLIC_URL, link, SECRET).removeprefix(PUBLIC_URL)
-    assert "OK, I&#39;m handling it" in client.get(path).text
-    assert client.post(path, data={"answer": "going"}).status_code == 422
-    assert client.post(path, data={"answer": "acknowledge"}).status_code == 200
-
-
 def test_links_expire_and_forged_links_are_unknown(client: TestClient, session: Session, clock: Clock) -> None:
     link = make_link(session, clock)
     path = link_url(PUBLIC_URL, link, SECRET).removeprefix(PUBLIC_URL)

@@ -1,4 +1,4 @@
-"""Phone calls in the outbox (a channel per row, the key a called person pressed); the nearest responder on alerts
+"""Phone calls in the outbox (a channel per row, the key a called person pressed); the nearest responder on alerts; how to get into a resident's home
 
 Revision ID: 0008
 Revises: 0007
@@ -30,9 +30,14 @@ def upgrade() -> None:
         op.add_column("alert", sa.Column("nearest_staff_id", sa.Integer(), nullable=True))
         op.create_foreign_key(op.f("fk_alert_nearest_staff_id_staff"), "alert", "staff", ["nearest_staff_id"], ["id"])
     op.add_column("alert", sa.Column("nearest_distance_m", sa.Integer(), nullable=True))
+    op.add_column(
+        "resident",
+        sa.Column("access_notes", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False, server_default=""),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("resident", "access_notes")
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint(op.f("fk_alert_nearest_staff_id_staff"), "alert", type_="foreignkey")
     op.drop_column("alert", "nearest_distance_m")

@@ -83,7 +83,8 @@ WEB_ACCESS: dict[str, set[str]] = {
 }
 # Logging in and out change the caller's session: tests/carecenter/web/test_pages.py and
 # test_web_hostile.py cover them.
-ELSEWHERE = {"POST /login", "POST /logout"}
+# The response link's page has no login: its signed token is the key (test_respond_page.py, test_links.py).
+ELSEWHERE = {"POST /login", "POST /logout", "GET /r/{token}", "POST /r/{token}"}
 
 
 def _routes() -> list[tuple[str, APIRoute]]:
