@@ -15,6 +15,7 @@ from carecenter.db import make_engine
 from carecenter.devices.router import router as devices_router
 from carecenter.duty.router import router as duty_router
 from carecenter.errors import install_error_handlers
+from carecenter.family.router import router as family_router
 from carecenter.health.router import router as health_router
 from carecenter.logs import RequestIds
 from carecenter.messaging.events import DomainSmsEvents
@@ -126,6 +127,7 @@ def create_app(
         centers_router,
         staff_router,
         residents_router,
+        family_router,
         audit_router,
         messaging_router,
         sms_webhooks_router,

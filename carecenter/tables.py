@@ -8,6 +8,7 @@ from carecenter.auth.models import AuthSession, LoginFailure
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.duty.models import DutyShift, DutyShiftStaff
+from carecenter.family.models import FamilyLink
 from carecenter.readings.models import Reading
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.staff.models import Staff
@@ -28,6 +29,7 @@ __all__ = [
     "DutyShiftStaff",
     "EscalationPolicy",
     "FamilyContact",
+    "FamilyLink",
     "LoginFailure",
     "Reading",
     "Resident",

@@ -59,6 +59,7 @@ FIELD_NAMES: dict[str, str] = {
     "last_address": N_("From address"),
     "watch_removed_alert": N_("Alert when the watch is taken off"),
     "access_notes": N_("How to get in"),
+    "consent_family_sharing": N_("Consents to a family page"),
     "coordinate_system": N_("Map the coordinates come from"),
     "revoked_at": N_("Revoked"),
     "systolic": N_("Systolic"),

@@ -15,17 +15,20 @@ _ID_BYTES = 6
 _MAC_BYTES = 12
 
 
-def _mac(secret: bytes, raw_id: bytes) -> bytes:
-    return hmac.new(secret, b"response-link:" + raw_id, hashlib.sha256).digest()[:_MAC_BYTES]
+RESPONSE_LINK = b"response-link:"  # what a token is for: a token for one kind of link opens no other
 
 
-def sign_link_id(link_id: int, secret: bytes) -> str:
+def _mac(secret: bytes, raw_id: bytes, purpose: bytes) -> bytes:
+    return hmac.new(secret, purpose + raw_id, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def sign_link_id(link_id: int, secret: bytes, purpose: bytes = RESPONSE_LINK) -> str:
     raw_id = link_id.to_bytes(_ID_BYTES, "big")
-    return base64.urlsafe_b64encode(raw_id + _mac(secret, raw_id)).decode().rstrip("=")
+    return base64.urlsafe_b64encode(raw_id + _mac(secret, raw_id, purpose)).decode().rstrip("=")
 
 
-def verify_link_token(token: str, secret: bytes) -> int | None:
-    """The link id a token names, or None if it was not signed by us."""
+def verify_link_token(token: str, secret: bytes, purpose: bytes = RESPONSE_LINK) -> int | None:
+    """The link id a token names, or None if it was not signed by us (for this purpose)."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (ValueError, TypeError):
@@ -33,7 +36,7 @@ def verify_link_token(token: str, secret: bytes) -> int | None:
     if len(raw) != _ID_BYTES + _MAC_BYTES:
         return None
     raw_id, mac = raw[:_ID_BYTES], raw[_ID_BYTES:]
-    if not hmac.compare_digest(mac, _mac(secret, raw_id)):
+    if not hmac.compare_digest(mac, _mac(secret, raw_id, purpose)):
         return None
     return int.from_bytes(raw_id, "big")
 

@@ -103,6 +103,9 @@ class ResidentBase(SQLModel):
     status: ResidentStatus = enum_field(default=ResidentStatus.active)
     consent_health_data: bool = False
     consent_location_data: bool = False
+    consent_family_sharing: bool = Field(
+        default=False, description="Family contacts may be given a link to a page about this resident's care"
+    )
     primary_worker_id: int | None = Field(default=None, foreign_key="staff.id")
     daily_ok_checkin: bool = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
     watch_removed_alert: bool = Field(default=False, description="Alert the center when the watch is taken off")
@@ -157,6 +160,7 @@ class ResidentUpdate(SQLModel):
     status: ResidentStatus | None = None
     consent_health_data: bool | None = None
     consent_location_data: bool | None = None
+    consent_family_sharing: bool | None = None
     primary_worker_id: int | None = None
     daily_ok_checkin: bool | None = None
     watch_removed_alert: bool | None = None

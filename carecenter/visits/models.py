@@ -110,6 +110,7 @@ class Visit(SQLModel, table=True):
     cancel_reason: str | None = Field(default=None, max_length=200)
     tasks: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     notes: str = Field(default="", max_length=4000)
+    share_notes_with_family: bool = Field(default=False, description="The worker marked the notes for the family page")
     checked_in_at: datetime | None = instant_field(default=None)
     checked_out_at: datetime | None = instant_field(default=None)
     check_in_distance_m: float | None = None
@@ -136,6 +137,7 @@ class VisitPublic(SQLModel):
     cancel_reason: str | None
     tasks: list[dict[str, Any]]
     notes: str
+    share_notes_with_family: bool
     checked_in_at: datetime | None
     checked_out_at: datetime | None
     check_in_distance_m: float | None
@@ -176,6 +178,7 @@ class TaskUpdate(SQLModel):
 
 class VisitNotes(SQLModel):
     notes: Text = Field(max_length=4000)
+    share_with_family: bool = Field(default=False, description="Show these notes on the family page")
 
 
 class ConcernRequest(SQLModel):

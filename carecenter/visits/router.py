@@ -234,7 +234,9 @@ def set_notes(
     visit_id: int, data: VisitNotes, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
 ) -> VisitPublic:
     """Replace the visit's notes."""
-    visit = service.set_notes(session=session, actor=actor, visit_id=visit_id, notes=data.notes)
+    visit = service.set_notes(
+        session=session, actor=actor, visit_id=visit_id, notes=data.notes, share_with_family=data.share_with_family
+    )
     session.commit()
     return queries.public(visit, now, rules)
 

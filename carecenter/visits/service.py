@@ -450,9 +450,10 @@ def set_task(*, session: Session, actor: Actor, visit_id: int, service: str, don
     return visit
 
 
-def set_notes(*, session: Session, actor: Actor, visit_id: int, notes: str) -> Visit:
+def set_notes(*, session: Session, actor: Actor, visit_id: int, notes: str, share_with_family: bool = False) -> Visit:
+    """The visit's notes, and whether the family page shows them."""
     visit = _doing(session, actor, visit_id)
-    visit.notes = notes
+    visit.notes, visit.share_notes_with_family = notes, share_with_family
     session.add(visit)
     return visit
 

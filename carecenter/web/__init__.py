@@ -10,7 +10,18 @@ from fastapi.staticfiles import StaticFiles
 
 from carecenter.errors import request_language
 from carecenter.web.deps import BadCsrf, LoginRequired, optional_web_user
-from carecenter.web.pages import alerts, devices, figures, records, residents, respond, schedule, session, worker
+from carecenter.web.pages import (
+    alerts,
+    devices,
+    family,
+    figures,
+    records,
+    residents,
+    respond,
+    schedule,
+    session,
+    worker,
+)
 from carecenter.web.render import HERE, render
 from carecommon.i18n import N_, gettext
 
@@ -21,7 +32,7 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
     return render(request, "error.html", user, status_code=status_code, message=message, code=status_code)
 
 
-PAGES = (session, worker, alerts, residents, schedule, records, devices, figures, respond)
+PAGES = (session, worker, alerts, residents, schedule, records, devices, figures, respond, family)
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")
 
 

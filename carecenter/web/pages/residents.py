@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from carecenter.alerts.queries import recent_alerts
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.devices import commands as device_commands
+from carecenter.family.service import current_link as current_family_link
 from carecenter.readings.queries import heart_rate_series
 from carecenter.residents import service as residents
 from carecenter.residents.models import FamilyContactCreate, FamilyContactUpdate, LivingSituation
@@ -51,13 +52,19 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
     resident = residents.read_resident(session=session, actor=user.actor, resident_id=resident_id, now=now)
     session.commit()  # the read is audited
     watches = device_commands.watches_of_resident(session, resident_id) if user.actor.is_manager_or_admin else []
+    contacts = residents.list_contacts(session=session, actor=user.actor, resident_id=resident_id)
+    family_links = {
+        c.id: link
+        for c in contacts
+        if user.actor.is_manager_or_admin and (link := current_family_link(session, c.id, now)) is not None
+    }
     heart_rates = heart_rate_series(session, resident_id=resident_id, since=now - timedelta(days=CHART_DAYS))
     return render(
         request,
         "resident.html",
         user,
         resident=residents.to_public(resident, user.actor),
-        contacts=residents.list_contacts(session=session, actor=user.actor, resident_id=resident_id),
+        contacts=contacts,
         chart=heart_rate_chart(heart_rates),
         history=visit_history(session=session, resident_id=resident_id, now=now),
         past_alerts=recent_alerts(session=session, resident_id=resident_id),
@@ -65,6 +72,7 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         watches=watches,
         sos_numbers=device_commands.sos_numbers(session, resident_id) if watches else [],
         contacts_changed=request.query_params.get("contacts_changed") == "1",
+        family_links=family_links,
     )
 
 

@@ -80,6 +80,7 @@ class TaskForm(BaseModel):
 
 class NotesForm(BaseModel):
     notes: str = Field(default="", max_length=4000)
+    share_with_family: bool = False
 
 
 class ConcernForm(BaseModel):
@@ -152,7 +153,13 @@ def set_notes(
     session: SessionDep,
 ) -> Response:
     def act(data: NotesForm) -> None:
-        visits.set_notes(session=session, actor=user.actor, visit_id=visit_id, notes=data.notes)
+        visits.set_notes(
+            session=session,
+            actor=user.actor,
+            visit_id=visit_id,
+            notes=data.notes,
+            share_with_family=data.share_with_family,
+        )
 
     return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
 

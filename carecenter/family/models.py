@@ -1,0 +1,33 @@
+"""A family contact's standing link to the family page of one resident."""
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import instant_field
+
+
+class FamilyLink(SQLModel, table=True):
+    """Read-only, one resident, one contact; expires unless renewed; the manager can revoke it."""
+
+    __tablename__ = "family_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id")
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    contact_id: int = Field(foreign_key="family_contact.id", index=True)
+    created_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = instant_field()
+    expires_at: datetime = instant_field()
+    revoked_at: datetime | None = instant_field(default=None)
+    last_viewed_at: datetime | None = instant_field(default=None)
+
+
+class FamilyLinkPublic(SQLModel):
+    id: int
+    resident_id: int
+    contact_id: int
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_viewed_at: datetime | None

@@ -1,0 +1,53 @@
+"""JSON endpoints for managers: share, renew and revoke a family contact's family page."""
+
+from fastapi import APIRouter, Request, Response
+
+from carecenter.access import RECORD_NAMES
+from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.errors import NotFound
+from carecenter.family import service
+from carecenter.family.models import FamilyLink, FamilyLinkPublic
+from carecenter.residents.service import get_contact
+from carecommon.i18n import Word
+
+router = APIRouter(prefix="/api/v1/residents/{resident_id}/contacts/{contact_id}/family-link", tags=["residents"])
+
+
+@router.get("", response_model=FamilyLinkPublic)
+def get_family_link(resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> FamilyLink:
+    """The contact's family page link that still works (404 if none)."""
+    get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
+    link = service.current_link(session, contact_id, now)
+    if link is None:
+        raise NotFound("{what} not found", what=Word(RECORD_NAMES["family link"]))
+    return link
+
+
+@router.post("", response_model=FamilyLinkPublic, status_code=201)
+def share_family_page(
+    resident_id: int, contact_id: int, request: Request, actor: ActorDep, session: SessionDep, now: NowDep
+) -> FamilyLink:
+    """Give the contact the family page for 90 days (or renew it), and text them the link.
+
+    409 when the resident has not consented to sharing with family.
+    """
+    link = service.share_family_page(
+        session=session,
+        actor=actor,
+        messaging=request.app.state.alert_messaging,
+        resident_id=resident_id,
+        contact_id=contact_id,
+        now=now,
+    )
+    session.commit()
+    return link
+
+
+@router.delete("", status_code=204)
+def revoke_family_page(
+    resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep
+) -> Response:
+    """The contact's family page link stops working at once."""
+    service.revoke_family_page(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id, now=now)
+    session.commit()
+    return Response(status_code=204)
