@@ -21,7 +21,6 @@ RECORD_NAMES = {
     "care plan": N_("care plan"),
     "center": N_("center"),
     "device": N_("device"),
-    "family link": N_("family page link"),
     "resident": N_("resident"),
     "visit": N_("visit"),
 }

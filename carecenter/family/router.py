@@ -2,25 +2,21 @@
 
 from fastapi import APIRouter, Request, Response
 
-from carecenter.access import RECORD_NAMES
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
-from carecenter.errors import NotFound
 from carecenter.family import service
 from carecenter.family.models import FamilyLink, FamilyLinkPublic
 from carecenter.residents.service import get_contact
-from carecommon.i18n import Word
 
 router = APIRouter(prefix="/api/v1/residents/{resident_id}/contacts/{contact_id}/family-link", tags=["residents"])
 
 
-@router.get("", response_model=FamilyLinkPublic)
-def get_family_link(resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> FamilyLink:
-    """The contact's family page link that still works (404 if none)."""
+@router.get("", response_model=FamilyLinkPublic | None)
+def get_family_link(
+    resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep
+) -> FamilyLink | None:
+    """The contact's family page link that still works (null if none)."""
     get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
-    link = service.current_link(session, contact_id, now)
-    if link is None:
-        raise NotFound("{what} not found", what=Word(RECORD_NAMES["family link"]))
-    return link
+    return service.current_link(session, contact_id, now)
 
 
 @router.post("", response_model=FamilyLinkPublic, status_code=201)

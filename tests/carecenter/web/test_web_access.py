@@ -74,6 +74,7 @@ WEB_ACCESS: dict[str, set[str]] = {
     "POST /manage/{kind}/new": MANAGERS,
     "GET /manage/{kind}/{record_id}/edit": MANAGER_UP,
     "POST /manage/{kind}/{record_id}/edit": MANAGER_UP,
+    "POST /manage/residents/{resident_id}/contacts/{contact_id}/family-link": MANAGER_UP,
     "GET /manage/devices/unknown": MANAGERS,  # ids nobody registered: no center yet
     "GET /manage/devices/{device_id}": MANAGER_UP,
     "POST /manage/devices/{device_id}/commands": MANAGER_UP,
@@ -83,8 +84,9 @@ WEB_ACCESS: dict[str, set[str]] = {
 }
 # Logging in and out change the caller's session: tests/carecenter/web/test_pages.py and
 # test_web_hostile.py cover them.
-# The response link's page has no login: its signed token is the key (test_respond_page.py, test_links.py).
-ELSEWHERE = {"POST /login", "POST /logout", "GET /r/{token}", "POST /r/{token}"}
+# The response link's and the family page have no login: their signed tokens are the key (test_respond_page.py,
+# test_family_page.py, test_links.py).
+ELSEWHERE = {"POST /login", "POST /logout", "GET /r/{token}", "POST /r/{token}", "GET /f/{token}"}
 
 
 def _routes() -> list[tuple[str, APIRoute]]:
@@ -127,6 +129,7 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
         "POST /manage/{kind}/new": {"name": f"新居民{unique}", "gender": "male", "birth_date": "1941-05-06"},
         "POST /manage/{kind}/{record_id}/edit": {"notes": "ok"},
         "POST /manage/devices/{device_id}/commands": {"kind": "locate"},
+        "POST /manage/residents/{resident_id}/contacts/{contact_id}/family-link": {"share": "0"},
     }
     return forms.get(operation, {})
 
