@@ -16,10 +16,15 @@ import uvicorn
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert
+from carecenter.alerts.service import escalate_due_alerts
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.visits.models import Visit
 from carecommon.clock import utcnow
+from notifications.links import link_url
+from notifications.models import ResponseLink
+from notifications.settings import SmsSettings
 from tests.carecenter.alerts.scenario import Scenario, build
-from tests.conftest import make_app, make_settings
+from tests.conftest import TEST_SECRET, make_app, make_settings
 from tests.factories import PASSWORD, make_visit
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -210,3 +215,49 @@ def test_a_form_post_without_the_csrf_token_is_refused(browser: Browser, server:
     assert status == 403
     session.expire_all()
     assert session.get(Visit, visit.id).status == "scheduled"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("role", ["staff", "family"])
+def test_the_response_page_on_a_phone(
+    browser: Browser, server: str, session: Session, screenshots: Path, role: str
+) -> None:
+    """390 px wide (a phone): the story and the buttons fit, and answering works without a script."""
+    s, _ = scenario(session)
+    body = {"event_id": f"sos-{role}", "kind": "sos", "recorded_at": utcnow().isoformat()}
+    answer = httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": s.key})
+    assert answer.status_code == 201
+    if role == "family":  # step 2 pages the family
+        messaging = AlertMessaging(sms=SmsSettings(), public_url=server, link_secret=TEST_SECRET.encode())
+        escalate_due_alerts(session, messaging, now=utcnow() + timedelta(minutes=6))
+        session.commit()
+    ref = f"staff:{s.worker.id}" if role == "staff" else f"contact:{s.daughter.id}"
+    path = link_path(session, answer.json()["alert_id"], ref)
+    for language in ("zh-CN", "en"):
+        link = session.exec(select(ResponseLink).where(ResponseLink.recipient_ref == ref)).one()
+        link.language = language
+        session.add(link)
+        session.commit()
+        context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+        page = context.new_page()
+        page.goto(server + path)
+        width = page.locator("body").bounding_box()
+        assert width is not None and width["width"] <= 390
+        first = page.locator("button").first
+        expect(first).to_be_visible()
+        box = first.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # no sideways scrolling
+        page.screenshot(path=screenshots / f"respond-{role}-{language}.png", full_page=True)
+        context.close()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server + path)
+    page.locator("button").first.click()  # take charge / I'm going: a plain form post
+    expect(page.locator("#answered")).to_be_visible()
+    context.close()
+
+
+def link_path(session: Session, alert_id: int, ref: str) -> str:
+    link = session.exec(
+        select(ResponseLink).where(ResponseLink.alert_id == alert_id, ResponseLink.recipient_ref == ref)
+    ).one()
+    return link_url("", link, TEST_SECRET.encode())
