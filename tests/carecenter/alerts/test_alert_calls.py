@@ -190,3 +190,23 @@ def test_the_test_endpoint_places_a_test_call(
     dispatch(app, clock.now)
     [call] = twilio_api.calls
     assert (call.to == "+8613800138000" and "test call" in call.twiml.lower()) or "测试电话" in call.twiml
+
+
+def test_a_dispatcher_that_dies_after_claiming_a_call_leaves_it_to_be_placed_once(
+    twilio_app: tuple[FastAPI, TestClient], twilio_api: FakeTwilioApi, s: Scenario, session: Session, clock: Clock
+) -> None:
+    """Claimed (under a lease) and never placed: after the lease another pass places it, once."""
+    app, client = twilio_app
+    s.post(client, clock.now, "sos")
+    dispatcher: Dispatcher = app.state.sms.dispatcher
+    claimed = dispatcher._claim(clock.now, 50)  # the process dies here, before any provider call
+    assert [c.channel for c in claimed].count("voice") == 1
+    dispatch(app, clock.advance(seconds=30))
+    assert twilio_api.calls == []  # the lease still holds
+    lease = app.state.settings.sms.sms_lease_seconds
+    dispatch(app, clock.advance(seconds=lease))
+    dispatch(app, clock.advance(seconds=lease))
+    assert [c.to for c in twilio_api.calls] == [s.on_duty.phone]
+    call = session.exec(select(SmsMessage).where(SmsMessage.channel == "voice")).one()
+    session.refresh(call)
+    assert (call.status, call.attempts) == ("sent", 2)
