@@ -166,6 +166,31 @@ class Simulator:
             self._tokens[username] = response.json()["access_token"]
         return {"Authorization": f"Bearer {self._tokens[username]}"}
 
+    def start_visits(self, now: datetime | None = None) -> int:
+        """The care workers check in at the visits they are due at (so an SOS nearby finds its nearest responder)."""
+        now = now or datetime.now(UTC)
+        started = 0
+        for username in WORKERS:
+            headers = self._headers(username)
+            if headers is None:
+                continue
+            me = self.client.get("/api/v1/staff/me", headers=headers)
+            if me.status_code != 200:
+                continue
+            window = {
+                "since": (now - timedelta(hours=1)).isoformat(),
+                "until": (now + timedelta(hours=4)).isoformat(),
+            }
+            due = self.client.get(
+                "/api/v1/visits",
+                params={"status": "scheduled", "worker_id": me.json()["id"], **window},
+                headers=headers,
+            )
+            for visit in due.json().get("items", [])[:1] if due.status_code == 200 else []:
+                checked = self.client.post(f"/api/v1/visits/{visit['id']}/check-in", json={}, headers=headers)
+                started += checked.status_code == 200
+        return started
+
     def answer(self, now: datetime | None = None, min_age_seconds: float = 30) -> int:
         """Acknowledge alerts open for a while, go on site and resolve acknowledged ones."""
         now = now or datetime.now(UTC)
@@ -204,6 +229,8 @@ class Simulator:
                 ticks += 1
                 if ticks % 10 == 0:
                     self.answer()
+                if ticks % 60 == 1:
+                    self.start_visits()
             except httpx.HTTPError as exc:  # the server may be starting or restarting
                 log.warning("simulator: %s", exc)
             if duration is not None and (datetime.now(UTC) - started).total_seconds() >= duration:

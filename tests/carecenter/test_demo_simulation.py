@@ -48,6 +48,7 @@ def test_the_simulator_raises_alerts_and_the_workers_answer(
     simulator = Simulator(
         client=client, gateways=summary.gateways, rate=40, password=PASSWORD, rng=random.Random(7), sos_chance=0.05
     )
+    assert simulator.start_visits(now=clock.now) >= 1  # the demo's worker checks in at the visit due now
     for _ in range(5):
         simulator.step(now=clock.now)
     assert simulator.posted >= 150
