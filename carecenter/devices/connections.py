@@ -64,8 +64,13 @@ def note_unknown(session: Session, *, serial: str, protocol: DeviceProtocol, add
     )
 
 
-def note_connected(session: Session, *, device_id: int, now: datetime) -> None:
-    session.execute(sa.update(Device).where(col(Device.id) == device_id).values(connected_at=now, disconnected_at=None))
+def note_connected(session: Session, *, since: Mapping[int, datetime]) -> None:
+    """Watches that connected, each with when (one statement for all)."""
+    if since:
+        session.execute(
+            sa.update(Device),
+            [{"id": device_id, "connected_at": at, "disconnected_at": None} for device_id, at in since.items()],
+        )
 
 
 def note_disconnected(session: Session, *, device_ids: Collection[int], now: datetime) -> None:
@@ -91,11 +96,18 @@ def note_frames(session: Session, notes: Mapping[int, FrameNote]) -> None:
             .where(among(session, Device.id, list(notes)), col(Resident.consent_location_data))
         ).all()
     )
+    rows: list[dict[str, object]] = []
     for device_id, note in notes.items():
-        values: dict[str, object] = {"last_frame_at": note.at, "last_frame": note.word[:64]}
+        values: dict[str, object] = {"id": device_id, "last_frame_at": note.at, "last_frame": note.word[:64]}
         if note.cells is not None and device_id in consenting:
             values["last_cells"] = note.cells[:2000]
-        session.execute(sa.update(Device).where(col(Device.id) == device_id).values(**values))
+        rows.append(values)
+    # Bulk UPDATE by primary key, grouped by the columns each row sets (one executemany per group).
+    for columns in {tuple(sorted(r)) for r in rows}:
+        session.execute(sa.update(Device), [r for r in rows if tuple(sorted(r)) == columns])
+
+
+QUEUED_READ_AT_ONCE = 5000
 
 
 @dataclass(frozen=True)
@@ -106,15 +118,22 @@ class CommandToSend:
 
 
 def commands_to_send(session: Session, *, device_ids: Collection[int]) -> list[CommandToSend]:
-    """Queued commands for these (connected) watches, oldest first."""
+    """Queued commands for these (connected) watches, oldest first.
+
+    Queued commands are few (they leave the queue once sent), so they are read in one small
+    query and picked here: a listener holding 20,000 connections does not send 20,000 ids to
+    the database every second.
+    """
     if not device_ids:
         return []
     rows = session.execute(
         sa.select(col(DeviceCommand.id), col(DeviceCommand.device_id), col(DeviceCommand.content))
-        .where(col(DeviceCommand.status) == CommandStatus.queued, among(session, DeviceCommand.device_id, device_ids))
+        .where(col(DeviceCommand.status) == CommandStatus.queued)
         .order_by(col(DeviceCommand.id))
+        .limit(QUEUED_READ_AT_ONCE)
     ).all()
-    return [CommandToSend(*row) for row in rows]
+    wanted = set(device_ids)
+    return [CommandToSend(*row) for row in rows if row[1] in wanted]
 
 
 def mark_sent(session: Session, *, command_ids: Collection[int], now: datetime) -> None:

@@ -80,6 +80,7 @@ class WatchListener:
         self._failure: BaseException | None = None
         self._connections: dict[int, _Connection] = {}
         self._notes: dict[int, connections.FrameNote] = {}
+        self._connected: dict[int, datetime] = {}  # recorded with the next flush
         self._sending: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -181,6 +182,7 @@ class WatchListener:
         if device_id is None or self._connections.get(device_id) is not connection:
             return
         del self._connections[device_id]
+        self._connected.pop(device_id, None)  # connected and gone before the flush: only the leaving is news
         try:
             await self._db(lambda s: connections.note_disconnected(s, device_ids=[device_id], now=self.clock()))
         except sa.exc.SQLAlchemyError as exc:
@@ -225,8 +227,8 @@ class WatchListener:
         if previous is not None:  # the watch reconnected before its old connection timed out
             previous.writer.close()
         self._connections[identity.device_id] = connection
-        await self._db(lambda s: connections.note_connected(s, device_id=identity.device_id, now=now))
-        await self._send_commands()
+        self._connected[identity.device_id] = now
+        await self._send_commands(only=identity.device_id)
 
     async def _ingest(self, connection: _Connection, readings: list[dict[str, object]], now: datetime) -> bool:
         assert connection.device_id is not None
@@ -256,14 +258,24 @@ class WatchListener:
                 log.warning("watch listener bookkeeping failed (will retry): %s", exc)
 
     async def _flush_notes(self) -> None:
+        """Connections and last frames since the last flush, in one transaction (once a second)."""
         notes, self._notes = self._notes, {}
-        if notes:
-            await self._db(lambda s: connections.note_frames(s, notes))
+        connected, self._connected = self._connected, {}
+        if notes or connected:
 
-    async def _send_commands(self) -> None:
+            def write(session: Session) -> None:
+                connections.note_connected(session, since=connected)
+                connections.note_frames(session, notes)
+
+            await self._db(write)
+
+    async def _send_commands(self, only: int | None = None) -> None:
+        """Queued commands for the connected watches (or for the one that just connected)."""
         assert self._sending is not None
         async with self._sending:  # one sender at a time: a command goes out once
             connected = dict(self._connections)
+            if only is not None:
+                connected = {only: connected[only]} if only in connected else {}
             if not connected:
                 return
             commands = await self._db(lambda s: connections.commands_to_send(s, device_ids=list(connected)))
