@@ -45,9 +45,16 @@ TARGETS = {
 }
 
 
+WANTED_FDS = 65_536
+
+
 def raise_fd_limit() -> None:
+    """As high as allowed: 65,536 (root may raise the hard limit), else the hard limit."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(hard, WANTED_FDS), max(hard, WANTED_FDS)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 @dataclass
@@ -209,10 +216,14 @@ async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]
     try:
         rss_idle = gateway.rss_mb()
         watches = [Watch(serial, figures) for serial in serials]
+        ramp = time.monotonic()
         for n in range(0, len(watches), 500):  # open in waves, as watches come online after a restart
             await asyncio.gather(*(w.connect(gateway.port) for w in watches[n : n + 500]))
             await asyncio.sleep(0.2)
-        await asyncio.sleep(3)
+        while len(figures.acks) < len(watches) and time.monotonic() - ramp < 600:
+            await asyncio.sleep(0.5)  # every watch's first LK answered: all are known and connected
+        results["all_connected_and_answered_s"] = round(time.monotonic() - ramp, 1)
+        results["connect_p99_ms"] = round((percentile(figures.acks, 0.99) or 0) * 1000, 1)
         results["connections_held"] = len(watches) - figures.closed
         rss = gateway.rss_mb()
         results["rss_mb"] = round(rss, 1)
@@ -248,6 +259,12 @@ async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]
             peak = step
         results["peak_frames_per_s"] = peak
         results["rss_mb_after"] = round(gateway.rss_mb(), 1)
+        for watch in watches:
+            if watch.writer is not None:
+                watch.writer.close()
+            if watch.reading is not None:
+                watch.reading.cancel()
+        await asyncio.gather(*(w.reading for w in watches if w.reading is not None), return_exceptions=True)
     finally:
         gateway.stop()
         twilio.stop()
