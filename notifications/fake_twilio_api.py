@@ -111,17 +111,8 @@ class FakeTwilioApi:
         """POST a signed status callback for message `sid` to the StatusCallback it was sent with."""
         message = next(m for m in self.received if m.sid == sid)
         assert message.status_callback, "that message asked for no status callbacks"
-        params = {
-            "MessageSid": sid,
-            "SmsSid": sid,
-            "MessageStatus": status,
-            "To": message.to,
-            "From": message.sender,
-            "AccountSid": self.account_sid,
-        }
-        if error_code is not None:
-            params["ErrorCode"] = str(error_code)
-        return post(message.status_callback, data=params, headers=self.signed_callback(message.status_callback, params))
+        params = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "To": message.to, "From": message.sender}
+        return self._callback(message.status_callback, params, error_code, post)
 
     def press(self, sid: str, digits: str, *, post: Callable[..., Any] = httpx.post) -> Any:
         """The called person presses `digits`: a signed POST to the call's `<Gather>` action."""
@@ -138,16 +129,15 @@ class FakeTwilioApi:
         """The call ends (`completed`, `no-answer`, `busy`, `failed`, `canceled`): the signed status callback."""
         call = next(c for c in self.calls if c.sid == sid)
         assert call.status_callback, "that call asked for no status callback"
-        params = {
-            "CallSid": sid,
-            "CallStatus": status,
-            "To": call.to,
-            "From": call.sender,
-            "AccountSid": self.account_sid,
-        }
+        params = {"CallSid": sid, "CallStatus": status, "To": call.to, "From": call.sender}
+        return self._callback(call.status_callback, params, error_code, post)
+
+    def _callback(self, url: str, params: dict[str, str], error_code: int | None, post: Callable[..., Any]) -> Any:
+        """A signed webhook POST, as Twilio sends them: the account, and the error code if any."""
+        params = params | {"AccountSid": self.account_sid}
         if error_code is not None:
             params["ErrorCode"] = str(error_code)
-        return post(call.status_callback, data=params, headers=self.signed_callback(call.status_callback, params))
+        return post(url, data=params, headers=self.signed_callback(url, params))
 
     # -- the API -------------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:

@@ -85,6 +85,18 @@ def make_sms_settings(**overrides: object) -> SmsSettings:
     return SmsSettings(**(values | overrides))  # type: ignore[arg-type]
 
 
+def twilio_sms_settings(fake: FakeTwilioApi, **overrides: object) -> SmsSettings:
+    """Twilio through its SDK, pointed at the local fake of its API."""
+    return make_sms_settings(
+        sms_provider="twilio",
+        twilio_account_sid=fake.account_sid,
+        twilio_auth_token=fake.auth_token,
+        twilio_from_number="+15005550006",
+        twilio_api_base=fake.base_url,
+        **overrides,
+    )
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,

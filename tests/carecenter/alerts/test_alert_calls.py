@@ -20,19 +20,13 @@ from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.models import SmsMessage, SmsRecipient
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.alerts.test_alert_lifecycle import sweep
-from tests.conftest import PUBLIC_URL, Clock, make_app, make_settings, make_sms_settings
+from tests.conftest import PUBLIC_URL, Clock, make_app, make_settings, twilio_sms_settings
 from tests.factories import login
 
 
 @pytest.fixture
 def twilio_app(database_url: str, twilio_api: FakeTwilioApi, clock: Clock) -> Iterator[tuple[FastAPI, TestClient]]:
-    sms = make_sms_settings(
-        sms_provider="twilio",
-        twilio_account_sid=twilio_api.account_sid,
-        twilio_auth_token=twilio_api.auth_token,
-        twilio_from_number="+15005550006",
-        twilio_api_base=twilio_api.base_url,
-    )
+    sms = twilio_sms_settings(twilio_api)
     app = make_app(make_settings(database_url, sms=sms))
     app.dependency_overrides[get_now] = lambda: clock.now
     with TestClient(app, base_url=PUBLIC_URL) as client:

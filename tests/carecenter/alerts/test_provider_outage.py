@@ -13,7 +13,7 @@ from notifications.fake_twilio_api import Failure, FakeTwilioApi
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import build
 from tests.carecenter.web.test_pages import web_login
-from tests.conftest import PUBLIC_URL, Clock, make_app, make_settings, make_sms_settings
+from tests.conftest import PUBLIC_URL, Clock, make_app, make_settings, twilio_sms_settings
 from tests.factories import login
 
 OUTAGE = [Failure(status=503), Failure(status=429, code=20429), Failure(stall_seconds=0.8)]
@@ -22,12 +22,8 @@ OUTAGE = [Failure(status=503), Failure(status=429, code=20429), Failure(stall_se
 def test_an_outage_delays_alerts_but_loses_none(
     session: Session, database_url: str, twilio_api: FakeTwilioApi, clock: Clock
 ) -> None:
-    sms = make_sms_settings(
-        sms_provider="twilio",
-        twilio_account_sid=twilio_api.account_sid,
-        twilio_auth_token=twilio_api.auth_token,
-        twilio_from_number="+15005550006",
-        twilio_api_base=twilio_api.base_url,
+    sms = twilio_sms_settings(
+        twilio_api,
         twilio_timeout_seconds=0.4,  # the stalls above outlast it: a timeout, as when the API hangs
         sms_send_concurrency=1,  # the scripted failures then meet the messages in a known order
     )
