@@ -69,6 +69,14 @@ def set_opted_out(session: Session, *, phone: str, opted_out: bool, now: datetim
     session.add(recipient)
 
 
+def clear_unreachable(session: Session, *, phone: str) -> None:
+    """The number works again (the family changed carrier, the phone is back on): SMS and calls may go to it."""
+    recipient = session.get(SmsRecipient, phone)
+    if recipient is not None:
+        recipient.unreachable_at, recipient.unreachable_code = None, None
+        session.add(recipient)
+
+
 def number_states(session: Session, phones: Sequence[str]) -> dict[str, SmsRecipient]:
     """What is known about these numbers (opted out, unreachable), in one query; unknown numbers are absent."""
     if not phones:

@@ -122,6 +122,18 @@ def update_contact(
     return service.contacts_public(session, [contact])[0]
 
 
+@router.post("/{resident_id}/contacts/{contact_id}/reachable", response_model=FamilyContactPublic)
+def mark_number_reachable(
+    resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep
+) -> FamilyContactPublic:
+    """The contact's number works again: clears what the SMS provider reported (managers and admins)."""
+    contact = service.mark_number_reachable(
+        session=session, actor=actor, resident_id=resident_id, contact_id=contact_id, now=now
+    )
+    session.commit()
+    return service.contacts_public(session, [contact])[0]
+
+
 @router.delete("/{resident_id}/contacts/{contact_id}", status_code=204)
 def delete_contact(resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
     """Remove a family contact (managers and admins)."""

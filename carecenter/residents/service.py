@@ -29,7 +29,7 @@ from carecenter.residents.models import (
 from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
 from carecommon.i18n import N_
-from notifications.outbox import number_states, opted_out_among, set_opted_out
+from notifications.outbox import clear_unreachable, number_states, opted_out_among, set_opted_out
 
 
 def _like(text: str) -> str:
@@ -327,3 +327,23 @@ def delete_contact(*, session: Session, actor: Actor, resident_id: int, contact_
         now=now,
     )
     session.delete(contact)
+
+
+def mark_number_reachable(
+    *, session: Session, actor: Actor, resident_id: int, contact_id: int, now: datetime
+) -> FamilyContact:
+    """A manager confirms a contact's number works again after the provider found it unusable."""
+    contact = get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
+    actor.require(Role.manager, Role.admin, to=N_("change family contacts"))
+    clear_unreachable(session, phone=contact.phone)
+    resident = session.get(Resident, resident_id)
+    record_event(
+        session=session,
+        actor=actor,
+        action="contact.reachable",
+        entity_type="family_contact",
+        entity_id=contact_id,
+        center_id=resident.center_id if resident is not None else None,
+        now=now,
+    )
+    return contact

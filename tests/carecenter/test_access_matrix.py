@@ -71,6 +71,7 @@ ACCESS: dict[str, set[str]] = {
     "POST /api/v1/devices/{device_id}/rotate-key": MANAGER_UP,
     "POST /api/v1/devices/{device_id}/revoke": MANAGER_UP,
     "GET /api/v1/residents/{resident_id}/contacts/{contact_id}/family-link": WORKER_UP,
+    "POST /api/v1/residents/{resident_id}/contacts/{contact_id}/reachable": MANAGER_UP,
     "POST /api/v1/residents/{resident_id}/contacts/{contact_id}/family-link": MANAGER_UP,
     "DELETE /api/v1/residents/{resident_id}/contacts/{contact_id}/family-link": MANAGER_UP,
     "GET /api/v1/devices/unknown": MANAGER_UP | {"other_manager"},  # ids nobody registered belong to no center

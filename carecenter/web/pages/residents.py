@@ -16,7 +16,7 @@ from carecenter.residents.models import FamilyContactCreate, FamilyContactUpdate
 from carecenter.visits.queries import visit_history
 from carecenter.web.deps import CsrfForm, ManagerDep, UserDep
 from carecenter.web.pages.records import record_form, save_record_form
-from carecenter.web.render import render
+from carecenter.web.render import back, render
 from carecommon.i18n import N_, gettext
 
 router = APIRouter(include_in_schema=False)
@@ -133,3 +133,15 @@ def update_contact(
     return save_record_form(
         request, user, session, form, title, FamilyContactUpdate, update, _after_contacts(resident_id), partial=True
     )
+
+
+@router.post("/manage/residents/{resident_id}/contacts/{contact_id}/reachable", response_model=None)
+def mark_number_reachable(
+    resident_id: int, contact_id: int, user: ManagerDep, form: CsrfForm, session: SessionDep, now: NowDep
+) -> Response:
+    """The manager confirms the number works again (it was found unreachable)."""
+    residents.mark_number_reachable(
+        session=session, actor=user.actor, resident_id=resident_id, contact_id=contact_id, now=now
+    )
+    session.commit()
+    return back(f"/residents/{resident_id}")
