@@ -28,6 +28,11 @@ MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/(?P<k
 GATHER_ACTION = re.compile(r'<Gather [^>]*action="(?P<url>[^"]+)"')
 
 
+def _rfc2822_now() -> str:
+    """Twilio's date format in its JSON answers."""
+    return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
 @dataclass(frozen=True)
 class Failure:
     """One scripted failure: an HTTP status with a Twilio error code, or a stall longer than the client waits."""
@@ -167,7 +172,7 @@ class FakeTwilioApi:
         sid = "SM" + secrets.token_hex(16)
         with self._lock:
             self.received.append(ReceivedMessage(sid, to, body, sender, form.get("StatusCallback"), form))
-        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        now = _rfc2822_now()
         self._json(
             request,
             201,
@@ -203,7 +208,7 @@ class FakeTwilioApi:
         sid = "CA" + secrets.token_hex(16)
         with self._lock:
             self.calls.append(ReceivedCall(sid, to, sender, twiml, form.get("StatusCallback"), form))
-        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        now = _rfc2822_now()
         self._json(
             request,
             201,

@@ -46,6 +46,7 @@ class AlertStory:
     last_position: Position | None
     paged: list[tuple[str, str, str]] = field(default_factory=list)  # (name, sms or voice, status)
     steps: list[Step] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # everyone paged or answering, by recipient ref
 
     def someone_going(self, except_name: str) -> Step | None:
         """Another person who took charge or is going (for "someone is already on the way")."""
@@ -77,15 +78,15 @@ def alert_story(session: Session, alert: Alert, now: datetime) -> AlertStory | N
     messages = session.exec(
         select(SmsMessage).where(SmsMessage.alert_id == alert.id).order_by(col(SmsMessage.id))
     ).all()
-    names = recipient_names(session, [m.recipient_ref for m in messages])
-    story.paged = [(names.get(m.recipient_ref or "", ""), m.channel, m.status) for m in messages]
     events = session.exec(
         select(AlertEvent)
         .where(AlertEvent.alert_id == alert.id, col(AlertEvent.kind).in_(ANSWER_EVENTS))
         .order_by(col(AlertEvent.at), col(AlertEvent.id))
     ).all()
     family_refs: list[str | None] = [e.detail.rpartition(": ")[0] for e in events if e.kind == "family_answer"]
-    names |= recipient_names(session, family_refs)
+    names = recipient_names(session, [m.recipient_ref for m in messages] + family_refs)
+    story.names = names
+    story.paged = [(names.get(m.recipient_ref or "", ""), m.channel, m.status) for m in messages]
     for event in events:
         if event.kind == "family_answer":
             ref, _, answer = event.detail.rpartition(": ")

@@ -36,9 +36,3 @@ class DeviceSettings(BaseSettings):
         if value and (urlsplit(value).scheme not in ("mqtt", "mqtts") or not urlsplit(value).hostname):
             raise ValueError("CARECENTER_MQTT_URL must look like mqtt://host:1883 or mqtts://host:8883")
         return value or None
-
-    def with_demo_defaults(self, watch_port: int | None) -> "DeviceSettings":
-        """The demo listens for watches unless told otherwise."""
-        if self.watch_port is not None or watch_port is None:
-            return self
-        return self.model_copy(update={"watch_port": watch_port})

@@ -19,7 +19,7 @@ from carecenter.alerts.models import ACTIVE_STATUSES, Alert, AlertStatus, Channe
 from carecenter.alerts.story import alert_story
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.errors import Conflict
-from carecenter.messaging.recipients import RecipientRef, recipient_names
+from carecenter.messaging.recipients import RecipientRef
 from carecenter.staff.models import Staff
 from carecenter.web.render import render
 from carecommon.i18n import DEFAULT_LANGUAGE, N_, language_of
@@ -75,7 +75,7 @@ def _page(
     story = alert_story(session, alert, now) if alert is not None else None
     if story is None:
         return _notice(request, link.language, UNKNOWN, 404)
-    me = recipient_names(session, [link.recipient_ref]).get(link.recipient_ref or "", "")
+    me = story.names.get(link.recipient_ref or "", "")  # a link is made only for someone the alert paged
     last = session.exec(
         select(ResponseLinkAnswer.answer)
         .where(ResponseLinkAnswer.link_id == link.id)
