@@ -18,10 +18,16 @@ T = TypeVar("T")
 # What a missing record is called in "… not found" (the `what` of require_visible).
 RECORD_NAMES = {
     "alert": N_("alert"),
+    "assessment": N_("assessment"),
+    "assessment form": N_("assessment form"),
     "care plan": N_("care plan"),
     "center": N_("center"),
     "device": N_("device"),
+    "eligibility": N_("eligibility"),
     "resident": N_("resident"),
+    "service": N_("service"),
+    "service record": N_("service record"),
+    "subsidy rule": N_("subsidy rule"),
     "visit": N_("visit"),
 }
 
@@ -64,6 +70,16 @@ class Actor:
         """Forbidden unless the actor has one of the roles; `to` says what was attempted."""
         if self.role not in roles:
             raise Forbidden("You are not allowed to {action}.", action=Word(to))
+
+    def center_to_read(self, requested: int | None) -> int:
+        """The one center a report or a due-list is about: the one named (if visible), else the
+        actor's own; admins belong to none, so they name it."""
+        if requested is None:
+            if self.center_id is None:
+                raise InvalidField(["query", "center_id"], "an admin must say which center")
+            return self.center_id
+        self.require_visible(requested, "center")
+        return requested
 
     def center_for_new_record(self, requested: int | None) -> int:
         """The center a new record goes to: admins name it, everyone else gets their own."""

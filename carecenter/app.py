@@ -8,8 +8,10 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from carecenter.alerts.router import router as alerts_router
+from carecenter.assessments.router import router as assessments_router
 from carecenter.audit.router import router as audit_router
 from carecenter.auth.router import router as auth_router
+from carecenter.catalogue.router import router as catalogue_router
 from carecenter.centers.router import router as centers_router
 from carecenter.db import make_engine
 from carecenter.devices.router import router as devices_router
@@ -26,10 +28,13 @@ from carecenter.migrate import head_revisions
 from carecenter.openapi import install_openapi, integer_params_in_range
 from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.router import router as readings_router
+from carecenter.reports.router import router as reports_router
 from carecenter.residents.router import router as residents_router
 from carecenter.security import install_security_headers
+from carecenter.service_records.router import router as service_records_router
 from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
+from carecenter.subsidies.router import router as subsidies_router
 from carecenter.visits.router import router as visits_router
 from carecenter.web import install_web
 from carecommon.clock import utcnow
@@ -136,6 +141,11 @@ def create_app(
         alerts_router,
         duty_router,
         visits_router,
+        catalogue_router,
+        assessments_router,
+        subsidies_router,
+        service_records_router,
+        reports_router,
     )
     for router in routers:
         app.include_router(router)

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from carecenter.devices.settings import DeviceSettings
-from carecenter.visits.rules import DEFAULT_SERVICES, VisitRules
+from carecenter.visits.rules import VisitRules
 from notifications.settings import SmsProvider, SmsSettings
 
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused by production starts
@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     visit_far_from_home_m: int = Field(default=200, ge=10)
     digest_hour: int = Field(default=7, ge=0, le=23, description="Local hour of the care workers' daily digest")
     summary_hour: int = Field(default=18, ge=0, le=23, description="Local hour of the managers' daily summary")
-    visit_services: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_SERVICES), description="What a care plan may include (JSON list)"
+    assessment_dir: str | None = Field(
+        default=None, description="A folder of extra assessment forms (a province's variant), JSON like the shipped one"
     )
 
     sms: SmsSettings = Field(default_factory=SmsSettings, description="The SMS channel's own CARECENTER_* settings")
@@ -79,7 +79,6 @@ class Settings(BaseSettings):
             far_from_home_m=self.visit_far_from_home_m,
             digest_hour=self.digest_hour,
             summary_hour=self.summary_hour,
-            services=tuple(self.visit_services),
         )
 
     def production_problems(self) -> list[str]:

@@ -3,15 +3,19 @@
 from sqlmodel import SQLModel
 
 from carecenter.alerts.models import Alert, AlertEvent, EscalationPolicy, RuleState
+from carecenter.assessments.models import Assessment
 from carecenter.audit.models import AuditEvent
 from carecenter.auth.models import AuthSession, LoginFailure
+from carecenter.catalogue.models import ServiceOffering
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.family.models import FamilyLink
 from carecenter.readings.models import Reading
 from carecenter.residents.models import FamilyContact, Resident
+from carecenter.service_records.models import MonthClose, ServiceRecord
 from carecenter.staff.models import Staff
+from carecenter.subsidies.models import Eligibility, SubsidyRule
 from carecenter.visits.models import CarePlan, Visit
 from notifications.models import ResponseLink, ResponseLinkAnswer, SmsMessage, SmsRecipient
 
@@ -20,6 +24,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Alert",
     "AlertEvent",
+    "Assessment",
     "AuditEvent",
     "AuthSession",
     "CarePlan",
@@ -27,18 +32,23 @@ __all__ = [
     "Device",
     "DutyShift",
     "DutyShiftStaff",
+    "Eligibility",
     "EscalationPolicy",
     "FamilyContact",
     "FamilyLink",
     "LoginFailure",
+    "MonthClose",
     "Reading",
     "Resident",
     "ResponseLink",
     "ResponseLinkAnswer",
     "RuleState",
+    "ServiceOffering",
+    "ServiceRecord",
     "SmsMessage",
     "SmsRecipient",
     "Staff",
+    "SubsidyRule",
     "Visit",
     "metadata",
 ]

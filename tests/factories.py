@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from carecenter.alerts.models import Alert, AlertKind, Severity
 from carecenter.auth.passwords import hash_password
+from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.service import key_hash, new_device_key
@@ -49,7 +50,10 @@ def make_center(session: Session, **overrides: Any) -> Center:
         "district": "房山区",
         "time_zone": "Asia/Shanghai",
     }
-    return _save(session, Center.model_validate(values | overrides))
+    center = _save(session, Center.model_validate(values | overrides))
+    seed_default_catalogue(session, center_id=center.id or 0, now=datetime.now(UTC))
+    session.commit()
+    return center
 
 
 def make_staff(

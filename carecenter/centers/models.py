@@ -20,6 +20,8 @@ class CenterBase(SQLModel):
     phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    welfare_visit_age: int = Field(default=80, ge=60, le=120, description="Residents living alone from this age …")
+    welfare_visit_days: int = Field(default=7, ge=1, le=90, description="… are visited at least this often (days)")
 
 
 class Center(CenterBase, table=True):
@@ -45,6 +47,8 @@ class CenterUpdate(SQLModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     alert_thresholds: Thresholds | None = None
+    welfare_visit_age: int | None = Field(default=None, ge=60, le=120)
+    welfare_visit_days: int | None = Field(default=None, ge=1, le=90)
 
 
 class CenterPublic(CenterBase):

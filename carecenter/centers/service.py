@@ -2,16 +2,20 @@
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
+from carecenter.catalogue.models import ServiceOffering
+from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center, CenterCreate, CenterUpdate
 from carecenter.errors import Conflict
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
+from carecenter.service_records.models import MonthClose
 from carecenter.staff.models import Role, Staff
+from carecenter.subsidies.models import SubsidyRule
 from carecenter.updates import changes_for
 from carecommon.i18n import N_
 
@@ -39,6 +43,7 @@ def create_center(
     center = Center.model_validate(data, update={"created_at": now, "time_zone": data.time_zone or default_time_zone})
     session.add(center)
     session.flush()
+    seed_default_catalogue(session, center_id=center.id or 0, now=now)
     record_event(
         session=session,
         actor=actor,
@@ -94,4 +99,6 @@ def delete_center(*, session: Session, actor: Actor, center_id: int, now: dateti
         center_id=center.id,
         now=now,
     )
+    for settings in (ServiceOffering, SubsidyRule, MonthClose):  # the center's own settings go with it
+        session.exec(delete(settings).where(col(settings.center_id) == center_id))
     session.delete(center)

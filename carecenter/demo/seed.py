@@ -16,6 +16,7 @@ from sqlmodel import Session, col, or_, select
 
 from carecenter.alerts.models import EscalationPolicy, EscalationPolicyData
 from carecenter.auth.passwords import hash_password
+from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
 from carecenter.demo import data
 from carecenter.demo.data import Town
@@ -185,6 +186,7 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
         session.add(center)
         session.flush()
         assert center.id is not None
+        seed_default_catalogue(session, center_id=center.id, now=now)
         session.add(
             Staff(
                 name=rng.choice(data.SURNAMES) + rng.choice(data.WORKER_GIVEN),

@@ -17,6 +17,7 @@ from carecommon.i18n import N_
 
 class Role(StrEnum):
     care_worker = "care_worker"
+    assessor = "assessor"
     manager = "manager"
     admin = "admin"
 

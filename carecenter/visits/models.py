@@ -174,6 +174,8 @@ class CancelRequest(SQLModel):
 class TaskUpdate(SQLModel):
     service: str = Field(max_length=30)
     done: bool
+    quantity: float | None = Field(default=None, gt=0, le=100, description="Units given (default 1), e.g. 1.5 hours")
+    reason: Text | None = Field(default=None, max_length=300, description="Why it was not given (when not done)")
 
 
 class VisitNotes(SQLModel):

@@ -1,16 +1,18 @@
 """JSON endpoints for care plans, visits, the schedule and visit figures."""
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.centers.models import Center
 from carecenter.fields import Day, Instant
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings.models import ReadingPublic
 from carecenter.readings.router import MessagingDep
-from carecenter.visits import queries, service
+from carecenter.visits import queries, service, welfare
 from carecenter.visits.models import (
     AdHocVisit,
     AssignRequest,
@@ -224,7 +226,7 @@ def set_task(
     visit_id: int, data: TaskUpdate, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
 ) -> VisitPublic:
     """Tick (or untick) one item of the checklist."""
-    visit = service.set_task(session=session, actor=actor, visit_id=visit_id, service=data.service, done=data.done)
+    visit = service.set_task(session=session, actor=actor, visit_id=visit_id, update=data)
     session.commit()
     return queries.public(visit, now, rules)
 
@@ -287,3 +289,41 @@ def correct_times(
     )
     session.commit()
     return queries.public(visit, now, rules)
+
+
+class WelfareDuePublic(BaseModel):
+    resident_id: int
+    resident_name: str
+    last_seen_on: date | None
+    due_on: date
+    overdue: bool
+    planned_at: datetime | None
+
+
+def _center(actor: ActorDep, session: SessionDep, center_id: int | None) -> Center:
+    center = session.get(Center, actor.center_to_read(center_id))
+    assert center is not None
+    return center
+
+
+@router.get("/api/v1/welfare-visits/due", response_model=list[WelfareDuePublic])
+def welfare_visits_due(
+    actor: ActorDep, session: SessionDep, now: NowDep, center_id: int | None = None
+) -> list[WelfareDuePublic]:
+    """Residents living alone past the center's age who must be seen by tomorrow (overdue first)."""
+    center = _center(actor, session, center_id)
+    return [
+        WelfareDuePublic.model_validate(d, from_attributes=True)
+        for d in welfare.welfare_due(session, center=center, now=now)
+    ]
+
+
+@router.post("/api/v1/welfare-visits/plan", response_model=list[VisitPublic], status_code=201)
+def plan_welfare_visits(
+    actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep, center_id: int | None = None
+) -> list[VisitPublic]:
+    """A welfare visit for everyone due who has none planned (managers); returns the visits made."""
+    center = _center(actor, session, center_id)
+    made = welfare.plan_welfare_visits(session=session, actor=actor, center=center, rules=rules, now=now)
+    session.commit()
+    return [queries.public(v, now, rules) for v in made]

@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-DEFAULT_SERVICES = ("bathing", "meals", "medication", "health_check", "cleaning", "companionship", "shopping")
-
 
 @dataclass(frozen=True)
 class VisitRules:
@@ -16,4 +14,3 @@ class VisitRules:
     far_from_home_m: int = 200
     digest_hour: int = 7
     summary_hour: int = 18
-    services: tuple[str, ...] = DEFAULT_SERVICES

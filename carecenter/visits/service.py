@@ -12,12 +12,14 @@ from carecenter.alerts import rules as alert_rules
 from carecenter.alerts.assess import Assessor, subject_of
 from carecenter.alerts.service import lock_resident
 from carecenter.audit.service import record_event
+from carecenter.catalogue.service import require_offered
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import family_recipient, managers, reachable_family, staff_recipient
 from carecenter.readings.models import Reading
 from carecenter.residents.models import Resident
+from carecenter.service_records.service import records_from_visit
 from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
 from carecenter.visits.models import (
@@ -28,6 +30,7 @@ from carecenter.visits.models import (
     CarePlanUpdate,
     Position,
     Recurrence,
+    TaskUpdate,
     Visit,
     VisitStatus,
     VisitVitals,
@@ -42,17 +45,8 @@ from notifications.templates import render
 
 
 # -- care plans ---------------------------------------------------------------------------------
-def _check_plan(
-    session: Session, *, services: list[str], worker_id: int | None, center_id: int, rules: VisitRules
-) -> None:
-    unknown = [s for s in services if s not in rules.services]
-    if unknown:
-        raise InvalidField(
-            ["body", "services"],
-            "unknown services {unknown}; choose from {known}",
-            unknown=", ".join(unknown),
-            known=", ".join(rules.services),
-        )
+def _check_plan(session: Session, *, services: list[str], worker_id: int | None, center_id: int) -> None:
+    require_offered(session, center_id=center_id, codes=services, field=["body", "services"])
     if worker_id is not None:
         worker = session.get(Staff, worker_id)
         if worker is None or worker.center_id != center_id or worker.role != Role.care_worker or not worker.active:
@@ -82,9 +76,7 @@ def create_plan(*, session: Session, actor: Actor, data: CarePlanCreate, rules: 
     if resident is None or not actor.sees_center(resident.center_id):
         raise InvalidField(["body", "resident_id"], "no resident {id}", id=data.resident_id)
     actor.require(Role.manager, Role.admin, to=N_("plan care"))
-    _check_plan(
-        session, services=data.services, worker_id=data.preferred_worker_id, center_id=resident.center_id, rules=rules
-    )
+    _check_plan(session, services=data.services, worker_id=data.preferred_worker_id, center_id=resident.center_id)
     plan = CarePlan.model_validate(
         data,
         update={
@@ -122,7 +114,6 @@ def update_plan(
         services=changes.get("services", plan.services),
         worker_id=changes.get("preferred_worker_id", plan.preferred_worker_id),
         center_id=plan.center_id,
-        rules=rules,
     )
     plan.sqlmodel_update(changes)
     session.add(plan)
@@ -306,7 +297,7 @@ def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: Vis
     if resident is None or not actor.sees_center(resident.center_id):
         raise InvalidField(["body", "resident_id"], "no resident {id}", id=data.resident_id)
     actor.require(Role.manager, Role.admin, to=N_("plan visits"))
-    _check_plan(session, services=data.services, worker_id=None, center_id=resident.center_id, rules=rules)
+    _check_plan(session, services=data.services, worker_id=None, center_id=resident.center_id)
     window = (data.scheduled_start, data.scheduled_start + timedelta(minutes=data.duration_minutes))
     if data.worker_id is not None:
         _check_assignable(
@@ -391,6 +382,7 @@ def check_out(
     visit.check_out_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = visit.far_from_home or (visit.check_out_distance_m or 0) > rules.far_from_home_m
     session.add(visit)
+    records_from_visit(session, visit=visit, now=now)
     _tell_family_visit_done(session, messaging, visit=visit, now=now)
     return visit
 
@@ -439,13 +431,19 @@ def cancel(*, session: Session, actor: Actor, visit_id: int, reason: str, now: d
     return visit
 
 
-def set_task(*, session: Session, actor: Actor, visit_id: int, service: str, done: bool) -> Visit:
+def set_task(*, session: Session, actor: Actor, visit_id: int, update: TaskUpdate) -> Visit:
+    """Tick a checklist service (with the quantity given, e.g. 1.5 hours) or say why it was not given."""
     visit = _doing(session, actor, visit_id)
     if visit.status not in OPEN_VISIT_STATUSES:
         raise Conflict("This visit is {status}.", status=Word(VALUE_NAMES[visit.status]))
-    if service not in [t["service"] for t in visit.tasks]:
-        raise InvalidField(["body", "service"], "{service} is not on this visit's checklist", service=service)
-    visit.tasks = [t | {"done": done} if t["service"] == service else t for t in visit.tasks]
+    if update.service not in [t["service"] for t in visit.tasks]:
+        raise InvalidField(["body", "service"], "{service} is not on this visit's checklist", service=update.service)
+    change: dict[str, object] = {"done": update.done}
+    if update.quantity is not None:
+        change["quantity"] = update.quantity
+    if update.reason is not None:
+        change["reason"] = update.reason
+    visit.tasks = [t | change if t["service"] == update.service else t for t in visit.tasks]
     session.add(visit)
     return visit
 

@@ -12,9 +12,11 @@ from carecenter.errors import request_language
 from carecenter.web.deps import BadCsrf, LoginRequired, optional_web_user
 from carecenter.web.pages import (
     alerts,
+    assessments,
     devices,
     family,
     figures,
+    paperwork,
     records,
     residents,
     respond,
@@ -32,7 +34,20 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
     return render(request, "error.html", user, status_code=status_code, message=message, code=status_code)
 
 
-PAGES = (session, worker, alerts, residents, schedule, records, devices, figures, respond, family)
+PAGES = (
+    session,
+    worker,
+    alerts,
+    residents,
+    schedule,
+    records,
+    devices,
+    figures,
+    respond,
+    family,
+    assessments,
+    paperwork,
+)
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")
 
 

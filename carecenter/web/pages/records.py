@@ -18,15 +18,19 @@ from starlette.datastructures import FormData
 from carecenter.access import Actor
 from carecenter.alerts.queries import silent_device_ids
 from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.catalogue import service as catalogue
+from carecenter.catalogue.models import ServiceOfferingCreate, ServiceOfferingUpdate
 from carecenter.devices import commands as device_commands
 from carecenter.devices import service as devices
 from carecenter.devices.models import DeviceCreate, DeviceUpdate
 from carecenter.errors import DomainError, InvalidField
-from carecenter.pagination import PageParams
+from carecenter.pagination import Page, PageParams
 from carecenter.residents import service as residents
 from carecenter.residents.models import ResidentCreate, ResidentUpdate
 from carecenter.staff import service as staff
 from carecenter.staff.models import StaffCreate, StaffUpdate
+from carecenter.subsidies import service as subsidies
+from carecenter.subsidies.models import EligibilityEnd, SubsidyRuleCreate
 from carecenter.web.deps import CsrfForm, ManagerDep, form_values
 from carecenter.web.forms import form_fields, parse
 from carecenter.web.render import local_time, render
@@ -37,7 +41,7 @@ from carecommon.i18n import N_, gettext
 router = APIRouter(include_in_schema=False)
 PAGE = PageParams(limit=200)
 NEW, EDIT = N_("New"), N_("Edit")
-KindName = Literal["residents", "staff", "devices"]
+KindName = Literal["residents", "staff", "devices", "services", "subsidy-rules"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,34 @@ KINDS: dict[str, Kind] = {
         lambda s, rows, now: _device_cells(s, rows, now),
         lambda s, a: _unknown_notice(s, a),
     ),
+    "services": Kind(
+        N_("Service catalogue"),
+        ServiceOfferingCreate,
+        ServiceOfferingUpdate,
+        lambda s, a, d, n: catalogue.create_offering(session=s, actor=a, data=d, now=n),
+        lambda s, a, i, d, n: catalogue.update_offering(session=s, actor=a, offering_id=i, data=d, now=n),
+        lambda s, a, i, n: catalogue.get_offering(session=s, actor=a, offering_id=i),
+        lambda s, a, q: _all(catalogue.list_offerings(session=s, actor=a, center_id=None)),
+        ("code", "name_zh", "name_en", "category", "unit", "unit_price_fen", "active"),
+        lambda r: [(EDIT, f"/manage/services/{r.id}/edit")],
+    ),
+    "subsidy-rules": Kind(
+        N_("Subsidy rules"),
+        SubsidyRuleCreate,
+        EligibilityEnd,
+        lambda s, a, d, n: subsidies.create_rule(session=s, actor=a, data=d, now=n),
+        lambda s, a, i, d, n: subsidies.end_rule(session=s, actor=a, rule_id=i, ends_on=d.ends_on, now=n),
+        lambda s, a, i, n: subsidies.get_rule(session=s, actor=a, rule_id=i),
+        lambda s, a, q: _all(subsidies.list_rules(session=s, actor=a, center_id=None)),
+        ("group", "category", "share_percent", "monthly_cap_fen", "starts_on", "ends_on"),
+        lambda r: [(N_("End"), f"/manage/subsidy-rules/{r.id}/edit")],
+    ),
 }
+
+
+def _all(items: list[Any]) -> Page[Any]:
+    """A short list shown whole (a catalogue, a center's rules)."""
+    return Page(items=items, total=len(items), limit=len(items), offset=0)
 
 
 def _device_cells(session: Session, rows: list[Any], now: datetime) -> dict[int, dict[str, str]]:

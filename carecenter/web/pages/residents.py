@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -13,8 +14,12 @@ from carecenter.family.service import current_link as current_family_link
 from carecenter.readings.queries import heart_rate_series
 from carecenter.residents import service as residents
 from carecenter.residents.models import FamilyContactCreate, FamilyContactUpdate, LivingSituation
+from carecenter.subsidies import service as subsidies
+from carecenter.subsidies.models import EligibilityGroup
 from carecenter.visits.queries import visit_history
 from carecenter.web.deps import CsrfForm, ManagerDep, UserDep
+from carecenter.web.pages.assessments import assessment_section
+from carecenter.web.pages.paperwork import statement_months
 from carecenter.web.pages.records import record_form, save_record_form
 from carecenter.web.render import back, render
 from carecommon.i18n import N_, gettext
@@ -73,6 +78,10 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         sos_numbers=device_commands.sos_numbers(session, resident_id) if watches else [],
         contacts_changed=request.query_params.get("contacts_changed") == "1",
         family_links=family_links,
+        eligibility=subsidies.list_eligibility(session=session, actor=user.actor, resident_id=resident_id),
+        groups=[g.value for g in EligibilityGroup],
+        statement_months=statement_months(now.astimezone(ZoneInfo(user.time_zone)).date()),
+        **assessment_section(request, user, session, resident),
     )
 
 

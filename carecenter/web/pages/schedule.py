@@ -14,13 +14,16 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.catalogue.service import service_names
 from carecenter.errors import DomainError, InvalidField, field_errors
+from carecenter.residents import service as residents
 from carecenter.residents.queries import resident_names
 from carecenter.staff.service import active_care_workers
 from carecenter.visits import queries as visit_queries
 from carecenter.visits import service as visits
 from carecenter.visits.models import CarePlanCreate, CarePlanUpdate
 from carecenter.web.deps import CsrfForm, ManagerDep, Posted, form_values, posted, run_action
+from carecenter.web.pages.assessments import suggested_services
 from carecenter.web.render import back, render
 from carecenter.web.user import WebUser
 from carecenter.words import value_name
@@ -166,14 +169,21 @@ def _plans_page(
         worker_names={w.id: w.name for w in workers},
         field_errors=errors or {},
         values=values or {},
-        services=request.app.state.visit_rules.services,
+        services=service_names(session, user.actor.center_id or 0, user.language),
         workers=workers,
     )
 
 
 @router.get("/care-plans", response_class=HTMLResponse)
-def care_plans(request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
-    return _plans_page(request, user, session)
+def care_plans(request: Request, user: ManagerDep, session: SessionDep, resident_id: int | None = None) -> HTMLResponse:
+    """The plans, and a new-plan form; from a resident's page it comes filled with that resident and
+    the services their assessed level suggests."""
+    values: dict[str, Any] = {}
+    if resident_id is not None:
+        resident = residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)
+        extra = request.app.state.settings.assessment_dir
+        values = {"resident_id": str(resident_id), "services": suggested_services(session, resident, extra)}
+    return _plans_page(request, user, session, values=values)
 
 
 @router.post("/care-plans", response_model=None)
@@ -210,6 +220,7 @@ def care_plan_page(plan_id: int, request: Request, user: ManagerDep, session: Se
         user,
         plan=plan,
         resident_name=names.get(plan.resident_id, ""),
+        services=service_names(session, plan.center_id, user.language),
         workers=active_care_workers(session, center_id=plan.center_id),
     )
 

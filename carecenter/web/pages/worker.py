@@ -10,9 +10,10 @@ from sqlmodel import Session
 
 from carecenter.alerts.queries import open_alerts
 from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.catalogue.service import service_names
 from carecenter.residents.models import LivingSituation
 from carecenter.visits import service as visits
-from carecenter.visits.models import Position, VisitVitals
+from carecenter.visits.models import Position, TaskUpdate, VisitVitals
 from carecenter.visits.queries import worker_day
 from carecenter.web.deps import Posted, UserDep, posted, run_action
 from carecenter.web.render import render
@@ -55,6 +56,7 @@ def _visit_page(
         status_code=status_code,
         visit=visit,
         resident=visits.visit_resident(session, visit),
+        service_names=service_names(session, visit.center_id, user.language),
         field_errors=errors or {},
         values=values or {},
         LivingSituation=LivingSituation,
@@ -71,11 +73,6 @@ class PositionForm(BaseModel):
 
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-
-
-class TaskForm(BaseModel):
-    service: str = Field(max_length=64)
-    done: bool = False
 
 
 class NotesForm(BaseModel):
@@ -136,11 +133,11 @@ def check_out(
 def set_task(
     visit_id: int,
     user: UserDep,
-    form: Annotated[Posted[TaskForm], Depends(posted(TaskForm))],
+    form: Annotated[Posted[TaskUpdate], Depends(posted(TaskUpdate))],
     session: SessionDep,
 ) -> Response:
-    def act(data: TaskForm) -> None:
-        visits.set_task(session=session, actor=user.actor, visit_id=visit_id, service=data.service, done=data.done)
+    def act(data: TaskUpdate) -> None:
+        visits.set_task(session=session, actor=user.actor, visit_id=visit_id, update=data)
 
     return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
 

@@ -1,0 +1,72 @@
+"""A center's catalogue of services, which care plans, visits and service records name by code."""
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from pydantic import Field as PydanticField
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import Name, created_at_field, enum_field
+
+
+class ServiceCategory(StrEnum):
+    """The civil-affairs categories a monthly report sums by (助餐 助浴 助洁 助急 助医, visits)."""
+
+    meals = "meals"
+    bathing = "bathing"
+    cleaning = "cleaning"
+    emergency_help = "emergency_help"
+    medical_help = "medical_help"
+    welfare_visit = "welfare_visit"
+    other = "other"
+
+
+class ServiceUnit(StrEnum):
+    meal = "meal"
+    bath = "bath"
+    hour = "hour"
+    visit = "visit"
+    time = "time"
+
+
+SERVICE_CODE = r"^[a-z][a-z0-9_]{1,29}$"
+
+
+class ServiceOfferingBase(SQLModel):
+    name_zh: Name = Field(max_length=60)
+    name_en: Name = Field(max_length=60)
+    category: ServiceCategory = enum_field(length=20)
+    unit: ServiceUnit = enum_field(length=10)
+    unit_price_fen: int = Field(ge=0, le=10_000_000, description="Price of one unit in fen (0.01 yuan)")
+    active: bool = True
+
+
+class ServiceOffering(ServiceOfferingBase, table=True):
+    __tablename__ = "service_offering"
+    __table_args__ = (sa.UniqueConstraint("center_id", "code", name="uq_service_offering_center_id_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id", index=True)
+    code: str = Field(max_length=30)
+    created_at: datetime = created_at_field()
+
+
+class ServiceOfferingCreate(ServiceOfferingBase):
+    code: str = PydanticField(pattern=SERVICE_CODE, description="Lower-case letters, digits and _; never changes")
+    center_id: int | None = Field(default=None, description="Admins only; others add to their own center")
+
+
+class ServiceOfferingUpdate(SQLModel):
+    name_zh: Name | None = Field(default=None, max_length=60)
+    name_en: Name | None = Field(default=None, max_length=60)
+    category: ServiceCategory | None = None
+    unit: ServiceUnit | None = None
+    unit_price_fen: int | None = Field(default=None, ge=0, le=10_000_000)
+    active: bool | None = None
+
+
+class ServiceOfferingPublic(ServiceOfferingBase):
+    id: int
+    center_id: int
+    code: str

@@ -1,0 +1,128 @@
+"""What was delivered, to whom, verified how, priced under which rule; and the closed months."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from pydantic import Field as PydanticField
+from pydantic import model_validator
+from sqlmodel import Field, SQLModel
+
+from carecenter.fields import Day, Text, created_at_field, instant_field
+from carecommon.i18n import N_
+
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class ServiceRecord(SQLModel, table=True):
+    """Amounts in fen. An adjustment (a correction after the month closed) carries the difference
+    and names the record it corrects; records of a closed month never change."""
+
+    __tablename__ = "service_record"
+    __table_args__ = (
+        sa.Index("ix_service_record_center_month", "center_id", "month"),
+        sa.Index("ix_service_record_resident_month", "resident_id", "month"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id")
+    resident_id: int = Field(foreign_key="resident.id")
+    visit_id: int | None = Field(default=None, foreign_key="visit.id", index=True)
+    service_code: str = Field(max_length=30)
+    category: str = Field(max_length=20)
+    unit: str = Field(max_length=10)
+    quantity: float = 1.0
+    delivered: bool = True
+    not_delivered_reason: str | None = Field(default=None, max_length=300)
+    service_on: date = Field(description="The local day the service was given")
+    month: str = Field(max_length=7, description="The month it is reported in (YYYY-MM)")
+    worker_id: int | None = Field(default=None, foreign_key="staff.id")
+    checked_in_at: datetime | None = instant_field(default=None)
+    checked_out_at: datetime | None = instant_field(default=None)
+    check_in_distance_m: float | None = None
+    check_out_distance_m: float | None = None
+    far_from_home: bool = False
+    unit_price_fen: int = 0
+    amount_fen: int = 0
+    subsidy_fen: int = 0
+    resident_fen: int = 0
+    eligibility_group: str | None = Field(default=None, max_length=20)
+    subsidy_rule_id: int | None = Field(default=None, foreign_key="subsidy_rule.id")
+    bulk_batch: str | None = Field(default=None, max_length=40, description="Meals recorded together")
+    adjusts_id: int | None = Field(default=None, foreign_key="service_record.id")
+    adjustment_reason: str | None = Field(default=None, max_length=300)
+    recorded_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = created_at_field()
+
+
+class ServiceRecordPublic(SQLModel):
+    id: int
+    center_id: int
+    resident_id: int
+    visit_id: int | None
+    service_code: str
+    category: str
+    unit: str
+    quantity: float
+    delivered: bool
+    not_delivered_reason: str | None
+    service_on: date
+    month: str
+    worker_id: int | None
+    checked_in_at: datetime | None
+    checked_out_at: datetime | None
+    check_in_distance_m: float | None
+    check_out_distance_m: float | None
+    far_from_home: bool
+    unit_price_fen: int
+    amount_fen: int
+    subsidy_fen: int
+    resident_fen: int
+    eligibility_group: str | None
+    subsidy_rule_id: int | None
+    bulk_batch: str | None
+    adjusts_id: int | None
+    adjustment_reason: str | None
+
+
+class BulkMeals(SQLModel):
+    """Meals given to a group (a canteen sitting, a delivery round), one record per resident."""
+
+    service_code: str = Field(max_length=30)
+    service_on: Day
+    resident_ids: list[int] = PydanticField(min_length=1, max_length=1000)
+    quantity: float = Field(default=1, gt=0, le=10)
+    batch_id: str | None = PydanticField(
+        default=None, pattern=r"^[A-Za-z0-9_-]{8,40}$", description="Sent again with the same id, nothing is doubled"
+    )
+    center_id: int | None = Field(default=None, description="Admins only")
+
+
+class RecordAdjustment(SQLModel):
+    quantity: float | None = Field(default=None, ge=0, le=1000)
+    delivered: bool | None = None
+    not_delivered_reason: Text | None = Field(default=None, max_length=300)
+    reason: Text = Field(min_length=3, max_length=300)
+
+    @model_validator(mode="after")
+    def _something(self) -> "RecordAdjustment":
+        if self.quantity is None and self.delivered is None:
+            raise ValueError(N_("give the corrected quantity, delivered, or both"))
+        return self
+
+
+class MonthClose(SQLModel, table=True):
+    __tablename__ = "month_close"
+    __table_args__ = (sa.UniqueConstraint("center_id", "month", name="uq_month_close_center_id_month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id")
+    month: str = Field(max_length=7)
+    closed_by: int | None = Field(default=None, foreign_key="staff.id")
+    closed_at: datetime = instant_field()
+
+
+class MonthClosePublic(SQLModel):
+    center_id: int
+    month: str
+    closed_at: datetime
+    closed_by: int | None

@@ -1,0 +1,61 @@
+"""JSON endpoints: service records of a month, bulk meals, corrections, closing a month."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.service_records import service
+from carecenter.service_records.models import (
+    MONTH,
+    BulkMeals,
+    MonthClose,
+    MonthClosePublic,
+    RecordAdjustment,
+    ServiceRecord,
+    ServiceRecordPublic,
+)
+
+router = APIRouter(tags=["service records"])
+MonthQuery = Annotated[str, Query(pattern=MONTH, description="YYYY-MM")]
+MONTH_PATH = Path(pattern=MONTH, description="YYYY-MM")
+
+
+@router.get("/api/v1/service-records", response_model=list[ServiceRecordPublic])
+def list_records(
+    month: MonthQuery,
+    actor: ActorDep,
+    session: SessionDep,
+    center_id: int | None = None,
+    resident_id: int | None = None,
+) -> list[ServiceRecord]:
+    """The records a month reports (amounts in fen), each with its visit's proof and the rule that priced it."""
+    return service.list_records(session=session, actor=actor, center_id=center_id, month=month, resident_id=resident_id)
+
+
+@router.post("/api/v1/service-records/bulk-meals", response_model=list[ServiceRecordPublic], status_code=201)
+def bulk_meals(data: BulkMeals, actor: ActorDep, session: SessionDep, now: NowDep) -> list[ServiceRecord]:
+    """Meals for a group at once; send a `batch_id` so that a retried request records nothing twice."""
+    made = service.record_bulk_meals(session=session, actor=actor, data=data, now=now)
+    session.commit()
+    return made
+
+
+@router.post("/api/v1/service-records/{record_id}/adjust", response_model=ServiceRecordPublic)
+def adjust_record(
+    record_id: int, data: RecordAdjustment, actor: ActorDep, session: SessionDep, now: NowDep
+) -> ServiceRecord:
+    """Correct a record (managers): in place while its month is open, else an adjustment in the next open month."""
+    result = service.adjust_record(session=session, actor=actor, record_id=record_id, data=data, now=now)
+    session.commit()
+    return result
+
+
+@router.post("/api/v1/months/{month}/close", response_model=MonthClosePublic, status_code=201)
+def close_month(
+    month: Annotated[str, MONTH_PATH], actor: ActorDep, session: SessionDep, now: NowDep, center_id: int | None = None
+) -> MonthClose:
+    """Lock the month's records (managers); 409 if it has not ended or is already closed."""
+    closing = service.close_month(session=session, actor=actor, center_id=center_id, month=month, now=now)
+    session.commit()
+    return closing

@@ -1,0 +1,314 @@
+"""Service records from completed visits and bulk meals, priced when recorded; corrections; closing a month.
+
+The edge commits. A record's month is the month of the day the service was given, unless that
+month is closed: then it goes into the first open month after it, like any correction after
+closing, so a closed month's figures never move.
+"""
+
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from carecenter.access import Actor
+from carecenter.audit.service import record_event
+from carecenter.catalogue.models import ServiceCategory
+from carecenter.catalogue.service import catalogue
+from carecenter.centers.models import Center
+from carecenter.errors import Conflict, InvalidField
+from carecenter.residents.models import Resident
+from carecenter.service_records.models import BulkMeals, MonthClose, RecordAdjustment, ServiceRecord
+from carecenter.staff.models import Role
+from carecenter.subsidies.pricing import price
+from carecenter.subsidies.service import groups_on, rules_of
+from carecenter.visits.models import Visit
+from carecommon.i18n import N_
+
+NOT_TICKED = "not ticked at check-out"  # what a record says when the worker left a task open and gave no reason
+
+
+def month_of(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+def next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year + number // 12}-{number % 12 + 1:02d}"
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First day of the month and first day of the next."""
+    first = date(int(month[:4]), int(month[5:]), 1)
+    following = next_month(month)
+    return first, date(int(following[:4]), int(following[5:]), 1)
+
+
+def closed_months(session: Session, center_id: int) -> set[str]:
+    return set(session.exec(select(MonthClose.month).where(MonthClose.center_id == center_id)).all())
+
+
+def reporting_month(session: Session, center_id: int, day: date) -> str:
+    """The month a record of `day` counts in: its own, or the first open one after it."""
+    closed, month = closed_months(session, center_id), month_of(day)
+    while month in closed:
+        month = next_month(month)
+    return month
+
+
+def _subsidy_used(session: Session, record: ServiceRecord) -> dict[int, int]:
+    """Subsidy this resident already had this month, by rule (this record left out)."""
+    stmt = (
+        select(ServiceRecord.subsidy_rule_id, func.sum(ServiceRecord.subsidy_fen))
+        .where(
+            ServiceRecord.resident_id == record.resident_id,
+            ServiceRecord.month == record.month,
+            col(ServiceRecord.subsidy_rule_id).is_not(None),
+        )
+        .group_by(col(ServiceRecord.subsidy_rule_id))
+    )
+    if record.id is not None:
+        stmt = stmt.where(ServiceRecord.id != record.id)
+    return {rule: int(total or 0) for rule, total in session.exec(stmt).all() if rule is not None}
+
+
+def apply_price(session: Session, record: ServiceRecord) -> None:
+    """Amount, subsidy and resident's part under the rules in force on the service day."""
+    quantity = record.quantity if record.delivered else 0
+    priced = price(
+        unit_price_fen=record.unit_price_fen,
+        quantity=quantity,
+        category=record.category,
+        day=record.service_on,
+        groups=groups_on(session, record.resident_id, record.service_on),
+        rules=rules_of(session, record.center_id),
+        used_this_month=_subsidy_used(session, record),
+    )
+    record.amount_fen, record.subsidy_fen, record.resident_fen = (
+        priced.amount_fen,
+        priced.subsidy_fen,
+        priced.resident_fen,
+    )
+    record.subsidy_rule_id, record.eligibility_group = priced.rule_id, priced.group
+
+
+def _new_record(session: Session, *, center_id: int, resident_id: int, code: str, service_on: date) -> ServiceRecord:
+    """A record of one catalogue service with its category, unit and today's price copied in."""
+    offering = catalogue(session, center_id).get(code)
+    return ServiceRecord(
+        center_id=center_id,
+        resident_id=resident_id,
+        service_code=code,
+        category=offering.category if offering else ServiceCategory.other,
+        unit=offering.unit if offering else "time",
+        unit_price_fen=offering.unit_price_fen if offering else 0,
+        service_on=service_on,
+        month=reporting_month(session, center_id, service_on),
+    )
+
+
+def records_from_visit(session: Session, *, visit: Visit, now: datetime) -> list[ServiceRecord]:
+    """A completed visit becomes one record per checklist service, with the visit's proof attached."""
+    center = session.get(Center, visit.center_id)
+    assert center is not None and visit.id is not None
+    started = visit.checked_in_at or visit.scheduled_start
+    service_on = started.astimezone(ZoneInfo(center.time_zone)).date()
+    made = []
+    for task in visit.tasks:
+        record = _new_record(
+            session,
+            center_id=visit.center_id,
+            resident_id=visit.resident_id,
+            code=task["service"],
+            service_on=service_on,
+        )
+        record.visit_id, record.worker_id, record.created_at = visit.id, visit.worker_id, now
+        record.delivered = bool(task.get("done"))
+        record.quantity = float(task.get("quantity") or 1) if record.delivered else 0.0
+        record.not_delivered_reason = None if record.delivered else (task.get("reason") or NOT_TICKED)
+        record.checked_in_at, record.checked_out_at = visit.checked_in_at, visit.checked_out_at
+        record.check_in_distance_m, record.check_out_distance_m = visit.check_in_distance_m, visit.check_out_distance_m
+        record.far_from_home = visit.far_from_home
+        apply_price(session, record)
+        session.add(record)
+        session.flush()  # the next record's cap sees this one's subsidy
+        made.append(record)
+    return made
+
+
+def new_batch_id() -> str:
+    """The id a meals form carries, so that sending it twice records the meals once."""
+    return uuid.uuid4().hex[:16]
+
+
+def record_bulk_meals(*, session: Session, actor: Actor, data: BulkMeals, now: datetime) -> list[ServiceRecord]:
+    """Meals given to a group at once (a canteen sitting, a delivery round): one record per resident.
+
+    `batch_id` makes the request idempotent: sent again, it returns what the first one recorded."""
+    actor.require(Role.care_worker, Role.manager, Role.admin, to=N_("record meals"))
+    center_id = actor.center_for_new_record(data.center_id)
+    center = session.get(Center, center_id)
+    if center is None:
+        raise InvalidField(["body", "center_id"], "no center {id}", id=center_id)
+    batch = data.batch_id or new_batch_id()
+    earlier = session.exec(
+        select(ServiceRecord).where(ServiceRecord.center_id == center_id, ServiceRecord.bulk_batch == batch)
+    ).all()
+    if earlier:
+        return list(earlier)
+    offering = catalogue(session, center_id, active_only=True).get(data.service_code)
+    if offering is None or offering.category != ServiceCategory.meals:
+        raise InvalidField(
+            ["body", "service_code"], "{code} is not a meal service of this center", code=data.service_code
+        )
+    today = now.astimezone(ZoneInfo(center.time_zone)).date()
+    if data.service_on > today:
+        raise InvalidField(["body", "service_on"], "meals cannot be recorded ahead of the day")
+    if len(set(data.resident_ids)) != len(data.resident_ids):
+        raise InvalidField(["body", "resident_ids"], "a resident is listed twice")
+    found = session.exec(
+        select(Resident.id).where(col(Resident.id).in_(data.resident_ids), Resident.center_id == center_id)
+    ).all()
+    missing = sorted(set(data.resident_ids) - set(found))
+    if missing:
+        raise InvalidField(
+            ["body", "resident_ids"], "no residents {ids} in this center", ids=", ".join(map(str, missing))
+        )
+    made = []
+    for resident_id in data.resident_ids:
+        record = _new_record(
+            session, center_id=center_id, resident_id=resident_id, code=data.service_code, service_on=data.service_on
+        )
+        record.quantity, record.bulk_batch = data.quantity, batch
+        record.worker_id = actor.staff_id if actor.role == Role.care_worker else None
+        record.recorded_by, record.created_at = actor.staff_id, now
+        apply_price(session, record)
+        session.add(record)
+        session.flush()
+        made.append(record)
+    record_event(
+        session=session,
+        actor=actor,
+        action="service_record.bulk_meals",
+        entity_type="service_record",
+        entity_id=made[0].id,
+        center_id=center_id,
+        now=now,
+        reason=f"{len(made)} × {data.service_code} ({batch})",
+    )
+    return made
+
+
+def get_record(*, session: Session, actor: Actor, record_id: int) -> ServiceRecord:
+    record = session.get(ServiceRecord, record_id)
+    actor.require_visible(record.center_id if record else None, "service record")
+    assert record is not None
+    return record
+
+
+def list_records(
+    *, session: Session, actor: Actor, center_id: int | None, month: str, resident_id: int | None = None
+) -> list[ServiceRecord]:
+    actor.require(Role.manager, Role.admin, to=N_("see service records"))
+    stmt = actor.scoped(select(ServiceRecord), ServiceRecord.center_id, center_id).where(ServiceRecord.month == month)
+    if resident_id is not None:
+        stmt = stmt.where(ServiceRecord.resident_id == resident_id)
+    return list(session.exec(stmt.order_by(col(ServiceRecord.service_on), col(ServiceRecord.id))).all())
+
+
+def adjust_record(
+    *, session: Session, actor: Actor, record_id: int, data: RecordAdjustment, now: datetime
+) -> ServiceRecord:
+    """Correct a record (managers and admins, audited): in place while its month is open; after
+    closing, as an adjustment in the first open month that carries the difference."""
+    record = get_record(session=session, actor=actor, record_id=record_id)
+    actor.require(Role.manager, Role.admin, to=N_("correct service records"))
+    if record.adjusts_id is not None:
+        raise Conflict("This is an adjustment; correct the record it adjusts instead.")
+    delivered = record.delivered if data.delivered is None else data.delivered
+    quantity = data.quantity if data.quantity is not None else (record.quantity or 1)
+    if not delivered:
+        quantity = 0.0
+    elif quantity <= 0:
+        raise InvalidField(["body", "quantity"], "a delivered service needs a quantity above 0")
+    reason_not = None if delivered else (data.not_delivered_reason or record.not_delivered_reason or data.reason)
+    if record.month not in closed_months(session, record.center_id):
+        record.delivered, record.quantity, record.not_delivered_reason = delivered, quantity, reason_not
+        apply_price(session, record)
+        session.add(record)
+        _audit_adjustment(session, actor, record, record, data.reason, now)
+        return record
+    corrected = ServiceRecord.model_validate(record.model_dump(exclude={"id"}))
+    corrected.delivered, corrected.quantity, corrected.not_delivered_reason = delivered, quantity, reason_not
+    apply_price(session, corrected)  # priced as the original was: its day, its month's caps
+    adjustment = ServiceRecord.model_validate(
+        record.model_dump(exclude={"id"})
+        | {
+            "month": reporting_month(session, record.center_id, record.service_on),
+            "delivered": delivered,
+            "not_delivered_reason": reason_not,
+            "quantity": quantity - record.quantity,
+            "amount_fen": corrected.amount_fen - record.amount_fen,
+            "subsidy_fen": corrected.subsidy_fen - record.subsidy_fen,
+            "resident_fen": corrected.resident_fen - record.resident_fen,
+            "subsidy_rule_id": corrected.subsidy_rule_id or record.subsidy_rule_id,
+            "eligibility_group": corrected.eligibility_group or record.eligibility_group,
+            "adjusts_id": record.id,
+            "adjustment_reason": data.reason,
+            "recorded_by": actor.staff_id,
+            "created_at": now,
+        }
+    )
+    session.add(adjustment)
+    session.flush()
+    _audit_adjustment(session, actor, record, adjustment, data.reason, now)
+    return adjustment
+
+
+def _audit_adjustment(
+    session: Session, actor: Actor, record: ServiceRecord, result: ServiceRecord, reason: str, now: datetime
+) -> None:
+    record_event(
+        session=session,
+        actor=actor,
+        action="service_record.adjust" if result is record else "service_record.adjust_after_close",
+        entity_type="service_record",
+        entity_id=result.id,
+        center_id=record.center_id,
+        now=now,
+        changed_fields=["quantity", "delivered"],
+        reason=reason,
+    )
+
+
+def close_month(*, session: Session, actor: Actor, center_id: int | None, month: str, now: datetime) -> MonthClose:
+    """Lock a month's records (managers and admins): later corrections go into the next open month."""
+    actor.require(Role.manager, Role.admin, to=N_("close a month"))
+    center_id = actor.center_for_new_record(center_id)
+    center = session.get(Center, center_id)
+    if center is None:
+        raise InvalidField(["query", "center"], "no center {id}", id=center_id)
+    today = now.astimezone(ZoneInfo(center.time_zone)).date()
+    if month_bounds(month)[1] > today:
+        raise Conflict("{month} has not ended yet; a month is closed after its last day.", month=month)
+    if month in closed_months(session, center_id):
+        raise Conflict("{month} is already closed.", month=month)
+    closing = MonthClose(center_id=center_id, month=month, closed_by=actor.staff_id, closed_at=now)
+    session.add(closing)
+    session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action="month.close",
+        entity_type="month_close",
+        entity_id=closing.id,
+        center_id=center_id,
+        now=now,
+        reason=month,
+    )
+    return closing
+
+
+def month_closing(session: Session, center_id: int, month: str) -> MonthClose | None:
+    return session.exec(select(MonthClose).where(MonthClose.center_id == center_id, MonthClose.month == month)).first()

@@ -1,0 +1,1 @@
+"""Who pays: residents' eligibility groups, the center's subsidy rules, and pricing a service record."""

@@ -1,0 +1,284 @@
+"""The center's paperwork in the console: the monthly report (closing, downloads), service records
+and their corrections, meals for a group, welfare visits due, eligibility groups, statements."""
+
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.catalogue.models import ServiceCategory
+from carecenter.catalogue.service import catalogue, service_names
+from carecenter.centers.models import Center
+from carecenter.reports.export import csv_chunks, workbook_chunks
+from carecenter.reports.monthly import monthly_report, previous_month, resident_statement
+from carecenter.reports.router import XLSX
+from carecenter.residents import service as residents
+from carecenter.residents.queries import active_residents, resident_names
+from carecenter.service_records import service as records
+from carecenter.service_records.models import MONTH, BulkMeals, RecordAdjustment
+from carecenter.subsidies import service as subsidies
+from carecenter.subsidies.models import EligibilityCreate, EligibilityEnd
+from carecenter.visits import welfare
+from carecenter.web.deps import CsrfForm, ManagerDep, Posted, UserDep, form_values, posted, run_action, validate_form
+from carecenter.web.pages.assessments import level_names
+from carecenter.web.pages.records import record_form, save_record_form
+from carecenter.web.render import back, render
+from carecenter.web.user import WebUser
+from carecommon.i18n import N_, gettext
+
+router = APIRouter(include_in_schema=False)
+MonthParam = Annotated[str | None, Query(pattern=MONTH)]
+CORRECT = N_("Correct a service record")
+
+
+def _center(session: SessionDep, user: WebUser) -> Center:
+    center = session.get(Center, user.actor.center_id) if user.actor.center_id else None
+    user.actor.require_visible(center.id if center else None, "center")
+    assert center is not None
+    return center
+
+
+def _month(month: str | None, user: WebUser, now: datetime) -> str:
+    """The month asked for, else the last one (the one a manager closes and reports)."""
+    return month or previous_month(now.astimezone(ZoneInfo(user.time_zone)).date())
+
+
+@router.get("/reports/monthly", response_class=HTMLResponse)
+def report_page(
+    request: Request, user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None
+) -> HTMLResponse:
+    center = _center(session, user)
+    month = _month(month, user, now)
+    report = monthly_report(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
+    names = level_names(request.app.state.settings.assessment_dir, user.language)
+    return render(request, "report.html", user, report=report, month=month, level_names=names)
+
+
+def _download(session: SessionDep, user: WebUser, now: datetime, month: str | None, kind: str) -> StreamingResponse:
+    center = _center(session, user)
+    month = _month(month, user, now)
+    report = monthly_report(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
+    if kind == "xlsx":
+        chunks, media = workbook_chunks(session=session, report=report, time_zone=center.time_zone), XLSX
+    else:
+        chunks = csv_chunks(session=session, center_id=report.center_id, month=month, time_zone=center.time_zone)
+        media = "text/csv; charset=utf-8"
+    name = f"carecenter-{center.id}-{month}.{kind}"
+    return StreamingResponse(
+        chunks, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get("/reports/monthly.xlsx", response_model=None)
+def report_xlsx(user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None) -> StreamingResponse:
+    return _download(session, user, now, month, "xlsx")
+
+
+@router.get("/reports/monthly.csv", response_model=None)
+def report_csv(user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None) -> StreamingResponse:
+    return _download(session, user, now, month, "csv")
+
+
+class MonthForm(BaseModel):
+    month: str = Field(pattern=MONTH)
+
+
+@router.post("/reports/monthly/close", response_model=None)
+def close_month(
+    user: ManagerDep,
+    form: Annotated[Posted[MonthForm], Depends(posted(MonthForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    """Lock the month: its records never change again; corrections go into the next open month."""
+    month = form.values.get("month", "")
+
+    def act(data: MonthForm) -> None:
+        records.close_month(
+            session=session, actor=user.actor, center_id=user.actor.center_id, month=data.month, now=now
+        )
+
+    return run_action(session, user, form, act, back_to=f"/reports/monthly?month={month}")
+
+
+@router.get("/service-records", response_class=HTMLResponse)
+def records_page(
+    request: Request,
+    user: ManagerDep,
+    session: SessionDep,
+    now: NowDep,
+    month: MonthParam = None,
+    resident_id: int | None = None,
+) -> HTMLResponse:
+    center = _center(session, user)
+    month = _month(month, user, now)
+    found = records.list_records(
+        session=session, actor=user.actor, center_id=center.id, month=month, resident_id=resident_id
+    )
+    return render(
+        request,
+        "service_records.html",
+        user,
+        month=month,
+        rows=found,
+        closed=month in records.closed_months(session, center.id or 0),
+        names=resident_names(session, center_id=center.id, ids={r.resident_id for r in found}),
+        services=service_names(session, center.id or 0, user.language),
+    )
+
+
+@router.get("/service-records/{record_id}/adjust", response_class=HTMLResponse)
+def adjust_form(record_id: int, request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
+    record = records.get_record(session=session, actor=user.actor, record_id=record_id)
+    values = {"quantity": record.quantity, "delivered": record.delivered}
+    return record_form(request, user, gettext(CORRECT, user.language), RecordAdjustment, values)
+
+
+@router.post("/service-records/{record_id}/adjust", response_model=None)
+def adjust(
+    record_id: int, request: Request, user: ManagerDep, form: CsrfForm, session: SessionDep, now: NowDep
+) -> Response:
+    record = records.get_record(session=session, actor=user.actor, record_id=record_id)
+    return save_record_form(
+        request,
+        user,
+        session,
+        form,
+        gettext(CORRECT, user.language),
+        RecordAdjustment,
+        lambda data: records.adjust_record(session=session, actor=user.actor, record_id=record_id, data=data, now=now),
+        f"/service-records?month={record.month}",
+        partial=False,
+    )
+
+
+def _meal_services(session: SessionDep, center_id: int, language: str) -> dict[str, str]:
+    names = service_names(session, center_id, language)
+    offered = catalogue(session, center_id, active_only=True)
+    return {code: names[code] for code, s in offered.items() if s.category == ServiceCategory.meals}
+
+
+@router.get("/meals", response_class=HTMLResponse)
+def meals_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    """Meals for a group (a canteen sitting, a delivery round): tick who ate, one record each."""
+    center = _center(session, user)
+    return render(
+        request,
+        "meals.html",
+        user,
+        services=_meal_services(session, center.id or 0, user.language),
+        people=active_residents(session, center_id=center.id or 0),
+        today=now.astimezone(ZoneInfo(center.time_zone)).date(),
+        batch=records.new_batch_id(),
+        recorded=request.query_params.get("recorded"),
+    )
+
+
+@router.post("/meals", response_model=None)
+async def record_meals(user: UserDep, form: CsrfForm, session: SessionDep, now: NowDep) -> Response:
+    values = form_values(form, lists=("resident_ids",))
+    posted_form = validate_form(BulkMeals, values, user.language)
+    done: list[int] = []
+
+    def act(data: BulkMeals) -> None:
+        done.extend(r.id or 0 for r in records.record_bulk_meals(session=session, actor=user.actor, data=data, now=now))
+
+    response = run_action(session, user, posted_form, act, back_to="/meals")
+    return back(f"/meals?recorded={len(done)}") if done else response
+
+
+@router.get("/welfare", response_class=HTMLResponse)
+def welfare_page(request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    center = _center(session, user)
+    return render(
+        request, "welfare.html", user, center=center, due=welfare.welfare_due(session, center=center, now=now)
+    )
+
+
+class NoFields(BaseModel):
+    """A form that only carries its CSRF token."""
+
+
+@router.post("/welfare/plan", response_model=None)
+def plan_welfare(
+    request: Request,
+    user: ManagerDep,
+    form: Annotated[Posted[NoFields], Depends(posted(NoFields))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    center = _center(session, user)
+
+    def act(_data: NoFields) -> None:
+        welfare.plan_welfare_visits(
+            session=session, actor=user.actor, center=center, rules=request.app.state.visit_rules, now=now
+        )
+
+    return run_action(session, user, form, act, back_to="/welfare")
+
+
+@router.post("/residents/{resident_id}/eligibility", response_model=None)
+def add_eligibility(
+    resident_id: int,
+    user: ManagerDep,
+    form: Annotated[Posted[EligibilityCreate], Depends(posted(EligibilityCreate))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    def act(data: EligibilityCreate) -> None:
+        subsidies.add_eligibility(session=session, actor=user.actor, resident_id=resident_id, data=data, now=now)
+
+    return run_action(session, user, form, act, back_to=f"/residents/{resident_id}#eligibility")
+
+
+@router.post("/residents/{resident_id}/eligibility/{eligibility_id}/end", response_model=None)
+def end_eligibility(
+    resident_id: int,
+    eligibility_id: int,
+    user: ManagerDep,
+    form: Annotated[Posted[EligibilityEnd], Depends(posted(EligibilityEnd))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    def act(data: EligibilityEnd) -> None:
+        subsidies.end_eligibility(
+            session=session,
+            actor=user.actor,
+            resident_id=resident_id,
+            eligibility_id=eligibility_id,
+            ends_on=data.ends_on,
+            now=now,
+        )
+
+    return run_action(session, user, form, act, back_to=f"/residents/{resident_id}#eligibility")
+
+
+@router.get("/residents/{resident_id}/statement", response_class=HTMLResponse)
+def statement_page(
+    resident_id: int, request: Request, user: UserDep, session: SessionDep, now: NowDep, month: MonthParam = None
+) -> HTMLResponse:
+    """The resident's monthly statement, printable."""
+    resident = residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)
+    month = _month(month, user, now)
+    rows, totals = resident_statement(session, resident_id, month)
+    center = session.get(Center, resident.center_id)
+    return render(
+        request,
+        "statement.html",
+        user,
+        resident=resident,
+        center=center,
+        month=month,
+        rows=rows,
+        totals=totals,
+        services=service_names(session, resident.center_id, user.language),
+    )
+
+
+def statement_months(today: date) -> list[str]:
+    """This month and the last, the ones a family or a manager asks about."""
+    return [f"{today:%Y-%m}", previous_month(today)]
