@@ -6,17 +6,21 @@ from itertools import count
 from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert, AlertKind, Severity
+from carecenter.assessments.models import Assessment
 from carecenter.auth.passwords import hash_password
+from carecenter.catalogue.models import ServiceOffering
 from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.service import key_hash, new_device_key
 from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
+from carecenter.service_records.models import ServiceRecord
 from carecenter.staff.models import Role, Staff
+from carecenter.subsidies.models import Eligibility, SubsidyRule
 from carecenter.visits.models import CarePlan, Visit
 
 PASSWORD = "correct-horse-battery"
@@ -32,7 +36,22 @@ def _phone() -> str:
     return f"+86170990{next(_seq):05d}"
 
 
-R = TypeVar("R", Center, Staff, Resident, FamilyContact, Device, Alert, DutyShift, CarePlan, Visit)
+R = TypeVar(
+    "R",
+    Center,
+    Staff,
+    Resident,
+    FamilyContact,
+    Device,
+    Alert,
+    DutyShift,
+    CarePlan,
+    Visit,
+    Assessment,
+    Eligibility,
+    SubsidyRule,
+    ServiceRecord,
+)
 
 
 def _save(session: Session, record: R) -> R:
@@ -187,3 +206,88 @@ def make_visit(session: Session, *, resident: Resident, start: datetime, **overr
         "created_at": datetime.now(UTC),
     }
     return _save(session, Visit.model_validate(values | overrides))
+
+
+GBT_BEST = {  # every item of the national form at its best option: 90, "intact"
+    **{f"B1.{n}": "4" for n in range(1, 9)},
+    **{f"B2.{n}": "4" for n in range(1, 4)},
+    "B2.4": "3",
+    **{f"B3.{n}": "4" for n in range(1, 7)},
+    "B3.7": "none",
+    "B3.8": "none",
+    "B3.9": "clear",
+    "B4.1": "2",
+    "B4.2": "2",
+    "B4.3": "4",
+    "B4.4": "3",
+    "B4.5": "4",
+}
+
+
+def make_assessment(session: Session, *, resident: Resident, **overrides: Any) -> Assessment:
+    """A signed assessment of the national form (answers and results as given; defaults: all best)."""
+    values: dict[str, Any] = {
+        "center_id": resident.center_id,
+        "resident_id": resident.id,
+        "definition": "gbt-42195-2022",
+        "definition_version": "2022",
+        "assessed_on": date(2026, 11, 2),
+        "reason": "first",
+        "answers": GBT_BEST,
+        "domain_scores": {"B1": 32, "B2": 15, "B3": 28, "B4": 15},
+        "total": 90,
+        "level_by_score": "intact",
+        "level": "intact",
+        "signed_at": datetime.now(UTC),
+        "created_at": datetime.now(UTC),
+    }
+    return _save(session, Assessment.model_validate(values | overrides))
+
+
+def make_eligibility(session: Session, *, resident: Resident, **overrides: Any) -> Eligibility:
+    values: dict[str, Any] = {
+        "center_id": resident.center_id,
+        "resident_id": resident.id,
+        "group": "subsistence",
+        "starts_on": date(2026, 1, 1),
+        "document_ref": "民低〔2026〕12号",
+        "created_at": datetime.now(UTC),
+    }
+    return _save(session, Eligibility.model_validate(values | overrides))
+
+
+def make_subsidy_rule(session: Session, *, center: Center, **overrides: Any) -> SubsidyRule:
+    values: dict[str, Any] = {
+        "center_id": center.id,
+        "group": "subsistence",
+        "share_percent": 80,
+        "starts_on": date(2026, 1, 1),
+        "created_at": datetime.now(UTC),
+    }
+    return _save(session, SubsidyRule.model_validate(values | overrides))
+
+
+def make_service_record(session: Session, *, resident: Resident, **overrides: Any) -> ServiceRecord:
+    values: dict[str, Any] = {
+        "center_id": resident.center_id,
+        "resident_id": resident.id,
+        "service_code": "meals",
+        "category": "meals",
+        "unit": "meal",
+        "quantity": 1,
+        "service_on": date(2026, 11, 5),
+        "month": "2026-11",
+        "unit_price_fen": 1200,
+        "amount_fen": 1200,
+        "resident_fen": 1200,
+        "created_at": datetime.now(UTC),
+    }
+    return _save(session, ServiceRecord.model_validate(values | overrides))
+
+
+def offering_id(session: Session, center: Center, code: str = "meals") -> int:
+    found = session.exec(
+        select(ServiceOffering.id).where(ServiceOffering.center_id == center.id, ServiceOffering.code == code)
+    ).one()
+    assert found is not None
+    return found

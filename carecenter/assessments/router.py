@@ -15,7 +15,7 @@ from carecenter.assessments.models import (
     public,
 )
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
-from carecenter.centers.models import Center
+from carecenter.centers.service import center_to_read
 from carecenter.errors import NotFound
 from carecommon.i18n import N_, Word
 
@@ -35,6 +35,7 @@ def list_forms(request: Request, actor: ActorDep) -> list[Definition]:
 
 @router.get("/api/v1/assessment-forms/{code}", response_model=Definition)
 def get_form(code: str, request: Request, actor: ActorDep) -> Definition:
+    """One form: its domains, items and options (both languages), levels and special rules."""
     found = definitions(_extra(request)).get(code)
     if found is None:
         raise NotFound("{what} not found", what=Word(N_("assessment form")))
@@ -64,14 +65,15 @@ def assessments_due(
     actor: ActorDep, session: SessionDep, now: NowDep, center_id: int | None = None
 ) -> list[AssessmentDue]:
     """Residents whose assessment is due in the next 30 days or overdue, and why."""
-    center = session.get(Center, actor.center_to_read(center_id))
-    assert center is not None and center.id is not None
+    center = center_to_read(session=session, actor=actor, center_id=center_id)
+    assert center.id is not None
     today = now.astimezone(ZoneInfo(center.time_zone)).date()
     return service.assessments_due(session, center_id=center.id, today=today)
 
 
 @router.get("/api/v1/assessments/{assessment_id}", response_model=AssessmentPublic)
 def get_assessment(assessment_id: int, actor: ActorDep, session: SessionDep) -> AssessmentPublic:
+    """One assessment with its answers, scores and level (and the correction that replaced it, if any)."""
     return _public(session, service.get_assessment(session=session, actor=actor, assessment_id=assessment_id))
 
 

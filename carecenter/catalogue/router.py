@@ -22,6 +22,7 @@ def list_services(actor: ActorDep, session: SessionDep, center_id: int | None = 
 
 @router.post("", response_model=ServiceOfferingPublic, status_code=201)
 def create_service(data: ServiceOfferingCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> ServiceOffering:
+    """Add a service to the catalogue (managers); 409 if the code is taken."""
     offering = service.create_offering(session=session, actor=actor, data=data, now=now)
     session.commit()
     return offering

@@ -102,3 +102,12 @@ def delete_center(*, session: Session, actor: Actor, center_id: int, now: dateti
     for settings in (ServiceOffering, SubsidyRule, MonthClose):  # the center's own settings go with it
         session.exec(delete(settings).where(col(settings.center_id) == center_id))
     session.delete(center)
+
+
+def center_to_read(*, session: Session, actor: Actor, center_id: int | None) -> Center:
+    """The one center a report or due-list is about: the named one if visible, else the actor's own
+    (admins name it); 404 when there is no such center."""
+    center = session.get(Center, actor.center_to_read(center_id))
+    actor.require_visible(center.id if center else None, "center")
+    assert center is not None
+    return center

@@ -15,6 +15,7 @@ from carecenter.alerts.models import AlertStats
 from carecenter.alerts.queries import alert_stats
 from carecenter.assessments.service import current_levels
 from carecenter.centers.models import Center
+from carecenter.centers.service import center_to_read
 from carecenter.errors import InvalidField
 from carecenter.residents.models import Resident
 from carecenter.service_records.models import MONTH, ServiceRecord
@@ -133,7 +134,7 @@ def monthly_report(
 ) -> MonthlyReport:
     """The month's figures for one center (its managers; admins name it)."""
     month = parse_month(month)
-    center = session.get(Center, actor.center_to_read(center_id))
+    center = center_to_read(session=session, actor=actor, center_id=center_id)
     actor.require(Role.manager, Role.admin, to=N_("see the monthly report"))
     assert center is not None and center.id is not None
     records = month_records(session, center.id, month)

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from carecenter.fields import Day, Text, created_at_field, instant_field
 from carecommon.i18n import N_
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"  # 2000-01 … 2099-12
 
 
 class ServiceRecord(SQLModel, table=True):

@@ -19,6 +19,7 @@ router = APIRouter(tags=["subsidies"])
 
 @router.get("/api/v1/residents/{resident_id}/eligibility", response_model=list[EligibilityPublic])
 def list_eligibility(resident_id: int, actor: ActorDep, session: SessionDep) -> list[Eligibility]:
+    """The resident's eligibility groups, current and past, newest first."""
     return service.list_eligibility(session=session, actor=actor, resident_id=resident_id)
 
 
@@ -36,6 +37,7 @@ def add_eligibility(
 def end_eligibility(
     resident_id: int, eligibility_id: int, data: EligibilityEnd, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> Eligibility:
+    """The group stops applying after `ends_on` (managers); the entry stays as history."""
     entry = service.end_eligibility(
         session=session,
         actor=actor,
@@ -50,6 +52,7 @@ def end_eligibility(
 
 @router.get("/api/v1/subsidy-rules", response_model=list[SubsidyRulePublic])
 def list_rules(actor: ActorDep, session: SessionDep, center_id: int | None = None) -> list[SubsidyRule]:
+    """Your center's subsidy rules, current and ended."""
     return service.list_rules(session=session, actor=actor, center_id=center_id)
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
-from carecenter.centers.models import Center
+from carecenter.centers.service import center_to_read
 from carecenter.fields import Day, Instant
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings.models import ReadingPublic
@@ -300,18 +300,12 @@ class WelfareDuePublic(BaseModel):
     planned_at: datetime | None
 
 
-def _center(actor: ActorDep, session: SessionDep, center_id: int | None) -> Center:
-    center = session.get(Center, actor.center_to_read(center_id))
-    assert center is not None
-    return center
-
-
 @router.get("/api/v1/welfare-visits/due", response_model=list[WelfareDuePublic])
 def welfare_visits_due(
     actor: ActorDep, session: SessionDep, now: NowDep, center_id: int | None = None
 ) -> list[WelfareDuePublic]:
     """Residents living alone past the center's age who must be seen by tomorrow (overdue first)."""
-    center = _center(actor, session, center_id)
+    center = center_to_read(session=session, actor=actor, center_id=center_id)
     return [
         WelfareDuePublic.model_validate(d, from_attributes=True)
         for d in welfare.welfare_due(session, center=center, now=now)
@@ -323,7 +317,7 @@ def plan_welfare_visits(
     actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep, center_id: int | None = None
 ) -> list[VisitPublic]:
     """A welfare visit for everyone due who has none planned (managers); returns the visits made."""
-    center = _center(actor, session, center_id)
+    center = center_to_read(session=session, actor=actor, center_id=center_id)
     made = welfare.plan_welfare_visits(session=session, actor=actor, center=center, rules=rules, now=now)
     session.commit()
     return [queries.public(v, now, rules) for v in made]

@@ -18,18 +18,23 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.staff.models import Role
-from tests.carecenter.test_center_scoping import RECORD_PARAMS, body_for
+from tests.carecenter.test_center_scoping import NOT_RECORDS, QUERIES, RECORD_PARAMS, body_for
 from tests.factories import (
     login,
     make_alert,
+    make_assessment,
     make_center,
     make_contact,
     make_device,
+    make_eligibility,
     make_plan,
     make_resident,
+    make_service_record,
     make_shift,
     make_staff,
+    make_subsidy_rule,
     make_visit,
+    offering_id,
 )
 
 CALLERS = ("anonymous", "device", "other_worker", "other_manager", "worker", "manager", "admin")
@@ -108,8 +113,38 @@ ACCESS: dict[str, set[str]] = {
     "POST /api/v1/visits/{visit_id}/concern": WORKER_UP,
     "POST /api/v1/visits/{visit_id}/vitals": WORKER_UP,
     "POST /api/v1/visits/{visit_id}/correct-times": MANAGER_UP,
+    "GET /api/v1/welfare-visits/due": STAFF,
+    "POST /api/v1/welfare-visits/plan": MANAGER_UP | {"other_manager"},  # plans in their own center
+    "GET /api/v1/assessment-forms": STAFF,
+    "GET /api/v1/assessment-forms/{code}": STAFF,
+    "POST /api/v1/assessments": MANAGER_UP,  # and assessors (tests/carecenter/assessments)
+    "GET /api/v1/assessments/due": STAFF,
+    "GET /api/v1/assessments/{assessment_id}": WORKER_UP,
+    "PATCH /api/v1/assessments/{assessment_id}": MANAGER_UP,
+    "POST /api/v1/assessments/{assessment_id}/sign": MANAGER_UP,
+    "GET /api/v1/residents/{resident_id}/assessments": WORKER_UP,
+    "GET /api/v1/services": STAFF,
+    "POST /api/v1/services": MANAGER_UP | {"other_manager"},
+    "PATCH /api/v1/services/{offering_id}": MANAGER_UP,
+    "GET /api/v1/residents/{resident_id}/eligibility": WORKER_UP,
+    "POST /api/v1/residents/{resident_id}/eligibility": MANAGER_UP,
+    "POST /api/v1/residents/{resident_id}/eligibility/{eligibility_id}/end": MANAGER_UP,
+    "GET /api/v1/subsidy-rules": STAFF,
+    "POST /api/v1/subsidy-rules": MANAGER_UP | {"other_manager"},
+    "POST /api/v1/subsidy-rules/{rule_id}/end": MANAGER_UP,
+    "GET /api/v1/service-records": MANAGER_UP | {"other_manager"},
+    "POST /api/v1/service-records/bulk-meals": WORKER_UP,
+    "POST /api/v1/service-records/{record_id}/adjust": MANAGER_UP,
+    "POST /api/v1/months/{month}/close": MANAGER_UP | {"other_manager"},  # their own center's month
+    "GET /api/v1/reports/monthly": MANAGER_UP | {"other_manager"},
+    "GET /api/v1/residents/{resident_id}/statement": WORKER_UP,
 }
-NAMES_A_RESIDENT = {"POST /api/v1/care-plans", "POST /api/v1/visits"}
+NAMES_A_RESIDENT = {
+    "POST /api/v1/care-plans",
+    "POST /api/v1/visits",
+    "POST /api/v1/assessments",
+    "POST /api/v1/service-records/bulk-meals",
+}
 # Not in the matrix: logging in and out (tests/carecenter/auth), the Twilio webhooks (signature:
 # tests/notifications/test_webhooks.py) and the response links (signed token: test_links.py).
 ELSEWHERE = ("/api/v1/auth/", "/webhooks/", "/r/", "/healthz", "/readyz")
@@ -146,6 +181,11 @@ def records(session: Session, here: Any, visiting: int) -> tuple[dict[str, Any],
         "shift": make_shift(session, center=here, staff=[worker], starts_at=now + timedelta(days=1)).id,
         "plan": make_plan(session, resident=resident).id,
         "visit": make_visit(session, resident=resident, start=now - timedelta(minutes=5), worker_id=visiting).id,
+        "assessment": make_assessment(session, resident=resident, signed_at=None).id,
+        "offering": offering_id(session, here),
+        "eligibility": make_eligibility(session, resident=resident).id,
+        "rule": make_subsidy_rule(session, center=here).id,
+        "record": make_service_record(session, resident=resident).id,
     }
     return ids, key
 
@@ -178,6 +218,21 @@ def creation_body(path: str, ids: dict[str, Any]) -> dict[str, Any] | None:
             "recurrence": {"weekdays": [1], "start_time": "10:00", "duration_minutes": 60},
         },
         "/api/v1/visits": {"resident_id": ids["resident"], "scheduled_start": (now + timedelta(days=2)).isoformat()},
+        "/api/v1/assessments": {"resident_id": ids["resident"], "assessed_on": "2026-11-20", "reason": "first"},
+        "/api/v1/services": {
+            "code": f"s{unique}",
+            "name_zh": "理发",
+            "name_en": "Haircut",
+            "category": "other",
+            "unit": "time",
+            "unit_price_fen": 1000,
+        },
+        "/api/v1/subsidy-rules": {"group": "subsistence", "share_percent": 50, "starts_on": "2026-11-01"},
+        "/api/v1/service-records/bulk-meals": {
+            "service_code": "meals",
+            "service_on": "2026-11-20",
+            "resident_ids": [ids["resident"]],
+        },
     }
     return bodies.get(path)
 
@@ -186,9 +241,10 @@ def call(
     client: TestClient, session: Session, here: Any, visiting: int, headers: dict[str, str], method: str, path: str
 ) -> int:
     ids, key = records(session, here, visiting)
-    url = path
+    url = path + QUERIES.get(path, "")
     for param in re.findall(r"{(\w+)}", path):
-        url = url.replace("{" + param + "}", str(ids[RECORD_PARAMS[param]]))
+        value = NOT_RECORDS[param] if param in NOT_RECORDS else ids[RECORD_PARAMS[param]]
+        url = url.replace("{" + param + "}", str(value))
     if headers.get("X-Device-Key") == "":
         headers = {"X-Device-Key": key}
     body = (creation_body(path, ids) if method == "POST" else None) or body_for(method, path)

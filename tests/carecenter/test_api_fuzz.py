@@ -53,6 +53,16 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/visits/{visit_id}/assign": "the worker is an active care worker of the center",
     "POST /api/v1/checkins": "recorded within the last 7 days and at most 5 minutes ahead of the server",
     "GET /api/v1/visits/stats": "`to` not before `from`, dates the center's calendar holds",
+    "POST /api/v1/assessments": "the resident exists in the caller's center; items, options, flags and risk events "
+    "the form has; not dated ahead; every item answered to sign",
+    "PATCH /api/v1/assessments/{assessment_id}": "items, options, flags and risk events the form has; not dated ahead",
+    "POST /api/v1/assessments/{assessment_id}/sign": "every item answered",
+    "POST /api/v1/residents/{resident_id}/eligibility": "ends_on not before starts_on",
+    "POST /api/v1/residents/{resident_id}/eligibility/{eligibility_id}/end": "not before it started",
+    "POST /api/v1/subsidy-rules": "ends_on not before starts_on",
+    "POST /api/v1/subsidy-rules/{rule_id}/end": "not before it started",
+    "POST /api/v1/service-records/bulk-meals": "a meal service of the center; its residents, each once; not ahead",
+    "POST /api/v1/service-records/{record_id}/adjust": "a quantity or delivered; a delivered service has a quantity",
 }
 # An admin belongs to no center, so an admin names the center a new record (or a figure) is for.
 ADMIN_NAMES_THE_CENTER = {
@@ -63,6 +73,14 @@ ADMIN_NAMES_THE_CENTER = {
     "GET /api/v1/visits/stats",
     "GET /api/v1/schedule",
     "GET /api/v1/alerts/stats",
+    "GET /api/v1/assessments/due",
+    "GET /api/v1/welfare-visits/due",
+    "POST /api/v1/welfare-visits/plan",
+    "POST /api/v1/services",
+    "POST /api/v1/subsidy-rules",
+    "POST /api/v1/service-records/bulk-meals",
+    "POST /api/v1/months/{month}/close",
+    "GET /api/v1/reports/monthly",
 }
 
 # The custom formats the schema names, as the generator should make them (valid values).

@@ -4,13 +4,13 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
+from carecenter.centers.models import Center
 from carecenter.db import make_engine
 from carecenter.migrate import alembic_config, head_revisions, schema_is_current, upgrade_to_head
 from carecenter.residents.models import Gender, Resident
 from carecenter.tables import metadata
-from tests.factories import make_center
 
 
 def test_models_and_migrations_do_not_drift(engine: sa.Engine) -> None:
@@ -34,21 +34,45 @@ def test_upgrade_downgrade_upgrade_on_an_empty_file(tmp_sqlite_url: str) -> None
     engine.dispose()
 
 
+def row_as_of_now(session: Session, record: SQLModel) -> int:
+    """A row written with the columns its table has at the current revision (the model has more now)."""
+    values = record.model_dump(exclude={"id"})
+    table = sa.Table(str(type(record).__tablename__), sa.MetaData(), autoload_with=session.connection())
+    values = {name: value for name, value in values.items() if name in table.c and name != "alert_thresholds"}
+    new_id = session.execute(sa.insert(table).values(**values).returning(table.c.id)).scalar_one()
+    session.commit()
+    return int(new_id)
+
+
+def center_as_of_now(session: Session) -> int:
+    return row_as_of_now(session, Center(name="老中心", town="老镇", district="房山区", time_zone="Asia/Shanghai"))
+
+
 def resident_as_of_0006(session: Session, center_id: int | None) -> int:
-    """A resident row written with the columns the table has at this revision (the model has more now)."""
     assert center_id is not None
-    values = Resident(
+    resident = Resident(
         name="王秀英",
         gender=Gender.female,
         birth_date=date(1940, 5, 1),
         center_id=center_id,
         created_at=datetime.now(UTC),
-    ).model_dump(exclude={"id"})
-    table = sa.Table("resident", sa.MetaData(), autoload_with=session.connection())
-    values = {name: value for name, value in values.items() if name in table.c and name != "alert_thresholds"}
-    new_id = session.execute(sa.insert(table).values(**values).returning(table.c.id)).scalar_one()
-    session.commit()
-    return int(new_id)
+    )
+    return row_as_of_now(session, resident)
+
+
+def test_centers_before_0009_get_the_default_catalogue(tmp_sqlite_url: str) -> None:
+    """0009: a center's care plans name services by code; existing centers get the default catalogue."""
+    config = alembic_config(tmp_sqlite_url)
+    command.upgrade(config, "0008")
+    engine = make_engine(tmp_sqlite_url, sqlite_write_lock=False)
+    with Session(engine) as session:
+        center_id = center_as_of_now(session)
+    command.upgrade(config, "0009")
+    with engine.connect() as conn:
+        codes = conn.execute(sa.text("SELECT code FROM service_offering WHERE center_id = :c"), {"c": center_id})
+        assert {"meals", "bathing", "medication", "welfare_visit"} <= set(codes.scalars())
+        assert conn.execute(sa.text("SELECT welfare_visit_age, welfare_visit_days FROM center")).one() == (80, 7)
+    engine.dispose()
 
 
 def test_devices_registered_before_0007_keep_working_over_http(tmp_sqlite_url: str) -> None:
@@ -57,7 +81,7 @@ def test_devices_registered_before_0007_keep_working_over_http(tmp_sqlite_url: s
     command.upgrade(config, "0006")
     engine = make_engine(tmp_sqlite_url, sqlite_write_lock=False)
     with Session(engine) as session:
-        center_id = make_center(session).id
+        center_id = center_as_of_now(session)
         resident_id = resident_as_of_0006(session, center_id)
     with engine.begin() as conn:
         conn.execute(
@@ -81,7 +105,7 @@ def test_a_contacts_opt_out_and_unusable_number_move_into_the_numbers_state(tmp_
     command.upgrade(config, "0005")
     engine = make_engine(tmp_sqlite_url, sqlite_write_lock=False)
     with Session(engine) as session:  # centers are as they were at 0005
-        resident_id = resident_as_of_0006(session, make_center(session).id)
+        resident_id = resident_as_of_0006(session, center_as_of_now(session))
     with engine.begin() as conn:
         for cid, phone, opt_in, unreachable in (
             (1, "+8613900000001", "opted_out", None),

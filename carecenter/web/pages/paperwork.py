@@ -13,6 +13,7 @@ from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.models import ServiceCategory
 from carecenter.catalogue.service import catalogue, service_names
 from carecenter.centers.models import Center
+from carecenter.centers.service import center_to_read
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import monthly_report, previous_month, resident_statement
 from carecenter.reports.router import XLSX
@@ -35,11 +36,9 @@ MonthParam = Annotated[str | None, Query(pattern=MONTH)]
 CORRECT = N_("Correct a service record")
 
 
-def _center(session: SessionDep, user: WebUser) -> Center:
-    center = session.get(Center, user.actor.center_id) if user.actor.center_id else None
-    user.actor.require_visible(center.id if center else None, "center")
-    assert center is not None
-    return center
+def _center(session: SessionDep, user: WebUser, center_id: int | None = None) -> Center:
+    """The user's center (an admin, who has none, names it: ?center_id=)."""
+    return center_to_read(session=session, actor=user.actor, center_id=center_id)
 
 
 def _month(month: str | None, user: WebUser, now: datetime) -> str:
@@ -131,18 +130,18 @@ def records_page(
     )
 
 
-@router.get("/service-records/{record_id}/adjust", response_class=HTMLResponse)
-def adjust_form(record_id: int, request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
-    record = records.get_record(session=session, actor=user.actor, record_id=record_id)
+@router.get("/service-records/{service_record_id}/adjust", response_class=HTMLResponse)
+def adjust_form(service_record_id: int, request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
+    record = records.get_record(session=session, actor=user.actor, record_id=service_record_id)
     values = {"quantity": record.quantity, "delivered": record.delivered}
     return record_form(request, user, gettext(CORRECT, user.language), RecordAdjustment, values)
 
 
-@router.post("/service-records/{record_id}/adjust", response_model=None)
+@router.post("/service-records/{service_record_id}/adjust", response_model=None)
 def adjust(
-    record_id: int, request: Request, user: ManagerDep, form: CsrfForm, session: SessionDep, now: NowDep
+    service_record_id: int, request: Request, user: ManagerDep, form: CsrfForm, session: SessionDep, now: NowDep
 ) -> Response:
-    record = records.get_record(session=session, actor=user.actor, record_id=record_id)
+    record = records.get_record(session=session, actor=user.actor, record_id=service_record_id)
     return save_record_form(
         request,
         user,
@@ -150,7 +149,9 @@ def adjust(
         form,
         gettext(CORRECT, user.language),
         RecordAdjustment,
-        lambda data: records.adjust_record(session=session, actor=user.actor, record_id=record_id, data=data, now=now),
+        lambda data: records.adjust_record(
+            session=session, actor=user.actor, record_id=service_record_id, data=data, now=now
+        ),
         f"/service-records?month={record.month}",
         partial=False,
     )

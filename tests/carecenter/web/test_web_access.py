@@ -23,11 +23,14 @@ from carecenter.web.deps import web_user
 from tests.carecenter.web.test_pages import web_login
 from tests.factories import (
     make_alert,
+    make_assessment,
     make_center,
     make_contact,
     make_device,
+    make_eligibility,
     make_plan,
     make_resident,
+    make_service_record,
     make_staff,
     make_visit,
 )
@@ -82,6 +85,25 @@ WEB_ACCESS: dict[str, set[str]] = {
     "GET /figures": MANAGERS,
     "GET /figures.csv": MANAGERS,
     "GET /messages": MANAGERS,
+    "GET /assessments": MANAGERS,  # and assessors (tests/carecenter/web/test_paperwork_pages.py)
+    "GET /residents/{resident_id}/assessments/new": MANAGER_UP,
+    "POST /residents/{resident_id}/assessments/new": MANAGER_UP,
+    "GET /assessments/{assessment_id}": WORKER_UP,
+    "POST /assessments/{assessment_id}": MANAGER_UP,
+    "GET /reports/monthly": MANAGERS,  # an admin names the center (?center_id=): 422 without
+    "GET /reports/monthly.xlsx": MANAGERS,
+    "GET /reports/monthly.csv": MANAGERS,
+    "POST /reports/monthly/close": MANAGERS,
+    "GET /service-records": MANAGERS,
+    "GET /service-records/{service_record_id}/adjust": MANAGER_UP,
+    "POST /service-records/{service_record_id}/adjust": MANAGER_UP,
+    "GET /meals": STAFF,
+    "POST /meals": STAFF,  # for their own center; another center's resident is a field error
+    "GET /welfare": MANAGERS,
+    "POST /welfare/plan": MANAGERS,
+    "POST /residents/{resident_id}/eligibility": MANAGER_UP,
+    "POST /residents/{resident_id}/eligibility/{eligibility_id}/end": MANAGER_UP,
+    "GET /residents/{resident_id}/statement": WORKER_UP,
 }
 # Logging in and out change the caller's session: tests/carecenter/web/test_pages.py and
 # test_web_hostile.py cover them.
@@ -131,6 +153,21 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
         "POST /manage/{kind}/{record_id}/edit": {"notes": "ok"},
         "POST /manage/devices/{device_id}/commands": {"kind": "locate"},
         "POST /manage/residents/{resident_id}/contacts/{contact_id}/family-link": {"share": "0"},
+        "POST /residents/{resident_id}/assessments/new": {"assessed_on": today.isoformat(), "reason": "first"},
+        "POST /assessments/{assessment_id}": {"notes": "ok"},
+        "POST /reports/monthly/close": {"month": "2026-10"},
+        "POST /service-records/{service_record_id}/adjust": {"quantity": "2", "reason": "多送一份"},
+        "POST /meals": {
+            "service_code": "meals",
+            "service_on": today.isoformat(),
+            "resident_ids": ids["resident_id"],
+        },
+        "POST /residents/{resident_id}/eligibility": {
+            "group": "subsistence",
+            "starts_on": "2026-11-01",
+            "document_ref": "民低12号",
+        },
+        "POST /residents/{resident_id}/eligibility/{eligibility_id}/end": {"ends_on": "2026-12-31"},
     }
     return forms.get(operation, {})
 
@@ -180,6 +217,9 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
                 "record_id": resident.id,
                 "device_id": make_device(session, center=here, resident=resident, protocol="watch-tcp")[0].id,
                 "kind": "residents",
+                "assessment_id": make_assessment(session, resident=resident, signed_at=None).id,
+                "service_record_id": make_service_record(session, resident=resident).id,
+                "eligibility_id": make_eligibility(session, resident=resident).id,
             }  # fmt: skip
             url = path.format(**ids)
             if operation == "GET /board/events" and caller in WEB_ACCESS[operation]:
