@@ -28,6 +28,8 @@ TEMPLATES: Mapping[str, str] = {
     "manager_summary": N_(
         "[{center}] Today: {planned} visits planned, {completed} completed, {missed} missed, {alerts} alerts."
     ),
+    "summary_assessments": N_("Assessments due or overdue: {count} ({names})."),
+    "summary_welfare": N_("Living alone, not seen in time: {count} ({names})."),
     "digest": N_("[{center}] Today: {summary}"),
     "summary": N_("[CareCenter] More notifications arrived in the past hour; please contact the center for details."),
     "test": N_("[CareCenter] Test message: the SMS channel works."),

@@ -20,6 +20,7 @@ from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
 from carecenter.demo import data
 from carecenter.demo.data import Town
+from carecenter.demo.paperwork import seed_paperwork
 from carecenter.devices.models import Device, DeviceKind, DeviceProtocol
 from carecenter.devices.service import key_hash, new_device_key
 from carecenter.duty.models import DutyShift, DutyShiftStaff
@@ -187,17 +188,16 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
         session.flush()
         assert center.id is not None
         seed_default_catalogue(session, center_id=center.id, now=now)
-        session.add(
-            Staff(
-                name=rng.choice(data.SURNAMES) + rng.choice(data.WORKER_GIVEN),
-                phone=phones(),
-                username=town.manager,
-                role=Role.manager,
-                center_id=center.id,
-                password_hash=password_hash,
-                created_at=now,
-            )
+        manager = Staff(
+            name=rng.choice(data.SURNAMES) + rng.choice(data.WORKER_GIVEN),
+            phone=phones(),
+            username=town.manager,
+            role=Role.manager,
+            center_id=center.id,
+            password_hash=password_hash,
+            created_at=now,
         )
+        session.add(manager)
         workers = []
         for n in range(1, town.workers + 1):
             username = "worker" if town.worker_prefix == "worker" and n == 1 else f"{town.worker_prefix}{n:02d}"
@@ -236,6 +236,8 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
                 created_at=now,
             )
         )
+        session.flush()
+        seed_paperwork(session, rng, center=center, manager=manager, residents=residents, now=now)
         # A short cancel window for falls, so the demo shows one being called off with the OK button.
         session.add(
             EscalationPolicy(

@@ -14,13 +14,14 @@ from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
-from carecenter.catalogue.models import ServiceCategory
+from carecenter.catalogue.models import ServiceCategory, ServiceOffering
 from carecenter.catalogue.service import catalogue
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, InvalidField
 from carecenter.residents.models import Resident
 from carecenter.service_records.models import BulkMeals, MonthClose, RecordAdjustment, ServiceRecord
 from carecenter.staff.models import Role
+from carecenter.subsidies.models import SubsidyRule
 from carecenter.subsidies.pricing import price
 from carecenter.subsidies.service import groups_on, rules_of
 from carecenter.visits.models import Visit
@@ -49,92 +50,124 @@ def closed_months(session: Session, center_id: int) -> set[str]:
     return set(session.exec(select(MonthClose.month).where(MonthClose.center_id == center_id)).all())
 
 
-def reporting_month(session: Session, center_id: int, day: date) -> str:
+def first_open_month(closed: set[str], day: date) -> str:
     """The month a record of `day` counts in: its own, or the first open one after it."""
-    closed, month = closed_months(session, center_id), month_of(day)
+    month = month_of(day)
     while month in closed:
         month = next_month(month)
     return month
 
 
-def _subsidy_used(session: Session, record: ServiceRecord) -> dict[int, int]:
-    """Subsidy this resident already had this month, by rule (this record left out)."""
-    stmt = (
-        select(ServiceRecord.subsidy_rule_id, func.sum(ServiceRecord.subsidy_fen))
-        .where(
-            ServiceRecord.resident_id == record.resident_id,
-            ServiceRecord.month == record.month,
-            col(ServiceRecord.subsidy_rule_id).is_not(None),
+def reporting_month(session: Session, center_id: int, day: date) -> str:
+    return first_open_month(closed_months(session, center_id), day)
+
+
+class Pricer:
+    """Prices records the way `price` says, reading each center's catalogue, closed months and rules,
+    and each resident's groups and subsidy used, once per batch; the subsidy a record takes is
+    counted at once, so the next record's cap sees it without a flush."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._catalogues: dict[int, dict[str, ServiceOffering]] = {}
+        self._closed: dict[int, set[str]] = {}
+        self._rules: dict[int, list[SubsidyRule]] = {}
+        self._groups: dict[tuple[int, date], list[str]] = {}
+        self._used: dict[tuple[int, str], dict[int, int]] = {}
+
+    def new_record(self, *, center_id: int, resident_id: int, code: str, service_on: date) -> ServiceRecord:
+        """A record of one catalogue service with its category, unit and today's price copied in."""
+        if center_id not in self._catalogues:
+            self._catalogues[center_id] = catalogue(self.session, center_id)
+            self._closed[center_id] = closed_months(self.session, center_id)
+        offering = self._catalogues[center_id].get(code)
+        return ServiceRecord(
+            center_id=center_id,
+            resident_id=resident_id,
+            service_code=code,
+            category=offering.category if offering else ServiceCategory.other,
+            unit=offering.unit if offering else "time",
+            unit_price_fen=offering.unit_price_fen if offering else 0,
+            service_on=service_on,
+            month=first_open_month(self._closed[center_id], service_on),
         )
-        .group_by(col(ServiceRecord.subsidy_rule_id))
-    )
-    if record.id is not None:
-        stmt = stmt.where(ServiceRecord.id != record.id)
-    return {rule: int(total or 0) for rule, total in session.exec(stmt).all() if rule is not None}
+
+    def apply(self, record: ServiceRecord) -> None:
+        """Amount, subsidy and resident's part under the rules in force on the service day."""
+        if record.center_id not in self._rules:
+            self._rules[record.center_id] = rules_of(self.session, record.center_id)
+        day_key = (record.resident_id, record.service_on)
+        if day_key not in self._groups:
+            self._groups[day_key] = groups_on(self.session, record.resident_id, record.service_on)
+        used = self._used_by(record)
+        priced = price(
+            unit_price_fen=record.unit_price_fen,
+            quantity=record.quantity if record.delivered else 0,
+            category=record.category,
+            day=record.service_on,
+            groups=self._groups[day_key],
+            rules=self._rules[record.center_id],
+            used_this_month=used,
+        )
+        record.amount_fen, record.subsidy_fen = priced.amount_fen, priced.subsidy_fen
+        record.resident_fen, record.subsidy_rule_id, record.eligibility_group = (
+            priced.resident_fen,
+            priced.rule_id,
+            priced.group,
+        )
+        if priced.rule_id is not None:
+            used[priced.rule_id] = used.get(priced.rule_id, 0) + priced.subsidy_fen
+
+    def _used_by(self, record: ServiceRecord) -> dict[int, int]:
+        """Subsidy this resident already had in the record's month, by rule (the record itself left out)."""
+        key = (record.resident_id, record.month)
+        if key not in self._used:
+            stmt = (
+                select(ServiceRecord.subsidy_rule_id, func.sum(ServiceRecord.subsidy_fen))
+                .where(
+                    ServiceRecord.resident_id == record.resident_id,
+                    ServiceRecord.month == record.month,
+                    col(ServiceRecord.subsidy_rule_id).is_not(None),
+                )
+                .group_by(col(ServiceRecord.subsidy_rule_id))
+            )
+            if record.id is not None:
+                stmt = stmt.where(ServiceRecord.id != record.id)
+            self._used[key] = {rule: int(total or 0) for rule, total in self.session.exec(stmt).all() if rule}
+        return self._used[key]
 
 
-def apply_price(session: Session, record: ServiceRecord) -> None:
-    """Amount, subsidy and resident's part under the rules in force on the service day."""
-    quantity = record.quantity if record.delivered else 0
-    priced = price(
-        unit_price_fen=record.unit_price_fen,
-        quantity=quantity,
-        category=record.category,
-        day=record.service_on,
-        groups=groups_on(session, record.resident_id, record.service_on),
-        rules=rules_of(session, record.center_id),
-        used_this_month=_subsidy_used(session, record),
-    )
-    record.amount_fen, record.subsidy_fen, record.resident_fen = (
-        priced.amount_fen,
-        priced.subsidy_fen,
-        priced.resident_fen,
-    )
-    record.subsidy_rule_id, record.eligibility_group = priced.rule_id, priced.group
-
-
-def _new_record(session: Session, *, center_id: int, resident_id: int, code: str, service_on: date) -> ServiceRecord:
-    """A record of one catalogue service with its category, unit and today's price copied in."""
-    offering = catalogue(session, center_id).get(code)
-    return ServiceRecord(
-        center_id=center_id,
-        resident_id=resident_id,
-        service_code=code,
-        category=offering.category if offering else ServiceCategory.other,
-        unit=offering.unit if offering else "time",
-        unit_price_fen=offering.unit_price_fen if offering else 0,
-        service_on=service_on,
-        month=reporting_month(session, center_id, service_on),
-    )
+def records_from_visits(session: Session, *, visits: list[Visit], now: datetime) -> list[ServiceRecord]:
+    """Each completed visit becomes one record per checklist service, with the visit's proof attached."""
+    pricer = Pricer(session)
+    zones: dict[int, ZoneInfo] = {}
+    made = []
+    for visit in visits:
+        if visit.center_id not in zones:
+            zones[visit.center_id] = ZoneInfo(session.get(Center, visit.center_id).time_zone)  # type: ignore[union-attr]
+        started = visit.checked_in_at or visit.scheduled_start
+        service_on = started.astimezone(zones[visit.center_id]).date()
+        for task in visit.tasks:
+            record = pricer.new_record(
+                center_id=visit.center_id, resident_id=visit.resident_id, code=task["service"], service_on=service_on
+            )
+            record.visit_id, record.worker_id, record.created_at = visit.id, visit.worker_id, now
+            record.delivered = bool(task.get("done"))
+            record.quantity = float(task.get("quantity") or 1) if record.delivered else 0.0
+            record.not_delivered_reason = None if record.delivered else (task.get("reason") or NOT_TICKED)
+            record.checked_in_at, record.checked_out_at = visit.checked_in_at, visit.checked_out_at
+            record.check_in_distance_m = visit.check_in_distance_m
+            record.check_out_distance_m = visit.check_out_distance_m
+            record.far_from_home = visit.far_from_home
+            pricer.apply(record)
+            made.append(record)
+    session.add_all(made)
+    session.flush()
+    return made
 
 
 def records_from_visit(session: Session, *, visit: Visit, now: datetime) -> list[ServiceRecord]:
-    """A completed visit becomes one record per checklist service, with the visit's proof attached."""
-    center = session.get(Center, visit.center_id)
-    assert center is not None and visit.id is not None
-    started = visit.checked_in_at or visit.scheduled_start
-    service_on = started.astimezone(ZoneInfo(center.time_zone)).date()
-    made = []
-    for task in visit.tasks:
-        record = _new_record(
-            session,
-            center_id=visit.center_id,
-            resident_id=visit.resident_id,
-            code=task["service"],
-            service_on=service_on,
-        )
-        record.visit_id, record.worker_id, record.created_at = visit.id, visit.worker_id, now
-        record.delivered = bool(task.get("done"))
-        record.quantity = float(task.get("quantity") or 1) if record.delivered else 0.0
-        record.not_delivered_reason = None if record.delivered else (task.get("reason") or NOT_TICKED)
-        record.checked_in_at, record.checked_out_at = visit.checked_in_at, visit.checked_out_at
-        record.check_in_distance_m, record.check_out_distance_m = visit.check_in_distance_m, visit.check_out_distance_m
-        record.far_from_home = visit.far_from_home
-        apply_price(session, record)
-        session.add(record)
-        session.flush()  # the next record's cap sees this one's subsidy
-        made.append(record)
-    return made
+    return records_from_visits(session, visits=[visit], now=now)
 
 
 def new_batch_id() -> str:
@@ -175,18 +208,18 @@ def record_bulk_meals(*, session: Session, actor: Actor, data: BulkMeals, now: d
         raise InvalidField(
             ["body", "resident_ids"], "no residents {ids} in this center", ids=", ".join(map(str, missing))
         )
-    made = []
+    made, pricer = [], Pricer(session)
     for resident_id in data.resident_ids:
-        record = _new_record(
-            session, center_id=center_id, resident_id=resident_id, code=data.service_code, service_on=data.service_on
+        record = pricer.new_record(
+            center_id=center_id, resident_id=resident_id, code=data.service_code, service_on=data.service_on
         )
         record.quantity, record.bulk_batch = data.quantity, batch
         record.worker_id = actor.staff_id if actor.role == Role.care_worker else None
         record.recorded_by, record.created_at = actor.staff_id, now
-        apply_price(session, record)
-        session.add(record)
-        session.flush()
+        pricer.apply(record)
         made.append(record)
+    session.add_all(made)
+    session.flush()
     record_event(
         session=session,
         actor=actor,
@@ -235,13 +268,15 @@ def adjust_record(
     reason_not = None if delivered else (data.not_delivered_reason or record.not_delivered_reason or data.reason)
     if record.month not in closed_months(session, record.center_id):
         record.delivered, record.quantity, record.not_delivered_reason = delivered, quantity, reason_not
-        apply_price(session, record)
+        Pricer(session).apply(record)
         session.add(record)
         _audit_adjustment(session, actor, record, record, data.reason, now)
         return record
     corrected = ServiceRecord.model_validate(record.model_dump(exclude={"id"}))
     corrected.delivered, corrected.quantity, corrected.not_delivered_reason = delivered, quantity, reason_not
-    apply_price(session, corrected)  # priced as the original was: its day, its month's caps
+    corrected.id = record.id  # priced as the original was: its day, its month's caps without it
+    Pricer(session).apply(corrected)
+    corrected.id = None
     adjustment = ServiceRecord.model_validate(
         record.model_dump(exclude={"id"})
         | {

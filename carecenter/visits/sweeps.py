@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
+from carecenter.assessments.service import assessments_due
 from carecenter.centers.models import Center
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import managers, staff_recipient
@@ -20,6 +21,7 @@ from carecenter.staff.models import Staff
 from carecenter.visits.models import Visit, VisitStatus
 from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import local_day_bounds
+from carecenter.visits.welfare import welfare_due
 from notifications.models import Purpose
 from notifications.templates import render
 
@@ -199,8 +201,15 @@ def _count_visits(session: Session, *conditions: Any) -> int:
     return session.exec(select(func.count()).select_from(Visit).where(*conditions)).one()
 
 
+def _few(names: list[str], shown: int = 3) -> str:
+    """The first names and how many more: an SMS, not a report (the console has the lists)."""
+    more = f" +{len(names) - shown}" if len(names) > shown else ""
+    return "、".join(names[:shown]) + more
+
+
 def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: datetime, rules: VisitRules) -> int:
-    """The day's figures to each manager, once a day from 18:00 center time."""
+    """The day's figures to each manager, once a day from 18:00 center time, with who is due for an
+    assessment and who living alone was not seen in time."""
     sent = 0
     for center in session.exec(select(Center)).all():
         if not _in_window(now, center, rules.summary_hour):
@@ -216,21 +225,27 @@ def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: 
             .select_from(Alert)
             .where(Alert.center_id == center.id, col(Alert.opened_at) >= start, col(Alert.opened_at) < end)
         ).one()
+        assessments = [d.resident_name for d in assessments_due(session, center_id=center.id or 0, today=today)]
+        not_seen = [d.resident_name for d in welfare_due(session, center=center, now=now) if d.overdue]
         for manager in managers(session, center.id or 0):
             recipient = staff_recipient(manager)
+            body = render(
+                "manager_summary",
+                recipient.language,
+                center=center.town,
+                planned=str(planned),
+                completed=str(completed),
+                missed=str(missed),
+                alerts=str(alerts),
+            )
+            for template, names in (("summary_assessments", assessments), ("summary_welfare", not_seen)):
+                if names:
+                    body += " " + render(template, recipient.language, count=str(len(names)), names=_few(names))
             message = send(
                 session,
                 messaging,
                 recipient,
-                body=render(
-                    "manager_summary",
-                    recipient.language,
-                    center=center.town,
-                    planned=str(planned),
-                    completed=str(completed),
-                    missed=str(missed),
-                    alerts=str(alerts),
-                ),
+                body=body,
                 purpose=Purpose.digest,
                 dedupe_key=f"day-summary:{manager.id}:{today.isoformat()}",
                 now=now,

@@ -6,14 +6,17 @@ consents to sharing opens a short notice instead.
 """
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.catalogue.service import service_names
 from carecenter.family import service
 from carecenter.family.queries import family_view
+from carecenter.reports.monthly import resident_statement
 from carecenter.residents.models import FamilyContact
 from carecenter.web.deps import ManagerDep, Posted, posted, run_action
 from carecenter.web.render import render
@@ -45,7 +48,20 @@ def family_page(token: str, request: Request, session: SessionDep, now: NowDep) 
         return _notice(request, language, NOT_SHARED, 403)
     service.record_view(session, link=link, client_addr=request.client.host if request.client else None, now=now)
     session.commit()
-    return render(request, "family.html", None, language=language, time_zone=view.center.time_zone, view=view)
+    month = f"{now.astimezone(ZoneInfo(view.center.time_zone)):%Y-%m}"
+    rows, totals = resident_statement(session, link.resident_id, month)
+    return render(
+        request,
+        "family.html",
+        None,
+        language=language,
+        time_zone=view.center.time_zone,
+        view=view,
+        month=month,
+        rows=rows,
+        totals=totals,
+        services=service_names(session, view.center.id or 0, language),
+    )
 
 
 class FamilyLinkForm(BaseModel):

@@ -13,13 +13,14 @@ from carecenter.alerts.models import Alert
 from carecenter.audit.models import AuditEvent
 from carecenter.db import make_engine
 from carecenter.readings.models import Reading
+from carecenter.residents.models import LivingSituation
 from carecenter.visits import sweeps
 from carecenter.visits.models import Visit
 from carecenter.visits.rules import VisitRules
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock, make_app, make_settings
-from tests.factories import login, make_center, make_resident, make_staff, make_visit
+from tests.factories import login, make_assessment, make_center, make_resident, make_staff, make_visit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULES = VisitRules()
@@ -257,10 +258,18 @@ def test_the_morning_digest_and_evening_summary_go_out_once_a_day(
     assert run(app, sweeps.send_daily_digests, day + timedelta(hours=8)) == 0
     digest = session.exec(select(SmsMessage).where(SmsMessage.purpose == "digest")).one()
     assert "1次上门：09:00 王秀英" in digest.body
+    alone = make_resident(
+        session, center=s.center, name="孤老人", birth_date=date(1938, 1, 1), living_situation=LivingSituation.alone
+    )
+    seen = day - timedelta(days=10)
+    make_visit(session, resident=alone, start=seen, status="completed", checked_in_at=seen)
+    make_assessment(session, resident=alone, assessed_on=date(2026, 6, 1))
     assert run(app, sweeps.send_manager_summaries, day + timedelta(hours=18)) == 1
     assert run(app, sweeps.send_manager_summaries, day + timedelta(hours=19)) == 0
     summary = session.exec(select(SmsMessage).where(SmsMessage.dedupe_key.startswith("day-summary"))).one()
     assert "计划2次，完成1次，漏访0次" in summary.body
+    assert "能力评估到期或逾期：1人（王秀英）" in summary.body  # never assessed; 孤老人 was, in June
+    assert "独居老人未按时探访：1人（孤老人）" in summary.body
 
 
 def test_the_schedule_shows_next_week_for_every_worker(client: TestClient, session: Session, clock: Clock) -> None:
