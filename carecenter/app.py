@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from carecenter.alerts.router import router as alerts_router
+from carecenter.assessments.definition import definitions
 from carecenter.assessments.router import router as assessments_router
 from carecenter.audit.router import router as audit_router
 from carecenter.auth.router import router as auth_router
@@ -92,6 +93,7 @@ def create_app(
     app.state.engine = make_engine(settings.database_url)
     app.state.schema_heads = head_revisions()
     app.state.visit_rules = settings.visit_rules()
+    definitions(settings.assessment_dir)  # the assessment forms: a broken province file stops the start here
     link_secret = settings.secret_key.get_secret_value().encode()
     app.state.alert_messaging = AlertMessaging(
         sms=settings.sms, public_url=settings.public_url, link_secret=link_secret

@@ -3,10 +3,12 @@ assessment levels and the alert figures the center already has."""
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
@@ -67,12 +69,19 @@ def parse_month(month: str) -> str:
     return month
 
 
-def month_records(session: Session, center_id: int, month: str) -> list[ServiceRecord]:
-    stmt = select(ServiceRecord).where(ServiceRecord.center_id == center_id, ServiceRecord.month == month)
-    return list(session.exec(stmt.order_by(col(ServiceRecord.service_on), col(ServiceRecord.id))).all())
+def month_records(session: Session, center_id: int, month: str) -> Sequence[sa.Row[Any]]:
+    """The month's records as plain rows (columns by name): a report reads them and never changes
+    them, and rows load several times faster than model objects."""
+    table = ServiceRecord.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa.select(table)
+        .where(table.c.center_id == center_id, table.c.month == month)
+        .order_by(table.c.service_on, table.c.id)
+    )
+    return session.execute(stmt).all()
 
 
-def _rows(records: Iterable[ServiceRecord], key_of: str) -> list[ReportRow]:
+def _rows(records: Iterable[Any], key_of: str) -> list[ReportRow]:
     rows: dict[str, ReportRow] = {}
     people: dict[str, set[int]] = defaultdict(set)
     for r in records:
@@ -86,7 +95,7 @@ def _rows(records: Iterable[ServiceRecord], key_of: str) -> list[ReportRow]:
     return sorted(rows.values(), key=lambda row: row.key)
 
 
-def _add(row: ReportRow, r: ServiceRecord) -> None:
+def _add(row: ReportRow, r: Any) -> None:
     row.records += 1
     row.quantity = round(row.quantity + (r.quantity if r.delivered or r.adjusts_id else 0), 2)
     row.amount_fen += r.amount_fen
@@ -94,7 +103,7 @@ def _add(row: ReportRow, r: ServiceRecord) -> None:
     row.resident_fen += r.resident_fen
 
 
-def totals_of(records: list[ServiceRecord]) -> ReportRow:
+def totals_of(records: Sequence[Any]) -> ReportRow:
     total = ReportRow(key="total")
     for r in records:
         _add(total, r)
@@ -133,6 +142,13 @@ def monthly_report(
     *, session: Session, actor: Actor, center_id: int | None, month: str, now: datetime
 ) -> MonthlyReport:
     """The month's figures for one center (its managers; admins name it)."""
+    return report_and_records(session=session, actor=actor, center_id=center_id, month=month, now=now)[0]
+
+
+def report_and_records(
+    *, session: Session, actor: Actor, center_id: int | None, month: str, now: datetime
+) -> tuple[MonthlyReport, Sequence[sa.Row[Any]]]:
+    """The report and the records it sums (read once: the downloads write both)."""
     month = parse_month(month)
     center = center_to_read(session=session, actor=actor, center_id=center_id)
     actor.require(Role.manager, Role.admin, to=N_("see the monthly report"))
@@ -145,7 +161,7 @@ def monthly_report(
     for resident_id in session.exec(select(Resident.id).where(Resident.center_id == center.id)).all():
         levels[current.get(resident_id or 0, NO_GROUP)] += 1
     closing = month_closing(session, center.id, month)
-    return MonthlyReport(
+    report = MonthlyReport(
         center_id=center.id,
         center_name=center.name,
         month=month,
@@ -165,6 +181,7 @@ def monthly_report(
             until=datetime.combine(following, time(), tzinfo=zone),
         ),
     )
+    return report, records
 
 
 def resident_statement(session: Session, resident_id: int, month: str) -> tuple[list[ServiceRecord], ReportRow]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.centers.models import Center
 from carecenter.reports.export import csv_chunks, workbook_chunks
-from carecenter.reports.monthly import MonthlyReport, ReportRow, monthly_report, resident_statement
+from carecenter.reports.monthly import MonthlyReport, ReportRow, report_and_records, resident_statement
 from carecenter.residents.service import get_resident
 from carecenter.service_records.models import MONTH, ServiceRecordPublic
 
@@ -46,17 +46,17 @@ def get_monthly_report(
 ) -> MonthlyReport | StreamingResponse:
     """What the center delivered in the month, to whom, paid by whom; as JSON, XLSX (summary, every
     record, per-resident statements; Chinese headings) or CSV (every record). Staff of the center only."""
-    report = monthly_report(session=session, actor=actor, center_id=center_id, month=month, now=now)
+    report, records = report_and_records(session=session, actor=actor, center_id=center_id, month=month, now=now)
     if format == ReportFormat.json:
         return report
     center = session.get(Center, report.center_id)
     assert center is not None
     name = f"carecenter-{report.center_id}-{report.month}"
     if format == ReportFormat.xlsx:
-        chunks = workbook_chunks(session=session, report=report, time_zone=center.time_zone)
+        chunks = workbook_chunks(session=session, report=report, records=records, time_zone=center.time_zone)
         media, suffix = XLSX, "xlsx"
     else:
-        chunks = csv_chunks(session=session, center_id=report.center_id, month=report.month, time_zone=center.time_zone)
+        chunks = csv_chunks(session=session, center_id=report.center_id, records=records, time_zone=center.time_zone)
         media, suffix = "text/csv; charset=utf-8", "csv"
     return StreamingResponse(
         chunks, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'}

@@ -40,6 +40,24 @@ def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock,
         assert on_duty_staff(session=session, center_id=gateway["center_id"], now=clock.now + timedelta(days=13))
 
 
+def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Session, clock: Clock) -> None:
+    """Last month's report is full: every category, subsidies, welfare visits, levels, statements."""
+    seed_demo(session=session, password=PASSWORD, now=clock.now)
+    session.commit()
+    response = client.post("/api/v1/auth/token", data={"username": "manager", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    report = client.get("/api/v1/reports/monthly", params={"month": "2026-10"}, headers=headers).json()
+    categories = {row["key"] for row in report["by_category"]}
+    assert {"meals", "bathing", "cleaning", "medical_help", "welfare_visit", "other"} <= categories
+    assert report["totals"]["records"] > 3000 and report["totals"]["subsidy_fen"] > 0
+    assert {"extremely_poor", "subsistence", "none"} <= {row["key"] for row in report["by_group"]}
+    assert report["welfare"]["eligible"] > 5 and 0 < report["welfare"]["covered"] <= report["welfare"]["eligible"]
+    assert {"mild", "moderate", "severe", "none"} <= set(report["levels"])
+    assert report["not_delivered"] > 0 and report["closed_at"] is None  # the manager closes it
+    due = client.get("/api/v1/assessments/due", headers=headers).json()
+    assert any(d["overdue"] for d in due) and any(d["why"] == "never" for d in due)
+
+
 def test_the_simulator_raises_alerts_and_the_workers_answer(
     client: TestClient, session: Session, app: FastAPI, clock: Clock
 ) -> None:

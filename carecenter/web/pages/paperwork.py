@@ -15,7 +15,7 @@ from carecenter.catalogue.service import catalogue, service_names
 from carecenter.centers.models import Center
 from carecenter.centers.service import center_to_read
 from carecenter.reports.export import csv_chunks, workbook_chunks
-from carecenter.reports.monthly import monthly_report, previous_month, resident_statement
+from carecenter.reports.monthly import monthly_report, previous_month, report_and_records, resident_statement
 from carecenter.reports.router import XLSX
 from carecenter.residents import service as residents
 from carecenter.residents.queries import active_residents, resident_names
@@ -60,11 +60,14 @@ def report_page(
 def _download(session: SessionDep, user: WebUser, now: datetime, month: str | None, kind: str) -> StreamingResponse:
     center = _center(session, user)
     month = _month(month, user, now)
-    report = monthly_report(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
+    report, records = report_and_records(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
     if kind == "xlsx":
-        chunks, media = workbook_chunks(session=session, report=report, time_zone=center.time_zone), XLSX
+        chunks, media = (
+            workbook_chunks(session=session, report=report, records=records, time_zone=center.time_zone),
+            XLSX,
+        )
     else:
-        chunks = csv_chunks(session=session, center_id=report.center_id, month=month, time_zone=center.time_zone)
+        chunks = csv_chunks(session=session, center_id=report.center_id, records=records, time_zone=center.time_zone)
         media = "text/csv; charset=utf-8"
     name = f"carecenter-{center.id}-{month}.{kind}"
     return StreamingResponse(
