@@ -5,7 +5,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from carecenter.alerts.models import Alert
 from carecenter.alerts.service import escalate_due_alerts
 from carecenter.messaging.outbound import AlertMessaging
+from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
 from carecommon.clock import utcnow
 from notifications.links import link_url
@@ -25,7 +26,7 @@ from notifications.models import ResponseLink
 from notifications.settings import SmsSettings
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import TEST_SECRET, make_app, make_settings
-from tests.factories import PASSWORD, make_visit
+from tests.factories import PASSWORD, make_service_record, make_staff, make_visit
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -261,3 +262,35 @@ def link_path(session: Session, alert_id: int, ref: str) -> str:
         select(ResponseLink).where(ResponseLink.alert_id == alert_id, ResponseLink.recipient_ref == ref)
     ).one()
     return link_url("", link, TEST_SECRET.encode())
+
+
+def test_an_assessor_assesses_on_the_tablet_and_the_manager_downloads_the_report(
+    browser: Browser, server: str, session: Session, screenshots: Path
+) -> None:
+    s, _ = scenario(session)
+    assessor = make_staff(session, center=s.center, role=Role.assessor)
+    page = open_page(browser, server)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    log_in(page, assessor.username)
+    page.goto(f"/residents/{s.resident.id}")
+    page.locator("#new-assessment").click()
+    items = page.locator(".item")
+    expect(items).to_have_count(26)
+    for n in range(26):
+        items.nth(n).locator("input[type=radio]").first.check()  # the best option of each item
+    page.locator("#item-B2\\.3 input[value='2']").check()  # walks with a little support: 90 - 2
+    page.screenshot(path=screenshots / "assessor-form.png", full_page=True)
+    page.locator("#sign").click()
+    expect(page.locator("#level")).to_have_text("轻度失能")
+    expect(page.locator("#total")).to_have_text("88")
+    page.screenshot(path=screenshots / "assessor-result.png")
+    make_service_record(session, resident=s.resident, service_on=date(2026, 10, 9), month="2026-10")
+    manager = open_page(browser, server)
+    log_in(manager, s.manager.username)
+    manager.goto("/reports/monthly?month=2026-10")
+    with manager.expect_download() as download:
+        manager.locator("#xlsx").click()
+    assert download.value.suggested_filename.endswith("2026-10.xlsx")
+    manager.locator("#close-month").click()
+    expect(manager.locator("#closed")).to_be_visible()
+    manager.screenshot(path=screenshots / "manager-report.png", full_page=True)
