@@ -1,6 +1,7 @@
 """Assessing a resident item by item (assessors and managers, on the tablet or the console), and
 the list of residents whose assessment is due."""
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -129,6 +130,36 @@ def new_assessment(
     return _form_page(request, user, session, resident, assessment=None, values=values)
 
 
+def _save(
+    request: Request,
+    user: WebUser,
+    session: Session,
+    resident: Resident,
+    assessment_id: int | None,
+    values: dict[str, Any],
+    act: Callable[[], int],
+) -> Response:
+    """Run `act` (it returns the assessment's id) and show the assessment; a value the form or the
+    service refuses brings the form back with the reason and everything chosen kept."""
+    try:
+        saved = act()
+    except ValidationError as exc:
+        error = "; ".join(field_errors(exc.errors(include_url=False), user.language).values())
+        status_code = 422
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        session.rollback()
+        error, status_code = exc.text(user.language), exc.status_code
+    else:
+        session.commit()
+        return back(f"/assessments/{saved}")
+    assessment = session.get(Assessment, assessment_id) if assessment_id is not None else None
+    return _form_page(
+        request, user, session, resident, assessment=assessment, values=values, error=error, status_code=status_code
+    )
+
+
 @router.post("/residents/{resident_id}/assessments/new", response_model=None)
 def create_assessment(
     resident_id: int, request: Request, user: AssessorDep, form: CsrfForm, session: SessionDep, now: NowDep
@@ -136,32 +167,15 @@ def create_assessment(
     """Save as a draft or sign; on any error the form comes back with everything typed kept."""
     resident = residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)
     values = _posted(form)
-    try:
+
+    def act() -> int:
         data = AssessmentCreate.model_validate(values | {"resident_id": resident_id})
         made = assessments.create_assessment(
             session=session, actor=user.actor, data=data, now=now, extra_dir=_extra(request)
         )
-    except ValidationError as exc:
-        error = "; ".join(field_errors(exc.errors(include_url=False), user.language).values())
-        return _form_page(
-            request, user, session, resident, assessment=None, values=values, error=error, status_code=422
-        )
-    except DomainError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        session.rollback()
-        return _form_page(
-            request,
-            user,
-            session,
-            resident,
-            assessment=None,
-            values=values,
-            error=exc.text(user.language),
-            status_code=exc.status_code,
-        )
-    session.commit()
-    return back(f"/assessments/{made.id}")
+        return made.id or 0
+
+    return _save(request, user, session, resident, None, values, act)
 
 
 @router.get("/assessments/{assessment_id}", response_class=HTMLResponse)
@@ -176,44 +190,24 @@ def assessment_page(assessment_id: int, request: Request, user: UserDep, session
 def update_assessment(
     assessment_id: int, request: Request, user: AssessorDep, form: CsrfForm, session: SessionDep, now: NowDep
 ) -> Response:
+    """Change a draft, and sign it when asked."""
     assessment = assessments.get_assessment(session=session, actor=user.actor, assessment_id=assessment_id)
     resident = residents.get_resident(session=session, actor=user.actor, resident_id=assessment.resident_id)
     values = _posted(form)
-    try:
+
+    def act() -> int:
         data = AssessmentUpdate.model_validate({k: v for k, v in values.items() if k in AssessmentUpdate.model_fields})
+        extra = _extra(request)
         assessments.update_assessment(
-            session=session,
-            actor=user.actor,
-            assessment_id=assessment_id,
-            data=data,
-            now=now,
-            extra_dir=_extra(request),
+            session=session, actor=user.actor, assessment_id=assessment_id, data=data, now=now, extra_dir=extra
         )
         if values["sign"]:
             assessments.sign_assessment(
-                session=session, actor=user.actor, assessment_id=assessment_id, now=now, extra_dir=_extra(request)
+                session=session, actor=user.actor, assessment_id=assessment_id, now=now, extra_dir=extra
             )
-    except ValidationError as exc:
-        error = "; ".join(field_errors(exc.errors(include_url=False), user.language).values())
-        return _form_page(
-            request, user, session, resident, assessment=assessment, values=values, error=error, status_code=422
-        )
-    except DomainError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        session.rollback()
-        return _form_page(
-            request,
-            user,
-            session,
-            resident,
-            assessment=session.get(Assessment, assessment_id),
-            values=values,
-            error=exc.text(user.language),
-            status_code=exc.status_code,
-        )
-    session.commit()
-    return back(f"/assessments/{assessment_id}")
+        return assessment_id
+
+    return _save(request, user, session, resident, assessment_id, values, act)
 
 
 @router.get("/assessments", response_class=HTMLResponse)
