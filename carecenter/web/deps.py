@@ -97,6 +97,10 @@ class Posted(Generic[M]):
     errors: dict[str, str] = field(default_factory=dict)
 
 
+class NoFields(BaseModel):
+    """A form that only carries its CSRF token."""
+
+
 def form_values(form: FormData, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     """The form as a dict (repeated fields named in `lists` as lists), without the CSRF token."""
     values: dict[str, Any] = {key: str(form.get(key) or "").strip() for key in form if key != "csrf"}

@@ -24,7 +24,17 @@ from carecenter.service_records.models import MONTH, BulkMeals, RecordAdjustment
 from carecenter.subsidies import service as subsidies
 from carecenter.subsidies.models import EligibilityCreate, EligibilityEnd
 from carecenter.visits import welfare
-from carecenter.web.deps import CsrfForm, ManagerDep, Posted, UserDep, form_values, posted, run_action, validate_form
+from carecenter.web.deps import (
+    CsrfForm,
+    ManagerDep,
+    NoFields,
+    Posted,
+    UserDep,
+    form_values,
+    posted,
+    run_action,
+    validate_form,
+)
 from carecenter.web.pages.assessments import level_names
 from carecenter.web.pages.records import record_form, save_record_form
 from carecenter.web.render import back, render
@@ -201,10 +211,6 @@ def welfare_page(request: Request, user: ManagerDep, session: SessionDep, now: N
     return render(
         request, "welfare.html", user, center=center, due=welfare.welfare_due(session, center=center, now=now)
     )
-
-
-class NoFields(BaseModel):
-    """A form that only carries its CSRF token."""
 
 
 @router.post("/welfare/plan", response_model=None)

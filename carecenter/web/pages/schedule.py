@@ -22,7 +22,7 @@ from carecenter.staff.service import active_care_workers
 from carecenter.visits import queries as visit_queries
 from carecenter.visits import service as visits
 from carecenter.visits.models import CarePlanCreate, CarePlanUpdate
-from carecenter.web.deps import CsrfForm, ManagerDep, Posted, form_values, posted, run_action
+from carecenter.web.deps import CsrfForm, ManagerDep, NoFields, Posted, form_values, posted, run_action
 from carecenter.web.pages.assessments import suggested_services
 from carecenter.web.render import back, render
 from carecenter.web.user import WebUser
@@ -223,10 +223,6 @@ def care_plan_page(plan_id: int, request: Request, user: ManagerDep, session: Se
         services=service_names(session, plan.center_id, user.language),
         workers=active_care_workers(session, center_id=plan.center_id),
     )
-
-
-class NoFields(BaseModel):
-    """A form that only carries its CSRF token."""
 
 
 class PlanWorkerForm(BaseModel):
