@@ -24,6 +24,7 @@ RECORD_NAMES = {
     "center": N_("center"),
     "device": N_("device"),
     "eligibility": N_("eligibility"),
+    "photo": N_("photo"),
     "resident": N_("resident"),
     "service": N_("service"),
     "service record": N_("service record"),

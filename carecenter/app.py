@@ -21,6 +21,7 @@ from carecenter.errors import install_error_handlers
 from carecenter.family.router import router as family_router
 from carecenter.health.router import router as health_router
 from carecenter.logs import RequestIds
+from carecenter.media.store import make_store
 from carecenter.messaging.events import DomainSmsEvents
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.router import router as messaging_router
@@ -93,6 +94,7 @@ def create_app(
     app.state.engine = make_engine(settings.database_url)
     app.state.schema_heads = head_revisions()
     app.state.visit_rules = settings.visit_rules()
+    app.state.media = make_store(settings.media)
     definitions(settings.assessment_dir)  # the assessment forms: a broken province file stops the start here
     link_secret = settings.secret_key.get_secret_value().encode()
     app.state.alert_messaging = AlertMessaging(

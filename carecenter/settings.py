@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from carecenter.devices.settings import DeviceSettings
+from carecenter.media.settings import MediaSettings
 from carecenter.visits.rules import VisitRules
 from notifications.settings import SmsProvider, SmsSettings
 
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
 
     sms: SmsSettings = Field(default_factory=SmsSettings, description="The SMS channel's own CARECENTER_* settings")
     devices: DeviceSettings = Field(default_factory=DeviceSettings, description="The watch listener and MQTT")
+    media: MediaSettings = Field(default_factory=MediaSettings, description="Where photos and signatures are kept")
 
     @field_validator("timezone")
     @classmethod

@@ -16,7 +16,7 @@ from carecenter.residents.models import FamilyContact, Resident
 from carecenter.service_records.models import MonthClose, ServiceRecord
 from carecenter.staff.models import Staff
 from carecenter.subsidies.models import Eligibility, SubsidyRule
-from carecenter.visits.models import CarePlan, Visit
+from carecenter.visits.models import CarePlan, ClientAction, Visit, VisitPhoto
 from notifications.models import ResponseLink, ResponseLinkAnswer, SmsMessage, SmsRecipient
 
 metadata = SQLModel.metadata
@@ -29,6 +29,7 @@ __all__ = [
     "AuthSession",
     "CarePlan",
     "Center",
+    "ClientAction",
     "Device",
     "DutyShift",
     "DutyShiftStaff",
@@ -50,5 +51,6 @@ __all__ = [
     "Staff",
     "SubsidyRule",
     "Visit",
+    "VisitPhoto",
     "metadata",
 ]

@@ -28,6 +28,9 @@ TEMPLATES: Mapping[str, str] = {
     "manager_summary": N_(
         "[{center}] Today: {planned} visits planned, {completed} completed, {missed} missed, {alerts} alerts."
     ),
+    "medication_missed": N_("[{center}] Medication for {who}: {medicine} was {outcome}. {reason} Please follow up."),
+    "medication_refused": N_("refused"),
+    "medication_not_available": N_("not available"),
     "summary_assessments": N_("Assessments due or overdue: {count} ({names})."),
     "summary_welfare": N_("Living alone, not seen in time: {count} ({names})."),
     "digest": N_("[{center}] Today: {summary}"),

@@ -4,6 +4,7 @@ Set CARECENTER_TEST_DATABASE_URL (for example postgresql+psycopg://postgres@127.
 to add the PostgreSQL run. That database's public schema is dropped and rebuilt by the tests.
 """
 
+import tempfile
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from sqlmodel import Session
 from carecenter.app import create_app
 from carecenter.db import make_engine
 from carecenter.migrate import upgrade_to_head
+from carecenter.media.settings import MediaSettings
 from carecenter.settings import Settings
 from carecenter.tables import metadata
 from carecommon.clock import get_now
@@ -103,6 +105,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "secret_key": TEST_SECRET,
         "public_url": PUBLIC_URL,
         "sms": make_sms_settings(),
+        "media": MediaSettings(media_dir=tempfile.mkdtemp(prefix="carecenter-media-")),
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 

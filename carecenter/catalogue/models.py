@@ -39,6 +39,9 @@ class ServiceOfferingBase(SQLModel):
     category: ServiceCategory = enum_field(length=20)
     unit: ServiceUnit = enum_field(length=10)
     unit_price_fen: int = Field(ge=0, le=10_000_000, description="Price of one unit in fen (0.01 yuan)")
+    confirmation_required: bool = Field(
+        default=False, description="Check-out wants the resident's (or family's) confirmation when this was given"
+    )
     active: bool = True
 
 
@@ -63,6 +66,7 @@ class ServiceOfferingUpdate(SQLModel):
     category: ServiceCategory | None = None
     unit: ServiceUnit | None = None
     unit_price_fen: int | None = Field(default=None, ge=0, le=10_000_000)
+    confirmation_required: bool | None = None
     active: bool | None = None
 
 

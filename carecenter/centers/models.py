@@ -22,6 +22,7 @@ class CenterBase(SQLModel):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     welfare_visit_age: int = Field(default=80, ge=60, le=120, description="Residents living alone from this age …")
     welfare_visit_days: int = Field(default=7, ge=1, le=90, description="… are visited at least this often (days)")
+    photo_retention_days: int = Field(default=365, ge=30, le=3650, description="Service photos are deleted after this")
 
 
 class Center(CenterBase, table=True):
@@ -49,6 +50,7 @@ class CenterUpdate(SQLModel):
     alert_thresholds: Thresholds | None = None
     welfare_visit_age: int | None = Field(default=None, ge=60, le=120)
     welfare_visit_days: int | None = Field(default=None, ge=1, le=90)
+    photo_retention_days: int | None = Field(default=None, ge=30, le=3650)
 
 
 class CenterPublic(CenterBase):

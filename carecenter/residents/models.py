@@ -106,6 +106,9 @@ class ResidentBase(SQLModel):
     consent_family_sharing: bool = Field(
         default=False, description="Family contacts may be given a link to a page about this resident's care"
     )
+    consent_service_photos: bool = Field(
+        default=False, description="Care workers may photograph the services given, as proof (kept for a set time)"
+    )
     primary_worker_id: int | None = Field(default=None, foreign_key="staff.id")
     daily_ok_checkin: bool = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
     watch_removed_alert: bool = Field(default=False, description="Alert the center when the watch is taken off")
@@ -161,6 +164,7 @@ class ResidentUpdate(SQLModel):
     consent_health_data: bool | None = None
     consent_location_data: bool | None = None
     consent_family_sharing: bool | None = None
+    consent_service_photos: bool | None = None
     primary_worker_id: int | None = None
     daily_ok_checkin: bool | None = None
     watch_removed_alert: bool | None = None

@@ -43,6 +43,28 @@ class Recurrence(BaseModel):
         return self
 
 
+class MedicationOutcome(StrEnum):
+    given = "given"
+    refused = "refused"
+    not_available = "not_available"
+    held = "held"
+    given_by_family = "given_by_family"
+
+
+NEEDS_REASON = (MedicationOutcome.held, MedicationOutcome.refused, MedicationOutcome.not_available)
+
+
+class PlannedMedication(BaseModel):
+    """One medicine of a care plan: given at these local times of day, at the visits that span them."""
+
+    name: str = PydanticField(min_length=1, max_length=60)
+    dose: str = PydanticField(default="", max_length=40, description="e.g. 1 tablet, 5 ml")
+    route: str = PydanticField(default="oral", max_length=20, description="oral, eye drops, injection …")
+    times: list[time] = PydanticField(min_length=1, max_length=6, description="Local times of day")
+    notes: str = PydanticField(default="", max_length=200, description="e.g. with food")
+    critical: bool = PydanticField(default=False, description="A refusal or a missing dose is told to the managers")
+
+
 class CarePlanBase(SQLModel):
     resident_id: int = Field(foreign_key="resident.id", index=True)
     services: list[str] = Field(sa_type=sa.JSON, description="From the center's list of services")
@@ -58,12 +80,14 @@ class CarePlan(CarePlanBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     center_id: int = Field(foreign_key="center.id", index=True)
     recurrence: dict[str, Any] = Field(sa_type=sa.JSON)
+    medications: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     active: bool = True
     created_at: datetime = created_at_field()
 
 
 class CarePlanCreate(CarePlanBase):
     recurrence: Recurrence
+    medications: list[PlannedMedication] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _dates(self) -> "CarePlanCreate":
@@ -79,6 +103,7 @@ class CarePlanUpdate(SQLModel):
 
     services: list[str] | None = None
     recurrence: Recurrence | None = None
+    medications: list[PlannedMedication] | None = Field(default=None, max_length=20)
     preferred_worker_id: int | None = None
     ends_on: Day | None = None
     notes: Text | None = Field(default=None, max_length=1000)
@@ -89,6 +114,7 @@ class CarePlanPublic(CarePlanBase):
     id: int
     center_id: int
     recurrence: dict[str, Any]
+    medications: list[dict[str, Any]]
     active: bool
 
 
@@ -122,6 +148,18 @@ class Visit(SQLModel, table=True):
     late_notified_at: datetime | None = instant_field(default=None)
     missed_notified_at: datetime | None = instant_field(default=None)
     time_corrected: bool = False
+    medications: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    recorded_offline: bool = Field(default=False, description="Some of it was recorded on the tablet without a signal")
+    check_in_received_at: datetime | None = instant_field(default=None)
+    check_out_received_at: datetime | None = instant_field(default=None)
+    confirmation: str | None = Field(default=None, max_length=20, description="signature or could_not_sign")
+    confirmation_signer: str | None = Field(default=None, max_length=60)
+    confirmation_reason: str | None = Field(default=None, max_length=300)
+    confirmation_signature: str | None = Field(default=None, max_length=64, description="The signature's media key")
+    confirmed_at: datetime | None = instant_field(default=None)
+    conflict_notes: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=sa.JSON, description="What a worker entered offline that could not be applied"
+    )
     created_at: datetime = created_at_field()
 
 
@@ -145,6 +183,15 @@ class VisitPublic(SQLModel):
     far_from_home: bool
     concern: bool
     concern_note: str | None
+    medications: list[dict[str, Any]] = []
+    recorded_offline: bool = False
+    check_in_received_at: datetime | None = None
+    check_out_received_at: datetime | None = None
+    confirmation: str | None = None
+    confirmation_signer: str | None = None
+    confirmation_reason: str | None = None
+    confirmed_at: datetime | None = None
+    conflict_notes: list[dict[str, Any]] = []
     late: bool = False
 
 
@@ -158,7 +205,10 @@ class AdHocVisit(SQLModel):
 
 
 class Position(SQLModel):
-    at: Instant | None = Field(default=None, description="Defaults to now")
+    at: Instant | None = Field(
+        default=None, description="When it happened on the device (within the last 24 h); defaults to now"
+    )
+    offline: bool = Field(default=False, description="Recorded on the tablet without a signal, sent later")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
@@ -181,6 +231,26 @@ class TaskUpdate(SQLModel):
 class VisitNotes(SQLModel):
     notes: Text = Field(max_length=4000)
     share_with_family: bool = Field(default=False, description="Show these notes on the family page")
+
+
+class MedicationRecord(SQLModel):
+    index: int = Field(ge=0, le=50, description="Which of the visit's medications (0 = the first)")
+    outcome: MedicationOutcome
+    reason: Text | None = Field(default=None, max_length=300, description="Needed when held, refused or not available")
+
+
+class ConfirmationKind(StrEnum):
+    signature = "signature"
+    could_not_sign = "could_not_sign"
+
+
+class Confirmation(SQLModel):
+    kind: ConfirmationKind
+    signer: Text = Field(min_length=1, max_length=60, description="The resident, or the family member present")
+    signature_png: str | None = Field(
+        default=None, max_length=2_000_000, description="The drawn signature, base64 PNG (kind signature)"
+    )
+    reason: Text | None = Field(default=None, max_length=300, description="Why they could not sign")
 
 
 class ConcernRequest(SQLModel):
@@ -223,3 +293,51 @@ class VisitStats(BaseModel):
     on_time_share: float | None = PydanticField(description="Completed visits checked in within 15 min of the start")
     average_minutes: float | None
     verified_share: float | None = PydanticField(description="Completed visits checked in near the resident's home")
+
+
+class VisitPhoto(SQLModel, table=True):
+    """A photo of the service, kept by its content's hash; deleted (the row stays) after the
+    center's retention period."""
+
+    __tablename__ = "visit_photo"
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id", index=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    resident_id: int = Field(foreign_key="resident.id")
+    media_key: str = Field(max_length=64)
+    width: int
+    height: int
+    size_bytes: int
+    taken_at: datetime = instant_field(description="On the device")
+    uploaded_by: int | None = Field(default=None, foreign_key="staff.id")
+    recorded_offline: bool = False
+    created_at: datetime = instant_field()
+    deleted_at: datetime | None = instant_field(default=None)
+
+
+class VisitPhotoPublic(SQLModel):
+    id: int
+    visit_id: int
+    width: int
+    height: int
+    taken_at: datetime
+    recorded_offline: bool
+    deleted_at: datetime | None
+
+
+class ClientAction(SQLModel, table=True):
+    """An action the tablet sent with its own idempotency key: sent again, it is answered as the
+    first time and nothing is done twice."""
+
+    __tablename__ = "client_action"
+    __table_args__ = (sa.UniqueConstraint("staff_id", "key", name="uq_client_action_staff_id_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id")
+    key: str = Field(max_length=64)
+    kind: str = Field(max_length=20)
+    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    result: str = Field(max_length=20, description="done, conflict or refused")
+    message: str = Field(default="", max_length=500)
+    received_at: datetime = instant_field()

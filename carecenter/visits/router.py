@@ -1,18 +1,20 @@
 """JSON endpoints for care plans, visits, the schedule and visit figures."""
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from pydantic import BaseModel, ValidationError
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.centers.service import center_to_read
+from carecenter.errors import DomainError, request_language
 from carecenter.fields import Day, Instant
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings.models import ReadingPublic
 from carecenter.readings.router import MessagingDep
-from carecenter.visits import queries, service, welfare
+from carecenter.residents.service import get_resident
+from carecenter.visits import medication, proof, queries, service, sync, welfare
 from carecenter.visits.models import (
     AdHocVisit,
     AssignRequest,
@@ -22,10 +24,14 @@ from carecenter.visits.models import (
     CarePlanPublic,
     CarePlanUpdate,
     ConcernRequest,
+    Confirmation,
+    MedicationRecord,
     Position,
     TaskUpdate,
     TimeCorrection,
     VisitNotes,
+    VisitPhoto,
+    VisitPhotoPublic,
     VisitPublic,
     VisitStats,
     VisitStatus,
@@ -33,6 +39,7 @@ from carecenter.visits.models import (
     WorkerSchedule,
 )
 from carecenter.visits.rules import VisitRules
+from carecenter.visits.sync import ActionResult, Tablet, TabletActions
 
 router = APIRouter(tags=["visits"])
 
@@ -321,3 +328,161 @@ def plan_welfare_visits(
     made = welfare.plan_welfare_visits(session=session, actor=actor, center=center, rules=rules, now=now)
     session.commit()
     return [queries.public(v, now, rules) for v in made]
+
+
+def get_tablet(request: Request) -> Tablet:
+    """What applying a tablet's actions needs from the app."""
+    settings = request.app.state.settings
+    return Tablet(
+        rules=request.app.state.visit_rules,
+        messaging=request.app.state.alert_messaging,
+        store=request.app.state.media,
+        max_photo_bytes=settings.media.media_max_bytes,
+    )
+
+
+TabletDep = Annotated[Tablet, Depends(get_tablet)]
+
+
+def apply_tablet_actions(
+    session: SessionDep, actor: ActorDep, actions: TabletActions, tablet: Tablet, now: datetime, language: str
+) -> list[ActionResult]:
+    """Each action in order, each in its own transaction: done, duplicate, or refused with the
+    reason (and what was entered kept on the visit)."""
+    results = []
+    for action in actions.actions:
+        earlier = sync.already_done(session, actor, action.key)
+        if earlier is not None:
+            results.append(earlier)
+            continue
+        try:
+            sync.apply_action(session, actor, action, tablet, now)
+            result = sync.record_action(session, actor, action, None, now)
+        except (DomainError, ValidationError) as exc:
+            session.rollback()
+            result = sync.record_action(session, actor, action, sync.why_not(exc, language), now)
+        session.commit()
+        results.append(result)
+    return results
+
+
+@router.post("/api/v1/tablet/actions", response_model=list[ActionResult])
+def tablet_actions(
+    data: TabletActions, request: Request, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
+) -> list[ActionResult]:
+    """What a tablet recorded, in order, each with its own idempotency key and time (within the
+    last 24 h): check-in and out, checklist, notes, vitals, concerns, photos, the confirmation,
+    medication. A key sent again is answered "duplicate"; an action the visit no longer allows
+    (given to someone else, cancelled) is "conflict", and what was entered is kept on the visit as
+    a note for the manager. Always 200: read each result."""
+    return apply_tablet_actions(session, actor, data, tablet, now, request_language(request))
+
+
+@router.post("/api/v1/visits/{visit_id}/photos", response_model=VisitPhotoPublic, status_code=201)
+def add_photo(
+    visit_id: int,
+    photo: UploadFile,
+    actor: ActorDep,
+    session: SessionDep,
+    tablet: TabletDep,
+    now: NowDep,
+    taken_at: Annotated[Instant | None, Query(description="On the device; defaults to now")] = None,
+) -> VisitPhoto:
+    """A photo of the service (JPEG or PNG; resized, metadata removed); needs the resident's consent."""
+    visit = service.visit_to_work_on(session, actor, visit_id)
+    data = photo.file.read(tablet.max_photo_bytes + 1)
+    made = proof.add_photo(
+        session=session,
+        actor=actor,
+        visit=visit,
+        data=data,
+        taken_at=service.device_time(taken_at, now),
+        offline=False,
+        store=tablet.store,
+        max_bytes=tablet.max_photo_bytes,
+        now=now,
+    )
+    session.commit()
+    return made
+
+
+@router.get("/api/v1/visits/{visit_id}/photos", response_model=list[VisitPhotoPublic])
+def list_photos(visit_id: int, actor: ActorDep, session: SessionDep) -> list[VisitPhoto]:
+    """The visit's photos that are still kept."""
+    service.get_visit(session=session, actor=actor, visit_id=visit_id)
+    return proof.photos_of(session, visit_id)
+
+
+@router.get("/api/v1/photos/{photo_id}", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+def get_photo(photo_id: int, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep) -> Response:
+    """The photo itself, for staff of its center; every view is audited."""
+    data = proof.view_photo(session=session, actor=actor, photo_id=photo_id, store=tablet.store, now=now)
+    session.commit()
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/api/v1/visits/{visit_id}/confirmation", response_model=VisitPublic)
+def confirm_visit(
+    visit_id: int,
+    data: Confirmation,
+    actor: ActorDep,
+    session: SessionDep,
+    tablet: TabletDep,
+    rules: RulesDep,
+    now: NowDep,
+    at: Annotated[Instant | None, Query(description="On the device; defaults to now")] = None,
+) -> VisitPublic:
+    """The resident (or family present) confirms the service: a drawn signature (base64 PNG), or why
+    they could not sign."""
+    visit = service.visit_to_work_on(session, actor, visit_id)
+    proof.confirm(
+        session=session,
+        actor=actor,
+        visit=visit,
+        data=data,
+        at=service.device_time(at, now),
+        store=tablet.store,
+        now=now,
+    )
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.get(
+    "/api/v1/visits/{visit_id}/signature", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+def get_signature(visit_id: int, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep) -> Response:
+    """The drawn signature (staff of the center; audited)."""
+    visit = service.get_visit(session=session, actor=actor, visit_id=visit_id)
+    data = proof.view_signature(session=session, actor=actor, visit=visit, store=tablet.store, now=now)
+    session.commit()
+    return Response(data, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/api/v1/visits/{visit_id}/medications", response_model=VisitPublic)
+def record_medication(
+    visit_id: int,
+    data: MedicationRecord,
+    actor: ActorDep,
+    session: SessionDep,
+    rules: RulesDep,
+    messaging: MessagingDep,
+    now: NowDep,
+) -> VisitPublic:
+    """The outcome of one of the visit's doses; a critical one refused or not available is told to
+    the managers at once. Check-out needs every dose recorded."""
+    visit = service.visit_to_work_on(session, actor, visit_id)
+    medication.record_medication(
+        session=session, actor=actor, visit=visit, data=data, at=now, messaging=messaging, now=now
+    )
+    session.commit()
+    return queries.public(visit, now, rules)
+
+
+@router.get("/api/v1/residents/{resident_id}/medications", response_model=list[dict[str, Any]])
+def medication_record(resident_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> list[dict[str, Any]]:
+    """What was due and what was recorded, by whom, in the last 30 days (audited, like health data)."""
+    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
+    rows = medication.medication_history(session=session, actor=actor, resident=resident, now=now)
+    session.commit()
+    return rows

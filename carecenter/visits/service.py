@@ -12,7 +12,7 @@ from carecenter.alerts import rules as alert_rules
 from carecenter.alerts.assess import Assessor, subject_of
 from carecenter.alerts.service import lock_resident
 from carecenter.audit.service import record_event
-from carecenter.catalogue.service import require_offered
+from carecenter.catalogue.service import catalogue, require_offered
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField
 from carecenter.messaging.outbound import AlertMessaging, send
@@ -22,6 +22,7 @@ from carecenter.residents.models import Resident
 from carecenter.service_records.service import records_from_visit
 from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
+from carecenter.visits.medication import medication_tasks, unrecorded
 from carecenter.visits.models import (
     OPEN_VISIT_STATUSES,
     AdHocVisit,
@@ -82,6 +83,7 @@ def create_plan(*, session: Session, actor: Actor, data: CarePlanCreate, rules: 
         update={
             "center_id": resident.center_id,
             "recurrence": data.recurrence.model_dump(mode="json"),
+            "medications": [m.model_dump(mode="json") for m in data.medications],
             "created_at": now,
         },
     )
@@ -109,6 +111,8 @@ def update_plan(
     changes = changes_for(plan, data)
     if "recurrence" in changes and data.recurrence is not None:
         changes["recurrence"] = data.recurrence.model_dump(mode="json")
+    if "medications" in changes and data.medications is not None:
+        changes["medications"] = [m.model_dump(mode="json") for m in data.medications]
     _check_plan(
         session,
         services=changes.get("services", plan.services),
@@ -159,6 +163,7 @@ def generate_visits(session: Session, *, plan: CarePlan, now: datetime, rules: V
         start, end = visit_window(recurrence, day, center.time_zone)
         if start <= now:
             continue
+        medications = medication_tasks(plan.medications, start, end)
         worker = plan.preferred_worker_id
         if worker is not None and find_conflict(
             session, worker_id=worker, window=(start, end), buffer=rules.travel_buffer
@@ -175,6 +180,9 @@ def generate_visits(session: Session, *, plan: CarePlan, now: datetime, rules: V
                 scheduled_end=end,
                 status=VisitStatus.scheduled,
                 tasks=tasks,
+                medications=medications,
+                conflict_notes=[],
+                recorded_offline=False,
                 notes="",
                 far_from_home=False,
                 concern=False,
@@ -327,7 +335,7 @@ def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: Vis
     return visit
 
 
-def _doing(session: Session, actor: Actor, visit_id: int) -> Visit:
+def visit_to_work_on(session: Session, actor: Actor, visit_id: int) -> Visit:
     """A visit the actor may work on: its care worker, or a manager of the center."""
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
     if not (actor.is_manager_or_admin or visit.worker_id == actor.staff_id):
@@ -349,13 +357,15 @@ def check_in(
     *, session: Session, actor: Actor, visit_id: int, position: Position, rules: VisitRules, now: datetime
 ) -> Visit:
     """At the door: the visit starts; the distance from home is kept and flagged when far (never blocked)."""
-    visit = _doing(session, actor, visit_id)
+    visit = visit_to_work_on(session, actor, visit_id)
     if visit.status != VisitStatus.scheduled:
         raise Conflict(
             "This visit is {status}; only a scheduled visit can be checked into.",
             status=Word(VALUE_NAMES[visit.status]),
         )
-    visit.status, visit.checked_in_at = VisitStatus.in_progress, position.at or now
+    visit.status, visit.checked_in_at = VisitStatus.in_progress, device_time(position.at, now)
+    visit.check_in_received_at = now
+    visit.recorded_offline = visit.recorded_offline or position.offline
     visit.check_in_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = (visit.check_in_distance_m or 0) > rules.far_from_home_m
     if visit.worker_id is None and actor.role == Role.care_worker:
@@ -375,16 +385,55 @@ def check_out(
     now: datetime,
 ) -> Visit:
     """The visit is done; a family contact who asked for it hears so (quiet hours respected)."""
-    visit = _doing(session, actor, visit_id)
+    visit = visit_to_work_on(session, actor, visit_id)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("This visit is {status}; check in first.", status=Word(VALUE_NAMES[visit.status]))
-    visit.status, visit.checked_out_at = VisitStatus.completed, position.at or now
+    if missing := unrecorded(visit):
+        raise Conflict(
+            "Record every medication (given, refused, not available, held, given by family) before checking out: "
+            "{names}.",
+            names="、".join(missing),
+        )
+    if needing := needs_confirmation(session, visit):
+        raise Conflict(
+            "{services}: the resident (or a family member) confirms the service before check-out.",
+            services="、".join(needing),
+        )
+    visit.status, visit.checked_out_at = VisitStatus.completed, device_time(position.at, now)
+    visit.check_out_received_at = now
+    visit.recorded_offline = visit.recorded_offline or position.offline
     visit.check_out_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = visit.far_from_home or (visit.check_out_distance_m or 0) > rules.far_from_home_m
     session.add(visit)
     records_from_visit(session, visit=visit, now=now)
     _tell_family_visit_done(session, messaging, visit=visit, now=now)
     return visit
+
+
+OFFLINE_WINDOW = timedelta(hours=24)
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def device_time(at: datetime | None, now: datetime) -> datetime:
+    """The time the tablet says something happened: within the last 24 hours (it may have waited
+    offline) and not ahead of the server by more than a little clock skew."""
+    if at is None:
+        return now
+    if not now - OFFLINE_WINDOW <= at <= now + CLOCK_SKEW:
+        raise InvalidField(["body", "at"], "the time on the tablet must be within the last 24 hours")
+    return at
+
+
+def needs_confirmation(session: Session, visit: Visit) -> list[str]:
+    """Services given at this visit whose center wants a confirmation, while none was recorded."""
+    if visit.confirmation is not None:
+        return []
+    offered = catalogue(session, visit.center_id)
+    return [
+        t["service"]
+        for t in visit.tasks
+        if t.get("done") and (s := offered.get(t["service"])) is not None and s.confirmation_required
+    ]
 
 
 def _tell_family_visit_done(session: Session, messaging: AlertMessaging, *, visit: Visit, now: datetime) -> None:
@@ -433,7 +482,7 @@ def cancel(*, session: Session, actor: Actor, visit_id: int, reason: str, now: d
 
 def set_task(*, session: Session, actor: Actor, visit_id: int, update: TaskUpdate) -> Visit:
     """Tick a checklist service (with the quantity given, e.g. 1.5 hours) or say why it was not given."""
-    visit = _doing(session, actor, visit_id)
+    visit = visit_to_work_on(session, actor, visit_id)
     if visit.status not in OPEN_VISIT_STATUSES:
         raise Conflict("This visit is {status}.", status=Word(VALUE_NAMES[visit.status]))
     if update.service not in [t["service"] for t in visit.tasks]:
@@ -450,7 +499,7 @@ def set_task(*, session: Session, actor: Actor, visit_id: int, update: TaskUpdat
 
 def set_notes(*, session: Session, actor: Actor, visit_id: int, notes: str, share_with_family: bool = False) -> Visit:
     """The visit's notes, and whether the family page shows them."""
-    visit = _doing(session, actor, visit_id)
+    visit = visit_to_work_on(session, actor, visit_id)
     visit.notes, visit.share_notes_with_family = notes, share_with_family
     session.add(visit)
     return visit
@@ -460,7 +509,7 @@ def raise_concern(
     *, session: Session, actor: Actor, visit_id: int, note: str, messaging: AlertMessaging, now: datetime
 ) -> Visit:
     """Something worries the care worker: the visit is flagged and the managers are told."""
-    visit = _doing(session, actor, visit_id)
+    visit = visit_to_work_on(session, actor, visit_id)
     visit.concern, visit.concern_note = True, note
     session.add(visit)
     center = session.get(Center, visit.center_id)
@@ -490,13 +539,20 @@ def raise_concern(
 
 
 def record_vitals(
-    *, session: Session, actor: Actor, visit_id: int, vitals: VisitVitals, messaging: AlertMessaging, now: datetime
+    *,
+    session: Session,
+    actor: Actor,
+    visit_id: int,
+    vitals: VisitVitals,
+    messaging: AlertMessaging,
+    now: datetime,
+    measured_at: datetime | None = None,
 ) -> Reading:
     """Vitals taken at the visit: stored as a reading and checked by the same rules as the wearables.
 
     One rule for health values, whoever measured them: they are kept and checked only with the
     resident's consent to health data (PIPL), exactly as for a wearable's readings."""
-    visit = _doing(session, actor, visit_id)
+    visit = visit_to_work_on(session, actor, visit_id)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("Check in before recording vitals.")
     values = vitals.model_dump(exclude_none=True)
@@ -512,7 +568,7 @@ def record_vitals(
         event_id=f"visit:{visit.id}:{count + 1}",
         kind="vitals",
         source="visit",
-        recorded_at=now,
+        recorded_at=measured_at or now,
         received_at=now,
         **values,
     )
@@ -520,7 +576,7 @@ def record_vitals(
     session.flush()
     facts = alert_rules.ReadingFacts(
         kind="vitals",
-        recorded_at=now,
+        recorded_at=measured_at or now,
         **{k: v for k, v in values.items() if k in alert_rules.RULE_VITAL_FIELDS},
     )
     subject = subject_of(resident)

@@ -5,7 +5,7 @@
 """
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from carecenter.errors import request_language
@@ -22,6 +22,7 @@ from carecenter.web.pages import (
     respond,
     schedule,
     session,
+    tablet,
     worker,
 )
 from carecenter.web.render import HERE, render
@@ -47,12 +48,20 @@ PAGES = (
     family,
     assessments,
     paperwork,
+    tablet,
 )
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")
 
 
 def install_web(app: FastAPI) -> None:
     """Pages, static assets (served by the app: a center's LAN may have no internet) and their errors."""
+
+    @app.get("/static/sw.js", include_in_schema=False)
+    def service_worker() -> FileResponse:
+        """The tablet's service worker, allowed to look after every page (not only /static)."""
+        headers = {"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"}
+        return FileResponse(HERE / "static" / "sw.js", media_type="text/javascript", headers=headers)
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for page in PAGES:
         app.include_router(page.router)

@@ -12,8 +12,9 @@ from carecenter.alerts.queries import open_alerts
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.service import service_names
 from carecenter.residents.models import LivingSituation
+from carecenter.visits import proof
 from carecenter.visits import service as visits
-from carecenter.visits.models import Position, TaskUpdate, VisitVitals
+from carecenter.visits.models import MedicationOutcome, Position, TaskUpdate, VisitVitals
 from carecenter.visits.queries import worker_day
 from carecenter.web.deps import Posted, UserDep, posted, run_action
 from carecenter.web.render import render
@@ -57,6 +58,9 @@ def _visit_page(
         visit=visit,
         resident=visits.visit_resident(session, visit),
         service_names=service_names(session, visit.center_id, user.language),
+        photos=proof.photos_of(session, visit.id or 0),
+        confirmation_needed=visits.needs_confirmation(session, visit),
+        medication_outcomes=[o.value for o in MedicationOutcome],
         field_errors=errors or {},
         values=values or {},
         LivingSituation=LivingSituation,

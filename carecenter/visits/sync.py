@@ -1,0 +1,229 @@
+"""What the tablet recorded, sent in order (at once, or later when it had no signal): each action
+carries the tablet's own idempotency key and time, so a replay is a duplicate, never a second
+record, and the time kept is when it happened.
+
+An action that can no longer be applied (the visit was given to someone else or cancelled
+meanwhile, a time outside the window) is answered "conflict" or "refused" in plain words, and
+what the worker entered is kept on the visit as a note for the manager: nothing is lost. The
+caller commits after each action (and rolls back a refused one before recording the refusal).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session, select
+
+from carecenter.access import Actor
+from carecenter.errors import Conflict, DomainError, Forbidden, InvalidField, NotFound, field_errors
+from carecenter.fields import Instant
+from carecenter.media.store import MediaStore
+from carecenter.messaging.outbound import AlertMessaging
+from carecenter.staff.models import Staff
+from carecenter.visits import proof, service
+from carecenter.visits.medication import record_medication
+from carecenter.visits.models import (
+    ClientAction,
+    Confirmation,
+    MedicationRecord,
+    Position,
+    TaskUpdate,
+    Visit,
+    VisitVitals,
+)
+from carecenter.visits.rules import VisitRules
+
+Kind = Literal["check_in", "check_out", "task", "notes", "vitals", "concern", "photo", "confirm", "medication"]
+KEY = r"^[A-Za-z0-9_-]{8,64}$"
+BINARY = ("jpeg", "signature_png")  # not copied into a conflict note
+
+
+class TabletAction(BaseModel):
+    key: str = Field(pattern=KEY, description="Made by the tablet; the same key sent again is a duplicate")
+    kind: Kind
+    visit_id: int = Field(ge=1)
+    at: Instant = Field(description="When it happened on the tablet")
+    offline: bool = Field(default=False, description="Recorded without a signal")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class TabletActions(BaseModel):
+    actions: list[TabletAction] = Field(min_length=1, max_length=50)
+
+
+class ActionResult(BaseModel):
+    key: str
+    result: Literal["done", "duplicate", "conflict", "refused"]
+    message: str = ""
+    fields: dict[str, str] = Field(default_factory=dict, description="A refused value's message, by field")
+
+
+@dataclass(frozen=True)
+class Tablet:
+    """What applying an action needs from the app."""
+
+    rules: VisitRules
+    messaging: AlertMessaging
+    store: MediaStore
+    max_photo_bytes: int
+
+
+def already_done(session: Session, actor: Actor, key: str) -> ActionResult | None:
+    done = session.exec(
+        select(ClientAction).where(ClientAction.staff_id == (actor.staff_id or 0), ClientAction.key == key)
+    ).first()
+    return ActionResult(key=key, result="duplicate", message=done.message) if done else None
+
+
+def apply_action(session: Session, actor: Actor, action: TabletAction, tablet: Tablet, now: datetime) -> None:
+    """Do what the tablet recorded, at the tablet's time (within the window); raises DomainError
+    or ValidationError when it cannot be done. Adds and flushes; the caller commits."""
+    position = Position(
+        at=service.device_time(action.at, now),
+        offline=action.offline,
+        latitude=action.data.get("latitude"),
+        longitude=action.data.get("longitude"),
+    )
+    visit_id, data = action.visit_id, action.data
+    match action.kind:
+        case "check_in":
+            service.check_in(
+                session=session, actor=actor, visit_id=visit_id, position=position, rules=tablet.rules, now=now
+            )
+        case "check_out":
+            service.check_out(
+                session=session,
+                actor=actor,
+                visit_id=visit_id,
+                position=position,
+                rules=tablet.rules,
+                messaging=tablet.messaging,
+                now=now,
+            )
+        case "task":
+            service.set_task(session=session, actor=actor, visit_id=visit_id, update=TaskUpdate.model_validate(data))
+        case "notes":
+            service.set_notes(
+                session=session,
+                actor=actor,
+                visit_id=visit_id,
+                notes=str(data.get("notes", ""))[:4000],
+                share_with_family=bool(data.get("share_with_family")),
+            )
+        case "vitals":
+            service.record_vitals(
+                session=session,
+                actor=actor,
+                visit_id=visit_id,
+                vitals=VisitVitals.model_validate(data),
+                messaging=tablet.messaging,
+                now=now,
+                measured_at=position.at,
+            )
+        case "concern":
+            note = str(data.get("note") or "-")[:1000]
+            service.raise_concern(
+                session=session, actor=actor, visit_id=visit_id, note=note, messaging=tablet.messaging, now=now
+            )
+        case "photo":
+            visit = service.visit_to_work_on(session, actor, visit_id)
+            proof.add_photo(
+                session=session,
+                actor=actor,
+                visit=visit,
+                data=proof.decode_base64(str(data.get("jpeg", "")), ["body", "data", "jpeg"]),
+                taken_at=position.at or now,
+                offline=action.offline,
+                store=tablet.store,
+                max_bytes=tablet.max_photo_bytes,
+                now=now,
+            )
+        case "confirm":
+            visit = service.visit_to_work_on(session, actor, visit_id)
+            proof.confirm(
+                session=session,
+                actor=actor,
+                visit=visit,
+                data=Confirmation.model_validate(data),
+                at=position.at or now,
+                store=tablet.store,
+                now=now,
+            )
+        case "medication":
+            visit = service.visit_to_work_on(session, actor, visit_id)
+            record_medication(
+                session=session,
+                actor=actor,
+                visit=visit,
+                data=MedicationRecord.model_validate(data),
+                at=position.at or now,
+                messaging=tablet.messaging,
+                now=now,
+            )
+    if action.offline:
+        changed = session.get(Visit, visit_id)
+        if changed is not None and not changed.recorded_offline:
+            changed.recorded_offline = True
+            session.add(changed)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    result: Literal["conflict", "refused"]
+    message: str
+    fields: dict[str, str]
+
+
+def why_not(exc: Exception, language: str) -> Refusal:
+    """A refusal in the worker's words: "conflict" when the visit changed under them, else "refused"
+    (with the message of each refused field, to show next to it)."""
+    if isinstance(exc, ValidationError):
+        fields = field_errors(exc.errors(include_url=False), language)
+        return Refusal("refused", "; ".join(fields.values()), fields)
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, Conflict | Forbidden | NotFound):
+        return Refusal("conflict", exc.text(language), {})
+    fields = {str(exc.field): exc.text(language)} if isinstance(exc, InvalidField) else {}
+    return Refusal("refused", exc.text(language), fields)
+
+
+def record_action(
+    session: Session, actor: Actor, action: TabletAction, refusal: Refusal | None, now: datetime
+) -> ActionResult:
+    """Remember the key and the answer. What could not be applied because the visit changed, or was
+    recorded offline and then refused, is kept on the visit for the manager (a value refused while
+    the worker is still there is shown to them next to the field instead)."""
+    result = refusal.result if refusal else "done"
+    message = refusal.message if refusal else ""
+    session.add(
+        ClientAction(
+            staff_id=actor.staff_id or 0,
+            key=action.key,
+            kind=action.kind,
+            visit_id=action.visit_id if session.get(Visit, action.visit_id) else None,
+            result=result,
+            message=message[:500],
+            received_at=now,
+        )
+    )
+    visit = session.get(Visit, action.visit_id)
+    keep = result == "conflict" or (result == "refused" and action.offline)
+    if keep and visit is not None and actor.sees_center(visit.center_id):
+        staff = session.get(Staff, actor.staff_id) if actor.staff_id else None
+        kept = {k: v for k, v in action.data.items() if k not in BINARY}
+        if any(k in action.data for k in BINARY):
+            kept["attachment"] = "not attached"  # the picture itself is not kept without the visit
+        note = {
+            "at": action.at.isoformat(),
+            "received_at": now.isoformat(),
+            "worker": staff.name if staff else actor.username,
+            "kind": action.kind,
+            "entered": kept,
+            "why": message,
+        }
+        visit.conflict_notes = [*visit.conflict_notes, note]
+        session.add(visit)
+    session.flush()
+    return ActionResult(key=action.key, result=result, message=message, fields=refusal.fields if refusal else {})

@@ -1,0 +1,115 @@
+"""The tablet at the door, beyond check-in and the checklist: the queue of actions the tablet
+sends (at once, or when the signal returns), photos, the resident's confirmation, medication, and
+the pictures themselves for staff of the center."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from carecenter.auth.deps import NowDep, SessionDep, SettingsDep
+from carecenter.visits import medication, proof
+from carecenter.visits import service as visits
+from carecenter.visits.models import Confirmation, MedicationRecord
+from carecenter.visits.router import apply_tablet_actions, get_tablet
+from carecenter.visits.sync import Tablet, TabletActions
+from carecenter.web.deps import BadCsrf, NoFields, Posted, UserDep, posted, run_action
+from carecenter.web.session import csrf_ok
+
+router = APIRouter(include_in_schema=False)
+TabletDep = Annotated[Tablet, Depends(get_tablet)]
+
+
+@router.post("/sync", response_model=None)
+def sync_actions(
+    data: TabletActions, request: Request, user: UserDep, settings: SettingsDep, session: SessionDep,
+    tablet: TabletDep, now: NowDep,
+) -> JSONResponse:  # fmt: skip
+    """The tablet's queue, as the logged-in worker (the page's CSRF token in X-CSRF-Token)."""
+    if not csrf_ok(user.token, request.headers.get("X-CSRF-Token"), settings):
+        raise BadCsrf()
+    results = apply_tablet_actions(session, user.actor, data, tablet, now, user.language)
+    return JSONResponse([r.model_dump() for r in results])
+
+
+@router.post("/visits/{visit_id}/photo", response_model=None)
+def add_photo(
+    visit_id: int,
+    user: UserDep,
+    session: SessionDep,
+    tablet: TabletDep,
+    now: NowDep,
+    photo: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form()],
+    request: Request,
+    settings: SettingsDep,
+) -> Response:
+    """A photo from the camera, without script (with script the tablet's queue sends it)."""
+    if not csrf_ok(user.token, csrf, settings):
+        raise BadCsrf()
+    data = photo.file.read(tablet.max_photo_bytes + 1)
+
+    def act(_: NoFields) -> None:
+        visit = visits.visit_to_work_on(session, user.actor, visit_id)
+        proof.add_photo(
+            session=session,
+            actor=user.actor,
+            visit=visit,
+            data=data,
+            taken_at=now,
+            offline=False,
+            store=tablet.store,
+            max_bytes=tablet.max_photo_bytes,
+            now=now,
+        )
+
+    return run_action(session, user, Posted(NoFields(), {}), act, back_to=f"/visits/{visit_id}")
+
+
+@router.post("/visits/{visit_id}/confirm", response_model=None)
+def confirm(
+    visit_id: int,
+    user: UserDep,
+    form: Annotated[Posted[Confirmation], Depends(posted(Confirmation))],
+    session: SessionDep,
+    tablet: TabletDep,
+    now: NowDep,
+) -> Response:
+    def act(data: Confirmation) -> None:
+        visit = visits.visit_to_work_on(session, user.actor, visit_id)
+        proof.confirm(session=session, actor=user.actor, visit=visit, data=data, at=now, store=tablet.store, now=now)
+
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+
+
+@router.post("/visits/{visit_id}/medication", response_model=None)
+def record_medication(
+    visit_id: int,
+    user: UserDep,
+    form: Annotated[Posted[MedicationRecord], Depends(posted(MedicationRecord))],
+    session: SessionDep,
+    tablet: TabletDep,
+    now: NowDep,
+) -> Response:
+    def act(data: MedicationRecord) -> None:
+        visit = visits.visit_to_work_on(session, user.actor, visit_id)
+        medication.record_medication(
+            session=session, actor=user.actor, visit=visit, data=data, at=now, messaging=tablet.messaging, now=now
+        )
+
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+
+
+@router.get("/photos/{photo_id}", response_model=None)
+def photo(photo_id: int, user: UserDep, session: SessionDep, tablet: TabletDep, now: NowDep) -> Response:
+    data = proof.view_photo(session=session, actor=user.actor, photo_id=photo_id, store=tablet.store, now=now)
+    session.commit()
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/visits/{visit_id}/signature", response_model=None)
+def signature(visit_id: int, user: UserDep, session: SessionDep, tablet: TabletDep, now: NowDep) -> Response:
+    visit = visits.get_visit(session=session, actor=user.actor, visit_id=visit_id)
+    data = proof.view_signature(session=session, actor=user.actor, visit=visit, store=tablet.store, now=now)
+    session.commit()
+    return Response(data, media_type="image/png", headers={"Cache-Control": "private, no-store"})

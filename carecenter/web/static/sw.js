@@ -1,0 +1,53 @@
+// The tablet's service worker: the app shell and the pages of the day are kept, so that a visit
+// opens without a signal; the queue is sent when the connection comes back (background sync).
+importScripts("/static/queue.js");
+var SHELL = "carecenter-shell-v1";
+var PAGES = "carecenter-pages";
+var SHELL_FILES = ["/static/app.css", "/static/queue.js", "/static/offline.js", "/static/geo.js", "/static/manifest.webmanifest"];
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL).then(function (cache) { return cache.addAll(SHELL_FILES); }).then(function () {
+    return self.skipWaiting();
+  }));
+});
+
+self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+
+function isPage(url) {
+  return url.pathname === "/" || url.pathname.indexOf("/visits/") === 0 || url.pathname.indexOf("/residents/") === 0;
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) { return; }
+  if (url.pathname.indexOf("/static/") === 0) {
+    event.respondWith(caches.match(request).then(function (hit) { return hit || fetch(request); }));
+    return;
+  }
+  if (!isPage(url)) { return; }  // the API, photos, the manager's pages: always from the server
+  event.respondWith(fetch(request).then(function (response) {
+    if (response.ok && !response.redirected) {
+      var copy = response.clone();
+      caches.open(PAGES).then(function (cache) { cache.put(request, copy); });
+    }
+    return response;
+  }, function () {
+    return caches.match(request, { cacheName: PAGES }).then(function (hit) {
+      return hit || caches.match("/", { cacheName: PAGES }) || Response.error();
+    });
+  }));
+});
+
+self.addEventListener("sync", function (event) {
+  if (event.tag !== "carecenter-queue") { return; }
+  event.waitUntil(Promise.all([CCQueue.getMeta("staff"), CCQueue.getMeta("csrf")]).then(function (known) {
+    return known[0] ? CCQueue.flush(known[0], known[1]).then(function (outcome) {
+      if (outcome.stopped === "offline") { throw new Error("still offline"); }  // the browser tries again
+    }) : null;
+  }));
+});
+
+self.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "forget-pages") { event.waitUntil(caches.delete(PAGES)); }
+});
