@@ -94,6 +94,7 @@ def build_app(
             rules=app.state.visit_rules,
             settings=schedule,
             clock=utcnow,
+            media=app.state.media,
         )
 
     services: list[Callable[[FastAPI], Service]] = [scheduler] if schedule.scheduler_enabled else []
@@ -289,6 +290,7 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
         rules=app.state.visit_rules,
         settings=ScheduleSettings(),
         clock=utcnow,
+        media=app.state.media,
     )
     app.state.sms.dispatcher.start()
     scheduler.start()
@@ -363,7 +365,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
-    from carecenter.backup import BackupError, backup
+    from carecenter.backup import BackupError, backup, backup_media
 
     target = Path(args.out or f"carecenter-backup-{utcnow():%Y%m%dT%H%M%SZ}.dump")
     try:
@@ -371,11 +373,15 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     except BackupError as exc:
         return _fail(str(exc))
     print(f"backup written to {target} ({target.stat().st_size:,} bytes)")
+    if settings.media.media_s3_bucket:
+        print(f"media are in the bucket {settings.media.media_s3_bucket}: back it up with the store's own means")
+    elif archive := backup_media(Path(settings.media.media_dir), target):
+        print(f"media written to {archive} ({archive.stat().st_size:,} bytes)")
     return 0
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
-    from carecenter.backup import BackupError, restore
+    from carecenter.backup import BackupError, restore, restore_media
 
     if not args.yes:
         return _fail("a restore replaces everything in the database; stop the servers and add --yes to go ahead")
@@ -384,6 +390,10 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     except BackupError as exc:
         return _fail(str(exc))
     print(f"restored {args.backup}; run `python main.py migrate` if it came from an older version")
+    if not settings.media.media_s3_bucket and (
+        archive := restore_media(Path(args.backup), Path(settings.media.media_dir))
+    ):
+        print(f"media restored from {archive}")
     return 0
 
 

@@ -3,11 +3,16 @@
 SQLite: the online backup API (a consistent copy while the app keeps writing). PostgreSQL:
 `pg_dump --format=custom` and `pg_restore --clean` (the client tools of the server's version
 must be on PATH). A restore replaces everything in the target database.
+
+Media on disk (photos, signatures) go beside the database backup as `<backup>.media.tar`, and a
+restore puts them back when that file is there. Media in object storage stay in the bucket: back
+the bucket up with the store's own means (versioning or replication), as the README says.
 """
 
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -53,6 +58,32 @@ def restore(database_url: str, source: Path) -> None:
         _libpq(database_url),
         str(source),
     )
+
+
+def media_archive(target: Path) -> Path:
+    return target.with_name(target.name + ".media.tar")
+
+
+def backup_media(media_dir: Path, target: Path) -> Path | None:
+    """The media folder as a tar beside the database backup (None when there is nothing to keep)."""
+    if not media_dir.is_dir() or not any(media_dir.rglob("*")):
+        return None
+    archive = media_archive(target)
+    with tarfile.open(archive, "w") as tar:
+        tar.add(media_dir, arcname=".")
+    return archive
+
+
+def restore_media(source: Path, media_dir: Path) -> Path | None:
+    """Put the media back from the tar beside the backup, if the backup has one; files are only ever
+    written inside the media folder."""
+    archive = media_archive(source)
+    if not archive.is_file():
+        return None
+    media_dir.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(media_dir, filter="data")
+    return archive
 
 
 def _sqlite_path(database_url: str) -> str:

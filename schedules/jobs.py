@@ -14,7 +14,9 @@ from sqlmodel import Session
 
 from carecenter import metrics
 from carecenter.alerts import service as alerts
+from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
+from carecenter.visits import proof
 from carecenter.visits import service as visits
 from carecenter.visits import sweeps as visit_sweeps
 from carecenter.visits.rules import VisitRules
@@ -30,6 +32,7 @@ class JobContext:
 
     messaging: AlertMessaging
     rules: VisitRules
+    media: MediaStore | None = None  # None: no photos to purge here (a benchmark, a test)
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,18 @@ JOBS: tuple[Job, ...] = (
     ),
     # Nightly: extend every plan's visits to the horizon (plans also generate when saved).
     Job("generate-visits", nightly(1, 30), lambda s, now, c: visits.generate_all_visits(s, now=now, rules=c.rules)),
+    # Nightly: service photos past their center's retention period are deleted (audited).
+    Job(
+        "purge-expired-photos",
+        nightly(2, 15),
+        lambda s, now, c: proof.purge_expired_photos(s, store=c.media, now=now) if c.media else 0,
+    ),
 )
 
 
-def all_sweeps(messaging: AlertMessaging, rules: VisitRules) -> dict[str, Sweep]:
-    """Every job by its id, bound to the app's messaging and rules (for running one by hand)."""
-    context = JobContext(messaging, rules)
+def all_sweeps(messaging: AlertMessaging, rules: VisitRules, media: MediaStore | None = None) -> dict[str, Sweep]:
+    """Every job by its id, bound to the app's messaging, rules and media (for running one by hand)."""
+    context = JobContext(messaging, rules, media)
     return {job.id: _bound(job, context) for job in JOBS}
 
 

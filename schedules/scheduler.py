@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.visits.rules import VisitRules
 from schedules import jobs
@@ -31,11 +32,12 @@ class SweepScheduler:
         rules: VisitRules,
         settings: ScheduleSettings,
         clock: Callable[[], datetime],
+        media: MediaStore | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.leader = LeaderLock(engine)
-        self.sweeps = jobs.all_sweeps(messaging, rules)
+        self.sweeps = jobs.all_sweeps(messaging, rules, media)
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},

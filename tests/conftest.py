@@ -4,8 +4,8 @@ Set CARECENTER_TEST_DATABASE_URL (for example postgresql+psycopg://postgres@127.
 to add the PostgreSQL run. That database's public schema is dropped and rebuilt by the tests.
 """
 
-import tempfile
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +19,8 @@ from sqlmodel import Session
 
 from carecenter.app import create_app
 from carecenter.db import make_engine
-from carecenter.migrate import upgrade_to_head
 from carecenter.media.settings import MediaSettings
+from carecenter.migrate import upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.tables import metadata
 from carecommon.clock import get_now

@@ -21,7 +21,7 @@ from carecenter.residents.models import FamilyContact, Gender, Relation, Residen
 from carecenter.service_records.models import ServiceRecord
 from carecenter.staff.models import Role, Staff
 from carecenter.subsidies.models import Eligibility, SubsidyRule
-from carecenter.visits.models import CarePlan, Visit
+from carecenter.visits.models import CarePlan, Visit, VisitPhoto
 
 PASSWORD = "correct-horse-battery"
 _seq = count(1)
@@ -291,3 +291,35 @@ def offering_id(session: Session, center: Center, code: str = "meals") -> int:
     ).one()
     assert found is not None
     return found
+
+
+def jpeg_bytes(size: tuple[int, int] = (64, 48), color: tuple[int, int, int] = (200, 120, 40)) -> bytes:
+    """A small real JPEG."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def make_photo(session: Session, *, visit: Visit, store: Any, **overrides: Any) -> VisitPhoto:
+    """A stored photo of the visit (its bytes in `store`)."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "center_id": visit.center_id,
+        "visit_id": visit.id,
+        "resident_id": visit.resident_id,
+        "media_key": store.put(jpeg_bytes()),
+        "width": 64,
+        "height": 48,
+        "size_bytes": 700,
+        "taken_at": now,
+        "created_at": now,
+    }
+    photo = VisitPhoto.model_validate(values | overrides)
+    session.add(photo)
+    session.commit()
+    session.refresh(photo)
+    return photo

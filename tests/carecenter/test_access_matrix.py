@@ -18,8 +18,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.staff.models import Role
+from carecenter.visits.models import Visit
 from tests.carecenter.test_center_scoping import NOT_RECORDS, QUERIES, RECORD_PARAMS, body_for
 from tests.factories import (
+    jpeg_bytes,
     login,
     make_alert,
     make_assessment,
@@ -27,6 +29,7 @@ from tests.factories import (
     make_contact,
     make_device,
     make_eligibility,
+    make_photo,
     make_plan,
     make_resident,
     make_service_record,
@@ -138,6 +141,14 @@ ACCESS: dict[str, set[str]] = {
     "POST /api/v1/months/{month}/close": MANAGER_UP | {"other_manager"},  # their own center's month
     "GET /api/v1/reports/monthly": MANAGER_UP | {"other_manager"},
     "GET /api/v1/residents/{resident_id}/statement": WORKER_UP,
+    "POST /api/v1/tablet/actions": STAFF,  # always 200: each action answered (another center's visit: conflict)
+    "POST /api/v1/visits/{visit_id}/photos": WORKER_UP,
+    "GET /api/v1/visits/{visit_id}/photos": WORKER_UP,
+    "GET /api/v1/photos/{photo_id}": WORKER_UP,
+    "POST /api/v1/visits/{visit_id}/confirmation": WORKER_UP,
+    "GET /api/v1/visits/{visit_id}/signature": WORKER_UP,
+    "POST /api/v1/visits/{visit_id}/medications": WORKER_UP,
+    "GET /api/v1/residents/{resident_id}/medications": WORKER_UP,
 }
 NAMES_A_RESIDENT = {
     "POST /api/v1/care-plans",
@@ -165,7 +176,7 @@ def callers(client: TestClient, session: Session) -> tuple[Any, int, dict[str, d
     return here, people["worker"].id, headers
 
 
-def records(session: Session, here: Any, visiting: int) -> tuple[dict[str, Any], str]:
+def records(session: Session, here: Any, visiting: int, store: Any) -> tuple[dict[str, Any], str]:
     """Fresh records of the center (the visit is the calling care worker's), and a device key of it."""
     worker = make_staff(session, center=here)
     resident = make_resident(session, center=here, primary_worker_id=worker.id)
@@ -180,13 +191,22 @@ def records(session: Session, here: Any, visiting: int) -> tuple[dict[str, Any],
         "alert": make_alert(session, resident=resident).id,
         "shift": make_shift(session, center=here, staff=[worker], starts_at=now + timedelta(days=1)).id,
         "plan": make_plan(session, resident=resident).id,
-        "visit": make_visit(session, resident=resident, start=now - timedelta(minutes=5), worker_id=visiting).id,
+        "visit": make_visit(
+            session,
+            resident=resident,
+            start=now - timedelta(minutes=5),
+            worker_id=visiting,
+            confirmation_signature=store.put(jpeg_bytes()),
+        ).id,
         "assessment": make_assessment(session, resident=resident, signed_at=None).id,
         "offering": offering_id(session, here),
         "eligibility": make_eligibility(session, resident=resident).id,
         "rule": make_subsidy_rule(session, center=here).id,
         "record": make_service_record(session, resident=resident).id,
     }
+    visit = session.get(Visit, ids["visit"])
+    assert visit is not None
+    ids["photo"] = make_photo(session, visit=visit, store=store).id
     return ids, key
 
 
@@ -240,7 +260,7 @@ def creation_body(path: str, ids: dict[str, Any]) -> dict[str, Any] | None:
 def call(
     client: TestClient, session: Session, here: Any, visiting: int, headers: dict[str, str], method: str, path: str
 ) -> int:
-    ids, key = records(session, here, visiting)
+    ids, key = records(session, here, visiting, client.app.state.media)  # type: ignore[attr-defined]
     url = path + QUERIES.get(path, "")
     for param in re.findall(r"{(\w+)}", path):
         value = NOT_RECORDS[param] if param in NOT_RECORDS else ids[RECORD_PARAMS[param]]
@@ -251,7 +271,11 @@ def call(
     if path.startswith("/api/v1/checkins"):
         reading = {"event_id": uuid.uuid4().hex, "kind": "heartbeat", "recorded_at": datetime.now(UTC).isoformat()}
         body = {"readings": [reading]} if path.endswith("/batch") else reading
-    status: int = client.request(method, url, headers=headers, json=body).status_code
+    files = {"photo": ("p.jpg", jpeg_bytes(), "image/jpeg")} if path.endswith("/photos") and method == "POST" else None
+    if path.endswith("/tablet/actions"):
+        at = datetime.now(UTC).isoformat()
+        body = {"actions": [{"key": uuid.uuid4().hex, "kind": "notes", "visit_id": ids["visit"], "at": at}]}
+    status: int = client.request(method, url, headers=headers, json=None if files else body, files=files).status_code
     return status
 
 

@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.staff.models import Role
+from carecenter.visits.models import Visit
 from tests.factories import (
+    jpeg_bytes,
     login,
     make_alert,
     make_assessment,
@@ -23,6 +25,7 @@ from tests.factories import (
     make_contact,
     make_device,
     make_eligibility,
+    make_photo,
     make_plan,
     make_resident,
     make_service_record,
@@ -49,6 +52,7 @@ RECORD_PARAMS = {
     "eligibility_id": "eligibility",
     "rule_id": "rule",
     "record_id": "record",
+    "photo_id": "photo",
 }
 # Path parameters that name no record of a center: the form's code, and the month a manager closes
 # (always of their own center).
@@ -73,6 +77,11 @@ BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {
     "/eligibility": {"group": "subsistence", "starts_on": "2026-11-01", "document_ref": "民低12号"},
     "/end": {"ends_on": "2026-12-31"},
     "/adjust": {"quantity": 2, "reason": "多送一份"},
+    "/confirmation": {"kind": "could_not_sign", "signer": "家属", "reason": "手抖"},
+    "/medications": {"index": 0, "outcome": "given"},
+    "/tablet/actions": {
+        "actions": [{"key": "abcdefgh1", "kind": "notes", "visit_id": 1, "at": "2026-11-24T02:00:00Z"}]
+    },
 }
 
 
@@ -117,6 +126,12 @@ def test_records_of_another_center_are_not_found(
         "rule": make_subsidy_rule(session, center=center_b).id,
         "record": make_service_record(session, resident=b_resident).id,
     }
+    b_visit = session.get(Visit, b_records["visit"])
+    assert b_visit is not None
+    b_visit.confirmation_signature = app.state.media.put(jpeg_bytes())
+    session.add(b_visit)
+    session.commit()
+    b_records["photo"] = make_photo(session, visit=b_visit, store=app.state.media).id
     headers = login(client, make_staff(session, center=center_a, role=role))
     routes = _routes_with_ids(app)
     assert len(routes) >= 10
@@ -129,7 +144,11 @@ def test_records_of_another_center_are_not_found(
         url = path + QUERIES.get(path, "")
         for param in params:
             url = url.replace("{" + param + "}", str(b_records[RECORD_PARAMS[param]]))
-        response = client.request(method, url, headers=headers, json=body_for(method, path))
+        files = (
+            {"photo": ("p.jpg", jpeg_bytes(), "image/jpeg")} if path.endswith("/photos") and method == "POST" else None
+        )
+        body = None if files else body_for(method, path)
+        response = client.request(method, url, headers=headers, json=body, files=files)
         assert response.status_code == 404, f"{role} {method} {url}: {response.status_code} {response.text}"
 
 

@@ -16,6 +16,7 @@ from carecenter.residents import service as residents
 from carecenter.residents.models import FamilyContactCreate, FamilyContactUpdate, LivingSituation
 from carecenter.subsidies import service as subsidies
 from carecenter.subsidies.models import EligibilityGroup
+from carecenter.visits.medication import medication_history
 from carecenter.visits.queries import visit_history
 from carecenter.web.deps import CsrfForm, ManagerDep, UserDep
 from carecenter.web.pages.assessments import assessment_section
@@ -55,7 +56,8 @@ def heart_rate_chart(
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
 def resident_page(resident_id: int, request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     resident = residents.read_resident(session=session, actor=user.actor, resident_id=resident_id, now=now)
-    session.commit()  # the read is audited
+    medications = medication_history(session=session, actor=user.actor, resident=resident, now=now)
+    session.commit()  # the reads are audited
     watches = device_commands.watches_of_resident(session, resident_id) if user.actor.is_manager_or_admin else []
     contacts = residents.list_contacts(session=session, actor=user.actor, resident_id=resident_id)
     family_links = {
@@ -81,6 +83,7 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         eligibility=subsidies.list_eligibility(session=session, actor=user.actor, resident_id=resident_id),
         groups=[g.value for g in EligibilityGroup],
         statement_months=statement_months(now.astimezone(ZoneInfo(user.time_zone)).date()),
+        medications=medications,
         **assessment_section(request, user, session, resident),
     )
 

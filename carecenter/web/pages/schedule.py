@@ -21,7 +21,7 @@ from carecenter.residents.queries import resident_names
 from carecenter.staff.service import active_care_workers
 from carecenter.visits import queries as visit_queries
 from carecenter.visits import service as visits
-from carecenter.visits.models import CarePlanCreate, CarePlanUpdate
+from carecenter.visits.models import CarePlanCreate, CarePlanUpdate, PlannedMedication
 from carecenter.web.deps import CsrfForm, ManagerDep, NoFields, Posted, form_values, posted, run_action
 from carecenter.web.pages.assessments import suggested_services
 from carecenter.web.render import back, render
@@ -266,3 +266,66 @@ def change_plan_worker(
         return back(f"/care-plans/{plan_id}", "; ".join(form.errors.values()))
     update = CarePlanUpdate(preferred_worker_id=form.data.preferred_worker_id)
     return _update_plan(request, user, session, plan_id, form, update, now)
+
+
+class MedicationForm(BaseModel):
+    """A medicine for a plan; the times as the manager types them: "08:00, 20:00"."""
+
+    name: str = Field(min_length=1, max_length=60)
+    dose: str = Field(default="", max_length=40)
+    route: str = Field(default="oral", max_length=20)
+    times: str = Field(min_length=4, max_length=60)
+    notes: str = Field(default="", max_length=200)
+    critical: bool = False
+
+    def planned(self) -> PlannedMedication:
+        """The medicine as the plan keeps it; the times are validated into times of day here."""
+        times = [t.strip() for t in self.times.replace("，", ",").split(",") if t.strip()]
+        fields = self.model_dump(exclude={"times"}) | {"times": times, "route": self.route or "oral"}
+        return PlannedMedication.model_validate(fields)
+
+
+@router.post("/care-plans/{plan_id}/medications", response_model=None)
+def add_plan_medication(
+    plan_id: int,
+    request: Request,
+    user: ManagerDep,
+    form: Annotated[Posted[MedicationForm], Depends(posted(MedicationForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    """Add a medicine: the plan's coming visits at its times get a medication task."""
+    plan = visits.get_plan(session=session, actor=user.actor, plan_id=plan_id)
+
+    def act(data: MedicationForm) -> None:
+        try:
+            added = data.planned()
+        except ValidationError as exc:
+            raise InvalidField(["times"], "times of day as HH:MM, separated by commas") from exc
+        medications = [PlannedMedication.model_validate(m) for m in plan.medications] + [added]
+        rules = request.app.state.visit_rules
+        update = CarePlanUpdate(medications=medications)
+        visits.update_plan(session=session, actor=user.actor, plan_id=plan_id, data=update, rules=rules, now=now)
+
+    return run_action(session, user, form, act, back_to=f"/care-plans/{plan_id}")
+
+
+@router.post("/care-plans/{plan_id}/medications/{index}/remove", response_model=None)
+def remove_plan_medication(
+    plan_id: int,
+    index: int,
+    request: Request,
+    user: ManagerDep,
+    form: Annotated[Posted[NoFields], Depends(posted(NoFields))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    plan = visits.get_plan(session=session, actor=user.actor, plan_id=plan_id)
+    kept = [PlannedMedication.model_validate(m) for n, m in enumerate(plan.medications) if n != index]
+    update = CarePlanUpdate(medications=kept)
+
+    def act(_: NoFields) -> None:
+        rules = request.app.state.visit_rules
+        visits.update_plan(session=session, actor=user.actor, plan_id=plan_id, data=update, rules=rules, now=now)
+
+    return run_action(session, user, form, act, back_to=f"/care-plans/{plan_id}")

@@ -18,16 +18,19 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.staff.models import Role
+from carecenter.visits.models import Visit
 from carecenter.web import PAGES
 from carecenter.web.deps import web_user
 from tests.carecenter.web.test_pages import web_login
 from tests.factories import (
+    jpeg_bytes,
     make_alert,
     make_assessment,
     make_center,
     make_contact,
     make_device,
     make_eligibility,
+    make_photo,
     make_plan,
     make_resident,
     make_service_record,
@@ -104,6 +107,14 @@ WEB_ACCESS: dict[str, set[str]] = {
     "POST /residents/{resident_id}/eligibility": MANAGER_UP,
     "POST /residents/{resident_id}/eligibility/{eligibility_id}/end": MANAGER_UP,
     "GET /residents/{resident_id}/statement": WORKER_UP,
+    "POST /sync": STAFF,  # each action answered (another center's visit: conflict)
+    "POST /visits/{visit_id}/photo": WORKER_UP,
+    "POST /visits/{visit_id}/confirm": WORKER_UP,
+    "POST /visits/{visit_id}/medication": WORKER_UP,
+    "GET /photos/{photo_id}": WORKER_UP,
+    "GET /visits/{visit_id}/signature": WORKER_UP,
+    "POST /care-plans/{plan_id}/medications": MANAGER_UP,
+    "POST /care-plans/{plan_id}/medications/{index}/remove": MANAGER_UP,
 }
 # Logging in and out change the caller's session: tests/carecenter/web/test_pages.py and
 # test_web_hostile.py cover them.
@@ -168,6 +179,9 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
             "document_ref": "民低12号",
         },
         "POST /residents/{resident_id}/eligibility/{eligibility_id}/end": {"ends_on": "2026-12-31"},
+        "POST /visits/{visit_id}/confirm": {"kind": "could_not_sign", "signer": "家属", "reason": "手抖"},
+        "POST /visits/{visit_id}/medication": {"index": "0", "outcome": "given"},
+        "POST /care-plans/{plan_id}/medications": {"name": "降压药", "times": "08:00"},
     }
     return forms.get(operation, {})
 
@@ -220,15 +234,23 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
                 "assessment_id": make_assessment(session, resident=resident, signed_at=None).id,
                 "service_record_id": make_service_record(session, resident=resident).id,
                 "eligibility_id": make_eligibility(session, resident=resident).id,
+                "index": 0,
             }  # fmt: skip
+            visit = session.get(Visit, ids["visit_id"])
+            assert visit is not None
+            visit.confirmation_signature = app.state.media.put(jpeg_bytes())
+            session.add(visit)
+            session.commit()
+            ids["photo_id"] = make_photo(session, visit=visit, store=app.state.media).id
             url = path.format(**ids)
             if operation == "GET /board/events" and caller in WEB_ACCESS[operation]:
                 # An endless event stream: whoever may open it is decided by its dependency.
                 assert any(d.call is web_user for d in route.dependant.dependencies)
                 continue
             data = _form(operation, ids) | {"csrf": tokens.get(caller, "")}
+            files = {"photo": ("p.jpg", jpeg_bytes(), "image/jpeg")} if operation.endswith("/photo") else None
             response = browsers[caller].request(
-                method, url, data=data if method == "POST" else None, follow_redirects=False
+                method, url, data=data if method == "POST" else None, files=files, follow_redirects=False
             )
             assert response.status_code < 500, f"{caller} {operation}: {response.status_code}"
             allowed = not _denied(response.status_code, response.headers.get("location", ""))
