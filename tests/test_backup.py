@@ -1,6 +1,7 @@
 """`python main.py backup` and `restore`: a round trip gives back exactly the data backed up."""
 
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from bench.harness import database_url, seed
+from carecenter.media.store import DiskStore
 from main import main
+from tests.factories import jpeg_bytes
 
 KINDS = ["sqlite"] + (
     ["postgresql"] if os.environ.get("CARECENTER_TEST_DATABASE_URL", "").startswith("postgresql") else []
@@ -38,9 +41,14 @@ def test_a_backup_restores_exactly_what_was_saved(
     before = snapshot(url)
     assert len(before["resident"]) == 25 and len(before["device"]) == 26
     monkeypatch.setenv("CARECENTER_DATABASE_URL", url)
+    media = tmp_path / "media"
+    monkeypatch.setenv("CARECENTER_MEDIA_DIR", str(media))
+    photo = jpeg_bytes()
+    key = DiskStore(media).put(photo)
     backup = tmp_path / "saved.dump"
     assert main(["backup", "--out", str(backup)]) == 0
-    assert backup.stat().st_size > 0 and "backup written" in capsys.readouterr().out
+    written = capsys.readouterr().out
+    assert backup.stat().st_size > 0 and "backup written" in written and "saved.dump.media.tar" in written
 
     engine = sa.create_engine(url)  # the day after: changes that the restore must undo
     with engine.begin() as conn:
@@ -51,8 +59,10 @@ def test_a_backup_restores_exactly_what_was_saved(
 
     assert main(["restore", str(backup)]) == 2  # not without --yes
     assert "--yes" in capsys.readouterr().err
+    shutil.rmtree(media)  # the disk with the photos is gone too
     assert main(["restore", str(backup), "--yes"]) == 0
     assert snapshot(url) == before
+    assert DiskStore(media).get(key) == photo and "media restored" in capsys.readouterr().out
 
 
 def test_a_missing_backup_is_a_clear_error(
