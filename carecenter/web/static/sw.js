@@ -32,9 +32,15 @@ self.addEventListener("fetch", function (event) {
       caches.open(PAGES).then(function (cache) { cache.put(request, copy); });
     }
     return response;
-  }, function () {
-    return caches.match(request, { cacheName: PAGES }).then(function (hit) {
-      return hit || caches.match("/", { cacheName: PAGES }) || Response.error();
+  }, function () {  // no signal: the page as it was kept, else the day's list
+    return caches.open(PAGES).then(function (cache) {
+      return cache.match(request, { ignoreVary: true }).then(function (hit) {
+        return hit || cache.match("/", { ignoreVary: true });
+      });
+    }).then(function (hit) {
+      return hit || new Response("<!doctype html><meta charset=utf-8><p id=not-kept>CareCenter: offline</p>", {
+        status: 503, headers: { "Content-Type": "text/html; charset=utf-8" }
+      });
     });
   }));
 });

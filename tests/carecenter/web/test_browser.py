@@ -19,14 +19,14 @@ from carecenter.alerts.models import Alert
 from carecenter.alerts.service import escalate_due_alerts
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.staff.models import Role
-from carecenter.visits.models import Visit
+from carecenter.visits.models import Visit, VisitPhoto
 from carecommon.clock import utcnow
 from notifications.links import link_url
 from notifications.models import ResponseLink
 from notifications.settings import SmsSettings
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import TEST_SECRET, make_app, make_settings
-from tests.factories import PASSWORD, make_service_record, make_staff, make_visit
+from tests.factories import PASSWORD, jpeg_bytes, make_service_record, make_staff, make_visit
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -294,3 +294,102 @@ def test_an_assessor_assesses_on_the_tablet_and_the_manager_downloads_the_report
     manager.locator("#close-month").click()
     expect(manager.locator("#closed")).to_be_visible()
     manager.screenshot(path=screenshots / "manager-report.png", full_page=True)
+
+
+def until(page: Page, script: str, timeout: float = 15) -> None:
+    """Poll `script` (which may return a promise: evaluate waits for it) until it is true."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"never true: {script}"
+        time.sleep(0.1)
+
+
+def _queue(page: Page) -> list[dict[str, Any]]:
+    waiting: list[dict[str, Any]] = page.evaluate("() => CCQueue.all()")
+    return waiting
+
+
+def test_a_whole_visit_without_a_signal_arrives_once_when_it_comes_back(
+    browser: Browser, server: str, session: Session, screenshots: Path, tmp_path: Path
+) -> None:
+    s, visit = scenario(session)
+    s.resident.consent_service_photos = True
+    session.add(s.resident)
+    other = make_visit(
+        session, resident=s.resident, start=soon_today(utcnow()) + timedelta(minutes=90), worker_id=s.worker.id
+    )
+    session.commit()
+    photo = tmp_path / "service.jpg"
+    photo.write_bytes(jpeg_bytes((1200, 900)))
+    page = open_page(browser, server)
+    log_in(page, s.worker.username)  # the day's list: its visit pages are kept for the road
+    expect(page.get_by_role("heading", name="今日上门")).to_be_visible()
+    until(page, "() => navigator.serviceWorker.controller?.state === 'activated'")
+    until(page, f"() => caches.open('carecenter-pages').then(c => c.match('/visits/{visit.id}')).then(Boolean)")
+
+    page.context.set_offline(True)
+    page.goto(f"/visits/{visit.id}")  # from the service worker's cache
+    assert page.locator("#check-in").count() == 1, page.content()[:3000]
+    page.locator("#check-in").click()
+    expect(page.locator("#sync-state")).to_contain_text("离线")
+    page.locator("button[data-task=meals]").click()
+    page.locator("button[data-task=medication]").click()
+    expect(page.locator(".task.done")).to_have_count(2)
+    page.get_by_label("备注").fill("没有信号，一切正常")
+    page.locator("form[action$='/notes'] button").click()
+    page.locator("#photo").set_input_files(str(photo))
+    page.locator("form[data-queue=photo] button").click()
+    expect(page.locator("#photos .thumbs img")).to_have_count(1)
+    page.locator("#signature-pad").scroll_into_view_if_needed()
+    pad = page.locator("#signature-pad").bounding_box()
+    assert pad is not None
+    page.mouse.move(pad["x"] + 20, pad["y"] + 60)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(pad["x"] + 20 + step * 25, pad["y"] + 60 + (step % 3) * 15)
+    page.mouse.up()
+    page.locator("#signature-save").click()
+    page.locator("#check-out").click()
+    expect(page.locator("#sync-state")).to_contain_text("7")  # offline — 7 actions waiting
+    page.screenshot(path=screenshots / "worker-offline.png", full_page=True)
+    waiting = _queue(page)
+    assert [a["kind"] for a in waiting] == ["check_in", "task", "task", "notes", "photo", "confirm", "check_out"]
+    assert session.get(Visit, visit.id, populate_existing=True).status == "scheduled"  # type: ignore[union-attr]  # nothing arrived yet
+
+    page.context.set_offline(False)  # the signal is back: sent in order, once
+    until(page, "() => CCQueue.all().then(q => q.length === 0)")
+    expect(page.locator("#sync-state")).to_have_text("已全部保存")
+    done = session.get(Visit, visit.id, populate_existing=True)
+    assert done is not None and done.status == "completed" and done.recorded_offline
+    assert done.notes == "没有信号，一切正常" and [t["done"] for t in done.tasks] == [True, True]
+    assert done.confirmation == "signature" and done.confirmation_signature
+    assert done.checked_in_at is not None and done.check_in_received_at is not None
+    assert done.checked_in_at < done.check_in_received_at  # the tablet's time, kept beside the server's
+    photos = session.exec(select(VisitPhoto).where(VisitPhoto.visit_id == visit.id)).all()
+    assert len(photos) == 1 and photos[0].recorded_offline
+
+    replayed = page.evaluate(
+        """(actions) => fetch('/sync', {method: 'POST', headers: {'Content-Type': 'application/json',
+             'X-CSRF-Token': document.querySelector('meta[name=csrf]').content},
+             body: JSON.stringify({actions: actions.map(a => ({key: a.key, kind: a.kind, visit_id: a.visit_id,
+               at: a.at, offline: a.offline, data: a.data}))})}).then(r => r.json())""",
+        waiting,
+    )
+    assert {r["result"] for r in replayed} == {"duplicate"}  # the same queue again: nothing twice
+    assert len(session.exec(select(VisitPhoto).where(VisitPhoto.visit_id == visit.id)).all()) == 1
+
+    # The next visit is given to someone else while the tablet is offline: what was entered stays.
+    page.goto(f"/visits/{other.id}")
+    page.context.set_offline(True)
+    page.get_by_label("备注").fill("钥匙在邻居家")
+    page.locator("form[action$='/notes'] button").click()
+    colleague = make_staff(session, center=s.center)
+    moved = session.get(Visit, other.id, populate_existing=True)
+    assert moved is not None
+    moved.worker_id = colleague.id
+    session.add(moved)
+    session.commit()
+    page.context.set_offline(False)
+    expect(page.locator("#sync-state")).to_contain_text("未保存", timeout=15_000)
+    kept = session.get(Visit, other.id, populate_existing=True)
+    assert kept is not None and kept.notes == "" and kept.conflict_notes[0]["entered"]["notes"] == "钥匙在邻居家"
