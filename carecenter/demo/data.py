@@ -138,3 +138,11 @@ TOWNS = (
         worker_prefix="dd_worker",
     ),
 )
+
+# (medicine, dose, note): what the demo's care plans give at the visits (made-up plans, common medicines).
+DEMO_MEDICINES = [
+    ("氨氯地平片", "5 mg", "饭后"),
+    ("二甲双胍片", "0.5 g", "随餐"),
+    ("阿司匹林肠溶片", "100 mg", "饭前"),
+    ("阿托伐他汀钙片", "20 mg", ""),
+]

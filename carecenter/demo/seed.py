@@ -16,6 +16,7 @@ from sqlmodel import Session, col, or_, select
 
 from carecenter.alerts.models import EscalationPolicy, EscalationPolicyData
 from carecenter.auth.passwords import hash_password
+from carecenter.catalogue.models import ServiceOffering
 from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
 from carecenter.demo import data
@@ -36,7 +37,8 @@ from carecenter.residents.models import (
     Resident,
 )
 from carecenter.staff.models import Language, Role, Staff
-from carecenter.visits.models import CarePlan, Recurrence, Visit, VisitStatus
+from carecenter.visits.medication import medication_tasks
+from carecenter.visits.models import CarePlan, PlannedMedication, Recurrence, Visit, VisitStatus
 from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import generate_all_visits
 
@@ -117,6 +119,7 @@ def _resident(
         wander_risk=dementia and rng.random() < 0.6,
         consent_health_data=rng.random() < 0.9,
         consent_location_data=rng.random() < 0.75,
+        consent_service_photos=rng.random() < 0.7,
         primary_worker_id=rng.choice(worker_ids),
         created_at=now,
     )
@@ -188,6 +191,10 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
         session.flush()
         assert center.id is not None
         seed_default_catalogue(session, center_id=center.id, now=now)
+        bathing = session.exec(
+            select(ServiceOffering).where(ServiceOffering.center_id == center.id, ServiceOffering.code == "bathing")
+        ).one()
+        bathing.confirmation_required = True  # this center asks the resident to sign for a bath
         manager = Staff(
             name=rng.choice(data.SURNAMES) + rng.choice(data.WORKER_GIVEN),
             phone=phones(),
@@ -355,11 +362,24 @@ def _care_plans(session: Session, rng: random.Random, center_id: int, residents:
         else:
             weekdays, services = [rng.randrange(6)], ["companionship", "health_check"]
         start = time(8 + slot % 10)
+        medications = []
+        if resident.care_level != CareLevel.self_care:  # a daily medicine, given at the visit
+            name, dose, notes = rng.choice(data.DEMO_MEDICINES)
+            medications.append(
+                PlannedMedication(
+                    name=name,
+                    dose=dose,
+                    times=[start],
+                    notes=notes,
+                    critical=resident.care_level == CareLevel.dependent,
+                ).model_dump(mode="json")
+            )
         session.add(
             CarePlan(
                 resident_id=resident.id or 0,
                 center_id=center_id,
                 services=services,
+                medications=medications,
                 recurrence=Recurrence(weekdays=weekdays, start_time=start, duration_minutes=45).model_dump(mode="json"),
                 preferred_worker_id=resident.primary_worker_id,
                 starts_on=today,
@@ -387,10 +407,20 @@ def _visits_for_the_worker_today(session: Session, *, now: datetime) -> None:
         select(Resident).where(Resident.primary_worker_id == worker.id).order_by(col(Resident.id)).limit(3)
     ).all()
     start = now.replace(second=0, microsecond=0) + timedelta(minutes=10)
+    zone = ZoneInfo("Asia/Shanghai")
     for n, resident in enumerate(residents):
         begins = start + timedelta(hours=n)
+        local = begins.astimezone(zone)
+        medicine = PlannedMedication(
+            name="氨氯地平片",
+            dose="5 mg",
+            times=[local.time().replace(second=0, microsecond=0)],
+            notes="饭后",
+            critical=True,
+        )
         session.add(
             Visit(
+                medications=medication_tasks([medicine.model_dump(mode="json")], local, local + timedelta(minutes=45)),
                 center_id=resident.center_id,
                 resident_id=resident.id or 0,
                 worker_id=worker.id,

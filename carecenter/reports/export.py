@@ -25,13 +25,15 @@ from carecenter.catalogue.service import service_names
 from carecenter.reports.monthly import MonthlyReport, ReportRow, totals_of
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
+from carecenter.visits.proof import proof_summary
 from carecenter.words import value_name
 
 LANGUAGE = "zh-CN"
 RECORD_HEADINGS = [
     "记录编号", "服务日期", "居民编号", "居民姓名", "服务", "类别", "数量", "单位", "单价(元)", "金额(元)",
     "补贴(元)", "自付(元)", "补贴类别", "是否提供", "未提供原因", "护理员", "签到时间", "签退时间",
-    "签到距离(米)", "签退距离(米)", "签到偏离住址", "走访编号", "批量编号", "更正记录", "更正原因",
+    "签到距离(米)", "签退距离(米)", "签到偏离住址", "走访编号", "照片(张)", "服务确认", "批量编号", "更正记录",
+    "更正原因",
 ]  # fmt: skip
 ROW_HEADINGS = ["项目", "服务人数", "记录数", "数量", "金额(元)", "补贴(元)", "自付(元)"]
 CHUNK = 64 * 1024
@@ -45,13 +47,14 @@ def yuan(fen: int) -> float:
 class Names:
     """Residents', workers', services' and values' names for one center, each looked up once."""
 
-    def __init__(self, session: Session, center_id: int) -> None:
+    def __init__(self, session: Session, center_id: int, records: Sequence[Any] = ()) -> None:
         self.residents = dict(
             session.exec(select(Resident.id, Resident.name).where(Resident.center_id == center_id)).all()
         )
         self.workers = dict(session.exec(select(Staff.id, Staff.name).where(Staff.center_id == center_id)).all())
         self.services = service_names(session, center_id, LANGUAGE)
         self._values: dict[str, str] = {}
+        self.proof = proof_summary(session, {r.visit_id for r in records if r.visit_id is not None})
 
     def value(self, value: str) -> str:
         if value not in self._values:
@@ -65,6 +68,9 @@ def record_row(r: Any, names: Names, zone: ZoneInfo) -> list[Any]:
     def local(moment: datetime | None) -> str | None:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
 
+    photos, confirmation = names.proof.get(r.visit_id, (None, None)) if r.visit_id else (None, None)
+    proof = [photos, names.value(confirmation) if confirmation else None]
+
     return [
         r.id, r.service_on.isoformat(), r.resident_id, names.residents.get(r.resident_id),
         names.services.get(r.service_code, r.service_code), names.value(r.category), r.quantity,
@@ -72,7 +78,7 @@ def record_row(r: Any, names: Names, zone: ZoneInfo) -> list[Any]:
         yuan(r.resident_fen), names.value(r.eligibility_group or "none"), "是" if r.delivered else "否",
         r.not_delivered_reason, names.workers.get(r.worker_id) if r.worker_id else None,
         local(r.checked_in_at), local(r.checked_out_at), r.check_in_distance_m, r.check_out_distance_m,
-        "是" if r.far_from_home else None, r.visit_id, r.bulk_batch, r.adjusts_id, r.adjustment_reason,
+        "是" if r.far_from_home else None, r.visit_id, *proof, r.bulk_batch, r.adjusts_id, r.adjustment_reason,
     ]  # fmt: skip
 
 
@@ -132,7 +138,7 @@ def _summary(sheet: Sheet, report: MonthlyReport, names: Names) -> None:
 def write_workbook(
     out: IO[bytes], *, session: Session, report: MonthlyReport, records: Sequence[Any], time_zone: str
 ) -> None:
-    names = Names(session, report.center_id)
+    names = Names(session, report.center_id, records)
     zone = ZoneInfo(time_zone)
     # Text is text: no guessing at URLs or formulas in names and reasons (faster, and safer).
     options = {"constant_memory": True, "in_memory": False, "strings_to_urls": False, "strings_to_formulas": False}
@@ -172,7 +178,7 @@ def workbook_chunks(
 
 def csv_chunks(*, session: Session, center_id: int, records: Sequence[Any], time_zone: str) -> Iterator[bytes]:
     """Every record of the month as CSV, in blocks of rows (with a BOM so Excel reads the Chinese)."""
-    names = Names(session, center_id)
+    names = Names(session, center_id, records)
     zone = ZoneInfo(time_zone)
     buffer = io.StringIO()
     writer = csv.writer(buffer)

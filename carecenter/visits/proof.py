@@ -167,3 +167,16 @@ def _audit(
         now=now,
         reason=reason,
     )
+
+
+def proof_summary(session: Session, visit_ids: set[int]) -> dict[int, tuple[int, str | None]]:
+    """Per visit: how many photos are kept and how the resident confirmed (for records and reports)."""
+    if not visit_ids:
+        return {}
+    counts: dict[int, int] = {}
+    for visit_id in session.exec(
+        select(VisitPhoto.visit_id).where(col(VisitPhoto.visit_id).in_(visit_ids), col(VisitPhoto.deleted_at).is_(None))
+    ).all():
+        counts[visit_id] = counts.get(visit_id, 0) + 1
+    confirmed = dict(session.exec(select(Visit.id, Visit.confirmation).where(col(Visit.id).in_(visit_ids))).all())
+    return {v: (counts.get(v, 0), confirmed.get(v)) for v in visit_ids}

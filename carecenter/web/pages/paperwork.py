@@ -24,6 +24,7 @@ from carecenter.service_records.models import MONTH, BulkMeals, RecordAdjustment
 from carecenter.subsidies import service as subsidies
 from carecenter.subsidies.models import EligibilityCreate, EligibilityEnd
 from carecenter.visits import welfare
+from carecenter.visits.proof import proof_summary
 from carecenter.web.deps import (
     CsrfForm,
     ManagerDep,
@@ -139,6 +140,7 @@ def records_page(
         rows=found,
         closed=month in records.closed_months(session, center.id or 0),
         names=resident_names(session, center_id=center.id, ids={r.resident_id for r in found}),
+        proof=proof_summary(session, {r.visit_id for r in found if r.visit_id is not None}),
         services=service_names(session, center.id or 0, user.language),
     )
 

@@ -167,7 +167,7 @@ def test_photos_in_an_s3_compatible_bucket(
 ) -> None:
     """boto3 against a local S3-compatible server (moto in server mode), as a district would run it:
     the store on its own, then a photo through the API of an app configured for the bucket."""
-    import boto3
+    import boto3  # type: ignore[import-untyped]
     from moto.server import ThreadedMotoServer
 
     from carecenter.media.settings import MediaSettings
