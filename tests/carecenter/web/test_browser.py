@@ -393,3 +393,28 @@ def test_a_whole_visit_without_a_signal_arrives_once_when_it_comes_back(
     expect(page.locator("#sync-state")).to_contain_text("未保存", timeout=15_000)
     kept = session.get(Visit, other.id, populate_existing=True)
     assert kept is not None and kept.notes == "" and kept.conflict_notes[0]["entered"]["notes"] == "钥匙在邻居家"
+
+
+def test_a_queue_waits_through_an_expired_session_for_the_same_worker(
+    browser: Browser, server: str, session: Session
+) -> None:
+    s, visit = scenario(session)
+    page = open_page(browser, server)
+    log_in(page, s.worker.username)
+    page.goto(f"/visits/{visit.id}")
+    page.context.set_offline(True)
+    page.get_by_label("备注").fill("记得带药")
+    page.locator("form[action$='/notes'] button").click()
+    expect(page.locator("#sync-state")).to_contain_text("1")
+    page.context.clear_cookies()  # the session ends while the tablet is offline
+    page.context.set_offline(False)
+    expect(page.locator("#sync-state")).to_contain_text("重新登录")
+    assert len(_queue(page)) == 1
+    colleague = make_staff(session, center=s.center)
+    log_in(page, colleague.username)  # someone else on this tablet: the queue is not theirs to send
+    page.wait_for_timeout(500)
+    assert len(_queue(page)) == 1
+    page.context.clear_cookies()
+    log_in(page, s.worker.username)  # the same worker again: sent as them
+    until(page, "() => CCQueue.all().then(q => q.length === 0)")
+    assert session.get(Visit, visit.id, populate_existing=True).notes == "记得带药"  # type: ignore[union-attr]
