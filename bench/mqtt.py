@@ -1,0 +1,220 @@
+"""`python -m bench.mqtt [--messages N] [--batch B] [--db sqlite|postgresql] [--quick]`
+
+MQTT ingestion against the broker itself (#18, part 2): the same batched payloads (a gateway's
+message holds B readings of its devices, QoS 1) published to the local Mosquitto, received first
+by a bare subscriber (paho, counting messages: the broker's and the client library's own limit),
+then stored by one `python main.py gateway` process (acknowledged after the commit), then by two
+gateway processes on a shared subscription. Figures: readings/s for each, and the ratios.
+Target: one process at least 0.5 of the bare subscriber for batched payloads.
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import sqlalchemy as sa
+from paho.mqtt.enums import CallbackAPIVersion
+
+from bench.cases import _reading
+from bench.harness import ROOT, SECRET, database_url, seed
+from carecenter.db import make_engine
+from notifications.fake_twilio_api import FakeTwilioApi
+
+BROKER = ("127.0.0.1", 1883)
+TARGET_RATIO = 0.5
+
+
+def payloads(gateway_key: str, serials: list[str], *, messages: int, batch: int, seed_no: int) -> list[bytes]:
+    rng = random.Random(seed_no)
+    now = datetime.now(UTC)
+    return [
+        json.dumps(
+            {"key": gateway_key, "readings": [_reading(rng.choice(serials), now, rng) for _ in range(batch)]}
+        ).encode()
+        for _ in range(messages)
+    ]
+
+
+def client(client_id: str) -> mqtt.Client:
+    made = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+    made.max_inflight_messages_set(100)
+    made.connect(*BROKER)
+    made.loop_start()
+    return made
+
+
+def publish(topic: str, bodies: list[bytes]) -> float:
+    """Publish every body at QoS 1 as fast as the broker takes them; returns when the first went out."""
+    publisher = client(f"bench-pub-{uuid.uuid4().hex[:8]}")
+    started = time.perf_counter()
+    sent = [publisher.publish(topic, body, qos=1) for body in bodies]
+    for info in sent:
+        info.wait_for_publish(timeout=120)
+    publisher.loop_stop()
+    publisher.disconnect()
+    return started
+
+
+def bare_subscriber(topic_filter: str, topic: str, bodies: list[bytes]) -> float:
+    """Readings/s a minimal subscriber of the same broker receives (it parses each message's JSON)."""
+    got = threading.Event()
+    received = {"messages": 0, "readings": 0, "last": 0.0}
+
+    def on_message(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        received["readings"] += len(json.loads(message.payload)["readings"])
+        received["messages"] += 1
+        if received["messages"] == len(bodies):
+            received["last"] = time.perf_counter()
+            got.set()
+
+    subscriber = client(f"bench-bare-{uuid.uuid4().hex[:8]}")
+    subscriber.on_message = on_message
+    subscriber.subscribe(topic_filter, qos=1)
+    time.sleep(0.5)
+    started = publish(topic, bodies)
+    got.wait(300)
+    subscriber.loop_stop()
+    subscriber.disconnect()
+    return received["readings"] / (received["last"] - started)
+
+
+def start_gateway(url: str, twilio: FakeTwilioApi, prefix: str, group: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
+        "CARECENTER_DATABASE_URL": url,
+        "CARECENTER_SECRET_KEY": SECRET,
+        "CARECENTER_MQTT_URL": f"mqtt://{BROKER[0]}:{BROKER[1]}",
+        "CARECENTER_MQTT_CLIENT_ID": f"bench-cc-{uuid.uuid4().hex[:8]}",
+        "CARECENTER_MQTT_TOPIC_PREFIX": prefix,
+        "CARECENTER_MQTT_SHARE_GROUP": group,
+        "CARECENTER_SMS_PROVIDER": "twilio",
+        "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
+        "CARECENTER_TWILIO_API_BASE": twilio.base_url,
+    }
+    return subprocess.Popen(
+        [sys.executable, "main.py", "gateway"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("a")
+    )
+
+
+def stored(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM reading")).scalar_one())
+
+
+def wait_for(engine: sa.Engine, count: int, timeout: float = 600) -> float:
+    deadline = time.monotonic() + timeout
+    while (now := stored(engine)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {now} of {count} readings stored")
+        time.sleep(0.05)
+    return time.perf_counter()
+
+
+def carecenter(url: str, topic: str, bodies: list[bytes], warmup: bytes, processes: int, log: Path) -> float:
+    """Readings/s stored by `processes` gateway processes on one shared subscription."""
+    engine = make_engine(url)
+    twilio = FakeTwilioApi().start()
+    prefix = topic.split("/")[0]
+    group = f"g{uuid.uuid4().hex[:6]}"
+    gateways = [start_gateway(url, twilio, prefix, group, log) for _ in range(processes)]
+    try:
+        before = stored(engine)
+        deadline = time.monotonic() + 60
+        while stored(engine) == before:  # until a gateway is subscribed and storing
+            assert time.monotonic() < deadline, "the gateway never stored the warm-up message"
+            publish(topic, [warmup])
+            time.sleep(0.5)
+        time.sleep(1.0)  # the others subscribe too
+        base = stored(engine)
+        readings = sum(len(json.loads(b)["readings"]) for b in bodies)
+        started = publish(topic, bodies)
+        return readings / (wait_for(engine, base + readings) - started)
+    finally:
+        for gateway in gateways:
+            gateway.terminate()
+        for gateway in gateways:
+            gateway.wait(30)
+        twilio.stop()
+        engine.dispose()
+
+
+def run(kind: str, messages: int, batch: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="carecenter-mqtt-"))
+    url = database_url(kind, workdir)
+    seeded = seed(url, residents=2000, now=datetime.now(UTC))
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    topic = f"{prefix}/1/BW-GATEWAY/readings"
+    log = workdir / "gateway.log"
+    warm = payloads(seeded.gateway_key, seeded.serials, messages=20, batch=1, seed_no=0)
+    figures: dict[str, Any] = {"database": kind, "messages": messages, "batch": batch}
+    figures["bare_readings_per_s"] = round(
+        bare_subscriber(
+            f"{prefix}/+/+/readings",
+            topic,
+            payloads(seeded.gateway_key, seeded.serials, messages=messages, batch=batch, seed_no=1),
+        )
+    )
+    figures["one_process_readings_per_s"] = round(
+        carecenter(
+            url,
+            topic,
+            payloads(seeded.gateway_key, seeded.serials, messages=messages, batch=batch, seed_no=2),
+            warm[0],
+            1,
+            log,
+        )
+    )
+    figures["two_processes_readings_per_s"] = round(
+        carecenter(
+            url,
+            topic,
+            payloads(seeded.gateway_key, seeded.serials, messages=messages, batch=batch, seed_no=3),
+            warm[1],
+            2,
+            log,
+        )
+    )
+    bare = figures["bare_readings_per_s"]
+    figures["one_process_vs_bare"] = round(figures["one_process_readings_per_s"] / bare, 3)
+    figures["two_processes_vs_bare"] = round(figures["two_processes_readings_per_s"] / bare, 3)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.mqtt", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--batch", type=int, default=50, help="readings per message")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="postgresql")
+    parser.add_argument("--quick", action="store_true", help="40 messages of 10 (CI)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "mqtt.json")
+    args = parser.parse_args()
+    messages, batch = (40, 10) if args.quick else (args.messages, args.batch)
+    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    results = [run(kind, messages, batch) for kind in kinds]
+    print(f"MQTT ingestion through Mosquitto, {messages} messages of {batch} readings (QoS 1)")
+    heading = f"{'database':<11}{'bare r/s':>10}{'1 proc r/s':>12}{'ratio':>8}{'2 procs r/s':>13}{'ratio':>8}"
+    print(f"{heading}  target >= {TARGET_RATIO}")
+    for r in results:
+        met = "met" if r["one_process_vs_bare"] >= TARGET_RATIO else "MISSED"
+        two = f"{r['two_processes_readings_per_s']:>13}{r['two_processes_vs_bare']:>8}"
+        print(
+            f"{r['database']:<11}{r['bare_readings_per_s']:>10}{r['one_process_readings_per_s']:>12}"
+            f"{r['one_process_vs_bare']:>8}{two}  {met}"
+        )
+    args.out.write_text(json.dumps({"run_at": datetime.now(UTC).isoformat(), "results": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
