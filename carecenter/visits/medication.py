@@ -12,8 +12,7 @@ from carecenter.access import Actor
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, InvalidField
-from carecenter.messaging.outbound import AlertMessaging, send
-from carecenter.messaging.recipients import managers, staff_recipient
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from carecenter.visits.models import (
@@ -25,9 +24,9 @@ from carecenter.visits.models import (
     Visit,
     VisitStatus,
 )
+from carecenter.visits.notices import tell_managers
 from carecenter.words import VALUE_NAMES
 from carecommon.i18n import Word
-from notifications.models import Purpose
 from notifications.templates import render
 
 EARLY = timedelta(minutes=30)  # a dose due a little before the visit starts is given at it
@@ -80,37 +79,18 @@ def record_medication(
     visit.medications = [entry if n == data.index else m for n, m in enumerate(visit.medications)]
     session.add(visit)
     if entry.get("critical") and data.outcome in (MedicationOutcome.refused, MedicationOutcome.not_available):
-        _tell_managers(session, messaging, visit=visit, entry=entry, index=data.index, now=now)
-    return visit
-
-
-def _tell_managers(
-    session: Session, messaging: AlertMessaging, *, visit: Visit, entry: dict[str, Any], index: int, now: datetime
-) -> None:
-    center = session.get(Center, visit.center_id)
-    resident = session.get(Resident, visit.resident_id)
-    assert center is not None and resident is not None
-    for manager in managers(session, visit.center_id):
-        recipient = staff_recipient(manager)
-        send(
+        tell_managers(
             session,
             messaging,
-            recipient,
-            body=render(
-                "medication_missed",
-                recipient.language,
-                center=center.town,
-                who=resident.name,
-                medicine=f"{entry['name']} {entry.get('dose', '')}".strip(),
-                outcome=render(f"medication_{entry['outcome']}", recipient.language),
-                reason=entry.get("reason") or "",
-            ),
-            purpose=Purpose.reminder,
-            dedupe_key=f"visit:{visit.id}:medication:{index}:{entry['outcome']}:{recipient.ref}",
+            visit=visit,
+            template="medication_missed",
+            event=f"medication:{data.index}:{entry['outcome']}",
             now=now,
-            center_id=center.id,
-            visit_id=visit.id,
+            medicine=f"{entry['name']} {entry.get('dose', '')}".strip(),
+            outcome=lambda language: render(f"medication_{entry['outcome']}", language),
+            reason=entry.get("reason") or "",
         )
+    return visit
 
 
 def medication_history(*, session: Session, actor: Actor, resident: Resident, now: datetime) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from carecenter.catalogue.service import catalogue, require_offered
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField
 from carecenter.messaging.outbound import AlertMessaging, send
-from carecenter.messaging.recipients import family_recipient, managers, reachable_family, staff_recipient
+from carecenter.messaging.recipients import family_recipient, reachable_family
 from carecenter.readings.models import Reading
 from carecenter.residents.models import Resident
 from carecenter.service_records.service import records_from_visit
@@ -36,6 +36,7 @@ from carecenter.visits.models import (
     VisitStatus,
     VisitVitals,
 )
+from carecenter.visits.notices import tell_managers
 from carecenter.visits.planning import occurrence_dates, overlaps, visit_window
 from carecenter.visits.rules import VisitRules
 from carecenter.words import VALUE_NAMES
@@ -512,29 +513,9 @@ def raise_concern(
     visit = visit_to_work_on(session, actor, visit_id)
     visit.concern, visit.concern_note = True, note
     session.add(visit)
-    center = session.get(Center, visit.center_id)
-    resident = session.get(Resident, visit.resident_id)
     worker = session.get(Staff, actor.staff_id) if actor.staff_id else None
-    assert center is not None and resident is not None
-    for manager in managers(session, visit.center_id):
-        recipient = staff_recipient(manager)
-        send(
-            session,
-            messaging,
-            recipient,
-            body=render(
-                "visit_concern",
-                recipient.language,
-                center=center.town,
-                who=resident.name,
-                worker=worker.name if worker else actor.username,
-            ),
-            purpose=Purpose.reminder,
-            dedupe_key=f"visit:{visit.id}:concern:{recipient.ref}",
-            now=now,
-            center_id=center.id,
-            visit_id=visit.id,
-        )
+    name = worker.name if worker else actor.username
+    tell_managers(session, messaging, visit=visit, template="visit_concern", event="concern", now=now, worker=name)
     return visit
 
 

@@ -19,6 +19,7 @@ from carecenter.messaging.recipients import managers, staff_recipient
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from carecenter.visits.models import Visit, VisitStatus
+from carecenter.visits.notices import tell_managers
 from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import local_day_bounds
 from carecenter.visits.welfare import welfare_due
@@ -118,29 +119,19 @@ def detect_late_and_missed(session: Session, messaging: AlertMessaging, *, now: 
     for visit in missed:
         visit.status, visit.missed_notified_at = VisitStatus.missed, now
         session.add(visit)
-        center, resident, when = _context(session, visit)
+        _center, _resident, when = _context(session, visit)
         worker = session.get(Staff, visit.worker_id) if visit.worker_id else None
-        for manager in managers(session, visit.center_id):
-            recipient = staff_recipient(manager)
-            send(
-                session,
-                messaging,
-                recipient,
-                body=render(
-                    "visit_missed",
-                    recipient.language,
-                    center=center.town,
-                    who=resident.name,
-                    when=when,
-                    worker=worker.name if worker else "-",
-                    minutes=str(int(rules.missed_after.total_seconds() // 60)),
-                ),
-                purpose=Purpose.reminder,
-                dedupe_key=f"visit:{visit.id}:missed:{recipient.ref}",
-                now=now,
-                center_id=center.id,
-                visit_id=visit.id,
-            )
+        tell_managers(
+            session,
+            messaging,
+            visit=visit,
+            template="visit_missed",
+            event="missed",
+            now=now,
+            when=when,
+            worker=worker.name if worker else "-",
+            minutes=str(int(rules.missed_after.total_seconds() // 60)),
+        )
         handled += 1
     return handled
 
