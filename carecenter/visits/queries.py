@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.centers.models import Center
+from carecenter.centers.service import center_to_read
 from carecenter.errors import InvalidField
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
@@ -40,14 +41,7 @@ def public(visit: Visit | sa.Row[Any], now: datetime, rules: VisitRules) -> Visi
 
 
 def _center_for(session: Session, actor: Actor, center_id: int | None) -> Center:
-    chosen = center_id if center_id is not None else actor.center_id
-    if chosen is None:
-        raise InvalidField(["query", "center_id"], "an admin must say which center")
-    actor.require_visible(chosen, "center")
-    center = session.get(Center, chosen)
-    actor.require_visible(center.id if center else None, "center")
-    assert center is not None
-    return center
+    return center_to_read(session=session, actor=actor, center_id=center_id)
 
 
 def list_visits(
