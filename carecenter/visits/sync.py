@@ -42,7 +42,7 @@ BINARY = ("jpeg", "signature_png")  # not copied into a conflict note
 class TabletAction(BaseModel):
     key: str = Field(pattern=KEY, description="Made by the tablet; the same key sent again is a duplicate")
     kind: Kind
-    visit_id: int = Field(ge=1)
+    visit_id: int = Field(ge=1, le=2**31 - 1, description="The visit (ids are 32-bit)")
     at: Instant = Field(description="When it happened on the tablet")
     offline: bool = Field(default=False, description="Recorded without a signal")
     data: dict[str, Any] = Field(default_factory=dict)
