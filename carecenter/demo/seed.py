@@ -160,7 +160,7 @@ def _contacts(rng: random.Random, phones: _Phones, resident: Resident, now: date
     return contacts
 
 
-def _create(session: Session, password_hash: str, now: datetime) -> None:
+def _create(session: Session, password_hash: str, now: datetime, paperwork: bool) -> None:
     rng = random.Random(20261124)
     phones = _Phones()
     today = now.date()
@@ -244,7 +244,8 @@ def _create(session: Session, password_hash: str, now: datetime) -> None:
             )
         )
         session.flush()
-        seed_paperwork(session, rng, center=center, manager=manager, residents=residents, now=now)
+        if paperwork:
+            seed_paperwork(session, rng, center=center, manager=manager, residents=residents, now=now)
         # A short cancel window for falls, so the demo shows one being called off with the OK button.
         session.add(
             EscalationPolicy(
@@ -432,14 +433,16 @@ def _visits_for_the_worker_today(session: Session, *, now: datetime) -> None:
         )
 
 
-def seed_demo(*, session: Session, password: str, now: datetime, rules: VisitRules | None = None) -> DemoSummary:
+def seed_demo(
+    *, session: Session, password: str, now: datetime, rules: VisitRules | None = None, paperwork: bool = True
+) -> DemoSummary:
     """Create the demo centers once; on every run, set every demo account's password."""
     names = [town.center_name for town in data.TOWNS]
     demo_centers = select(Center).where(col(Center.name).in_(names))
     created = session.exec(demo_centers).first() is None
     password_hash = hash_password(password)  # one hash for all demo accounts: they share the password
     if created:
-        _create(session, password_hash, now)
+        _create(session, password_hash, now, paperwork)
     centers = {c.id: c.name for c in session.exec(demo_centers).all()}
     accounts = []
     demo_staff = select(Staff).where(or_(col(Staff.center_id).in_(list(centers)), col(Staff.username) == "admin"))

@@ -21,9 +21,9 @@ from carecenter.errors import Conflict, InvalidField
 from carecenter.residents.models import Resident
 from carecenter.service_records.models import BulkMeals, MonthClose, RecordAdjustment, ServiceRecord
 from carecenter.staff.models import Role
-from carecenter.subsidies.models import SubsidyRule
-from carecenter.subsidies.pricing import price
-from carecenter.subsidies.service import groups_on, rules_of
+from carecenter.subsidies.models import Eligibility, SubsidyRule
+from carecenter.subsidies.pricing import in_force, price
+from carecenter.subsidies.service import eligibility_of, rules_of
 from carecenter.visits.models import Visit
 from carecommon.i18n import N_
 
@@ -72,7 +72,7 @@ class Pricer:
         self._catalogues: dict[int, dict[str, ServiceOffering]] = {}
         self._closed: dict[int, set[str]] = {}
         self._rules: dict[int, list[SubsidyRule]] = {}
-        self._groups: dict[tuple[int, date], list[str]] = {}
+        self._eligibility: dict[int, list[Eligibility]] = {}
         self._used: dict[tuple[int, str], dict[int, int]] = {}
 
     def new_record(self, *, center_id: int, resident_id: int, code: str, service_on: date) -> ServiceRecord:
@@ -96,16 +96,17 @@ class Pricer:
         """Amount, subsidy and resident's part under the rules in force on the service day."""
         if record.center_id not in self._rules:
             self._rules[record.center_id] = rules_of(self.session, record.center_id)
-        day_key = (record.resident_id, record.service_on)
-        if day_key not in self._groups:
-            self._groups[day_key] = groups_on(self.session, record.resident_id, record.service_on)
+        if record.resident_id not in self._eligibility:
+            self._eligibility[record.resident_id] = eligibility_of(self.session, record.resident_id)
+        day = record.service_on
+        groups = [e.group for e in self._eligibility[record.resident_id] if in_force(e.starts_on, e.ends_on, day)]
         used = self._used_by(record)
         priced = price(
             unit_price_fen=record.unit_price_fen,
             quantity=record.quantity if record.delivered else 0,
             category=record.category,
             day=record.service_on,
-            groups=self._groups[day_key],
+            groups=groups,
             rules=self._rules[record.center_id],
             used_this_month=used,
         )

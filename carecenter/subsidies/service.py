@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
@@ -69,14 +69,9 @@ def end_eligibility(
     return entry
 
 
-def groups_on(session: Session, resident_id: int, day: date) -> list[str]:
-    """The resident's groups in force on `day`."""
-    stmt = select(Eligibility.group).where(
-        Eligibility.resident_id == resident_id,
-        col(Eligibility.starts_on) <= day,
-        or_(col(Eligibility.ends_on).is_(None), col(Eligibility.ends_on) >= day),
-    )
-    return list(session.exec(stmt).all())
+def eligibility_of(session: Session, resident_id: int) -> list[Eligibility]:
+    """Every eligibility entry of the resident (pricing picks those in force on a day)."""
+    return list(session.exec(select(Eligibility).where(Eligibility.resident_id == resident_id)).all())
 
 
 def list_rules(*, session: Session, actor: Actor, center_id: int | None) -> list[SubsidyRule]:

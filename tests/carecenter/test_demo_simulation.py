@@ -24,14 +24,14 @@ PASSWORD = "demo-password-42"
 
 
 def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock, db: object) -> None:
-    summary = seed_demo(session=session, password=PASSWORD, now=clock.now)
+    summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
     session.commit()
     assert session.exec(select(func.count()).select_from(Device)).one() > 300
     assert [len(g["devices"]) > 20 for g in summary.gateways] == [True, True]  # pendants behind the gateways
     assert len(summary.watches) > 100  # the 4G watches speak their own protocol
     assert all(len(w["serial"]) == 15 and w["serial"].isdigit() for w in summary.watches)  # IMEI-like ids
     shifts = session.exec(select(func.count()).select_from(DutyShift)).one()
-    again = seed_demo(session=session, password=PASSWORD, now=clock.now)
+    again = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
     session.commit()
     assert session.exec(select(func.count()).select_from(DutyShift)).one() == shifts  # no duplicate shifts
     assert again.gateways[0]["key"] != summary.gateways[0]["key"]  # keys are only shown fresh
@@ -61,7 +61,7 @@ def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Ses
 def test_the_simulator_raises_alerts_and_the_workers_answer(
     client: TestClient, session: Session, app: FastAPI, clock: Clock
 ) -> None:
-    summary = seed_demo(session=session, password=PASSWORD, now=clock.now)
+    summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
     session.commit()
     simulator = Simulator(
         client=client, gateways=summary.gateways, rate=40, password=PASSWORD, rng=random.Random(7), sos_chance=0.05
@@ -92,7 +92,7 @@ def test_simulate_needs_the_demo_keys(tmp_path: object, capsys: pytest.CaptureFi
 def test_the_simulator_drives_watches_over_tcp(
     client: TestClient, session: Session, app: FastAPI, clock: Clock
 ) -> None:
-    summary = seed_demo(session=session, password=PASSWORD, now=clock.now)
+    summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
     session.commit()
     listener = WatchListener(
         engine=app.state.engine,
