@@ -59,17 +59,32 @@ def _month(month: str | None, user: WebUser, now: datetime) -> str:
 
 @router.get("/reports/monthly", response_class=HTMLResponse)
 def report_page(
-    request: Request, user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None
+    request: Request,
+    user: ManagerDep,
+    session: SessionDep,
+    now: NowDep,
+    month: MonthParam = None,
+    center_id: int | None = None,
 ) -> HTMLResponse:
-    center = _center(session, user)
+    """The month's report; an admin names the center (?center_id=)."""
+    center = _center(session, user, center_id)
     month = _month(month, user, now)
     report = monthly_report(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
     names = level_names(request.app.state.settings.assessment_dir, user.language)
-    return render(request, "report.html", user, report=report, month=month, level_names=names)
+    return render(
+        request, "report.html", user, report=report, month=month, level_names=names, scope=_scope(user, center)
+    )
 
 
-def _download(session: SessionDep, user: WebUser, now: datetime, month: str | None, kind: str) -> StreamingResponse:
-    center = _center(session, user)
+def _scope(user: WebUser, center: Center) -> str:
+    """What the page's links carry: the center, for an admin (who has none of their own)."""
+    return f"&center_id={center.id}" if user.actor.is_admin else ""
+
+
+def _download(
+    session: SessionDep, user: WebUser, now: datetime, month: str | None, kind: str, center_id: int | None
+) -> StreamingResponse:
+    center = _center(session, user, center_id)
     month = _month(month, user, now)
     report, records = report_and_records(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
     if kind == "xlsx":
@@ -87,17 +102,22 @@ def _download(session: SessionDep, user: WebUser, now: datetime, month: str | No
 
 
 @router.get("/reports/monthly.xlsx", response_model=None)
-def report_xlsx(user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None) -> StreamingResponse:
-    return _download(session, user, now, month, "xlsx")
+def report_xlsx(
+    user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None, center_id: int | None = None
+) -> StreamingResponse:
+    return _download(session, user, now, month, "xlsx", center_id)
 
 
 @router.get("/reports/monthly.csv", response_model=None)
-def report_csv(user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None) -> StreamingResponse:
-    return _download(session, user, now, month, "csv")
+def report_csv(
+    user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None, center_id: int | None = None
+) -> StreamingResponse:
+    return _download(session, user, now, month, "csv", center_id)
 
 
 class MonthForm(BaseModel):
     month: str = Field(pattern=MONTH)
+    center_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="An admin's choice")
 
 
 @router.post("/reports/monthly/close", response_model=None)
@@ -108,14 +128,13 @@ def close_month(
     now: NowDep,
 ) -> Response:
     """Lock the month: its records never change again; corrections go into the next open month."""
-    month = form.values.get("month", "")
+    month, center = form.values.get("month", ""), form.values.get("center_id", "")
 
     def act(data: MonthForm) -> None:
-        records.close_month(
-            session=session, actor=user.actor, center_id=user.actor.center_id, month=data.month, now=now
-        )
+        records.close_month(session=session, actor=user.actor, center_id=data.center_id, month=data.month, now=now)
 
-    return run_action(session, user, form, act, back_to=f"/reports/monthly?month={month}")
+    scope = f"&center_id={center}" if center else ""
+    return run_action(session, user, form, act, back_to=f"/reports/monthly?month={month}{scope}")
 
 
 @router.get("/service-records", response_class=HTMLResponse)
@@ -126,8 +145,9 @@ def records_page(
     now: NowDep,
     month: MonthParam = None,
     resident_id: int | None = None,
+    center_id: int | None = None,
 ) -> HTMLResponse:
-    center = _center(session, user)
+    center = _center(session, user, center_id)
     month = _month(month, user, now)
     found = records.list_records(
         session=session, actor=user.actor, center_id=center.id, month=month, resident_id=resident_id

@@ -182,3 +182,18 @@ def test_a_service_not_given_is_recorded_with_its_reason_from_the_visit_page(
     found = {r.service_code: r for r in session.exec(select(ServiceRecord)).all()}
     assert (found["bathing"].delivered, found["bathing"].not_delivered_reason) == (False, "热水器坏了")
     assert (found["meals"].quantity, found["meals"].amount_fen) == (2.0, 2400)
+
+
+def test_an_admin_names_the_center_of_the_report(client: TestClient, session: Session) -> None:
+    center = make_center(session, name="窦店镇中心")
+    make_service_record(
+        session, resident=make_resident(session, center=center), service_on=date(2026, 10, 9), month="2026-10"
+    )
+    csrf = web_login(client, make_staff(session, center=None, role=Role.admin).username)
+    assert client.get("/reports/monthly?month=2026-10").status_code == 422  # whose report?
+    page = client.get(f"/reports/monthly?month=2026-10&center_id={center.id}")
+    assert page.status_code == 200 and "窦店镇中心" in page.text
+    assert f"monthly.xlsx?month=2026-10&amp;center_id={center.id}" in page.text
+    closed = client.post("/reports/monthly/close", data={"month": "2026-10", "center_id": str(center.id), "csrf": csrf})
+    assert 'id="closed"' in closed.text
+    assert session.exec(select(MonthClose)).one().center_id == center.id
