@@ -1,6 +1,8 @@
 """Recording, signing and correcting assessments; the current level; who is due for reassessment."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -15,6 +17,7 @@ from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, InvalidField
 from carecenter.residents.models import Resident, ResidentStatus
+from carecenter.residents.service import get_resident, resident_named
 from carecenter.staff.models import Role
 from carecommon.i18n import N_
 
@@ -66,13 +69,6 @@ def _check_inputs(
             raise InvalidField(["body", "risk_events", kind], "a count from 0 to 100")
 
 
-def _resident(session: Session, actor: Actor, resident_id: int) -> Resident:
-    resident = session.get(Resident, resident_id)
-    if resident is None or not actor.sees_center(resident.center_id):
-        raise InvalidField(["body", "resident_id"], "no resident {id}", id=resident_id)
-    return resident
-
-
 def get_assessment(*, session: Session, actor: Actor, assessment_id: int) -> Assessment:
     assessment = session.get(Assessment, assessment_id)
     actor.require_visible(assessment.center_id if assessment else None, "assessment")
@@ -84,7 +80,7 @@ def create_assessment(
     *, session: Session, actor: Actor, data: AssessmentCreate, now: datetime, extra_dir: str | None = None
 ) -> Assessment:
     """A new assessment (assessors, managers, admins): a draft, or signed at once when complete."""
-    resident = _resident(session, actor, data.resident_id)
+    resident = resident_named(session=session, actor=actor, resident_id=data.resident_id)
     actor.require(*ASSESSORS, to=N_("assess residents"))
     definition = definition_of(data.definition, extra_dir)
     _check_inputs(definition, data.answers, data.flags, data.risk_events)
@@ -190,32 +186,35 @@ def corrected_ids(assessments: list[Assessment]) -> dict[int, int]:
     return {a.corrects_id: a.id for a in assessments if a.corrects_id is not None and a.signed_at and a.id}
 
 
+def standing(signed: Sequence[Assessment]) -> dict[int, Assessment]:
+    """Resident id -> the latest of these signed assessments that none of them corrects: what the
+    resident's level and the due dates go by."""
+    replaced = {a.corrects_id for a in signed if a.corrects_id is not None}
+    latest: dict[int, Assessment] = {}
+    for a in sorted(signed, key=lambda a: (a.assessed_on, a.id or 0)):
+        if a.id not in replaced:
+            latest[a.resident_id] = a
+    return latest
+
+
+def _signed(session: Session, *where: Any) -> Sequence[Assessment]:
+    return session.exec(select(Assessment).where(col(Assessment.signed_at).is_not(None), *where)).all()
+
+
 def list_assessments(*, session: Session, actor: Actor, resident_id: int) -> list[Assessment]:
-    resident = session.get(Resident, resident_id)
-    actor.require_visible(resident.center_id if resident else None, "resident")
+    get_resident(session=session, actor=actor, resident_id=resident_id)
     return history(session, resident_id)
 
 
 def current(session: Session, resident_id: int) -> Assessment | None:
-    """The latest signed assessment that no signed one corrects: the resident's level."""
-    found = history(session, resident_id)
-    replaced = corrected_ids(found)
-    return next((a for a in found if a.signed_at is not None and a.id not in replaced), None)
+    """The resident's standing assessment: their level."""
+    return standing(_signed(session, Assessment.resident_id == resident_id)).get(resident_id)
 
 
 def current_levels(session: Session, center_id: int) -> dict[int, str]:
     """Resident id -> current level, for a whole center in one query."""
-    signed = session.exec(
-        select(Assessment)
-        .where(Assessment.center_id == center_id, col(Assessment.signed_at).is_not(None))
-        .order_by(col(Assessment.assessed_on), col(Assessment.id))
-    ).all()
-    replaced = {a.corrects_id for a in signed if a.corrects_id is not None}
-    levels: dict[int, str] = {}
-    for a in signed:  # oldest first: the last one kept per resident is the latest
-        if a.id not in replaced and a.level is not None:
-            levels[a.resident_id] = a.level
-    return levels
+    found = standing(_signed(session, Assessment.center_id == center_id))
+    return {resident_id: a.level for resident_id, a in found.items() if a.level is not None}
 
 
 def assessments_due(session: Session, *, center_id: int, today: date) -> list[AssessmentDue]:
@@ -224,14 +223,7 @@ def assessments_due(session: Session, *, center_id: int, today: date) -> list[As
     residents = session.exec(
         select(Resident).where(Resident.center_id == center_id, Resident.status == ResidentStatus.active)
     ).all()
-    last: dict[int, date] = {}
-    signed = session.exec(
-        select(Assessment).where(Assessment.center_id == center_id, col(Assessment.signed_at).is_not(None))
-    ).all()
-    replaced = {a.corrects_id for a in signed if a.corrects_id is not None}
-    for a in signed:
-        if a.id not in replaced:
-            last[a.resident_id] = max(last.get(a.resident_id, a.assessed_on), a.assessed_on)
+    last = {r: a.assessed_on for r, a in standing(_signed(session, Assessment.center_id == center_id)).items()}
     risky = (col(Alert.kind) == AlertKind.fall) | (
         (col(Alert.kind) == AlertKind.sos) & (col(Alert.outcome) == Outcome.hospital_transfer)
     )

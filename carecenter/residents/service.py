@@ -90,6 +90,15 @@ def to_public(resident: Resident, actor: Actor) -> ResidentPublic:
     return public
 
 
+def resident_named(*, session: Session, actor: Actor, resident_id: int) -> Resident:
+    """A resident a request body names (a plan's, an assessment's): one of the actor's center, or a
+    422 on the field (another center's resident does not exist for them)."""
+    resident = session.get(Resident, resident_id)
+    if resident is None or not actor.sees_center(resident.center_id):
+        raise InvalidField(["body", "resident_id"], "no resident {id}", id=resident_id)
+    return resident
+
+
 def read_resident(*, session: Session, actor: Actor, resident_id: int, now: datetime) -> Resident:
     """A resident's full record; every read is audited."""
     resident = get_resident(session=session, actor=actor, resident_id=resident_id)

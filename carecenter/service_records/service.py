@@ -167,10 +167,6 @@ def records_from_visits(session: Session, *, visits: list[Visit], now: datetime)
     return made
 
 
-def records_from_visit(session: Session, *, visit: Visit, now: datetime) -> list[ServiceRecord]:
-    return records_from_visits(session, visits=[visit], now=now)
-
-
 def new_batch_id() -> str:
     """The id a meals form carries, so that sending it twice records the meals once."""
     return uuid.uuid4().hex[:16]

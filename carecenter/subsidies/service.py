@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
 from carecenter.errors import InvalidField
-from carecenter.residents.models import Resident
+from carecenter.residents.service import get_resident
 from carecenter.staff.models import Role
 from carecenter.subsidies.models import (
     Eligibility,
@@ -18,15 +18,8 @@ from carecenter.subsidies.models import (
 from carecommon.i18n import N_
 
 
-def _resident(session: Session, actor: Actor, resident_id: int) -> Resident:
-    resident = session.get(Resident, resident_id)
-    actor.require_visible(resident.center_id if resident else None, "resident")
-    assert resident is not None
-    return resident
-
-
 def list_eligibility(*, session: Session, actor: Actor, resident_id: int) -> list[Eligibility]:
-    _resident(session, actor, resident_id)
+    get_resident(session=session, actor=actor, resident_id=resident_id)
     stmt = select(Eligibility).where(Eligibility.resident_id == resident_id)
     return list(session.exec(stmt.order_by(col(Eligibility.starts_on).desc(), col(Eligibility.id).desc())).all())
 
@@ -35,7 +28,7 @@ def add_eligibility(
     *, session: Session, actor: Actor, resident_id: int, data: EligibilityCreate, now: datetime
 ) -> Eligibility:
     """The resident belongs to a group from a date, on the strength of a document (managers and admins)."""
-    resident = _resident(session, actor, resident_id)
+    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     actor.require(Role.manager, Role.admin, to=N_("change eligibility"))
     entry = Eligibility.model_validate(
         data,
@@ -56,7 +49,7 @@ def end_eligibility(
     *, session: Session, actor: Actor, resident_id: int, eligibility_id: int, ends_on: date, now: datetime
 ) -> Eligibility:
     """The group stops applying after `ends_on`; the entry stays as history."""
-    _resident(session, actor, resident_id)
+    get_resident(session=session, actor=actor, resident_id=resident_id)
     entry = session.get(Eligibility, eligibility_id)
     actor.require_visible(entry.center_id if entry and entry.resident_id == resident_id else None, "eligibility")
     assert entry is not None

@@ -208,7 +208,6 @@ class Position(SQLModel):
     at: Instant | None = Field(
         default=None, description="When it happened on the device (within the last 24 h); defaults to now"
     )
-    offline: bool = Field(default=False, description="Recorded on the tablet without a signal, sent later")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 

@@ -19,7 +19,8 @@ from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import family_recipient, reachable_family
 from carecenter.readings.models import Reading
 from carecenter.residents.models import Resident
-from carecenter.service_records.service import records_from_visit
+from carecenter.residents.service import resident_named
+from carecenter.service_records.service import records_from_visits
 from carecenter.staff.models import Role, Staff
 from carecenter.updates import changes_for
 from carecenter.visits.medication import medication_tasks, unrecorded
@@ -74,9 +75,7 @@ def list_plans(*, session: Session, actor: Actor, resident_id: int | None = None
 
 def create_plan(*, session: Session, actor: Actor, data: CarePlanCreate, rules: VisitRules, now: datetime) -> CarePlan:
     """A new care plan; its visits for the horizon are generated at once (managers and admins)."""
-    resident = session.get(Resident, data.resident_id)
-    if resident is None or not actor.sees_center(resident.center_id):
-        raise InvalidField(["body", "resident_id"], "no resident {id}", id=data.resident_id)
+    resident = resident_named(session=session, actor=actor, resident_id=data.resident_id)
     actor.require(Role.manager, Role.admin, to=N_("plan care"))
     _check_plan(session, services=data.services, worker_id=data.preferred_worker_id, center_id=resident.center_id)
     plan = CarePlan.model_validate(
@@ -302,9 +301,7 @@ def assign(
 
 def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: VisitRules, now: datetime) -> Visit:
     """A one-off visit, for example a follow-up after an alert (managers and admins)."""
-    resident = session.get(Resident, data.resident_id)
-    if resident is None or not actor.sees_center(resident.center_id):
-        raise InvalidField(["body", "resident_id"], "no resident {id}", id=data.resident_id)
+    resident = resident_named(session=session, actor=actor, resident_id=data.resident_id)
     actor.require(Role.manager, Role.admin, to=N_("plan visits"))
     _check_plan(session, services=data.services, worker_id=None, center_id=resident.center_id)
     window = (data.scheduled_start, data.scheduled_start + timedelta(minutes=data.duration_minutes))
@@ -366,7 +363,6 @@ def check_in(
         )
     visit.status, visit.checked_in_at = VisitStatus.in_progress, device_time(position.at, now)
     visit.check_in_received_at = now
-    visit.recorded_offline = visit.recorded_offline or position.offline
     visit.check_in_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = (visit.check_in_distance_m or 0) > rules.far_from_home_m
     if visit.worker_id is None and actor.role == Role.care_worker:
@@ -402,11 +398,10 @@ def check_out(
         )
     visit.status, visit.checked_out_at = VisitStatus.completed, device_time(position.at, now)
     visit.check_out_received_at = now
-    visit.recorded_offline = visit.recorded_offline or position.offline
     visit.check_out_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = visit.far_from_home or (visit.check_out_distance_m or 0) > rules.far_from_home_m
     session.add(visit)
-    records_from_visit(session, visit=visit, now=now)
+    records_from_visits(session, visits=[visit], now=now)
     _tell_family_visit_done(session, messaging, visit=visit, now=now)
     return visit
 

@@ -81,7 +81,6 @@ def apply_action(session: Session, actor: Actor, action: TabletAction, tablet: T
     or ValidationError when it cannot be done. Adds and flushes; the caller commits."""
     position = Position(
         at=service.device_time(action.at, now),
-        offline=action.offline,
         latitude=action.data.get("latitude"),
         longitude=action.data.get("longitude"),
     )
