@@ -85,6 +85,15 @@ async def csrf_form(request: Request, user: UserDep, settings: SettingsDep) -> F
 
 
 CsrfForm = Annotated[FormData, Depends(csrf_form)]
+
+
+def csrf_header(request: Request, user: UserDep, settings: SettingsDep) -> None:
+    """A script's request (JSON, not a form) carries the page's CSRF token in X-CSRF-Token (403 otherwise)."""
+    if not csrf_ok(user.token, request.headers.get("X-CSRF-Token"), settings):
+        raise BadCsrf()
+
+
+CsrfHeader = Depends(csrf_header)
 M = TypeVar("M", bound=BaseModel)
 
 

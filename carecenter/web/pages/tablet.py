@@ -4,30 +4,26 @@ the pictures themselves for staff of the center."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from carecenter.auth.deps import NowDep, SessionDep, SettingsDep
+from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.visits import medication, proof
 from carecenter.visits import service as visits
 from carecenter.visits.models import Confirmation, MedicationRecord
-from carecenter.visits.router import apply_tablet_actions, get_tablet
-from carecenter.visits.sync import Tablet, TabletActions
-from carecenter.web.deps import BadCsrf, NoFields, Posted, UserDep, posted, run_action
-from carecenter.web.session import csrf_ok
+from carecenter.visits.router import TabletDep, apply_tablet_actions
+from carecenter.visits.sync import TabletActions
+from carecenter.web.deps import CsrfForm, CsrfHeader, NoFields, Posted, UserDep, posted, run_action
 
 router = APIRouter(include_in_schema=False)
-TabletDep = Annotated[Tablet, Depends(get_tablet)]
 
 
-@router.post("/sync", response_model=None)
+@router.post("/sync", response_model=None, dependencies=[CsrfHeader])
 def sync_actions(
-    data: TabletActions, request: Request, user: UserDep, settings: SettingsDep, session: SessionDep,
-    tablet: TabletDep, now: NowDep,
-) -> JSONResponse:  # fmt: skip
+    data: TabletActions, user: UserDep, session: SessionDep, tablet: TabletDep, now: NowDep
+) -> JSONResponse:
     """The tablet's queue, as the logged-in worker (the page's CSRF token in X-CSRF-Token)."""
-    if not csrf_ok(user.token, request.headers.get("X-CSRF-Token"), settings):
-        raise BadCsrf()
     results = apply_tablet_actions(session, user.actor, data, tablet, now, user.language)
     return JSONResponse([r.model_dump() for r in results])
 
@@ -39,15 +35,11 @@ def add_photo(
     session: SessionDep,
     tablet: TabletDep,
     now: NowDep,
-    photo: Annotated[UploadFile, File()],
-    csrf: Annotated[str, Form()],
-    request: Request,
-    settings: SettingsDep,
+    form: CsrfForm,
 ) -> Response:
     """A photo from the camera, without script (with script the tablet's queue sends it)."""
-    if not csrf_ok(user.token, csrf, settings):
-        raise BadCsrf()
-    data = photo.file.read(tablet.max_photo_bytes + 1)
+    photo = form.get("photo")
+    data = photo.file.read(tablet.max_photo_bytes + 1) if isinstance(photo, StarletteUploadFile) else b""
 
     def act(_: NoFields) -> None:
         visit = visits.visit_to_work_on(session, user.actor, visit_id)

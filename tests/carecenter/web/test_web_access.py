@@ -249,8 +249,14 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
                 continue
             data = _form(operation, ids) | {"csrf": tokens.get(caller, "")}
             files = {"photo": ("p.jpg", jpeg_bytes(), "image/jpeg")} if operation.endswith("/photo") else None
+            headers = {"X-CSRF-Token": tokens.get(caller, "")}  # what a page's script sends (the tablet's queue)
             response = browsers[caller].request(
-                method, url, data=data if method == "POST" else None, files=files, follow_redirects=False
+                method,
+                url,
+                data=data if method == "POST" else None,
+                files=files,
+                headers=headers,
+                follow_redirects=False,
             )
             assert response.status_code < 500, f"{caller} {operation}: {response.status_code}"
             allowed = not _denied(response.status_code, response.headers.get("location", ""))
