@@ -22,7 +22,8 @@ from carecommon.i18n import N_, Word
 router = APIRouter(tags=["assessments"])
 
 
-def _extra(request: Request) -> str | None:
+def assessment_dir(request: Request) -> str | None:
+    """The folder of extra assessment forms the app was started with (CARECENTER_ASSESSMENT_DIR)."""
     extra: str | None = request.app.state.settings.assessment_dir
     return extra
 
@@ -30,13 +31,13 @@ def _extra(request: Request) -> str | None:
 @router.get("/api/v1/assessment-forms", response_model=list[Definition])
 def list_forms(request: Request, actor: ActorDep) -> list[Definition]:
     """The assessment forms this installation knows (the national one, and any province's variant)."""
-    return list(definitions(_extra(request)).values())
+    return list(definitions(assessment_dir(request)).values())
 
 
 @router.get("/api/v1/assessment-forms/{code}", response_model=Definition)
 def get_form(code: str, request: Request, actor: ActorDep) -> Definition:
     """One form: its domains, items and options (both languages), levels and special rules."""
-    found = definitions(_extra(request)).get(code)
+    found = definitions(assessment_dir(request)).get(code)
     if found is None:
         raise NotFound("{what} not found", what=Word(N_("assessment form")))
     return found
@@ -55,7 +56,9 @@ def create_assessment(
 
     Signing scores it (domain scores, total, level by the thresholds, then the special rules); a
     signed assessment never changes: a correction is a new one with `corrects_id`."""
-    assessment = service.create_assessment(session=session, actor=actor, data=data, now=now, extra_dir=_extra(request))
+    assessment = service.create_assessment(
+        session=session, actor=actor, data=data, now=now, extra_dir=assessment_dir(request)
+    )
     session.commit()
     return _public(session, assessment)
 
@@ -83,7 +86,7 @@ def update_assessment(
 ) -> AssessmentPublic:
     """Change a draft (409 once signed)."""
     assessment = service.update_assessment(
-        session=session, actor=actor, assessment_id=assessment_id, data=data, now=now, extra_dir=_extra(request)
+        session=session, actor=actor, assessment_id=assessment_id, data=data, now=now, extra_dir=assessment_dir(request)
     )
     session.commit()
     return _public(session, assessment)
@@ -95,7 +98,7 @@ def sign_assessment(
 ) -> AssessmentPublic:
     """Score and sign a draft (422 naming the items still unanswered)."""
     assessment = service.sign_assessment(
-        session=session, actor=actor, assessment_id=assessment_id, now=now, extra_dir=_extra(request)
+        session=session, actor=actor, assessment_id=assessment_id, now=now, extra_dir=assessment_dir(request)
     )
     session.commit()
     return _public(session, assessment)

@@ -24,6 +24,7 @@ from carecommon.i18n import N_
 ASSESSORS = (Role.assessor, Role.manager, Role.admin)
 REASSESS_AFTER_DAYS = 365
 DUE_SOON_DAYS = 30
+RISK_WINDOW = timedelta(days=30)  # the standard's "last 30 days" for risk events
 
 
 def definition_of(code: str | None, extra_dir: str | None = None) -> Definition:
@@ -258,6 +259,15 @@ def assessments_due(session: Session, *, center_id: int, today: date) -> list[As
                 )
             )
     return sorted(due, key=lambda d: (d.due_on, d.resident_name))
+
+
+def falls_seen(session: Session, resident_id: int, now: datetime) -> int:
+    """Fall alerts of the last 30 days: the risk events the system itself saw (the form pre-fills them)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.resident_id == resident_id, Alert.kind == AlertKind.fall, Alert.opened_at >= now - RISK_WINDOW)
+    ).one()
 
 
 def _audit(session: Session, actor: Actor, assessment: Assessment, action: str, now: datetime) -> None:

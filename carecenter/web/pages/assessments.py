@@ -2,21 +2,20 @@
 the list of residents whose assessment is due."""
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from carecenter.alerts.models import Alert, AlertKind
 from carecenter.assessments import service as assessments
 from carecenter.assessments.definition import definitions
 from carecenter.assessments.models import Assessment, AssessmentCreate, AssessmentReason, AssessmentUpdate
+from carecenter.assessments.router import assessment_dir
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.service import catalogue, service_names
 from carecenter.errors import DomainError, NotFound, field_errors
@@ -28,7 +27,6 @@ from carecenter.web.user import WebUser
 from carecommon.i18n import N_
 
 router = APIRouter(include_in_schema=False)
-RISK_WINDOW = timedelta(days=30)
 
 
 def assessor_user(user: UserDep) -> WebUser:
@@ -37,20 +35,6 @@ def assessor_user(user: UserDep) -> WebUser:
 
 
 AssessorDep = Annotated[WebUser, Depends(assessor_user)]
-
-
-def _extra(request: Request) -> str | None:
-    extra: str | None = request.app.state.settings.assessment_dir
-    return extra
-
-
-def falls_seen(session: Session, resident_id: int, now: datetime) -> int:
-    """Fall alerts in the last 30 days: the risk events the system itself saw (pre-filled, editable)."""
-    return session.exec(
-        select(func.count())
-        .select_from(Alert)
-        .where(Alert.resident_id == resident_id, Alert.kind == AlertKind.fall, Alert.opened_at >= now - RISK_WINDOW)
-    ).one()
 
 
 def _today(user: WebUser, now: datetime) -> date:
@@ -68,7 +52,7 @@ def _form_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    definition = assessments.definition_of(assessment.definition if assessment else None, _extra(request))
+    definition = assessments.definition_of(assessment.definition if assessment else None, assessment_dir(request))
     return render(
         request,
         "assessment.html",
@@ -120,7 +104,7 @@ def new_assessment(
         "reason": "first",
         "answers": {},
         "flags": ["dementia"] if resident.dementia else [],
-        "risk_events": {"fall": str(falls_seen(session, resident_id, now))},
+        "risk_events": {"fall": str(assessments.falls_seen(session, resident_id, now))},
     }
     if corrects is not None:
         corrected = assessments.get_assessment(session=session, actor=user.actor, assessment_id=corrects)
@@ -171,7 +155,7 @@ def create_assessment(
     def act() -> int:
         data = AssessmentCreate.model_validate(values | {"resident_id": resident_id})
         made = assessments.create_assessment(
-            session=session, actor=user.actor, data=data, now=now, extra_dir=_extra(request)
+            session=session, actor=user.actor, data=data, now=now, extra_dir=assessment_dir(request)
         )
         return made.id or 0
 
@@ -197,7 +181,7 @@ def update_assessment(
 
     def act() -> int:
         data = AssessmentUpdate.model_validate({k: v for k, v in values.items() if k in AssessmentUpdate.model_fields})
-        extra = _extra(request)
+        extra = assessment_dir(request)
         assessments.update_assessment(
             session=session, actor=user.actor, assessment_id=assessment_id, data=data, now=now, extra_dir=extra
         )
@@ -233,7 +217,7 @@ def suggested_services(session: Session, resident: Resident, extra_dir: str | No
 def assessment_section(request: Request, user: WebUser, session: Session, resident: Resident) -> dict[str, Any]:
     """What the resident page shows: the current level with its domain scores, the history, the
     services the level suggests."""
-    extra = _extra(request)
+    extra = assessment_dir(request)
     found = assessments.history(session, resident.id or 0)
     latest = assessments.current(session, resident.id or 0)
     level = None

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from carecenter.assessments.router import assessment_dir
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.models import ServiceCategory
 from carecenter.catalogue.service import catalogue, service_names
@@ -70,7 +71,7 @@ def report_page(
     center = _center(session, user, center_id)
     month = _month(month, user, now)
     report = monthly_report(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
-    names = level_names(request.app.state.settings.assessment_dir, user.language)
+    names = level_names(assessment_dir(request), user.language)
     return render(
         request, "report.html", user, report=report, month=month, level_names=names, scope=_scope(user, center)
     )

@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
+from carecenter.assessments.router import assessment_dir
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.service import service_names
 from carecenter.errors import DomainError, InvalidField, field_errors
@@ -181,7 +182,7 @@ def care_plans(request: Request, user: ManagerDep, session: SessionDep, resident
     values: dict[str, Any] = {}
     if resident_id is not None:
         resident = residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)
-        extra = request.app.state.settings.assessment_dir
+        extra = assessment_dir(request)
         values = {"resident_id": str(resident_id), "services": suggested_services(session, resident, extra)}
     return _plans_page(request, user, session, values=values)
 
