@@ -9,7 +9,12 @@ from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
-from carecenter.catalogue.models import ServiceOffering, ServiceOfferingCreate, ServiceOfferingUpdate
+from carecenter.catalogue.models import (
+    ServiceCategory,
+    ServiceOffering,
+    ServiceOfferingCreate,
+    ServiceOfferingUpdate,
+)
 from carecenter.errors import Conflict, InvalidField
 from carecenter.staff.models import Role
 from carecenter.updates import changes_for
@@ -35,10 +40,16 @@ def catalogue(session: Session, center_id: int, *, active_only: bool = False) ->
     return {s.code: s for s in session.exec(stmt.order_by(col(ServiceOffering.id))).all()}
 
 
-def service_names(session: Session, center_id: int, language: str) -> dict[str, str]:
-    """Code -> the name in the reader's language (for pages, tasks and reports)."""
+def service_names(
+    session: Session, center_id: int, language: str, *, category: ServiceCategory | None = None
+) -> dict[str, str]:
+    """Code -> the name in the reader's language (for pages, tasks and reports); all of the center's
+    services, or the active ones of a category (what a form offers)."""
     chinese = language_of(language) == "zh-CN"
-    return {code: s.name_zh if chinese else s.name_en for code, s in catalogue(session, center_id).items()}
+    offered = catalogue(session, center_id, active_only=category is not None).items()
+    return {
+        code: s.name_zh if chinese else s.name_en for code, s in offered if category is None or s.category == category
+    }
 
 
 def require_offered(session: Session, *, center_id: int, codes: list[str], field: list[str | int]) -> None:

@@ -4,7 +4,7 @@ Each one is safe to run any number of times: a visit records when its reminder a
 and missed notices went out, and the digest and summary SMS carry a dedupe key per day.
 """
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from carecenter.visits.notices import tell_managers
 from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import local_day_bounds
 from carecenter.visits.welfare import welfare_due
-from notifications.models import Purpose
+from notifications.models import Purpose, SmsMessage
 from notifications.templates import render
 
 
@@ -198,6 +198,15 @@ def _few(names: list[str], shown: int = 3) -> str:
     return "、".join(names[:shown]) + more
 
 
+def _summary_key(manager: Staff, day: date) -> str:
+    return f"day-summary:{manager.id}:{day.isoformat()}"
+
+
+def _summary_sent(session: Session, manager: Staff, day: date) -> bool:
+    key = _summary_key(manager, day)
+    return session.exec(select(SmsMessage.id).where(SmsMessage.dedupe_key == key)).first() is not None
+
+
 def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: datetime, rules: VisitRules) -> int:
     """The day's figures to each manager, once a day from 18:00 center time, with who is due for an
     assessment and who living alone was not seen in time."""
@@ -206,6 +215,9 @@ def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: 
         if not _in_window(now, center, rules.summary_hour):
             continue
         today = now.astimezone(ZoneInfo(center.time_zone)).date()
+        waiting = [m for m in managers(session, center.id or 0) if not _summary_sent(session, m, today)]
+        if not waiting:
+            continue  # the sweep runs every few minutes in the window: the lists are worked out once
         start, end = local_day_bounds(today, center.time_zone)
         in_day = (Visit.center_id == center.id, col(Visit.scheduled_start) >= start, col(Visit.scheduled_start) < end)
         planned = _count_visits(session, *in_day, col(Visit.status) != VisitStatus.cancelled)
@@ -218,7 +230,7 @@ def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: 
         ).one()
         assessments = [d.resident_name for d in assessments_due(session, center_id=center.id or 0, today=today)]
         not_seen = [d.resident_name for d in welfare_due(session, center=center, now=now) if d.overdue]
-        for manager in managers(session, center.id or 0):
+        for manager in waiting:
             recipient = staff_recipient(manager)
             body = render(
                 "manager_summary",
@@ -238,7 +250,7 @@ def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: 
                 recipient,
                 body=body,
                 purpose=Purpose.digest,
-                dedupe_key=f"day-summary:{manager.id}:{today.isoformat()}",
+                dedupe_key=_summary_key(manager, today),
                 now=now,
                 center_id=center.id,
             )

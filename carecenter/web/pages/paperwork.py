@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from carecenter.assessments.router import assessment_dir
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.models import ServiceCategory
-from carecenter.catalogue.service import catalogue, service_names
+from carecenter.catalogue.service import service_names
 from carecenter.centers.models import Center
 from carecenter.centers.service import center_to_read
 from carecenter.reports.export import csv_chunks, workbook_chunks
@@ -193,12 +193,6 @@ def adjust(
     )
 
 
-def _meal_services(session: SessionDep, center_id: int, language: str) -> dict[str, str]:
-    names = service_names(session, center_id, language)
-    offered = catalogue(session, center_id, active_only=True)
-    return {code: names[code] for code, s in offered.items() if s.category == ServiceCategory.meals}
-
-
 @router.get("/meals", response_class=HTMLResponse)
 def meals_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     """Meals for a group (a canteen sitting, a delivery round): tick who ate, one record each."""
@@ -207,7 +201,7 @@ def meals_page(request: Request, user: UserDep, session: SessionDep, now: NowDep
         request,
         "meals.html",
         user,
-        services=_meal_services(session, center.id or 0, user.language),
+        services=service_names(session, center.id or 0, user.language, category=ServiceCategory.meals),
         people=active_residents(session, center_id=center.id or 0),
         today=now.astimezone(ZoneInfo(center.time_zone)).date(),
         batch=records.new_batch_id(),
