@@ -11,14 +11,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from carecenter.audit.models import AuditEvent
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.readings.models import Reading
 from carecenter.staff.models import Role
 from carecenter.visits import proof
-from carecenter.visits.models import Visit, VisitPhoto
+from carecenter.visits.models import ClientAction, Visit, VisitPhoto
+from carecommon.clock import get_now
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock
@@ -307,3 +308,42 @@ def test_photos_are_deleted_after_the_centers_retention_period(session: Session,
     deleted = session.exec(select(AuditEvent).where(AuditEvent.action == "visit.photo.delete")).one()
     assert (deleted.entity_id, deleted.reason) == (old.id, "retention")
     assert session.exec(select(VisitPhoto).where(col(VisitPhoto.deleted_at).is_(None))).all() == [fresh]
+
+
+def test_a_server_that_fails_mid_queue_loses_nothing_and_doubles_nothing(
+    app: FastAPI, session: Session, clock: Clock, monkeypatch: Any
+) -> None:
+    """The process fails after the first action's commit and before the second's: the tablet got no
+    answer, keeps its whole queue and sends it again; the first is a duplicate, the rest arrive once."""
+    from carecenter.visits import sync
+
+    s = build(session, clock.now)
+    visit = _visit(session, s, clock, tasks=TASKS)
+    began = clock.now - timedelta(hours=1)
+    queue = [
+        _action("check_in", visit.id or 0, began),
+        _action("notes", visit.id or 0, began + timedelta(minutes=5), notes="一切正常"),
+        _action("task", visit.id or 0, began + timedelta(minutes=6), service="meals", done=True),
+    ]
+    real = sync.apply_action
+    calls = {"n": 0}
+
+    def dies_on_the_second(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the process is gone")
+        real(*args, **kwargs)
+
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        app.dependency_overrides[get_now] = lambda: clock.now
+        headers = login(client, s.worker)
+        monkeypatch.setattr(sync, "apply_action", dies_on_the_second)
+        assert client.post("/api/v1/tablet/actions", json={"actions": queue}, headers=headers).status_code == 500
+        monkeypatch.setattr(sync, "apply_action", real)
+        again = client.post("/api/v1/tablet/actions", json={"actions": queue}, headers=headers).json()
+        app.dependency_overrides.clear()
+    assert [r["result"] for r in again] == ["duplicate", "done", "done"]
+    done = session.get(Visit, visit.id, populate_existing=True)
+    assert done is not None and done.status == "in_progress" and done.notes == "一切正常"
+    assert done.tasks[0]["done"] is True
+    assert session.exec(select(func.count()).select_from(ClientAction)).one() == 3
