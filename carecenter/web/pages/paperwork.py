@@ -32,10 +32,8 @@ from carecenter.web.deps import (
     NoFields,
     Posted,
     UserDep,
-    form_values,
     posted,
     run_action,
-    validate_form,
 )
 from carecenter.web.pages.assessments import level_names
 from carecenter.web.pages.records import record_form, save_record_form
@@ -210,15 +208,19 @@ def meals_page(request: Request, user: UserDep, session: SessionDep, now: NowDep
 
 
 @router.post("/meals", response_model=None)
-async def record_meals(user: UserDep, form: CsrfForm, session: SessionDep, now: NowDep) -> Response:
-    values = form_values(form, lists=("resident_ids",))
-    posted_form = validate_form(BulkMeals, values, user.language)
+def record_meals(
+    user: UserDep,
+    form: Annotated[Posted[BulkMeals], Depends(posted(BulkMeals, lists=("resident_ids",)))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    """One record per resident ticked; the form's batch id makes a second submit record nothing."""
     done: list[int] = []
 
     def act(data: BulkMeals) -> None:
         done.extend(r.id or 0 for r in records.record_bulk_meals(session=session, actor=user.actor, data=data, now=now))
 
-    response = run_action(session, user, posted_form, act, back_to="/meals")
+    response = run_action(session, user, form, act, back_to="/meals")
     return back(f"/meals?recorded={len(done)}") if done else response
 
 
