@@ -5,7 +5,7 @@ they need at the door) than family.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -14,7 +14,7 @@ from carecenter.alerts.models import Alert, AlertEvent
 from carecenter.centers.models import Center
 from carecenter.messaging.recipients import recipient_names
 from carecenter.readings.models import Reading
-from carecenter.residents.models import LivingSituation, Resident
+from carecenter.residents.models import LivingSituation, Resident, age_on
 from carecenter.staff.models import Staff
 from notifications.models import SmsMessage
 
@@ -54,10 +54,6 @@ class AlertStory:
 
 
 ANSWER_EVENTS = {"acknowledged", "on_site", "resolved", "family_answer"}
-
-
-def age_on(birth: date, today: date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
 def alert_story(session: Session, alert: Alert, now: datetime) -> AlertStory | None:

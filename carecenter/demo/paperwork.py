@@ -14,14 +14,14 @@ from carecenter.assessments.models import Assessment, AssessmentReason
 from carecenter.assessments.scoring import score
 from carecenter.catalogue.models import ServiceCategory
 from carecenter.centers.models import Center
-from carecenter.residents.models import CareLevel, LivingSituation, Resident
+from carecenter.residents.models import CareLevel, LivingSituation, Resident, age_on
 from carecenter.service_records.models import BulkMeals
 from carecenter.service_records.service import month_bounds, record_bulk_meals, records_from_visits
 from carecenter.staff.models import Role, Staff
 from carecenter.subsidies.models import Eligibility, EligibilityGroup, SubsidyRule
 from carecenter.visits.models import CarePlan, Recurrence, Visit, VisitStatus
 from carecenter.visits.planning import occurrence_dates, visit_window
-from carecenter.visits.welfare import PLANNED_AT, WELFARE_SERVICE, age_on
+from carecenter.visits.welfare import PLANNED_AT, WELFARE_SERVICE
 
 # (group, category or None for all, share %, monthly cap in yuan or None): a typical town's terms.
 RULES: list[tuple[EligibilityGroup, ServiceCategory | None, int, int | None]] = [

@@ -56,6 +56,11 @@ class ResidentStatus(StrEnum):
     deceased = "deceased"
 
 
+def age_on(birth: date, day: date) -> int:
+    """Whole years of age on `day`."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
 def _check_birth_date(value: date | None) -> date | None:
     latest = datetime.now(UTC).date() + timedelta(days=1)  # "today" anywhere in the world
     if value is not None and not (date(1900, 1, 1) <= value <= latest):

@@ -1,10 +1,10 @@
 """JSON endpoints for care plans, visits, the schedule and visit figures."""
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.centers.service import center_to_read
@@ -40,6 +40,7 @@ from carecenter.visits.models import (
 )
 from carecenter.visits.rules import VisitRules
 from carecenter.visits.sync import ActionResult, Tablet, TabletActions
+from carecenter.visits.welfare import WelfareDue
 
 router = APIRouter(tags=["visits"])
 
@@ -298,25 +299,13 @@ def correct_times(
     return queries.public(visit, now, rules)
 
 
-class WelfareDuePublic(BaseModel):
-    resident_id: int
-    resident_name: str
-    last_seen_on: date | None
-    due_on: date
-    overdue: bool
-    planned_at: datetime | None
-
-
-@router.get("/api/v1/welfare-visits/due", response_model=list[WelfareDuePublic])
+@router.get("/api/v1/welfare-visits/due", response_model=list[WelfareDue])
 def welfare_visits_due(
     actor: ActorDep, session: SessionDep, now: NowDep, center_id: int | None = None
-) -> list[WelfareDuePublic]:
+) -> list[WelfareDue]:
     """Residents living alone past the center's age who must be seen by tomorrow (overdue first)."""
     center = center_to_read(session=session, actor=actor, center_id=center_id)
-    return [
-        WelfareDuePublic.model_validate(d, from_attributes=True)
-        for d in welfare.welfare_due(session, center=center, now=now)
-    ]
+    return welfare.welfare_due(session, center=center, now=now)
 
 
 @router.post("/api/v1/welfare-visits/plan", response_model=list[VisitPublic], status_code=201)

@@ -196,18 +196,18 @@ def record_action(
     the worker is still there is shown to them next to the field instead)."""
     result = refusal.result if refusal else "done"
     message = refusal.message if refusal else ""
+    visit = session.get(Visit, action.visit_id)
     session.add(
         ClientAction(
             staff_id=actor.staff_id or 0,
             key=action.key,
             kind=action.kind,
-            visit_id=action.visit_id if session.get(Visit, action.visit_id) else None,
+            visit_id=visit.id if visit else None,
             result=result,
             message=message[:500],
             received_at=now,
         )
     )
-    visit = session.get(Visit, action.visit_id)
     keep = result == "conflict" or (result == "refused" and action.offline)
     if keep and visit is not None and actor.sees_center(visit.center_id):
         staff = session.get(Staff, actor.staff_id) if actor.staff_id else None

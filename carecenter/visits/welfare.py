@@ -4,18 +4,18 @@
 summary and the manager can plan a welfare visit for everyone who is due and has none planned.
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from carecenter.access import Actor
 from carecenter.centers.models import Center
 from carecenter.errors import DomainError
-from carecenter.residents.models import LivingSituation, Resident, ResidentStatus
+from carecenter.residents.models import LivingSituation, Resident, ResidentStatus, age_on
 from carecenter.staff.models import Role
 from carecenter.visits.models import OPEN_VISIT_STATUSES, AdHocVisit, Visit, VisitStatus
 from carecenter.visits.rules import VisitRules
@@ -24,10 +24,6 @@ from carecommon.i18n import N_
 
 WELFARE_SERVICE = "welfare_visit"
 PLANNED_AT = time(10, 0)  # local time of a planned welfare visit; the manager moves it on the schedule
-
-
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def living_alone_old(session: Session, center: Center, day: date) -> list[Resident]:
@@ -61,14 +57,13 @@ def seen_days(
     return {k: sorted(set(v)) for k, v in days.items()}
 
 
-@dataclass(frozen=True)
-class WelfareDue:
+class WelfareDue(BaseModel):
     resident_id: int
     resident_name: str
     last_seen_on: date | None
     due_on: date
     overdue: bool
-    planned_at: datetime | None  # the next open visit, if any
+    planned_at: datetime | None = Field(description="The next open visit, if any")
 
 
 def welfare_due(session: Session, *, center: Center, now: datetime) -> list[WelfareDue]:
@@ -102,7 +97,14 @@ def welfare_due(session: Session, *, center: Center, now: datetime) -> list[Welf
         due_on = seen_on + timedelta(days=center.welfare_visit_days) if seen_on else today
         if due_on <= today + timedelta(days=1):
             due.append(
-                WelfareDue(person.id or 0, person.name, seen_on, due_on, due_on < today, planned.get(person.id or 0))
+                WelfareDue(
+                    resident_id=person.id or 0,
+                    resident_name=person.name,
+                    last_seen_on=seen_on,
+                    due_on=due_on,
+                    overdue=due_on < today,
+                    planned_at=planned.get(person.id or 0),
+                )
             )
     return sorted(due, key=lambda d: (d.due_on, d.resident_name))
 
