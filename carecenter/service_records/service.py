@@ -22,7 +22,7 @@ from carecenter.residents.models import Resident
 from carecenter.service_records.models import BulkMeals, MonthClose, RecordAdjustment, ServiceRecord
 from carecenter.staff.models import Role
 from carecenter.subsidies.models import Eligibility, SubsidyRule
-from carecenter.subsidies.pricing import in_force, price
+from carecenter.subsidies.pricing import Price, in_force, price
 from carecenter.subsidies.service import eligibility_of, rules_of
 from carecenter.visits.models import Visit
 from carecommon.i18n import N_
@@ -92,24 +92,28 @@ class Pricer:
             month=first_open_month(self._closed[center_id], service_on),
         )
 
-    def apply(self, record: ServiceRecord) -> None:
-        """Amount, subsidy and resident's part under the rules in force on the service day."""
+    def price_of(self, record: ServiceRecord, *, quantity: float) -> Price:
+        """The price of `quantity` of the record's service on its day, its month's caps counted
+        without the record itself (a correction prices it again)."""
         if record.center_id not in self._rules:
             self._rules[record.center_id] = rules_of(self.session, record.center_id)
         if record.resident_id not in self._eligibility:
             self._eligibility[record.resident_id] = eligibility_of(self.session, record.resident_id)
         day = record.service_on
         groups = [e.group for e in self._eligibility[record.resident_id] if in_force(e.starts_on, e.ends_on, day)]
-        used = self._used_by(record)
-        priced = price(
+        return price(
             unit_price_fen=record.unit_price_fen,
-            quantity=record.quantity if record.delivered else 0,
+            quantity=quantity,
             category=record.category,
-            day=record.service_on,
+            day=day,
             groups=groups,
             rules=self._rules[record.center_id],
-            used_this_month=used,
+            used_this_month=self._used_by(record),
         )
+
+    def apply(self, record: ServiceRecord) -> None:
+        """Amount, subsidy and resident's part under the rules in force on the service day."""
+        priced = self.price_of(record, quantity=record.quantity if record.delivered else 0)
         record.amount_fen, record.subsidy_fen = priced.amount_fen, priced.subsidy_fen
         record.resident_fen, record.subsidy_rule_id, record.eligibility_group = (
             priced.resident_fen,
@@ -117,6 +121,7 @@ class Pricer:
             priced.group,
         )
         if priced.rule_id is not None:
+            used = self._used_by(record)
             used[priced.rule_id] = used.get(priced.rule_id, 0) + priced.subsidy_fen
 
     def _used_by(self, record: ServiceRecord) -> dict[int, int]:
@@ -269,11 +274,7 @@ def adjust_record(
         session.add(record)
         _audit_adjustment(session, actor, record, record, data.reason, now)
         return record
-    corrected = ServiceRecord.model_validate(record.model_dump(exclude={"id"}))
-    corrected.delivered, corrected.quantity, corrected.not_delivered_reason = delivered, quantity, reason_not
-    corrected.id = record.id  # priced as the original was: its day, its month's caps without it
-    Pricer(session).apply(corrected)
-    corrected.id = None
+    corrected = Pricer(session).price_of(record, quantity=quantity)  # as the original: its day, its month's caps
     adjustment = ServiceRecord.model_validate(
         record.model_dump(exclude={"id"})
         | {
@@ -284,8 +285,8 @@ def adjust_record(
             "amount_fen": corrected.amount_fen - record.amount_fen,
             "subsidy_fen": corrected.subsidy_fen - record.subsidy_fen,
             "resident_fen": corrected.resident_fen - record.resident_fen,
-            "subsidy_rule_id": corrected.subsidy_rule_id or record.subsidy_rule_id,
-            "eligibility_group": corrected.eligibility_group or record.eligibility_group,
+            "subsidy_rule_id": corrected.rule_id or record.subsidy_rule_id,
+            "eligibility_group": corrected.group or record.eligibility_group,
             "adjusts_id": record.id,
             "adjustment_reason": data.reason,
             "recorded_by": actor.staff_id,
