@@ -6,8 +6,10 @@ from enum import StrEnum
 import sqlalchemy as sa
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
 from carecenter.fields import Name, created_at_field, enum_field
+from carecenter.updates import no_null_for_required_columns
 
 
 class ServiceCategory(StrEnum):
@@ -61,6 +63,8 @@ class ServiceOfferingCreate(ServiceOfferingBase):
 
 
 class ServiceOfferingUpdate(SQLModel):
+    model_config = SQLModelConfig(json_schema_extra=no_null_for_required_columns("service_offering"))
+
     name_zh: Name | None = Field(default=None, max_length=60)
     name_en: Name | None = Field(default=None, max_length=60)
     category: ServiceCategory | None = None
