@@ -11,7 +11,7 @@ from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.family.models import FamilyLink
-from carecenter.readings.models import Reading
+from carecenter.readings.models import Reading, ReadingHourly, ReadingKey
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.service_records.models import MonthClose, ServiceRecord
 from carecenter.staff.models import Staff
@@ -40,6 +40,8 @@ __all__ = [
     "LoginFailure",
     "MonthClose",
     "Reading",
+    "ReadingHourly",
+    "ReadingKey",
     "Resident",
     "ResponseLink",
     "ResponseLinkAnswer",

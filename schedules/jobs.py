@@ -16,6 +16,7 @@ from carecenter import metrics
 from carecenter.alerts import service as alerts
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
+from carecenter.readings import upkeep
 from carecenter.visits import proof
 from carecenter.visits import service as visits
 from carecenter.visits import sweeps as visit_sweeps
@@ -33,6 +34,7 @@ class JobContext:
     messaging: AlertMessaging
     rules: VisitRules
     media: MediaStore | None = None  # None: no photos to purge here (a benchmark, a test)
+    reading_retention_days: int = 400
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,20 @@ JOBS: tuple[Job, ...] = (
         nightly(2, 15),
         lambda s, now, c: proof.purge_expired_photos(s, store=c.media, now=now) if c.media else 0,
     ),
+    # Nightly: reading partitions made ahead, raw readings past retention and old idempotency keys removed.
+    Job(
+        "keep-readings",
+        nightly(3, 40),
+        lambda s, now, c: upkeep.keep_readings(s, now=now, retention_days=c.reading_retention_days),
+    ),
 )
 
 
-def all_sweeps(messaging: AlertMessaging, rules: VisitRules, media: MediaStore | None = None) -> dict[str, Sweep]:
+def all_sweeps(
+    messaging: AlertMessaging, rules: VisitRules, media: MediaStore | None = None, reading_retention_days: int = 400
+) -> dict[str, Sweep]:
     """Every job by its id, bound to the app's messaging, rules and media (for running one by hand)."""
-    context = JobContext(messaging, rules, media)
+    context = JobContext(messaging, rules, media, reading_retention_days)
     return {job.id: _bound(job, context) for job in JOBS}
 
 

@@ -37,7 +37,7 @@ class SweepScheduler:
         self.engine = engine
         self.clock = clock
         self.leader = LeaderLock(engine)
-        self.sweeps = jobs.all_sweeps(messaging, rules, media)
+        self.sweeps = jobs.all_sweeps(messaging, rules, media, settings.reading_retention_days)
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},

@@ -15,4 +15,7 @@ class ScheduleSettings(BaseSettings):
     digest_sweep_seconds: int = Field(default=300, ge=5, description="Checks for the morning digest / evening summary")
     timezone: str = Field(default="Asia/Shanghai", description="For the nightly visit generation (CARECENTER_TIMEZONE)")
     leader_check_seconds: int = Field(default=15, ge=1, le=60)
+    reading_retention_days: int = Field(
+        default=400, ge=30, description="Raw readings are dropped after this; hourly roll-ups and alerts keep theirs"
+    )
     misfire_grace_seconds: int = Field(default=300, ge=1, description="A job late by less than this still runs")

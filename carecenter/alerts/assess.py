@@ -142,6 +142,7 @@ class Assessor:
                 draft=draft,
                 now=self.now,
                 device_id=device_id,
+                reading=facts.as_record(),
             )
             self._with_active.add(subject.id)
             raised = raised or alert

@@ -92,6 +92,9 @@ class Alert(SQLModel, table=True):
     last_triggered_at: datetime = instant_field()
     trigger_count: int = 1
     last_value: str | None = Field(default=None, max_length=64)
+    # Copies: raw readings are dropped after the retention period, an alert is kept.
+    first_reading: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, description="What opened it")
+    last_reading: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, description="The latest that joined it")
     escalation_started_at: datetime | None = instant_field(default=None)
     escalation_steps_done: int = 0
     reminders_sent: int = 0
@@ -213,6 +216,8 @@ class AlertPublic(SQLModel):
     last_triggered_at: datetime
     trigger_count: int
     last_value: str | None
+    first_reading: dict[str, Any] | None
+    last_reading: dict[str, Any] | None
     escalation_steps_done: int
     reminders_sent: int
     next_escalation_at: datetime | None

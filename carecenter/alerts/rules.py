@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from carecenter.alerts.models import AlertKind, Severity
 from carecenter.alerts.thresholds import Thresholds
@@ -37,6 +38,11 @@ class ReadingFacts:
     latitude: float | None = None
     longitude: float | None = None
     battery_pct: int | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        """The reading as an alert keeps it (raw readings are dropped after the retention period)."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "recorded_at"}
+        return {"recorded_at": self.recorded_at.isoformat()} | {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True)

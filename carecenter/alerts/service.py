@@ -6,6 +6,7 @@ the next is due, so a restart loses nothing and a sweep run twice pages nobody t
 """
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -106,8 +107,11 @@ def raise_alert(
     draft: AlertDraft,
     now: datetime,
     device_id: int | None = None,
+    reading: dict[str, Any] | None = None,
 ) -> Alert:
     """Open an alert, or fold the draft into the active one of the same kind (no new SMS).
+
+    `reading` is the triggering reading as the alert keeps it (`ReadingFacts.as_record`).
 
     A new alert's first step is queued in the caller's transaction, unless a fall waits out
     the center's cancel window; the escalation sweep runs it then.
@@ -117,6 +121,7 @@ def raise_alert(
     if existing is not None:
         existing.trigger_count += 1
         existing.last_triggered_at, existing.last_value = now, draft.value
+        existing.last_reading = reading or existing.last_reading
         session.add(existing)
         return existing
     alert = Alert(
@@ -129,6 +134,8 @@ def raise_alert(
         opened_at=now,
         last_triggered_at=now,
         last_value=draft.value,
+        first_reading=reading,
+        last_reading=reading,
     )
     session.add(alert)
     session.flush()

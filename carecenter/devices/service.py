@@ -12,7 +12,6 @@ from carecenter.audit.service import record_event
 from carecenter.devices.models import Device, DeviceCreate, DeviceKind, DeviceUpdate, DeviceWithKey
 from carecenter.errors import Conflict, InvalidField, NotAuthenticated
 from carecenter.pagination import Page, PageParams, paginate
-from carecenter.readings.models import Reading
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Role
 from carecenter.updates import changes_for
@@ -192,7 +191,8 @@ def delete_device(*, session: Session, actor: Actor, device_id: int, now: dateti
     """Remove a device that never posted; one with readings keeps its history and can only be revoked."""
     device = get_device(session=session, actor=actor, device_id=device_id)
     actor.require(Role.manager, Role.admin, to=N_("remove devices"))
-    if session.exec(select(Reading.id).where(Reading.device_id == device_id).limit(1)).first() is not None:
+    # Every stored reading sets last_seen_at (no scan of the readings, which have no device index).
+    if device.last_seen_at is not None:
         raise Conflict("This device has readings on record; revoke its key instead of deleting it.")
     if session.exec(select(Alert.id).where(Alert.device_id == device_id).limit(1)).first() is not None:
         raise Conflict("This device raised alerts; revoke its key instead of deleting it.")

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from carecenter.db import make_engine
+from carecenter.migrate import include_name
 from carecenter.settings import Settings
 from carecenter.tables import metadata
 
@@ -20,6 +21,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

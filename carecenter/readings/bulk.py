@@ -1,13 +1,19 @@
 """Writing a batch of readings in a few statements, the fastest way each database offers.
 
+A reading is new when its `(device, event_id)` goes into `reading_key` (the key table holds the
+acceptance window's keys: see `ReadingKey`); only new readings are inserted, and their vital
+signs are added to the hourly roll-ups (`reading_hourly`) in the same transaction.
+
 PostgreSQL: a batch of 50 rows or more is COPYed into a per-connection staging table, then
-moved with one `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`; the devices' last sign of life is one
-`UPDATE … FROM unnest(…)`. (A 1,000-row multi-VALUES statement costs more for psycopg to
-parse and quote than for the server to run.) Smaller batches, and SQLite: one multi-row INSERT.
-Everything runs in the caller's transaction.
+keys and readings are moved in one statement (`WITH fresh AS (INSERT INTO reading_key … ON
+CONFLICT DO NOTHING RETURNING …) INSERT INTO reading … JOIN fresh`); the devices' last sign of
+life is one `UPDATE … FROM unnest(…)`. (A 1,000-row multi-VALUES statement costs more for
+psycopg to parse and quote than for the server to run.) Smaller batches, and SQLite: one
+multi-row INSERT for the keys, one for the readings. Everything runs in the caller's transaction.
 """
 
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,44 +21,82 @@ from sqlmodel import Session
 
 from carecenter.db import UTCDateTime
 from carecenter.devices.models import Device
-from carecenter.readings.models import Reading
+from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingHourly, ReadingKey
 from carecommon.sqltypes import upsert_insert
 
 READING_COLUMNS = tuple(c.name for c in Reading.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
 # The statements are built from the model's column names, never from input.
 _COLUMNS = ", ".join(READING_COLUMNS)
+_STAGED_COLUMNS = ", ".join(f"s.{name}" for name in READING_COLUMNS)
 _CREATE_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS reading_staging ON COMMIT DELETE ROWS AS "  # noqa: S608
     f"SELECT {_COLUMNS} FROM reading WITH NO DATA"
 )
 _COPY_STAGING = f"COPY reading_staging ({_COLUMNS}) FROM STDIN"
 _MOVE_STAGED = (
-    f"INSERT INTO reading ({_COLUMNS}) SELECT {_COLUMNS} FROM reading_staging "  # noqa: S608
-    "ON CONFLICT (device_id, event_id) DO NOTHING RETURNING id, device_id, event_id"
+    "WITH fresh AS (INSERT INTO reading_key (device_id, event_id, recorded_at) "  # noqa: S608
+    "SELECT device_id, event_id, recorded_at FROM reading_staging "
+    "ON CONFLICT DO NOTHING RETURNING device_id, event_id) "
+    f"INSERT INTO reading ({_COLUMNS}) SELECT {_STAGED_COLUMNS} FROM reading_staging s "
+    "JOIN fresh ON fresh.device_id = s.device_id AND fresh.event_id = s.event_id "
+    "RETURNING id, device_id, event_id"
 )
-Key = tuple[int, str]  # (device_id, event_id)
+Key = tuple[int | None, str]  # (device_id, event_id); a reading taken at a visit has no device
+Row = tuple[Any, ...]  # a reading's values in READING_COLUMNS order
 COPY_FROM = 50  # rows; fewer go in one INSERT, which saves the staging table's three round trips
+_AT = {name: READING_COLUMNS.index(name) for name in ("device_id", "event_id", "resident_id", "recorded_at")}
+_VITALS = tuple((name, READING_COLUMNS.index(name)) for name in ROLLUP_FIELDS)
 
 
-def insert_new(session: Session, rows: list[tuple[Any, ...]]) -> dict[Key, int]:
-    """Insert rows (values in READING_COLUMNS order) unless (device, event_id) is stored; new ids by key."""
-    if not rows:
+def row_of(reading: Reading) -> Row:
+    return tuple(getattr(reading, name) for name in READING_COLUMNS)
+
+
+def key_of(row: Row) -> Key:
+    return row[_AT["device_id"]], row[_AT["event_id"]]
+
+
+def insert_new(session: Session, rows: Sequence[Row]) -> dict[Key, int]:
+    """Insert the rows whose (device, event_id) is not stored yet (the first of a key repeated in
+    the batch); the new rows' ids by key. Their vital signs go into the hourly roll-ups."""
+    firsts: dict[Key, Row] = {}
+    for row in rows:
+        firsts.setdefault(key_of(row), row)
+    if not firsts:
         return {}
+    unique = list(firsts.values())
     dialect = session.get_bind().dialect
-    if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        return _insert_via_copy(session, rows)
+    if dialect.name == "postgresql" and len(unique) >= COPY_FROM and all(k[0] is not None for k in firsts):
+        stored = _insert_via_copy(session, unique)
+    else:
+        stored = _insert_rows(session, unique)
+    roll_up(session, (firsts[key] for key in stored))
+    return stored
+
+
+def _insert_rows(session: Session, rows: list[Row]) -> dict[Key, int]:
+    connection = session.connection()
+    insert = upsert_insert(connection.dialect)
+    keys = ReadingKey.__table__  # type: ignore[attr-defined]
+    keyed = [
+        {"device_id": row[_AT["device_id"]], "event_id": row[_AT["event_id"]], "recorded_at": row[_AT["recorded_at"]]}
+        for row in rows
+        if row[_AT["device_id"]] is not None
+    ]
+    fresh: set[Key] = set()
+    if keyed:
+        stmt = insert(keys).on_conflict_do_nothing().returning(keys.c.device_id, keys.c.event_id)
+        fresh = {(device_id, event_id) for device_id, event_id in connection.execute(stmt, keyed)}
+    new = [row for row in rows if row[_AT["device_id"]] is None or key_of(row) in fresh]
+    if not new:
+        return {}
     table = Reading.__table__  # type: ignore[attr-defined]
-    insert = upsert_insert(dialect)
-    stmt = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["device_id", "event_id"])
-        .returning(table.c.id, table.c.device_id, table.c.event_id)
-    )
-    result = session.connection().execute(stmt, [dict(zip(READING_COLUMNS, row, strict=True)) for row in rows])
+    stmt = sa.insert(table).returning(table.c.id, table.c.device_id, table.c.event_id)
+    result = connection.execute(stmt, [dict(zip(READING_COLUMNS, row, strict=True)) for row in new])
     return {(device_id, event_id): reading_id for reading_id, device_id, event_id in result}
 
 
-def _insert_via_copy(session: Session, rows: list[tuple[Any, ...]]) -> dict[Key, int]:
+def _insert_via_copy(session: Session, rows: list[Row]) -> dict[Key, int]:
     cursor = session.connection().connection.cursor()  # the session's own connection and transaction
     try:
         cursor.execute(_CREATE_STAGING)
@@ -64,6 +108,54 @@ def _insert_via_copy(session: Session, rows: list[tuple[Any, ...]]) -> dict[Key,
         return {(device_id, event_id): reading_id for reading_id, device_id, event_id in cursor.fetchall()}
     finally:
         cursor.close()
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def roll_up(session: Session, rows: Iterable[Row]) -> None:
+    """Add new readings' vital signs to their residents' hourly minimum, maximum, total and count."""
+    hours: dict[tuple[int, str, datetime], list[float]] = {}
+    for row in rows:
+        resident_id = row[_AT["resident_id"]]
+        if resident_id is None:
+            continue
+        hour = hour_of(row[_AT["recorded_at"]])
+        for vital, at in _VITALS:
+            value = row[at]
+            if value is None:
+                continue
+            bucket = hours.get((resident_id, vital, hour))
+            if bucket is None:
+                hours[(resident_id, vital, hour)] = [value, value, value, 1]
+            else:
+                bucket[0], bucket[1] = min(bucket[0], value), max(bucket[1], value)
+                bucket[2] += value
+                bucket[3] += 1
+    if not hours:
+        return
+    connection = session.connection()
+    table = ReadingHourly.__table__  # type: ignore[attr-defined]
+    stmt = upsert_insert(connection.dialect)(table)
+    least, greatest = (
+        (sa.func.least, sa.func.greatest) if connection.dialect.name == "postgresql" else (sa.func.min, sa.func.max)
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["resident_id", "vital", "hour"],
+        set_={
+            "minimum": least(table.c.minimum, stmt.excluded.minimum),
+            "maximum": greatest(table.c.maximum, stmt.excluded.maximum),
+            "total": table.c.total + stmt.excluded.total,
+            "samples": table.c.samples + stmt.excluded.samples,
+        },
+    )
+    # In key order: two transactions touching the same hours take their row locks in the same order.
+    values = [
+        {"resident_id": r, "vital": v, "hour": h, "minimum": b[0], "maximum": b[1], "total": b[2], "samples": b[3]}
+        for (r, v, h), b in sorted(hours.items())
+    ]
+    connection.execute(stmt, values)
 
 
 def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None]]) -> None:

@@ -27,10 +27,14 @@ class ReadingKind(StrEnum):
 
 
 class Reading(SQLModel, table=True):
-    __table_args__ = (
-        sa.UniqueConstraint("device_id", "event_id", name="uq_reading_device_id_event_id"),
-        sa.Index("ix_reading_resident_recorded", "resident_id", "recorded_at"),
-    )
+    """A raw reading, kept for the retention period (CARECENTER_READING_RETENTION_DAYS).
+
+    On PostgreSQL the table is partitioned by month of `recorded_at` (readings/partitions.py);
+    `(device, event_id)` is unique through `reading_key`, not an index here, because a
+    partitioned table's unique index must include the partition key.
+    """
+
+    __table_args__ = (sa.Index("ix_reading_resident_recorded", "resident_id", "recorded_at"),)
 
     id: int | None = SQLField(
         default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -56,8 +60,38 @@ class Reading(SQLModel, table=True):
     battery_pct: int | None = None
 
 
+class ReadingKey(SQLModel, table=True):
+    """`(device, event_id)` of every device reading of the acceptance window, which makes a post idempotent.
+
+    Readings older than `MAX_AGE` are refused before they are stored, so a key is needed only
+    that long: the upkeep job deletes older ones, and the table stays small whatever the
+    readings' retention.
+    """
+
+    __tablename__ = "reading_key"
+
+    device_id: int = SQLField(primary_key=True)
+    event_id: str = SQLField(primary_key=True, max_length=64)
+    recorded_at: datetime = SQLField(sa_type=UTCDateTime, index=True)
+
+
+class ReadingHourly(SQLModel, table=True):
+    """One resident's vital sign over one hour (UTC): kept for years, after the raw readings are gone."""
+
+    __tablename__ = "reading_hourly"
+
+    resident_id: int = SQLField(foreign_key="resident.id", primary_key=True)
+    vital: str = SQLField(primary_key=True, max_length=16)
+    hour: datetime = SQLField(sa_type=UTCDateTime, primary_key=True)
+    minimum: float
+    maximum: float
+    total: float
+    samples: int
+
+
 VITAL_FIELDS = ("heart_rate", "spo2", "systolic", "diastolic", "temperature", "blood_glucose", "steps")
 LOCATION_FIELDS = ("latitude", "longitude", "accuracy_m")
+ROLLUP_FIELDS = ("heart_rate", "spo2", "systolic", "diastolic", "temperature", "blood_glucose")  # not steps: a count
 
 
 def _whole_number(value: Any) -> Any:

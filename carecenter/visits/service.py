@@ -17,6 +17,7 @@ from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import family_recipient, reachable_family
+from carecenter.readings import bulk
 from carecenter.readings.models import Reading
 from carecenter.residents.models import Resident
 from carecenter.residents.service import resident_named
@@ -548,8 +549,7 @@ def record_vitals(
         received_at=now,
         **values,
     )
-    session.add(reading)
-    session.flush()
+    reading.id = bulk.insert_new(session, [bulk.row_of(reading)])[(None, reading.event_id)]
     facts = alert_rules.ReadingFacts(
         kind="vitals",
         recorded_at=measured_at or now,

@@ -8,7 +8,7 @@ from sqlmodel import Session, SQLModel
 
 from carecenter.centers.models import Center
 from carecenter.db import make_engine
-from carecenter.migrate import alembic_config, head_revisions, schema_is_current, upgrade_to_head
+from carecenter.migrate import alembic_config, head_revisions, include_name, schema_is_current, upgrade_to_head
 from carecenter.residents.models import Gender, Resident
 from carecenter.tables import metadata
 
@@ -16,7 +16,9 @@ from carecenter.tables import metadata
 def test_models_and_migrations_do_not_drift(engine: sa.Engine) -> None:
     """The same check as `alembic check`, on each database the suite runs against."""
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}), metadata
+        )
     assert diff == []
     assert schema_is_current(engine)
 

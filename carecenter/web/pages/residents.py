@@ -65,7 +65,7 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         for c in contacts
         if user.actor.is_manager_or_admin and (link := current_family_link(session, c.id, now)) is not None
     }
-    heart_rates = heart_rate_series(session, resident_id=resident_id, since=now - timedelta(days=CHART_DAYS))
+    heart_rates = heart_rate_series(session, resident_id=resident_id, since=now - timedelta(days=CHART_DAYS), now=now)
     return render(
         request,
         "resident.html",

@@ -1,0 +1,64 @@
+"""The nightly upkeep that keeps the readings bounded: partitions ahead, raw readings past the
+retention period gone, idempotency keys past the acceptance window gone. The hourly roll-ups
+and the readings copied into alerts stay."""
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from carecenter.readings import partitions
+from carecenter.readings.models import Reading, ReadingKey
+from carecenter.readings.service import MAX_AGE
+
+log = logging.getLogger(__name__)
+CHUNK = 10_000  # rows per delete: each chunk is its own short transaction, so ingestion goes on between
+KEY_MARGIN = timedelta(days=1)  # keys are kept a day past the acceptance window
+
+
+def keep_readings(session: Session, *, now: datetime, retention_days: int) -> int:
+    """One night's upkeep; the number of rows and partitions removed. Commits as it goes."""
+    cutoff = now - timedelta(days=retention_days)
+    connection = session.connection()
+    removed = 0
+    if partitions.is_partitioned(connection):
+        made = partitions.create_ahead(connection, now)
+        dropped = partitions.drop_older_than(connection, cutoff)
+        session.commit()
+        if made or dropped:
+            log.info("reading partitions made %s, dropped %s", made, dropped)
+        removed += len(dropped)
+        # What is left older than the cutoff is in the legacy or default partition (a month
+        # partition goes whole once all of it is past the cutoff).
+        cutoff = partitions.month_start(cutoff)
+    removed += _delete_readings(session, cutoff)
+    removed += _delete_keys(session, now - MAX_AGE - KEY_MARGIN)
+    return removed
+
+
+def _delete_readings(session: Session, before: datetime) -> int:
+    removed = 0
+    while True:
+        chunk = select(Reading.id).where(col(Reading.recorded_at) < before).limit(CHUNK).scalar_subquery()
+        count = session.execute(sa.delete(Reading).where(col(Reading.id).in_(chunk))).rowcount
+        session.commit()
+        removed += count
+        if count < CHUNK:
+            return removed
+
+
+def _delete_keys(session: Session, before: datetime) -> int:
+    removed = 0
+    table = ReadingKey.__table__  # type: ignore[attr-defined]
+    while True:
+        chunk = (
+            sa.select(table.c.device_id, table.c.event_id).where(table.c.recorded_at < before).limit(CHUNK).subquery()
+        )
+        count = session.execute(
+            sa.delete(table).where(sa.tuple_(table.c.device_id, table.c.event_id).in_(sa.select(chunk)))
+        ).rowcount
+        session.commit()
+        removed += count
+        if count < CHUNK:
+            return removed
