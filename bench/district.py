@@ -25,6 +25,7 @@ from carecenter.auth.passwords import hash_password
 from carecenter.centers.models import Center
 from carecenter.db import make_engine
 from carecenter.devices.models import Device, DeviceKind
+from carecenter.readings import upkeep
 from carecenter.readings.models import Reading
 from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
 from carecenter.staff.models import Role, Staff
@@ -126,6 +127,8 @@ def seed_district(
         visits = _load_rows(engine, Visit.__table__, _visits(by_center, now))  # type: ignore[attr-defined]
         devices = list(zip(device_ids, by_center, strict=True))
         _load_rows(engine, Reading.__table__, _readings(devices, readings, now, rng))  # type: ignore[attr-defined]
+        with engine.begin() as conn:
+            upkeep.roll_up_stored(conn)  # as the check-in writer would have
         first = center_rows[0].id
         manager = next(s.username for s in staff if s.center_id == first and s.role == Role.manager)
         worker = next(s.username for s in staff if s.center_id == first and s.role == Role.care_worker)

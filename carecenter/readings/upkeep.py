@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from carecenter.readings import partitions
-from carecenter.readings.models import Reading, ReadingKey
+from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingKey
 from carecenter.readings.service import MAX_AGE
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def _delete_readings(session: Session, before: datetime) -> int:
     removed = 0
     while True:
         chunk = select(Reading.id).where(col(Reading.recorded_at) < before).limit(CHUNK).scalar_subquery()
-        count = session.execute(sa.delete(Reading).where(col(Reading.id).in_(chunk))).rowcount
+        count = session.connection().execute(sa.delete(Reading).where(col(Reading.id).in_(chunk))).rowcount
         session.commit()
         removed += count
         if count < CHUNK:
@@ -55,10 +55,29 @@ def _delete_keys(session: Session, before: datetime) -> int:
         chunk = (
             sa.select(table.c.device_id, table.c.event_id).where(table.c.recorded_at < before).limit(CHUNK).subquery()
         )
-        count = session.execute(
-            sa.delete(table).where(sa.tuple_(table.c.device_id, table.c.event_id).in_(sa.select(chunk)))
-        ).rowcount
+        count = (
+            session.connection()
+            .execute(sa.delete(table).where(sa.tuple_(table.c.device_id, table.c.event_id).in_(sa.select(chunk))))
+            .rowcount
+        )
         session.commit()
         removed += count
         if count < CHUNK:
             return removed
+
+
+def roll_up_stored(connection: sa.Connection) -> None:
+    """Hourly roll-ups of every stored reading, replacing what is there: for readings loaded
+    around the check-in writer (a benchmark's seed, a bulk import). Reads the whole table."""
+    hour = (
+        "date_trunc('hour', recorded_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+        if connection.dialect.name == "postgresql"
+        else "strftime('%Y-%m-%d %H:00:00.000000', recorded_at)"  # how SQLAlchemy stores a DateTime there
+    )
+    connection.exec_driver_sql("DELETE FROM reading_hourly")
+    for vital in ROLLUP_FIELDS:  # column names from the model, never from input
+        connection.exec_driver_sql(
+            "INSERT INTO reading_hourly (resident_id, vital, hour, minimum, maximum, total, samples) "  # noqa: S608
+            f"SELECT resident_id, '{vital}', {hour}, min({vital}), max({vital}), sum({vital}), count({vital}) "
+            f"FROM reading WHERE resident_id IS NOT NULL AND {vital} IS NOT NULL GROUP BY resident_id, {hour}"
+        )

@@ -1,0 +1,284 @@
+"""Readings that do not grow without end: roll-ups, retention, partitions, alerts keeping their
+readings, and the in-place conversion of an existing table (migration 0011)."""
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from carecenter.alerts.models import Alert
+from carecenter.db import make_engine
+from carecenter.migrate import alembic_config, upgrade_to_head
+from carecenter.readings import bulk, partitions, upkeep
+from carecenter.readings.models import Reading, ReadingHourly, ReadingKey
+from carecenter.readings.queries import heart_rate_series
+from tests.carecenter.alerts.scenario import build
+from tests.carecenter.web.test_pages import web_login
+from tests.conftest import Clock
+from tests.factories import login, make_center, make_device, make_resident
+
+
+def hourly(session: Session, vital: str) -> list[tuple[datetime, float, float, float, int]]:
+    rows = session.exec(
+        select(ReadingHourly).where(ReadingHourly.vital == vital).order_by(col(ReadingHourly.hour)),
+        execution_options={"populate_existing": True},
+    ).all()
+    return [(r.hour, r.minimum, r.maximum, r.total, r.samples) for r in rows]
+
+
+def test_vital_signs_roll_up_by_hour_once_each(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    hour = bulk.hour_of(clock.now - timedelta(hours=2))
+    for minute, rate in ((5, 60), (20, 100), (40, 80)):
+        at = hour + timedelta(minutes=minute)
+        assert s.post(client, at, "vitals", event_id=f"hr-{minute}", heart_rate=rate).status_code == 201
+    again = s.post(client, hour + timedelta(minutes=5), "vitals", event_id="hr-5", heart_rate=60)
+    assert again.json()["result"] == "duplicate"
+    # A batch big enough for PostgreSQL's COPY path, with a repeat inside it.
+    items = [
+        {
+            "event_id": f"ox-{i}",
+            "kind": "vitals",
+            "recorded_at": (clock.now - timedelta(seconds=i)).isoformat(),
+            "spo2": 90 + i % 10,
+        }
+        for i in range(60)
+    ]
+    answer = client.post(
+        "/api/v1/checkins/batch", json={"readings": items + items[:1]}, headers={"X-Device-Key": s.key}
+    )
+    assert (answer.json()["accepted"], answer.json()["duplicate"]) == (60, 1)
+    assert hourly(session, "heart_rate") == [(hour, 60, 100, 240, 3)]
+    oxygen = hourly(session, "spo2")
+    assert sum(row[4] for row in oxygen) == 60
+    assert sum(row[3] for row in oxygen) == sum(90 + i % 10 for i in range(60))
+    assert (min(r[1] for r in oxygen), max(r[2] for r in oxygen)) == (90, 99)
+    # Rebuilt from the stored readings (as a benchmark's seed is), the roll-ups are the same.
+    upkeep.roll_up_stored(session.connection())
+    session.commit()
+    assert hourly(session, "heart_rate") == [(hour, 60, 100, 240, 3)] and hourly(session, "spo2") == oxygen
+
+
+def test_without_consent_nothing_is_rolled_up(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    s.resident.consent_health_data = False
+    session.add(s.resident)
+    session.commit()
+    assert s.post(client, clock.now, "vitals", event_id="v", heart_rate=70).status_code == 201
+    assert hourly(session, "heart_rate") == []
+
+
+def test_the_chart_reads_roll_ups_before_the_last_day_and_outlives_the_raw(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = build(session, clock.now)
+    old_hour = bulk.hour_of(clock.now - timedelta(days=3))
+    for minute, rate in ((10, 70), (50, 90)):
+        s.post(client, old_hour + timedelta(minutes=minute), "vitals", event_id=f"old-{minute}", heart_rate=rate)
+    s.post(client, clock.now - timedelta(minutes=1), "vitals", event_id="new", heart_rate=75)
+    expected = [(old_hour + timedelta(minutes=30), 80), (clock.now - timedelta(minutes=1), 75)]
+    series = heart_rate_series(
+        session, resident_id=s.resident.id or 0, since=clock.now - timedelta(days=30), now=clock.now
+    )
+    assert series == expected
+    # The raw readings of that day are gone, as after the retention period.
+    session.execute(sa.delete(Reading).where(col(Reading.recorded_at) < clock.now - timedelta(days=1)))
+    session.commit()
+    series = heart_rate_series(
+        session, resident_id=s.resident.id or 0, since=clock.now - timedelta(days=30), now=clock.now
+    )
+    assert series == expected
+    web_login(client, s.manager.username)
+    page = client.get(f"/residents/{s.resident.id}")
+    assert page.status_code == 200
+    points = re.search(r'<polyline[^>]* points="([^"]+)"', page.text)
+    assert points is not None and len(points.group(1).split()) == 2  # the old hour and today
+
+
+def test_an_alert_keeps_the_reading_that_opened_it(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    s.post(client, clock.now, "sos", event_id="sos-1", latitude=39.7601, longitude=116.2102, battery_pct=55)
+    s.post(client, clock.now + timedelta(seconds=30), "sos", event_id="sos-2", battery_pct=54)
+    session.execute(sa.delete(Reading))  # the raw readings are gone
+    session.commit()
+    alert = session.exec(select(Alert)).one()
+    answer = client.get(f"/api/v1/alerts/{alert.id}", headers=login(client, s.manager)).json()
+    assert answer["first_reading"] == {
+        "recorded_at": clock.now.isoformat(),
+        "kind": "sos",
+        "latitude": 39.7601,
+        "longitude": 116.2102,
+        "battery_pct": 55,
+    }
+    assert answer["last_reading"]["battery_pct"] == 54 and answer["trigger_count"] == 2
+
+
+# -- on a database of the test's own (the upkeep changes partitions, which other tests rely on) --
+@pytest.fixture
+def own_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the suite's kind: a new SQLite file, or a new PostgreSQL schema."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+        return
+    schema = f"own_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(database_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in database_url else "?"
+    yield f"{database_url}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+def reading_row(device_id: int, resident_id: int, center_id: int, event_id: str, at: datetime, rate: int) -> bulk.Row:
+    values = {
+        "device_id": device_id,
+        "resident_id": resident_id,
+        "center_id": center_id,
+        "event_id": event_id,
+        "kind": "vitals",
+        "source": "device",
+        "recorded_at": at,
+        "received_at": at,
+        "heart_rate": rate,
+    }
+    return tuple(values.get(name) for name in bulk.READING_COLUMNS)
+
+
+def where_stored(session: Session) -> dict[str, str]:
+    """Each reading's event id and the partition holding it (the table's name on SQLite)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return {e: "reading" for e in session.exec(select(Reading.event_id)).all()}
+    rows = session.execute(sa.text("SELECT event_id, tableoid::regclass::text FROM reading")).all()
+    return {event_id: table for event_id, table in rows}
+
+
+def test_the_upkeep_drops_what_is_past_retention_and_makes_partitions_ahead(own_url: str) -> None:
+    upgrade_to_head(own_url)
+    engine = make_engine(own_url, sqlite_write_lock=False)
+    on_postgresql = engine.dialect.name == "postgresql"
+    installed = datetime.now(UTC)
+    now = partitions.month_start(installed) + timedelta(days=600)  # the district has run for ~20 months
+    with Session(engine) as session:
+        center = make_center(session)
+        resident = make_resident(session, center=center)
+        device, _ = make_device(session, center=center, resident=resident)
+        assert center.id and resident.id and device.id
+        times = {
+            "installed": installed,
+            "month-2": partitions.month_start(installed) + timedelta(days=40),
+            "kept-old": now - timedelta(days=399),  # inside the retention period
+            "today": now - timedelta(hours=1),
+        }
+        rows = [reading_row(device.id, resident.id, center.id, name, at, 70) for name, at in times.items()]
+        bulk.insert_new(session, rows)
+        session.commit()
+        before = where_stored(session)
+        removed = upkeep.keep_readings(session, now=now, retention_days=400)
+        session.commit()
+        after = where_stored(session)
+        assert set(after) == {"kept-old", "today"}
+        assert removed >= 2
+        # The hourly roll-ups stay for years.
+        assert session.exec(select(sa.func.count()).select_from(ReadingHourly)).one() == 4
+        if on_postgresql:
+            assert before["installed"] == "reading_legacy"  # the converted table's partition
+            assert before["today"] == "reading_default"  # no month partition was made that far ahead
+            assert after["today"] == partitions.partition_name(partitions.month_start(now))  # moved on attach
+            names = {p.name for p in partitions.partitions(session.connection())}
+            assert "reading_legacy" not in names
+            assert partitions.partition_name(partitions.month_start(now + timedelta(days=80))) in names
+            # A second night has nothing more to do, and the next reading lands in its month.
+            assert upkeep.keep_readings(session, now=now, retention_days=400) == 0
+            bulk.insert_new(session, [reading_row(device.id, resident.id, center.id, "next", now, 71)])
+            assert where_stored(session)["next"] == partitions.partition_name(partitions.month_start(now))
+        else:
+            assert removed == 2 + 3  # two readings, three idempotency keys
+    engine.dispose()
+
+
+def test_old_idempotency_keys_go_and_the_acceptance_window_stays(own_url: str) -> None:
+    upgrade_to_head(own_url)
+    engine = make_engine(own_url, sqlite_write_lock=False)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        center = make_center(session)
+        resident = make_resident(session, center=center)
+        device, _ = make_device(session, center=center, resident=resident)
+        assert center.id and resident.id and device.id
+        ages = {"fresh": timedelta(hours=1), "week": timedelta(days=7, minutes=-5), "stale": timedelta(days=9)}
+        rows = [reading_row(device.id, resident.id, center.id, name, now - age, 70) for name, age in ages.items()]
+        bulk.insert_new(session, rows)
+        session.commit()
+        upkeep.keep_readings(session, now=now, retention_days=400)
+        keys = set(session.exec(select(ReadingKey.event_id)).all())
+        assert keys == {"fresh", "week"}
+        # A resend inside the acceptance window is still a duplicate.
+        assert bulk.insert_new(session, rows[:2]) == {}
+    engine.dispose()
+
+
+def test_an_existing_table_is_converted_in_place(own_url: str) -> None:
+    """0011 on a database holding readings (as a district upgrading would): nothing lost,
+    recent keys kept (a resend is a duplicate), the history rolled up, partitions on PostgreSQL."""
+    config = alembic_config(own_url)
+    command.upgrade(config, "0010")
+    engine = make_engine(own_url, sqlite_write_lock=False)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        center = make_center(session)
+        resident = make_resident(session, center=center)
+        device, _ = make_device(session, center=center, resident=resident)
+        ids = (center.id, resident.id, device.id)
+    seeded = 0
+    with engine.begin() as conn:
+        for day in range(0, 90, 3):
+            for n in range(4):
+                at = now - timedelta(days=day, minutes=10 * n)
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO reading (device_id, resident_id, center_id, event_id, kind, source,"
+                        " recorded_at, received_at, heart_rate)"
+                        " VALUES (:d, :r, :c, :e, 'vitals', 'device', :at, :at, :hr)"
+                    ).bindparams(sa.bindparam("at", type_=Reading.__table__.c.recorded_at.type)),  # type: ignore[attr-defined]
+                    {"d": ids[2], "r": ids[1], "c": ids[0], "e": f"seed-{day}-{n}", "at": at, "hr": 60 + n},
+                )
+                seeded += 1
+    command.upgrade(config, "head")
+    with Session(engine) as session:
+        assert session.exec(select(sa.func.count()).select_from(Reading)).one() == seeded
+        keys = set(session.exec(select(ReadingKey.event_id)).all())
+        assert keys == {f"seed-{day}-{n}" for day in (0, 3, 6) for n in range(4)}
+        totals = session.exec(
+            select(sa.func.sum(ReadingHourly.samples), sa.func.sum(ReadingHourly.total)).where(
+                ReadingHourly.vital == "heart_rate"
+            )
+        ).one()
+        assert totals == (seeded, sum(60 + n for _ in range(30) for n in range(4)))
+        device_id, resident_id, center_id = ids[2], ids[1], ids[0]
+        assert device_id and resident_id and center_id
+        resend = reading_row(device_id, resident_id, center_id, "seed-0-0", now, 60)
+        assert bulk.insert_new(session, [resend]) == {}
+        if engine.dialect.name == "postgresql":
+            assert partitions.is_partitioned(session.connection())
+            assert set(where_stored(session).values()) == {"reading_legacy"}
+            made = partitions.create_ahead(session.connection(), now, months=4)
+            fifth = partitions.month_start(now)
+            for _ in range(4):
+                fifth = partitions.next_month(fifth)
+            assert made == [partitions.partition_name(fifth)]
+        session.commit()
+    command.downgrade(config, "0010")  # and back: one plain table with its unique rule
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM reading")).scalar_one() == seeded
+        uniques = sa.inspect(conn).get_unique_constraints("reading")
+        assert [u["column_names"] for u in uniques] == [["device_id", "event_id"]]
+    engine.dispose()
