@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from bench import progress
 from bench.harness import FanOut, Seeded, Server, copy_rows, now
 from carecenter.readings.models import Reading
 from notifications.fake_twilio_api import FakeTwilioApi
@@ -60,8 +61,11 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
         return post(body, local.client)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        accepted = sum(pool.map(send, bodies))
+    with progress.phase(f"load: {batches} batches of 1,000", batches) as advance, ThreadPoolExecutor(clients) as pool:
+        accepted = 0
+        for done in pool.map(send, bodies):
+            accepted += done
+            advance(1)
     elapsed = time.perf_counter() - started
     return {
         "readings": accepted,
@@ -72,7 +76,7 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
 
 
 def single_readings(
-    url: str, requests: list[tuple[str, dict[str, str], dict[str, Any]]], *, clients: int
+    url: str, requests: list[tuple[str, dict[str, str], dict[str, Any]]], *, clients: int, label: str = "requests"
 ) -> dict[str, Any]:
     """Requests per second and latency for one reading per request, from `clients` concurrent clients.
 
@@ -82,13 +86,16 @@ def single_readings(
     latencies: list[float] = []
     failures = 0
 
-    async def client_loop(client: httpx.AsyncClient, queue: list[tuple[str, dict[str, str], dict[str, Any]]]) -> None:
+    async def client_loop(
+        client: httpx.AsyncClient, queue: list[tuple[str, dict[str, str], dict[str, Any]]], advance: progress.Advance
+    ) -> None:
         nonlocal failures
         while queue:
             path, headers, body = queue.pop()
             started = time.perf_counter()
             response = await client.post(path, json=body, headers=headers)
             latencies.append((time.perf_counter() - started) * 1000)
+            advance(1)
             if response.status_code not in (200, 201):
                 failures += 1
 
@@ -98,9 +105,10 @@ def single_readings(
         devices = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(clients)]
         try:
             await asyncio.gather(*(device.get("/readyz") for device in devices))  # connect before timing
-            started = time.perf_counter()
-            await asyncio.gather(*(client_loop(device, queue) for device in devices))
-            return time.perf_counter() - started
+            with progress.phase(f"load: {len(requests):,} {label} from {clients} clients", len(requests)) as advance:
+                started = time.perf_counter()
+                await asyncio.gather(*(client_loop(device, queue, advance) for device in devices))
+                return time.perf_counter() - started
         finally:
             for device in devices:
                 await device.aclose()
@@ -159,7 +167,7 @@ def sms_fanout(server: Server, fanout: FanOut, twilio: FakeTwilioApi, *, rate_li
         for key in fanout.watch_keys
     ]
     started = time.monotonic()
-    posted = single_readings(server.url, requests, clients=min(64, len(requests)))
+    posted = single_readings(server.url, requests, clients=min(64, len(requests)), label="SOS at once")
     all_posted = time.monotonic() - started
     deadline = started + 60
     while len(twilio.received) - already < fanout.phones and time.monotonic() < deadline:
@@ -253,8 +261,12 @@ def alert_latency(
     if background_per_s:
         loader.start()
     latencies = []
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with (
+        progress.phase(f"load: {sos} SOS, {background_per_s} readings/s around", sos) as advance,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         for n in range(sos):
+            advance(1)
             key = seeded.watch_keys[n % len(seeded.watch_keys)]
             already = len(twilio.received)
             posted = time.monotonic()

@@ -19,7 +19,8 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bench.harness import Server, copy_rows
+from bench import progress
+from bench.harness import PASSWORD, Server, copy_rows
 from carecenter.alerts.models import Alert
 from carecenter.auth.passwords import hash_password
 from carecenter.centers.models import Center
@@ -34,7 +35,6 @@ from carecenter.web.session import COOKIE
 from schedules.jobs import all_sweeps
 
 ZONE = "Asia/Shanghai"
-PASSWORD = "bench-password-1"
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "秀英桂英玉兰凤英建国志强淑珍德明桂兰文华"
 
@@ -124,10 +124,12 @@ def seed_district(
         )
         _insert_models(session, list(_alerts(by_center, now, rng)))
         session.commit()
-        visits = _load_rows(engine, Visit.__table__, _visits(by_center, now))  # type: ignore[attr-defined]
+        with progress.phase("seed: 4 weeks of visits", None):
+            visits = load_rows(engine, Visit.__table__, _visits(by_center, now))  # type: ignore[attr-defined]
         devices = list(zip(device_ids, by_center, strict=True))
-        _load_rows(engine, Reading.__table__, _readings(devices, readings, now, rng))  # type: ignore[attr-defined]
-        with engine.begin() as conn:
+        with progress.phase(f"seed: {readings:,} readings", readings) as advance:
+            load_rows(engine, Reading.__table__, _readings(devices, readings, now, rng), advance)  # type: ignore[attr-defined]
+        with progress.phase("seed: hourly roll-ups", None), engine.begin() as conn:
             upkeep.roll_up_stored(conn)  # as the check-in writer would have
         first = center_rows[0].id
         manager = next(s.username for s in staff if s.center_id == first and s.role == Role.manager)
@@ -246,7 +248,9 @@ def _readings(
             }
 
 
-def _load_rows(engine: sa.Engine, table: sa.Table, rows: Iterator[dict[str, Any]]) -> int:
+def load_rows(
+    engine: sa.Engine, table: sa.Table, rows: Iterator[dict[str, Any]], advance: Callable[[float], None] | None = None
+) -> int:
     """Write rows in chunks: COPY on PostgreSQL, executemany on SQLite. Returns how many."""
     count = 0
     chunk: list[dict[str, Any]] = []
@@ -254,9 +258,13 @@ def _load_rows(engine: sa.Engine, table: sa.Table, rows: Iterator[dict[str, Any]
         chunk.append(row)
         if len(chunk) == 50_000:
             count += _write_chunk(engine, table, chunk)
+            if advance:
+                advance(len(chunk))
             chunk = []
     if chunk:
         count += _write_chunk(engine, table, chunk)
+        if advance:
+            advance(len(chunk))
     return count
 
 
@@ -294,11 +302,13 @@ def page_times(server: Server, district: District, *, repeats: int, now: datetim
         for name, (token, path) in pages.items():
             client.cookies.set(COOKIE, token)
             times = []
-            for _ in range(repeats + 2):
-                started = time.perf_counter()
-                response = client.get(path())
-                times.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
+            with progress.phase(f"pages: {name.replace('_', ' ')}", repeats + 2) as advance:
+                for _ in range(repeats + 2):
+                    started = time.perf_counter()
+                    response = client.get(path())
+                    times.append((time.perf_counter() - started) * 1000)
+                    response.raise_for_status()
+                    advance(1)
             times = sorted(times[2:])  # the first two warm the caches
             figures[f"{name}_p95_ms"] = round(times[min(len(times) - 1, int(len(times) * 0.95))], 1)
             figures[f"{name}_kb"] = round(len(response.content) / 1024)

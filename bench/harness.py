@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -16,7 +17,9 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bench import progress
 from carecenter.alerts.models import EscalationPolicy
+from carecenter.auth.passwords import hash_password
 from carecenter.centers.models import Center
 from carecenter.db import make_engine
 from carecenter.devices.models import Device, DeviceKind
@@ -28,6 +31,8 @@ from notifications.fake_twilio_api import FakeTwilioApi
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
+PASSWORD = "bench-password-1"  # the seeded managers'
+LOG_DIR = Path(tempfile.gettempdir()) / "carecenter-bench-logs"  # the servers' own output, out of the way
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "carecenter_bench"
 
@@ -81,7 +86,7 @@ def seed(url: str, residents: int, now: datetime) -> Seeded:
             username="bench_manager",
             role=Role.manager,
             center_id=center.id,
-            password_hash="-",
+            password_hash=hash_password(PASSWORD),
             created_at=now,
         )
         session.add_all([worker, manager])
@@ -101,12 +106,14 @@ def seed(url: str, residents: int, now: datetime) -> Seeded:
         session.add_all(people)
         session.flush()
         watch_keys, serials = [], []
-        for n, person in enumerate(people):
-            serial = f"BW-{n:06d}"
-            key = _register(session, DeviceKind.watch, serial, center.id, person.id, now)
-            serials.append(serial)
-            if n < 1000:
-                watch_keys.append(key)
+        with progress.phase(f"seed: {residents:,} residents with watches", residents) as advance:
+            for n, person in enumerate(people):
+                serial = f"BW-{n:06d}"
+                key = _register(session, DeviceKind.watch, serial, center.id, person.id, now)
+                serials.append(serial)
+                if n < 1000:
+                    watch_keys.append(key)
+                advance(1)
         gateway_key = _register(session, DeviceKind.gateway, "BW-GATEWAY", center.id, None, now)
         session.commit()
     engine.dispose()
@@ -281,19 +288,30 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")}
 
 
+def log_file(name: str) -> Path:
+    """A file for a server's own output (its log lines would bury the progress bars)."""
+    LOG_DIR.mkdir(exist_ok=True)
+    return LOG_DIR / f"{name}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:4]}.log"
+
+
 def _launch(arguments: list[str], env: dict[str, str], port: int) -> Server:
-    """`python ARGUMENTS` in the project root, once it answers /readyz on `port`."""
+    """`python ARGUMENTS` in the project root, once it answers /readyz on `port`; its output to a file."""
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=env)
+    log = log_file(Path(arguments[0]).stem if arguments[0] != "-m" else arguments[1].replace(".", "-"))
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=env, stdout=output, stderr=output)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 return Server(process, base)
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"{' '.join(arguments)} did not become ready within 30 s")
+    tail = log.read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"{' '.join(arguments)} did not become ready within 30 s; its log ({log}) ends:\n{tail}")
 
 
 def now() -> datetime:

@@ -23,9 +23,8 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bench.harness import copy_rows, database_url, seed, start_server
+from bench.harness import PASSWORD, copy_rows, database_url, seed, start_server
 from carecenter.assessments.models import Assessment
-from carecenter.auth.passwords import hash_password
 from carecenter.catalogue.service import DEFAULT_CATALOGUE, seed_default_catalogue
 from carecenter.db import make_engine
 from carecenter.residents.models import Resident
@@ -34,7 +33,6 @@ from carecenter.subsidies.models import Eligibility, EligibilityGroup, SubsidyRu
 from notifications.fake_twilio_api import FakeTwilioApi
 
 MONTH = "2026-10"
-PASSWORD = "bench-password-1"
 TARGET_SECONDS = 5.0
 RECORD_COLUMNS = [
     "center_id", "resident_id", "service_code", "category", "unit", "quantity", "delivered", "service_on", "month",
@@ -51,7 +49,6 @@ def seed_month(url: str, residents: int) -> int:
     engine = make_engine(url)
     with Session(engine) as session:
         manager = session.exec(select(Staff).where(Staff.username == "bench_manager")).one()
-        manager.password_hash = hash_password(PASSWORD)
         center_id, worker_id = manager.center_id or 0, manager.id
         seed_default_catalogue(session, center_id=center_id, now=seeded_at)
         rule = SubsidyRule(

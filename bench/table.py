@@ -1,4 +1,5 @@
-"""`python -m bench.table [bench/results.json]`: the results as the README's Markdown table."""
+"""`python -m bench.table [bench/results.json]`: the results as the README's Markdown table
+(`python -m bench --readme` writes it into README.md between its markers)."""
 
 import json
 import sys
@@ -7,7 +8,8 @@ from typing import Any
 
 from bench.__main__ import TARGETS, verdict
 
-ROWS: list[tuple[str, str | tuple[str, str]]] = [
+Key = str | tuple[str, ...]
+ROWS: list[tuple[str, Key]] = [
     ("1. batch ingestion, readings/s (1,000 per batch)", "batch_readings_per_s"),
     ("1. raw insert of the same rows (executemany / COPY), rows/s", "raw_rows_per_s"),
     ("1. ingestion / raw", "batch_vs_raw"),
@@ -17,6 +19,7 @@ ROWS: list[tuple[str, str | tuple[str, str]]] = [
     ("2. p50 / p99 ms (ours)", ("single_p50_ms", "single_p99_ms")),
     ("3. SOS to SMS at the provider, p50 / p99 ms, 500 readings/s around", ("alert_p50_ms", "alert_p99_ms")),
     ("4. SMS fan-out 200 x 4: seconds to the last accepted", "fanout_seconds"),
+    ("4. fan-out messages/s against the provider's limit (150/s)", "fanout_vs_rate_limit"),
     ("4. busiest second at the provider (limit 150/s)", "fanout_busiest_second"),
     ("4. sent twice", "fanout_duplicates"),
     ("5. week schedule p95 ms", "week_schedule_p95_ms"),
@@ -29,35 +32,79 @@ ROWS: list[tuple[str, str | tuple[str, str]]] = [
     ("6. silent devices sweep ms", "detect-silent-devices_ms"),
     ("6. escalation sweep ms", "escalate-alerts_ms"),
     ("7. server peak RSS MB", "peak_rss_mb"),
+    ("8. watches held by one gateway process", "watch_connections_held"),
+    ("8. gateway RSS MB (KB per connection)", ("watch_rss_mb", "watch_rss_kb_per_connection")),
+    ("8. frames/s sustained", "watch_frames_per_s"),
+    ("8. frame to answer (LK) p50 / p99 ms", ("watch_lk_p50_ms", "watch_lk_p99_ms")),
+    ("8. CPU ms per 1,000 frames", "watch_cpu_ms_per_1000_frames"),
+    ("8. SOS frame to SMS at the provider p99 ms", "watch_sos_to_sms_p99_ms"),
+    ("8. peak frames/s with p99 < 1 s", "watch_peak_frames_per_s"),
+    ("9. MQTT: bare subscriber, readings/s", "mqtt_bare_readings_per_s"),
+    ("9. MQTT: one gateway process, readings/s", "mqtt_one_process_readings_per_s"),
+    ("9. MQTT: one process / bare subscriber", "mqtt_one_process_vs_bare"),
+    ("9. MQTT: two processes (shared subscription) / bare", "mqtt_two_processes_vs_bare"),
+    ("10. monthly report JSON / XLSX / CSV, s", ("report_json_max_s", "report_xlsx_max_s", "report_csv_max_s")),
+    ("10. raw SQL of the same month, s", "report_raw_sql_s"),
+    ("11. readings in the table (small / large)", ("scale_small_readings", "scale_large_readings")),
+    (
+        "11. batch ingestion readings/s (small / large)",
+        ("scale_small_batch_readings_per_s", "scale_large_batch_readings_per_s"),
+    ),
+    ("11. batch ingestion change", "scale_batch_readings_per_s_change"),
+    ("11. 30-day chart p95 ms (small / large)", ("scale_small_chart_p95_ms", "scale_large_chart_p95_ms")),
+    ("11. 30-day chart change", "scale_chart_p95_ms_change"),
+    ("11. silent sweep ms (small / large)", ("scale_small_silent_sweep_ms", "scale_large_silent_sweep_ms")),
+    ("11. silent sweep change", "scale_silent_sweep_ms_change"),
 ]
+START, END = "<!-- bench:table -->", "<!-- /bench:table -->"
 
 
-def cell(result: dict[str, Any], key: str | tuple[str, str]) -> str:
+def cell(result: dict[str, Any], key: Key) -> str:
     if isinstance(key, tuple):
+        if all(result.get(k) is None for k in key):
+            return "—"
         return " / ".join(f"{result.get(k)}" for k in key)
     value = result.get(key)
+    if value is None:
+        return "—"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def target(key: str | tuple[str, str], results: list[dict[str, Any]]) -> str:
-    name = key[1] if isinstance(key, tuple) else key
+def target(key: Key, results: list[dict[str, Any]]) -> str:
+    name = key[-1] if isinstance(key, tuple) else key
     if name not in TARGETS:
         return ""
     verdicts = [verdict(name, r.get(name), r["database"]) for r in results]
     op, value, where = TARGETS[name]
     missed = [r["database"] for r, v in zip(results, verdicts, strict=True) if v.startswith("MISSED")]
+    if not any(v for v in verdicts):
+        return f"{op} {value:g}"
     scope = "" if where == "both" else f" on {where}"
     return f"{op} {value:g}{scope}: " + (f"**missed** ({', '.join(missed)})" if missed else "met")
 
 
+def markdown(results: list[dict[str, Any]]) -> str:
+    kinds = [r["database"] for r in results]
+    lines = ["| figure | " + " | ".join(kinds) + " | target |", "| --- |" + " --- |" * len(kinds) + " --- |"]
+    for label, key in ROWS:
+        keys = key if isinstance(key, tuple) else (key,)
+        if all(r.get(k) is None for r in results for k in keys):
+            continue  # a case not run
+        lines.append(f"| {label} | " + " | ".join(cell(r, key) for r in results) + f" | {target(key, results)} |")
+    return "\n".join(lines)
+
+
+def write_readme(results: list[dict[str, Any]], readme: Path) -> None:
+    """Replace the table between the README's markers."""
+    text = readme.read_text()
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    readme.write_text(f"{head}{START}\n{markdown(results)}\n{END}{tail}")
+
+
 def main() -> None:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results.json")
-    results = json.loads(path.read_text())["results"]
-    kinds = [r["database"] for r in results]
-    print("| figure | " + " | ".join(kinds) + " | target |")
-    print("| --- |" + " --- |" * len(kinds) + " --- |")
-    for label, key in ROWS:
-        print(f"| {label} | " + " | ".join(cell(r, key) for r in results) + f" | {target(key, results)} |")
+    print(markdown(json.loads(path.read_text())["results"]))
 
 
 if __name__ == "__main__":

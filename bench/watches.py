@@ -30,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench import progress
 from bench.harness import ROOT, SECRET, database_url, free_port, seed
 from carecenter.db import make_engine
 from carecenter.devices.watch_protocol import FrameReader, encode
@@ -102,7 +103,7 @@ def start_gateway(url: str, twilio: FakeTwilioApi, log: Path) -> Gateway:
         env=env,
         preexec_fn=raise_fd_limit,
         stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
+        stderr=log.open("w"),  # out of the way of the progress bars
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -218,11 +219,15 @@ async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]
         rss_idle = gateway.rss_mb()
         watches = [Watch(serial, figures) for serial in serials]
         ramp = time.monotonic()
-        for n in range(0, len(watches), 500):  # open in waves, as watches come online after a restart
-            await asyncio.gather(*(w.connect(gateway.port) for w in watches[n : n + 500]))
-            await asyncio.sleep(0.2)
-        while len(figures.acks) < len(watches) and time.monotonic() - ramp < 600:
-            await asyncio.sleep(0.5)  # every watch's first LK answered: all are known and connected
+        with progress.phase(f"connect: {len(watches):,} watches, until each is answered", len(watches)) as advance:
+            for n in range(0, len(watches), 500):  # open in waves, as watches come online after a restart
+                await asyncio.gather(*(w.connect(gateway.port) for w in watches[n : n + 500]))
+                await asyncio.sleep(0.2)
+            answered = 0
+            while len(figures.acks) < len(watches) and time.monotonic() - ramp < 600:
+                await asyncio.sleep(0.5)  # every watch's first LK answered: all are known and connected
+                advance(len(figures.acks) - answered)
+                answered = len(figures.acks)
         results["all_connected_and_answered_s"] = round(time.monotonic() - ramp, 1)
         results["connect_p99_ms"] = round((percentile(figures.acks, 0.99) or 0) * 1000, 1)
         await asyncio.sleep(SETTLE_SECONDS)  # the gateway records the 19,000 new connections: not steady state yet
@@ -236,7 +241,8 @@ async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]
         frames_before, cpu_before, started = figures.frames, gateway.cpu_seconds(), time.monotonic()
         lk_share = (connections / LK_EVERY) / rate
         received_before = len(twilio.received)
-        sos_sent = await drive(watches, seconds, rate, lk_share, sos_every=max(1.0, seconds / 10))
+        with progress.phase(f"steady: {rate:.0f} frames/s for {seconds:.0f} s", None):
+            sos_sent = await drive(watches, seconds, rate, lk_share, sos_every=max(1.0, seconds / 10))
         await asyncio.sleep(2)
         frames = figures.frames - frames_before
         results["frames_per_s"] = round(frames / (time.monotonic() - started - 2), 1)
@@ -251,6 +257,7 @@ async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]
 
         peak = 0
         for step in peak_steps:
+            progress.note(f"peak: {step} frames/s for 10 s")
             figures.acks.clear()
             await drive(watches, 10, step, 1.0, sos_every=0)
             await asyncio.sleep(1)

@@ -70,13 +70,17 @@ def partitions(connection: Connection) -> list[Partition]:
 
 def create_ahead(connection: Connection, now: datetime, months: int = 3) -> list[str]:
     """Make this month's partition and the next `months`' that are missing; their names."""
-    existing = partitions(connection)
-    covered_until = max((p.end for p in existing if p.end is not None), default=None)
+    return ensure_months(connection, month_start(now), months + 1)
+
+
+def ensure_months(connection: Connection, first: datetime, months: int) -> list[str]:
+    """Partitions for `months` months from `first`, where no partition covers them yet; their names."""
+    existing = [p for p in partitions(connection) if p.end is not None]
     made = []
-    start = month_start(now)
-    for _ in range(months + 1):
+    start = month_start(first)
+    for _ in range(months):
         end = next_month(start)
-        if covered_until is None or start >= covered_until:
+        if not any((p.start is None or p.start < end) and start < p.end for p in existing if p.end):
             _attach_month(connection, start, end)
             made.append(partition_name(start))
         start = end

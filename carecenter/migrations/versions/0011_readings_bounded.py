@@ -4,7 +4,8 @@ alerts keeping copies of their readings, and (PostgreSQL) `reading` partitioned 
 On PostgreSQL the table is converted in place, without copying it: the existing table becomes
 the partition `reading_legacy` for everything recorded before the first day of next month,
 attached under a new partitioned `reading` (a validated CHECK constraint spares the attach its
-scan), with monthly partitions after it and a default partition. The long steps (the keys of
+scan), with monthly partitions after it and a default partition (an empty table, as on a new
+database, is simply replaced: months from this one, no legacy partition). The long steps (the keys of
 the last 8 days, the roll-ups of the whole history, validating the range) only read the table;
 the swap at the end is metadata. The partitioned table has no primary key in the database:
 ids still come from the same sequence, a partitioned table's unique index must include the
@@ -91,11 +92,15 @@ def upgrade() -> None:
     with op.batch_alter_table("reading", schema=None) as batch_op:
         batch_op.drop_constraint("uq_reading_device_id_event_id", type_="unique")
     if postgresql:
-        _partition_in_place(_next_month(_month_start(now)))
+        empty = op.get_bind().execute(sa.text("SELECT NOT EXISTS (SELECT 1 FROM reading)")).scalar()
+        if empty:  # a new database: no legacy partition, months from this one
+            _partition_in_place(_month_start(now), keep_legacy=False)
+        else:
+            _partition_in_place(_next_month(_month_start(now)), keep_legacy=True)
 
 
-def _partition_in_place(boundary: datetime) -> None:
-    """The existing table becomes the partition of everything before `boundary`."""
+def _partition_in_place(boundary: datetime, *, keep_legacy: bool) -> None:
+    """The existing table becomes the partition of everything before `boundary`, then month partitions."""
     edge = boundary.isoformat()
     op.execute(f"ALTER TABLE reading ADD CONSTRAINT reading_legacy_range CHECK (recorded_at < '{edge}') NOT VALID")
     op.execute("ALTER TABLE reading VALIDATE CONSTRAINT reading_legacy_range")
@@ -115,8 +120,10 @@ def _partition_in_place(boundary: datetime) -> None:
     op.execute(f"ALTER TABLE reading ATTACH PARTITION reading_legacy FOR VALUES FROM (MINVALUE) TO ('{edge}')")
     op.execute("ALTER TABLE reading_legacy DROP CONSTRAINT reading_legacy_range")
     op.execute("CREATE TABLE reading_default PARTITION OF reading DEFAULT")
+    if not keep_legacy:
+        op.execute("DROP TABLE reading_legacy")
     start = boundary
-    for _ in range(MONTHS_AHEAD):
+    for _ in range(MONTHS_AHEAD + 1):
         end = _next_month(start)
         op.execute(
             f"CREATE TABLE reading_p{start.year:04d}_{start.month:02d} PARTITION OF reading "

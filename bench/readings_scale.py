@@ -1,0 +1,139 @@
+"""Readings at two table sizes an order of magnitude apart (#18 part 4): batch ingestion, the
+resident's 30-day chart and the silent-device sweep, on a table seeded with COPY (executemany on
+SQLite) to N readings and then to 10 N. The readings spread over the last 13 months, as a
+district's would after a year, in the monthly partitions a year of upkeep would have made; the
+cost should stay flat."""
+
+import random
+import statistics
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bench import cases, progress
+from bench.district import load_rows
+from bench.harness import PASSWORD, Seeded, database_url, now, seed, start_server
+from carecenter.db import make_engine
+from carecenter.readings import partitions, upkeep
+from carecenter.readings.models import Reading
+from carecenter.web.session import COOKIE
+from notifications.fake_twilio_api import FakeTwilioApi
+from schedules.jobs import all_sweeps
+
+HISTORY = timedelta(days=395)
+RESIDENTS = 2000
+
+
+def run(kind: str, workdir: Path, sizes: tuple[int, int]) -> dict[str, Any]:
+    url = database_url(kind, workdir, name="carecenter_bench_scale")
+    at = now()
+    seeded = seed(url, residents=RESIDENTS, now=at)
+    engine = make_engine(url)
+    if kind == "postgresql":
+        with engine.begin() as conn:  # the months a year of nightly upkeep would have made
+            partitions.ensure_months(conn, at - HISTORY, 14)
+    figures: dict[str, Any] = {}
+    loaded = 0
+    try:
+        for label, size in zip(("small", "large"), sizes, strict=True):
+            loaded += seed_readings(engine, size - loaded, offset=loaded, at=at)
+            figures[f"scale_{label}_readings"] = loaded
+            figures |= {f"scale_{label}_{name}": value for name, value in measure(url, seeded, engine, at).items()}
+    finally:
+        engine.dispose()
+    for name in ("batch_readings_per_s", "chart_p95_ms", "silent_sweep_ms"):
+        small, large = figures[f"scale_small_{name}"], figures[f"scale_large_{name}"]
+        figures[f"scale_{name}_change"] = round(large / small - 1, 3) if small else None
+    return figures
+
+
+def seed_readings(engine: sa.Engine, count: int, *, offset: int, at: datetime) -> int:
+    """`count` readings of the seeded watches, spread over the history; then the roll-ups."""
+    with engine.connect() as conn:
+        devices = conn.execute(
+            sa.text("SELECT id, resident_id, center_id FROM device WHERE resident_id IS NOT NULL ORDER BY id")
+        ).all()
+    rng = random.Random(offset)
+    step = HISTORY / count
+
+    def rows() -> Any:
+        for k in range(count):
+            device_id, resident_id, center_id = devices[k % len(devices)]
+            recorded = at - step * (k + rng.random()) - timedelta(days=1)
+            yield {
+                "device_id": device_id,
+                "resident_id": resident_id,
+                "center_id": center_id,
+                "event_id": f"scale-{offset + k}",
+                "kind": "vitals",
+                "source": "device",
+                "recorded_at": recorded,
+                "received_at": recorded,
+                "heart_rate": 60 + (k * 7) % 35,
+                "spo2": 95 + k % 5,
+                "battery_pct": 80,
+            }
+
+    with progress.phase(f"seed: {count:,} readings", count) as advance:
+        written = load_rows(engine, Reading.__table__, rows(), advance)  # type: ignore[attr-defined]
+    with progress.phase("seed: hourly roll-ups", None), engine.begin() as conn:
+        upkeep.roll_up_stored(conn)
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    return written
+
+
+def measure(url: str, seeded: Seeded, engine: sa.Engine, at: datetime) -> dict[str, Any]:
+    twilio = FakeTwilioApi().start()
+    server = start_server(url, twilio)
+    try:
+        batch = cases.batch_ingestion(server, seeded, batches=10, clients=1)
+        chart = chart_p95_ms(server.url, engine, repeats=40)
+    finally:
+        server.stop()
+        twilio.stop()
+    return {
+        "batch_readings_per_s": batch["readings_per_s"],
+        "chart_p95_ms": chart,
+        "silent_sweep_ms": silent_sweep_ms(url, engine, at),
+    }
+
+
+def chart_p95_ms(base: str, engine: sa.Engine, *, repeats: int) -> float:
+    with engine.connect() as conn:
+        residents = [row[0] for row in conn.execute(sa.text("SELECT id FROM resident ORDER BY id"))]
+    rng = random.Random(7)
+    times = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        token = client.post("/api/v1/auth/token", data={"username": "bench_manager", "password": PASSWORD})
+        client.cookies.set(COOKIE, token.raise_for_status().json()["access_token"])
+        with progress.phase("chart: the resident page", repeats + 2) as advance:
+            for _ in range(repeats + 2):
+                started = time.perf_counter()
+                client.get(f"/residents/{rng.choice(residents)}").raise_for_status()
+                times.append((time.perf_counter() - started) * 1000)
+                advance(1)
+    ordered = sorted(times[2:])
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1)
+
+
+def silent_sweep_ms(url: str, engine: sa.Engine, at: datetime) -> float:
+    from carecenter.messaging.outbound import AlertMessaging
+    from carecenter.settings import Settings
+    from notifications.settings import SmsSettings
+
+    messaging = AlertMessaging(sms=SmsSettings(), public_url="http://127.0.0.1", link_secret=b"bench" * 8)
+    sweep = all_sweeps(messaging, Settings(database_url=url).visit_rules())["detect-silent-devices"]
+    runs = []
+    for n in range(6):
+        started = time.perf_counter()
+        with Session(engine) as session:
+            sweep(session, at + timedelta(seconds=n))
+            session.rollback()
+        runs.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(runs[1:]), 1)
