@@ -43,17 +43,20 @@ class QuietHours:
         return datetime.combine(end_day, self.end, tzinfo=zone).astimezone(now.tzinfo)
 
 
+_MESSAGES = SmsMessage.__table__  # type: ignore[attr-defined]
+_MESSAGE_COLUMNS = tuple(c.name for c in _MESSAGES.c if c.name != "id")
+# By dialect, built once: a statement that holds its values costs more to build than to run.
+_INSERT_ONCE: dict[str, sa.Insert] = {}
+
+
 def _insert_once(session: Session, message: SmsMessage) -> SmsMessage:
     """INSERT … ON CONFLICT (dedupe_key) DO NOTHING; the row with that key either way."""
-    values = {c.name: getattr(message, c.name) for c in SmsMessage.__table__.c if c.name != "id"}  # type: ignore[attr-defined]
-    insert = upsert_insert(session.get_bind().dialect)
-    stmt = (
-        insert(SmsMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(SmsMessage.__table__.c.id)  # type: ignore[attr-defined]
-    )
-    new_id = session.execute(stmt).scalar()
+    connection = session.connection()
+    stmt = _INSERT_ONCE.get(connection.dialect.name)
+    if stmt is None:
+        stmt = upsert_insert(connection.dialect)(_MESSAGES).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        stmt = _INSERT_ONCE.setdefault(connection.dialect.name, stmt.returning(_MESSAGES.c.id))
+    new_id = connection.execute(stmt, {name: getattr(message, name) for name in _MESSAGE_COLUMNS}).scalar()
     if new_id is None:  # queued meanwhile by someone else: theirs stands
         return session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == message.dedupe_key)).one()
     message.id = new_id

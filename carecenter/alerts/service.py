@@ -40,8 +40,9 @@ from carecenter.messaging.recipients import (
     Recipient,
     RecipientRef,
     family_recipient,
+    first_per_phone,
     reachable_family,
-    resolve_recipients,
+    resolve_groups,
     staff_recipient,
 )
 from carecenter.readings.models import Reading
@@ -182,9 +183,10 @@ def run_stage(
     assert center.id is not None and alert.escalation_started_at is not None
     policy = policy or policy_for(session, center.id)
     stage = escalation.next_stage(policy, alert.escalation_steps_done, alert.reminders_sent)
-    recipients = resolve_recipients(session, resident=resident, center=center, groups=stage.recipients, now=now)
     calling = stage.call if alert.severity == Severity.critical else ()  # only SOS and falls wake people
-    called = {r.phone for r in resolve_recipients(session, resident=resident, center=center, groups=calling, now=now)}
+    by_group = resolve_groups(session, resident=resident, center=center, groups=stage.recipients + calling, now=now)
+    recipients = first_per_phone(person for group in stage.recipients for person in by_group[group])
+    called = {person.phone for group in calling for person in by_group[group]}
     distances: dict[str, int] = {}
     if stage.name == "s1" and alert.kind in (AlertKind.sos, AlertKind.fall):
         nearby = _page_nearest(session, alert=alert, resident=resident, center=center, policy=policy, now=now)

@@ -30,7 +30,8 @@ from prometheus_client import Counter
 from carecenter.devices.settings import DeviceSettings
 from carecenter.errors import NotAuthenticated
 from carecenter.readings.batcher import CheckinBatcher
-from carecenter.readings.models import BatchItemAnswer, CheckinResult
+from carecenter.readings.fast import ItemAnswer
+from carecenter.readings.models import CheckinResult
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class MqttSubscriber:
         key: str,
         readings: list[Any],
         attempt: int,
-        done: "Future[list[BatchItemAnswer]]",
+        done: "Future[list[ItemAnswer]]",
     ) -> None:
         """In the writer's thread, after its commit (or its failure)."""
         error = done.exception()

@@ -1,5 +1,6 @@
 """Who a message is for: typed recipients, the groups an escalation step names, family SMS can reach."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -79,29 +80,37 @@ def managers(session: Session, center_id: int) -> list[Staff]:
     )
 
 
-def resolve_recipients(
-    session: Session, *, resident: Resident, center: Center, groups: tuple[Recipients, ...], now: datetime
-) -> list[Recipient]:
-    """The people the groups name, in order, each phone once."""
-    found: list[Recipient] = []
+def resolve_groups(
+    session: Session, *, resident: Resident, center: Center, groups: Iterable[Recipients], now: datetime
+) -> dict[Recipients, list[Recipient]]:
+    """The people each group names, each group looked up once."""
+    found: dict[Recipients, list[Recipient]] = {}
     for group in groups:
+        if group in found:
+            continue
+        people: list[Recipient] = []
         if group == Recipients.care_worker and resident.primary_worker_id is not None:
             worker = session.get(Staff, resident.primary_worker_id)
-            found += [staff_recipient(worker)] if worker is not None and worker.active else []
+            people = [staff_recipient(worker)] if worker is not None and worker.active else []
         elif group == Recipients.on_duty:
             assert center.id is not None
             staff = on_duty_staff(session=session, center_id=center.id, now=now) or managers(session, center.id)
-            found += [staff_recipient(s) for s in staff]
+            people = [staff_recipient(s) for s in staff]
         elif group == Recipients.manager:
             assert center.id is not None
-            found += [staff_recipient(s) for s in managers(session, center.id)]
+            people = [staff_recipient(s) for s in managers(session, center.id)]
         elif group in (Recipients.first_family, Recipients.all_family):
             assert resident.id is not None
             family = reachable_family(session, resident.id)
             family = family[:1] if group == Recipients.first_family else family
-            found += [family_recipient(c, center.time_zone) for c in family]
+            people = [family_recipient(c, center.time_zone) for c in family]
+        found[group] = people
+    return found
+
+
+def first_per_phone(people: Iterable[Recipient]) -> list[Recipient]:
     unique: dict[str, Recipient] = {}
-    for recipient in found:
+    for recipient in people:
         unique.setdefault(recipient.phone, recipient)
     return list(unique.values())
 

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from carecenter.devices.service import UNKNOWN_DEVICE_KEY, devices_by_key
 from carecenter.errors import NotAuthenticated
 from carecenter.messaging.outbound import AlertMessaging
-from carecenter.readings.models import BatchItemAnswer
+from carecenter.readings.fast import ItemAnswer
 from carecenter.readings.service import Target, count_committed, ingest, target_of, targets_by_id
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class _Pending:
     device_id: int | None
     raws: list[Any]
     now: datetime
-    answer: Future[list[BatchItemAnswer]] = field(default_factory=Future)
+    answer: Future[list[ItemAnswer]] = field(default_factory=Future)
 
 
 class CheckinBatcher:
@@ -64,13 +65,13 @@ class CheckinBatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    async def submit(self, key: str, raw: dict[str, Any], now: datetime) -> BatchItemAnswer:
+    async def submit(self, key: str, raw: dict[str, Any], now: datetime) -> ItemAnswer:
         answers = await asyncio.wrap_future(self.enqueue(raw=[raw], now=now, key=key))
         return answers[0]
 
     def enqueue(
         self, *, raw: list[Any], now: datetime, key: str | None = None, device_id: int | None = None
-    ) -> "Future[list[BatchItemAnswer]]":
+    ) -> "Future[list[ItemAnswer]]":
         """Queue readings of the device with this key (or this id); the future resolves after the commit.
 
         The answer is one per reading, in order; a key that is unknown or revoked fails it with
@@ -155,7 +156,7 @@ class CheckinBatcher:
             mine = answers[start : start + len(pending.raws)]
             start += len(pending.raws)
             if not pending.answer.done():
-                pending.answer.set_result([a.model_copy(update={"index": n}) for n, a in enumerate(mine)])
+                pending.answer.set_result([msgspec.structs.replace(a, index=n) for n, a in enumerate(mine)])
 
 
 def _is_urgent(pending: _Pending) -> int:

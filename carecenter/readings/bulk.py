@@ -123,9 +123,9 @@ def roll_up(session: Session, rows: Iterable[Row]) -> None:
             continue
         hour = hour_of(row[_AT["recorded_at"]])
         for vital, at in _VITALS:
-            value = row[at]
-            if value is None:
+            if row[at] is None:
                 continue
+            value = float(row[at])  # one type per array on PostgreSQL
             bucket = hours.get((resident_id, vital, hour))
             if bucket is None:
                 hours[(resident_id, vital, hour)] = [value, value, value, 1]
@@ -136,26 +136,38 @@ def roll_up(session: Session, rows: Iterable[Row]) -> None:
     if not hours:
         return
     connection = session.connection()
+    # In key order: two transactions touching the same hours take their row locks in the same order.
+    ordered = sorted(hours.items())
+    if connection.dialect.name == "postgresql":  # one statement, arrays as parameters
+        columns = list(zip(*((r, v, h, *b) for (r, v, h), b in ordered), strict=True))
+        connection.execute(_ROLL_UP_ARRAYS, dict(zip(_ROLL_UP_NAMES, (list(c) for c in columns), strict=True)))
+        return
     table = ReadingHourly.__table__  # type: ignore[attr-defined]
     stmt = upsert_insert(connection.dialect)(table)
-    least, greatest = (
-        (sa.func.least, sa.func.greatest) if connection.dialect.name == "postgresql" else (sa.func.min, sa.func.max)
-    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["resident_id", "vital", "hour"],
         set_={
-            "minimum": least(table.c.minimum, stmt.excluded.minimum),
-            "maximum": greatest(table.c.maximum, stmt.excluded.maximum),
+            "minimum": sa.func.min(table.c.minimum, stmt.excluded.minimum),
+            "maximum": sa.func.max(table.c.maximum, stmt.excluded.maximum),
             "total": table.c.total + stmt.excluded.total,
             "samples": table.c.samples + stmt.excluded.samples,
         },
     )
-    # In key order: two transactions touching the same hours take their row locks in the same order.
-    values = [
-        {"resident_id": r, "vital": v, "hour": h, "minimum": b[0], "maximum": b[1], "total": b[2], "samples": b[3]}
-        for (r, v, h), b in sorted(hours.items())
-    ]
-    connection.execute(stmt, values)
+    names = ("resident_id", "vital", "hour", "minimum", "maximum", "total", "samples")
+    connection.execute(stmt, [dict(zip(names, (r, v, h, *b), strict=True)) for (r, v, h), b in ordered])
+
+
+_ROLL_UP_NAMES = ("residents", "vitals", "hours", "minimums", "maximums", "totals", "samples")
+_ROLL_UP_ARRAYS = sa.text(
+    "INSERT INTO reading_hourly (resident_id, vital, hour, minimum, maximum, total, samples) "
+    "SELECT * FROM unnest(CAST(:residents AS INTEGER[]), CAST(:vitals AS VARCHAR[]), "
+    "CAST(:hours AS TIMESTAMPTZ[]), CAST(:minimums AS FLOAT8[]), CAST(:maximums AS FLOAT8[]), "
+    "CAST(:totals AS FLOAT8[]), CAST(:samples AS INTEGER[])) "
+    "ON CONFLICT (resident_id, vital, hour) DO UPDATE SET "
+    "minimum = least(reading_hourly.minimum, excluded.minimum), "
+    "maximum = greatest(reading_hourly.maximum, excluded.maximum), "
+    "total = reading_hourly.total + excluded.total, samples = reading_hourly.samples + excluded.samples"
+)
 
 
 def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None]]) -> None:

@@ -24,14 +24,13 @@ from carecenter.errors import NotFound
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.readings import bulk
+from carecenter.readings.fast import ItemAnswer, Valid, validate_reading
 from carecenter.readings.models import (
     LOCATION_FIELDS,
     VITAL_FIELDS,
-    BatchItemAnswer,
     CheckinAnswer,
     CheckinResult,
     Reading,
-    ReadingIn,
 )
 from carecenter.residents.models import Resident
 
@@ -70,13 +69,13 @@ class _Accepted:
     """A valid reading of a known device, waiting to be stored and assessed."""
 
     index: int
-    item: ReadingIn
+    item: Valid
     device: Target
 
 
 def ingest(
     *, session: Session, messaging: AlertMessaging, posts: Sequence[tuple[Target, Any]], now: datetime
-) -> list[BatchItemAnswer]:
+) -> list[ItemAnswer]:
     """Store and evaluate readings, each with the device whose key posted it; an answer per post, in order.
 
     Set-wise, so that a batch of 1,000 costs a handful of statements: the devices in one query,
@@ -84,15 +83,15 @@ def ingest(
     DO NOTHING, the rule state once, the devices' last sign of life in one; the rules run in
     memory in the order the readings came.
     """
-    answers: dict[int, BatchItemAnswer] = {}
-    valid: list[tuple[int, ReadingIn]] = []
+    answers: dict[int, ItemAnswer] = {}
+    valid: list[tuple[int, Valid]] = []
     for index, (_, raw) in enumerate(posts):
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         try:
             valid.append((index, _validate(raw, now)))
         except (ValidationError, Rejected) as exc:
             reason = _explain(exc) if isinstance(exc, ValidationError) else exc.reason
-            answers[index] = BatchItemAnswer(
+            answers[index] = ItemAnswer(
                 index=index, event_id=str(event_id) if event_id else None, result=CheckinResult.rejected, reason=reason
             )
     named = {item.device for index, item in valid if item.device and posts[index][0].kind == DeviceKind.gateway}
@@ -102,18 +101,18 @@ def ingest(
         try:
             accepted.append(_Accepted(index, item, _target_device(posts[index][0], item.device, devices)))
         except Rejected as exc:
-            answers[index] = BatchItemAnswer(
+            answers[index] = ItemAnswer(
                 index=index, event_id=item.event_id, result=CheckinResult.rejected, reason=exc.reason
             )
     subjects = lock_subjects(session, (a.device.resident_id for a in accepted if a.device.resident_id is not None))
     stored = _store(session, accepted, subjects, now)
     assessor = Assessor(session, messaging, subjects.values(), now)
-    seen: dict[int, ReadingIn] = {}
+    seen: dict[int, Valid] = {}
     for reading in accepted:
         item, device = reading.item, reading.device
         reading_id = stored.pop((device.id, item.event_id), None)  # popped: a repeat in the batch is a duplicate
         if reading_id is None:
-            answers[reading.index] = BatchItemAnswer(
+            answers[reading.index] = ItemAnswer(
                 index=reading.index, event_id=item.event_id, result=CheckinResult.duplicate
             )
             continue
@@ -123,7 +122,7 @@ def ingest(
         subject = subjects.get(device.resident_id) if device.resident_id is not None else None
         if subject is not None:
             alert = assessor.assess(subject, _facts(item, subject), device_id=device.id)
-        answers[reading.index] = BatchItemAnswer(
+        answers[reading.index] = ItemAnswer(
             index=reading.index,
             event_id=item.event_id,
             result=CheckinResult.accepted,
@@ -135,14 +134,14 @@ def ingest(
     return [answers[index] for index in range(len(posts))]
 
 
-def count_committed(answers: Sequence[BatchItemAnswer]) -> None:
+def count_committed(answers: Sequence[ItemAnswer]) -> None:
     """Count the outcomes in /metrics; called after the commit, so that a rolled-back batch is not counted."""
     for result, count in Counter(a.result for a in answers).items():
         metrics.READINGS.labels(result.value).inc(count)
 
 
-def _validate(raw: Any, now: datetime) -> ReadingIn:
-    item = ReadingIn.model_validate(raw)
+def _validate(raw: Any, now: datetime) -> Valid:
+    item = validate_reading(raw)
     if item.recorded_at > now + MAX_FUTURE:
         raise Rejected("recorded_at: more than 5 minutes in the future; check the device clock")
     if item.recorded_at < now - MAX_AGE:
@@ -213,7 +212,7 @@ def _store(
     return bulk.insert_new(session, rows)
 
 
-def _note_seen(session: Session, devices: dict[int, Target], newest: dict[int, ReadingIn]) -> None:
+def _note_seen(session: Session, devices: dict[int, Target], newest: dict[int, Valid]) -> None:
     """Each device's last sign of life and battery, from its newest reading, in one statement."""
     seen = []
     for device_id, item in newest.items():
@@ -226,7 +225,7 @@ def _note_seen(session: Session, devices: dict[int, Target], newest: dict[int, R
             session.expire(device, ["last_seen_at", "battery_pct"])
 
 
-def _facts(item: ReadingIn, subject: RuleSubject) -> rules.ReadingFacts:
+def _facts(item: Valid, subject: RuleSubject) -> rules.ReadingFacts:
     """What the rules may look at: vitals and places only with the resident's consent."""
     return rules.ReadingFacts(
         kind=item.kind,
@@ -245,8 +244,14 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def as_single(answer: BatchItemAnswer) -> CheckinAnswer:
-    return CheckinAnswer.model_validate(answer.model_dump(exclude={"index"}))
+def as_single(answer: ItemAnswer) -> CheckinAnswer:
+    return CheckinAnswer(
+        result=answer.result,
+        event_id=answer.event_id,
+        reading_id=answer.reading_id,
+        alert_id=answer.alert_id,
+        reason=answer.reason,
+    )
 
 
 def list_readings(
