@@ -321,8 +321,11 @@ def _token(client: httpx.Client, username: str) -> str:
     return str(response.json()["access_token"])
 
 
+SWEEP_JOBS = ("visit-reminders", "late-and-missed-visits", "detect-silent-devices", "escalate-alerts")
+
+
 # -- figure 6: sweeps --------------------------------------------------------------------------------
-def sweep_times(url: str, *, repeats: int, now: datetime) -> dict[str, Any]:
+def sweep_times(url: str, *, repeats: int, now: datetime, jobs: tuple[str, ...] = SWEEP_JOBS) -> dict[str, Any]:
     """Each sweep's run time on the district (the first run does the work; later runs find little)."""
     from carecenter.messaging.outbound import AlertMessaging
     from carecenter.settings import Settings
@@ -331,11 +334,10 @@ def sweep_times(url: str, *, repeats: int, now: datetime) -> dict[str, Any]:
     settings = Settings(database_url=url)
     messaging = AlertMessaging(sms=SmsSettings(), public_url="http://127.0.0.1", link_secret=b"bench" * 8)
     sweeps = all_sweeps(messaging, settings.visit_rules())
-    wanted = ("visit-reminders", "late-and-missed-visits", "detect-silent-devices", "escalate-alerts")
     engine = make_engine(url)
     figures: dict[str, Any] = {}
     try:
-        for job in wanted:
+        for job in jobs:
             # The first runs catch up with the seeded backlog (and keep what they did): an alert
             # takes one escalation step a run, and seeding the district takes minutes, so an
             # alert seeded as due may be due again by then. The runs after that are what every
@@ -361,3 +363,25 @@ def sweep_times(url: str, *, repeats: int, now: datetime) -> dict[str, Any]:
     finally:
         engine.dispose()
     return figures
+
+
+def outage_sweep_ms(url: str, *, now: datetime) -> dict[str, Any]:
+    """The silent-device sweep when every watch has gone quiet and been alerted (a network outage's
+    steady state): each quiet device is a probe of the alerts, not a scan of them."""
+    from carecommon.sqltypes import UTCDateTime
+
+    engine = make_engine(url)
+    at = sa.bindparam("at", type_=UTCDateTime)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO alert (center_id, resident_id, device_id, kind, severity, status, opened_at,"
+                " last_triggered_at, trigger_count, escalation_steps_done, reminders_sent)"
+                " SELECT center_id, resident_id, id, 'device_silent', 'medium', 'resolved', :at, :at, 1, 0, 0"
+                " FROM device WHERE resident_id IS NOT NULL"
+            ).bindparams(at),
+            {"at": now + timedelta(minutes=29)},
+        )
+    figures = sweep_times(url, repeats=5, now=now + timedelta(minutes=30), jobs=("detect-silent-devices",))
+    engine.dispose()
+    return {"silent_sweep_all_quiet_ms": figures["detect-silent-devices_ms"]}

@@ -76,12 +76,16 @@ def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, Ru
     ids = sorted(set(resident_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(*SUBJECT_COLUMNS)
-        .where(among(session, Resident.id, ids))
-        .order_by(col(Resident.id))
-        .with_for_update(of=Resident)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(  # Core rows: the ORM's loading costs more than the query here
+            sa.select(*SUBJECT_COLUMNS)
+            .where(among(session, Resident.id, ids))
+            .order_by(col(Resident.id))
+            .with_for_update(of=Resident)
+        )
+        .all()
+    )
     return {row.id: subject_of(row) for row in rows}
 
 
@@ -97,6 +101,7 @@ class Assessor:
         self._rows: dict[tuple[int, str], RuleState] = {}
         self._states: dict[int, dict[str, rules.Breach]] = {rid: {} for rid in ids}
         self._thresholds: dict[int, Thresholds] = {}
+        self._center_thresholds: dict[int, Thresholds] = {}
         self._with_active: set[int] = set()
         self._centers: dict[int, Center] = {}
         if not ids:
@@ -122,7 +127,13 @@ class Assessor:
         states = self._states.setdefault(subject.id, {})
         thresholds = self._thresholds.get(subject.id)
         if thresholds is None:
-            thresholds = effective_thresholds(center.alert_thresholds, subject.overrides)
+            if subject.overrides:
+                thresholds = effective_thresholds(center.alert_thresholds, subject.overrides)
+            else:  # most residents follow their center: one pydantic validation per center, not per resident
+                thresholds = self._center_thresholds.get(subject.center_id)
+                if thresholds is None:
+                    thresholds = effective_thresholds(center.alert_thresholds, None)
+                    self._center_thresholds[subject.center_id] = thresholds
             self._thresholds[subject.id] = thresholds
         evaluation = rules.evaluate(facts, thresholds, subject.facts, states)
         states.update(evaluation.states)

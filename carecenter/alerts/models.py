@@ -79,6 +79,8 @@ class Alert(SQLModel, table=True):
             sqlite_where=sa.text(_ACTIVE),
         ),
         sa.Index("ix_alert_due", "status", "next_escalation_at"),
+        # "Already alerted for this silence?" per quiet device: a probe, not a scan, when thousands are quiet.
+        sa.Index("ix_alert_resident_kind_opened", "resident_id", "kind", "opened_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -5,9 +5,10 @@ acceptance window's keys: see `ReadingKey`); only new readings are inserted, and
 signs are added to the hourly roll-ups (`reading_hourly`) in the same transaction.
 
 PostgreSQL: a batch of 50 rows or more is COPYed into a per-connection staging table, then
-keys and readings are moved in one statement (`WITH fresh AS (INSERT INTO reading_key … ON
-CONFLICT DO NOTHING RETURNING …) INSERT INTO reading … JOIN fresh`); the devices' last sign of
-life is one `UPDATE … FROM unnest(…)`. (A 1,000-row multi-VALUES statement costs more for
+keys, readings and roll-ups are written in one statement (`WITH fresh AS (INSERT INTO
+reading_key … ON CONFLICT DO NOTHING RETURNING …), stored AS (INSERT INTO reading … JOIN fresh
+RETURNING …) INSERT INTO reading_hourly SELECT … FROM stored GROUP BY …`); the devices' last
+sign of life is one `UPDATE … FROM unnest(…)`. (A 1,000-row multi-VALUES statement costs more for
 psycopg to parse and quote than for the server to run.) Smaller batches, and SQLite: one
 multi-row INSERT for the keys, one for the readings. Everything runs in the caller's transaction.
 """
@@ -33,13 +34,28 @@ _CREATE_STAGING = (
     f"SELECT {_COLUMNS} FROM reading WITH NO DATA"
 )
 _COPY_STAGING = f"COPY reading_staging ({_COLUMNS}) FROM STDIN"
+_VITAL_VALUES = ", ".join(f"('{name}', s.{name}::float8)" for name in ROLLUP_FIELDS)
+_ROLLUP_SET = (
+    "ON CONFLICT (resident_id, vital, hour) DO UPDATE SET "
+    "minimum = least(reading_hourly.minimum, excluded.minimum), "
+    "maximum = greatest(reading_hourly.maximum, excluded.maximum), "
+    "total = reading_hourly.total + excluded.total, samples = reading_hourly.samples + excluded.samples"
+)
+# Keys, readings and their roll-ups in one statement: the roll-ups are summed by the database.
 _MOVE_STAGED = (
     "WITH fresh AS (INSERT INTO reading_key (device_id, event_id, recorded_at) "  # noqa: S608
     "SELECT device_id, event_id, recorded_at FROM reading_staging "
-    "ON CONFLICT DO NOTHING RETURNING device_id, event_id) "
-    f"INSERT INTO reading ({_COLUMNS}) SELECT {_STAGED_COLUMNS} FROM reading_staging s "
+    "ON CONFLICT DO NOTHING RETURNING device_id, event_id), "
+    f"stored AS (INSERT INTO reading ({_COLUMNS}) SELECT {_STAGED_COLUMNS} FROM reading_staging s "
     "JOIN fresh ON fresh.device_id = s.device_id AND fresh.event_id = s.event_id "
-    "RETURNING id, device_id, event_id"
+    f"RETURNING id, device_id, event_id, resident_id, recorded_at, {', '.join(ROLLUP_FIELDS)}), "
+    "rolled AS (INSERT INTO reading_hourly (resident_id, vital, hour, minimum, maximum, total, samples) "
+    "SELECT s.resident_id, v.vital, date_trunc('hour', s.recorded_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
+    "min(v.value), max(v.value), sum(v.value), count(*) "
+    f"FROM stored s CROSS JOIN LATERAL (VALUES {_VITAL_VALUES}) AS v(vital, value) "
+    "WHERE s.resident_id IS NOT NULL AND v.value IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "
+    f"{_ROLLUP_SET}) "
+    "SELECT id, device_id, event_id FROM stored"
 )
 Key = tuple[int | None, str]  # (device_id, event_id); a reading taken at a visit has no device
 Row = tuple[Any, ...]  # a reading's values in READING_COLUMNS order
@@ -67,9 +83,8 @@ def insert_new(session: Session, rows: Sequence[Row]) -> dict[Key, int]:
     unique = list(firsts.values())
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql" and len(unique) >= COPY_FROM and all(k[0] is not None for k in firsts):
-        stored = _insert_via_copy(session, unique)
-    else:
-        stored = _insert_rows(session, unique)
+        return _insert_via_copy(session, unique)  # rolled up in the same statement
+    stored = _insert_rows(session, unique)
     roll_up(session, (firsts[key] for key in stored))
     return stored
 
@@ -125,7 +140,7 @@ def roll_up(session: Session, rows: Iterable[Row]) -> None:
         for vital, at in _VITALS:
             if row[at] is None:
                 continue
-            value = float(row[at])  # one type per array on PostgreSQL
+            value = float(row[at])
             bucket = hours.get((resident_id, vital, hour))
             if bucket is None:
                 hours[(resident_id, vital, hour)] = [value, value, value, 1]
@@ -138,36 +153,21 @@ def roll_up(session: Session, rows: Iterable[Row]) -> None:
     connection = session.connection()
     # In key order: two transactions touching the same hours take their row locks in the same order.
     ordered = sorted(hours.items())
-    if connection.dialect.name == "postgresql":  # one statement, arrays as parameters
-        columns = list(zip(*((r, v, h, *b) for (r, v, h), b in ordered), strict=True))
-        connection.execute(_ROLL_UP_ARRAYS, dict(zip(_ROLL_UP_NAMES, (list(c) for c in columns), strict=True)))
-        return
     table = ReadingHourly.__table__  # type: ignore[attr-defined]
     stmt = upsert_insert(connection.dialect)(table)
+    on_postgresql = connection.dialect.name == "postgresql"
+    least, greatest = (sa.func.least, sa.func.greatest) if on_postgresql else (sa.func.min, sa.func.max)
     stmt = stmt.on_conflict_do_update(
         index_elements=["resident_id", "vital", "hour"],
         set_={
-            "minimum": sa.func.min(table.c.minimum, stmt.excluded.minimum),
-            "maximum": sa.func.max(table.c.maximum, stmt.excluded.maximum),
+            "minimum": least(table.c.minimum, stmt.excluded.minimum),
+            "maximum": greatest(table.c.maximum, stmt.excluded.maximum),
             "total": table.c.total + stmt.excluded.total,
             "samples": table.c.samples + stmt.excluded.samples,
         },
     )
     names = ("resident_id", "vital", "hour", "minimum", "maximum", "total", "samples")
     connection.execute(stmt, [dict(zip(names, (r, v, h, *b), strict=True)) for (r, v, h), b in ordered])
-
-
-_ROLL_UP_NAMES = ("residents", "vitals", "hours", "minimums", "maximums", "totals", "samples")
-_ROLL_UP_ARRAYS = sa.text(
-    "INSERT INTO reading_hourly (resident_id, vital, hour, minimum, maximum, total, samples) "
-    "SELECT * FROM unnest(CAST(:residents AS INTEGER[]), CAST(:vitals AS VARCHAR[]), "
-    "CAST(:hours AS TIMESTAMPTZ[]), CAST(:minimums AS FLOAT8[]), CAST(:maximums AS FLOAT8[]), "
-    "CAST(:totals AS FLOAT8[]), CAST(:samples AS INTEGER[])) "
-    "ON CONFLICT (resident_id, vital, hour) DO UPDATE SET "
-    "minimum = least(reading_hourly.minimum, excluded.minimum), "
-    "maximum = greatest(reading_hourly.maximum, excluded.maximum), "
-    "total = reading_hourly.total + excluded.total, samples = reading_hourly.samples + excluded.samples"
-)
 
 
 def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None]]) -> None:

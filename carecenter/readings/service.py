@@ -163,7 +163,7 @@ def _devices_named(session: Session, serials: set[str]) -> dict[str, Target]:
     """The devices gateways' readings name, in one query (a device's own key names only itself)."""
     if not serials:
         return {}
-    rows = session.execute(sa.select(*TARGET_COLUMNS).where(among(session, Device.serial, serials))).all()
+    rows = session.connection().execute(sa.select(*TARGET_COLUMNS).where(among(session, Device.serial, serials))).all()
     return {row.serial: Target(*row) for row in rows}  # the row's columns are Target's fields
 
 

@@ -1,5 +1,6 @@
 """Readings that do not grow without end: idempotency keys in their own table, hourly roll-ups,
-alerts keeping copies of their readings, and (PostgreSQL) `reading` partitioned by month
+alerts keeping copies of their readings, and (PostgreSQL) `reading` partitioned by month; an
+index for the silent-device sweep's "already alerted" probe
 
 On PostgreSQL the table is converted in place, without copying it: the existing table becomes
 the partition `reading_legacy` for everything recorded before the first day of next month,
@@ -67,6 +68,7 @@ def upgrade() -> None:
     )
     op.add_column("alert", sa.Column("first_reading", sa.JSON(), nullable=True))
     op.add_column("alert", sa.Column("last_reading", sa.JSON(), nullable=True))
+    op.create_index("ix_alert_resident_kind_opened", "alert", ["resident_id", "kind", "opened_at"], unique=False)
 
     postgresql = op.get_bind().dialect.name == "postgresql"
     now = datetime.now(UTC)
@@ -89,8 +91,15 @@ def upgrade() -> None:
             f"SELECT resident_id, '{vital}', {hour}, min({vital}), max({vital}), sum({vital}), count({vital}) "
             f"FROM reading WHERE resident_id IS NOT NULL AND {vital} IS NOT NULL GROUP BY resident_id, {hour}"
         )
+    # A reading's device and center are what the check-in writer resolved: their foreign keys cost two
+    # lookups and row locks per reading, and served nothing an index did not (deleting a device or
+    # a center is refused while it has readings' residents; the resident's key stays, on its index).
+    # No query reads readings by center: its index goes too.
     with op.batch_alter_table("reading", schema=None) as batch_op:
         batch_op.drop_constraint("uq_reading_device_id_event_id", type_="unique")
+        batch_op.drop_constraint(op.f("fk_reading_device_id_device"), type_="foreignkey")
+        batch_op.drop_constraint(op.f("fk_reading_center_id_center"), type_="foreignkey")
+        batch_op.drop_index(op.f("ix_reading_center_id"))
     if postgresql:
         empty = op.get_bind().execute(sa.text("SELECT NOT EXISTS (SELECT 1 FROM reading)")).scalar()
         if empty:  # a new database: no legacy partition, months from this one
@@ -106,16 +115,13 @@ def _partition_in_place(boundary: datetime, *, keep_legacy: bool) -> None:
     op.execute("ALTER TABLE reading VALIDATE CONSTRAINT reading_legacy_range")
     op.execute("ALTER TABLE reading RENAME TO reading_legacy")
     for old, new in (
-        ("ix_reading_center_id", "reading_legacy_center_id"),
         ("ix_reading_resident_recorded", "reading_legacy_resident_recorded"),
         ("pk_reading", "reading_legacy_pkey"),
     ):
         op.execute(f"ALTER INDEX {old} RENAME TO {new}")
     op.execute("CREATE TABLE reading (LIKE reading_legacy INCLUDING DEFAULTS) PARTITION BY RANGE (recorded_at)")
     op.execute("ALTER SEQUENCE reading_id_seq OWNED BY reading.id")  # or dropping the legacy part drops it
-    for column, target in (("center_id", "center"), ("device_id", "device"), ("resident_id", "resident")):
-        op.create_foreign_key(op.f(f"fk_reading_{column}_{target}"), "reading", target, [column], ["id"])
-    op.create_index(op.f("ix_reading_center_id"), "reading", ["center_id"])
+    op.create_foreign_key(op.f("fk_reading_resident_id_resident"), "reading", "resident", ["resident_id"], ["id"])
     op.create_index("ix_reading_resident_recorded", "reading", ["resident_id", "recorded_at"])
     op.execute(f"ALTER TABLE reading ATTACH PARTITION reading_legacy FOR VALUES FROM (MINVALUE) TO ('{edge}')")
     op.execute("ALTER TABLE reading_legacy DROP CONSTRAINT reading_legacy_range")
@@ -140,12 +146,14 @@ def downgrade() -> None:
         op.execute("DROP TABLE reading CASCADE")  # and its partitions
         op.execute("ALTER TABLE reading_plain RENAME TO reading")
         op.create_primary_key(op.f("pk_reading"), "reading", ["id"])
-        for column, target in (("center_id", "center"), ("device_id", "device"), ("resident_id", "resident")):
-            op.create_foreign_key(op.f(f"fk_reading_{column}_{target}"), "reading", target, [column], ["id"])
-        op.create_index(op.f("ix_reading_center_id"), "reading", ["center_id"])
+        op.create_foreign_key(op.f("fk_reading_resident_id_resident"), "reading", "resident", ["resident_id"], ["id"])
         op.create_index("ix_reading_resident_recorded", "reading", ["resident_id", "recorded_at"])
     with op.batch_alter_table("reading", schema=None) as batch_op:
         batch_op.create_unique_constraint("uq_reading_device_id_event_id", ["device_id", "event_id"])
+        batch_op.create_foreign_key(op.f("fk_reading_device_id_device"), "device", ["device_id"], ["id"])
+        batch_op.create_foreign_key(op.f("fk_reading_center_id_center"), "center", ["center_id"], ["id"])
+        batch_op.create_index(op.f("ix_reading_center_id"), ["center_id"], unique=False)
+    op.drop_index("ix_alert_resident_kind_opened", table_name="alert")
     op.drop_column("alert", "last_reading")
     op.drop_column("alert", "first_reading")
     op.drop_table("reading_hourly")
