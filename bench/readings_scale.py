@@ -44,6 +44,7 @@ def run(kind: str, workdir: Path, sizes: tuple[int, int]) -> dict[str, Any]:
             loaded += seed_readings(engine, size - loaded, offset=loaded, at=at)
             figures[f"scale_{label}_readings"] = loaded
             figures |= {f"scale_{label}_{name}": value for name, value in measure(url, seeded, engine, at).items()}
+        figures["scale_bytes_per_reading"] = bytes_per_reading(engine, loaded)
     finally:
         engine.dispose()
     for name in ("batch_readings_per_s", "chart_p95_ms", "silent_sweep_ms"):
@@ -137,3 +138,17 @@ def silent_sweep_ms(url: str, engine: sa.Engine, at: datetime) -> float:
             session.rollback()
         runs.append((time.perf_counter() - started) * 1000)
     return round(statistics.median(runs[1:]), 1)
+
+
+def bytes_per_reading(engine: sa.Engine, readings: int) -> int:
+    """Disk per raw reading with its indexes and idempotency key (what sizing multiplies)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            size = conn.execute(
+                sa.text("SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('reading') WHERE isleaf")
+            ).scalar_one()
+            size += conn.execute(sa.text("SELECT pg_total_relation_size('reading_key')")).scalar_one()
+        else:
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+            size = pages * conn.exec_driver_sql("PRAGMA page_size").scalar_one()  # the whole file: an upper bound
+    return round(int(size) / max(1, readings))

@@ -56,6 +56,7 @@ ROWS: list[tuple[str, Key]] = [
     ("11. 30-day chart change", "scale_chart_p95_ms_change"),
     ("11. silent sweep ms (small / large)", ("scale_small_silent_sweep_ms", "scale_large_silent_sweep_ms")),
     ("11. silent sweep change", "scale_silent_sweep_ms_change"),
+    ("11. disk per raw reading with its indexes, bytes", "scale_bytes_per_reading"),
 ]
 START, END = "<!-- bench:table -->", "<!-- /bench:table -->"
 

@@ -23,11 +23,11 @@ import msgspec
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from carecenter.devices.service import UNKNOWN_DEVICE_KEY, devices_by_key
+from carecenter.devices.service import UNKNOWN_DEVICE_KEY
 from carecenter.errors import NotAuthenticated
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.readings.fast import ItemAnswer
-from carecenter.readings.service import Target, count_committed, ingest, target_of, targets_by_id
+from carecenter.readings.service import Target, count_committed, ingest, targets_by_id, targets_by_key
 
 log = logging.getLogger(__name__)
 
@@ -133,13 +133,12 @@ class CheckinBatcher:
         if self.give_way is not None:
             self.give_way()
         with Session(self.engine, expire_on_commit=False) as session:
-            by_key = devices_by_key(session, {p.key for p in batch if p.key is not None})
+            by_key = targets_by_key(session, {p.key for p in batch if p.key is not None})
             by_id = targets_by_id(session, {p.device_id for p in batch if p.device_id is not None})
             posts: list[tuple[Target, Any]] = []
             waiting: list[_Pending] = []
             for pending in batch:
-                device = by_key.get(pending.key) if pending.key is not None else None
-                target = target_of(device) if device is not None else by_id.get(pending.device_id or -1)
+                target = by_key.get(pending.key) if pending.key is not None else by_id.get(pending.device_id or -1)
                 if target is None:
                     _fail(pending, NotAuthenticated(UNKNOWN_DEVICE_KEY))
                     continue

@@ -20,6 +20,7 @@ from carecenter.alerts import rules
 from carecenter.alerts.assess import Assessor, RuleSubject, lock_subjects
 from carecenter.db import among
 from carecenter.devices.models import Device, DeviceKind
+from carecenter.devices.service import key_hash
 from carecenter.errors import NotFound
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, paginate
@@ -147,6 +148,24 @@ def _validate(raw: Any, now: datetime) -> Valid:
     if item.recorded_at < now - MAX_AGE:
         raise Rejected("recorded_at: more than 7 days old")
     return item
+
+
+def targets_by_key(session: Session, keys: set[str]) -> dict[str, Target]:
+    """The devices these keys belong to, as Core rows (the ORM's objects cost more than the query
+    when a group holds dozens); unknown and revoked keys are left out."""
+    if not keys:
+        return {}
+    by_hash = {key_hash(key): key for key in keys}
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(*TARGET_COLUMNS, col(Device.key_hash)).where(
+                among(session, Device.key_hash, by_hash), col(Device.revoked_at).is_(None)
+            )
+        )
+        .all()
+    )
+    return {by_hash[row.key_hash]: Target(*row[: len(TARGET_FIELDS)]) for row in rows}
 
 
 def targets_by_id(session: Session, ids: set[int]) -> dict[int, Target]:
