@@ -120,7 +120,10 @@ def test_the_simulator_drives_watches_over_tcp(
     serials = {w["serial"] for w in summary.watches[:6]}
     session.expire_all()
     from_watches = session.exec(
-        select(func.count()).select_from(Reading).join(Device).where(col(Device.serial).in_(serials))
+        select(func.count())
+        .select_from(Reading)
+        .join(Device, col(Reading.device_id) == Device.id)
+        .where(col(Device.serial).in_(serials))
     ).one()
     assert from_watches > 5
     watch_ids = session.exec(select(Device.id).where(col(Device.serial).in_(serials))).all()
