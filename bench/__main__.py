@@ -210,7 +210,7 @@ def district_scale(run: Run) -> dict[str, Any]:
 
 def readings_scale_case(run: Run) -> dict[str, Any]:
     """Part 4: ingestion, the 30-day chart and the silent sweep at two table sizes ten times apart."""
-    sizes = (20_000, 200_000) if run.quick else (2_000_000, 20_000_000)
+    sizes = (20_000, 200_000) if run.quick else (1_000_000, 10_000_000)
     return readings_scale.run(run.kind, run.workdir, sizes)
 
 
@@ -269,7 +269,10 @@ def verdict(name: str, value: Any, kind: str) -> str:
     return f"{'met' if ok else 'MISSED'} ({op} {target:g})"
 
 
-def run_cases(chosen: list[Case], kinds: tuple[str, ...], quick: bool) -> dict[str, dict[str, Any]]:
+def run_cases(
+    chosen: list[Case], kinds: tuple[str, ...], quick: bool, save: Callable[[dict[str, dict[str, Any]]], None]
+) -> dict[str, dict[str, Any]]:
+    """Every chosen case on each database; `save` gets the figures so far after each case."""
     figures: dict[str, dict[str, Any]] = {}
     workdir = Path(tempfile.mkdtemp(prefix="carecenter-bench-"))
     for kind in kinds:
@@ -285,25 +288,29 @@ def run_cases(chosen: list[Case], kinds: tuple[str, ...], quick: bool) -> dict[s
                 for name, value in found.items():
                     progress.note(f"{name:<40} {value!s:>14}  {verdict(name, value, kind)}")
                 run.figures |= found
+                save(figures | {kind: run.figures})  # a run stopped halfway keeps what it measured
         finally:
             if run.alert_path is not None:
                 run.figures |= run.alert_path.stop()
         figures[kind] = run.figures
+        save(figures)
     return figures
 
 
 def merge(path: Path, quick: bool, fresh: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The new figures over those of earlier runs of the same mode (a run of one case keeps the rest)."""
-    earlier: dict[str, dict[str, Any]] = {}
+    earlier: list[dict[str, Any]] = []
     if path.exists():
         saved = json.loads(path.read_text())
         if saved.get("quick") == quick:
-            earlier = {r["database"]: r for r in saved["results"]}
-    kinds = [k for k in BOTH if k in earlier or k in fresh]
-    return [
-        {"database": k} | {n: v for n, v in earlier.get(k, {}).items() if n != "database"} | fresh.get(k, {})
-        for k in kinds
-    ]
+            earlier = saved["results"]
+    return merged(earlier, fresh)
+
+
+def merged(earlier: list[dict[str, Any]], fresh: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    before = {r["database"]: {n: v for n, v in r.items() if n != "database"} for r in earlier}
+    kinds = [k for k in BOTH if k in before or k in fresh]
+    return [{"database": k} | before.get(k, {}) | fresh.get(k, {}) for k in kinds]
 
 
 def main() -> int:
@@ -326,10 +333,14 @@ def main() -> int:
         + ("" if args.quick else f"; about {plan:.0f} minutes")
         + f". Server logs: {LOG_DIR}"
     )
-    fresh = run_cases(chosen, kinds, args.quick)
     out = Path(args.out)
-    results = merge(out, args.quick, fresh)
-    out.write_text(json.dumps({"quick": args.quick, "results": results}, indent=2))
+    earlier = merge(out, args.quick, {})
+
+    def save(fresh: dict[str, dict[str, Any]]) -> None:
+        out.write_text(json.dumps({"quick": args.quick, "results": merged(earlier, fresh)}, indent=2))
+
+    run_cases(chosen, kinds, args.quick, save)
+    results = json.loads(out.read_text())["results"]
     for result in results:
         print(f"\n[{result['database']}]")
         for name, value in result.items():
