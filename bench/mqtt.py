@@ -1,4 +1,4 @@
-"""`python -m bench.mqtt [--messages N] [--batch B] [--db sqlite|postgresql] [--quick]`
+"""The `mqtt` case of `python -m bench` (`--case mqtt`).
 
 MQTT ingestion against the broker itself (#18, part 2): the same batched payloads (a gateway's
 message holds B readings of its devices, QoS 1) published to the local Mosquitto, received first
@@ -8,7 +8,6 @@ gateway processes on a shared subscription. Figures: readings/s for each, and th
 Target: one process at least 0.5 of the bare subscriber for batched payloads.
 """
 
-import argparse
 import json
 import os
 import random
@@ -32,7 +31,6 @@ from carecenter.db import make_engine
 from notifications.fake_twilio_api import FakeTwilioApi
 
 BROKER = ("127.0.0.1", 1883)
-TARGET_RATIO = 0.5
 
 
 def payloads(gateway_key: str, serials: list[str], *, messages: int, batch: int, seed_no: int) -> list[bytes]:
@@ -190,31 +188,3 @@ def run(kind: str, messages: int, batch: int) -> dict[str, Any]:
     figures["one_process_vs_bare"] = round(figures["one_process_readings_per_s"] / bare, 3)
     figures["two_processes_vs_bare"] = round(figures["two_processes_readings_per_s"] / bare, 3)
     return figures
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.mqtt", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=400)
-    parser.add_argument("--batch", type=int, default=50, help="readings per message")
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="postgresql")
-    parser.add_argument("--quick", action="store_true", help="40 messages of 10 (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "mqtt.json")
-    args = parser.parse_args()
-    messages, batch = (40, 10) if args.quick else (args.messages, args.batch)
-    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
-    results = [run(kind, messages, batch) for kind in kinds]
-    print(f"MQTT ingestion through Mosquitto, {messages} messages of {batch} readings (QoS 1)")
-    heading = f"{'database':<11}{'bare r/s':>10}{'1 proc r/s':>12}{'ratio':>8}{'2 procs r/s':>13}{'ratio':>8}"
-    print(f"{heading}  target >= {TARGET_RATIO}")
-    for r in results:
-        met = "met" if r["one_process_vs_bare"] >= TARGET_RATIO else "MISSED"
-        two = f"{r['two_processes_readings_per_s']:>13}{r['two_processes_vs_bare']:>8}"
-        print(
-            f"{r['database']:<11}{r['bare_readings_per_s']:>10}{r['one_process_readings_per_s']:>12}"
-            f"{r['one_process_vs_bare']:>8}{two}  {met}"
-        )
-    args.out.write_text(json.dumps({"run_at": datetime.now(UTC).isoformat(), "results": results}, indent=2) + "\n")
-
-
-if __name__ == "__main__":
-    main()

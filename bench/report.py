@@ -1,4 +1,4 @@
-"""`python -m bench.report [--residents N] [--db sqlite|postgresql|both] [--quick]`
+"""The `monthly-report` case of `python -m bench` (`--case monthly-report`).
 
 The monthly report (#16): one center of 500 residents with a month of service records (meals
 every day, two or three home services a week: about 20,000 records), a signed assessment and
@@ -9,8 +9,6 @@ them (SQL, no Python objects), so the cost of the product's own work shows.
 Target: every format under 5 s.
 """
 
-import argparse
-import json
 import random
 import statistics
 import tempfile
@@ -33,7 +31,6 @@ from carecenter.subsidies.models import Eligibility, EligibilityGroup, SubsidyRu
 from notifications.fake_twilio_api import FakeTwilioApi
 
 MONTH = "2026-10"
-TARGET_SECONDS = 5.0
 RECORD_COLUMNS = [
     "center_id", "resident_id", "service_code", "category", "unit", "quantity", "delivered", "service_on", "month",
     "worker_id", "checked_in_at", "checked_out_at", "check_in_distance_m", "check_out_distance_m", "far_from_home",
@@ -154,30 +151,3 @@ def run(kind: str, residents: int, repeats: int) -> dict[str, Any]:
         server.stop()
         twilio.stop()
     return figures
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--residents", type=int, default=500)
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--quick", action="store_true", help="50 residents, one request per format (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "report.json")
-    args = parser.parse_args()
-    residents, repeats = (50, 1) if args.quick else (args.residents, 3)
-    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
-    results = [run(kind, residents, repeats) for kind in kinds]
-    print(f"Monthly report, one center, {MONTH} (target: each format < {TARGET_SECONDS:.0f} s)")
-    print(
-        f"{'database':<11}{'residents':>10}{'records':>9}{'JSON s':>8}{'XLSX s':>8}{'CSV s':>8}{'raw SQL s':>11}  met"
-    )
-    for r in results:
-        met = all(r[f"{fmt}_max_s"] < TARGET_SECONDS for fmt in ("json", "xlsx", "csv"))
-        print(
-            f"{r['database']:<11}{r['residents']:>10}{r['records']:>9}{r['json_s']:>8}{r['xlsx_s']:>8}"
-            f"{r['csv_s']:>8}{r['raw_sql_s']:>11}  {'yes' if met else 'NO'}"
-        )
-    args.out.write_text(json.dumps({"run_at": datetime.now(UTC).isoformat(), "results": results}, indent=2) + "\n")
-
-
-if __name__ == "__main__":
-    main()

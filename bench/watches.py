@@ -1,4 +1,4 @@
-"""`python -m bench.watches [--connections N] [--seconds S] [--db postgresql|sqlite] [--quick]`
+"""The `watch-connections` case of `python -m bench` (`--case watch-connections`).
 
 Held watch connections against one `python main.py gateway` process (#18, part 1): N watches
 (real TCP sockets, asyncio, frames as the vendors document them) each sending `LK` every
@@ -12,9 +12,7 @@ The file-descriptor limit is raised to the hard limit here and in the gateway (2
 need more than the usual 1,024).
 """
 
-import argparse
 import asyncio
-import json
 import os
 import random
 import resource
@@ -39,12 +37,6 @@ from notifications.fake_twilio_api import FakeTwilioApi
 LK_EVERY, REPORT_EVERY = 300.0, 60.0  # seconds, per watch
 WORKER_PHONE = "+8613700009001"  # bench.harness.seed's care worker
 SETTLE_SECONDS = 10
-TARGETS = {
-    "rss_mb": ("<", 500),
-    "lk_p99_ms": ("<", 250),
-    "peak_frames_per_s": (">=", 3000),
-    "sos_to_sms_p99_ms": ("<", 500),
-}
 
 
 WANTED_FDS = 65_536
@@ -278,34 +270,3 @@ async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]
         gateway.stop()
         twilio.stop()
     return results
-
-
-def print_table(results: dict[str, Any]) -> None:
-    print(f"watch connections on one gateway process ({results['database']}, {results['connections']} watches)")
-    for name, value in results.items():
-        target = TARGETS.get(name)
-        verdict = ""
-        if target is not None:
-            op, limit = target
-            met = value < limit if op == "<" else value >= limit
-            verdict = f"{'met' if met else '**missed**'} ({op} {limit})"
-        print(f"  {name:<28} {value!s:>10}  {verdict}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.watches")
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
-    parser.add_argument("--connections", type=int, default=20_000)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--quick", action="store_true", help="200 watches, 10 s, a short peak search")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "watches.json"))
-    args = parser.parse_args()
-    connections, seconds = (200, 10.0) if args.quick else (args.connections, args.seconds)
-    steps = [500, 1000] if args.quick else [1000, 2000, 3000, 4000, 5000, 6000]
-    results = asyncio.run(run(args.db, connections, seconds, steps))
-    print_table(results)
-    Path(args.out).write_text(json.dumps(results, indent=1))
-
-
-if __name__ == "__main__":
-    main()
