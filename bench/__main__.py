@@ -297,14 +297,12 @@ def run_cases(
     return figures
 
 
-def merge(path: Path, quick: bool, fresh: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The new figures over those of earlier runs of the same mode (a run of one case keeps the rest)."""
-    earlier: list[dict[str, Any]] = []
-    if path.exists():
-        saved = json.loads(path.read_text())
-        if saved.get("quick") == quick:
-            earlier = saved["results"]
-    return merged(earlier, fresh)
+def earlier_results(path: Path, quick: bool) -> list[dict[str, Any]]:
+    """The figures of earlier runs of the same mode, which a run of some cases keeps."""
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    return list(saved["results"]) if saved.get("quick") == quick else []
 
 
 def merged(earlier: list[dict[str, Any]], fresh: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -334,13 +332,12 @@ def main() -> int:
         + f". Server logs: {LOG_DIR}"
     )
     out = Path(args.out)
-    earlier = merge(out, args.quick, {})
+    earlier = earlier_results(out, args.quick)
 
     def save(fresh: dict[str, dict[str, Any]]) -> None:
         out.write_text(json.dumps({"quick": args.quick, "results": merged(earlier, fresh)}, indent=2))
 
-    run_cases(chosen, kinds, args.quick, save)
-    results = json.loads(out.read_text())["results"]
+    results = merged(earlier, run_cases(chosen, kinds, args.quick, save))
     for result in results:
         print(f"\n[{result['database']}]")
         for name, value in result.items():

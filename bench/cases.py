@@ -14,7 +14,7 @@ import httpx
 import sqlalchemy as sa
 
 from bench import progress
-from bench.harness import FanOut, Seeded, Server, copy_rows, now
+from bench.harness import FanOut, Seeded, Server, copy_rows, now, percentile
 from carecenter.readings.models import Reading
 from notifications.fake_twilio_api import FakeTwilioApi
 
@@ -120,7 +120,7 @@ def single_readings(
         "failures": failures,
         "requests_per_s": round(len(requests) / elapsed),
         "p50_ms": round(statistics.median(latencies), 1),
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+        "p99_ms": round(percentile(latencies, 0.99) or 0, 1),
     }
 
 
@@ -294,5 +294,5 @@ def alert_latency(
         "sos": sos,
         "delivered": len(latencies),
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1) if latencies else None,
+        "p99_ms": round(p99, 1) if (p99 := percentile(latencies, 0.99)) is not None else None,
     }

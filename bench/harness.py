@@ -269,7 +269,7 @@ def start_server(
         | (extra_env or {})
     )
     command = ["main.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    return _launch(command, env, port)
+    return _launch("serve", command, env, port)
 
 
 def start_naive_peer(url: str, *, workers: int = 1) -> Server:
@@ -280,7 +280,8 @@ def start_naive_peer(url: str, *, workers: int = 1) -> Server:
     port = free_port()
     env = _environment() | {"NAIVE_DATABASE_URL": url}
     uvicorn = ["-m", "uvicorn", "--factory", "bench.naive_peer:app_factory", "--host", "127.0.0.1", "--port", str(port)]
-    return _launch([*uvicorn, "--log-level", "warning", "--no-access-log", "--workers", str(workers)], env, port)
+    arguments = [*uvicorn, "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
+    return _launch("naive-peer", arguments, env, port)
 
 
 def _environment() -> dict[str, str]:
@@ -294,10 +295,10 @@ def log_file(name: str) -> Path:
     return LOG_DIR / f"{name}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:4]}.log"
 
 
-def _launch(arguments: list[str], env: dict[str, str], port: int) -> Server:
+def _launch(name: str, arguments: list[str], env: dict[str, str], port: int) -> Server:
     """`python ARGUMENTS` in the project root, once it answers /readyz on `port`; its output to a file."""
     base = f"http://127.0.0.1:{port}"
-    log = log_file(Path(arguments[0]).stem if arguments[0] != "-m" else arguments[1].replace(".", "-"))
+    log = log_file(name)
     with log.open("wb") as output:
         process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=env, stdout=output, stderr=output)
     deadline = time.monotonic() + 30
@@ -316,3 +317,11 @@ def _launch(arguments: list[str], env: dict[str, str], port: int) -> Server:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The value below which `share` of them lie (None for none)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]

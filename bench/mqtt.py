@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.cases import _reading
-from bench.harness import ROOT, SECRET, database_url, seed
+from bench.harness import ROOT, SECRET, database_url, log_file, seed
 from carecenter.db import make_engine
 from notifications.fake_twilio_api import FakeTwilioApi
 
@@ -87,7 +87,7 @@ def bare_subscriber(topic_filter: str, topic: str, bodies: list[bytes]) -> float
     return received["readings"] / (received["last"] - started)
 
 
-def start_gateway(url: str, twilio: FakeTwilioApi, prefix: str, group: str, log: Path) -> subprocess.Popen[bytes]:
+def start_gateway(url: str, twilio: FakeTwilioApi, prefix: str, group: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
         "CARECENTER_DATABASE_URL": url,
         "CARECENTER_SECRET_KEY": SECRET,
@@ -102,7 +102,11 @@ def start_gateway(url: str, twilio: FakeTwilioApi, prefix: str, group: str, log:
         "CARECENTER_TWILIO_API_BASE": twilio.base_url,
     }
     return subprocess.Popen(
-        [sys.executable, "main.py", "gateway"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("a")
+        [sys.executable, "main.py", "gateway"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file("gateway").open("w"),
     )
 
 
@@ -120,13 +124,13 @@ def wait_for(engine: sa.Engine, count: int, timeout: float = 600) -> float:
     return time.perf_counter()
 
 
-def carecenter(url: str, topic: str, bodies: list[bytes], warmup: bytes, processes: int, log: Path) -> float:
+def carecenter(url: str, topic: str, bodies: list[bytes], warmup: bytes, processes: int) -> float:
     """Readings/s stored by `processes` gateway processes on one shared subscription."""
     engine = make_engine(url)
     twilio = FakeTwilioApi().start()
     prefix = topic.split("/")[0]
     group = f"g{uuid.uuid4().hex[:6]}"
-    gateways = [start_gateway(url, twilio, prefix, group, log) for _ in range(processes)]
+    gateways = [start_gateway(url, twilio, prefix, group) for _ in range(processes)]
     try:
         before = stored(engine)
         deadline = time.monotonic() + 60
@@ -154,7 +158,6 @@ def run(kind: str, messages: int, batch: int) -> dict[str, Any]:
     seeded = seed(url, residents=2000, now=datetime.now(UTC))
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     topic = f"{prefix}/1/BW-GATEWAY/readings"
-    log = workdir / "gateway.log"
     warm = payloads(seeded.gateway_key, seeded.serials, messages=20, batch=1, seed_no=0)
     figures: dict[str, Any] = {"database": kind, "messages": messages, "batch": batch}
     figures["bare_readings_per_s"] = round(
@@ -171,7 +174,6 @@ def run(kind: str, messages: int, batch: int) -> dict[str, Any]:
             payloads(seeded.gateway_key, seeded.serials, messages=messages, batch=batch, seed_no=2),
             warm[0],
             1,
-            log,
         )
     )
     figures["two_processes_readings_per_s"] = round(
@@ -181,7 +183,6 @@ def run(kind: str, messages: int, batch: int) -> dict[str, Any]:
             payloads(seeded.gateway_key, seeded.serials, messages=messages, batch=batch, seed_no=3),
             warm[1],
             2,
-            log,
         )
     )
     bare = figures["bare_readings_per_s"]

@@ -5,7 +5,6 @@ district's would after a year, in the monthly partitions a year of upkeep would 
 cost should stay flat."""
 
 import random
-import statistics
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,17 +12,14 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from sqlmodel import Session
 
-from bench import cases, progress
-from bench.district import load_rows
-from bench.harness import PASSWORD, Seeded, database_url, now, seed, start_server
+from bench import cases, district, progress
+from bench.harness import Seeded, database_url, now, percentile, seed, start_server
 from carecenter.db import make_engine
 from carecenter.readings import partitions, upkeep
 from carecenter.readings.models import Reading
 from carecenter.web.session import COOKIE
 from notifications.fake_twilio_api import FakeTwilioApi
-from schedules.jobs import all_sweeps
 
 HISTORY = timedelta(days=395)
 RESIDENTS = 2000
@@ -81,7 +77,7 @@ def seed_readings(engine: sa.Engine, count: int, *, offset: int, at: datetime) -
             }
 
     with progress.phase(f"seed: {count:,} readings", count) as advance:
-        written = load_rows(engine, Reading.__table__, rows(), advance)  # type: ignore[attr-defined]
+        written = district.load_rows(engine, Reading.__table__, rows(), advance)  # type: ignore[attr-defined]
     with progress.phase("seed: hourly roll-ups", None), engine.begin() as conn:
         upkeep.roll_up_stored(conn)
     with engine.connect() as conn:
@@ -101,7 +97,7 @@ def measure(url: str, seeded: Seeded, engine: sa.Engine, at: datetime) -> dict[s
     return {
         "batch_readings_per_s": batch["readings_per_s"],
         "chart_p95_ms": chart,
-        "silent_sweep_ms": silent_sweep_ms(url, engine, at),
+        "silent_sweep_ms": silent_sweep_ms(url, at),
     }
 
 
@@ -111,33 +107,19 @@ def chart_p95_ms(base: str, engine: sa.Engine, *, repeats: int) -> float:
     rng = random.Random(7)
     times = []
     with httpx.Client(base_url=base, timeout=60) as client:
-        token = client.post("/api/v1/auth/token", data={"username": "bench_manager", "password": PASSWORD})
-        client.cookies.set(COOKIE, token.raise_for_status().json()["access_token"])
+        client.cookies.set(COOKIE, district.api_token(client, "bench_manager"))
         with progress.phase("chart: the resident page", repeats + 2) as advance:
             for _ in range(repeats + 2):
                 started = time.perf_counter()
                 client.get(f"/residents/{rng.choice(residents)}").raise_for_status()
                 times.append((time.perf_counter() - started) * 1000)
                 advance(1)
-    ordered = sorted(times[2:])
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1)
+    return round(percentile(times[2:], 0.95) or 0, 1)  # the first two warm the caches
 
 
-def silent_sweep_ms(url: str, engine: sa.Engine, at: datetime) -> float:
-    from carecenter.messaging.outbound import AlertMessaging
-    from carecenter.settings import Settings
-    from notifications.settings import SmsSettings
-
-    messaging = AlertMessaging(sms=SmsSettings(), public_url="http://127.0.0.1", link_secret=b"bench" * 8)
-    sweep = all_sweeps(messaging, Settings(database_url=url).visit_rules())["detect-silent-devices"]
-    runs = []
-    for n in range(6):
-        started = time.perf_counter()
-        with Session(engine) as session:
-            sweep(session, at + timedelta(seconds=n))
-            session.rollback()
-        runs.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(runs[1:]), 1)
+def silent_sweep_ms(url: str, at: datetime) -> float:
+    job = "detect-silent-devices"
+    return float(district.sweep_times(url, repeats=5, now=at, jobs=(job,))[f"{job}_ms"])
 
 
 def bytes_per_reading(engine: sa.Engine, readings: int) -> int:

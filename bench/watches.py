@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import progress
-from bench.harness import ROOT, SECRET, database_url, free_port, seed
+from bench.harness import ROOT, SECRET, database_url, free_port, log_file, percentile, seed
 from carecenter.db import make_engine
 from carecenter.devices.watch_protocol import FrameReader, encode
 from notifications.fake_twilio_api import FakeTwilioApi
@@ -74,8 +74,8 @@ class Gateway:
             self.process.kill()
 
 
-def start_gateway(url: str, twilio: FakeTwilioApi, log: Path) -> Gateway:
-    """`python main.py gateway` with the watch listener, SMS through the SDK to the fake API; its log to `log`."""
+def start_gateway(url: str, twilio: FakeTwilioApi) -> Gateway:
+    """`python main.py gateway` with the watch listener, SMS through the SDK to the fake API; its log to a file."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
         "CARECENTER_DATABASE_URL": url,
@@ -95,7 +95,7 @@ def start_gateway(url: str, twilio: FakeTwilioApi, log: Path) -> Gateway:
         env=env,
         preexec_fn=raise_fd_limit,
         stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),  # out of the way of the progress bars
+        stderr=log_file("gateway").open("w"),  # out of the way of the progress bars
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -190,13 +190,6 @@ async def drive(watches: list[Watch], seconds: float, rate: float, lk_share: flo
     return sos_sent
 
 
-def percentile(values: list[float], share: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]) -> dict[str, Any]:
     raise_fd_limit()
     workdir = Path(tempfile.mkdtemp(prefix="carecenter-watches-"))
@@ -204,7 +197,7 @@ async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]
     seed(url, residents=connections, now=datetime.now(UTC))
     serials = watch_ids(url)
     twilio = FakeTwilioApi().start()
-    gateway = start_gateway(url, twilio, workdir / "gateway.log")
+    gateway = start_gateway(url, twilio)
     figures = Figures()
     results: dict[str, Any] = {"database": kind, "connections": connections}
     try:

@@ -9,13 +9,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from carecenter.readings.partitions import is_partition
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-PARTITION_PREFIXES = ("reading_p2", "reading_default", "reading_legacy")  # readings/partitions.py
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """What Alembic compares: the tables the models declare, not the partitions of `reading`."""
-    return not (type_ == "table" and name is not None and name.startswith(PARTITION_PREFIXES))
+    return not (type_ == "table" and name is not None and is_partition(name))
 
 
 def alembic_config(database_url: str) -> Config:

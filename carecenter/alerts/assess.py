@@ -100,8 +100,7 @@ class Assessor:
         ids = sorted({s.id for s in subjects})
         self._rows: dict[tuple[int, str], RuleState] = {}
         self._states: dict[int, dict[str, rules.Breach]] = {rid: {} for rid in ids}
-        self._thresholds: dict[int, Thresholds] = {}
-        self._center_thresholds: dict[int, Thresholds] = {}
+        self._thresholds: dict[tuple[int, int | None], Thresholds] = {}  # by (center, resident with overrides)
         self._with_active: set[int] = set()
         self._centers: dict[int, Center] = {}
         if not ids:
@@ -125,16 +124,12 @@ class Assessor:
         """One reading's consequences; returns the alert it raised or joined."""
         center = self._centers[subject.center_id]
         states = self._states.setdefault(subject.id, {})
-        thresholds = self._thresholds.get(subject.id)
+        # Most residents follow their center: one validation per center, not one per resident.
+        whose = (subject.center_id, subject.id if subject.overrides else None)
+        thresholds = self._thresholds.get(whose)
         if thresholds is None:
-            if subject.overrides:
-                thresholds = effective_thresholds(center.alert_thresholds, subject.overrides)
-            else:  # most residents follow their center: one pydantic validation per center, not per resident
-                thresholds = self._center_thresholds.get(subject.center_id)
-                if thresholds is None:
-                    thresholds = effective_thresholds(center.alert_thresholds, None)
-                    self._center_thresholds[subject.center_id] = thresholds
-            self._thresholds[subject.id] = thresholds
+            thresholds = effective_thresholds(center.alert_thresholds, subject.overrides)
+            self._thresholds[whose] = thresholds
         evaluation = rules.evaluate(facts, thresholds, subject.facts, states)
         states.update(evaluation.states)
         if subject.id in self._with_active:

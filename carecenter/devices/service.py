@@ -40,26 +40,6 @@ def require_key(key: str | None) -> str:
     return key
 
 
-def authenticate_device(session: Session, key: str | None) -> Device:
-    """The device a key belongs to; 401 for a missing, unknown or revoked key."""
-    key = require_key(key)
-    device = devices_by_key(session, {key}).get(key)
-    if device is None:
-        raise NotAuthenticated(UNKNOWN_DEVICE_KEY)
-    return device
-
-
-def devices_by_key(session: Session, keys: set[str]) -> dict[str, Device]:
-    """The devices these keys belong to, in one query; unknown and revoked keys are left out."""
-    if not keys:  # readings of watches known by their id: no query at all
-        return {}
-    by_hash = {key_hash(key): key for key in keys}
-    found = session.exec(
-        select(Device).where(col(Device.key_hash).in_(by_hash), col(Device.revoked_at).is_(None))
-    ).all()
-    return {by_hash[device.key_hash]: device for device in found}
-
-
 # Watches send a keep-alive every few minutes. A listener that died could not record the
 # disconnection, so a connection without a frame for longer than this is not shown as connected.
 CONNECTION_STALE_AFTER = timedelta(minutes=20)

@@ -35,12 +35,25 @@ _CREATE_STAGING = (
 )
 _COPY_STAGING = f"COPY reading_staging ({_COLUMNS}) FROM STDIN"
 _VITAL_VALUES = ", ".join(f"('{name}', s.{name}::float8)" for name in ROLLUP_FIELDS)
-_ROLLUP_SET = (
-    "ON CONFLICT (resident_id, vital, hour) DO UPDATE SET "
-    "minimum = least(reading_hourly.minimum, excluded.minimum), "
-    "maximum = greatest(reading_hourly.maximum, excluded.maximum), "
-    "total = reading_hourly.total + excluded.total, samples = reading_hourly.samples + excluded.samples"
-)
+
+
+def roll_up_sql(source: str) -> str:
+    """PostgreSQL: add the roll-ups of the readings in `source` (a table, or a CTE with their columns).
+
+    No lock order is needed between writers: the check-in writer holds its residents' locks."""
+    return (
+        "INSERT INTO reading_hourly (resident_id, vital, hour, minimum, maximum, total, samples) "  # noqa: S608
+        "SELECT s.resident_id, v.vital, date_trunc('hour', s.recorded_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
+        "min(v.value), max(v.value), sum(v.value), count(*) "
+        f"FROM {source} s CROSS JOIN LATERAL (VALUES {_VITAL_VALUES}) AS v(vital, value) "
+        "WHERE s.resident_id IS NOT NULL AND v.value IS NOT NULL GROUP BY 1, 2, 3 "
+        "ON CONFLICT (resident_id, vital, hour) DO UPDATE SET "
+        "minimum = least(reading_hourly.minimum, excluded.minimum), "
+        "maximum = greatest(reading_hourly.maximum, excluded.maximum), "
+        "total = reading_hourly.total + excluded.total, samples = reading_hourly.samples + excluded.samples"
+    )
+
+
 # Keys, readings and their roll-ups in one statement: the roll-ups are summed by the database.
 _MOVE_STAGED = (
     "WITH fresh AS (INSERT INTO reading_key (device_id, event_id, recorded_at) "  # noqa: S608
@@ -49,12 +62,7 @@ _MOVE_STAGED = (
     f"stored AS (INSERT INTO reading ({_COLUMNS}) SELECT {_STAGED_COLUMNS} FROM reading_staging s "
     "JOIN fresh ON fresh.device_id = s.device_id AND fresh.event_id = s.event_id "
     f"RETURNING id, device_id, event_id, resident_id, recorded_at, {', '.join(ROLLUP_FIELDS)}), "
-    "rolled AS (INSERT INTO reading_hourly (resident_id, vital, hour, minimum, maximum, total, samples) "
-    "SELECT s.resident_id, v.vital, date_trunc('hour', s.recorded_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
-    "min(v.value), max(v.value), sum(v.value), count(*) "
-    f"FROM stored s CROSS JOIN LATERAL (VALUES {_VITAL_VALUES}) AS v(vital, value) "
-    "WHERE s.resident_id IS NOT NULL AND v.value IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "
-    f"{_ROLLUP_SET}) "
+    f"rolled AS ({roll_up_sql('stored')}) "
     "SELECT id, device_id, event_id FROM stored"
 )
 Key = tuple[int | None, str]  # (device_id, event_id); a reading taken at a visit has no device
@@ -151,8 +159,6 @@ def roll_up(session: Session, rows: Iterable[Row]) -> None:
     if not hours:
         return
     connection = session.connection()
-    # In key order: two transactions touching the same hours take their row locks in the same order.
-    ordered = sorted(hours.items())
     table = ReadingHourly.__table__  # type: ignore[attr-defined]
     stmt = upsert_insert(connection.dialect)(table)
     on_postgresql = connection.dialect.name == "postgresql"
@@ -167,7 +173,7 @@ def roll_up(session: Session, rows: Iterable[Row]) -> None:
         },
     )
     names = ("resident_id", "vital", "hour", "minimum", "maximum", "total", "samples")
-    connection.execute(stmt, [dict(zip(names, (r, v, h, *b), strict=True)) for (r, v, h), b in ordered])
+    connection.execute(stmt, [dict(zip(names, (r, v, h, *b), strict=True)) for (r, v, h), b in hours.items()])
 
 
 def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None]]) -> None:

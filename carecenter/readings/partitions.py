@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 PARENT = "reading"
 DEFAULT = "reading_default"
+LEGACY = "reading_legacy"  # migration 0011's name for a converted table
 _BOUNDS = re.compile(r"FROM \((?:MINVALUE|'([^']+)')\) TO \((?:MAXVALUE|'([^']+)')\)")
 
 
@@ -38,6 +39,11 @@ def next_month(start: datetime) -> datetime:
 
 def partition_name(start: datetime) -> str:
     return f"{PARENT}_p{start.year:04d}_{start.month:02d}"
+
+
+def is_partition(table: str) -> bool:
+    """A month partition, the default one, or the legacy one of a converted database."""
+    return table in (DEFAULT, LEGACY) or re.fullmatch(rf"{PARENT}_p\d{{4}}_\d{{2}}", table) is not None
 
 
 def is_partitioned(connection: Connection) -> bool:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyHeader
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
-from carecenter.devices.service import authenticate_device, require_key
+from carecenter.devices.service import require_key
 from carecenter.errors import InvalidField
 from carecenter.fields import Instant
 from carecenter.messaging.outbound import AlertMessaging
@@ -62,9 +62,8 @@ def post_batch(
     batch: BatchIn, key: DeviceKeyDep, session: SessionDep, messaging: MessagingDep, now: NowDep
 ) -> Response:
     """Post up to 1,000 readings; the answer says accepted, duplicate or rejected (why) for each."""
-    poster = authenticate_device(session, key)
-    sender = service.target_of(poster)
-    posts = [(sender, item) for item in batch.readings]
+    poster = service.poster_of(session, key)
+    posts = [(poster, item) for item in batch.readings]
     answers = service.ingest(session=session, messaging=messaging, posts=posts, now=now)
     session.commit()
     service.count_committed(answers)

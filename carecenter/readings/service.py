@@ -20,8 +20,8 @@ from carecenter.alerts import rules
 from carecenter.alerts.assess import Assessor, RuleSubject, lock_subjects
 from carecenter.db import among
 from carecenter.devices.models import Device, DeviceKind
-from carecenter.devices.service import key_hash
-from carecenter.errors import NotFound
+from carecenter.devices.service import UNKNOWN_DEVICE_KEY, key_hash, require_key
+from carecenter.errors import NotAuthenticated, NotFound
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.readings import bulk
@@ -59,10 +59,6 @@ class Target:
 
 TARGET_FIELDS = ("id", "serial", "center_id", "resident_id", "kind", "revoked_at", "last_seen_at")
 TARGET_COLUMNS = [col(getattr(Device, name)) for name in TARGET_FIELDS]
-
-
-def target_of(device: Device) -> Target:
-    return Target(*(getattr(device, name) for name in TARGET_FIELDS))
 
 
 @dataclass
@@ -148,6 +144,15 @@ def _validate(raw: Any, now: datetime) -> Valid:
     if item.recorded_at < now - MAX_AGE:
         raise Rejected("recorded_at: more than 7 days old")
     return item
+
+
+def poster_of(session: Session, key: str | None) -> Target:
+    """The device (or gateway) a key belongs to; 401 for a missing, unknown or revoked key."""
+    key = require_key(key)
+    poster = targets_by_key(session, {key}).get(key)
+    if poster is None:
+        raise NotAuthenticated(UNKNOWN_DEVICE_KEY)
+    return poster
 
 
 def targets_by_key(session: Session, keys: set[str]) -> dict[str, Target]:

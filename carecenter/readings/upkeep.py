@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from carecenter.readings import partitions
+from carecenter.readings import bulk, partitions
 from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingKey
 from carecenter.readings.service import MAX_AGE
 
@@ -38,28 +38,22 @@ def keep_readings(session: Session, *, now: datetime, retention_days: int) -> in
 
 
 def _delete_readings(session: Session, before: datetime) -> int:
-    removed = 0
-    while True:
-        chunk = select(Reading.id).where(col(Reading.recorded_at) < before).limit(CHUNK).scalar_subquery()
-        count = session.connection().execute(sa.delete(Reading).where(col(Reading.id).in_(chunk))).rowcount
-        session.commit()
-        removed += count
-        if count < CHUNK:
-            return removed
+    chunk = select(Reading.id).where(col(Reading.recorded_at) < before).limit(CHUNK).scalar_subquery()
+    return _in_chunks(session, sa.delete(Reading).where(col(Reading.id).in_(chunk)))
 
 
 def _delete_keys(session: Session, before: datetime) -> int:
-    removed = 0
     table = ReadingKey.__table__  # type: ignore[attr-defined]
+    key = sa.tuple_(table.c.device_id, table.c.event_id)
+    chunk = sa.select(table.c.device_id, table.c.event_id).where(table.c.recorded_at < before).limit(CHUNK)
+    return _in_chunks(session, sa.delete(table).where(key.in_(chunk)))
+
+
+def _in_chunks(session: Session, delete_a_chunk: sa.Delete) -> int:
+    """Run a delete of at most CHUNK rows, each in its own transaction, until it finds fewer."""
+    removed = 0
     while True:
-        chunk = (
-            sa.select(table.c.device_id, table.c.event_id).where(table.c.recorded_at < before).limit(CHUNK).subquery()
-        )
-        count = (
-            session.connection()
-            .execute(sa.delete(table).where(sa.tuple_(table.c.device_id, table.c.event_id).in_(sa.select(chunk))))
-            .rowcount
-        )
+        count = session.connection().execute(delete_a_chunk).rowcount
         session.commit()
         removed += count
         if count < CHUNK:
@@ -71,15 +65,8 @@ def roll_up_stored(connection: sa.Connection) -> None:
     around the check-in writer (a benchmark's seed, a bulk import). Reads the whole table."""
     connection.exec_driver_sql("DELETE FROM reading_hourly")
     if connection.dialect.name == "postgresql":  # one pass over the table, every vital sign at once
-        values = ", ".join(f"('{name}', r.{name}::float8)" for name in ROLLUP_FIELDS)  # names from the model
         connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # millions of groups: fewer spills
-        connection.exec_driver_sql(
-            "INSERT INTO reading_hourly (resident_id, vital, hour, minimum, maximum, total, samples) "  # noqa: S608
-            "SELECT r.resident_id, v.vital, date_trunc('hour', r.recorded_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
-            "min(v.value), max(v.value), sum(v.value), count(*) "
-            f"FROM reading r CROSS JOIN LATERAL (VALUES {values}) AS v(vital, value) "
-            "WHERE r.resident_id IS NOT NULL AND v.value IS NOT NULL GROUP BY 1, 2, 3"
-        )
+        connection.exec_driver_sql(bulk.roll_up_sql("reading"))
         return
     hour = "strftime('%Y-%m-%d %H:00:00.000000', recorded_at)"  # how SQLAlchemy stores a DateTime there
     for vital in ROLLUP_FIELDS:

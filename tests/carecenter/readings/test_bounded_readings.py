@@ -4,6 +4,7 @@ readings, and the in-place conversion of an existing table (migration 0011)."""
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -138,19 +139,35 @@ def own_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
-def reading_row(device_id: int, resident_id: int, center_id: int, event_id: str, at: datetime, rate: int) -> bulk.Row:
-    values = {
-        "device_id": device_id,
-        "resident_id": resident_id,
-        "center_id": center_id,
-        "event_id": event_id,
-        "kind": "vitals",
-        "source": "device",
-        "recorded_at": at,
-        "received_at": at,
-        "heart_rate": rate,
-    }
-    return tuple(values.get(name) for name in bulk.READING_COLUMNS)
+@dataclass(frozen=True)
+class Worn:
+    """A resident's watch, by ids: what the readings below are rows of."""
+
+    center_id: int
+    resident_id: int
+    device_id: int
+
+    def row(self, event_id: str, at: datetime, rate: int) -> bulk.Row:
+        values = {
+            "device_id": self.device_id,
+            "resident_id": self.resident_id,
+            "center_id": self.center_id,
+            "event_id": event_id,
+            "kind": "vitals",
+            "source": "device",
+            "recorded_at": at,
+            "received_at": at,
+            "heart_rate": rate,
+        }
+        return tuple(values.get(name) for name in bulk.READING_COLUMNS)
+
+
+def a_worn_watch(session: Session) -> Worn:
+    center = make_center(session)
+    resident = make_resident(session, center=center)
+    device, _ = make_device(session, center=center, resident=resident)
+    assert center.id and resident.id and device.id
+    return Worn(center.id, resident.id, device.id)
 
 
 def where_stored(session: Session) -> dict[str, str]:
@@ -168,17 +185,14 @@ def test_the_upkeep_drops_what_is_past_retention_and_makes_partitions_ahead(own_
     installed = datetime.now(UTC)
     now = partitions.month_start(installed) + timedelta(days=600)  # the district has run for ~20 months
     with Session(engine) as session:
-        center = make_center(session)
-        resident = make_resident(session, center=center)
-        device, _ = make_device(session, center=center, resident=resident)
-        assert center.id and resident.id and device.id
+        watch = a_worn_watch(session)
         times = {
             "installed": installed,
             "month-2": partitions.month_start(installed) + timedelta(days=40),
             "kept-old": now - timedelta(days=399),  # inside the retention period
             "today": now - timedelta(hours=1),
         }
-        rows = [reading_row(device.id, resident.id, center.id, name, at, 70) for name, at in times.items()]
+        rows = [watch.row(name, at, 70) for name, at in times.items()]
         bulk.insert_new(session, rows)
         session.commit()
         before = where_stored(session)
@@ -198,7 +212,7 @@ def test_the_upkeep_drops_what_is_past_retention_and_makes_partitions_ahead(own_
             assert partitions.partition_name(partitions.month_start(now + timedelta(days=80))) in names
             # A second night has nothing more to do, and the next reading lands in its month.
             assert upkeep.keep_readings(session, now=now, retention_days=400) == 0
-            bulk.insert_new(session, [reading_row(device.id, resident.id, center.id, "next", now, 71)])
+            bulk.insert_new(session, [watch.row("next", now, 71)])
             assert where_stored(session)["next"] == partitions.partition_name(partitions.month_start(now))
         else:
             assert removed == 2 + 3  # two readings, three idempotency keys
@@ -210,12 +224,9 @@ def test_old_idempotency_keys_go_and_the_acceptance_window_stays(own_url: str) -
     engine = make_engine(own_url, sqlite_write_lock=False)
     now = datetime.now(UTC)
     with Session(engine) as session:
-        center = make_center(session)
-        resident = make_resident(session, center=center)
-        device, _ = make_device(session, center=center, resident=resident)
-        assert center.id and resident.id and device.id
+        watch = a_worn_watch(session)
         ages = {"fresh": timedelta(hours=1), "week": timedelta(days=7, minutes=-5), "stale": timedelta(days=9)}
-        rows = [reading_row(device.id, resident.id, center.id, name, now - age, 70) for name, age in ages.items()]
+        rows = [watch.row(name, now - age, 70) for name, age in ages.items()]
         bulk.insert_new(session, rows)
         session.commit()
         upkeep.keep_readings(session, now=now, retention_days=400)
@@ -234,10 +245,7 @@ def test_an_existing_table_is_converted_in_place(own_url: str) -> None:
     engine = make_engine(own_url, sqlite_write_lock=False)
     now = datetime.now(UTC)
     with Session(engine) as session:
-        center = make_center(session)
-        resident = make_resident(session, center=center)
-        device, _ = make_device(session, center=center, resident=resident)
-        ids = (center.id, resident.id, device.id)
+        watch = a_worn_watch(session)
     seeded = 0
     with engine.begin() as conn:
         for day in range(0, 90, 3):
@@ -249,7 +257,14 @@ def test_an_existing_table_is_converted_in_place(own_url: str) -> None:
                         " recorded_at, received_at, heart_rate)"
                         " VALUES (:d, :r, :c, :e, 'vitals', 'device', :at, :at, :hr)"
                     ).bindparams(sa.bindparam("at", type_=Reading.__table__.c.recorded_at.type)),  # type: ignore[attr-defined]
-                    {"d": ids[2], "r": ids[1], "c": ids[0], "e": f"seed-{day}-{n}", "at": at, "hr": 60 + n},
+                    {
+                        "d": watch.device_id,
+                        "r": watch.resident_id,
+                        "c": watch.center_id,
+                        "e": f"seed-{day}-{n}",
+                        "at": at,
+                        "hr": 60 + n,
+                    },
                 )
                 seeded += 1
     command.upgrade(config, "head")
@@ -263,10 +278,7 @@ def test_an_existing_table_is_converted_in_place(own_url: str) -> None:
             )
         ).one()
         assert totals == (seeded, sum(60 + n for _ in range(30) for n in range(4)))
-        device_id, resident_id, center_id = ids[2], ids[1], ids[0]
-        assert device_id and resident_id and center_id
-        resend = reading_row(device_id, resident_id, center_id, "seed-0-0", now, 60)
-        assert bulk.insert_new(session, [resend]) == {}
+        assert bulk.insert_new(session, [watch.row("seed-0-0", now, 60)]) == {}
         if engine.dialect.name == "postgresql":
             assert partitions.is_partitioned(session.connection())
             assert set(where_stored(session).values()) == {"reading_legacy"}

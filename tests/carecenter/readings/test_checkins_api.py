@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from carecenter.alerts.models import Alert
-from carecenter.devices.models import Device, DeviceKind
+from carecenter.devices.models import DeviceKind
 from carecenter.readings.models import Reading
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock, make_app, make_settings
@@ -171,7 +171,7 @@ def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
     import threading
 
     from carecenter.db import make_engine
-    from carecenter.readings.service import ingest, target_of
+    from carecenter.readings.service import ingest, targets_by_id
 
     center = make_center(session)
     devices = [make_device(session, center=center, resident=make_resident(session, center=center))[0] for _ in range(6)]
@@ -183,8 +183,7 @@ def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
         try:
             for round_ in range(5):
                 with Session(engine) as own:
-                    poster = own.get(Device, gateway.id)
-                    assert poster is not None
+                    poster = targets_by_id(own, {gateway.id or 0})[gateway.id or 0]
                     items = [
                         {
                             "event_id": f"{tag}-{round_}-{d.serial}",
@@ -195,7 +194,7 @@ def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
                         }
                         for d in order
                     ]
-                    posts = [(target_of(poster), item) for item in items]
+                    posts = [(poster, item) for item in items]
                     ingest(session=own, messaging=app.state.alert_messaging, posts=posts, now=clock.now)
                     own.commit()
         except BaseException as exc:  # pragma: no cover - reported below
