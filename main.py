@@ -32,6 +32,7 @@ from fastapi import FastAPI
 from sqlmodel import Session
 from uvicorn.supervisors import Multiprocess
 
+from carecenter import collector
 from carecenter.app import Service, create_app
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
@@ -117,7 +118,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return _fail("the database schema is not at the latest migration; run `python main.py migrate` first")
     options: dict[str, Any] = {"log_config": None, "proxy_headers": True, "access_log": settings.access_log}
     if args.workers == 1:
-        uvicorn.run(build_app(settings), host=args.host, port=args.port, **options)
+        app = build_app(settings)
+        collector.tune_for_server()
+        uvicorn.run(app, host=args.host, port=args.port, **options)
         return 0
     if settings.database_url.startswith("sqlite"):
         return _fail("--workers needs PostgreSQL: SQLite takes one writer at a time; run one process")
@@ -284,6 +287,7 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):  # before anything starts: a stop is never missed
         signal.signal(sig, lambda *_: stop.set())
     app = create_app(settings)  # only for its engine, messaging and dispatcher: nothing is served
+    collector.tune_for_server()
     scheduler = SweepScheduler(
         engine=app.state.engine,
         messaging=app.state.alert_messaging,
@@ -322,6 +326,7 @@ def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
     # The app's own lifespan starts and stops the adapters, the check-in writer and the dispatcher;
     # nothing is served over HTTP.
     app = create_app(settings, services=services)
+    collector.tune_for_server()
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
@@ -477,7 +482,9 @@ def app_factory() -> FastAPI:
     """For `serve --workers` and `uvicorn --factory main:app_factory`: settings from the environment."""
     settings = Settings()
     configure_logging(settings.log_format)  # a worker process starts afresh
-    return build_app(settings, devices=False)
+    app = build_app(settings, devices=False)
+    collector.tune_for_server()
+    return app
 
 
 if __name__ == "__main__":

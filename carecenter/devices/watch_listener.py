@@ -81,7 +81,6 @@ class WatchListener:
         self._connections: dict[int, _Connection] = {}
         self._notes: dict[int, connections.FrameNote] = {}
         self._connected: dict[int, datetime] = {}  # recorded with the next flush
-        self._sending: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- running ----------------------------------------------------------------------------------
@@ -109,7 +108,6 @@ class WatchListener:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        self._sending = asyncio.Lock()
         server = await asyncio.start_server(self._serve, self.settings.watch_host, self.settings.watch_port)
         self.port = server.sockets[0].getsockname()[1]
         log.info("watch listener on %s:%s", self.settings.watch_host, self.port)
@@ -124,7 +122,10 @@ class WatchListener:
         housekeeping.cancel()
         await asyncio.gather(housekeeping, return_exceptions=True)
         await self._flush_notes()
-        await self._db(lambda s: connections.note_disconnected(s, device_ids=list(self._connections), now=self.clock()))
+        gone, now = list(self._connections), self.clock()
+        await asyncio.wrap_future(
+            self.checkins.run_between(lambda s: connections.note_disconnected(s, device_ids=gone, now=now))
+        )
 
     async def _db(self, work: Callable[[Session], object]) -> object:
         """Run `work` in a transaction of its own, in a worker thread (the event loop never waits on it)."""
@@ -227,8 +228,7 @@ class WatchListener:
         if previous is not None:  # the watch reconnected before its old connection timed out
             previous.writer.close()
         self._connections[identity.device_id] = connection
-        self._connected[identity.device_id] = now
-        await self._send_commands(only=identity.device_id)
+        self._connected[identity.device_id] = now  # its queued commands go out with the next housekeeping
 
     async def _ingest(self, connection: _Connection, readings: list[dict[str, object]], now: datetime) -> bool:
         assert connection.device_id is not None
@@ -267,24 +267,23 @@ class WatchListener:
                 connections.note_connected(session, since=connected)
                 connections.note_frames(session, notes)
 
-            await self._db(write)
+            await asyncio.wrap_future(self.checkins.run_between(write))  # the device rows' one writer
 
-    async def _send_commands(self, only: int | None = None) -> None:
-        """Queued commands for the connected watches (or for the one that just connected)."""
-        assert self._sending is not None
-        async with self._sending:  # one sender at a time: a command goes out once
-            connected = dict(self._connections)
-            if only is not None:
-                connected = {only: connected[only]} if only in connected else {}
-            if not connected:
-                return
-            commands = await self._db(lambda s: connections.commands_to_send(s, device_ids=list(connected)))
-            assert isinstance(commands, list)
-            now, sent = self.clock(), []  # the time-out counts from before the command went out
-            for command in commands:
-                connection = connected[command.device_id]
-                connection.send(command.content)
-                connection.awaiting[command.content.split(",", 1)[0].upper()] = command.id
-                sent.append(command.id)
-            if sent:
-                await self._db(lambda s: connections.mark_sent(s, command_ids=sent, now=now))
+    async def _send_commands(self) -> None:
+        """Queued commands for the connected watches (only the housekeeping sends: a command goes out once).
+
+        A watch that has just connected waits for the next round (a second at most) rather than
+        costing a query of its own: after a restart, 20,000 watches connect within a minute."""
+        connected = dict(self._connections)
+        if not connected:
+            return
+        commands = await self._db(lambda s: connections.commands_to_send(s, device_ids=list(connected)))
+        assert isinstance(commands, list)
+        now, sent = self.clock(), []  # the time-out counts from before the command went out
+        for command in commands:
+            connection = connected[command.device_id]
+            connection.send(command.content)
+            connection.awaiting[command.content.split(",", 1)[0].upper()] = command.id
+            sent.append(command.id)
+        if sent:
+            await self._db(lambda s: connections.mark_sent(s, command_ids=sent, now=now))

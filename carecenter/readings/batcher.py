@@ -6,7 +6,12 @@ takes whatever has queued up while the previous transaction ran, stores and asse
 with the same set-wise `ingest` the batch endpoint uses, commits, and only then answers each
 request. So a 2xx still means "committed", an idle system answers at once, and a busy one
 commits more per fsync instead of queueing. If the shared transaction fails, every request in
-it is retried alone, so one bad reading cannot fail its neighbours.
+it is retried alone, so one bad reading cannot fail its neighbours; a transaction the database
+chose to abort (a deadlock, a serialization failure) is tried again as it was.
+
+The writer also runs chores between groups (`run_between`): the watch listener's bookkeeping
+writes the same device rows as the check-ins (last frame, last sign of life), and two writers
+of the same rows in one process could deadlock each other where one writer cannot.
 """
 
 import asyncio
@@ -17,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -35,6 +40,12 @@ log = logging.getLogger(__name__)
 # that the first SOS of a burst is not kept waiting for the commit of a hundred others.
 URGENT_KINDS = ("sos", "fall")
 MAX_URGENT = 16
+# PostgreSQL aborts one of two transactions that wait on each other (or, in SERIALIZABLE, one
+# that read what another changed); running it again is the documented remedy.
+RETRY_SQLSTATES = ("40P01", "40001")
+RETRIES = 3
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,6 +57,14 @@ class _Pending:
     raws: list[Any]
     now: datetime
     answer: Future[list[ItemAnswer]] = field(default_factory=Future)
+
+
+@dataclass
+class _Chore:
+    """Work for the writer thread between groups, in a transaction of its own."""
+
+    work: Callable[[Session], Any]
+    done: Future[Any] = field(default_factory=Future)
 
 
 class CheckinBatcher:
@@ -61,7 +80,7 @@ class CheckinBatcher:
     ) -> None:
         """`give_way` runs before each transaction: on SQLite, the dispatcher's `turns.give_way`."""
         self.engine, self.messaging, self.max_items, self.give_way = engine, messaging, max_items, give_way
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | _Chore | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -82,6 +101,13 @@ class CheckinBatcher:
         self._queue.put(pending)
         return pending.answer
 
+    def run_between(self, work: Callable[[Session], T]) -> "Future[T]":
+        """Run `work(session)` in the writer thread, committed; the future holds its result."""
+        chore = _Chore(work)
+        self._ensure_running()
+        self._queue.put(chore)
+        return chore.done
+
     def _ensure_running(self) -> None:
         with self._lock:  # started on first use: works with or without the app's lifespan
             if self._thread is None or not self._thread.is_alive():
@@ -100,7 +126,10 @@ class CheckinBatcher:
             first = self._queue.get()
             if first is None:
                 return
-            batch, urgent, size = [first], _is_urgent(first), len(first.raws)
+            if isinstance(first, _Chore):
+                self._do(first)
+                continue
+            batch, urgent, size, chores = [first], _is_urgent(first), len(first.raws), []
             while size < self.max_items and urgent < MAX_URGENT:
                 try:
                     pending = self._queue.get_nowait()
@@ -109,14 +138,33 @@ class CheckinBatcher:
                 if pending is None:
                     self._queue.put(None)  # stop after this batch
                     break
+                if isinstance(pending, _Chore):
+                    chores.append(pending)  # after this group: readings first
+                    continue
                 batch.append(pending)
                 urgent += _is_urgent(pending)
                 size += len(pending.raws)
             self._store(batch)
+            for chore in chores:
+                self._do(chore)
+
+    def _do(self, chore: _Chore) -> None:
+        try:
+            result = _retrying(lambda: self._in_transaction(chore.work))
+        except Exception as exc:
+            chore.done.set_exception(exc)
+        else:
+            chore.done.set_result(result)
+
+    def _in_transaction(self, work: Callable[[Session], T]) -> T:
+        with Session(self.engine) as session:
+            result = work(session)
+            session.commit()
+            return result
 
     def _store(self, batch: list[_Pending]) -> None:
         try:
-            self._commit(batch)
+            _retrying(lambda: self._commit(batch))
         except Exception as exc:
             if len(batch) == 1 or isinstance(exc, sa.exc.OperationalError):
                 # The database is away: nothing was stored, every request hears so (503).
@@ -156,6 +204,18 @@ class CheckinBatcher:
             start += len(pending.raws)
             if not pending.answer.done():
                 pending.answer.set_result([msgspec.structs.replace(a, index=n) for n, a in enumerate(mine)])
+
+
+def _retrying(attempt: Callable[[], T]) -> T:
+    """`attempt()`, again while the database aborts it for a conflict (each try rolled back whole)."""
+    for tries in range(1, RETRIES + 1):
+        try:
+            return attempt()
+        except sa.exc.DBAPIError as exc:
+            if tries == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES:
+                raise
+            log.info("the database aborted a check-in transaction for a conflict (%s); trying again", exc.orig)
+    raise AssertionError("unreachable")
 
 
 def _is_urgent(pending: _Pending) -> int:

@@ -159,11 +159,25 @@ def roll_up(session: Session, rows: Iterable[Row]) -> None:
     if not hours:
         return
     connection = session.connection()
+    stmt = _roll_up_statement(connection.dialect)
+    names = ("resident_id", "vital", "hour", "minimum", "maximum", "total", "samples")
+    connection.execute(stmt, [dict(zip(names, (r, v, h, *b), strict=True)) for (r, v, h), b in hours.items()])
+
+
+_ROLL_UPS: dict[str, sa.Insert] = {}  # by database
+
+
+def _roll_up_statement(dialect: sa.Dialect) -> sa.Insert:
+    """Built once per database: `excluded` makes a new alias of the table each time, and the
+    alias's reference cycles are garbage the collector must walk (a watch frame each)."""
+    built = _ROLL_UPS.get(dialect.name)
+    if built is not None:
+        return built
     table = ReadingHourly.__table__  # type: ignore[attr-defined]
-    stmt = upsert_insert(connection.dialect)(table)
-    on_postgresql = connection.dialect.name == "postgresql"
+    stmt = upsert_insert(dialect)(table)
+    on_postgresql = dialect.name == "postgresql"
     least, greatest = (sa.func.least, sa.func.greatest) if on_postgresql else (sa.func.min, sa.func.max)
-    stmt = stmt.on_conflict_do_update(
+    built = stmt.on_conflict_do_update(
         index_elements=["resident_id", "vital", "hour"],
         set_={
             "minimum": least(table.c.minimum, stmt.excluded.minimum),
@@ -172,8 +186,8 @@ def roll_up(session: Session, rows: Iterable[Row]) -> None:
             "samples": table.c.samples + stmt.excluded.samples,
         },
     )
-    names = ("resident_id", "vital", "hour", "minimum", "maximum", "total", "samples")
-    connection.execute(stmt, [dict(zip(names, (r, v, h, *b), strict=True)) for (r, v, h), b in hours.items()])
+    _ROLL_UPS[dialect.name] = built
+    return built
 
 
 def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None]]) -> None:

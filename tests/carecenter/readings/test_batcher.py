@@ -139,3 +139,39 @@ def test_giving_way_is_bounded() -> None:
     started = time.monotonic()
     turns.give_way(timeout=5)
     assert time.monotonic() - started < 0.1, "nothing pending: no wait"
+
+
+def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
+    app: FastAPI, session: Session, db: sa.Engine, clock: Clock, database_url: str
+) -> None:
+    """PostgreSQL aborts one of two transactions that wait on each other; when that is the
+    writer's, its group is stored on the next try instead of failing every watch in it."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: no deadlocks")
+    (first, first_key), (second, second_key) = watches(session, 2)
+    low, high = sorted([first.resident_id, second.resident_id])
+    batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
+    other = db.connect()
+    other_tx = other.begin()
+    lock = "SELECT id FROM resident WHERE id = :id FOR UPDATE"
+    other.execute(sa.text(lock), {"id": high})  # the writer will lock `low`, then wait for `high`
+    pending = [
+        _Pending(key, None, [reading(f"d{n}", clock)], clock.now) for n, key in enumerate([first_key, second_key])
+    ]
+    for p in pending:
+        batcher._queue.put(p)
+    batcher._ensure_running()
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    deadline = time.monotonic() + 10
+    with db.connect() as watcher:
+        while watcher.execute(sa.text(waiting)).scalar_one() == 0:
+            assert time.monotonic() < deadline, "the writer never waited for the resident"
+            time.sleep(0.05)
+    # The writer waited first, so after deadlock_timeout (1 s) PostgreSQL aborts the writer's transaction.
+    other.execute(sa.text(lock), {"id": low})
+    other_tx.commit()
+    other.close()
+    answers = [p.answer.result(timeout=30)[0] for p in pending]
+    batcher.stop()
+    assert [a.result for a in answers] == ["accepted", "accepted"]
+    assert session.exec(select(func.count()).select_from(Reading)).one() == 2
