@@ -232,9 +232,8 @@ class WatchListener:
 
     async def _ingest(self, connection: _Connection, readings: list[dict[str, object]], now: datetime) -> bool:
         assert connection.device_id is not None
-        future = self.checkins.enqueue(raw=list(readings), now=now, device_id=connection.device_id)
         try:
-            answers = await asyncio.wrap_future(future)
+            answers = await self.checkins.store(raw=list(readings), now=now, device_id=connection.device_id)
         except NotAuthenticated:
             raise _Close("device revoked") from None
         except Exception as exc:  # the database is away: the watch will send it again

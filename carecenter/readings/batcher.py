@@ -57,6 +57,49 @@ class _Pending:
     raws: list[Any]
     now: datetime
     answer: Future[list[ItemAnswer]] = field(default_factory=Future)
+    # An event loop's caller waits on `waiter` instead, settled in that loop (see `_Settlements`).
+    waiter: "asyncio.Future[list[ItemAnswer]] | None" = None
+    settled: bool = False  # answered or failed: the first outcome stands
+
+
+class _Settlements:
+    """Outcomes for callers in event loops, handed over once per group and loop.
+
+    A concurrent future wrapped for a loop wakes that loop once per future (a write to its
+    self-pipe each, in the writer thread); a group of 300 watch frames is one wake-up here."""
+
+    def __init__(self) -> None:
+        self._by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+
+    def add(self, pending: _Pending, result: Any, exc: BaseException | None) -> None:
+        if pending.settled:
+            return
+        pending.settled = True
+        if pending.waiter is None:
+            if exc is not None:
+                pending.answer.set_exception(exc)
+            else:
+                pending.answer.set_result(result)
+            return
+        self._by_loop.setdefault(pending.waiter.get_loop(), []).append((pending.waiter, result, exc))
+
+    def hand_over(self) -> None:
+        by_loop, self._by_loop = self._by_loop, {}
+        for loop, outcomes in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, outcomes)
+            except RuntimeError:  # that loop has closed: nobody is waiting any more
+                log.debug("an event loop closed before its check-ins were answered")
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for waiter, result, exc in outcomes:
+        if waiter.done():  # the caller gave up (its connection closed)
+            continue
+        if exc is not None:
+            waiter.set_exception(exc)
+        else:
+            waiter.set_result(result)
 
 
 @dataclass
@@ -83,10 +126,21 @@ class CheckinBatcher:
         self._queue: queue.SimpleQueue[_Pending | _Chore | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._settlements = _Settlements()  # used by the writer thread only
 
     async def submit(self, key: str, raw: dict[str, Any], now: datetime) -> ItemAnswer:
-        answers = await asyncio.wrap_future(self.enqueue(raw=[raw], now=now, key=key))
+        answers = await self.store(raw=[raw], now=now, key=key)
         return answers[0]
+
+    async def store(
+        self, *, raw: list[Any], now: datetime, key: str | None = None, device_id: int | None = None
+    ) -> list[ItemAnswer]:
+        """`enqueue` for a caller in an event loop: returns (in this loop) after the commit."""
+        pending = _Pending(key, device_id, raw, now, waiter=asyncio.get_running_loop().create_future())
+        self._ensure_running()
+        self._queue.put(pending)
+        assert pending.waiter is not None
+        return await pending.waiter
 
     def enqueue(
         self, *, raw: list[Any], now: datetime, key: str | None = None, device_id: int | None = None
@@ -145,6 +199,7 @@ class CheckinBatcher:
                 urgent += _is_urgent(pending)
                 size += len(pending.raws)
             self._store(batch)
+            self._settlements.hand_over()
             for chore in chores:
                 self._do(chore)
 
@@ -169,7 +224,7 @@ class CheckinBatcher:
             if len(batch) == 1 or isinstance(exc, sa.exc.OperationalError):
                 # The database is away: nothing was stored, every request hears so (503).
                 for pending in batch:
-                    _fail(pending, exc)
+                    self._settlements.add(pending, None, exc)
                 return
             log.warning(
                 "a shared check-in transaction failed (%s); storing its %d readings one by one", exc, len(batch)
@@ -188,7 +243,7 @@ class CheckinBatcher:
             for pending in batch:
                 target = by_key.get(pending.key) if pending.key is not None else by_id.get(pending.device_id or -1)
                 if target is None:
-                    _fail(pending, NotAuthenticated(UNKNOWN_DEVICE_KEY))
+                    self._settlements.add(pending, None, NotAuthenticated(UNKNOWN_DEVICE_KEY))
                     continue
                 posts.extend((target, raw) for raw in pending.raws)
                 waiting.append(pending)
@@ -202,8 +257,7 @@ class CheckinBatcher:
         for pending in waiting:
             mine = answers[start : start + len(pending.raws)]
             start += len(pending.raws)
-            if not pending.answer.done():
-                pending.answer.set_result([msgspec.structs.replace(a, index=n) for n, a in enumerate(mine)])
+            self._settlements.add(pending, [msgspec.structs.replace(a, index=n) for n, a in enumerate(mine)], None)
 
 
 def _retrying(attempt: Callable[[], T]) -> T:
@@ -220,8 +274,3 @@ def _retrying(attempt: Callable[[], T]) -> T:
 
 def _is_urgent(pending: _Pending) -> int:
     return sum(1 for raw in pending.raws if isinstance(raw, dict) and raw.get("kind") in URGENT_KINDS)
-
-
-def _fail(pending: _Pending, exc: BaseException) -> None:
-    if not pending.answer.done():
-        pending.answer.set_exception(exc)

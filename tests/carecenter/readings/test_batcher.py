@@ -1,5 +1,6 @@
 """Single check-ins share transactions: one commit for many, answers only after it, faults kept apart."""
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -175,3 +176,27 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
     batcher.stop()
     assert [a.result for a in answers] == ["accepted", "accepted"]
     assert session.exec(select(func.count()).select_from(Reading)).one() == 2
+
+
+def test_a_caller_that_gives_up_does_not_stop_the_others_and_its_reading_stays(
+    app: FastAPI, session: Session, db: sa.Engine, clock: Clock
+) -> None:
+    """An HTTP client or a watch that goes away while its reading is being stored: the reading is
+    committed all the same (the device sends it again and hears `duplicate`), the others are answered."""
+    (_, first_key), (_, second_key) = watches(session, 2)
+    batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
+
+    async def post_both() -> list[Any]:
+        leaving = asyncio.create_task(batcher.store(raw=[reading("gone", clock)], now=clock.now, key=first_key))
+        staying = asyncio.create_task(batcher.store(raw=[reading("here", clock)], now=clock.now, key=second_key))
+        await asyncio.sleep(0)
+        leaving.cancel()
+        return [await staying, await asyncio.gather(leaving, return_exceptions=True)]
+
+    try:
+        staying, (leaving,) = asyncio.run(post_both())
+    finally:
+        batcher.stop()
+    assert [a.result for a in staying] == ["accepted"]
+    assert isinstance(leaving, asyncio.CancelledError)
+    assert sorted(session.exec(select(Reading.event_id)).all()) == ["gone", "here"]
