@@ -227,7 +227,8 @@ async def run(kind: str, connections: int, seconds: float, peak_steps: list[int]
         lk_share = (connections / LK_EVERY) / rate
         received_before = len(twilio.received)
         with progress.phase(f"steady: {rate:.0f} frames/s for {seconds:.0f} s", None):
-            sos_sent = await drive(watches, seconds, rate, lk_share, sos_every=max(1.0, seconds / 30))  # 30 SOS: a p99 of 9 is their maximum
+            # 30 SOS: the p99 of nine would be their maximum
+            sos_sent = await drive(watches, seconds, rate, lk_share, sos_every=max(1.0, seconds / 30))
         await asyncio.sleep(2)
         frames = figures.frames - frames_before
         results["frames_per_s"] = round(frames / (time.monotonic() - started - 2), 1)
