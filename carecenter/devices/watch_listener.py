@@ -37,6 +37,7 @@ CLOSED = Counter("carecenter_watch_connections_closed", "Watch connections close
 CONNECTED = Gauge("carecenter_watch_connections", "Watch connections open in this process")
 READ_SIZE = 4096
 HOUSEKEEPING_SECONDS = 1.0
+WATCHDOG_SECONDS = 0.5
 
 
 class _Close(Exception):
@@ -45,7 +46,7 @@ class _Close(Exception):
         self.reason = reason
 
 
-@dataclass
+@dataclass(eq=False)  # kept in a set, by identity
 class _Connection:
     writer: asyncio.StreamWriter
     address: str
@@ -54,6 +55,9 @@ class _Connection:
     vendor: str = "3G"
     index: str | None = None
     awaiting: dict[str, int] = field(default_factory=dict)  # command word -> command id sent
+    last_data: float = field(default_factory=time.monotonic)  # when bytes last arrived
+    begun: float | None = None  # when the incomplete frame in the buffer began
+    closing: str | None = None  # why the watchdog closed it
 
     def send(self, content: str) -> None:
         assert self.serial is not None
@@ -82,6 +86,7 @@ class WatchListener:
         self._notes: dict[int, connections.FrameNote] = {}
         self._connected: dict[int, datetime] = {}  # recorded with the next flush
         self._tasks: set[asyncio.Task[None]] = set()
+        self._live: set[_Connection] = set()  # identified or not, for the watchdog
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -113,6 +118,7 @@ class WatchListener:
         log.info("watch listener on %s:%s", self.settings.watch_host, self.port)
         self._ready.set()
         housekeeping = asyncio.create_task(self._housekeeping())
+        watchdog = asyncio.create_task(self._watchdog())
         await self._stopping.wait()
         server.close()
         for connection in list(self._connections.values()):
@@ -120,7 +126,8 @@ class WatchListener:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)  # each connection records its disconnection
         housekeeping.cancel()
-        await asyncio.gather(housekeeping, return_exceptions=True)
+        watchdog.cancel()
+        await asyncio.gather(housekeeping, watchdog, return_exceptions=True)
         await self._flush_notes()
         gone, now = list(self._connections), self.clock()
         await asyncio.wrap_future(
@@ -147,24 +154,16 @@ class WatchListener:
         assert task is not None
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        begun: float | None = None  # when the frame now in the buffer began
         reason = "closed by the watch"
         CONNECTED.inc()
+        self._live.add(connection)
         try:
-            while True:
-                if frames.pending:
-                    begun = begun or time.monotonic()
-                    timeout = max(0.0, begun + self.settings.watch_frame_seconds - time.monotonic())
-                else:
-                    begun, timeout = None, self.settings.watch_idle_seconds
-                try:
-                    data = await asyncio.wait_for(reader.read(READ_SIZE), timeout)
-                except TimeoutError:
-                    raise _Close("frame never completed" if frames.pending else "idle") from None
-                if not data:
-                    break
+            while data := await reader.read(READ_SIZE):  # the watchdog closes a silent one
+                connection.last_data = time.monotonic()
                 for frame in frames.feed(data):
                     await self._handle(connection, frame)
+                connection.begun = (connection.begun or connection.last_data) if frames.pending else None
+            reason = connection.closing or reason
         except FrameError as exc:
             reason = exc.reason
         except _Close as exc:
@@ -172,6 +171,7 @@ class WatchListener:
         except (ConnectionError, OSError) as exc:
             reason = f"connection error ({exc.__class__.__name__})"
         finally:
+            self._live.discard(connection)
             CONNECTED.dec()
             CLOSED.labels(reason).inc()
             log.info("watch connection %s (%s) closed: %s", connection.address, connection.serial or "-", reason)
@@ -243,6 +243,26 @@ class WatchListener:
             if item.result == CheckinResult.rejected:
                 log.info("watch %s: reading %s rejected: %s", connection.serial, item.event_id, item.reason)
         return True
+
+    async def _watchdog(self) -> None:
+        """Close connections that went silent, or whose frame never completed.
+
+        One sweep over the connections twice a second, rather than a timer per read: with 20,000
+        watches connected, a timer (and a task) each is most of what the loop does per frame."""
+        idle, frame = self.settings.watch_idle_seconds, self.settings.watch_frame_seconds
+        while True:
+            await asyncio.sleep(WATCHDOG_SECONDS)
+            now = time.monotonic()
+            for connection in list(self._live):
+                if connection.closing is not None:
+                    continue
+                if connection.begun is not None and now - connection.begun > frame:
+                    connection.closing = "frame never completed"
+                elif connection.begun is None and now - connection.last_data > idle:
+                    connection.closing = "idle"
+                else:
+                    continue
+                connection.writer.close()  # its read returns nothing: _serve records why
 
     # -- commands and bookkeeping -----------------------------------------------------------------
     async def _housekeeping(self) -> None:
