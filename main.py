@@ -119,7 +119,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"log_config": None, "proxy_headers": True, "access_log": settings.access_log}
     if args.workers == 1:
         app = build_app(settings)
-        collector.tune_for_server()
+        collector.freeze_startup()
         uvicorn.run(app, host=args.host, port=args.port, **options)
         return 0
     if settings.database_url.startswith("sqlite"):
@@ -287,7 +287,7 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):  # before anything starts: a stop is never missed
         signal.signal(sig, lambda *_: stop.set())
     app = create_app(settings)  # only for its engine, messaging and dispatcher: nothing is served
-    collector.tune_for_server()
+    collector.freeze_startup()
     scheduler = SweepScheduler(
         engine=app.state.engine,
         messaging=app.state.alert_messaging,
@@ -326,7 +326,7 @@ def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
     # The app's own lifespan starts and stops the adapters, the check-in writer and the dispatcher;
     # nothing is served over HTTP.
     app = create_app(settings, services=services)
-    collector.tune_for_server()
+    collector.tune_for_connections()
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
@@ -483,7 +483,7 @@ def app_factory() -> FastAPI:
     settings = Settings()
     configure_logging(settings.log_format)  # a worker process starts afresh
     app = build_app(settings, devices=False)
-    collector.tune_for_server()
+    collector.freeze_startup()
     return app
 
 

@@ -73,13 +73,14 @@ def cell(result: dict[str, Any], key: Key) -> str:
 
 
 def target(key: Key, results: list[dict[str, Any]]) -> str:
-    name = key[-1] if isinstance(key, tuple) else key
-    if name not in TARGETS:
+    """The row's target and where it was missed: a row of several figures misses when any of them does."""
+    names = [name for name in (key if isinstance(key, tuple) else (key,)) if name in TARGETS]
+    if not names:
         return ""
-    verdicts = [verdict(name, r.get(name), r["database"]) for r in results]
-    op, value, where = TARGETS[name]
-    missed = [r["database"] for r, v in zip(results, verdicts, strict=True) if v.startswith("MISSED")]
-    if not any(v for v in verdicts):
+    op, value, where = TARGETS[names[-1]]
+    verdicts = {(r["database"], name): verdict(name, r.get(name), r["database"]) for r in results for name in names}
+    missed = [r["database"] for r in results if any(verdicts[(r["database"], n)].startswith("MISSED") for n in names)]
+    if not any(verdicts.values()):
         return f"{op} {value:g}"
     scope = "" if where == "both" else f" on {where}"
     return f"{op} {value:g}{scope}: " + (f"**missed** ({', '.join(missed)})" if missed else "met")
