@@ -8,8 +8,9 @@ keeps over a million objects alive; with the interpreter's defaults (a young col
 700 allocations) every in-flight frame's objects are promoted, and every few seconds a full
 collection walks the whole heap: ~1 s during which no watch is answered (measured: frame-to-
 answer p99 0.8 s at 380 frames/s, 0.12 s with the thresholds below). The web process keeps the
-defaults: there a large young generation made the monthly XLSX report ~30 % slower (each young
-collection walks the report's rows being built) without helping the SOS path.
+defaults: there a large young generation showed no gain (SOS to SMS p99 the same within this
+machine's noise) and in one A/B the monthly XLSX report was slower with it (9.1 against 6.6 s),
+since each young collection walks the report's rows being built.
 See https://docs.python.org/3.11/library/gc.html (set_threshold, freeze).
 """
 
