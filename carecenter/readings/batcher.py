@@ -212,6 +212,8 @@ class CheckinBatcher:
             chore.done.set_result(result)
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
+        if self.give_way is not None:  # a chore is a write too: a waiting dispatcher goes first
+            self.give_way()
         with Session(self.engine) as session:
             result = work(session)
             session.commit()

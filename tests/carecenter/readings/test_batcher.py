@@ -200,3 +200,17 @@ def test_a_caller_that_gives_up_does_not_stop_the_others_and_its_reading_stays(
     assert [a.result for a in staying] == ["accepted"]
     assert isinstance(leaving, asyncio.CancelledError)
     assert sorted(session.exec(select(Reading.event_id)).all()) == ["gone", "here"]
+
+
+def test_on_sqlite_a_chore_also_lets_a_waiting_dispatcher_write_go_first(app: FastAPI, database_url: str) -> None:
+    """The watch listener's bookkeeping runs in the writer: it is a write, and waits its turn too."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL: row locks, writers do not queue")
+    turns = app.state.sms.dispatcher.turns
+    ran: list[float] = []
+    with turns.writing():
+        done = app.state.checkins.run_between(lambda _session: ran.append(time.monotonic()))
+        time.sleep(0.2)  # give_way waits up to 0.5 s
+        assert ran == [], "the chore waits while a dispatcher write is pending"
+    done.result(timeout=10)
+    assert len(ran) == 1
