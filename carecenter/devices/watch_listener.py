@@ -141,9 +141,7 @@ class WatchListener:
         await asyncio.gather(housekeeping, watchdog, return_exceptions=True)
         await self._flush_notes()
         gone, now = list(self._connections), self.clock()
-        await asyncio.wrap_future(
-            self.checkins.run_between(lambda s: connections.note_disconnected(s, device_ids=gone, now=now))
-        )
+        await self._write_devices(lambda s: connections.note_disconnected(s, device_ids=gone, now=now))
 
     async def _db(self, work: Callable[[Session], object]) -> object:
         """Run `work` in a transaction of its own, in a worker thread (the event loop never waits on it)."""
@@ -155,6 +153,10 @@ class WatchListener:
                 return result
 
         return await asyncio.to_thread(run)
+
+    async def _write_devices(self, work: Callable[[Session], object]) -> None:
+        """Device rows in bulk go through the check-in writer, their one writer in this process."""
+        await asyncio.wrap_future(self.checkins.run_between(work))
 
     # -- one connection ---------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -297,7 +299,7 @@ class WatchListener:
                 connections.note_connected(session, since=connected)
                 connections.note_frames(session, notes)
 
-            await asyncio.wrap_future(self.checkins.run_between(write))  # the device rows' one writer
+            await self._write_devices(write)
 
     async def _send_commands(self) -> None:
         """Queued commands for the connected watches (only the housekeeping sends: a command goes out once).

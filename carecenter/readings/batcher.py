@@ -56,9 +56,9 @@ class _Pending:
     device_id: int | None
     raws: list[Any]
     now: datetime
-    answer: Future[list[ItemAnswer]] = field(default_factory=Future)
-    # An event loop's caller waits on `waiter` instead, settled in that loop (see `_Settlements`).
-    waiter: "asyncio.Future[list[ItemAnswer]] | None" = None
+    # A thread's caller waits on a concurrent future; an event loop's on its own loop's future,
+    # settled in that loop (see `_Settlements`).
+    answer: "Future[list[ItemAnswer]] | asyncio.Future[list[ItemAnswer]]" = field(default_factory=Future)
     settled: bool = False  # answered or failed: the first outcome stands
 
 
@@ -75,13 +75,12 @@ class _Settlements:
         if pending.settled:
             return
         pending.settled = True
-        if pending.waiter is None:
-            if exc is not None:
-                pending.answer.set_exception(exc)
-            else:
-                pending.answer.set_result(result)
-            return
-        self._by_loop.setdefault(pending.waiter.get_loop(), []).append((pending.waiter, result, exc))
+        if isinstance(pending.answer, asyncio.Future):
+            self._by_loop.setdefault(pending.answer.get_loop(), []).append((pending.answer, result, exc))
+        elif exc is not None:
+            pending.answer.set_exception(exc)
+        else:
+            pending.answer.set_result(result)
 
     def hand_over(self) -> None:
         by_loop, self._by_loop = self._by_loop, {}
@@ -136,11 +135,10 @@ class CheckinBatcher:
         self, *, raw: list[Any], now: datetime, key: str | None = None, device_id: int | None = None
     ) -> list[ItemAnswer]:
         """`enqueue` for a caller in an event loop: returns (in this loop) after the commit."""
-        pending = _Pending(key, device_id, raw, now, waiter=asyncio.get_running_loop().create_future())
+        answer: asyncio.Future[list[ItemAnswer]] = asyncio.get_running_loop().create_future()
         self._ensure_running()
-        self._queue.put(pending)
-        assert pending.waiter is not None
-        return await pending.waiter
+        self._queue.put(_Pending(key, device_id, raw, now, answer))
+        return await answer
 
     def enqueue(
         self, *, raw: list[Any], now: datetime, key: str | None = None, device_id: int | None = None
@@ -150,10 +148,10 @@ class CheckinBatcher:
         The answer is one per reading, in order; a key that is unknown or revoked fails it with
         NotAuthenticated, a device that is gone or revoked with NotAuthenticated too.
         """
-        pending = _Pending(key, device_id, raw, now)
+        answer: Future[list[ItemAnswer]] = Future()
         self._ensure_running()
-        self._queue.put(pending)
-        return pending.answer
+        self._queue.put(_Pending(key, device_id, raw, now, answer))
+        return answer
 
     def run_between(self, work: Callable[[Session], T]) -> "Future[T]":
         """Run `work(session)` in the writer thread, committed; the future holds its result."""
