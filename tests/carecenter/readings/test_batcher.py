@@ -3,7 +3,7 @@
 import asyncio
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -38,8 +38,14 @@ def run_queued(batcher: CheckinBatcher, pending: list[_Pending]) -> None:
         batcher._queue.put(p)
     batcher._ensure_running()
     for p in pending:
-        p.answer.exception(timeout=30)
+        waited(p).exception(timeout=30)
     batcher.stop()
+
+
+def waited(pending: _Pending) -> Future[Any]:
+    """The answer a thread waits on (a `_Pending` made here has a concurrent future)."""
+    assert isinstance(pending.answer, Future)
+    return pending.answer
 
 
 def test_readings_queued_together_are_committed_together(
@@ -172,7 +178,7 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
     other.execute(sa.text(lock), {"id": low})
     other_tx.commit()
     other.close()
-    answers = [p.answer.result(timeout=30)[0] for p in pending]
+    answers = [waited(p).result(timeout=30)[0] for p in pending]
     batcher.stop()
     assert [a.result for a in answers] == ["accepted", "accepted"]
     assert session.exec(select(func.count()).select_from(Reading)).one() == 2
