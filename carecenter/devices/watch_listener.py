@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 
 FRAMES = Counter("carecenter_watch_frames", "Frames received from watches, by command word", ["word"])
 CLOSED = Counter("carecenter_watch_connections_closed", "Watch connections closed, by reason", ["reason"])
+LENGTH_MISMATCHES = Counter(
+    "carecenter_watch_length_mismatches",
+    "Frames whose LEN disagreed with their content (read anyway), by device id",
+    ["device"],
+)
 CONNECTED = Gauge("carecenter_watch_connections", "Watch connections open in this process")
 READ_SIZE = 4096
 HOUSEKEEPING_SECONDS = 1.0
@@ -209,6 +214,8 @@ class WatchListener:
         elif frame.device_id != connection.serial:
             raise _Close("a second device id on one connection")
         connection.vendor, connection.index = frame.vendor, frame.index
+        if not frame.length_matches:
+            LENGTH_MISMATCHES.labels(frame.device_id).inc()
         report = interpret(frame, now)
         FRAMES.labels(report.word if report.readings or report.reply else "other").inc()
         command_id = connection.awaiting.pop(report.word, None)

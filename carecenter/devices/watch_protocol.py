@@ -9,14 +9,17 @@ that specifies what CareCenter answers. A frame is
     [VENDOR*DEVICEID*LEN*CONTENT]          e.g. [3G*8800000015*0002*LK]
     [VENDOR*DEVICEID*IDX*LEN*CONTENT]      some vendors (e.g. ZJ) add a 4-hex-digit index
 
-where LEN is 4 hex digits: the byte length of CONTENT. CONTENT starts with a command word,
-then comma-separated fields. Position and alarm bodies are
+where LEN is 4 hex digits meant to be the byte length of CONTENT. It is only a hint: many
+watches get it wrong (`SG*` vendors typically send 3 more than the content), so frames are cut
+on balanced brackets and `}`-escapes decoded (`}` 0x01..0x05 for `} [ ] , *`), as the reference
+tracker servers do (traccar's WatchFrameDecoder: it cuts on the bracket that balances and never
+reads LEN). CONTENT starts with a command word, then comma-separated fields. Position and alarm bodies are
 
     ddmmyy,hhmmss,A|V,lat,N|S,lon,E|W,speed,course,altitude,satellites,gsm,battery,steps,roll,
     status(hex),<base stations and Wi-Fi>...
 
-with the alarm bits of `status` as the vendors document them: 16 SOS, 17 low battery, 18/19
-leaving/entering a fence, 20 watch taken off, 21 and 22 fall. Device times are UTC.
+with the alarm bits of `status` as the vendors document them: 0 and 17 low battery, 16 SOS,
+18/19 leaving/entering a fence, 20 watch taken off, 21 and 22 fall. Device times are UTC.
 """
 
 import hashlib
@@ -25,14 +28,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-MAX_CONTENT = 0xFFFF  # LEN has 4 hex digits: a frame can never be longer than this plus its header
+MAX_FRAME = 64 * 1024  # a frame still open past this closes the connection (LEN has 4 hex digits)
+MAX_STEPS = 200_000  # what the check-in API accepts in a day
 MAX_HEADER = 80  # "[" vendor "*" id "*" idx "*" len "*": a header longer than this is garbage
 WHITESPACE = b" \t\r\n"  # some watches end a frame with a line break
 
 _VENDOR = re.compile(rb"[A-Za-z0-9]{1,8}")
 _DEVICE_ID = re.compile(rb"[A-Za-z0-9]{1,32}")
 _HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
-_HEX = b"0123456789ABCDEFabcdef"
 
 POSITION_WORDS = frozenset({"UD", "UD2", "UD_LTE", "UD_WCDMA", "UD3", "WT"})
 ALARM_WORDS = frozenset({"AL", "AL_LTE", "ALCUSTOMER1"})
@@ -40,7 +43,7 @@ ANSWERED_WORDS = frozenset({"LK", "INIT", "TKQ", "TKQ2"})  # the protocol expect
 
 # Alarm bits of the status field, and the reading kind each one becomes. Bits 18/19 (the
 # watch's own fence) are not used: CareCenter's geofence rule works from the position itself.
-ALARM_BITS = {16: "sos", 17: "low_battery", 20: "removed", 21: "fall", 22: "fall"}
+ALARM_BITS = {0: "low_battery", 16: "sos", 17: "low_battery", 20: "removed", 21: "fall", 22: "fall"}
 
 # Clocks: an alarm whose device time is off is stored at the time it arrived (never refused).
 MAX_SKEW_FUTURE = timedelta(minutes=5)
@@ -60,7 +63,13 @@ class Frame:
     vendor: str
     device_id: str
     index: str | None  # the vendor's 4-hex-digit index, echoed in answers
-    content: bytes
+    content: bytes  # with the `}` escapes decoded
+    declared_length: int = -1  # LEN as the watch wrote it: a hint, often wrong (-1: not given)
+
+    @property
+    def length_matches(self) -> bool:
+        """Whether LEN agrees with the content (many `SG*` watches send +3; the frame is read anyway)."""
+        return self.declared_length == len(self.content)
 
     @property
     def text(self) -> str:
@@ -69,11 +78,17 @@ class Frame:
     @property
     def word(self) -> str:
         """The command word, upper case (vital-sign words come in either case)."""
-        return self.text.split(",", 1)[0].strip().upper()
+        return self.content.split(b",", 1)[0].strip().decode("ascii", "replace").upper()
 
     @property
     def fields(self) -> list[str]:
         return self.text.split(",")[1:]
+
+    @property
+    def payload(self) -> bytes:
+        """The bytes after the command word and its comma (binary for `TK`, `JXTK` and `img`)."""
+        parts = self.content.split(b",", 1)
+        return parts[1] if len(parts) == 2 else b""
 
 
 def encode(vendor: str, device_id: str, index: str | None, content: str) -> bytes:
@@ -88,11 +103,30 @@ def answer(frame: Frame, word: str) -> bytes:
     return encode(frame.vendor, frame.device_id, frame.index, word)
 
 
+# `}` escapes: binary payloads (voice, photos) carry `}` 0x01..0x05 for `} [ ] , *` so that the
+# frame's own brackets and separators never appear in them.
+_ESCAPED = re.compile(rb"\}[\x01-\x05]")
+_UNESCAPE = {1: b"}", 2: b"[", 3: b"]", 4: b",", 5: b"*"}
+
+
+def unescape(data: bytes) -> bytes:
+    if b"}" not in data:
+        return data
+    return _ESCAPED.sub(lambda m: _UNESCAPE[m.group()[1]], data)
+
+
 class FrameReader:
-    """Cuts a TCP byte stream into frames: several may come in one read, one may span reads."""
+    """Cuts a TCP byte stream into frames as the reference tracker servers do: a frame ends at the
+    `]` that balances its `[` (a Wi-Fi name may hold brackets), whatever LEN says.
+
+    Several frames may come in one read and one may span reads; the scan resumes where it
+    stopped, so a client sending a byte at a time costs no rescans.
+    """
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        self._scanned = 0  # how far the current frame has been scanned for its end
+        self._depth = 0  # brackets open at _scanned
 
     @property
     def pending(self) -> bool:
@@ -111,43 +145,74 @@ class FrameReader:
 
     def _next(self) -> Frame | None:
         buf = self._buffer
-        skip = 0
-        while skip < len(buf) and buf[skip] in WHITESPACE:
-            skip += 1
-        del buf[:skip]
-        if not buf:
+        if self._scanned == 0:
+            skip = 0
+            while skip < len(buf) and buf[skip] in WHITESPACE:
+                skip += 1
+            del buf[:skip]
+            if not buf:
+                return None
+            if buf[0] != ord("["):
+                raise FrameError("bytes outside a frame")
+            self._scanned, self._depth = 1, 1
+        end = self._end()
+        if end is None:
+            _check_header_so_far(buf)
+            if len(buf) > MAX_FRAME:
+                raise FrameError("a frame longer than 64 KB")
             return None
-        if buf[0] != ord("["):
-            raise FrameError("bytes outside a frame")
-        stars = [i for i, byte in enumerate(buf[:MAX_HEADER]) if byte == ord("*")][:3]
-        if len(stars) < 3:
-            if len(buf) >= MAX_HEADER or not all(chr(b).isalnum() or b == ord("*") for b in buf[1:]):
-                raise FrameError("malformed frame header")
-            return None
-        vendor, device_id, first = buf[1 : stars[0]], buf[stars[0] + 1 : stars[1]], buf[stars[1] + 1 : stars[2]]
-        if not (_VENDOR.fullmatch(vendor) and _DEVICE_ID.fullmatch(device_id) and _HEX4.fullmatch(first)):
-            raise FrameError("malformed frame header")
-        after = bytes(buf[stars[2] + 1 : stars[2] + 6])
-        if _may_be_index(after) and len(after) < 5:
-            return None  # cannot yet tell "[ZJ*ID*IDX*LEN*" from "[SG*ID*LEN*"
-        if _may_be_index(after):
-            index: str | None = first.decode()
-            length, start = int(after[:4], 16), stars[2] + 6
-        else:
-            index, length, start = None, int(first, 16), stars[2] + 1
-        end = start + length
-        if len(buf) <= end:
-            return None
-        if buf[end] != ord("]"):
-            raise FrameError("the length does not match the content")
-        frame = Frame(vendor.decode(), device_id.decode(), index, bytes(buf[start:end]))
+        raw = bytes(buf[: end + 1])
         del buf[: end + 1]
-        return frame
+        self._scanned = self._depth = 0
+        return _parse(raw)
+
+    def _end(self) -> int | None:
+        """The index of the `]` closing the frame, or None while it is open."""
+        buf, pos = self._buffer, self._scanned
+        while True:
+            close = buf.find(b"]", pos)
+            if close < 0:
+                self._depth += buf.count(b"[", pos)
+                self._scanned = len(buf)
+                return None
+            self._depth += buf.count(b"[", pos, close) - 1
+            pos = close + 1
+            if self._depth == 0:
+                return close
 
 
-def _may_be_index(after: bytes) -> bool:
-    """Whether the bytes after the third star are (the start of) "HHHH*"."""
-    return all(b in _HEX for b in after[:4]) and (len(after) < 5 or after[4] == ord("*"))
+def _check_header_so_far(buf: bytearray) -> None:
+    """Refuse early what cannot become a header (rather than waiting 64 KB for its end)."""
+    head = bytes(buf[1:MAX_HEADER])
+    stars = head.count(b"*")
+    if stars >= 3:
+        head = head[: _nth(head, b"*", 3)]
+    elif len(buf) >= MAX_HEADER:
+        raise FrameError("malformed frame header")
+    if not all(chr(b).isalnum() or b == ord("*") for b in head):
+        raise FrameError("malformed frame header")
+
+
+def _nth(data: bytes, sep: bytes, n: int) -> int:
+    at = -1
+    for _ in range(n):
+        at = data.index(sep, at + 1)
+    return at
+
+
+def _parse(raw: bytes) -> Frame:
+    """`[VENDOR*ID*LEN*CONTENT]` or `[VENDOR*ID*IDX*LEN*CONTENT]`, escapes decoded."""
+    parts = raw[1:-1].split(b"*", 3)
+    if len(parts) < 4 or len(parts[0]) + len(parts[1]) + len(parts[2]) + 3 > MAX_HEADER:
+        raise FrameError("malformed frame header")
+    vendor, device_id, first, rest = parts
+    if not (_VENDOR.fullmatch(vendor) and _DEVICE_ID.fullmatch(device_id) and _HEX4.fullmatch(first)):
+        raise FrameError("malformed frame header")
+    index: str | None = None
+    length = first
+    if _HEX4.fullmatch(rest[:4]) and rest[4:5] == b"*":
+        index, length, rest = first.decode(), rest[:4], rest[5:]
+    return Frame(vendor.decode(), device_id.decode(), index, unescape(rest), int(length, 16))
 
 
 @dataclass
@@ -187,7 +252,7 @@ def _keepalive(frame: Frame, received_at: datetime) -> Report:
     values = frame.fields  # LK[,steps,roll,battery]
     when = received_at.replace(microsecond=0)
     reading: dict[str, Any] = {"kind": "heartbeat", "recorded_at": when.isoformat()}
-    _put(reading, "steps", _int(values, 0))
+    _put(reading, "steps", _steps(values, 0))
     _put(reading, "battery_pct", _battery(values, 2))
     return Report("LK", [{"event_id": event_id(frame, "heartbeat", when), **reading}], reply="LK")
 
@@ -201,7 +266,7 @@ def _position(frame: Frame, received_at: datetime, *, alarm: bool) -> Report:
     fixed = _get(values, 2) == "A"
     base: dict[str, Any] = {"recorded_at": stamp}
     _put(base, "battery_pct", _battery(values, 12))
-    _put(base, "steps", _int(values, 13))
+    _put(base, "steps", _steps(values, 13))
     position = _coordinates(values) if fixed else None
     if position is not None:
         reading = {"kind": "location", **base, "latitude": position[0], "longitude": position[1]}
@@ -224,7 +289,7 @@ def _vitals(frame: Frame) -> dict[str, Any]:
     word, values = frame.word, frame.fields
     found: dict[str, Any] = {}
     if word in ("HEART", "PULSE"):
-        _put(found, "heart_rate", _int(values, 0))
+        _put(found, "heart_rate", _int(values, 0) or None)  # 0: no measurement (the watch is off the wrist)
     elif word == "BPHRT":
         _put(found, "systolic", _int(values, 0))
         _put(found, "diastolic", _int(values, 1))
@@ -256,8 +321,9 @@ def _coordinates(values: list[str]) -> tuple[float, float] | None:
     lat, lon = _float(values, 3), _float(values, 5)
     if lat is None or lon is None:
         return None
-    lat = -lat if _get(values, 4) == "S" else lat
-    lon = -lon if _get(values, 6) == "W" else lon
+    # S and W make a coordinate negative; some watches sign it themselves as well ("-9.0,W").
+    lat = -abs(lat) if _get(values, 4) == "S" else lat
+    lon = -abs(lon) if _get(values, 6) == "W" else lon
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
         return None
     return lat, lon
@@ -285,6 +351,12 @@ def _battery(values: list[str], index: int) -> int | None:
     """A battery level, left out when it is not a percentage (a bad value must not cost the reading)."""
     value = _int(values, index)
     return value if value is not None and 0 <= value <= 100 else None
+
+
+def _steps(values: list[str], index: int) -> int | None:
+    """A step count, left out when the API would refuse it (some watches never reset theirs)."""
+    value = _int(values, index)
+    return value if value is not None and 0 <= value <= MAX_STEPS else None
 
 
 def _float(values: list[str], index: int) -> float | None:

@@ -7,17 +7,20 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
 from carecenter.devices.models import CommandStatus, Device, DeviceCommand, DeviceProtocol, UnknownDevice
 from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_listener import WatchListener
+from carecenter.devices.watch_protocol import FrameReader
 from carecenter.readings import batcher as batcher_module
 from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
 from notifications.dispatcher import Dispatcher
 from tests.carecenter.alerts.scenario import Scenario, build
+from tests.carecenter.devices.captured_watch_frames import FRAMES, ONE_READ, ONE_READ_ANSWERS, ONE_READ_KINDS
 from tests.carecenter.devices.watch_client import Watch, frame, position
 from tests.conftest import Clock
 from tests.factories import login, make_device
@@ -225,9 +228,9 @@ def test_an_unknown_id_gets_no_answer_is_closed_and_is_shown_to_managers(
     ("bad", "reason"),
     [
         (b"GET / HTTP/1.1\r\n\r\n", "bytes outside a frame"),  # garbage bytes
-        (frame(IMEI, "LK,0,0,50")[:-1] + b"XX]", "the length does not match the content"),
+        (frame(IMEI, "LK,0,0,50") + b"]", "bytes outside a frame"),  # a bracket that closes nothing
         (b"[3G*" + b"1" * 100, "malformed frame header"),  # a header that never ends
-        (f"[3G*{IMEI}*FFFF*UD,".encode() + b"0" * 70_000, "the length does not match the content"),  # 64 KB, no "]"
+        (f"[3G*{IMEI}*FFFF*UD,".encode() + b"0" * 70_000, "a frame longer than 64 KB"),  # no "]"
         (b"[3G*", "frame never completed"),  # a client that sends a byte now and then
     ],
 )
@@ -349,3 +352,51 @@ def test_commands_are_refused_for_devices_that_cannot_take_them(
     worker = login(client, s.worker)
     refused = client.post(f"/api/v1/devices/{s.watch.id}/commands", json={"kind": "locate"}, headers=worker)
     assert refused.status_code == 403
+
+
+def test_frames_captured_by_others_are_answered_and_stored_over_real_sockets(
+    listener: WatchListener, s: Scenario, session: Session, client: TestClient, clock: Clock
+) -> None:
+    """Each frame from a public decoder test suite, on a connection of its own watch (registered
+    for the scenario's resident): the answer it must get, then the readings it must leave."""
+    mismatches_before = _mismatches("9081000548")
+    for captured in FRAMES:
+        clock.advance(seconds=10)  # a later LK of the same watch is a new one, not a duplicate
+        [parsed] = FrameReader().feed(captured.raw)
+        serial = parsed.device_id
+        if _device_id(session, serial) is None:
+            make_device(session, center=s.center, resident=s.resident, serial=serial, protocol="watch-tcp")
+        watch = connect(listener, serial)
+        watch.raw(captured.raw)
+        if captured.answer is not None:
+            got = watch.receive()
+            assert (got.content.decode(), got.vendor, got.index) == (captured.answer, parsed.vendor, parsed.index), (
+                captured.raw
+            )
+        watch.raw(frame(serial, "LK", vendor=parsed.vendor, index=parsed.index))  # answered after the frame
+        assert watch.receive().content == b"LK", captured.raw
+        stored = [r for r in readings(session) if r.device_id == _device_id(session, serial)]
+        assert stored[-1].kind == "heartbeat"  # the LK
+        new = stored[len(stored) - 1 - len(captured.kinds) : -1]
+        assert [r.kind for r in new] == list(captured.kinds), captured.raw
+        for name, value in captured.values.items():
+            assert getattr(new[0], name) == pytest.approx(value), (captured.raw, name)
+        watch.close()
+    assert _mismatches("9081000548") == mismatches_before + 1  # LEN 9 for 8 bytes, counted and read
+    assert 'carecenter_watch_length_mismatches_total{device="9081000548"}' in client.get("/metrics").text
+
+
+def test_four_frames_in_one_read_as_captured(listener: WatchListener, s: Scenario, session: Session) -> None:
+    make_device(session, center=s.center, resident=s.resident, serial="9705141740", protocol="watch-tcp")
+    watch = connect(listener, "9705141740")
+    watch.raw(ONE_READ)
+    assert [watch.receive().content.decode() for _ in ONE_READ_ANSWERS] == ONE_READ_ANSWERS
+    assert [r.kind for r in readings(session)] == ONE_READ_KINDS
+
+
+def _device_id(session: Session, serial: str) -> int | None:
+    return session.exec(select(Device.id).where(Device.serial == serial)).first()
+
+
+def _mismatches(serial: str) -> float:
+    return REGISTRY.get_sample_value("carecenter_watch_length_mismatches_total", {"device": serial}) or 0.0

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from carecenter.devices.watch_protocol import FrameError, FrameReader, answer, interpret
+from tests.carecenter.devices.captured_watch_frames import FRAMES, Captured
 from tests.carecenter.devices.watch_client import frame, position
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -50,7 +51,6 @@ def test_a_command_word_that_starts_with_hex_letters_is_not_taken_for_an_index()
     "bad",
     [
         b"hello",
-        b"[3G*1*0002*LKX]",  # the length does not match
         b"[3G*1*00G2*LK]",  # not hex
         b"[3G**0002*LK]",  # no id
         b"[3G*12345678901234567890123456789012345*0002*LK]",  # an id longer than any IMEI or code
@@ -91,3 +91,39 @@ def test_positions_without_a_fix_keep_the_cells_and_southern_western_coordinates
     [south] = FrameReader().feed(frame("1", body))
     reading = interpret(south, NOW).readings[0]
     assert (reading["latitude"], reading["longitude"]) == (-33.9, -151.2)
+
+
+def test_the_length_field_is_a_hint_a_frame_ends_at_its_balanced_bracket() -> None:
+    stream = b"[SG*9081000548*0009*LK,0,100][3G*1*0003*UD,[wifi]x,1]" + frame("1", "LK")
+    frames = FrameReader().feed(stream)
+    assert [(f.text, f.declared_length, f.length_matches) for f in frames] == [
+        ("LK,0,100", 9, False),
+        ("UD,[wifi]x,1", 3, False),
+        ("LK", 2, True),
+    ]
+    for cut in range(1, len(stream)):
+        reader = FrameReader()
+        assert reader.feed(stream[:cut]) + reader.feed(stream[cut:]) == frames
+
+
+def test_escapes_are_decoded_and_a_stray_brace_is_kept() -> None:
+    [voice] = FrameReader().feed(b"[CS*1*0009*TK,}\x01}\x02}\x03}\x04}\x05}x]")
+    assert voice.payload == b"}[],*}x"
+    assert voice.word == "TK"
+
+
+def test_a_frame_that_never_closes_is_refused_at_64_kb() -> None:
+    reader = FrameReader()
+    reader.feed(b"[3G*1*FFFF*UD," + b"0" * 60_000)
+    with pytest.raises(FrameError, match="64 KB"):
+        reader.feed(b"0" * 6_000)
+
+
+@pytest.mark.parametrize("captured", FRAMES, ids=lambda c: c.raw[:34].decode("ascii", "replace"))
+def test_frames_captured_by_others_are_read(captured: Captured) -> None:
+    [read] = FrameReader().feed(captured.raw)
+    report = interpret(read, NOW)
+    assert report.reply == captured.answer
+    assert [r["kind"] for r in report.readings] == list(captured.kinds)
+    if captured.values:
+        assert {k: report.readings[0].get(k) for k in captured.values} == captured.values
