@@ -37,8 +37,10 @@ from carecenter.app import Service, create_app
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
+from carecenter.devices.listener import DeviceListener
 from carecenter.devices.mqtt_subscriber import MqttSubscriber
-from carecenter.devices.watch_listener import WatchListener
+from carecenter.devices.protocol import DeviceProtocolSpec
+from carecenter.devices.registry import PROTOCOLS
 from carecenter.logs import configure_logging
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
@@ -68,15 +70,20 @@ def _require_current_schema(settings: Settings) -> bool:
 
 
 def device_services(settings: Settings) -> list[Callable[[FastAPI], Service]]:
-    """The device adapters the settings switch on: the watch listener, the MQTT subscriber."""
+    """The device adapters the settings switch on: a listener per protocol with a port, the MQTT subscriber."""
     devices = settings.devices
-    services: list[Callable[[FastAPI], Service]] = []
-    if devices.watch_port is not None:
-        services.append(
-            lambda app: WatchListener(
-                engine=app.state.engine, checkins=app.state.checkins, settings=devices, clock=utcnow
-            )
+
+    def listener(protocol: DeviceProtocolSpec) -> Callable[[FastAPI], Service]:
+        return lambda app: DeviceListener(
+            protocol=protocol,
+            engine=app.state.engine,
+            checkins=app.state.checkins,
+            settings=devices,
+            clock=utcnow,
+            media=app.state.media,
         )
+
+    services = [listener(p) for name, p in PROTOCOLS.items() if devices.listener_address(name) is not None]
     if devices.mqtt_url:
         services.append(lambda app: MqttSubscriber(checkins=app.state.checkins, settings=devices, clock=utcnow))
     return services

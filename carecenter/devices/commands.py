@@ -1,4 +1,4 @@
-"""Commands to watches (upload interval, SOS numbers, locate now) and ids that tried to connect unregistered."""
+"""Commands to connected devices (upload interval, SOS numbers, locate now) and unregistered ids that tried."""
 
 from datetime import datetime
 
@@ -15,6 +15,8 @@ from carecenter.devices.models import (
     DeviceProtocol,
     UnknownDevice,
 )
+from carecenter.devices.protocol import CommandRequest
+from carecenter.devices.registry import spec_of
 from carecenter.devices.service import get_device
 from carecenter.errors import Conflict, InvalidField
 from carecenter.pagination import Page, PageParams, paginate
@@ -22,7 +24,7 @@ from carecenter.residents.models import FamilyContact
 from carecenter.staff.models import Role
 from carecommon.i18n import N_
 
-SOS_SLOTS = 3  # the watches hold three SOS numbers
+SOS_SLOTS = 3  # the watches and trackers hold three SOS numbers
 
 
 def sos_numbers(session: Session, resident_id: int) -> list[str]:
@@ -45,27 +47,26 @@ def _dialled(phone: str) -> str:
 
 
 def command_content(session: Session, device: Device, data: DeviceCommandIn) -> str:
-    """What goes on the wire: `UPLOAD,600`, `SOS,n1,n2,n3` (empty slots blank), `CR`."""
-    if data.kind == CommandKind.upload_interval:
-        if data.seconds is None:
-            raise InvalidField(["body", "seconds"], "give the upload interval in seconds")
-        return f"UPLOAD,{data.seconds}"
+    """What goes on the wire, in the device's protocol (`UPLOAD,600` for a watch, `TIMER,600,600#` for GT06)."""
+    spec = spec_of(DeviceProtocol(device.protocol))
+    if spec is None:
+        raise Conflict("Only devices connected over TCP (protocols watch-tcp and gt06) take commands.")
+    if data.kind == CommandKind.upload_interval and data.seconds is None:
+        raise InvalidField(["body", "seconds"], "give the upload interval in seconds")
+    numbers: list[str] = []
     if data.kind == CommandKind.sos_numbers:
         if device.resident_id is None:
-            raise Conflict("This watch is not worn by a resident, so it has no family numbers to hold.")
+            raise Conflict("This device is not worn by a resident, so it has no family numbers to hold.")
         numbers = sos_numbers(session, device.resident_id)
-        return "SOS," + ",".join(numbers + [""] * (SOS_SLOTS - len(numbers)))
-    return "CR"
+    return spec.command_content(CommandRequest(data.kind, data.seconds, tuple(numbers)))
 
 
 def request_command(
     *, session: Session, actor: Actor, device_id: int, data: DeviceCommandIn, now: datetime
 ) -> DeviceCommand:
-    """Queue a command for a watch; it is sent when the watch is (or next gets) connected."""
+    """Queue a command for a device; it is sent when the device is (or next gets) connected."""
     device = get_device(session=session, actor=actor, device_id=device_id)
     actor.require(Role.manager, Role.admin, to=N_("send commands to devices"))
-    if device.protocol != DeviceProtocol.watch_tcp:
-        raise Conflict("Only watches connected over TCP (protocol watch-tcp) take commands.")
     command = DeviceCommand(
         device_id=device_id,
         center_id=device.center_id,
@@ -90,7 +91,7 @@ def request_command(
 
 
 def list_commands(*, session: Session, actor: Actor, device_id: int, page: PageParams) -> Page[DeviceCommand]:
-    """A watch's commands, newest first, each with its answer or time-out."""
+    """A device's commands, newest first, each with its answer or time-out."""
     get_device(session=session, actor=actor, device_id=device_id)
     stmt = select(DeviceCommand).where(DeviceCommand.device_id == device_id)
     return paginate(session, stmt.order_by(col(DeviceCommand.id).desc()), page)
@@ -104,12 +105,13 @@ def list_unknown(*, session: Session, actor: Actor, page: PageParams) -> Page[Un
 
 
 def watches_of_resident(session: Session, resident_id: int) -> list[Device]:
-    """The resident's watches that take commands (for offering to push new SOS numbers)."""
+    """The resident's watches and trackers that take commands (for offering to push new SOS numbers)."""
+    takes_commands = [p for p in DeviceProtocol if p.takes_commands]
     return list(
         session.exec(
             select(Device).where(
                 Device.resident_id == resident_id,
-                Device.protocol == DeviceProtocol.watch_tcp,
+                col(Device.protocol).in_(takes_commands),
                 col(Device.revoked_at).is_(None),
             )
         ).all()

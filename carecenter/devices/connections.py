@@ -1,4 +1,5 @@
-"""What the watch listener records about connections: who is connected, unknown ids, commands on the wire.
+"""What the device listeners record about connections: who is connected, unknown ids, commands on
+the wire, voice messages and photos.
 
 Keyword-only functions over a session the listener owns; each adds and flushes, the listener
 commits. Reads for the devices page and the API are in `devices/commands.py`.
@@ -16,29 +17,54 @@ from carecenter.devices.models import (
     CommandStatus,
     Device,
     DeviceCommand,
+    DeviceMedia,
     DeviceProtocol,
     UnknownDevice,
 )
+from carecenter.devices.profiles import profile_row, protocol_view
+from carecenter.devices.protocol import Media, Profile
 from carecenter.residents.models import Resident
 from carecommon.sqltypes import upsert_insert
 
 
 @dataclass(frozen=True)
-class WatchIdentity:
+class DeviceIdentity:
     device_id: int
     serial: str
+    profile: Profile
 
 
-def registered_watch(session: Session, serial: str) -> WatchIdentity | None:
-    """The watch registered with this id (protocol watch-tcp, not revoked), or None."""
+def registered_device(session: Session, serial: str, protocol: DeviceProtocol) -> DeviceIdentity | None:
+    """The device registered with this id and protocol (not revoked) and its model's profile, or None."""
     row = session.execute(
-        sa.select(col(Device.id), col(Device.serial)).where(
+        sa.select(col(Device.id), col(Device.serial), col(Device.model)).where(
             col(Device.serial) == serial,
-            col(Device.protocol) == DeviceProtocol.watch_tcp,
+            col(Device.protocol) == protocol,
             col(Device.revoked_at).is_(None),
         )
     ).first()
-    return WatchIdentity(row.id, row.serial) if row is not None else None
+    if row is None:
+        return None
+    return DeviceIdentity(row.id, row.serial, protocol_view(protocol, profile_row(session, protocol, row.model)))
+
+
+def add_media(session: Session, *, device_id: int, media: Media, key: str, now: datetime) -> None:
+    """Keep a device's voice message or photo (its bytes are already in the media store under `key`)."""
+    device = session.execute(
+        sa.select(col(Device.center_id), col(Device.resident_id)).where(col(Device.id) == device_id)
+    ).one()
+    session.add(
+        DeviceMedia(
+            device_id=device_id,
+            center_id=device.center_id,
+            resident_id=device.resident_id,
+            kind=media.kind,
+            media_key=key,
+            content_type=media.content_type,
+            size_bytes=len(media.data),
+            received_at=now,
+        )
+    )
 
 
 def note_unknown(session: Session, *, serial: str, protocol: DeviceProtocol, address: str, now: datetime) -> None:
@@ -65,7 +91,7 @@ def note_unknown(session: Session, *, serial: str, protocol: DeviceProtocol, add
 
 
 def note_connected(session: Session, *, since: Mapping[int, datetime]) -> None:
-    """Watches that connected, each with when (one statement for all)."""
+    """Devices that connected, each with when (one statement for all)."""
     if since:
         session.execute(
             sa.update(Device),
@@ -118,7 +144,7 @@ class CommandToSend:
 
 
 def commands_to_send(session: Session, *, device_ids: Collection[int]) -> list[CommandToSend]:
-    """Queued commands for these (connected) watches, oldest first.
+    """Queued commands for these (connected) devices, oldest first.
 
     Queued commands are few (they leave the queue once sent), so they are read in one small
     query and picked here: a listener holding 20,000 connections does not send 20,000 ids to

@@ -4,12 +4,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
+import sqlalchemy as sa
 from pydantic import AfterValidator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Text, created_at_field, enum_field, instant_field
+from carecenter.fields import Text, TimeZoneName, created_at_field, enum_field, instant_field
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
@@ -22,6 +23,12 @@ class DeviceProtocol(StrEnum):
     http = "http"  # our JSON API, with its key
     mqtt = "mqtt"  # a home gateway publishing the same JSON to the broker, with its key
     watch_tcp = "watch-tcp"  # a 4G watch speaking its text protocol; known by its id (IMEI)
+    gt06 = "gt06"  # a personal tracker or pendant speaking the binary GT06 protocol; known by its IMEI
+
+    @property
+    def takes_commands(self) -> bool:
+        """Whether CareCenter holds a connection to the device (and can send it commands)."""
+        return self in (DeviceProtocol.watch_tcp, DeviceProtocol.gt06)
 
 
 class DeviceKind(StrEnum):
@@ -177,3 +184,96 @@ class UnknownDevicePublic(SQLModel):
     first_seen_at: datetime
     last_seen_at: datetime
     last_address: str
+
+
+class MediaKind(StrEnum):
+    voice = "voice"  # a voice message (AMR audio) recorded on the watch
+    photo = "photo"  # a picture the watch took (JPEG)
+
+
+class DeviceMedia(SQLModel, table=True):
+    """A voice message or photo a device sent, its bytes in the media store (by their SHA-256)."""
+
+    __tablename__ = "device_media"
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id", index=True, ondelete="CASCADE")  # removing a device removes them
+    center_id: int = Field(foreign_key="center.id")
+    resident_id: int | None = Field(default=None, foreign_key="resident.id")
+    kind: MediaKind = enum_field(length=16)
+    media_key: str = Field(max_length=64)
+    content_type: str = Field(max_length=64)
+    size_bytes: int
+    received_at: datetime = instant_field()
+
+
+class DeviceMediaPublic(SQLModel):
+    id: int
+    device_id: int
+    kind: MediaKind
+    content_type: str
+    size_bytes: int
+    received_at: datetime
+
+
+class ClockKind(StrEnum):
+    utc = "utc"
+    local = "local"  # the device's clock runs in `clock_zone` (many vendors ship China time)
+
+
+# What an alarm code of a device model means. Readings: sos, fall, low_battery, removed; the
+# rest is recorded as the device's last event (CareCenter's geofence works from positions).
+ALARM_MEANINGS = ("sos", "fall", "low_battery", "removed", "power_cut", "vibration", "fence_in", "fence_out", "ignore")
+
+
+def _alarm_codes(value: dict[str, str]) -> dict[str, str]:
+    for code, meaning in value.items():
+        if not code or len(code) > 32 or meaning not in ALARM_MEANINGS:
+            raise ValueError(
+                N_(
+                    "each alarm code (at most 32 characters) means sos, fall, low_battery, removed, power_cut,"
+                    " vibration, fence_in, fence_out or ignore"
+                )
+            )
+    return value
+
+
+AlarmCodes = Annotated[dict[str, str], AfterValidator(_alarm_codes)]
+
+
+class DeviceProfileBase(SQLModel):
+    """What differs per device model; kept as data, edited by admins."""
+
+    protocol: DeviceProtocol = enum_field(length=16)
+    model: Text = Field(default="", max_length=64, description="The device's model; empty: every model of the protocol")
+    upload_interval_seconds: int = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
+    clock: ClockKind = enum_field(default=ClockKind.utc, length=8)
+    clock_zone: TimeZoneName = Field(default="Asia/Shanghai", max_length=64, description="A local clock's zone")
+    alarm_codes: AlarmCodes = Field(
+        default_factory=dict,
+        sa_type=sa.JSON,
+        description='The protocol\'s alarm codes and what each means, e.g. {"bit:16": "sos"} or {"alarm:1": "sos"}',
+    )
+    reports_falls: bool = True
+    silent_after_minutes: int | None = Field(
+        default=None, ge=1, le=7 * 24 * 60, description="Silent after this long quiet; unset: the center's rule"
+    )
+
+
+class DeviceProfile(DeviceProfileBase, table=True):
+    __tablename__ = "device_profile"
+    __table_args__ = (sa.UniqueConstraint("protocol", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    updated_at: datetime = instant_field()
+    updated_by: str = Field(default="", max_length=64)
+
+
+class DeviceProfileIn(DeviceProfileBase):
+    pass
+
+
+class DeviceProfilePublic(DeviceProfileBase):
+    id: int | None = Field(description="None: the protocol's built-in default, not yet edited")
+    updated_at: datetime | None
+    updated_by: str

@@ -16,6 +16,11 @@ class DeviceSettings(BaseSettings):
         default=None, ge=0, le=65535, description="TCP port of the watch listener (0: any free port); unset: off"
     )
     watch_host: str = "0.0.0.0"  # noqa: S104 - watches connect from the mobile network
+    gt06_port: int | None = Field(
+        default=None, ge=0, le=65535, description="TCP port of the GT06 listener (0: any free port); unset: off"
+    )
+    gt06_host: str = "0.0.0.0"  # noqa: S104 - trackers connect from the mobile network
+    # For every device listener (the names are older than the second protocol):
     watch_idle_seconds: float = Field(default=900, ge=5, description="A connection silent this long is closed")
     watch_frame_seconds: float = Field(default=30, gt=0, description="A frame begun must be complete within this")
     watch_command_timeout_seconds: float = Field(default=60, gt=0, description="A command unanswered this long fails")
@@ -29,6 +34,11 @@ class DeviceSettings(BaseSettings):
     mqtt_share_group: str = "carecenter"
     mqtt_username: str | None = None
     mqtt_password: str | None = None
+
+    def listener_address(self, protocol: str) -> tuple[str, int] | None:
+        """Where the listener of a protocol (by its registry name) binds: `<name>_host`, `<name>_port`; None: off."""
+        port = getattr(self, f"{protocol}_port", None)
+        return (getattr(self, f"{protocol}_host", "0.0.0.0"), port) if port is not None else None  # noqa: S104
 
     @field_validator("mqtt_url")
     @classmethod

@@ -19,14 +19,20 @@ reads LEN). CONTENT starts with a command word, then comma-separated fields. Pos
     status(hex),<base stations and Wi-Fi>...
 
 with the alarm bits of `status` as the vendors document them: 0 and 17 low battery, 16 SOS,
-18/19 leaving/entering a fence, 20 watch taken off, 21 and 22 fall. Device times are UTC.
+18/19 leaving/entering a fence, 20 watch taken off, 21 and 22 fall (a model's profile may map
+them otherwise). Device times are UTC unless the model's profile says the clock is local.
+Besides positions, alarms and vital signs, a watch sends voice messages (`TK`, or `JXTK` in
+parts, AMR audio) and photos (`img`, JPEG), kept as the device's media.
 """
 
 import hashlib
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from carecenter.devices.models import CommandKind, DeviceProtocol, MediaKind
+from carecenter.devices.protocol import READING_ALARMS, CommandRequest, FrameError, Media, Profile, Report, reading_time
 
 MAX_FRAME = 64 * 1024  # a frame still open past this closes the connection (LEN has 4 hex digits)
 MAX_STEPS = 200_000  # what the check-in API accepts in a day
@@ -39,23 +45,8 @@ _HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
 
 POSITION_WORDS = frozenset({"UD", "UD2", "UD_LTE", "UD_WCDMA", "UD3", "WT"})
 ALARM_WORDS = frozenset({"AL", "AL_LTE", "ALCUSTOMER1"})
-ANSWERED_WORDS = frozenset({"LK", "INIT", "TKQ", "TKQ2"})  # the protocol expects these echoed back
-
-# Alarm bits of the status field, and the reading kind each one becomes. Bits 18/19 (the
-# watch's own fence) are not used: CareCenter's geofence rule works from the position itself.
-ALARM_BITS = {0: "low_battery", 16: "sos", 17: "low_battery", 20: "removed", 21: "fall", 22: "fall"}
-
-# Clocks: an alarm whose device time is off is stored at the time it arrived (never refused).
-MAX_SKEW_FUTURE = timedelta(minutes=5)
-MAX_AGE = timedelta(days=7)
-
-
-class FrameError(Exception):
-    """Input that is not the protocol: the connection it came on is closed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+# Words the watch expects an answer to, beside LK, AL, TK and JXTK (the reference servers' answers).
+ANSWERS = {"INIT": "INIT,1", "TKQ": "TKQ", "TKQ2": "TKQ2"}
 
 
 @dataclass(frozen=True)
@@ -215,16 +206,6 @@ def _parse(raw: bytes) -> Frame:
     return Frame(vendor.decode(), device_id.decode(), index, unescape(rest), int(length, 16))
 
 
-@dataclass
-class Report:
-    """What one frame means to CareCenter."""
-
-    word: str
-    readings: list[dict[str, Any]] = field(default_factory=list)  # ReadingIn bodies, with event ids
-    cells: str | None = None  # base stations and Wi-Fi, raw, when there was no GPS fix
-    reply: str | None = None  # the word to answer with once the readings are committed
-
-
 def event_id(frame: Frame, kind: str, when: datetime) -> str:
     """The reading's idempotency key, from the frame itself: a resent frame is a duplicate."""
     digest = hashlib.sha256(
@@ -233,19 +214,46 @@ def event_id(frame: Frame, kind: str, when: datetime) -> str:
     return f"w{digest[:40]}-{kind}"[:64]
 
 
-def interpret(frame: Frame, received_at: datetime) -> Report:
-    """The readings a frame carries and what to answer; an unknown word gives an empty report."""
+# The default profile's alarm codes: bits of the status field (see the module's docstring).
+DEFAULT_PROFILE = Profile(
+    alarm_codes={
+        "bit:0": "low_battery",
+        "bit:16": "sos",
+        "bit:17": "low_battery",
+        "bit:18": "fence_out",
+        "bit:19": "fence_in",
+        "bit:20": "removed",
+        "bit:21": "fall",
+        "bit:22": "fall",
+    }
+)
+
+
+def interpret(frame: Frame, received_at: datetime, profile: Profile = DEFAULT_PROFILE) -> Report:
+    """The readings a frame carries and what to answer; a word CareCenter does not read gives an empty report."""
     word = frame.word
+    report = _interpret(frame, word, received_at, profile)
+    report.suspect = None if frame.length_matches else "length field mismatch"
+    report.replies_to, report.reply_text = word, frame.text[:200]  # a command's answer starts with its word
+    return report
+
+
+def _interpret(frame: Frame, word: str, received_at: datetime, profile: Profile) -> Report:
     if word == "LK":
         return _keepalive(frame, received_at)
     if word in POSITION_WORDS or word in ALARM_WORDS:
-        return _position(frame, received_at, alarm=word in ALARM_WORDS)
+        return _position(frame, received_at, profile, alarm=word in ALARM_WORDS)
+    if word == "TK":
+        return _voice(frame)
+    if word == "IMG":
+        return _photo(frame)
     vitals = _vitals(frame)
     if vitals:
         when = received_at.replace(microsecond=0)
         reading = {"kind": "vitals", "recorded_at": when.isoformat(), **vitals}
-        return Report(word, [{"event_id": event_id(frame, "vitals", when), **reading}])
-    return Report(word, reply=word if word in ANSWERED_WORDS else None)
+        return Report(word, readings=[{"event_id": event_id(frame, "vitals", when), **reading}])
+    reply = ANSWERS.get(word)
+    return Report(word, answer=answer(frame, reply) if reply is not None else None)
 
 
 def _keepalive(frame: Frame, received_at: datetime) -> Report:
@@ -254,15 +262,17 @@ def _keepalive(frame: Frame, received_at: datetime) -> Report:
     reading: dict[str, Any] = {"kind": "heartbeat", "recorded_at": when.isoformat()}
     _put(reading, "steps", _steps(values, 0))
     _put(reading, "battery_pct", _battery(values, 2))
-    return Report("LK", [{"event_id": event_id(frame, "heartbeat", when), **reading}], reply="LK")
+    return Report(
+        "LK", readings=[{"event_id": event_id(frame, "heartbeat", when), **reading}], answer=answer(frame, "LK")
+    )
 
 
-def _position(frame: Frame, received_at: datetime, *, alarm: bool) -> Report:
+def _position(frame: Frame, received_at: datetime, profile: Profile, *, alarm: bool) -> Report:
     values = frame.fields
-    device_time = _device_time(values)
-    when = device_time if device_time is not None and _plausible(device_time, received_at) else None
-    report = Report(frame.word, reply="AL" if alarm else None)
-    stamp = (when or received_at.replace(microsecond=0)).isoformat()
+    device_time = _device_time(values, profile)
+    when = reading_time(device_time, received_at)
+    report = Report(frame.word, answer=answer(frame, "AL") if alarm else None)
+    stamp = when.isoformat()
     fixed = _get(values, 2) == "A"
     base: dict[str, Any] = {"recorded_at": stamp}
     _put(base, "battery_pct", _battery(values, 12))
@@ -273,15 +283,99 @@ def _position(frame: Frame, received_at: datetime, *, alarm: bool) -> Report:
     else:
         reading = {"kind": "heartbeat", **base}
         report.cells = ",".join(values[16:])[:2000] or None  # V: no fix; the cells and Wi-Fi, raw
-    when_id = when or device_time or received_at
+    when_id = device_time or received_at
     report.readings.append({"event_id": event_id(frame, reading["kind"], when_id), **reading})
     if alarm:
-        # One reading per alarm bit, carrying nothing but the alarm: a bad battery or position
-        # value can then never make the SOS itself be refused.
+        # One reading per alarm, carrying nothing but the alarm: a bad battery or position value
+        # can then never make the SOS itself be refused.
         status = _status(values)
-        for kind in dict.fromkeys(kind for bit, kind in ALARM_BITS.items() if status >> bit & 1):
-            report.readings.append({"event_id": event_id(frame, kind, when_id), "kind": kind, "recorded_at": stamp})
+        meanings = profile.meanings([f"bit:{bit}" for bit in range(32) if status >> bit & 1])
+        for kind in meanings:
+            if kind in READING_ALARMS:
+                report.readings.append({"event_id": event_id(frame, kind, when_id), "kind": kind, "recorded_at": stamp})
+            else:
+                report.events.append(kind)
     return report
+
+
+MAX_VOICE_PARTS = 32  # a JXTK message in more parts than this is not kept
+
+
+def _voice(frame: Frame) -> Report:
+    """`TK,<AMR audio>`: a voice message (`TK,1` / `TK,0` is the watch's answer to one sent to it)."""
+    audio = frame.payload
+    if len(audio) <= 1:
+        return Report("TK")
+    return Report("TK", media=Media(MediaKind.voice, audio, "audio/amr"), answer=answer(frame, "TK,1"))
+
+
+def _photo(frame: Frame) -> Report:
+    """`img,<…>,<time>,<JPEG>`: a photo the watch took (after the `rcapture` command)."""
+    start = frame.payload.find(b"\xff\xd8")  # the JPEG's start-of-image marker
+    if start < 0:
+        return Report("IMG")
+    return Report("IMG", media=Media(MediaKind.photo, frame.payload[start:], "image/jpeg"))
+
+
+class WatchSession:
+    """One watch connection: the vendor and index its answers echo, the parts of a voice message."""
+
+    def __init__(self) -> None:
+        self.framer = FrameReader()
+        self._vendor, self._serial = "3G", ""
+        self._index: str | None = None
+        self._parts: list[bytes] = []
+
+    def interpret(self, frame: Frame, received_at: datetime, profile: Profile) -> Report:
+        self._vendor, self._serial, self._index = frame.vendor, frame.device_id, frame.index
+        if frame.word == "JXTK":
+            return self._voice_part(frame)
+        return interpret(frame, received_at, profile)
+
+    def identify(self, frame: Frame) -> str:
+        return frame.device_id
+
+    def _voice_part(self, frame: Frame) -> Report:
+        """`JXTK,<n>,<name>,<part>,<parts>,<AMR>`: a voice message in parts, each answered `JXTKR,1`."""
+        head = frame.content.split(b",", 5)
+        try:
+            part, parts = int(head[3]), int(head[4])
+        except (IndexError, ValueError):
+            return Report("JXTK")
+        if part == 1:
+            self._parts = []
+        self._parts.append(head[5] if len(head) > 5 else b"")
+        report = Report("JXTK", answer=answer(frame, "JXTKR,1"))
+        if part >= parts or len(self._parts) >= MAX_VOICE_PARTS:
+            audio, self._parts = b"".join(self._parts), []
+            report.media = Media(MediaKind.voice, audio, "audio/amr")
+        return report
+
+    def encode_command(self, content: str, command_id: int) -> tuple[bytes, str]:
+        return encode(self._vendor, self._serial, self._index, content), content.split(",", 1)[0].upper()
+
+
+@dataclass(frozen=True)
+class WatchProtocol:
+    name: str = "watch"
+    device_protocol: DeviceProtocol = DeviceProtocol.watch_tcp
+    default_profile: Profile = DEFAULT_PROFILE
+
+    def open(self) -> WatchSession:
+        return WatchSession()
+
+    def command_content(self, request: CommandRequest) -> str:
+        """`UPLOAD,600`, `SOS,n1,n2,n3` (empty slots blank), `CR` (locate now)."""
+        if request.kind == CommandKind.upload_interval:
+            return f"UPLOAD,{request.seconds}"
+        if request.kind == CommandKind.sos_numbers:
+            numbers = list(request.numbers[:SOS_SLOTS])
+            return "SOS," + ",".join(numbers + [""] * (SOS_SLOTS - len(numbers)))
+        return "CR"
+
+
+SOS_SLOTS = 3  # the watches hold three SOS numbers
+WATCH = WatchProtocol()
 
 
 def _vitals(frame: Frame) -> dict[str, Any]:
@@ -306,15 +400,12 @@ def _vitals(frame: Frame) -> dict[str, Any]:
     return found
 
 
-def _device_time(values: list[str]) -> datetime | None:
+def _device_time(values: list[str], profile: Profile) -> datetime | None:
     try:
-        return datetime.strptime(_get(values, 0) + _get(values, 1), "%d%m%y%H%M%S").replace(tzinfo=UTC)
+        naive = datetime.strptime(_get(values, 0) + _get(values, 1), "%d%m%y%H%M%S")  # noqa: DTZ007 - the profile's zone
     except ValueError:
         return None
-
-
-def _plausible(when: datetime, received_at: datetime) -> bool:
-    return received_at - MAX_AGE <= when <= received_at + MAX_SKEW_FUTURE
+    return profile.device_time_to_utc(naive)
 
 
 def _coordinates(values: list[str]) -> tuple[float, float] | None:

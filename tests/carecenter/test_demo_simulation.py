@@ -11,9 +11,10 @@ from sqlmodel import Session, col, func, select
 from carecenter.alerts.models import Alert
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
+from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import Device
 from carecenter.devices.settings import DeviceSettings
-from carecenter.devices.watch_listener import WatchListener
+from carecenter.devices.watch_protocol import WATCH
 from carecenter.duty.models import DutyShift
 from carecenter.duty.service import on_duty_staff
 from carecenter.readings.models import Reading
@@ -94,7 +95,8 @@ def test_the_simulator_drives_watches_over_tcp(
 ) -> None:
     summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
     session.commit()
-    listener = WatchListener(
+    listener = DeviceListener(
+        protocol=WATCH,
         engine=app.state.engine,
         checkins=app.state.checkins,
         settings=DeviceSettings(watch_port=0, watch_host="127.0.0.1"),

@@ -11,16 +11,30 @@ from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
-from carecenter.devices.models import CommandStatus, Device, DeviceCommand, DeviceProtocol, UnknownDevice
+from carecenter.devices.listener import DeviceListener
+from carecenter.devices.models import (
+    CommandStatus,
+    Device,
+    DeviceCommand,
+    DeviceMedia,
+    DeviceProtocol,
+    UnknownDevice,
+)
 from carecenter.devices.settings import DeviceSettings
-from carecenter.devices.watch_listener import WatchListener
-from carecenter.devices.watch_protocol import FrameReader
+from carecenter.devices.watch_protocol import WATCH, FrameReader
 from carecenter.readings import batcher as batcher_module
 from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
 from notifications.dispatcher import Dispatcher
 from tests.carecenter.alerts.scenario import Scenario, build
-from tests.carecenter.devices.captured_watch_frames import FRAMES, ONE_READ, ONE_READ_ANSWERS, ONE_READ_KINDS
+from tests.carecenter.devices.captured_watch_frames import (
+    FRAMES,
+    ONE_READ,
+    ONE_READ_ANSWERS,
+    ONE_READ_KINDS,
+    VOICE,
+    VOICE_AUDIO,
+)
 from tests.carecenter.devices.watch_client import Watch, frame, position
 from tests.conftest import Clock
 from tests.factories import login, make_device
@@ -31,7 +45,7 @@ IMEI = "358688000000158"
 
 
 @pytest.fixture
-def listener(app: FastAPI, client: TestClient, clock: Clock) -> Iterator[WatchListener]:
+def listener(app: FastAPI, client: TestClient, clock: Clock) -> Iterator[DeviceListener]:
     settings = DeviceSettings(
         watch_port=0,
         watch_host="127.0.0.1",
@@ -39,8 +53,13 @@ def listener(app: FastAPI, client: TestClient, clock: Clock) -> Iterator[WatchLi
         watch_frame_seconds=1,
         watch_command_timeout_seconds=2,
     )
-    listener = WatchListener(
-        engine=app.state.engine, checkins=app.state.checkins, settings=settings, clock=lambda: clock.now
+    listener = DeviceListener(
+        protocol=WATCH,
+        engine=app.state.engine,
+        checkins=app.state.checkins,
+        settings=settings,
+        clock=lambda: clock.now,
+        media=app.state.media,
     )
     listener.start()
     yield listener
@@ -56,7 +75,7 @@ def s(session: Session, clock: Clock) -> Scenario:
     return scenario
 
 
-def connect(listener: WatchListener, device_id: str = IMEI) -> Watch:
+def connect(listener: DeviceListener, device_id: str = IMEI) -> Watch:
     assert listener.port is not None
     return Watch(listener.port, device_id)
 
@@ -77,7 +96,7 @@ def alerts(session: Session) -> list[tuple[str, int]]:
 
 
 def test_a_keepalive_is_answered_and_feeds_battery_and_last_seen(
-    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock
 ) -> None:
     watch = connect(listener)
     watch.send("LK,1520,0,64")
@@ -94,7 +113,7 @@ def test_a_keepalive_is_answered_and_feeds_battery_and_last_seen(
 
 
 def test_an_sos_alarm_is_answered_after_it_is_stored_and_a_resent_one_is_a_duplicate(
-    listener: WatchListener, s: Scenario, session: Session, clock: Clock, dispatcher: Dispatcher, sender: FakeSender
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock, dispatcher: Dispatcher, sender: FakeSender
 ) -> None:
     watch = connect(listener)
     alarm = position("AL", clock.now, status=1 << 16)
@@ -112,7 +131,7 @@ def test_an_sos_alarm_is_answered_after_it_is_stored_and_a_resent_one_is_a_dupli
 
 
 def test_several_frames_in_one_read_and_a_frame_split_across_reads(
-    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock
 ) -> None:
     watch = connect(listener)
     together = frame(IMEI, "LK") + frame(IMEI, position("UD", clock.now)) + frame(IMEI, "LK,0,0,90")
@@ -132,7 +151,7 @@ def test_several_frames_in_one_read_and_a_frame_split_across_reads(
     ]
 
 
-def test_the_indexed_form_is_answered_with_its_index(listener: WatchListener, s: Scenario, clock: Clock) -> None:
+def test_the_indexed_form_is_answered_with_its_index(listener: DeviceListener, s: Scenario, clock: Clock) -> None:
     watch = connect(listener)
     watch.send("LK,0,0,50", vendor="ZJ", index="00A7")
     answer = watch.receive()
@@ -143,7 +162,7 @@ def test_the_indexed_form_is_answered_with_its_index(listener: WatchListener, s:
 
 
 def test_a_fall_from_alcustomer1_and_a_position_without_fix(
-    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock
 ) -> None:
     watch = connect(listener)
     watch.send(position("UD", clock.now, lat=39.761, lon=116.211))
@@ -169,7 +188,7 @@ def test_a_fall_from_alcustomer1_and_a_position_without_fix(
     ],
 )
 def test_vital_signs_become_readings(
-    listener: WatchListener, s: Scenario, session: Session, content: str, values: dict[str, Any]
+    listener: DeviceListener, s: Scenario, session: Session, content: str, values: dict[str, Any]
 ) -> None:
     watch = connect(listener)
     watch.send(content)
@@ -180,7 +199,7 @@ def test_vital_signs_become_readings(
 
 
 def test_an_impossible_vital_sign_is_refused_like_the_api_does_and_the_connection_stays(
-    listener: WatchListener, s: Scenario, session: Session
+    listener: DeviceListener, s: Scenario, session: Session
 ) -> None:
     watch = connect(listener)
     watch.send("heart,0")  # the watch is off the wrist
@@ -190,19 +209,19 @@ def test_an_impossible_vital_sign_is_refused_like_the_api_does_and_the_connectio
 
 
 def test_other_words_are_answered_where_the_protocol_expects_it_and_never_close(
-    listener: WatchListener, s: Scenario
+    listener: DeviceListener, s: Scenario
 ) -> None:
     watch = connect(listener)
-    for word in ("INIT,13800138000,1,1", "TKQ", "TKQ2"):
+    for word, expected in (("INIT,13800138000,1,1", b"INIT,1"), ("TKQ", b"TKQ"), ("TKQ2", b"TKQ2")):
         watch.send(word)
-        assert watch.receive().content == word.split(",")[0].encode()
+        assert watch.receive().content == expected
     watch.send("PHB,0,0")  # a word CareCenter does not use
     watch.send("LK")
     assert watch.receive().content == b"LK"
 
 
 def test_an_unknown_id_gets_no_answer_is_closed_and_is_shown_to_managers(
-    listener: WatchListener, s: Scenario, session: Session, client: TestClient
+    listener: DeviceListener, s: Scenario, session: Session, client: TestClient
 ) -> None:
     for _ in range(2):
         stranger = connect(listener, "867000000000999")
@@ -235,7 +254,7 @@ def test_an_unknown_id_gets_no_answer_is_closed_and_is_shown_to_managers(
     ],
 )
 def test_bad_input_closes_that_connection_only(
-    listener: WatchListener, s: Scenario, session: Session, client: TestClient, bad: bytes, reason: str
+    listener: DeviceListener, s: Scenario, session: Session, client: TestClient, bad: bytes, reason: str
 ) -> None:
     good = connect(listener)
     good.send("LK")
@@ -249,11 +268,14 @@ def test_bad_input_closes_that_connection_only(
     good.send("LK,0,0,40")
     assert good.receive().content == b"LK"
     assert fresh(session, Device, s.watch.id).battery_pct == 40
-    assert f'carecenter_watch_connections_closed_total{{reason="{reason}"}}' in client.get("/metrics").text
+    assert (
+        f'carecenter_device_connections_closed_total{{protocol="watch",reason="{reason}"}}'
+        in client.get("/metrics").text
+    )
 
 
 def test_a_position_far_from_home_raises_left_geofence(
-    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock
 ) -> None:
     watch = connect(listener)
     watch.send(position("UD", clock.now, lat=39.7605, lon=116.2102))  # at home
@@ -265,8 +287,8 @@ def test_a_position_far_from_home_raises_left_geofence(
 
 def test_an_idle_connection_is_closed(app: FastAPI, client: TestClient, s: Scenario, clock: Clock) -> None:
     settings = DeviceSettings(watch_port=0, watch_host="127.0.0.1", watch_idle_seconds=5)
-    listener = WatchListener(
-        engine=app.state.engine, checkins=app.state.checkins, settings=settings, clock=lambda: clock.now
+    listener = DeviceListener(
+        protocol=WATCH, engine=app.state.engine, checkins=app.state.checkins, settings=settings, clock=lambda: clock.now
     )
     listener.start()
     try:
@@ -281,7 +303,7 @@ def test_an_idle_connection_is_closed(app: FastAPI, client: TestClient, s: Scena
 
 
 def test_an_alarm_that_was_not_committed_is_not_answered_and_its_resend_makes_one_alert(
-    listener: WatchListener, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_ingest = readings_service.ingest
     failures = [RuntimeError("the database went away mid-transaction")]
@@ -303,7 +325,7 @@ def test_an_alarm_that_was_not_committed_is_not_answered_and_its_resend_makes_on
 
 
 def test_watch_taken_off_alerts_only_residents_enrolled(
-    listener: WatchListener, s: Scenario, session: Session, clock: Clock
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock
 ) -> None:
     watch = connect(listener)
     watch.send(position("AL", clock.now, status=1 << 20))
@@ -319,7 +341,7 @@ def test_watch_taken_off_alerts_only_residents_enrolled(
 
 
 def test_sos_numbers_wait_for_the_watch_and_are_acknowledged(
-    listener: WatchListener, s: Scenario, session: Session, client: TestClient, clock: Clock
+    listener: DeviceListener, s: Scenario, session: Session, client: TestClient, clock: Clock
 ) -> None:
     manager = login(client, s.manager)
     sent = client.post(f"/api/v1/devices/{s.watch.id}/commands", json={"kind": "sos_numbers"}, headers=manager)
@@ -355,7 +377,7 @@ def test_commands_are_refused_for_devices_that_cannot_take_them(
 
 
 def test_frames_captured_by_others_are_answered_and_stored_over_real_sockets(
-    listener: WatchListener, s: Scenario, session: Session, client: TestClient, clock: Clock
+    listener: DeviceListener, s: Scenario, session: Session, client: TestClient, clock: Clock
 ) -> None:
     """Each frame from a public decoder test suite, on a connection of its own watch (registered
     for the scenario's resident): the answer it must get, then the readings it must leave."""
@@ -383,10 +405,10 @@ def test_frames_captured_by_others_are_answered_and_stored_over_real_sockets(
             assert getattr(new[0], name) == pytest.approx(value), (captured.raw, name)
         watch.close()
     assert _mismatches("9081000548") == mismatches_before + 1  # LEN 9 for 8 bytes, counted and read
-    assert 'carecenter_watch_length_mismatches_total{device="9081000548"}' in client.get("/metrics").text
+    assert 'carecenter_device_frames_suspect_total{device="9081000548"' in client.get("/metrics").text
 
 
-def test_four_frames_in_one_read_as_captured(listener: WatchListener, s: Scenario, session: Session) -> None:
+def test_four_frames_in_one_read_as_captured(listener: DeviceListener, s: Scenario, session: Session) -> None:
     make_device(session, center=s.center, resident=s.resident, serial="9705141740", protocol="watch-tcp")
     watch = connect(listener, "9705141740")
     watch.raw(ONE_READ)
@@ -399,4 +421,33 @@ def _device_id(session: Session, serial: str) -> int | None:
 
 
 def _mismatches(serial: str) -> float:
-    return REGISTRY.get_sample_value("carecenter_watch_length_mismatches_total", {"device": serial}) or 0.0
+    labels = {"protocol": "watch", "device": serial, "reason": "length field mismatch"}
+    return REGISTRY.get_sample_value("carecenter_device_frames_suspect_total", labels) or 0.0
+
+
+def test_voice_messages_and_photos_are_kept_and_answered_after_they_are_stored(
+    listener: DeviceListener, s: Scenario, session: Session, client: TestClient, app: FastAPI
+) -> None:
+    make_device(session, center=s.center, resident=s.resident, serial="1234567890", protocol="watch-tcp")
+    watch = connect(listener, "1234567890")
+    watch.raw(VOICE)  # as captured: AMR bytes holding escaped "} [ ] , *"
+    assert watch.receive().content == b"TK,1"
+    # A voice message in parts (JXTK), each part answered; then a photo (img, JPEG after the time).
+    for part, chunk in enumerate((b"#!AMR\n\x01", b"\x02]*,\x03"), start=1):
+        body = f"JXTK,0,watch_7_20220526093954,{part},2,".encode() + chunk
+        escaped = body.replace(b"}", b"}\x01").replace(b"]", b"}\x03").replace(b"*", b"}\x05")
+        watch.raw(f"[ZJ*1234567890*0001*{len(body):04X}*".encode() + escaped + b"]")
+        assert watch.receive().content == b"JXTKR,1"
+    jpeg = b"\xff\xd8\xff\xe0 a photo \xff\xd9"
+    watch.raw(b"[3G*1234567890*0020*img,5,191106120000," + jpeg + b"]")
+    watch.raw(frame("1234567890", "LK"))
+    assert watch.receive().content == b"LK"
+    session.expire_all()
+    kept = session.exec(select(DeviceMedia).order_by(col(DeviceMedia.id))).all()
+    assert [(m.kind, m.content_type, m.resident_id) for m in kept] == [
+        ("voice", "audio/amr", s.resident.id),
+        ("voice", "audio/amr", s.resident.id),
+        ("photo", "image/jpeg", s.resident.id),
+    ]
+    store = app.state.media
+    assert [store.get(m.media_key) for m in kept] == [VOICE_AUDIO, b"#!AMR\n\x01\x02]*,\x03", jpeg]

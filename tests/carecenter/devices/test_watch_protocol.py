@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carecenter.devices.watch_protocol import FrameError, FrameReader, answer, interpret
+from carecenter.devices.protocol import FrameError
+from carecenter.devices.watch_protocol import FrameReader, answer, interpret
 from tests.carecenter.devices.captured_watch_frames import FRAMES, Captured
 from tests.carecenter.devices.watch_client import frame, position
 
@@ -66,7 +67,7 @@ def test_an_alarm_carries_one_reading_per_status_bit_and_nothing_that_could_refu
     status = (1 << 16) | (1 << 17) | (1 << 20) | (1 << 21) | (1 << 22)
     [alarm] = FrameReader().feed(frame("1", position("AL", NOW, status=status, battery=250)))
     report = interpret(alarm, NOW)
-    assert report.reply == "AL"
+    assert report.answer == answer(alarm, "AL")
     kinds = [r["kind"] for r in report.readings]
     assert kinds == ["location", "sos", "low_battery", "removed", "fall"]  # both fall bits: one fall
     assert "battery_pct" not in report.readings[0]  # 250 % is left out, the position stays
@@ -123,7 +124,7 @@ def test_a_frame_that_never_closes_is_refused_at_64_kb() -> None:
 def test_frames_captured_by_others_are_read(captured: Captured) -> None:
     [read] = FrameReader().feed(captured.raw)
     report = interpret(read, NOW)
-    assert report.reply == captured.answer
+    assert report.answer == (answer(read, captured.answer) if captured.answer else None)
     assert [r["kind"] for r in report.readings] == list(captured.kinds)
     if captured.values:
         assert {k: report.readings[0].get(k) for k in captured.values} == captured.values

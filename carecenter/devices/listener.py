@@ -1,13 +1,17 @@
-"""The TCP listener 4G watches connect to: frames in, readings through the one ingestion path, answers out.
+"""The TCP listener devices connect to, for any device protocol: frames in, readings through the
+one ingestion path, answers out.
 
 An asyncio server in its own thread (so it runs beside uvicorn in `serve` and `demo`, or alone
-in `python main.py gateway`). Each connection belongs to one watch, known by the id in its first
-frame; an id nobody registered is noted and the connection closed without an answer. Readings
-go through the check-in writer (`CheckinBatcher`), and an answer the protocol expects (`LK`,
-`AL`) is written only after the readings are committed: a watch that hears nothing sends again,
-and the event id derived from the frame makes the repeat a duplicate. Anything that is not the
-protocol closes that one connection; a silent connection, or a frame that never completes, is
-closed after a while. Queued commands go out while the watch is connected.
+in `python main.py gateway`), one per protocol in `devices/registry.py`. The protocol
+(`devices/protocol.py`) cuts the byte stream into frames, says which device a frame names, turns
+a frame into readings and an answer, and encodes commands; everything else is here. Each
+connection belongs to one device, known by the id in its first frame (a text watch) or its
+login (GT06); an id nobody registered is noted and the connection closed without an answer.
+Readings go through the check-in writer (`CheckinBatcher`), and an answer is written only after
+the readings (and any voice message or photo) are committed: a device that hears nothing sends
+again, and the event id derived from the frame makes the repeat a duplicate. Anything that is
+not the protocol closes that one connection; a silent connection, or a frame that never
+completes, is closed after a while. Queued commands go out while the device is connected.
 """
 
 import asyncio
@@ -17,29 +21,37 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Gauge
 from sqlmodel import Session
 
 from carecenter.devices import connections
-from carecenter.devices.models import DeviceProtocol
+from carecenter.devices.protocol import DeviceProtocolSpec, FrameError, Media, Profile, ProtocolSession
 from carecenter.devices.settings import DeviceSettings
-from carecenter.devices.watch_protocol import Frame, FrameError, FrameReader, answer, encode, interpret
 from carecenter.errors import NotAuthenticated
+from carecenter.media.store import MediaStore
 from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.models import CheckinResult
 
 log = logging.getLogger(__name__)
 
-FRAMES = Counter("carecenter_watch_frames", "Frames received from watches, by command word", ["word"])
-CLOSED = Counter("carecenter_watch_connections_closed", "Watch connections closed, by reason", ["reason"])
-LENGTH_MISMATCHES = Counter(
-    "carecenter_watch_length_mismatches",
-    "Frames whose LEN disagreed with their content (read anyway), by device id",
-    ["device"],
+FRAMES = Counter("carecenter_device_frames", "Frames received from devices, by protocol and word", ["protocol", "word"])
+CLOSED = Counter(
+    "carecenter_device_connections_closed", "Device connections closed, by protocol and reason", ["protocol", "reason"]
 )
-CONNECTED = Gauge("carecenter_watch_connections", "Watch connections open in this process")
+SUSPECT = Counter(
+    "carecenter_device_frames_suspect",
+    "Frames read though something in them was off (a text watch's LEN), by device",
+    ["protocol", "device", "reason"],
+)
+REFUSED = Counter(
+    "carecenter_device_frames_refused",
+    "Frames not read (a bad CRC, a packet shorter than its type), by device; the device sends them again",
+    ["protocol", "device", "reason"],
+)
+CONNECTED = Gauge("carecenter_device_connections", "Device connections open in this process", ["protocol"])
 READ_SIZE = 4096
 HOUSEKEEPING_SECONDS = 1.0
 WATCHDOG_SECONDS = 0.5
@@ -65,32 +77,40 @@ class _Close(Exception):
 class _Connection:
     writer: asyncio.StreamWriter
     address: str
+    session: ProtocolSession
+    profile: Profile
     device_id: int | None = None
     serial: str | None = None
-    vendor: str = "3G"
-    index: str | None = None
-    awaiting: dict[str, int] = field(default_factory=dict)  # command word -> command id sent
+    awaiting: dict[str, int] = field(default_factory=dict)  # the key a command's answer carries -> command id
     last_data: float = field(default_factory=time.monotonic)  # when bytes last arrived
     begun: float | None = None  # when the incomplete frame in the buffer began
     closing: str | None = None  # why the watchdog closed it
 
-    def send(self, content: str) -> None:
-        assert self.serial is not None
-        self.writer.write(encode(self.vendor, self.serial, self.index, content))
 
-
-class WatchListener:
-    """`start()` listens on the configured port in a thread; `port` is the one bound (for port 0)."""
+class DeviceListener:
+    """`start()` listens on the protocol's port in a thread; `port` is the one bound (for port 0)."""
 
     def __init__(
         self,
         *,
+        protocol: DeviceProtocolSpec,
         engine: sa.Engine,
         checkins: CheckinBatcher,
         settings: DeviceSettings,
         clock: Callable[[], datetime],
+        media: MediaStore | None = None,
     ) -> None:
-        self.engine, self.checkins, self.settings, self.clock = engine, checkins, settings, clock
+        self.protocol, self.engine, self.checkins, self.settings, self.clock = (
+            protocol,
+            engine,
+            checkins,
+            settings,
+            clock,
+        )
+        self.media = media
+        address = settings.listener_address(protocol.name)
+        assert address is not None, f"no port set for the {protocol.name} listener"
+        self.host, self.requested_port = address
         self.port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -105,11 +125,11 @@ class WatchListener:
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="watch-listener", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{self.protocol.name}-listener", daemon=True)
         self._thread.start()
         self._ready.wait(30)
         if self._failure is not None:
-            raise RuntimeError(f"the watch listener could not start: {self._failure}") from self._failure
+            raise RuntimeError(f"the {self.protocol.name} listener could not start: {self._failure}") from self._failure
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None:
@@ -124,14 +144,14 @@ class WatchListener:
         except BaseException as exc:  # reported by start(); the thread must not die silently
             self._failure = exc
             self._ready.set()
-            log.exception("the watch listener stopped")
+            log.exception("the %s listener stopped", self.protocol.name)
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._serve, self.settings.watch_host, self.settings.watch_port)
+        server = await asyncio.start_server(self._serve, self.host, self.requested_port)
         self.port = server.sockets[0].getsockname()[1]
-        log.info("watch listener on %s:%s", self.settings.watch_host, self.port)
+        log.info("%s listener on %s:%s", self.protocol.name, self.host, self.port)
         self._ready.set()
         housekeeping = asyncio.create_task(self._housekeeping())
         watchdog = asyncio.create_task(self._watchdog())
@@ -166,21 +186,23 @@ class WatchListener:
     # -- one connection ---------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        connection = _Connection(writer, f"{peer[0]}:{peer[1]}" if peer else "?")
-        frames = FrameReader()
+        session = self.protocol.open()
+        address = f"{peer[0]}:{peer[1]}" if peer else "?"
+        connection = _Connection(writer, address, session, self.protocol.default_profile)
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        reason = "closed by the watch"
-        CONNECTED.inc()
+        name = self.protocol.name
+        reason = "closed by the device"
+        CONNECTED.labels(name).inc()
         self._live.add(connection)
         try:
             while data := await reader.read(READ_SIZE):  # the watchdog closes a silent one
                 connection.last_data = time.monotonic()
-                for frame in frames.feed(data):
+                for frame in session.framer.feed(data):
                     await self._handle(connection, frame)
-                connection.begun = (connection.begun or connection.last_data) if frames.pending else None
+                connection.begun = (connection.begun or connection.last_data) if session.framer.pending else None
             reason = connection.closing or reason
         except FrameError as exc:
             reason = exc.reason
@@ -190,9 +212,9 @@ class WatchListener:
             reason = f"connection error ({exc.__class__.__name__})"
         finally:
             self._live.discard(connection)
-            CONNECTED.dec()
-            CLOSED.labels(reason).inc()
-            log.info("watch connection %s (%s) closed: %s", connection.address, connection.serial or "-", reason)
+            CONNECTED.labels(name).dec()
+            CLOSED.labels(name, reason).inc()
+            log.info("%s connection %s (%s) closed: %s", name, connection.address, connection.serial or "-", reason)
             writer.close()
             await self._forget(connection)
 
@@ -205,50 +227,74 @@ class WatchListener:
         try:
             await self._db(lambda s: connections.note_disconnected(s, device_ids=[device_id], now=self.clock()))
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("could not record that watch %s disconnected: %s", connection.serial, exc)
+            log.warning("could not record that device %s disconnected: %s", connection.serial, exc)
 
-    async def _handle(self, connection: _Connection, frame: Frame) -> None:
+    async def _handle(self, connection: _Connection, frame: Any) -> None:
         now = self.clock()
+        serial = connection.session.identify(frame)
         if connection.device_id is None:
-            await self._identify(connection, frame, now)
-        elif frame.device_id != connection.serial:
+            if serial is None:
+                raise _Close("no login")
+            await self._identify(connection, serial, now)
+        elif serial is not None and serial != connection.serial:
             raise _Close("a second device id on one connection")
-        connection.vendor, connection.index = frame.vendor, frame.index
-        if not frame.length_matches:
-            LENGTH_MISMATCHES.labels(frame.device_id).inc()
-        report = interpret(frame, now)
-        FRAMES.labels(report.word if report.readings or report.reply else "other").inc()
-        command_id = connection.awaiting.pop(report.word, None)
+        report = connection.session.interpret(frame, now, connection.profile)
+        name, device = self.protocol.name, connection.serial or "-"
+        if report.refused is not None:
+            REFUSED.labels(name, device, report.refused).inc()
+            log.warning("%s %s: frame not read (%s)", name, device, report.refused)
+            return
+        if report.suspect is not None:
+            SUSPECT.labels(name, device, report.suspect).inc()
+        FRAMES.labels(name, report.word if report.readings or report.answer or report.media else "other").inc()
+        command_id = connection.awaiting.pop(report.replies_to, None) if report.replies_to else None
         if command_id is not None:
-            text = frame.text
+            text = report.reply_text or ""
             await self._db(lambda s: connections.record_answer(s, command_id=command_id, answer=text, now=now))
-        if report.readings:
-            if not await self._ingest(connection, report.readings, now):
-                return  # not committed: no answer, so the watch sends it again
-        elif report.reply is None and command_id is None:
-            log.debug("watch %s sent %r, which CareCenter does not use", connection.serial, frame.text[:200])
+        if report.media is not None and not await self._keep_media(connection, report.media, now):
+            return  # not kept: no answer, so the device sends it again
+        if report.readings and not await self._ingest(connection, report.readings, now):
+            return  # not committed: no answer, so the device sends it again
+        if not (report.readings or report.answer or report.media or command_id):
+            log.debug("%s %s sent %s, which CareCenter does not use", name, device, report.word)
         assert connection.device_id is not None
-        self._notes[connection.device_id] = connections.FrameNote(now, report.word, report.cells)
-        if report.reply is not None:
-            connection.writer.write(answer(frame, report.reply))
+        word = f"{report.word}: {', '.join(report.events)}" if report.events else report.word
+        self._notes[connection.device_id] = connections.FrameNote(now, word, report.cells)
+        if report.answer is not None:
+            connection.writer.write(report.answer)
             await connection.writer.drain()
 
-    async def _identify(self, connection: _Connection, frame: Frame, now: datetime) -> None:
-        serial, address = frame.device_id, connection.address
-        identity = await self._db(lambda s: connections.registered_watch(s, serial))
-        if not isinstance(identity, connections.WatchIdentity):
+    async def _identify(self, connection: _Connection, serial: str, now: datetime) -> None:
+        address, protocol = connection.address, self.protocol.device_protocol
+        identity = await self._db(lambda s: connections.registered_device(s, serial, protocol))
+        if not isinstance(identity, connections.DeviceIdentity):
             await self._db(
-                lambda s: connections.note_unknown(
-                    s, serial=serial, protocol=DeviceProtocol.watch_tcp, address=address, now=now
-                )
+                lambda s: connections.note_unknown(s, serial=serial, protocol=protocol, address=address, now=now)
             )
             raise _Close("unknown device id")
         connection.device_id, connection.serial = identity.device_id, identity.serial
+        connection.profile = identity.profile
         previous = self._connections.get(identity.device_id)
-        if previous is not None:  # the watch reconnected before its old connection timed out
+        if previous is not None:  # the device reconnected before its old connection timed out
             previous.writer.close()
         self._connections[identity.device_id] = connection
         self._connected[identity.device_id] = now  # its queued commands go out with the next housekeeping
+
+    async def _keep_media(self, connection: _Connection, media: Media, now: datetime) -> bool:
+        """A voice message or photo into the media store and its row, committed before the answer."""
+        assert connection.device_id is not None
+        name = self.protocol.name
+        if self.media is None:
+            log.info("%s %s sent a %s; no media store here", name, connection.serial, media.kind)
+            return True
+        store, device_id = self.media, connection.device_id
+        try:
+            key = await asyncio.to_thread(store.put, media.data)
+            await self._db(lambda s: connections.add_media(s, device_id=device_id, media=media, key=key, now=now))
+        except Exception as exc:  # the store or the database is away: the device will send it again
+            log.warning("%s %s: %s not kept (%s); no answer sent", name, connection.serial, media.kind, exc)
+            return False
+        return True
 
     async def _ingest(self, connection: _Connection, readings: list[dict[str, object]], now: datetime) -> bool:
         assert connection.device_id is not None
@@ -256,12 +302,13 @@ class WatchListener:
             answers = await self.checkins.store(raw=list(readings), now=now, device_id=connection.device_id)
         except NotAuthenticated:
             raise _Close("device revoked") from None
-        except Exception as exc:  # the database is away: the watch will send it again
-            log.warning("readings of watch %s not stored (%s); no answer sent", connection.serial, exc)
+        except Exception as exc:  # the database is away: the device will send it again
+            log.warning("readings of %s %s not stored (%s); no answer sent", self.protocol.name, connection.serial, exc)
             return False
         for item in answers:
             if item.result == CheckinResult.rejected:
-                log.info("watch %s: reading %s rejected: %s", connection.serial, item.event_id, item.reason)
+                why = (self.protocol.name, connection.serial, item.event_id, item.reason)
+                log.info("%s %s: reading %s rejected: %s", *why)
         return True
 
     async def _watchdog(self) -> None:
@@ -294,7 +341,7 @@ class WatchListener:
                 await self._send_commands()
                 await self._db(lambda s: connections.time_out_commands(s, now=self.clock(), timeout=timeout))
             except sa.exc.SQLAlchemyError as exc:
-                log.warning("watch listener bookkeeping failed (will retry): %s", exc)
+                log.warning("%s listener bookkeeping failed (will retry): %s", self.protocol.name, exc)
 
     async def _flush_notes(self) -> None:
         """Connections and last frames since the last flush, in one transaction (once a second)."""
@@ -309,10 +356,10 @@ class WatchListener:
             await self._write_devices(write)
 
     async def _send_commands(self) -> None:
-        """Queued commands for the connected watches (only the housekeeping sends: a command goes out once).
+        """Queued commands for the connected devices (only the housekeeping sends: a command goes out once).
 
-        A watch that has just connected waits for the next round (a second at most) rather than
-        costing a query of its own: after a restart, 20,000 watches connect within a minute."""
+        A device that has just connected waits for the next round (a second at most) rather than
+        costing a query of its own: after a restart, 20,000 devices connect within a minute."""
         connected = dict(self._connections)
         if not connected:
             return
@@ -321,8 +368,9 @@ class WatchListener:
         now, sent = self.clock(), []  # the time-out counts from before the command went out
         for command in commands:
             connection = connected[command.device_id]
-            connection.send(command.content)
-            connection.awaiting[command.content.split(",", 1)[0].upper()] = command.id
+            data, key = connection.session.encode_command(command.content, command.id)
+            connection.writer.write(data)
+            connection.awaiting[key] = command.id
             sent.append(command.id)
         if sent:
             await self._db(lambda s: connections.mark_sent(s, command_ids=sent, now=now))
