@@ -26,7 +26,7 @@ from carecenter.devices.protocol import READING_ALARMS, CommandRequest, FrameErr
 
 SHORT, LONG = b"\x78\x78", b"\x79\x79"
 STOP = b"\r\n"
-MAX_PACKET = 64 * 1024
+MAX_PACKET = 64 * 1024  # a long-form length past this is refused before its bytes arrive
 
 LOGIN = 0x01
 STATUS = 0x13  # heartbeat: terminal info, battery level, GSM signal, alarm and language
@@ -126,9 +126,9 @@ class PacketReader:
         if length < 5:
             raise FrameError("a packet too short for its serial number and CRC")
         total = head + length + 2
+        if total > MAX_PACKET:
+            raise FrameError("a packet longer than 64 KB")
         if len(buf) < total:
-            if total > MAX_PACKET:
-                raise FrameError("a packet longer than 64 KB")
             return None
         raw = bytes(buf[:total])
         del buf[:total]
@@ -325,7 +325,12 @@ def _position(imei: str, p: Packet, cursor: _Cursor, received_at: datetime, prof
     return report
 
 
+LBS_STATUS_LENGTH = 8 + 5  # base station; terminal information, battery, signal, alarm, language
+
+
 def _lbs_alarm(imei: str, p: Packet, cursor: _Cursor, received_at: datetime, profile: Profile, answer: bytes) -> Report:
+    if len(p.content) != LBS_STATUS_LENGTH:  # another family's 0x19 (several base stations): not an alarm
+        return Report(p.word, answer=answer)
     cursor.take(8)  # MCC, MNC, LAC, cell
     codes, battery = _status(cursor)
     when = received_at.replace(microsecond=0)
