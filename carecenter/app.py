@@ -15,6 +15,7 @@ from carecenter.auth.router import router as auth_router
 from carecenter.catalogue.router import router as catalogue_router
 from carecenter.centers.router import router as centers_router
 from carecenter.db import make_engine
+from carecenter.devices.router import profiles_router as device_profiles_router
 from carecenter.devices.router import router as devices_router
 from carecenter.duty.router import router as duty_router
 from carecenter.errors import install_error_handlers
@@ -141,6 +142,7 @@ def create_app(
         messaging_router,
         sms_webhooks_router,
         devices_router,
+        device_profiles_router,
         readings_router,
         alerts_router,
         duty_router,

@@ -1,5 +1,6 @@
 """Plain factory helpers: `make_resident(session, center=c, name="…")`. Each commits."""
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import count
@@ -14,7 +15,7 @@ from carecenter.auth.passwords import hash_password
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
-from carecenter.devices.models import Device, DeviceKind
+from carecenter.devices.models import Device, DeviceKind, DeviceMedia, MediaKind
 from carecenter.devices.service import key_hash, new_device_key
 from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
@@ -51,6 +52,7 @@ R = TypeVar(
     Eligibility,
     SubsidyRule,
     ServiceRecord,
+    DeviceMedia,
 )
 
 
@@ -323,3 +325,18 @@ def make_photo(session: Session, *, visit: Visit, store: Any, **overrides: Any) 
     session.commit()
     session.refresh(photo)
     return photo
+
+
+def make_device_media(session: Session, *, device: Device, store: Any) -> DeviceMedia:
+    """A voice message the device sent (its bytes in `store`)."""
+    assert device.id is not None
+    item = DeviceMedia(
+        device_id=device.id,
+        center_id=device.center_id,
+        kind=MediaKind.voice,
+        media_key=store.put(b"#!AMR\n" + uuid.uuid4().bytes),
+        content_type="audio/amr",
+        size_bytes=22,
+        received_at=datetime.now(UTC),
+    )
+    return _save(session, item)

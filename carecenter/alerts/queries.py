@@ -24,6 +24,7 @@ from carecenter.alerts.rules import is_silent
 from carecenter.alerts.thresholds import silence_grace
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
+from carecenter.devices.profiles import silence_limits
 from carecenter.messaging.recipients import recipient_names
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
@@ -213,6 +214,7 @@ def silent_device_ids(session: Session, devices: Sequence[Device], now: datetime
     """Which of these devices count as silent now, with each center's own grace (the sweep's rule)."""
     centers = select(Center).where(col(Center.id).in_({d.center_id for d in devices}))
     graces = {c.id: silence_grace(c.alert_thresholds) for c in session.exec(centers)}
+    limits = silence_limits(session, {(d.protocol, d.model) for d in devices})
     return {
         d.id
         for d in devices
@@ -224,5 +226,6 @@ def silent_device_ids(session: Session, devices: Sequence[Device], now: datetime
             interval_seconds=d.reporting_interval_seconds,
             grace_minutes=graces.get(d.center_id, 10),
             now=now,
+            silent_after_minutes=limits[(d.protocol, d.model)],
         )
     }

@@ -190,8 +190,19 @@ def evaluate(
     return result
 
 
-def is_silent(*, last_seen_at: datetime, interval_seconds: int, grace_minutes: int, now: datetime) -> bool:
-    """No reading for twice the reporting interval plus grace."""
+def is_silent(
+    *,
+    last_seen_at: datetime,
+    interval_seconds: int,
+    grace_minutes: int,
+    now: datetime,
+    silent_after_minutes: int | None = None,
+) -> bool:
+    """No reading for the model's own limit (its profile's), else for twice the reporting interval plus grace.
+
+    A watch reporting every 10 minutes and a pendant every hour are not silent at the same moment."""
+    if silent_after_minutes is not None:
+        return now - last_seen_at > timedelta(minutes=silent_after_minutes)
     return now - last_seen_at > timedelta(seconds=2 * interval_seconds, minutes=grace_minutes)
 
 

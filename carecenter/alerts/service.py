@@ -34,6 +34,7 @@ from carecenter.alerts.rules import (
 from carecenter.alerts.thresholds import effective_thresholds, silence_grace
 from carecenter.centers.models import Center
 from carecenter.devices.models import MIN_REPORTING_INTERVAL_SECONDS, Device, DeviceKind
+from carecenter.devices.profiles import shortest_silence_limit, silence_limits
 from carecenter.errors import Conflict
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import (
@@ -459,7 +460,11 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
     )
     centers = {c.id: c for c in session.exec(select(Center)).all()}
     graces = {cid: silence_grace(c.alert_thresholds) for cid, c in centers.items()}
-    quiet_before = now - timedelta(minutes=min(graces.values(), default=0), seconds=2 * MIN_REPORTING_INTERVAL_SECONDS)
+    shortest = min(graces.values(), default=0)
+    quiet_before = now - min(
+        timedelta(minutes=shortest, seconds=2 * MIN_REPORTING_INTERVAL_SECONDS),
+        timedelta(minutes=shortest_silence_limit(session) or 24 * 60),
+    )
     devices = session.exec(
         select(Device)
         .where(
@@ -472,6 +477,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
         .order_by(col(Device.resident_id))  # residents are locked in id order everywhere
     ).all()
     raised = 0
+    limits = silence_limits(session, {(d.protocol, d.model) for d in devices})
     for device in devices:
         assert device.resident_id is not None and device.last_seen_at is not None  # selected above
         if not is_silent(
@@ -479,6 +485,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
             interval_seconds=device.reporting_interval_seconds,
             grace_minutes=graces[device.center_id],
             now=now,
+            silent_after_minutes=limits[(device.protocol, device.model)],
         ):
             continue
         resident = lock_resident(session, device.resident_id)

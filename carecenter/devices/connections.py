@@ -50,14 +50,11 @@ def registered_device(session: Session, serial: str, protocol: DeviceProtocol) -
 
 def add_media(session: Session, *, device_id: int, media: Media, key: str, now: datetime) -> None:
     """Keep a device's voice message or photo (its bytes are already in the media store under `key`)."""
-    device = session.execute(
-        sa.select(col(Device.center_id), col(Device.resident_id)).where(col(Device.id) == device_id)
-    ).one()
+    center_id = session.execute(sa.select(col(Device.center_id)).where(col(Device.id) == device_id)).scalar_one()
     session.add(
         DeviceMedia(
             device_id=device_id,
-            center_id=device.center_id,
-            resident_id=device.resident_id,
+            center_id=center_id,
             kind=media.kind,
             media_key=key,
             content_type=media.content_type,

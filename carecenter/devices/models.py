@@ -199,7 +199,6 @@ class DeviceMedia(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     device_id: int = Field(foreign_key="device.id", index=True, ondelete="CASCADE")  # removing a device removes them
     center_id: int = Field(foreign_key="center.id")
-    resident_id: int | None = Field(default=None, foreign_key="resident.id")
     kind: MediaKind = enum_field(length=16)
     media_key: str = Field(max_length=64)
     content_type: str = Field(max_length=64)

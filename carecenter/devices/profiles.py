@@ -10,7 +10,7 @@ Rows are read when a device connects (a listener) and by each silent-device swee
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
@@ -100,10 +100,12 @@ def save_profile(*, session: Session, actor: Actor, data: DeviceProfileIn, now: 
     return row
 
 
-def delete_profile(*, session: Session, actor: Actor, profile_id: int, now: datetime) -> None:
+def delete_profile(*, session: Session, actor: Actor, protocol: DeviceProtocol, model: str, now: datetime) -> None:
     """Remove a saved profile: its devices follow their protocol's profile again (admins)."""
     actor.require(Role.admin, to=N_("change device profiles"))
-    row = session.get(DeviceProfile, profile_id)
+    row = session.exec(
+        select(DeviceProfile).where(DeviceProfile.protocol == protocol, DeviceProfile.model == model)
+    ).first()
     if row is None:
         raise NotFound("{what} not found", what=N_("device profile"))
     record_event(
@@ -111,7 +113,7 @@ def delete_profile(*, session: Session, actor: Actor, profile_id: int, now: date
         actor=actor,
         action="device_profile.delete",
         entity_type="device_profile",
-        entity_id=profile_id,
+        entity_id=row.id,
         center_id=None,
         now=now,
     )
@@ -126,3 +128,8 @@ def silence_limits(session: Session, models: Iterable[tuple[str, str]]) -> dict[
     ).all()
     by_key: dict[tuple[str, str], int | None] = {(str(r.protocol), r.model): r.silent_after_minutes for r in rows}
     return {(p, m): by_key[(p, m)] if (p, m) in by_key else by_key.get((p, "")) for p, m in wanted}
+
+
+def shortest_silence_limit(session: Session) -> int | None:
+    """The shortest `silent_after_minutes` of any profile (the sweep's first, coarse filter)."""
+    return session.exec(select(func.min(DeviceProfile.silent_after_minutes))).one()

@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
-from carecenter.devices import commands, service
+from carecenter.devices import commands, media, profiles, service
 from carecenter.devices.models import (
     Device,
     DeviceCommand,
@@ -13,15 +14,30 @@ from carecenter.devices.models import (
     DeviceCommandPublic,
     DeviceCreate,
     DeviceKind,
+    DeviceMedia,
+    DeviceMediaPublic,
+    DeviceProfileIn,
+    DeviceProfilePublic,
+    DeviceProtocol,
     DevicePublic,
     DeviceUpdate,
     DeviceWithKey,
     UnknownDevice,
     UnknownDevicePublic,
 )
+from carecenter.media.store import MediaStore
 from carecenter.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+profiles_router = APIRouter(prefix="/api/v1/device-profiles", tags=["devices"])
+
+
+def media_store(request: Request) -> MediaStore:
+    store: MediaStore = request.app.state.media
+    return store
+
+
+MediaDep = Annotated[MediaStore, Depends(media_store)]
 
 
 @router.get("", response_model=Page[DevicePublic])
@@ -112,3 +128,61 @@ def list_commands(
 ) -> Page[DeviceCommand]:
     """A watch's commands, newest first, with their answers."""
     return commands.list_commands(session=session, actor=actor, device_id=device_id, page=page)
+
+
+@router.get("/{device_id}/media", response_model=Page[DeviceMediaPublic])
+def list_media(
+    device_id: int, actor: ActorDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[DeviceMedia]:
+    """The voice messages and photos a watch sent, newest first."""
+    return media.list_media(session=session, actor=actor, device_id=device_id, page=page)
+
+
+@router.get(
+    "/{device_id}/media/{media_id}",
+    response_class=Response,
+    responses={200: {"content": {"audio/amr": {}, "image/jpeg": {}}}},
+)
+def get_media(
+    device_id: int, media_id: int, actor: ActorDep, session: SessionDep, store: MediaDep, now: NowDep
+) -> Response:
+    """One voice message (AMR) or photo (JPEG), as a download; every download is audited."""
+    item, data = media.media_file(
+        session=session, actor=actor, device_id=device_id, media_id=media_id, store=store, now=now
+    )
+    session.commit()
+    disposition = f'attachment; filename="{media.file_name(item)}"'
+    headers = {"Cache-Control": "private, no-store", "Content-Disposition": disposition}
+    return Response(data, media_type=item.content_type, headers=headers)
+
+
+@router.get("/{device_id}/profile", response_model=DeviceProfilePublic)
+def device_profile(device_id: int, actor: ActorDep, session: SessionDep) -> DeviceProfilePublic:
+    """The profile that applies to the device (its model's, its protocol's, or the built-in default)."""
+    device = service.get_device(session=session, actor=actor, device_id=device_id)
+    return profiles.effective_profile(session, DeviceProtocol(device.protocol), device.model)
+
+
+@profiles_router.get("", response_model=list[DeviceProfilePublic])
+def list_profiles(actor: ActorDep, session: SessionDep) -> list[DeviceProfilePublic]:
+    """Every saved device profile, and the built-in default of each protocol without one (managers, admins)."""
+    return profiles.list_profiles(session=session, actor=actor)
+
+
+@profiles_router.put("", response_model=DeviceProfilePublic)
+def save_profile(data: DeviceProfileIn, actor: ActorDep, session: SessionDep, now: NowDep) -> DeviceProfilePublic:
+    """Create or replace the profile of a protocol and model (admins). An empty model is the protocol's
+    profile; alarm codes given are laid over the protocol's ("ignore" turns one off). Devices read it
+    when they next connect."""
+    row = profiles.save_profile(session=session, actor=actor, data=data, now=now)
+    session.commit()
+    return profiles.public_view(data.protocol, row)
+
+
+@profiles_router.delete("", status_code=204)
+def delete_profile(
+    protocol: DeviceProtocol, actor: ActorDep, session: SessionDep, now: NowDep, model: str = ""
+) -> None:
+    """Remove a saved profile; its devices follow their protocol's profile again (admins)."""
+    profiles.delete_profile(session=session, actor=actor, protocol=protocol, model=model, now=now)
+    session.commit()

@@ -15,8 +15,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from carecenter.devices.models import DeviceProfile, DeviceProtocol
 from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
 from tests.carecenter.test_center_scoping import NOT_RECORDS, QUERIES, RECORD_PARAMS, body_for
@@ -28,6 +29,7 @@ from tests.factories import (
     make_center,
     make_contact,
     make_device,
+    make_device_media,
     make_eligibility,
     make_photo,
     make_plan,
@@ -85,6 +87,12 @@ ACCESS: dict[str, set[str]] = {
     "GET /api/v1/devices/unknown": MANAGER_UP | {"other_manager"},  # ids nobody registered belong to no center
     "POST /api/v1/devices/{device_id}/commands": MANAGER_UP,
     "GET /api/v1/devices/{device_id}/commands": WORKER_UP,
+    "GET /api/v1/devices/{device_id}/media": WORKER_UP,  # a resident's voice message reaches their carers
+    "GET /api/v1/devices/{device_id}/media/{media_id}": WORKER_UP,
+    "GET /api/v1/devices/{device_id}/profile": WORKER_UP,
+    "GET /api/v1/device-profiles": MANAGER_UP | {"other_manager"},  # models, not a center's records
+    "PUT /api/v1/device-profiles": {"admin"},  # the district's devices
+    "DELETE /api/v1/device-profiles": {"admin"},
     "POST /api/v1/checkins": {"device"},
     "POST /api/v1/checkins/batch": {"device"},
     "GET /api/v1/alerts": STAFF,
@@ -207,6 +215,10 @@ def records(session: Session, here: Any, visiting: int, store: Any) -> tuple[dic
     visit = session.get(Visit, ids["visit"])
     assert visit is not None
     ids["photo"] = make_photo(session, visit=visit, store=store).id
+    ids["media"] = make_device_media(session, device=device, store=store).id
+    if session.exec(select(DeviceProfile).where(DeviceProfile.model == "matrix")).first() is None:
+        session.add(DeviceProfile(protocol=DeviceProtocol.gt06, model="matrix", updated_at=now))  # for DELETE
+        session.commit()
     return ids, key
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.devices.models import Device
 from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
 from tests.factories import (
@@ -24,6 +25,7 @@ from tests.factories import (
     make_center,
     make_contact,
     make_device,
+    make_device_media,
     make_eligibility,
     make_photo,
     make_plan,
@@ -53,6 +55,7 @@ RECORD_PARAMS = {
     "rule_id": "rule",
     "record_id": "record",
     "photo_id": "photo",
+    "media_id": "media",
 }
 # Path parameters that name no record of a center: the form's code, and the month a manager closes
 # (always of their own center).
@@ -61,9 +64,11 @@ QUERIES = {  # operations that need a query parameter to get past validation
     "/api/v1/service-records": "?month=2026-11",
     "/api/v1/reports/monthly": "?month=2026-11",
     "/api/v1/residents/{resident_id}/statement": "?month=2026-11",
+    "/api/v1/device-profiles": "?protocol=gt06&model=matrix",
 }
 
 BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {
+    "/device-profiles": {"protocol": "gt06", "model": "matrix"},
     "/resolve": {"outcome": "other"},
     "/contacts": {"name": "新人", "relation": "son", "phone": "13900003333"},
     "/notes": {"notes": "笔记"},
@@ -132,6 +137,9 @@ def test_records_of_another_center_are_not_found(
     session.add(b_visit)
     session.commit()
     b_records["photo"] = make_photo(session, visit=b_visit, store=app.state.media).id
+    b_device = session.get(Device, b_records["device"])
+    assert b_device is not None
+    b_records["media"] = make_device_media(session, device=b_device, store=app.state.media).id
     headers = login(client, make_staff(session, center=center_a, role=role))
     routes = _routes_with_ids(app)
     assert len(routes) >= 10

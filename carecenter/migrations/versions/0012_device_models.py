@@ -43,7 +43,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
         sa.Column("center_id", sa.Integer(), nullable=False),
-        sa.Column("resident_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("media_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -53,7 +52,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["device_id"], ["device.id"], name=op.f("fk_device_media_device_id_device"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(["resident_id"], ["resident.id"], name=op.f("fk_device_media_resident_id_resident")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_device_media")),
     )
     with op.batch_alter_table("device_media", schema=None) as batch_op:

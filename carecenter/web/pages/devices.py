@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from carecenter.auth.deps import NowDep, SessionDep
-from carecenter.devices import commands, service
+from carecenter.devices import commands, media, profiles, service
 from carecenter.devices.models import DeviceCommandIn, DeviceProtocol
 from carecenter.pagination import PageParams
 from carecenter.web.deps import ManagerDep, Posted, posted, run_action
@@ -29,8 +29,9 @@ def unknown_devices(request: Request, user: ManagerDep, session: SessionDep) -> 
 @router.get("/manage/devices/{device_id}", response_class=HTMLResponse)
 def device_page(device_id: int, request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     device = service.get_device(session=session, actor=user.actor, device_id=device_id)
-    takes_commands = device.protocol == DeviceProtocol.watch_tcp
+    protocol = DeviceProtocol(device.protocol)
     history = commands.list_commands(session=session, actor=user.actor, device_id=device_id, page=RECENT)
+    kept = media.list_media(session=session, actor=user.actor, device_id=device_id, page=RECENT)
     numbers = commands.sos_numbers(session, device.resident_id) if device.resident_id is not None else []
     return render(
         request,
@@ -38,8 +39,10 @@ def device_page(device_id: int, request: Request, user: ManagerDep, session: Ses
         user,
         device=device,
         connected=service.is_connected(device, now),
-        takes_commands=takes_commands,
+        takes_commands=protocol.takes_commands,
         history=history.items,
+        media=kept.items,
+        profile=profiles.effective_profile(session, protocol, device.model),
         numbers=numbers,
     )
 
@@ -59,3 +62,20 @@ def send_command(
         commands.request_command(session=session, actor=user.actor, device_id=device_id, data=request, now=now)
 
     return run_action(session, user, form, send, back_to=target)
+
+
+@router.get("/manage/devices/{device_id}/media/{media_id}", response_model=None)
+def download_media(
+    device_id: int, media_id: int, request: Request, user: ManagerDep, session: SessionDep, now: NowDep
+) -> Response:
+    item, data = media.media_file(
+        session=session,
+        actor=user.actor,
+        device_id=device_id,
+        media_id=media_id,
+        store=request.app.state.media,
+        now=now,
+    )
+    session.commit()
+    disposition = f'attachment; filename="{media.file_name(item)}"'
+    return Response(data, media_type=item.content_type, headers={"Content-Disposition": disposition})

@@ -444,10 +444,10 @@ def test_voice_messages_and_photos_are_kept_and_answered_after_they_are_stored(
     assert watch.receive().content == b"LK"
     session.expire_all()
     kept = session.exec(select(DeviceMedia).order_by(col(DeviceMedia.id))).all()
-    assert [(m.kind, m.content_type, m.resident_id) for m in kept] == [
-        ("voice", "audio/amr", s.resident.id),
-        ("voice", "audio/amr", s.resident.id),
-        ("photo", "image/jpeg", s.resident.id),
+    assert [(m.kind, m.content_type, m.center_id) for m in kept] == [
+        ("voice", "audio/amr", s.center.id),
+        ("voice", "audio/amr", s.center.id),
+        ("photo", "image/jpeg", s.center.id),
     ]
     store = app.state.media
     assert [store.get(m.media_key) for m in kept] == [VOICE_AUDIO, b"#!AMR\n\x01\x02]*,\x03", jpeg]

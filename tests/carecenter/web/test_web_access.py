@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.devices.models import Device
 from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
 from carecenter.web import PAGES
@@ -29,6 +30,7 @@ from tests.factories import (
     make_center,
     make_contact,
     make_device,
+    make_device_media,
     make_eligibility,
     make_photo,
     make_plan,
@@ -85,6 +87,7 @@ WEB_ACCESS: dict[str, set[str]] = {
     "GET /manage/devices/unknown": MANAGERS,  # ids nobody registered: no center yet
     "GET /manage/devices/{device_id}": MANAGER_UP,
     "POST /manage/devices/{device_id}/commands": MANAGER_UP,
+    "GET /manage/devices/{device_id}/media/{media_id}": MANAGER_UP,
     "GET /figures": MANAGERS,
     "GET /figures.csv": MANAGERS,
     "GET /messages": MANAGERS,
@@ -242,6 +245,9 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
             session.add(visit)
             session.commit()
             ids["photo_id"] = make_photo(session, visit=visit, store=app.state.media).id
+            device = session.get(Device, ids["device_id"])
+            assert device is not None
+            ids["media_id"] = make_device_media(session, device=device, store=app.state.media).id
             url = path.format(**ids)
             if operation == "GET /board/events" and caller in WEB_ACCESS[operation]:
                 # An endless event stream: whoever may open it is decided by its dependency.
