@@ -6,7 +6,7 @@ python main.py migrate                             # apply database migrations
 python main.py create-admin --username NAME ...    # first admin account
 python main.py simulate                            # readings for the demo's devices
 python main.py scheduler                           # the scheduled jobs in their own process
-python main.py gateway                             # the watch listener and MQTT subscriber alone
+python main.py gateway                             # the device listeners and MQTT subscriber alone
 """
 
 import argparse
@@ -54,6 +54,7 @@ __all__ = ["build_app", "create_app", "main"]
 log = logging.getLogger("carecenter")
 DEMO_KEYS_FILE = Path("carecenter-demo-keys.json")  # in the working directory, beside the demo database
 SIMULATED_WATCHES = 10  # the demo's watches the simulator drives over TCP
+SIMULATED_TRACKERS = 5  # and its GT06 pendants
 
 
 def _fail(message: str) -> int:
@@ -132,7 +133,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.database_url.startswith("sqlite"):
         return _fail("--workers needs PostgreSQL: SQLite takes one writer at a time; run one process")
     if device_services(settings):
-        print("note: with --workers the watch listener and MQTT run in their own process: python main.py gateway")
+        print("note: with --workers the device listeners and MQTT run in their own process: python main.py gateway")
     config = uvicorn.Config("main:app_factory", factory=True, workers=args.workers, **options)
     Multiprocess(config, sockets=[listening_socket(args.host, args.port)]).run()
     return 0
@@ -175,11 +176,13 @@ def broker_reachable(host: str = "127.0.0.1", port: int = 1883) -> bool:
     return True
 
 
-def demo_devices(settings: Settings, host: str, watch_port: int) -> Settings:
-    """The demo listens for watches, and uses a local MQTT broker if one is running."""
+def demo_devices(settings: Settings, host: str, watch_port: int, gt06_port: int) -> Settings:
+    """The demo listens for watches and GT06 trackers, and uses a local MQTT broker if one is running."""
     devices = settings.devices
     if devices.watch_port is None:
         devices = devices.model_copy(update={"watch_port": port_or_any(host, watch_port), "watch_host": host})
+    if devices.gt06_port is None:
+        devices = devices.model_copy(update={"gt06_port": port_or_any(host, gt06_port), "gt06_host": host})
     if devices.mqtt_url is None and broker_reachable():
         devices = devices.model_copy(update={"mqtt_url": "mqtt://127.0.0.1:1883"})
     return settings.model_copy(update={"devices": devices})
@@ -203,7 +206,7 @@ def mqtt_publisher(url: str) -> Callable[[str, str], None]:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     settings = demo_settings(settings, f"http://{args.host}:{args.port}")
-    settings = demo_devices(settings, args.host, args.watch_port)
+    settings = demo_devices(settings, args.host, args.watch_port, args.gt06_port)
     upgrade_to_head(settings.database_url)
     password = settings.demo_password.get_secret_value() if settings.demo_password else secrets.token_urlsafe(9)
     engine = make_engine(settings.database_url)
@@ -228,12 +231,19 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         f"  password: {password}"
         + ("" if settings.demo_password else "   (set CARECENTER_DEMO_PASSWORD to choose one)")
     )
-    watch_port = settings.devices.watch_port
-    keys = {"gateways": summary.gateways, "watches": summary.watches, "watch_address": [args.host, watch_port]}
+    watch_port, gt06_port = settings.devices.watch_port, settings.devices.gt06_port
+    keys = {
+        "gateways": summary.gateways,
+        "watches": summary.watches,
+        "watch_address": [args.host, watch_port],
+        "trackers": summary.trackers,
+        "gt06_address": [args.host, gt06_port],
+    }
     DEMO_KEYS_FILE.write_text(json.dumps(keys, indent=1))
     devices = sum(len(g["devices"]) for g in summary.gateways)
     print(f"  devices:  {devices} pendants behind {len(summary.gateways)} gateways; keys in {DEMO_KEYS_FILE}")
     print(f"  watches:  {len(summary.watches)} 4G watches; the watch listener is on {args.host}:{watch_port}")
+    print(f"  trackers: {len(summary.trackers)} GT06 pendants; the GT06 listener is on {args.host}:{gt06_port}")
     mqtt_url = settings.devices.mqtt_url
     print(f"  MQTT:     {mqtt_url} (topic carecenter/<center>/<gateway>/readings)" if mqtt_url else "  MQTT:     off")
     print("  SMS:      the console sender logs every message here; GET /api/v1/notifications is the message log")
@@ -252,11 +262,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 password=password,
                 watch_address=(args.host, watch_port) if watch_port else None,
                 watches=summary.watches[:SIMULATED_WATCHES],
+                gt06_address=(args.host, gt06_port) if gt06_port else None,
+                trackers=summary.trackers[:SIMULATED_TRACKERS],
                 publish=publish,
             )
         )
         print(f"  simulator: {args.rate:g} readings/s with occasional falls and SOS; care workers answer after ~30 s")
-        print(f"             {SIMULATED_WATCHES} watches over TCP" + (", one gateway over MQTT" if publish else ""))
+        over = f"{SIMULATED_WATCHES} watches and {SIMULATED_TRACKERS} GT06 pendants over TCP"
+        print(f"             {over}" + (", one gateway over MQTT" if publish else ""))
     uvicorn.run(build_app(settings, extra_services=extra), host=args.host, port=args.port, log_config=None)
     return 0
 
@@ -269,7 +282,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(f"cannot read the demo's device keys from {args.keys} ({exc}); run `python main.py demo` first")
     password = settings.demo_password.get_secret_value() if settings.demo_password else None
     with httpx.Client(base_url=args.url, timeout=10) as client:
-        address = keys.get("watch_address")
+        address, gt06 = keys.get("watch_address"), keys.get("gt06_address")
         simulator = Simulator(
             client=client,
             gateways=gateways,
@@ -277,6 +290,8 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
             password=password,
             watch_address=(address[0], address[1]) if address and address[1] else None,
             watches=keys.get("watches", [])[:SIMULATED_WATCHES],
+            gt06_address=(gt06[0], gt06[1]) if gt06 and gt06[1] else None,
+            trackers=keys.get("trackers", [])[:SIMULATED_TRACKERS],
         )
         hint = "" if password else " (set CARECENTER_DEMO_PASSWORD to have the care workers answer)"
         print(f"simulating {args.rate:g} readings/s against {args.url}{hint}")
@@ -321,7 +336,7 @@ def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
     """The device adapters in their own process (a district's gateway box), with an SMS dispatcher."""
     services = device_services(settings)
     if not services:
-        return _fail("nothing to run: set CARECENTER_WATCH_PORT and/or CARECENTER_MQTT_URL")
+        return _fail("nothing to run: set CARECENTER_WATCH_PORT, CARECENTER_GT06_PORT and/or CARECENTER_MQTT_URL")
     problems = settings.production_problems()  # alerts it raises page people: as `serve`, or not at all
     if problems:
         return _fail("refusing a production start:\n  " + "\n  ".join(problems))
@@ -439,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=float, default=5.0, help="simulated readings per second")
     demo.add_argument(
         "--watch-port", type=int, default=7700, help="the watch listener's port (another if taken; or set it)"
+    )
+    demo.add_argument(
+        "--gt06-port", type=int, default=7701, help="the GT06 listener's port (another if taken; or set it)"
     )
     demo.set_defaults(func=cmd_demo)
 

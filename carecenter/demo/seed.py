@@ -59,6 +59,7 @@ class DemoSummary:
     accounts: list[DemoAccount]
     gateways: list[dict[str, Any]]  # what the simulator needs: gateway keys and device serials
     watches: list[dict[str, Any]]  # the 4G watches (their own protocol over TCP): serial and home
+    trackers: list[dict[str, Any]]  # the GT06 pendants (binary protocol over TCP): IMEI and home
 
 
 def _home(latitude: float, longitude: float) -> tuple[float, float]:
@@ -257,22 +258,33 @@ def _create(session: Session, password_hash: str, now: datetime, paperwork: bool
 
 
 def _device(rng: random.Random, center_id: int, resident: Resident, now: datetime) -> Device:
-    """A 4G watch (known by an IMEI-like id, speaking its protocol) or a pendant behind the gateway."""
+    """A 4G watch (known by an IMEI-like id, speaking its protocol), a GT06 pendant (its IMEI, the
+    binary protocol) or a pendant behind the gateway."""
     kind = rng.choice((DeviceKind.watch, DeviceKind.watch, DeviceKind.pendant))
-    watch = kind == DeviceKind.watch
+    protocol = DeviceProtocol.watch_tcp if kind == DeviceKind.watch else DeviceProtocol.http
+    if kind == DeviceKind.watch and rng.random() < GT06_SHARE:
+        kind, protocol = DeviceKind.pendant, DeviceProtocol.gt06
+    serials = {
+        DeviceProtocol.watch_tcp: f"86{center_id:03d}{resident.id:010d}",
+        DeviceProtocol.gt06: f"35{center_id:03d}{resident.id:010d}",
+        DeviceProtocol.http: f"PE-{center_id}-{resident.id:05d}",
+    }
     return Device(
         kind=kind,
-        protocol=DeviceProtocol.watch_tcp if watch else DeviceProtocol.http,
-        serial=f"86{center_id:03d}{resident.id:010d}" if watch else f"PE-{center_id}-{resident.id:05d}",
+        protocol=protocol,
+        serial=serials[protocol],
         center_id=center_id,
         resident_id=resident.id,
-        model="CC-W2" if kind == DeviceKind.watch else "CC-P1",
+        model={DeviceProtocol.watch_tcp: "CC-W2", DeviceProtocol.gt06: "CC-GT06"}.get(protocol, "CC-P1"),
         reporting_interval_seconds=300,
         key_hash=key_hash(new_device_key()),
         key_prefix="dk_",
         key_rotated_at=now,
         created_at=now,
     )
+
+
+GT06_SHARE = 0.2  # of the residents with a wearable of their own: a GT06 pendant rather than a watch
 
 
 def ensure_roster(session: Session, *, center: Center, now: datetime, days: int = 14) -> None:
@@ -320,7 +332,7 @@ def gateway_keys(session: Session, *, center_ids: list[int], now: datetime) -> l
             .where(
                 Device.center_id == gateway.center_id,
                 Device.kind != DeviceKind.gateway,
-                Device.protocol != DeviceProtocol.watch_tcp,
+                Device.protocol == DeviceProtocol.http,
             )
             .order_by(col(Device.serial))
         ).all()
@@ -335,12 +347,14 @@ def gateway_keys(session: Session, *, center_ids: list[int], now: datetime) -> l
     return found
 
 
-def demo_watches(session: Session, *, center_ids: list[int]) -> list[dict[str, Any]]:
-    """The demo's 4G watches, for the simulator to drive over TCP."""
+def demo_watches(
+    session: Session, *, center_ids: list[int], protocol: DeviceProtocol = DeviceProtocol.watch_tcp
+) -> list[dict[str, Any]]:
+    """The demo's 4G watches (or GT06 pendants), for the simulator to drive over TCP."""
     rows = session.exec(
         select(Device.serial, Resident.latitude, Resident.longitude)
         .join(Resident, col(Resident.id) == Device.resident_id)
-        .where(col(Device.center_id).in_(center_ids), Device.protocol == DeviceProtocol.watch_tcp)
+        .where(col(Device.center_id).in_(center_ids), Device.protocol == protocol)
         .order_by(col(Device.serial))
     ).all()
     return [{"serial": serial, "home": [lat, lon] if lat is not None else None} for serial, lat, lon in rows]
@@ -462,4 +476,7 @@ def seed_demo(
     generate_all_visits(session, now=now, rules=rules or VisitRules())  # two weeks ahead, never twice
     _visits_for_the_worker_today(session, now=now)
     watches = demo_watches(session, center_ids=center_ids)
-    return DemoSummary(created=created, centers=counts, accounts=accounts, gateways=gateways, watches=watches)
+    trackers = demo_watches(session, center_ids=center_ids, protocol=DeviceProtocol.gt06)
+    return DemoSummary(
+        created=created, centers=counts, accounts=accounts, gateways=gateways, watches=watches, trackers=trackers
+    )

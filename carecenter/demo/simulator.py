@@ -4,7 +4,8 @@ Readings go in batches through each center's gateway (the HTTP API; one gateway 
 MQTT instead when the demo has a broker): heartbeats with battery levels, mostly normal vitals,
 positions near home, and now and then a run of abnormal vitals, a fall (often called off with
 the OK button) or an SOS. Some of the watches speak their own protocol over TCP to the watch
-listener (`watch_simulator.py`). With the demo password it also plays the care workers: it
+listener (`watch_simulator.py`), and some pendants the binary GT06 protocol to the GT06 listener
+(`gt06_simulator.py`), SOS and falls included. With the demo password it also plays the care workers: it
 acknowledges open alerts after a while, goes on site and resolves them.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from carecenter.demo.gt06_simulator import SimulatedTracker
 from carecenter.demo.watch_simulator import SimulatedWatch
 from carecenter.devices.mqtt_subscriber import readings_topic
 
@@ -46,6 +48,8 @@ class Simulator:
     password: str | None = None  # to play the care workers
     watch_address: tuple[str, int] | None = None  # the watch listener, for the TCP watches
     watches: list[dict[str, Any]] = field(default_factory=list)  # serial and home of each TCP watch
+    gt06_address: tuple[str, int] | None = None  # the GT06 listener, for the GT06 pendants
+    trackers: list[dict[str, Any]] = field(default_factory=list)  # serial (IMEI) and home of each GT06 pendant
     publish: Callable[[str, str], None] | None = None  # MQTT: (topic, payload) for the first gateway
     mqtt_prefix: str = "carecenter"
     rng: random.Random = field(default_factory=random.Random)
@@ -59,13 +63,18 @@ class Simulator:
     _pending_ok: list[tuple[datetime, str, str]] = field(default_factory=list)  # (when, gateway key, serial)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
-    _tcp: list[SimulatedWatch] = field(default_factory=list)
+    _tcp: list[SimulatedWatch | SimulatedTracker] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.watch_address is not None:
             self._tcp = [
                 SimulatedWatch(self.watch_address, w["serial"], tuple(w["home"]) if w.get("home") else None, self.rng)
                 for w in self.watches
+            ]
+        if self.gt06_address is not None:
+            self._tcp += [
+                SimulatedTracker(self.gt06_address, t["serial"], tuple(t["home"]) if t.get("home") else None, self.rng)
+                for t in self.trackers
             ]
         for gateway in self.gateways:
             self._devices[gateway["key"]] = [

@@ -261,6 +261,8 @@ class DeviceListener:
         word = f"{report.word}: {', '.join(report.events)}" if report.events else report.word
         self._notes[connection.device_id] = connections.FrameNote(now, word, report.cells)
         if report.answer is not None:
+            if connection.writer.is_closing():  # replaced by the device's new connection meanwhile
+                raise _Close("closed before the answer")
             connection.writer.write(report.answer)
             await connection.writer.drain()
 

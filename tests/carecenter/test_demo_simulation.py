@@ -11,8 +11,10 @@ from sqlmodel import Session, col, func, select
 from carecenter.alerts.models import Alert
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
+from carecenter.devices.gt06_protocol import GT06
 from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import Device
+from carecenter.devices.protocol import DeviceProtocolSpec
 from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_protocol import WATCH
 from carecenter.duty.models import DutyShift
@@ -31,6 +33,8 @@ def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock,
     assert [len(g["devices"]) > 20 for g in summary.gateways] == [True, True]  # pendants behind the gateways
     assert len(summary.watches) > 100  # the 4G watches speak their own protocol
     assert all(len(w["serial"]) == 15 and w["serial"].isdigit() for w in summary.watches)  # IMEI-like ids
+    assert len(summary.trackers) > 20  # and GT06 pendants the binary protocol
+    assert all(len(t["serial"]) == 15 and t["serial"].isdigit() for t in summary.trackers)
     shifts = session.exec(select(func.count()).select_from(DutyShift)).one()
     again = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
     session.commit()
@@ -90,20 +94,23 @@ def test_simulate_needs_the_demo_keys(tmp_path: object, capsys: pytest.CaptureFi
     assert "run `python main.py demo` first" in capsys.readouterr().err
 
 
-def test_the_simulator_drives_watches_over_tcp(
-    client: TestClient, session: Session, app: FastAPI, clock: Clock
+@pytest.mark.parametrize("protocol", [WATCH, GT06], ids=lambda p: p.name)
+def test_the_simulator_drives_watches_and_gt06_pendants_over_tcp(
+    client: TestClient, session: Session, app: FastAPI, clock: Clock, protocol: DeviceProtocolSpec
 ) -> None:
     summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
     session.commit()
     listener = DeviceListener(
-        protocol=WATCH,
+        protocol=protocol,
         engine=app.state.engine,
         checkins=app.state.checkins,
-        settings=DeviceSettings(watch_port=0, watch_host="127.0.0.1"),
+        settings=DeviceSettings(watch_port=0, watch_host="127.0.0.1", gt06_port=0, gt06_host="127.0.0.1"),
         clock=lambda: clock.now,
     )
     listener.start()
     assert listener.port is not None
+    devices = (summary.watches if protocol is WATCH else summary.trackers)[:6]
+    address = ("127.0.0.1", listener.port)
     try:
         simulator = Simulator(
             client=client,
@@ -111,15 +118,18 @@ def test_the_simulator_drives_watches_over_tcp(
             rate=2,
             rng=random.Random(3),
             sos_chance=0.2,
-            watch_address=("127.0.0.1", listener.port),
-            watches=summary.watches[:6],
+            fall_chance=0.2,
+            watch_address=address if protocol is WATCH else None,
+            watches=devices if protocol is WATCH else [],
+            gt06_address=address if protocol is GT06 else None,
+            trackers=devices if protocol is GT06 else [],
         )
-        for _ in range(12):
+        for _ in range(30):
             simulator.step(now=clock.now)
     finally:
         simulator.stop()
         listener.stop()
-    serials = {w["serial"] for w in summary.watches[:6]}
+    serials = {w["serial"] for w in devices}
     session.expire_all()
     from_watches = session.exec(
         select(func.count())
@@ -129,4 +139,5 @@ def test_the_simulator_drives_watches_over_tcp(
     ).one()
     assert from_watches > 5
     watch_ids = session.exec(select(Device.id).where(col(Device.serial).in_(serials))).all()
-    assert session.exec(select(Alert).where(col(Alert.device_id).in_(watch_ids), Alert.kind == "sos")).first()
+    raised = set(session.exec(select(Alert.kind).where(col(Alert.device_id).in_(watch_ids))).all())
+    assert {"sos", "fall"} <= raised
