@@ -1,9 +1,10 @@
 """`python main.py gateway` as a district runs it: a real process, killed between an alarm frame and its commit.
 
-The watch hears no answer for an alarm that was not stored, so it sends it again; once the
-gateway is back, the resent frame makes exactly one alert, and a further resend is a duplicate.
-SQLite makes "between the frame and the commit" exact: the test holds the database's write lock
-while the alarm arrives, so the gateway's transaction is still waiting when it is killed.
+For both listener protocols (a 4G watch's text frames, a GT06 pendant's packets): the device
+hears no answer for an alarm that was not stored, so it sends it again; once the gateway is
+back, the resent alarm makes exactly one alert, and a further resend is a duplicate. SQLite
+makes "between the frame and the commit" exact: the test holds the database's write lock while
+the alarm arrives, so the gateway's transaction is still waiting when it is killed.
 """
 
 import os
@@ -13,9 +14,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from sqlmodel import Session, func, select
@@ -25,12 +27,15 @@ from carecenter.db import make_engine
 from carecenter.devices.models import DeviceProtocol
 from carecenter.migrate import upgrade_to_head
 from notifications.fake_twilio_api import FakeTwilioApi
+from tests.carecenter.devices import gt06_client as gt06
+from tests.carecenter.devices.gt06_client import Tracker, answer_to
 from tests.carecenter.devices.watch_client import Watch, position
 from tests.conftest import TEST_SECRET
 from tests.factories import make_center, make_device, make_resident, make_shift, make_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 IMEI = "358688000000771"
+PENDANT = "359339075000772"
 ON_DUTY = "+8613700000002"
 
 
@@ -43,11 +48,11 @@ def free_port() -> int:
 class Gateway:
     """A production start: Twilio through its SDK, pointed at the local fake of its API."""
 
-    def __init__(self, database_url: str, port: int, twilio: FakeTwilioApi) -> None:
+    def __init__(self, database_url: str, port: int, twilio: FakeTwilioApi, protocol: str = "watch") -> None:
         env = os.environ | {
             "CARECENTER_DATABASE_URL": database_url,
-            "CARECENTER_WATCH_PORT": str(port),
-            "CARECENTER_WATCH_HOST": "127.0.0.1",
+            f"CARECENTER_{protocol.upper()}_PORT": str(port),
+            f"CARECENTER_{protocol.upper()}_HOST": "127.0.0.1",
             "CARECENTER_SECRET_KEY": TEST_SECRET,
             "CARECENTER_SMS_PROVIDER": "twilio",
             "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
@@ -94,6 +99,7 @@ def database(tmp_path: Path) -> Iterator[str]:
         center = make_center(session)
         resident = make_resident(session, center=center)
         make_device(session, center=center, resident=resident, serial=IMEI, protocol=DeviceProtocol.watch_tcp)
+        make_device(session, center=center, resident=resident, serial=PENDANT, protocol=DeviceProtocol.gt06)
         on_duty = make_staff(session, center=center, phone=ON_DUTY)
         make_shift(session, center=center, staff=[on_duty], starts_at=datetime.now(UTC) - timedelta(hours=1))
     engine.dispose()
@@ -108,36 +114,86 @@ def alert_count(url: str) -> int:
     return count
 
 
+class Device(Protocol):
+    def alarm(self) -> None: ...
+    def answered(self) -> bool: ...
+    def nothing_within(self, seconds: float) -> bool: ...
+    def close(self) -> None: ...
+
+
+class WatchDevice:
+    def __init__(self, port: int, at: datetime) -> None:
+        self.watch = Watch(port, IMEI)
+        self.watch.send("LK")
+        assert self.watch.receive().content == b"LK"  # known and connected
+        self.frame = position("AL", at, status=1 << 16)
+
+    def alarm(self) -> None:
+        self.watch.send(self.frame)
+
+    def answered(self) -> bool:
+        return self.watch.receive().content == b"AL"
+
+    def nothing_within(self, seconds: float) -> bool:
+        return self.watch.nothing_within(seconds)
+
+    def close(self) -> None:
+        self.watch.close()
+
+
+class PendantDevice:
+    def __init__(self, port: int, at: datetime) -> None:
+        self.tracker = Tracker(port)
+        self.tracker.send(gt06.login(PENDANT))
+        assert answer_to(self.tracker.receive())[0] == 0x01  # known and logged in
+        self.at, self.serial = at, 10
+
+    def alarm(self) -> None:
+        self.serial += 1  # a resent packet has a new serial number, the same content
+        self.tracker.send(gt06.alarm(self.at, alarm=0x01, serial=self.serial))
+
+    def answered(self) -> bool:
+        return answer_to(self.tracker.receive()) == (0x16, self.serial)
+
+    def nothing_within(self, seconds: float) -> bool:
+        return self.tracker.nothing_within(seconds)
+
+    def close(self) -> None:
+        self.tracker.close()
+
+
+DEVICES: dict[str, Callable[[int, datetime], Device]] = {"watch": WatchDevice, "gt06": PendantDevice}
+
+
+@pytest.mark.parametrize("protocol", ["watch", "gt06"])
 def test_a_gateway_killed_before_the_commit_loses_no_alarm_and_makes_no_second_alert(
-    database: str, twilio_api: FakeTwilioApi
+    database: str, twilio_api: FakeTwilioApi, protocol: str
 ) -> None:
     port = free_port()
-    gateway = Gateway(database, port, twilio_api)
-    watch = Watch(port, IMEI)
-    watch.send("LK")
-    assert watch.receive().content == b"LK"  # known and connected
-    alarm = position("AL", datetime.now(UTC).replace(microsecond=0), status=1 << 16)
+    at = datetime.now(UTC).replace(microsecond=0)
+    gateway = Gateway(database, port, twilio_api, protocol)
+    device = DEVICES[protocol](port, at)
 
     lock = sqlite3.connect(database.removeprefix("sqlite:///"), isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")  # the gateway's transaction for the alarm now waits
-    watch.send(alarm)
-    assert watch.nothing_within(1.5)  # not committed, so not answered
+    device.alarm()
+    assert device.nothing_within(1.5)  # not committed, so not answered
     gateway.kill()
     lock.execute("ROLLBACK")
     lock.close()
-    watch.close()
+    device.close()
     assert alert_count(database) == 0  # nothing half-stored
 
-    gateway = Gateway(database, port, twilio_api)
+    gateway = Gateway(database, port, twilio_api, protocol)
     try:
-        watch = Watch(port, IMEI)  # the watch reconnects and sends what was never answered
-        watch.send(alarm)
-        assert watch.receive().content == b"AL"
+        device = DEVICES[protocol](port, at)  # the device reconnects and sends what was never answered
+        device.alarm()
+        assert device.answered()
         assert alert_count(database) == 1
-        watch.send(alarm)  # and once more, as if our answer had been lost
-        assert watch.receive().content == b"AL"
+        device.alarm()  # and once more, as if our answer had been lost
+        assert device.answered()
         assert alert_count(database) == 1
-        watch.close()
+        device.close()
         # The SOS reached the on-duty worker through the Twilio SDK, once.
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not twilio_api.received:
