@@ -209,9 +209,9 @@ class Gt06Session:
             return Report("time", answer=packet(TIME_REQUEST, clock, p.serial))
         cursor = _Cursor(p.content)
         if p.protocol == STATUS:
-            return _status_packet(imei, p, cursor, received_at, profile, answer)
+            return _heartbeat(imei, p, received_at, profile, answer, cursor)
         if p.protocol == HEARTBEAT_2:
-            return _heartbeat(imei, p, received_at, answer)
+            return _heartbeat(imei, p, received_at, profile, answer)
         if p.protocol in GPS_LBS or p.protocol in GPS_LBS_STATUS:
             return _position(imei, p, cursor, received_at, profile, answer)
         if p.protocol == LBS_STATUS:
@@ -266,24 +266,19 @@ def _alarms(report: Report, imei: str, p: Packet, profile: Profile, codes: list[
             report.events.append(meaning)
 
 
-def _status_packet(
-    imei: str, p: Packet, cursor: _Cursor, received_at: datetime, profile: Profile, answer: bytes
+def _heartbeat(
+    imei: str, p: Packet, received_at: datetime, profile: Profile, answer: bytes, status: _Cursor | None = None
 ) -> Report:
-    codes, battery = _status(cursor)
+    """A heartbeat at the time the packet arrived, with the battery and alarms of its status if it has one."""
     when = received_at.replace(microsecond=0)
     reading: dict[str, Any] = {"event_id": event_id(imei, p, "heartbeat", when), "kind": "heartbeat"}
     reading["recorded_at"] = when.isoformat()
+    codes, battery = _status(status) if status is not None else ([], None)
     if battery is not None:
         reading["battery_pct"] = battery
-    report = Report("status", readings=[reading], answer=answer)
+    report = Report("status" if status is not None else "heartbeat", readings=[reading], answer=answer)
     _alarms(report, imei, p, profile, codes, when.isoformat(), when)
     return report
-
-
-def _heartbeat(imei: str, p: Packet, received_at: datetime, answer: bytes) -> Report:
-    when = received_at.replace(microsecond=0)
-    reading = {"event_id": event_id(imei, p, "heartbeat", when), "kind": "heartbeat", "recorded_at": when.isoformat()}
-    return Report("heartbeat", readings=[reading], answer=answer)
 
 
 def _device_time(cursor: _Cursor, profile: Profile) -> datetime | None:
@@ -332,15 +327,7 @@ def _lbs_alarm(imei: str, p: Packet, cursor: _Cursor, received_at: datetime, pro
     if len(p.content) != LBS_STATUS_LENGTH:  # another family's 0x19 (several base stations): not an alarm
         return Report(p.word, answer=answer)
     cursor.take(8)  # MCC, MNC, LAC, cell
-    codes, battery = _status(cursor)
-    when = received_at.replace(microsecond=0)
-    reading: dict[str, Any] = {"event_id": event_id(imei, p, "heartbeat", when), "kind": "heartbeat"}
-    reading["recorded_at"] = when.isoformat()
-    if battery is not None:
-        reading["battery_pct"] = battery
-    report = Report("alarm", readings=[reading], answer=answer)
-    _alarms(report, imei, p, profile, codes, when.isoformat(), when)
-    return report
+    return _heartbeat(imei, p, received_at, profile, answer, cursor)
 
 
 @dataclass(frozen=True)

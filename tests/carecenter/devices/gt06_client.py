@@ -2,8 +2,9 @@
 description (Concox's GT06 documents), with its own CRC-ITU so that a test does not lean on the
 code it checks."""
 
-import socket
 from datetime import datetime
+
+from tests.carecenter.devices.device_socket import DeviceSocket
 
 
 def crc16_x25(data: bytes) -> int:
@@ -58,51 +59,21 @@ def command_answer(flag: int, text: str, serial: int = 9) -> bytes:
     return build(0x15, bytes([4 + len(data)]) + flag.to_bytes(4, "big") + data + b"\x00\x02", serial)
 
 
-class Tracker:
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self._buffer = b""
-
+class Tracker(DeviceSocket):
     def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        self.raw(data)
 
     def receive(self, timeout: float = 5) -> bytes:
         """The next whole packet the server sends, as bytes."""
-        self.sock.settimeout(timeout)
         while True:
-            if len(self._buffer) >= 3:
-                total = 2 + 1 + self._buffer[2] + 2
-                if self._buffer[:2] == b"\x79\x79":
-                    total = 2 + 2 + int.from_bytes(self._buffer[2:4], "big") + 2
-                if len(self._buffer) >= total:
-                    packet, self._buffer = self._buffer[:total], self._buffer[total:]
+            if len(self.unread) >= 3:
+                total = 2 + 1 + self.unread[2] + 2
+                if self.unread[:2] == b"\x79\x79":
+                    total = 2 + 2 + int.from_bytes(self.unread[2:4], "big") + 2
+                if len(self.unread) >= total:
+                    packet, self.unread = self.unread[:total], self.unread[total:]
                     return packet
-            data = self.sock.recv(4096)
-            assert data, "the server closed the connection"
-            self._buffer += data
-
-    def nothing_within(self, seconds: float) -> bool:
-        self.sock.settimeout(seconds)
-        try:
-            data = self.sock.recv(4096)
-        except TimeoutError:
-            return True
-        self._buffer += data
-        return False
-
-    def closed_by_server(self, timeout: float = 5) -> bool:
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                if not self.sock.recv(4096):
-                    return True
-        except ConnectionResetError:
-            return True
-        except TimeoutError:
-            return False
-
-    def close(self) -> None:
-        self.sock.close()
+            self.unread += self.recv(timeout)
 
 
 def answer_to(packet: bytes) -> tuple[int, int]:

@@ -1,9 +1,9 @@
 """A watch as the tests drive it: a real TCP socket speaking frames written from the protocol's description."""
 
-import socket
 from datetime import datetime
 
 from carecenter.devices.watch_protocol import Frame, FrameReader
+from tests.carecenter.devices.device_socket import DeviceSocket
 
 
 def frame(device_id: str, content: str, *, vendor: str = "3G", index: str | None = None) -> bytes:
@@ -32,49 +32,20 @@ def position(
     )
 
 
-class Watch:
+class Watch(DeviceSocket):
     def __init__(self, port: int, device_id: str) -> None:
+        super().__init__(port)
         self.device_id = device_id
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.reader = FrameReader()
         self.frames: list[Frame] = []
 
     def send(self, content: str, **kwargs: str | None) -> None:
-        self.sock.sendall(frame(self.device_id, content, **kwargs))  # type: ignore[arg-type]
-
-    def raw(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        self.raw(frame(self.device_id, content, **kwargs))  # type: ignore[arg-type]
 
     def receive(self, timeout: float = 5) -> Frame:
         """The next frame the server sends; fails if none comes in time."""
-        self.sock.settimeout(timeout)
+        self.frames.extend(self.reader.feed(self.unread))
+        self.unread = b""
         while not self.frames:
-            data = self.sock.recv(4096)
-            assert data, "the server closed the connection"
-            self.frames.extend(self.reader.feed(data))
+            self.frames.extend(self.reader.feed(self.recv(timeout)))
         return self.frames.pop(0)
-
-    def nothing_within(self, seconds: float) -> bool:
-        """No frame (and no close) within `seconds`."""
-        self.sock.settimeout(seconds)
-        try:
-            data = self.sock.recv(4096)
-        except TimeoutError:
-            return True
-        self.frames.extend(self.reader.feed(data))
-        return False
-
-    def closed_by_server(self, timeout: float = 5) -> bool:
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                data = self.sock.recv(4096)
-                if not data:
-                    return True
-        except ConnectionResetError:
-            return True
-        except TimeoutError:
-            return False
-
-    def close(self) -> None:
-        self.sock.close()
