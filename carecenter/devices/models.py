@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import AfterValidator
@@ -276,3 +276,29 @@ class DeviceProfilePublic(DeviceProfileBase):
     id: int | None = Field(description="None: the protocol's built-in default, not yet edited")
     updated_at: datetime | None
     updated_by: str
+
+
+class DeviceProfileForm(SQLModel):
+    """The profile as a page edits it: the alarm codes as lines of `code=meaning`."""
+
+    protocol: DeviceProtocol
+    model: Text = Field(default="", max_length=64)
+    upload_interval_seconds: int = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
+    clock: ClockKind = ClockKind.utc
+    clock_zone: TimeZoneName = Field(default="Asia/Shanghai", max_length=64)
+    alarm_codes: str = Field(default="", max_length=4000)
+    reports_falls: bool = True
+    silent_after_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+
+    def profile(self) -> DeviceProfileIn:
+        """The profile the API takes; ValidationError (on `alarm_codes`) for a line that is not `code=meaning`."""
+        lines = [line.strip() for line in self.alarm_codes.replace(",", "\n").splitlines() if line.strip()]
+        codes = {code.strip(): meaning.strip() for code, _, meaning in (line.partition("=") for line in lines)}
+        values = self.model_dump() | {"alarm_codes": codes}
+        return DeviceProfileIn.model_validate(values)
+
+    @classmethod
+    def of(cls, profile: DeviceProfilePublic) -> dict[str, Any]:
+        """A profile's values as the form shows them."""
+        codes = "\n".join(f"{code}={meaning}" for code, meaning in sorted(profile.alarm_codes.items()))
+        return profile.model_dump() | {"alarm_codes": codes}

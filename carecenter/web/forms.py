@@ -71,7 +71,7 @@ def form_fields(model: type[BaseModel], language: str, values: dict[str, Any] | 
             kind = "date"
         elif base is dt.time:
             kind = "time"
-        elif name in ("notes", "conditions", "medications"):
+        elif name in ("notes", "conditions", "medications", "alarm_codes"):
             kind = "textarea"
         elif name == "password":
             kind = "password"

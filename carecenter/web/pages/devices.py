@@ -1,16 +1,24 @@
-"""A device's own page for managers: its connection, commands to the watch and their answers; unknown ids."""
+"""A device's own page for managers: its connection, commands and their answers, its model's profile, its
+voice messages and photos; unknown ids; the model profiles (admins edit them)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.devices import commands, media, profiles, service
-from carecenter.devices.models import DeviceCommandIn, DeviceProtocol
+from carecenter.devices.models import DeviceCommandIn, DeviceProfileForm, DeviceProtocol
+from carecenter.errors import field_errors
 from carecenter.pagination import PageParams
-from carecenter.web.deps import ManagerDep, Posted, posted, run_action
+from carecenter.staff.models import Role
+from carecenter.web.deps import CsrfForm, ManagerDep, Posted, form_values, posted, run_action
+from carecenter.web.forms import parse
+from carecenter.web.pages.records import record_form
 from carecenter.web.render import render, same_site_path
+from carecenter.web.user import WebUser
+from carecommon.i18n import N_, gettext
 
 router = APIRouter(include_in_schema=False)
 RECENT = PageParams(limit=20)
@@ -24,6 +32,50 @@ class CommandForm(DeviceCommandIn):
 def unknown_devices(request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
     page = commands.list_unknown(session=session, actor=user.actor, page=PageParams(limit=200))
     return render(request, "unknown_devices.html", user, rows=page.items, total=page.total)
+
+
+@router.get("/manage/devices/profiles", response_class=HTMLResponse)
+def profiles_page(request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
+    rows = profiles.list_profiles(session=session, actor=user.actor)
+    return render(request, "device_profiles.html", user, rows=rows, editable=user.actor.role == Role.admin)
+
+
+PROFILE_TITLE = N_("Device model profile")
+
+
+def _admin(user: WebUser) -> WebUser:
+    user.actor.require(Role.admin, to=N_("change device profiles"))
+    return user
+
+
+@router.get("/manage/devices/profiles/form", response_class=HTMLResponse)
+def profile_form(
+    request: Request,
+    user: ManagerDep,
+    session: SessionDep,
+    protocol: DeviceProtocol = DeviceProtocol.gt06,
+    model: str = "",
+) -> HTMLResponse:
+    _admin(user)
+    values = DeviceProfileForm.of(profiles.effective_profile(session, protocol, model)) | {"model": model}
+    return record_form(request, user, gettext(PROFILE_TITLE, user.language), DeviceProfileForm, values)
+
+
+@router.post("/manage/devices/profiles/form", response_model=None)
+def save_profile(request: Request, user: ManagerDep, session: SessionDep, now: NowDep, form: CsrfForm) -> Response:
+    _admin(user)
+    values = form_values(form)
+    title = gettext(PROFILE_TITLE, user.language)
+    data, errors = parse(DeviceProfileForm, values, partial=False, language=user.language)
+    if data is not None:
+        try:
+            profiles.save_profile(session=session, actor=user.actor, data=data.profile(), now=now)
+        except ValidationError as exc:
+            errors = field_errors(exc.errors(include_url=False), user.language)
+    if errors:
+        return record_form(request, user, title, DeviceProfileForm, values, errors, status_code=422)
+    session.commit()
+    return RedirectResponse("/manage/devices/profiles", status_code=303)
 
 
 @router.get("/manage/devices/{device_id}", response_class=HTMLResponse)

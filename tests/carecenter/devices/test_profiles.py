@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from carecenter.alerts import service as alerts_service
 from carecenter.alerts.models import Alert
 from carecenter.devices.listener import DeviceListener
-from carecenter.devices.models import DeviceMedia, DeviceProtocol
+from carecenter.devices.models import DeviceMedia, DeviceProfile, DeviceProtocol
 from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_protocol import WATCH
 from carecenter.readings.models import Reading
@@ -177,3 +177,31 @@ def test_voice_messages_and_photos_download_with_an_audit_and_stay_in_their_cent
     audits = client.get("/api/v1/audit-events", headers=manager).json()["items"]
     assert sum(a["action"] == "device.media.view" for a in audits) == 2
     assert session.exec(select(DeviceMedia)).all()
+
+
+def test_an_admin_edits_a_profile_on_its_page_and_a_bad_line_is_shown_next_to_its_field(
+    client: TestClient, session: Session
+) -> None:
+    admin = make_staff(session, center=None, role=Role.admin)
+    csrf = web_login(client, admin.username)
+    listed = client.get("/manage/devices/profiles")
+    assert listed.status_code == 200 and "alarm:35" in listed.text  # the built-in GT06 default
+    form = client.get("/manage/devices/profiles/form", params={"protocol": "gt06", "model": ""})
+    assert 'name="alarm_codes"' in form.text and "alarm:1=sos" in form.text
+    values = {"csrf": csrf, "protocol": "gt06", "model": "P-10", "upload_interval_seconds": "3600", "clock": "local"}
+    bad = client.post("/manage/devices/profiles/form", data=values | {"alarm_codes": "alarm:1=sos\nalarm:19=taken-off"})
+    assert bad.status_code == 422
+    assert "报警代码" in bad.text and "alarm:19=taken-off" in bad.text  # the words, and what was typed kept
+    saved = client.post(
+        "/manage/devices/profiles/form",
+        data=values | {"alarm_codes": "alarm:19=removed, alarm:3=ignore", "reports_falls": "1"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    row = session.exec(select(DeviceProfile).where(DeviceProfile.model == "P-10")).one()
+    assert (row.upload_interval_seconds, row.clock, row.alarm_codes) == (
+        3600,
+        "local",
+        {"alarm:19": "removed", "alarm:3": "ignore"},
+    )
+    assert "P-10" in client.get("/manage/devices/profiles").text

@@ -88,6 +88,9 @@ WEB_ACCESS: dict[str, set[str]] = {
     "GET /manage/devices/{device_id}": MANAGER_UP,
     "POST /manage/devices/{device_id}/commands": MANAGER_UP,
     "GET /manage/devices/{device_id}/media/{media_id}": MANAGER_UP,
+    "GET /manage/devices/profiles": MANAGERS,  # models, not a center's records
+    "GET /manage/devices/profiles/form": {"admin"},
+    "POST /manage/devices/profiles/form": {"admin"},
     "GET /figures": MANAGERS,
     "GET /figures.csv": MANAGERS,
     "GET /messages": MANAGERS,
@@ -166,6 +169,7 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
         "POST /manage/{kind}/new": {"name": f"新居民{unique}", "gender": "male", "birth_date": "1941-05-06"},
         "POST /manage/{kind}/{record_id}/edit": {"notes": "ok"},
         "POST /manage/devices/{device_id}/commands": {"kind": "locate"},
+        "POST /manage/devices/profiles/form": {"protocol": "gt06", "model": "web-matrix"},
         "POST /manage/residents/{resident_id}/contacts/{contact_id}/family-link": {"share": "0"},
         "POST /residents/{resident_id}/assessments/new": {"assessed_on": today.isoformat(), "reason": "first"},
         "POST /assessments/{assessment_id}": {"notes": "ok"},
