@@ -2,10 +2,10 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
@@ -222,22 +222,11 @@ class ClockKind(StrEnum):
 
 # What an alarm code of a device model means. Readings: sos, fall, low_battery, removed; the
 # rest is recorded as the device's last event (CareCenter's geofence works from positions).
-ALARM_MEANINGS = ("sos", "fall", "low_battery", "removed", "power_cut", "vibration", "fence_in", "fence_out", "ignore")
-
-
-def _alarm_codes(value: dict[str, str]) -> dict[str, str]:
-    for code, meaning in value.items():
-        if not code or len(code) > 32 or meaning not in ALARM_MEANINGS:
-            raise ValueError(
-                N_(
-                    "each alarm code (at most 32 characters) means sos, fall, low_battery, removed, power_cut,"
-                    " vibration, fence_in, fence_out or ignore"
-                )
-            )
-    return value
-
-
-AlarmCodes = Annotated[dict[str, str], AfterValidator(_alarm_codes)]
+AlarmMeaning = Literal[
+    "sos", "fall", "low_battery", "removed", "power_cut", "vibration", "fence_in", "fence_out", "ignore"
+]
+AlarmCode = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+AlarmCodes = dict[AlarmCode, AlarmMeaning]
 
 
 class DeviceProfileBase(SQLModel):

@@ -49,15 +49,9 @@ def public_view(protocol: DeviceProtocol, row: DeviceProfile | None) -> DevicePr
     codes = protocol_view(protocol, row).alarm_codes
     if row is None:
         profile = protocol_view(protocol, None)
-        return DeviceProfilePublic(
-            id=None,
-            protocol=protocol,
-            model="",
-            clock=profile.clock,
-            clock_zone=profile.clock_zone,
-            alarm_codes=codes,
-            updated_at=None,
-            updated_by="",
+        default = {"id": None, "protocol": protocol, "clock": profile.clock, "clock_zone": profile.clock_zone}
+        return DeviceProfilePublic.model_validate(
+            default | {"alarm_codes": codes, "updated_at": None, "updated_by": ""}
         )
     return DeviceProfilePublic.model_validate(row, update={"alarm_codes": codes})
 

@@ -179,7 +179,9 @@ def save_profile(data: DeviceProfileIn, actor: ActorDep, session: SessionDep, no
     return profiles.public_view(data.protocol, row)
 
 
-@profiles_router.delete("", status_code=204)
+@profiles_router.delete(
+    "", status_code=204, responses={404: {"description": "No saved profile of that protocol and model"}}
+)
 def delete_profile(
     protocol: DeviceProtocol, actor: ActorDep, session: SessionDep, now: NowDep, model: str = ""
 ) -> None:

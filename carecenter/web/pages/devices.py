@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.devices import commands, media, profiles, service
 from carecenter.devices.models import DeviceCommandIn, DeviceProfileForm, DeviceProtocol
-from carecenter.errors import field_errors
+from carecenter.errors import validation_message
 from carecenter.pagination import PageParams
 from carecenter.staff.models import Role
 from carecenter.web.deps import CsrfForm, ManagerDep, Posted, form_values, posted, run_action
@@ -70,8 +70,8 @@ def save_profile(request: Request, user: ManagerDep, session: SessionDep, now: N
     if data is not None:
         try:
             profiles.save_profile(session=session, actor=user.actor, data=data.profile(), now=now)
-        except ValidationError as exc:
-            errors = field_errors(exc.errors(include_url=False), user.language)
+        except ValidationError as exc:  # only the alarm codes can be wrong here: shown next to that field
+            errors = {"alarm_codes": "; ".join(_code_errors(exc, user.language))}
     if errors:
         return record_form(request, user, title, DeviceProfileForm, values, errors, status_code=422)
     session.commit()
@@ -131,3 +131,7 @@ def download_media(
     session.commit()
     disposition = f'attachment; filename="{media.file_name(item)}"'
     return Response(data, media_type=item.content_type, headers={"Content-Disposition": disposition})
+
+
+def _code_errors(exc: ValidationError, language: str) -> list[str]:
+    return [f"{e['loc'][-1]}: {validation_message(e, language)}" for e in exc.errors(include_url=False)]
