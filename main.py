@@ -33,6 +33,7 @@ from sqlmodel import Session
 from uvicorn.supervisors import Multiprocess
 
 from carecenter import collector
+from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.app import Service, create_app
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
@@ -82,6 +83,7 @@ def device_services(settings: Settings) -> list[Callable[[FastAPI], Service]]:
             settings=devices,
             clock=utcnow,
             media=app.state.media,
+            unverified=mark_unverified_alerts,
         )
 
     services = [listener(p) for name, p in PROTOCOLS.items() if devices.listener_address(name) is not None]

@@ -53,6 +53,7 @@ FIELD_NAMES: dict[str, str] = {
     "connection": N_("Connection"),
     "last_frame_at": N_("Last frame"),
     "last_cells": N_("Cells and Wi-Fi (no GPS fix)"),
+    "takeover_at": N_("Taken over from another address"),
     "upload_interval_seconds": N_("Upload interval (seconds)"),
     "clock": N_("Device clock"),
     "reports_falls": N_("Detects falls"),

@@ -73,6 +73,15 @@ def add_event(
     )
 
 
+def mark_unverified_alerts(session: Session, device_id: int, at: datetime, detail: str) -> int:
+    """Say on the alerts a device's readings just opened or joined that they came from a connection that took
+    over the device's id from another address (unverified); returns how many."""
+    alerts = session.exec(select(Alert).where(Alert.device_id == device_id, col(Alert.last_triggered_at) >= at)).all()
+    for alert in alerts:
+        add_event(session, alert, "unverified_source", at, detail=f"unverified connection: {detail}")
+    return len(alerts)
+
+
 def resident_facts(resident: Resident) -> ResidentFacts:
     home = None
     if resident.consent_location_data and resident.latitude is not None and resident.longitude is not None:

@@ -265,8 +265,8 @@ def _device(rng: random.Random, center_id: int, resident: Resident, now: datetim
     if kind == DeviceKind.watch and rng.random() < GT06_SHARE:
         kind, protocol = DeviceKind.pendant, DeviceProtocol.gt06
     serials = {
-        DeviceProtocol.watch_tcp: f"86{center_id:03d}{resident.id:010d}",
-        DeviceProtocol.gt06: f"35{center_id:03d}{resident.id:010d}",
+        DeviceProtocol.watch_tcp: imei(rng, "86"),
+        DeviceProtocol.gt06: imei(rng, "35"),
         DeviceProtocol.http: f"PE-{center_id}-{resident.id:05d}",
     }
     return Device(
@@ -282,6 +282,17 @@ def _device(rng: random.Random, center_id: int, resident: Resident, now: datetim
         key_rotated_at=now,
         created_at=now,
     )
+
+
+def imei(rng: random.Random, prefix: str) -> str:
+    """A random 15-digit IMEI with a valid Luhn check digit (guessing one from another is no easier than
+    for real devices; the protocol has no secret besides the id)."""
+    body = prefix + "".join(str(rng.randrange(10)) for _ in range(14 - len(prefix)))
+    total = 0
+    for position, digit in enumerate(int(d) for d in reversed(body)):
+        doubled = digit * 2 if position % 2 == 0 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return body + str((10 - total % 10) % 10)
 
 
 GT06_SHARE = 0.2  # of the residents with a wearable of their own: a GT06 pendant rather than a watch

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from carecenter.access import Actor
+from carecenter.audit.service import record_event
 from carecenter.db import among
 from carecenter.devices.models import (
     CommandStatus,
@@ -24,6 +26,7 @@ from carecenter.devices.models import (
 from carecenter.devices.profiles import profile_row, protocol_view
 from carecenter.devices.protocol import Media, Profile
 from carecenter.residents.models import Resident
+from carecenter.staff.models import Role
 from carecommon.sqltypes import upsert_insert
 
 
@@ -46,6 +49,40 @@ def registered_device(session: Session, serial: str, protocol: DeviceProtocol) -
     if row is None:
         return None
     return DeviceIdentity(row.id, row.serial, protocol_view(protocol, profile_row(session, protocol, row.model)))
+
+
+LISTENER = "device listener"  # the audit log's actor for what a listener records
+
+
+def note_takeover(session: Session, *, device_id: int, address: str, previous: str, now: datetime) -> None:
+    """A connection from `address` named a device connected from `previous`: counted, kept, audited."""
+    center_id = session.execute(sa.select(col(Device.center_id)).where(col(Device.id) == device_id)).scalar_one()
+    session.execute(
+        sa.update(Device)
+        .where(col(Device.id) == device_id)
+        .values(takeover_count=col(Device.takeover_count) + 1, takeover_at=now, takeover_from=address[:64])
+    )
+    actor = Actor(staff_id=None, username=LISTENER, role=Role.admin, center_id=None, client_addr=address[:64])
+    record_event(
+        session=session,
+        actor=actor,
+        action="device.takeover",
+        entity_type="device",
+        entity_id=device_id,
+        center_id=center_id,
+        now=now,
+        reason=f"connected from {address} while connected from {previous}"[:300],
+    )
+
+
+def confirmations(session: Session, *, device_ids: Collection[int]) -> dict[int, datetime]:
+    """When a manager last confirmed each device's newest connection (devices never confirmed are left out)."""
+    rows = session.execute(
+        sa.select(col(Device.id), col(Device.identity_confirmed_at)).where(
+            among(session, Device.id, device_ids), col(Device.identity_confirmed_at).is_not(None)
+        )
+    ).all()
+    return {row.id: row.identity_confirmed_at for row in rows}
 
 
 def add_media(session: Session, *, device_id: int, media: Media, key: str, now: datetime) -> None:
@@ -171,7 +208,11 @@ def mark_sent(session: Session, *, command_ids: Collection[int], now: datetime) 
 def record_answer(session: Session, *, command_id: int, answer: str, now: datetime) -> None:
     session.execute(
         sa.update(DeviceCommand)
-        .where(col(DeviceCommand.id) == command_id, col(DeviceCommand.status) == CommandStatus.sent)
+        # "queued" too: the device may answer before the listener has recorded that it sent the command
+        .where(
+            col(DeviceCommand.id) == command_id,
+            col(DeviceCommand.status).in_([CommandStatus.queued, CommandStatus.sent]),
+        )
         .values(status=CommandStatus.answered, answered_at=now, answer=answer[:200])
     )
 

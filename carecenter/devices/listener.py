@@ -51,6 +51,11 @@ REFUSED = Counter(
     "Frames not read (a bad CRC, a packet shorter than its type), by device; the device sends them again",
     ["protocol", "device", "reason"],
 )
+TAKEOVERS = Counter(
+    "carecenter_device_takeovers",
+    "Connections that named a device connected from another address (held from commands until proven)",
+    ["protocol"],
+)
 CONNECTED = Gauge("carecenter_device_connections", "Device connections open in this process", ["protocol"])
 READ_SIZE = 4096
 HOUSEKEEPING_SECONDS = 1.0
@@ -76,7 +81,8 @@ class _Close(Exception):
 @dataclass(eq=False)  # kept in a set, by identity
 class _Connection:
     writer: asyncio.StreamWriter
-    address: str
+    address: str  # host:port
+    host: str  # the address without the port: what tells a takeover from a reconnect
     session: ProtocolSession
     profile: Profile
     device_id: int | None = None
@@ -85,6 +91,8 @@ class _Connection:
     last_data: float = field(default_factory=time.monotonic)  # when bytes last arrived
     begun: float | None = None  # when the incomplete frame in the buffer began
     closing: str | None = None  # why the watchdog closed it
+    unproven: str | None = None  # how it took over a live connection's id; until proven it gets no commands
+    unproven_since: datetime | None = None
 
 
 class DeviceListener:
@@ -99,6 +107,7 @@ class DeviceListener:
         settings: DeviceSettings,
         clock: Callable[[], datetime],
         media: MediaStore | None = None,
+        unverified: Callable[[Session, int, datetime, str], object] | None = None,
     ) -> None:
         self.protocol, self.engine, self.checkins, self.settings, self.clock = (
             protocol,
@@ -108,6 +117,7 @@ class DeviceListener:
             clock,
         )
         self.media = media
+        self.unverified = unverified  # says so on the alerts an unproven connection's readings raise
         address = settings.listener_address(protocol.name)
         assert address is not None, f"no port set for the {protocol.name} listener"
         self.host, self.requested_port = address
@@ -117,7 +127,8 @@ class DeviceListener:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
-        self._connections: dict[int, _Connection] = {}
+        self._connections: dict[int, _Connection] = {}  # by device: the connection commands go to
+        self._unproven: dict[int, _Connection] = {}  # by device: one that took over a live connection's id
         self._notes: dict[int, connections.FrameNote] = {}
         self._connected: dict[int, datetime] = {}  # recorded with the next flush
         self._tasks: set[asyncio.Task[None]] = set()
@@ -157,7 +168,7 @@ class DeviceListener:
         watchdog = asyncio.create_task(self._watchdog())
         await self._stopping.wait()
         server.close()
-        for connection in list(self._connections.values()):
+        for connection in [*self._connections.values(), *self._unproven.values()]:
             connection.writer.close()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)  # each connection records its disconnection
@@ -188,7 +199,7 @@ class DeviceListener:
         peer = writer.get_extra_info("peername")
         session = self.protocol.open()
         address = f"{peer[0]}:{peer[1]}" if peer else "?"
-        connection = _Connection(writer, address, session, self.protocol.default_profile)
+        connection = _Connection(writer, address, peer[0] if peer else "?", session, self.protocol.default_profile)
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -220,9 +231,16 @@ class DeviceListener:
 
     async def _forget(self, connection: _Connection) -> None:
         device_id = connection.device_id
+        if device_id is not None and self._unproven.get(device_id) is connection:
+            del self._unproven[device_id]
+            return
         if device_id is None or self._connections.get(device_id) is not connection:
             return
         del self._connections[device_id]
+        newcomer = self._unproven.pop(device_id, None)
+        if newcomer is not None and not newcomer.writer.is_closing():
+            self._trust(device_id, newcomer, "the older connection went away")
+            return
         self._connected.pop(device_id, None)  # connected and gone before the flush: only the leaving is news
         try:
             await self._db(lambda s: connections.note_disconnected(s, device_ids=[device_id], now=self.clock()))
@@ -255,6 +273,8 @@ class DeviceListener:
             return  # not kept: no answer, so the device sends it again
         if report.readings and not await self._ingest(connection, report.readings, now):
             return  # not committed: no answer, so the device sends it again
+        if report.readings and connection.unproven is not None and self.unverified is not None:
+            await self._say_unverified(connection, now)
         if not (report.readings or report.answer or report.media or command_id):
             log.debug("%s %s sent %s, which CareCenter does not use", name, device, report.word)
         assert connection.device_id is not None
@@ -276,11 +296,57 @@ class DeviceListener:
             raise _Close("unknown device id")
         connection.device_id, connection.serial = identity.device_id, identity.serial
         connection.profile = identity.profile
-        previous = self._connections.get(identity.device_id)
+        device_id = identity.device_id
+        previous = self._connections.get(device_id)
+        if previous is not None and previous.host != connection.host and not previous.writer.is_closing():
+            await self._taken_over(connection, previous, now)
+            return
         if previous is not None:  # the device reconnected before its old connection timed out
             previous.writer.close()
-        self._connections[identity.device_id] = connection
-        self._connected[identity.device_id] = now  # its queued commands go out with the next housekeeping
+        self._connections[device_id] = connection
+        self._connected[device_id] = now  # its queued commands go out with the next housekeeping
+
+    async def _taken_over(self, connection: _Connection, previous: _Connection, now: datetime) -> None:
+        """Another address names a device that is connected. The protocol has no secret: this may be the
+        device after a change of cell (its old socket still looks open) or someone who knows its id.
+        It is accepted (an SOS is never dropped) but gets no commands until it proves itself: the
+        older connection goes away, or a manager confirms it on the device's page."""
+        assert connection.device_id is not None
+        device_id, address, old = connection.device_id, connection.host, previous.host
+        connection.unproven, connection.unproven_since = f"{address} named it while it was connected from {old}", now
+        stale = self._unproven.get(device_id)
+        if stale is not None:
+            stale.writer.close()
+        self._unproven[device_id] = connection
+        TAKEOVERS.labels(self.protocol.name).inc()
+        log.warning(
+            "%s %s: a connection from %s while connected from %s", self.protocol.name, connection.serial, address, old
+        )
+        await self._write_devices(
+            lambda s: connections.note_takeover(s, device_id=device_id, address=address, previous=old, now=now)
+        )
+
+    def _trust(self, device_id: int, connection: _Connection, why: str) -> None:
+        """An unproven connection proved itself: it takes the commands from now on."""
+        log.info(
+            "%s %s: the connection from %s is trusted (%s)", self.protocol.name, connection.serial, connection.host, why
+        )
+        connection.unproven = connection.unproven_since = None
+        self._connections[device_id] = connection
+        self._connected[device_id] = self.clock()
+
+    async def _say_unverified(self, connection: _Connection, now: datetime) -> None:
+        assert connection.device_id is not None and connection.unproven is not None and self.unverified is not None
+        mark, device_id, detail = self.unverified, connection.device_id, connection.unproven
+        try:
+            await self._db(lambda s: mark(s, device_id, now, detail))
+        except sa.exc.SQLAlchemyError as exc:  # the readings are stored and answered; only the note is missing
+            log.warning(
+                "%s %s: could not note the unverified source on its alerts: %s",
+                self.protocol.name,
+                connection.serial,
+                exc,
+            )
 
     async def _keep_media(self, connection: _Connection, media: Media, now: datetime) -> bool:
         """A voice message or photo into the media store and its row, committed before the answer."""
@@ -340,6 +406,7 @@ class DeviceListener:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             try:
                 await self._flush_notes()
+                await self._trust_confirmed()
                 await self._send_commands()
                 await self._db(lambda s: connections.time_out_commands(s, now=self.clock(), timeout=timeout))
             except sa.exc.SQLAlchemyError as exc:
@@ -356,6 +423,27 @@ class DeviceListener:
                 connections.note_frames(session, notes)
 
             await self._write_devices(write)
+
+    async def _trust_confirmed(self) -> None:
+        """Unproven connections a manager confirmed since they took over: trusted, the older ones closed."""
+        if not self._unproven:
+            return
+        waiting = dict(self._unproven)
+        confirmed = await self._db(lambda s: connections.confirmations(s, device_ids=list(waiting)))
+        assert isinstance(confirmed, dict)
+        for device_id, at in confirmed.items():
+            newcomer = waiting[device_id]
+            if (
+                newcomer.unproven_since is None
+                or at < newcomer.unproven_since
+                or self._unproven.get(device_id) is not newcomer
+            ):
+                continue
+            del self._unproven[device_id]
+            older = self._connections.get(device_id)
+            self._trust(device_id, newcomer, "a manager confirmed it")
+            if older is not None:
+                older.writer.close()
 
     async def _send_commands(self) -> None:
         """Queued commands for the connected devices (only the housekeeping sends: a command goes out once).

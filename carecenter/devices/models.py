@@ -79,6 +79,13 @@ class Device(DeviceBase, table=True):
     last_cells: str | None = Field(
         default=None, max_length=2000, description="Base stations and Wi-Fi of the last report without a GPS fix, raw"
     )
+    # A second connection with this id from another address while one was live (the id is the only credential).
+    takeover_count: int = 0
+    takeover_at: datetime | None = instant_field(default=None)
+    takeover_from: str | None = Field(default=None, max_length=64, description="The newcomer's address")
+    identity_confirmed_at: datetime | None = instant_field(
+        default=None, description="A manager confirmed the newest connection is the real device"
+    )
 
 
 class DeviceCreate(DeviceBase):
@@ -107,6 +114,10 @@ class DevicePublic(DeviceBase):
     last_frame_at: datetime | None
     last_frame: str | None
     last_cells: str | None
+    takeover_count: int
+    takeover_at: datetime | None
+    takeover_from: str | None
+    identity_confirmed_at: datetime | None
 
 
 class DeviceWithKey(DevicePublic):

@@ -108,6 +108,15 @@ def revoke_key(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep
     return device
 
 
+@router.post("/{device_id}/confirm-connection", response_model=DevicePublic)
+def confirm_connection(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> Device:
+    """Say that the device's newest connection (one that took over its id from another address) is the
+    real device: it gets the commands from now on, and the older connection is closed."""
+    device = service.confirm_connection(session=session, actor=actor, device_id=device_id, now=now)
+    session.commit()
+    return device
+
+
 @router.post("/{device_id}/commands", response_model=DeviceCommandPublic, status_code=202)
 def send_command(
     device_id: int, data: DeviceCommandIn, actor: ActorDep, session: SessionDep, now: NowDep

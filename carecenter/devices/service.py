@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from carecenter.access import Actor
 from carecenter.alerts.models import Alert
@@ -50,6 +50,39 @@ def is_connected(device: Device, now: datetime) -> bool:
     if device.connected_at is None or (device.disconnected_at and device.disconnected_at >= device.connected_at):
         return False
     return now - max(device.connected_at, device.last_frame_at or device.connected_at) < CONNECTION_STALE_AFTER
+
+
+def takeover_pending(device: Device) -> bool:
+    """Another address took over the device's id while it was connected, and no manager has confirmed since."""
+    confirmed = device.identity_confirmed_at
+    return device.takeover_at is not None and (confirmed is None or confirmed < device.takeover_at)
+
+
+def takeovers_to_confirm(*, session: Session, actor: Actor) -> list[Device]:
+    """The devices of the actor's centers whose id was taken over and not yet confirmed (the board)."""
+    stmt = actor.scoped(select(Device), Device.center_id, None).where(
+        col(Device.takeover_at).is_not(None),
+        or_(col(Device.identity_confirmed_at).is_(None), col(Device.identity_confirmed_at) < col(Device.takeover_at)),
+    )
+    return list(session.exec(stmt.order_by(col(Device.takeover_at).desc()).limit(50)).all())
+
+
+def confirm_connection(*, session: Session, actor: Actor, device_id: int, now: datetime) -> Device:
+    """A manager says the newest connection is the real device: it takes the commands, the older one is closed."""
+    device = get_device(session=session, actor=actor, device_id=device_id)
+    actor.require(Role.manager, Role.admin, to=N_("confirm a device's connection"))
+    device.identity_confirmed_at = now
+    session.add(device)
+    record_event(
+        session=session,
+        actor=actor,
+        action="device.confirm_connection",
+        entity_type="device",
+        entity_id=device.id,
+        center_id=device.center_id,
+        now=now,
+    )
+    return device
 
 
 def with_key(device: Device, key: str) -> DeviceWithKey:

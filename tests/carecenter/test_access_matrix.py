@@ -86,6 +86,7 @@ ACCESS: dict[str, set[str]] = {
     "DELETE /api/v1/residents/{resident_id}/contacts/{contact_id}/family-link": MANAGER_UP,
     "GET /api/v1/devices/unknown": MANAGER_UP | {"other_manager"},  # ids nobody registered belong to no center
     "POST /api/v1/devices/{device_id}/commands": MANAGER_UP,
+    "POST /api/v1/devices/{device_id}/confirm-connection": MANAGER_UP,
     "GET /api/v1/devices/{device_id}/commands": WORKER_UP,
     "GET /api/v1/devices/{device_id}/media": WORKER_UP,  # a resident's voice message reaches their carers
     "GET /api/v1/devices/{device_id}/media/{media_id}": WORKER_UP,

@@ -1,5 +1,6 @@
 """The demo's devices and roster, and the simulator driving the real API."""
 
+import itertools
 import random
 from datetime import timedelta
 
@@ -35,6 +36,10 @@ def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock,
     assert all(len(w["serial"]) == 15 and w["serial"].isdigit() for w in summary.watches)  # IMEI-like ids
     assert len(summary.trackers) > 20  # and GT06 pendants the binary protocol
     assert all(len(t["serial"]) == 15 and t["serial"].isdigit() for t in summary.trackers)
+    serials = [d["serial"] for d in summary.watches + summary.trackers]
+    assert all(luhn_valid(serial) for serial in serials)  # IMEIs with a valid check digit …
+    numbers = sorted(int(serial[2:14]) for serial in serials)
+    assert sum(b - a == 1 for a, b in itertools.pairwise(numbers)) < 3  # … and not sequential
     shifts = session.exec(select(func.count()).select_from(DutyShift)).one()
     again = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
     session.commit()
@@ -141,3 +146,10 @@ def test_the_simulator_drives_watches_and_gt06_pendants_over_tcp(
     watch_ids = session.exec(select(Device.id).where(col(Device.serial).in_(serials))).all()
     raised = set(session.exec(select(Alert.kind).where(col(Alert.device_id).in_(watch_ids))).all())
     assert {"sos", "fall"} <= raised
+
+
+def luhn_valid(number: str) -> bool:
+    """The IMEI check digit (Luhn), written here independently of the demo's."""
+    digits = [int(d) for d in number]
+    odd, even = digits[-1::-2], digits[-2::-2]
+    return (sum(odd) + sum(sum(divmod(2 * d, 10)) for d in even)) % 10 == 0

@@ -15,6 +15,7 @@ from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel, Outcome
 from carecenter.alerts.queries import board_rows, get_alert
 from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.devices import service as device_service
 from carecenter.web.deps import Posted, UserDep, posted, run_action
 from carecenter.web.render import render, same_site_path
 from carecenter.web.user import WebUser
@@ -31,7 +32,10 @@ def alerts_page(request: Request, user: UserDep, session: SessionDep, now: NowDe
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     rows = board_rows(session=session, actor=user.actor)
-    return render(request, "board.html", user, rows=rows, now=now, outcomes=list(Outcome))
+    taken = (
+        device_service.takeovers_to_confirm(session=session, actor=user.actor) if user.actor.is_manager_or_admin else []
+    )
+    return render(request, "board.html", user, rows=rows, now=now, outcomes=list(Outcome), taken=taken)
 
 
 @router.get("/board/rows", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from carecenter.devices.models import DeviceCommandIn, DeviceProfileForm, Device
 from carecenter.errors import validation_message
 from carecenter.pagination import PageParams
 from carecenter.staff.models import Role
-from carecenter.web.deps import CsrfForm, ManagerDep, Posted, form_values, posted, run_action
+from carecenter.web.deps import CsrfForm, ManagerDep, NoFields, Posted, form_values, posted, run_action
 from carecenter.web.forms import parse
 from carecenter.web.pages.records import record_form
 from carecenter.web.render import render, same_site_path
@@ -91,6 +91,7 @@ def device_page(device_id: int, request: Request, user: ManagerDep, session: Ses
         user,
         device=device,
         connected=service.is_connected(device, now),
+        takeover_pending=service.takeover_pending(device),
         takes_commands=protocol.takes_commands,
         history=history.items,
         media=kept.items,
@@ -114,6 +115,20 @@ def send_command(
         commands.request_command(session=session, actor=user.actor, device_id=device_id, data=request, now=now)
 
     return run_action(session, user, form, send, back_to=target)
+
+
+@router.post("/manage/devices/{device_id}/confirm-connection", response_model=None)
+def confirm_connection(
+    device_id: int,
+    user: ManagerDep,
+    session: SessionDep,
+    now: NowDep,
+    form: Annotated[Posted[NoFields], Depends(posted(NoFields))],
+) -> Response:
+    def confirm(_data: NoFields) -> None:
+        service.confirm_connection(session=session, actor=user.actor, device_id=device_id, now=now)
+
+    return run_action(session, user, form, confirm, back_to=f"/manage/devices/{device_id}")
 
 
 @router.get("/manage/devices/{device_id}/media/{media_id}", response_model=None)

@@ -4,8 +4,8 @@ import socket
 
 
 class DeviceSocket:
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    def __init__(self, port: int, source: str = "127.0.0.1") -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
         self.unread = b""  # bytes received and not yet taken as an answer
 
     def raw(self, data: bytes) -> None:

@@ -33,8 +33,8 @@ def position(
 
 
 class Watch(DeviceSocket):
-    def __init__(self, port: int, device_id: str) -> None:
-        super().__init__(port)
+    def __init__(self, port: int, device_id: str, source: str = "127.0.0.1") -> None:
+        super().__init__(port, source)
         self.device_id = device_id
         self.reader = FrameReader()
         self.frames: list[Frame] = []

@@ -87,6 +87,7 @@ WEB_ACCESS: dict[str, set[str]] = {
     "GET /manage/devices/unknown": MANAGERS,  # ids nobody registered: no center yet
     "GET /manage/devices/{device_id}": MANAGER_UP,
     "POST /manage/devices/{device_id}/commands": MANAGER_UP,
+    "POST /manage/devices/{device_id}/confirm-connection": MANAGER_UP,
     "GET /manage/devices/{device_id}/media/{media_id}": MANAGER_UP,
     "GET /manage/devices/profiles": MANAGERS,  # models, not a center's records
     "GET /manage/devices/profiles/form": {"admin"},
