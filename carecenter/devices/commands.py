@@ -98,8 +98,9 @@ def list_commands(*, session: Session, actor: Actor, device_id: int, page: PageP
 
 
 def list_unknown(*, session: Session, actor: Actor, page: PageParams) -> Page[UnknownDevice]:
-    """Ids that tried to connect and are still not registered, most recent first (managers and admins)."""
-    actor.require(Role.manager, Role.admin, to=N_("see devices that are not registered"))
+    """Ids that tried to connect and are still not registered, most recent first (admins: the ids and the
+    addresses they came from belong to no center yet)."""
+    actor.require(Role.admin, to=N_("see devices that are not registered"))
     stmt = select(UnknownDevice).where(col(UnknownDevice.serial).not_in(select(Device.serial)))
     return paginate(session, stmt.order_by(col(UnknownDevice.last_seen_at).desc()), page)
 

@@ -101,8 +101,17 @@ def add_media(session: Session, *, device_id: int, media: Media, key: str, now: 
     )
 
 
+MAX_UNKNOWN = 1000  # unknown ids kept; past that only the ones already listed are counted
+
+
 def note_unknown(session: Session, *, serial: str, protocol: DeviceProtocol, address: str, now: datetime) -> None:
-    """Count an attempt by an id nobody registered (one row per id, for the devices page)."""
+    """Count an attempt by an id nobody registered (one row per id, for the admins' list)."""
+    listed = session.execute(sa.select(col(UnknownDevice.serial)).where(col(UnknownDevice.serial) == serial[:64]))
+    if (
+        listed.first() is None
+        and session.execute(sa.select(sa.func.count()).select_from(UnknownDevice)).scalar_one() >= MAX_UNKNOWN
+    ):
+        return
     insert = upsert_insert(session.get_bind().dialect)
     statement = insert(UnknownDevice).values(
         serial=serial[:64],

@@ -57,6 +57,13 @@ TAKEOVERS = Counter(
     ["protocol"],
 )
 CONNECTED = Gauge("carecenter_device_connections", "Device connections open in this process", ["protocol"])
+UNKNOWN_REFUSED = Counter(
+    "carecenter_device_unknown_refused",
+    "Unknown ids turned away without being recorded (too many from one address)",
+    ["protocol"],
+)
+UNKNOWN_PER_ADDRESS = 10  # unknown ids recorded per address …
+UNKNOWN_WINDOW_SECONDS = 600.0  # … in this long; past that an address's attempts are only counted
 READ_SIZE = 4096
 HOUSEKEEPING_SECONDS = 1.0
 WATCHDOG_SECONDS = 0.5
@@ -88,6 +95,7 @@ class _Connection:
     device_id: int | None = None
     serial: str | None = None
     awaiting: dict[str, int] = field(default_factory=dict)  # the key a command's answer carries -> command id
+    opened: float = field(default_factory=time.monotonic)
     last_data: float = field(default_factory=time.monotonic)  # when bytes last arrived
     begun: float | None = None  # when the incomplete frame in the buffer began
     closing: str | None = None  # why the watchdog closed it
@@ -133,6 +141,7 @@ class DeviceListener:
         self._connected: dict[int, datetime] = {}  # recorded with the next flush
         self._tasks: set[asyncio.Task[None]] = set()
         self._live: set[_Connection] = set()  # identified or not, for the watchdog
+        self._unknown_by_host: dict[str, list[float]] = {}  # when each address last named unknown ids
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -290,9 +299,12 @@ class DeviceListener:
         address, protocol = connection.address, self.protocol.device_protocol
         identity = await self._db(lambda s: connections.registered_device(s, serial, protocol))
         if not isinstance(identity, connections.DeviceIdentity):
-            await self._db(
-                lambda s: connections.note_unknown(s, serial=serial, protocol=protocol, address=address, now=now)
-            )
+            if self._may_record_unknown(connection.host):
+                await self._db(
+                    lambda s: connections.note_unknown(s, serial=serial, protocol=protocol, address=address, now=now)
+                )
+            else:
+                UNKNOWN_REFUSED.labels(self.protocol.name).inc()
             raise _Close("unknown device id")
         connection.device_id, connection.serial = identity.device_id, identity.serial
         connection.profile = identity.profile
@@ -305,6 +317,17 @@ class DeviceListener:
             previous.writer.close()
         self._connections[device_id] = connection
         self._connected[device_id] = now  # its queued commands go out with the next housekeeping
+
+    def _may_record_unknown(self, host: str) -> bool:
+        """At most UNKNOWN_PER_ADDRESS unknown ids from one address in the window (a scan of the port
+        must not fill the table, or the admins' list)."""
+        now = time.monotonic()
+        recent = [t for t in self._unknown_by_host.get(host, []) if now - t < UNKNOWN_WINDOW_SECONDS]
+        if len(recent) >= UNKNOWN_PER_ADDRESS:
+            self._unknown_by_host[host] = recent
+            return False
+        self._unknown_by_host[host] = [*recent, now]
+        return True
 
     async def _taken_over(self, connection: _Connection, previous: _Connection, now: datetime) -> None:
         """Another address names a device that is connected. The protocol has no secret: this may be the
@@ -380,11 +403,13 @@ class DeviceListener:
         return True
 
     async def _watchdog(self) -> None:
-        """Close connections that went silent, or whose frame never completed.
+        """Close connections that went silent, whose frame never completed, or that never said which
+        device they are.
 
         One sweep over the connections twice a second, rather than a timer per read: with 20,000
         watches connected, a timer (and a task) each is most of what the loop does per frame."""
         idle, frame = self.settings.watch_idle_seconds, self.settings.watch_frame_seconds
+        identify = self.settings.watch_identify_seconds
         while True:
             await asyncio.sleep(WATCHDOG_SECONDS)
             now = time.monotonic()
@@ -395,9 +420,16 @@ class DeviceListener:
                     connection.closing = "frame never completed"
                 elif connection.begun is None and now - connection.last_data > idle:
                     connection.closing = "idle"
+                elif connection.device_id is None and now - connection.opened > identify:
+                    connection.closing = "did not identify itself"
                 else:
                     continue
                 connection.writer.close()  # its read returns nothing: _serve records why
+            self._forget_old_unknown(now)
+
+    def _forget_old_unknown(self, now: float) -> None:
+        for host in [h for h, times in self._unknown_by_host.items() if now - times[-1] > UNKNOWN_WINDOW_SECONDS]:
+            del self._unknown_by_host[host]
 
     # -- commands and bookkeeping -----------------------------------------------------------------
     async def _housekeeping(self) -> None:

@@ -23,6 +23,9 @@ class DeviceSettings(BaseSettings):
     # For every device listener (the names are older than the second protocol):
     watch_idle_seconds: float = Field(default=900, ge=5, description="A connection silent this long is closed")
     watch_frame_seconds: float = Field(default=30, gt=0, description="A frame begun must be complete within this")
+    watch_identify_seconds: float = Field(
+        default=60, gt=0, description="A new connection must name a registered device within this"
+    )
     watch_command_timeout_seconds: float = Field(default=60, gt=0, description="A command unanswered this long fails")
 
     mqtt_url: str | None = Field(default=None, description="mqtt://host:1883 (or mqtts://); unset: MQTT is off")

@@ -84,7 +84,7 @@ ACCESS: dict[str, set[str]] = {
     "POST /api/v1/residents/{resident_id}/contacts/{contact_id}/reachable": MANAGER_UP,
     "POST /api/v1/residents/{resident_id}/contacts/{contact_id}/family-link": MANAGER_UP,
     "DELETE /api/v1/residents/{resident_id}/contacts/{contact_id}/family-link": MANAGER_UP,
-    "GET /api/v1/devices/unknown": MANAGER_UP | {"other_manager"},  # ids nobody registered belong to no center
+    "GET /api/v1/devices/unknown": {"admin"},  # ids nobody registered, and their addresses, belong to no center
     "POST /api/v1/devices/{device_id}/commands": MANAGER_UP,
     "POST /api/v1/devices/{device_id}/confirm-connection": MANAGER_UP,
     "GET /api/v1/devices/{device_id}/commands": WORKER_UP,

@@ -152,6 +152,8 @@ def _device_cells(session: Session, rows: list[Any], now: datetime) -> dict[int,
 
 
 def _unknown_notice(session: Session, actor: Actor) -> tuple[str, str] | None:
+    if not actor.is_admin:
+        return None
     unknown = device_commands.list_unknown(session=session, actor=actor, page=PageParams(limit=1)).total
     return (N_("Unknown devices tried to connect"), "/manage/devices/unknown") if unknown else None
 

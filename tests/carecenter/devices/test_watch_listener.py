@@ -25,6 +25,7 @@ from carecenter.devices.watch_protocol import WATCH, FrameReader
 from carecenter.readings import batcher as batcher_module
 from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
+from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.devices.captured_watch_frames import (
@@ -37,7 +38,7 @@ from tests.carecenter.devices.captured_watch_frames import (
 )
 from tests.carecenter.devices.watch_client import Watch, frame, position
 from tests.conftest import Clock
-from tests.factories import login, make_device
+from tests.factories import login, make_device, make_staff
 from tests.fakes import FakeSender
 from tests.waiting import eventually
 
@@ -52,6 +53,7 @@ def listener(app: FastAPI, client: TestClient, clock: Clock) -> Iterator[DeviceL
         watch_idle_seconds=30,
         watch_frame_seconds=1,
         watch_command_timeout_seconds=2,
+        watch_identify_seconds=2,
     )
     listener = DeviceListener(
         protocol=WATCH,
@@ -230,7 +232,9 @@ def test_an_unknown_id_gets_no_answer_is_closed_and_is_shown_to_managers(
         assert not stranger.frames
     unknown = fresh(session, UnknownDevice, "867000000000999")
     assert (unknown.attempts, unknown.protocol) == (2, "watch-tcp")
-    listed = client.get("/api/v1/devices/unknown", headers=login(client, s.manager)).json()
+    assert client.get("/api/v1/devices/unknown", headers=login(client, s.manager)).status_code == 403
+    admin = login(client, make_staff(session, center=None, role=Role.admin))
+    listed = client.get("/api/v1/devices/unknown", headers=admin).json()
     assert [(u["serial"], u["attempts"]) for u in listed["items"]] == [("867000000000999", 2)]
     assert "carecenter_unknown_device_attempts_total 2.0" in client.get("/metrics").text
     # A revoked watch is turned away the same way.
@@ -451,3 +455,23 @@ def test_voice_messages_and_photos_are_kept_and_answered_after_they_are_stored(
     ]
     store = app.state.media
     assert [store.get(m.media_key) for m in kept] == [VOICE_AUDIO, b"#!AMR\n\x01\x02]*,\x03", jpeg]
+
+
+def test_a_scan_of_the_port_records_few_unknown_ids_and_silent_connections_are_closed(
+    listener: DeviceListener, s: Scenario, session: Session, client: TestClient
+) -> None:
+    refused = REGISTRY.get_sample_value("carecenter_device_unknown_refused_total", {"protocol": "watch"}) or 0.0
+    for n in range(30):  # thirty ids nobody registered, from one address, in a moment
+        stranger = connect(listener, f"86700000000{n:04d}")
+        stranger.send("LK")
+        assert stranger.closed_by_server()
+    session.expire_all()
+    assert len(session.exec(select(UnknownDevice)).all()) == 10  # the first ten; the rest only counted
+    after = REGISTRY.get_sample_value("carecenter_device_unknown_refused_total", {"protocol": "watch"}) or 0.0
+    assert after == refused + 20
+    assert listener.port is not None
+    silent = Watch(listener.port, IMEI)  # connects and never says which device it is
+    started = time.monotonic()
+    assert silent.closed_by_server(timeout=6)
+    assert time.monotonic() - started < 4
+    assert 'reason="did not identify itself"' in client.get("/metrics").text

@@ -10,9 +10,11 @@ from sqlmodel import Session, col, select
 from carecenter.devices.models import DeviceCommand, DeviceProtocol, UnknownDevice
 from carecenter.geo import to_gcj02
 from carecenter.residents.models import Resident
+from carecenter.staff.models import Role
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock
+from tests.factories import make_staff
 
 IMEI = "358688000000158"
 
@@ -45,13 +47,18 @@ def test_the_devices_list_shows_protocol_connection_and_unknown_ids(
     client.post("/lang", data={"csrf": csrf, "lang": "en", "next": "/"})
     page = client.get("/manage/devices").text
     assert "4G watch (TCP)" in page and "●" in page  # protocol, and connected
-    assert 'href="/manage/devices/unknown"' in page
+    assert 'href="/manage/devices/unknown"' not in page  # ids and addresses of no center: for admins
     # A listener that died cannot record the disconnection: an hour without a frame is not "connected".
     s.watch.connected_at = s.watch.last_frame_at = clock.now - timedelta(hours=1)
     session.add(s.watch)
     session.commit()
     stale = client.get("/manage/devices").text
     assert "●" not in stale and "○" in stale
+    assert client.get("/manage/devices/unknown").status_code == 403
+    admin = make_staff(session, center=None, role=Role.admin)
+    csrf = web_login(client, admin.username)
+    client.post("/lang", data={"csrf": csrf, "lang": "en", "next": "/"})
+    assert 'href="/manage/devices/unknown"' in client.get("/manage/devices").text
     unknown = client.get("/manage/devices/unknown").text
     assert "867000000000999" in unknown and "198.51.100.4:40001" in unknown
     register = re.search(r'href="(/manage/devices/new\?[^"]+)"', unknown)

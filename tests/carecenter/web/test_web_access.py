@@ -84,7 +84,7 @@ WEB_ACCESS: dict[str, set[str]] = {
     "POST /manage/{kind}/{record_id}/edit": MANAGER_UP,
     "POST /manage/residents/{resident_id}/contacts/{contact_id}/family-link": MANAGER_UP,
     "POST /manage/residents/{resident_id}/contacts/{contact_id}/reachable": MANAGER_UP,
-    "GET /manage/devices/unknown": MANAGERS,  # ids nobody registered: no center yet
+    "GET /manage/devices/unknown": {"admin"},  # ids nobody registered: no center yet
     "GET /manage/devices/{device_id}": MANAGER_UP,
     "POST /manage/devices/{device_id}/commands": MANAGER_UP,
     "POST /manage/devices/{device_id}/confirm-connection": MANAGER_UP,
