@@ -25,6 +25,7 @@ from carecenter.devices.models import (
     UnknownDevice,
     UnknownDevicePublic,
 )
+from carecenter.downloads import attachment
 from carecenter.media.store import MediaStore
 from carecenter.pagination import Page, PageParams, page_params
 
@@ -160,9 +161,7 @@ def get_media(
         session=session, actor=actor, device_id=device_id, media_id=media_id, store=store, now=now
     )
     session.commit()
-    disposition = f'attachment; filename="{media.file_name(item)}"'
-    headers = {"Cache-Control": "private, no-store", "Content-Disposition": disposition}
-    return Response(data, media_type=item.content_type, headers=headers)
+    return Response(data, media_type=item.content_type, headers=attachment(media.file_name(item)))
 
 
 @router.get("/{device_id}/profile", response_model=DeviceProfilePublic)

@@ -6,7 +6,6 @@ is ~25,000 records), several times faster than openpyxl's writer; the file is bu
 temporary file and streamed out, and the CSV is streamed in blocks of rows.
 """
 
-import csv
 import io
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -22,6 +21,7 @@ from xlsxwriter.worksheet import Worksheet  # type: ignore[import-untyped]
 
 from carecenter.assessments.definition import definitions
 from carecenter.catalogue.service import service_names
+from carecenter.downloads import SafeCsvWriter
 from carecenter.reports.monthly import MonthlyReport, ReportRow, totals_of
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
@@ -181,7 +181,7 @@ def csv_chunks(*, session: Session, center_id: int, records: Sequence[Any], time
     names = Names(session, center_id, records)
     zone = ZoneInfo(time_zone)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(RECORD_HEADINGS)
     yield "\ufeff".encode() + buffer.getvalue().encode()
     for start in range(0, len(records), CSV_ROWS):

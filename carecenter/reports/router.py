@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.centers.models import Center
+from carecenter.downloads import attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import MonthlyReport, ReportRow, report_and_records, resident_statement
 from carecenter.residents.service import get_resident
@@ -58,9 +59,7 @@ def get_monthly_report(
     else:
         chunks = csv_chunks(session=session, center_id=report.center_id, records=records, time_zone=center.time_zone)
         media, suffix = "text/csv; charset=utf-8", "csv"
-    return StreamingResponse(
-        chunks, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'}
-    )
+    return StreamingResponse(chunks, media_type=media, headers=attachment(f"{name}.{suffix}"))
 
 
 @router.get("/api/v1/residents/{resident_id}/statement", response_model=Statement)

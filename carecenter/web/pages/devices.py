@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.devices import commands, media, profiles, service
 from carecenter.devices.models import DeviceCommandIn, DeviceProfileForm, DeviceProtocol
+from carecenter.downloads import attachment
 from carecenter.errors import validation_message
 from carecenter.pagination import PageParams
 from carecenter.staff.models import Role
@@ -144,8 +145,7 @@ def download_media(
         now=now,
     )
     session.commit()
-    disposition = f'attachment; filename="{media.file_name(item)}"'
-    return Response(data, media_type=item.content_type, headers={"Content-Disposition": disposition})
+    return Response(data, media_type=item.content_type, headers=attachment(media.file_name(item)))
 
 
 def _code_errors(exc: ValidationError, language: str) -> list[str]:

@@ -1,6 +1,5 @@
 """The manager's figures (answer times, visits on time, per worker, CSV) and the message log."""
 
-import csv
 import io
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ from sqlmodel import Session
 
 from carecenter.alerts.queries import alert_stats
 from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.downloads import SafeCsvWriter, attachment
 from carecenter.messaging.service import list_messages
 from carecenter.pagination import PageParams
 from carecenter.visits.queries import visit_figures
@@ -55,14 +55,14 @@ def figures_csv(request: Request, user: ManagerDep, session: SessionDep, now: No
     """The per-worker figures as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese names)."""
     figures = _figures(session, user, now, request.app.state.visit_rules)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeCsvWriter(out)
     writer.writerow(["worker", "planned", "completed", "missed", "on_time"])
     for row in figures["per_worker"]:
         writer.writerow([row.name, row.planned, row.completed, row.missed, row.on_time])
     return Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": "attachment; filename=figures.csv"},
+        headers=attachment("figures.csv"),
     )
 
 

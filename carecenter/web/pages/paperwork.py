@@ -15,6 +15,7 @@ from carecenter.catalogue.models import ServiceCategory
 from carecenter.catalogue.service import service_names
 from carecenter.centers.models import Center
 from carecenter.centers.service import center_to_read
+from carecenter.downloads import attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import monthly_report, previous_month, report_and_records, resident_statement
 from carecenter.reports.router import XLSX
@@ -95,9 +96,7 @@ def _download(
         chunks = csv_chunks(session=session, center_id=report.center_id, records=records, time_zone=center.time_zone)
         media = "text/csv; charset=utf-8"
     name = f"carecenter-{center.id}-{month}.{kind}"
-    return StreamingResponse(
-        chunks, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return StreamingResponse(chunks, media_type=media, headers=attachment(name))
 
 
 @router.get("/reports/monthly.xlsx", response_model=None)

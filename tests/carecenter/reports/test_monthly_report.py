@@ -155,3 +155,25 @@ def visit_on(session: Session, resident: Resident, at: datetime, worker_id: int 
         session, resident=resident, start=at, worker_id=worker_id, status=VisitStatus.completed,
         checked_in_at=at, checked_out_at=at + timedelta(minutes=40),
     )  # fmt: skip
+
+
+def test_text_a_spreadsheet_would_run_is_written_as_text_in_every_csv(client: TestClient, session: Session) -> None:
+    """A resident's name or a "not given" reason starting with = + - @ tab or CR is not a formula."""
+    center = make_center(session)
+    evil = make_resident(session, center=center, name='=HYPERLINK("http://evil.example","点我")')
+    reasons = ["+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
+    for reason in reasons:
+        make_service_record(
+            session, resident=evil, service_on=date(2026, 10, 3), month="2026-10", delivered=False,
+            not_delivered_reason=reason, amount_fen=-1200, resident_fen=-1200,
+        )  # fmt: skip
+    manager = make_staff(session, center=center, role=Role.manager, name="@manager")
+    headers = login(client, manager)
+    answer = client.get("/api/v1/reports/monthly", params={"month": "2026-10", "format": "csv"}, headers=headers)
+    assert answer.headers["cache-control"] == "private, no-store"
+    lines = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"), newline="")))
+    cells = [cell for line in lines[1:] for cell in line]
+    assert '\'=HYPERLINK("http://evil.example","点我")' in cells
+    assert sorted(c for c in cells if c[1:] in reasons) == sorted("'" + r for r in reasons)
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
+    assert "-12.0" in cells  # a negative amount is still a number
