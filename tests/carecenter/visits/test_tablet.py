@@ -4,6 +4,7 @@ on disk and in S3), the confirmation, medication, retention."""
 
 import base64
 import io
+import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -347,3 +348,60 @@ def test_a_server_that_fails_mid_queue_loses_nothing_and_doubles_nothing(
     assert done is not None and done.status == "in_progress" and done.notes == "一切正常"
     assert done.tasks[0]["done"] is True
     assert session.exec(select(func.count()).select_from(ClientAction)).one() == 3
+
+
+def _png_bomb(side: int = 13_000) -> bytes:
+    """A PNG of side x side pixels in a few hundred KB (one bit per pixel, all white)."""
+    out = io.BytesIO()
+    Image.new("1", (side, side), 1).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def test_an_image_bomb_is_refused_from_its_header_as_photo_and_as_signature(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = build(session, clock.now)
+    s.resident.consent_service_photos = True
+    session.add(s.resident)
+    session.commit()
+    visit = _visit(session, s, clock, status="in_progress", checked_in_at=clock.now)
+    headers = login(client, s.worker) | {"Accept-Language": "zh-CN"}
+    bomb = _png_bomb()
+    assert len(bomb) < 600_000
+    tracemalloc.start()
+    try:
+        photo = client.post(
+            f"/api/v1/visits/{visit.id}/photos", files={"photo": ("b.png", bomb, "image/png")}, headers=headers
+        )
+        signed = client.post(
+            f"/api/v1/visits/{visit.id}/confirmation",
+            json={"kind": "signature", "signer": "王秀英", "signature_png": base64.b64encode(bomb).decode()},
+            headers=headers,
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert photo.status_code == 422 and "2400 万像素" in photo.text
+    assert signed.status_code == 422 and "2400 万像素" in signed.text
+    assert peak < 60_000_000  # never decoded: 169 megapixels would take gigabytes
+
+
+def test_a_photo_keeps_no_comment_no_text_and_no_profile(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    s.resident.consent_service_photos = True
+    session.add(s.resident)
+    session.commit()
+    visit = _visit(session, s, clock, status="in_progress", checked_in_at=clock.now)
+    headers = login(client, s.worker)
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(
+        out, "JPEG", comment=b"shot at 39.76N 116.21E by Zhang", icc_profile=b"x" * 200
+    )
+    made = client.post(
+        f"/api/v1/visits/{visit.id}/photos", files={"photo": ("c.jpg", out.getvalue(), "image/jpeg")}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    stored = client.get(f"/api/v1/photos/{made.json()['id']}", headers=headers).content
+    assert b"Zhang" not in stored and b"39.76" not in stored
+    image = Image.open(io.BytesIO(stored))
+    assert "comment" not in image.info and "icc_profile" not in image.info and dict(image.getexif()) == {}
