@@ -20,16 +20,19 @@ from carecenter.errors import Conflict, DomainError, Forbidden, InvalidField, No
 from carecenter.fields import Instant
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
+from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from carecenter.visits import proof, service
 from carecenter.visits.medication import record_medication
 from carecenter.visits.models import (
     ClientAction,
+    ConcernRequest,
     Confirmation,
     MedicationRecord,
     Position,
     TaskUpdate,
     Visit,
+    VisitNotes,
     VisitVitals,
 )
 from carecenter.visits.rules import VisitRules
@@ -37,6 +40,20 @@ from carecenter.visits.rules import VisitRules
 Kind = Literal["check_in", "check_out", "task", "notes", "vitals", "concern", "photo", "confirm", "medication"]
 KEY = r"^[A-Za-z0-9_-]{8,64}$"
 BINARY = ("jpeg", "signature_png")  # not copied into a conflict note
+# What a conflict note keeps of each kind of action: its known fields, each cut to NOTE_TEXT.
+NOTE_FIELDS: dict[str, tuple[str, ...]] = {
+    "check_in": ("latitude", "longitude"),
+    "check_out": ("latitude", "longitude"),
+    "task": tuple(TaskUpdate.model_fields),
+    "notes": tuple(VisitNotes.model_fields),
+    "vitals": tuple(VisitVitals.model_fields),
+    "concern": tuple(ConcernRequest.model_fields),
+    "photo": ("jpeg",),
+    "confirm": tuple(Confirmation.model_fields),
+    "medication": tuple(MedicationRecord.model_fields),
+}
+NOTE_TEXT = 1000
+MAX_CONFLICT_NOTES = 20  # a visit's page stays small whatever a tablet sends
 
 
 class TabletAction(BaseModel):
@@ -209,20 +226,53 @@ def record_action(
         )
     )
     keep = result == "conflict" or (result == "refused" and action.offline)
-    if keep and visit is not None and actor.sees_center(visit.center_id):
+    if (
+        keep
+        and visit is not None
+        and _may_note(session, actor, visit)
+        and len(visit.conflict_notes) < MAX_CONFLICT_NOTES
+    ):
         staff = session.get(Staff, actor.staff_id) if actor.staff_id else None
-        kept = {k: v for k, v in action.data.items() if k not in BINARY}
-        if any(k in action.data for k in BINARY):
-            kept["attachment"] = "not attached"  # the picture itself is not kept without the visit
         note = {
             "at": action.at.isoformat(),
             "received_at": now.isoformat(),
             "worker": staff.name if staff else actor.username,
             "kind": action.kind,
-            "entered": kept,
-            "why": message,
+            "entered": _entered(action),
+            "why": message[:NOTE_TEXT],
         }
         visit.conflict_notes = [*visit.conflict_notes, note]
         session.add(visit)
     session.flush()
     return ActionResult(key=action.key, result=result, message=message, fields=refusal.fields if refusal else {})
+
+
+def _entered(action: TabletAction) -> dict[str, Any]:
+    """What the worker entered, as a note keeps it: the action's known fields, text cut, no pictures."""
+    kept: dict[str, Any] = {}
+    for name in NOTE_FIELDS[action.kind]:
+        value = action.data.get(name)
+        if name in BINARY:
+            if value:
+                kept["attachment"] = "not attached"  # the picture itself is not kept without the visit
+        elif isinstance(value, str):
+            kept[name] = value[:NOTE_TEXT]
+        elif isinstance(value, bool | int | float):
+            kept[name] = value
+    return kept
+
+
+def _may_note(session: Session, actor: Actor, visit: Visit) -> bool:
+    """Notes go on visits of the actor's center, and for a care worker only on their own: the visit is
+    (or was) theirs, or the resident is theirs."""
+    if not actor.sees_center(visit.center_id):
+        return False
+    if actor.is_manager_or_admin or visit.worker_id == actor.staff_id:
+        return True
+    resident = session.get(Resident, visit.resident_id)
+    if resident is not None and resident.primary_worker_id == actor.staff_id:
+        return True
+    earlier = select(ClientAction.id).where(
+        ClientAction.staff_id == (actor.staff_id or 0), ClientAction.visit_id == visit.id, ClientAction.result == "done"
+    )
+    return session.exec(earlier.limit(1)).first() is not None

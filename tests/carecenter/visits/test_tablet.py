@@ -405,3 +405,31 @@ def test_a_photo_keeps_no_comment_no_text_and_no_profile(client: TestClient, ses
     assert b"Zhang" not in stored and b"39.76" not in stored
     image = Image.open(io.BytesIO(stored))
     assert "comment" not in image.info and "icc_profile" not in image.info and dict(image.getexif()) == {}
+
+
+def test_conflict_notes_keep_known_fields_cut_capped_and_only_on_the_worker_s_own_visits(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = build(session, clock.now)
+    stranger = make_resident(session, center=s.center)  # not the worker's resident
+    other = make_staff(session, center=s.center)
+    theirs = make_visit(session, resident=stranger, start=clock.now + timedelta(hours=1), worker_id=other.id)
+    mine = _visit(session, s, clock, status="cancelled")  # cancelled: every action on it is a conflict
+    headers = login(client, s.worker)
+    junk = {"note": "x" * 50_000, "extra": {"deep": ["y" * 10_000] * 5}, "jpeg": "z" * 1000}
+    at = clock.now - timedelta(minutes=5)
+    for _ in range(6):  # the probe: any JSON appended to a visit that is not theirs
+        _send(client, headers, [_action("concern", theirs.id or 0, at, **junk)])
+    session.expire_all()
+    assert session.get(Visit, theirs.id).conflict_notes == []  # type: ignore[union-attr]
+    task = {"service": "meals", "done": False, "reason": "x" * 50_000, "extra": junk["extra"]}
+    for _ in range(3):
+        results = _send(client, headers, [_action("task", mine.id or 0, at, **task) for _ in range(10)])
+        assert {r["result"] for r in results} <= {"conflict", "refused"}  # kept either way: recorded offline
+    session.expire_all()
+    kept = session.get(Visit, mine.id)
+    assert kept is not None and len(kept.conflict_notes) == 20  # capped
+    entered = {"service": "meals", "done": False, "reason": "x" * 1000}
+    assert kept.conflict_notes[0]["entered"] == entered  # known fields only, cut
+    page = client.get(f"/api/v1/visits/{mine.id}", headers=login(client, s.manager))
+    assert len(page.content) < 100_000
