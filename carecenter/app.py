@@ -33,7 +33,7 @@ from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.router import router as readings_router
 from carecenter.reports.router import router as reports_router
 from carecenter.residents.router import router as residents_router
-from carecenter.security import install_security_headers
+from carecenter.security import CareCenterAPI
 from carecenter.service_records.router import router as service_records_router
 from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
@@ -83,12 +83,13 @@ def create_app(
         app.state.sms.dispatcher.stop()
         app.state.engine.dispose()
 
-    app = FastAPI(
+    app = CareCenterAPI(
         title="CareCenter",
         summary="Town-level elderly-care micro-service centers: residents, visits, wearables and alerts.",
         version="0.1.0",
         lifespan=lifespan,
-        max_body_size=settings.max_request_bytes,
+        public_url=settings.public_url,
+        max_request_bytes=settings.max_request_bytes,
         dependencies=[Depends(integer_params_in_range)],
     )
     app.state.settings = settings
@@ -126,7 +127,6 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     install_webhook_errors(app)
-    install_security_headers(app, public_url=settings.public_url)
     app.add_middleware(RequestIds)  # added last: outermost, so every log line of the request has its id
     app.state.metrics = CollectorRegistry()
     app.state.metrics.register(DatabaseFigures(app.state.engine))

@@ -25,7 +25,7 @@ from carecenter.web.pages import (
     tablet,
     worker,
 )
-from carecenter.web.render import HERE, render
+from carecenter.web.render import HERE, render, set_error_key
 from carecommon.i18n import N_, gettext
 
 
@@ -62,6 +62,7 @@ def install_web(app: FastAPI) -> None:
         headers = {"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"}
         return FileResponse(HERE / "static" / "sw.js", media_type="text/javascript", headers=headers)
 
+    set_error_key(app.state.settings.secret_key.get_secret_value().encode())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for page in PAGES:
         app.include_router(page.router)

@@ -1,5 +1,8 @@
 """Pages from Jinja2 templates in the user's language, dates in the center's zone, redirects."""
 
+import hashlib
+import hmac
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -76,7 +79,7 @@ def render(
         {
             "user": user,
             "lang": language,
-            "error": request.query_params.get("error"),
+            "error": page_error(request),
             "csrf": form_token,
             **helpers,
             **context,
@@ -97,7 +100,30 @@ def same_site_path(target: str | None, default: str) -> str:
     return target
 
 
+# The error a redirect carries to the next page is signed: a link with any other `?error=` text
+# (a phishing message, say) shows nothing. The key is the app's secret (install_web sets it).
+_error_key = secrets.token_bytes(32)
+
+
+def set_error_key(secret: bytes) -> None:
+    global _error_key
+    _error_key = hashlib.sha256(b"page-error|" + secret).digest()
+
+
+def _error_mark(error: str) -> str:
+    return hmac.new(_error_key, error.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def page_error(request: Request) -> str | None:
+    """The error a redirect of ours sent with the page, if its mark is right."""
+    error, mark = request.query_params.get("error"), request.query_params.get("mark", "")
+    if error and hmac.compare_digest(mark, _error_mark(error)):
+        return error
+    return None
+
+
 def back(path: str, error: str | None = None) -> RedirectResponse:
     """303 to a page of ours, with an error to show at its top."""
     separator = "&" if "?" in path else "?"
-    return RedirectResponse(path + (f"{separator}error={quote(error)}" if error else ""), status_code=303)
+    carried = f"{separator}error={quote(error)}&mark={_error_mark(error)}" if error else ""
+    return RedirectResponse(path + carried, status_code=303)
