@@ -18,6 +18,7 @@ from carecenter.assessments.service import current_levels
 from carecenter.centers.models import Center
 from carecenter.centers.service import center_to_read
 from carecenter.residents.models import Resident
+from carecenter.residents.service import get_resident
 from carecenter.service_records.models import ServiceRecord
 from carecenter.service_records.service import month_bounds, month_closing
 from carecenter.staff.models import Role
@@ -180,6 +181,16 @@ def resident_statement(session: Session, resident_id: int, month: str) -> tuple[
     stmt = select(ServiceRecord).where(ServiceRecord.resident_id == resident_id, ServiceRecord.month == month)
     records = list(session.exec(stmt.order_by(col(ServiceRecord.service_on), col(ServiceRecord.id))).all())
     return records, totals_of(records)
+
+
+def statement_for(
+    *, session: Session, actor: Actor, resident_id: int, month: str
+) -> tuple[list[ServiceRecord], ReportRow]:
+    """A resident's priced statement, for the managers of their center: one rule for who sees money
+    (care workers see neither the records' prices, nor the report, nor a statement)."""
+    get_resident(session=session, actor=actor, resident_id=resident_id)
+    actor.require(Role.manager, Role.admin, to=N_("see residents' statements"))
+    return resident_statement(session, resident_id, month)
 
 
 def previous_month(day: date) -> str:

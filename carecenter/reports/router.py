@@ -11,8 +11,7 @@ from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.centers.models import Center
 from carecenter.downloads import attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
-from carecenter.reports.monthly import MonthlyReport, ReportRow, report_and_records, resident_statement
-from carecenter.residents.service import get_resident
+from carecenter.reports.monthly import MonthlyReport, ReportRow, report_and_records, statement_for
 from carecenter.service_records.models import MONTH, ServiceRecordPublic
 
 router = APIRouter(tags=["reports"])
@@ -70,8 +69,7 @@ def get_statement(
     session: SessionDep,
 ) -> Statement:
     """The resident's services of the month with what the subsidy paid and what they pay."""
-    get_resident(session=session, actor=actor, resident_id=resident_id)
-    records, totals = resident_statement(session, resident_id, month)
+    records, totals = statement_for(session=session, actor=actor, resident_id=resident_id, month=month)
     return Statement(
         resident_id=resident_id,
         month=month,

@@ -149,7 +149,7 @@ ACCESS: dict[str, set[str]] = {
     "POST /api/v1/service-records/{record_id}/adjust": MANAGER_UP,
     "POST /api/v1/months/{month}/close": MANAGER_UP | {"other_manager"},  # their own center's month
     "GET /api/v1/reports/monthly": MANAGER_UP | {"other_manager"},
-    "GET /api/v1/residents/{resident_id}/statement": WORKER_UP,
+    "GET /api/v1/residents/{resident_id}/statement": MANAGER_UP,  # money: the managers'
     "POST /api/v1/tablet/actions": STAFF,  # always 200: each action answered (another center's visit: conflict)
     "POST /api/v1/visits/{visit_id}/photos": WORKER_UP,
     "GET /api/v1/visits/{visit_id}/photos": WORKER_UP,

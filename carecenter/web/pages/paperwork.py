@@ -17,7 +17,7 @@ from carecenter.centers.models import Center
 from carecenter.centers.service import center_to_read
 from carecenter.downloads import attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
-from carecenter.reports.monthly import monthly_report, previous_month, report_and_records, resident_statement
+from carecenter.reports.monthly import monthly_report, previous_month, report_and_records, statement_for
 from carecenter.reports.router import XLSX
 from carecenter.residents import service as residents
 from carecenter.residents.queries import active_residents, resident_names
@@ -292,7 +292,7 @@ def statement_page(
     """The resident's monthly statement, printable."""
     resident = residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)
     month = _month(month, user, now)
-    rows, totals = resident_statement(session, resident_id, month)
+    rows, totals = statement_for(session=session, actor=user.actor, resident_id=resident_id, month=month)
     center = session.get(Center, resident.center_id)
     return render(
         request,

@@ -156,7 +156,10 @@ def test_the_statement_shows_what_the_resident_pays(client: TestClient, session:
     resident = make_resident(session, center=center)
     make_service_record(session, resident=resident, amount_fen=5000, subsidy_fen=3500, resident_fen=1500)
     make_service_record(session, resident=resident, amount_fen=1200, subsidy_fen=0, resident_fen=1200)
-    web_login(client, make_staff(session, center=center).username)
+    web_login(client, make_staff(session, center=center).username)  # a care worker: money is the managers'
+    assert client.get(f"/residents/{resident.id}/statement?month=2026-11").status_code == 403
+    assert "/statement?month=" not in client.get(f"/residents/{resident.id}").text
+    web_login(client, make_staff(session, center=center, role=Role.manager).username)
     page = client.get(f"/residents/{resident.id}/statement?month=2026-11")
     assert page.status_code == 200
     assert re.search(r'class="resident-pays">27.00<', page.text)

@@ -113,7 +113,7 @@ WEB_ACCESS: dict[str, set[str]] = {
     "POST /welfare/plan": MANAGERS,
     "POST /residents/{resident_id}/eligibility": MANAGER_UP,
     "POST /residents/{resident_id}/eligibility/{eligibility_id}/end": MANAGER_UP,
-    "GET /residents/{resident_id}/statement": WORKER_UP,
+    "GET /residents/{resident_id}/statement": MANAGER_UP,  # money: the managers'
     "POST /sync": STAFF,  # each action answered (another center's visit: conflict)
     "POST /visits/{visit_id}/photo": WORKER_UP,
     "POST /visits/{visit_id}/confirm": WORKER_UP,
