@@ -177,6 +177,9 @@ def new_batch_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+WORKER_BACKDATING_DAYS = 3  # billable: a care worker's late entry is a short one; older is a manager's correction
+
+
 def record_bulk_meals(*, session: Session, actor: Actor, data: BulkMeals, now: datetime) -> list[ServiceRecord]:
     """Meals given to a group at once (a canteen sitting, a delivery round): one record per resident.
 
@@ -200,6 +203,12 @@ def record_bulk_meals(*, session: Session, actor: Actor, data: BulkMeals, now: d
     today = now.astimezone(ZoneInfo(center.time_zone)).date()
     if data.service_on > today:
         raise InvalidField(["body", "service_on"], "meals cannot be recorded ahead of the day")
+    if actor.role == Role.care_worker and (today - data.service_on).days > WORKER_BACKDATING_DAYS:
+        raise InvalidField(
+            ["body", "service_on"],
+            "care workers record meals of the last {days} days; a manager records older ones",
+            days=WORKER_BACKDATING_DAYS,
+        )
     if len(set(data.resident_ids)) != len(data.resident_ids):
         raise InvalidField(["body", "resident_ids"], "a resident is listed twice")
     found = session.exec(

@@ -364,6 +364,10 @@ def check_in(
         )
     visit.status, visit.checked_in_at = VisitStatus.in_progress, device_time(position.at, now)
     visit.check_in_received_at = now
+    if visit.scheduled_start - visit.checked_in_at > EARLY_CHECK_IN:  # allowed, but the manager should look
+        note = {"at": visit.checked_in_at.isoformat(), "received_at": now.isoformat(), "worker": actor.username}
+        why = "checked in more than 24 hours before the visit's start"
+        visit.conflict_notes = [*visit.conflict_notes, note | {"kind": "check_in", "entered": {}, "why": why}]
     visit.check_in_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = (visit.check_in_distance_m or 0) > rules.far_from_home_m
     if visit.worker_id is None and actor.role == Role.care_worker:
@@ -397,7 +401,10 @@ def check_out(
             "{services}: the resident (or a family member) confirms the service before check-out.",
             services="、".join(needing),
         )
-    visit.status, visit.checked_out_at = VisitStatus.completed, device_time(position.at, now)
+    checked_out_at = device_time(position.at, now)
+    if visit.checked_in_at is not None and checked_out_at < visit.checked_in_at:
+        raise InvalidField(["body", "at"], "a check-out cannot be before the check-in")
+    visit.status, visit.checked_out_at = VisitStatus.completed, checked_out_at
     visit.check_out_received_at = now
     visit.check_out_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = visit.far_from_home or (visit.check_out_distance_m or 0) > rules.far_from_home_m
@@ -408,6 +415,7 @@ def check_out(
 
 
 OFFLINE_WINDOW = timedelta(hours=24)
+EARLY_CHECK_IN = timedelta(hours=24)
 CLOCK_SKEW = timedelta(minutes=2)
 
 

@@ -114,11 +114,15 @@ def test_meals_for_a_group_are_recorded_once(client: TestClient, session: Sessio
         (body | {"batch_id": None, "resident_ids": [people[0].id, people[0].id]}, ["body", "resident_ids"]),
         (body | {"batch_id": None, "resident_ids": [other.id]}, ["body", "resident_ids"]),
         (body | {"batch_id": None, "resident_ids": []}, ["body", "resident_ids"]),
+        (body | {"batch_id": None, "service_on": "2025-11-20"}, ["body", "service_on"]),  # a worker: 3 days back
+        (body | {"batch_id": None, "service_on": "2026-11-20"}, ["body", "service_on"]),
     ]
     for payload, loc in bad:
         response = client.post("/api/v1/service-records/bulk-meals", json=payload, headers=headers)
         assert response.status_code == 422 and response.json()["detail"][0]["loc"] == loc, response.text
     assert len(_records(client, manager)) == 3
+    late = body | {"batch_id": None, "service_on": "2026-11-10", "resident_ids": [people[0].id]}
+    assert client.post("/api/v1/service-records/bulk-meals", json=late, headers=manager).status_code == 201
 
 
 def test_closing_a_month_locks_it_and_corrections_go_to_the_next(

@@ -433,3 +433,32 @@ def test_conflict_notes_keep_known_fields_cut_capped_and_only_on_the_worker_s_ow
     assert kept.conflict_notes[0]["entered"] == entered  # known fields only, cut
     page = client.get(f"/api/v1/visits/{mine.id}", headers=login(client, s.manager))
     assert len(page.content) < 100_000
+
+
+def test_a_check_out_before_its_check_in_is_refused_and_a_very_early_check_in_is_flagged(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = build(session, clock.now)
+    visit = _visit(session, s, clock)
+    headers = login(client, s.worker)
+    began = clock.now - timedelta(minutes=10)
+    results = _send(
+        client,
+        headers,
+        [
+            _action("check_in", visit.id or 0, began, latitude=39.76, longitude=116.21),
+            _action("check_out", visit.id or 0, began - timedelta(hours=22), latitude=39.76, longitude=116.21),
+        ],
+    )
+    assert [r["result"] for r in results] == ["done", "refused"]
+    assert "at" in results[1]["fields"]
+    session.expire_all()
+    kept = session.get(Visit, visit.id)
+    assert kept is not None and kept.checked_out_at is None and kept.status == "in_progress"
+    later = make_visit(session, resident=s.resident, start=clock.now + timedelta(days=3), worker_id=s.worker.id)
+    early = client.post(
+        f"/api/v1/visits/{later.id}/check-in", json={"latitude": 39.76, "longitude": 116.21}, headers=headers
+    )
+    assert early.status_code == 200  # allowed, and the manager sees it
+    notes = client.get(f"/api/v1/visits/{later.id}", headers=login(client, s.manager)).json()["conflict_notes"]
+    assert [n["why"] for n in notes] == ["checked in more than 24 hours before the visit's start"]
