@@ -30,7 +30,12 @@ def list_messages(
     )
 
 
-@router.post("/test", response_model=SmsMessagePublic, status_code=201)
+@router.post(
+    "/test",
+    response_model=SmsMessagePublic,
+    status_code=201,
+    responses={429: {"description": "Too many tests this hour"}},
+)
 def send_test(
     data: TestSmsRequest, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> SmsMessage:

@@ -1,15 +1,19 @@
 """The message log and the test SMS, scoped to the actor's center."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+import phonenumbers
+from sqlmodel import Session, col, func, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
+from carecenter.errors import InvalidField, TooManyAttempts
+from carecenter.fields import DEFAULT_PHONE_REGION
 from carecenter.messaging.recipients import RecipientRef
 from carecenter.pagination import Page, PageParams, paginate
-from carecenter.staff.models import Role
+from carecenter.residents.models import FamilyContact
+from carecenter.staff.models import Role, Staff
 from carecommon.i18n import N_
 from notifications.models import MessageChannel, MessageStatus, Purpose, SmsMessage
 from notifications.outbox import enqueue_sms
@@ -42,6 +46,22 @@ def list_messages(
     return paginate(session, stmt.order_by(col(SmsMessage.id).desc()), page)
 
 
+TESTS_PER_HOUR = 5
+
+
+def _check_test_number(session: Session, to: str) -> None:
+    if phonenumbers.region_code_for_number(phonenumbers.parse(to)) == DEFAULT_PHONE_REGION:
+        return
+    known = (
+        session.exec(select(Staff.id).where(Staff.phone == to).limit(1)).first()
+        or session.exec(select(FamilyContact.id).where(FamilyContact.phone == to).limit(1)).first()
+    )
+    if known is None:
+        raise InvalidField(
+            ["body", "to"], "a test goes to a number of this country or one already in the system (staff, family)"
+        )
+
+
 def send_test_sms(
     *,
     session: Session,
@@ -52,8 +72,24 @@ def send_test_sms(
     now: datetime,
     channel: MessageChannel = MessageChannel.sms,
 ) -> SmsMessage:
-    """Queue a test SMS (or call) through the outbox like any other; its row shows the outcome."""
+    """Queue a test SMS (or call) through the outbox like any other; its row shows the outcome.
+
+    A test goes only to a number of the deployment's own country or one already in the system (a
+    member of staff, a family contact), and at most TESTS_PER_HOUR per sender: a real account must
+    not be a way to call premium-rate numbers abroad."""
     actor.require(Role.manager, Role.admin, to=N_("send test messages"))
+    _check_test_number(session, to)
+    recent = session.exec(
+        select(func.count())
+        .select_from(SmsMessage)
+        .where(
+            SmsMessage.purpose == Purpose.test,
+            col(SmsMessage.created_at) > now - timedelta(hours=1),
+            SmsMessage.recipient_ref == (str(RecipientRef("staff", actor.staff_id)) if actor.staff_id else None),
+        )
+    ).one()
+    if recent >= TESTS_PER_HOUR:
+        raise TooManyAttempts("At most {count} test messages an hour; try again later.", 3600, count=TESTS_PER_HOUR)
     message = enqueue_sms(
         session=session,
         settings=sms_settings,

@@ -11,7 +11,7 @@ from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
 from tests.conftest import Clock, make_app, make_settings, make_sms_settings
-from tests.factories import login, make_center, make_staff
+from tests.factories import login, make_center, make_contact, make_resident, make_staff
 from tests.fakes import FakeSender
 
 
@@ -106,3 +106,27 @@ def test_a_test_sms_needs_a_valid_number(client: TestClient, session: Session) -
     response = client.post("/api/v1/notifications/test", json={"to": "12"}, headers=headers)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "to"]
+
+
+def test_test_messages_go_only_to_this_country_or_known_numbers_and_a_few_an_hour(
+    client: TestClient, session: Session
+) -> None:
+    center = make_center(session)
+    resident = make_resident(session, center=center)
+    make_contact(session, resident=resident, phone="+447911123456")  # a daughter abroad
+    headers = login(client, make_staff(session, center=center, role=Role.manager)) | {"Accept-Language": "zh-CN"}
+    premium = client.post(
+        "/api/v1/notifications/test", json={"to": "+882 1600 0000", "channel": "voice"}, headers=headers
+    )
+    assert premium.status_code == 422 and "本国号码" in premium.text
+    abroad = client.post("/api/v1/notifications/test", json={"to": "+44 7911 123457"}, headers=headers)
+    assert abroad.status_code == 422
+    family = client.post("/api/v1/notifications/test", json={"to": "+447911123456"}, headers=headers)
+    assert family.status_code == 201, family.text
+    for n in range(4):
+        sent = client.post(
+            "/api/v1/notifications/test", json={"to": f"1380013800{n}", "channel": "voice"}, headers=headers
+        )
+        assert sent.status_code == 201
+    sixth = client.post("/api/v1/notifications/test", json={"to": "13800138009"}, headers=headers)
+    assert sixth.status_code == 429 and sixth.headers["retry-after"] == "3600"
