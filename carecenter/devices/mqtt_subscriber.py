@@ -17,6 +17,7 @@ CareCenter processes share the load through a shared subscription (`$share/{grou
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
@@ -26,18 +27,22 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import Counter
+from sqlmodel import Session
 
 from carecenter.devices.settings import DeviceSettings
 from carecenter.errors import NotAuthenticated
 from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.fast import ItemAnswer
 from carecenter.readings.models import CheckinResult
+from carecenter.readings.service import targets_by_key
 
 log = logging.getLogger(__name__)
 
 MESSAGES = Counter("carecenter_mqtt_messages", "MQTT messages from gateways, by outcome", ["result"])
 MAX_READINGS = 1000  # as the HTTP batch
 RETRY_SECONDS = (1, 2, 5, 10, 30)
+OWNER_SECONDS = 60.0  # how long a key's topic is remembered
+MAX_OWNERS = 10_000
 
 
 def readings_topic(prefix: str, center: str, serial: str) -> str:
@@ -84,6 +89,7 @@ class MqttSubscriber:
         self.subscription = f"$share/{settings.mqtt_share_group}/{settings.mqtt_topic_prefix}/+/+/readings"
         self.connected = threading.Event()
         self._stopping = threading.Event()
+        self._owners: dict[str, tuple[tuple[str, str] | None, float]] = {}  # key -> (center, serial), when read
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.mqtt_client_id,
@@ -125,10 +131,33 @@ class MqttSubscriber:
         """In paho's network thread: hand the readings to the writer and return at once."""
         try:
             key, readings = parse_message(bytes(message.payload))
+            self._check_topic(message.topic, key)
         except Refused as exc:
             self._refuse(message, str(exc))
             return
         self._submit(message, key, readings, attempt=0)
+
+    def _check_topic(self, topic: str, key: str) -> None:
+        """A key publishes only on its own gateway's topic (`<prefix>/<center id>/<serial>/readings`):
+        a center's key on another center's topic is refused. Unknown keys are the writer's to refuse."""
+        owner = self._owner_of(key)
+        parts = topic.split("/")
+        if owner is not None and (len(parts) < 3 or (parts[-3], parts[-2]) != owner):
+            raise Refused("this key belongs to another topic: publish on your own gateway's")
+
+    def _owner_of(self, key: str) -> tuple[str, str] | None:
+        """(center id, serial) of a key's device, kept for a minute (one query per gateway, not per message)."""
+        now = time.monotonic()
+        cached = self._owners.get(key)
+        if cached is not None and now - cached[1] < OWNER_SECONDS:
+            return cached[0]
+        with Session(self.checkins.engine) as session:
+            target = targets_by_key(session, {key}).get(key)
+        owner = (str(target.center_id), target.serial) if target is not None else None
+        if len(self._owners) > MAX_OWNERS:
+            self._owners.clear()
+        self._owners[key] = (owner, now)
+        return owner
 
     def _submit(self, message: mqtt.MQTTMessage, key: str, readings: list[Any], attempt: int) -> None:
         future = self.checkins.enqueue(raw=readings, now=self.clock(), key=key)

@@ -27,7 +27,7 @@ from carecenter.readings.models import Reading
 from notifications.dispatcher import Dispatcher
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock
-from tests.factories import make_device
+from tests.factories import make_center, make_device
 from tests.fakes import FakeSender
 from tests.waiting import eventually
 
@@ -262,3 +262,21 @@ def test_the_subscriber_reconnects_when_the_broker_comes_back(
     finally:
         running.stop()
         broker.stop()
+
+
+def test_a_key_is_refused_on_another_gateway_s_topic(
+    running: MqttSubscriber, gateway: tuple[Gateway, str], s: Scenario, session: Session, clock: Clock, prefix: str
+) -> None:
+    """The probe: a center's key published on another center's topic."""
+    gw, key = gateway
+    elsewhere = make_center(session)
+    stranger = Gateway(prefix, str(elsewhere.id), gw.topic.split("/")[-2])  # its serial, another center's topic
+    try:
+        stranger.publish({"key": key, **reading(s, clock, "wrong-topic", "sos")})
+        assert eventually(lambda: len(stranger.errors) == 1)
+        assert "another topic" in stranger.errors[0]["reason"]
+        gw.publish({"key": key, **reading(s, clock, "right-topic")})  # its own topic still works
+        assert eventually(lambda: count(session, Reading) == 1)
+        assert count(session, Alert) == 0
+    finally:
+        stranger.close()
