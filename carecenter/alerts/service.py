@@ -404,13 +404,32 @@ def acknowledge_by_phone(session: Session, *, phone: str, code: str | None, now:
     )
 
 
+FAMILY_ANSWER_CHANGES = 5  # a person's answers to one alert on its timeline, the first and its changes
+
+
 def record_family_answer(
     session: Session, *, alert_id: int, ref: str | None, answer: str, now: datetime, channel: Channel = Channel.link
-) -> None:
-    """A family member's answer (going, cannot go, call me) on the alert's timeline, with how it came."""
+) -> bool:
+    """A family member's answer (going, cannot go, call me) on the alert's timeline, with how it came.
+
+    One current answer per person: the same answer again adds nothing, a different one is a change
+    (at most FAMILY_ANSWER_CHANGES in all). Returns whether it was recorded."""
     alert = session.get(Alert, alert_id)
-    if alert is not None:
-        add_event(session, alert, "family_answer", now, detail=f"{ref}: {answer}", channel=channel)
+    if alert is None:
+        return False
+    theirs = session.exec(
+        select(AlertEvent.detail)
+        .where(
+            AlertEvent.alert_id == alert_id,
+            AlertEvent.kind == "family_answer",
+            AlertEvent.detail.startswith(f"{ref}: "),
+        )
+        .order_by(col(AlertEvent.id))
+    ).all()
+    if (theirs and theirs[-1] == f"{ref}: {answer}") or len(theirs) >= FAMILY_ANSWER_CHANGES:
+        return False
+    add_event(session, alert, "family_answer", now, detail=f"{ref}: {answer}", channel=channel)
+    return True
 
 
 # -- conditions that end by themselves ------------------------------------------------------------

@@ -9,6 +9,7 @@ answer is on the alert's timeline with the channel "link".
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
@@ -48,7 +49,23 @@ def _open(session: Session, request: Request, token: str, now: datetime) -> Resp
         return _notice(request, DEFAULT_LANGUAGE, UNKNOWN, 404)
     if now >= link.expires_at:
         return _notice(request, link.language, EXPIRED, 410)
+    if link.role == LinkRole.staff:
+        ref = RecipientRef.parse(link.recipient_ref)
+        staff = session.get(Staff, ref.id) if ref is not None and ref.kind == "staff" else None
+        if staff is None or not staff.active:  # someone who left keeps no window on residents' lives
+            return _notice(request, link.language, EXPIRED, 410)
     return link
+
+
+def _same_origin(request: Request) -> bool:
+    """A form posted from another site is refused (the page has no session, so no CSRF token: the
+    browser's Origin header is the check). A request without one (an old phone browser) passes."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    ours = urlsplit(request.app.state.settings.public_url)
+    theirs = urlsplit(origin)
+    return (theirs.scheme, theirs.netloc) in {(ours.scheme, ours.netloc), (request.url.scheme, request.url.netloc)}
 
 
 def _notice(request: Request, language: str, message: str, status_code: int) -> HTMLResponse:
@@ -117,6 +134,8 @@ def answer(
     outcome: Annotated[str | None, Form(max_length=30)] = None,
 ) -> HTMLResponse:
     """Record an answer given through the link; one that no longer makes sense changes nothing."""
+    if not _same_origin(request):
+        return _notice(request, DEFAULT_LANGUAGE, UNKNOWN, 403)
     link = _open(session, request, token, now)
     if isinstance(link, HTMLResponse):
         return link
@@ -132,12 +151,17 @@ def answer(
         response.status_code = 422
         return response
     assert link.id is not None
-    session.add(ResponseLinkAnswer(link_id=link.id, answer=answer, answered_at=now))
     try:
-        _act(session, request, link, alert, LinkAnswer(answer), outcome, now)
+        applied = _act(session, request, link, alert, LinkAnswer(answer), outcome, now)
     except Conflict:  # someone closed it meanwhile
         session.rollback()
         return _page(request, session, link, now)
+    if not applied:  # the same answer again, or one this person may no longer give: nothing to confirm
+        session.rollback()
+        response = _page(request, session, link, now)
+        response.status_code = 409
+        return response
+    session.add(ResponseLinkAnswer(link_id=link.id, answer=answer, answered_at=now))
     session.commit()
     return _page(request, session, link, now, answered=answer)
 
@@ -150,15 +174,17 @@ def _act(
     answer: LinkAnswer,
     outcome: str | None,
     now: datetime,
-) -> None:
+) -> bool:
+    """Apply the answer; False when it changed nothing (never confirmed to the person then)."""
     ref = RecipientRef.parse(link.recipient_ref)
     if link.role == LinkRole.family:
-        alerts.record_family_answer(session, alert_id=alert.id or 0, ref=link.recipient_ref, answer=answer, now=now)
-        return
+        return alerts.record_family_answer(
+            session, alert_id=alert.id or 0, ref=link.recipient_ref, answer=answer, now=now
+        )
     staff_id = ref.id if ref is not None and ref.kind == "staff" else None
     staff = session.get(Staff, staff_id) if staff_id is not None else None
     if not alerts.staff_may_answer(staff, alert):
-        return
+        return False
     if answer == LinkAnswer.acknowledge:
         alerts.acknowledge(session, alert=alert, staff_id=staff_id, channel=Channel.link, now=now)
     elif answer == LinkAnswer.on_site:
@@ -175,3 +201,4 @@ def _act(
             channel=Channel.link,
             now=now,
         )
+    return True

@@ -122,3 +122,39 @@ def test_garbage_answers_are_refused_and_change_nothing(client: TestClient, sess
         assert client.post(worker, data=bad).status_code == 422, bad
     alert = session.get(Alert, alert_id)
     assert alert is not None and alert.status == "open"
+
+
+def test_family_answers_are_one_current_answer_and_a_foreign_origin_is_refused(
+    client: TestClient, session: Session, clock: Clock, app: FastAPI
+) -> None:
+    s = story_scenario(session, clock)
+    alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
+    sweep(app, clock.advance(minutes=5))
+    daughter = link_of(session, alert_id, f"contact:{s.daughter.id}")
+    forged = client.post(daughter, data={"answer": "going"}, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert client.post(daughter, data={"answer": "going"}, headers={"Origin": PUBLIC_URL}).status_code == 200
+    for _ in range(5):  # replayed: nothing new
+        assert client.post(daughter, data={"answer": "going"}).status_code == 409
+    for answer in ("cannot_go", "going", "call_me", "cannot_go", "going", "call_me"):  # contradictions, capped
+        client.post(daughter, data={"answer": answer})
+    events = session.exec(select(AlertEvent.detail).where(AlertEvent.kind == "family_answer")).all()
+    assert [e.rsplit(": ", 1)[1] for e in events] == ["going", "cannot_go", "going", "call_me", "cannot_go"]
+
+
+def test_a_link_of_someone_who_left_is_closed_and_an_answer_not_applied_is_never_confirmed(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = story_scenario(session, clock)
+    alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
+    worker_link = link_of(session, alert_id, f"staff:{s.on_duty.id}")
+    s.on_duty.active = False
+    session.add(s.on_duty)
+    session.commit()
+    gone = client.get(worker_link)
+    assert gone.status_code == 410 and "王秀英" not in gone.text and "高血压" not in gone.text
+    acknowledged = client.post(worker_link, data={"answer": "acknowledge"})
+    assert acknowledged.status_code == 410
+    session.expire_all()
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.acknowledged_at is None
