@@ -3,13 +3,15 @@
 import unicodedata
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import ColumnElement
-from sqlmodel import Session, col, exists, or_, select
+from sqlmodel import Session, SQLModel, col, exists, or_, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
-from carecenter.errors import InvalidField, NotFound
+from carecenter.errors import Conflict, InvalidField, NotFound
+from carecenter.family.models import FamilyLink
 from carecenter.fields import mask_national_id
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import (
@@ -162,6 +164,8 @@ def update_resident(
     longitude = changes.get("longitude", resident.longitude)
     if (latitude is None) != (longitude is None):
         raise InvalidField(["body", "latitude"], "latitude and longitude go together: give both or neither")
+    if changes.get("consent_family_sharing") is False and resident.consent_family_sharing:
+        _revoke_family_links(session, col(FamilyLink.resident_id) == resident.id, now)  # a new consent, new links
     resident.sqlmodel_update(changes)
     session.add(resident)
     record_event(
@@ -196,11 +200,22 @@ def update_notes(*, session: Session, actor: Actor, resident_id: int, notes: str
 
 
 def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: datetime) -> None:
-    """Erase a resident and their contacts (managers and admins); the audit trail keeps the fact."""
+    """Erase a resident entered by mistake, with their contacts (managers and admins); the audit trail keeps
+    the fact. One with records (visits, alerts, devices, service records, …) is kept: their status says they
+    moved out or died, which ends visits, alerts and messages, and the records stay for the payers."""
     resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     actor.require(Role.manager, Role.admin, to=N_("delete a resident"))
+    if _has_records(session, resident_id):
+        raise Conflict(
+            "{name} has records (visits, alerts, devices or service records) that must be kept; set their "
+            "status to moved out or deceased instead.",
+            name=resident.name,
+        )
+    for link in session.exec(select(FamilyLink).where(FamilyLink.resident_id == resident_id)).all():
+        session.delete(link)
     for contact in session.exec(select(FamilyContact).where(FamilyContact.resident_id == resident_id)).all():
         session.delete(contact)
+    session.flush()
     record_event(
         session=session,
         actor=actor,
@@ -211,6 +226,21 @@ def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: da
         now=now,
     )
     session.delete(resident)
+
+
+OWN_ROWS = {"family_contact", "family_link"}  # deleted with the resident; anything else is a record
+
+
+def _has_records(session: Session, resident_id: int) -> bool:
+    """Whether any table's row names this resident (besides their contacts and family links)."""
+    for table in SQLModel.metadata.tables.values():
+        if table.name in OWN_ROWS:
+            continue
+        for column in table.columns:
+            names_resident = any(fk.column.table.name == "resident" for fk in column.foreign_keys)
+            if names_resident and session.execute(sa.select(column).where(column == resident_id).limit(1)).first():
+                return True
+    return False
 
 
 def list_contacts(*, session: Session, actor: Actor, resident_id: int) -> list[FamilyContactPublic]:
@@ -306,6 +336,8 @@ def update_contact(
         check_quiet_hours(start, end)
     except ValueError as exc:
         raise InvalidField(["body", "quiet_hours_start"], str(exc)) from exc
+    if "phone" in changes and changes["phone"] != contact.phone:
+        _revoke_family_links(session, col(FamilyLink.contact_id) == contact.id, now)  # the page was for the old number
     contact.sqlmodel_update(changes)
     session.add(contact)
     _set_opt_in(session, phone=contact.phone, wanted=wanted, now=now)
@@ -322,10 +354,20 @@ def update_contact(
     return contact
 
 
+def _revoke_family_links(session: Session, which: ColumnElement[bool], now: datetime) -> None:
+    """Family-page links stop opening (a number that changed hands, consent withdrawn), for good."""
+    for link in session.exec(select(FamilyLink).where(which, col(FamilyLink.revoked_at).is_(None))).all():
+        link.revoked_at = now
+        session.add(link)
+
+
 def delete_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int, now: datetime) -> None:
-    """Remove a family contact (managers and admins)."""
+    """Remove a family contact and their family-page links (managers and admins): they are messaged no more."""
     resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
     actor.require(Role.manager, Role.admin, to=N_("remove family contacts"))
+    for link in session.exec(select(FamilyLink).where(FamilyLink.contact_id == contact.id)).all():
+        session.delete(link)
+    session.flush()
     record_event(
         session=session,
         actor=actor,

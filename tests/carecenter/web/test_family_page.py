@@ -159,3 +159,43 @@ def test_managers_share_and_revoke_from_the_resident_page(client: TestClient, se
 
 def test_given_names() -> None:
     assert [given_name(n) for n in ("王晓燕", "欧阳", "Wang Xiaoyan", "")] == ["晓燕", "阳", "Xiaoyan", ""]
+
+
+def test_a_family_link_dies_with_a_new_number_or_withdrawn_consent_and_never_comes_back(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = consenting(session, clock)
+    manager = login(client, s.manager)
+    assert share(client, s) in (200, 201)
+    first = family_path(session, s.daughter.phone)
+    assert client.get(first).status_code == 200
+    contact = f"/api/v1/residents/{s.resident.id}/contacts/{s.daughter.id}"
+    assert client.patch(contact, json={"phone": "13900009999"}, headers=manager).status_code == 200
+    assert client.get(first).status_code != 200  # the number went to someone else
+    assert share(client, s) in (200, 201)
+    second = family_path(session, "+8613900009999")
+    assert client.get(second).status_code == 200
+    resident = f"/api/v1/residents/{s.resident.id}"
+    assert client.patch(resident, json={"consent_family_sharing": False}, headers=manager).status_code == 200
+    assert client.patch(resident, json={"consent_family_sharing": True}, headers=manager).status_code == 200
+    assert client.get(second).status_code != 200  # a new consent does not bring the old link back
+
+
+def test_deleting_a_contact_with_a_family_link_and_a_resident_with_records(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = consenting(session, clock)
+    manager = login(client, s.manager) | {"Accept-Language": "zh-CN"}
+    assert share(client, s) in (200, 201)
+    daughter, resident_id = s.daughter.id, s.resident.id
+    gone = client.delete(f"/api/v1/residents/{resident_id}/contacts/{daughter}", headers=manager)
+    assert gone.status_code == 204  # with her family links; she is messaged no more
+    session.expire_all()
+    assert session.exec(select(FamilyLink).where(FamilyLink.contact_id == daughter)).all() == []
+    resident = session.get(Resident, resident_id)
+    assert resident is not None
+    make_alert(session, resident=resident)
+    kept = client.delete(f"/api/v1/residents/{resident_id}", headers=manager)
+    assert kept.status_code == 409 and "已迁出" in kept.json()["detail"]  # what to do instead, not a key error
+    mistake = make_resident(session, center=s.center)
+    assert client.delete(f"/api/v1/residents/{mistake.id}", headers=manager).status_code == 204
