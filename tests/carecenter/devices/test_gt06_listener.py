@@ -16,20 +16,19 @@ from carecenter.devices.models import (
     CommandStatus,
     Device,
     DeviceCommand,
-    DeviceKind,
     DeviceProtocol,
     UnknownDevice,
 )
-from carecenter.devices.settings import DeviceSettings
 from carecenter.readings import batcher as batcher_module
 from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
 from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
-from tests.carecenter.alerts.scenario import Scenario, build
+from tests.carecenter.alerts.scenario import Scenario
 from tests.carecenter.devices import gt06_client as packets
 from tests.carecenter.devices.captured_gt06_packets import LOGIN_IMEI, PACKETS
 from tests.carecenter.devices.gt06_client import Tracker, answer_to
+from tests.carecenter.devices.listeners import running_listener, scenario_with
 from tests.conftest import Clock
 from tests.factories import login, make_device, make_staff
 from tests.fakes import FakeSender
@@ -40,33 +39,13 @@ IMEI = "359339075005244"
 
 @pytest.fixture
 def listener(app: FastAPI, clock: Clock) -> Iterator[DeviceListener]:
-    settings = DeviceSettings(
-        gt06_port=0,
-        gt06_host="127.0.0.1",
-        watch_idle_seconds=30,
-        watch_frame_seconds=1,
-        watch_command_timeout_seconds=2,
-    )
-    listener = DeviceListener(
-        protocol=GT06,
-        engine=app.state.engine,
-        checkins=app.state.checkins,
-        settings=settings,
-        clock=lambda: clock.now,
-        media=app.state.media,
-    )
-    listener.start()
-    yield listener
-    listener.stop()
+    with running_listener(app, clock, GT06) as running:
+        yield running
 
 
 @pytest.fixture
 def s(session: Session, clock: Clock) -> Scenario:
-    scenario = build(session, clock.now)
-    scenario.watch.serial, scenario.watch.protocol, scenario.watch.kind = IMEI, DeviceProtocol.gt06, DeviceKind.pendant
-    session.add(scenario.watch)
-    session.commit()
-    return scenario
+    return scenario_with(session, clock, IMEI, DeviceProtocol.gt06)
 
 
 def connect(listener: DeviceListener, imei: str = IMEI) -> Tracker:

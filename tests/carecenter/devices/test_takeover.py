@@ -15,9 +15,9 @@ from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.audit.models import AuditEvent
 from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import CommandStatus, Device, DeviceCommand, DeviceProtocol
-from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_protocol import WATCH
-from tests.carecenter.alerts.scenario import Scenario, build
+from tests.carecenter.alerts.scenario import Scenario
+from tests.carecenter.devices.listeners import running_listener, scenario_with
 from tests.carecenter.devices.watch_client import Watch, position
 from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock
@@ -30,26 +30,17 @@ ELSEWHERE = "127.0.0.2"  # another address on this machine's loopback network
 
 @pytest.fixture
 def listener(app: FastAPI, clock: Clock) -> Iterator[DeviceListener]:
-    listener = DeviceListener(
-        protocol=WATCH,
-        engine=app.state.engine,
-        checkins=app.state.checkins,
-        settings=DeviceSettings(watch_port=0, watch_host="0.0.0.0", watch_command_timeout_seconds=30),  # noqa: S104
-        clock=lambda: clock.now,
-        unverified=mark_unverified_alerts,
-    )
-    listener.start()
-    yield listener
-    listener.stop()
+    # All of loopback (127.0.0.0/8), so that a second address can connect.
+    everywhere = "0.0.0.0"  # noqa: S104
+    with running_listener(
+        app, clock, WATCH, host=everywhere, watch_command_timeout_seconds=30, unverified=mark_unverified_alerts
+    ) as running:
+        yield running
 
 
 @pytest.fixture
 def s(session: Session, clock: Clock) -> Scenario:
-    scenario = build(session, clock.now)
-    scenario.watch.serial, scenario.watch.protocol = IMEI, DeviceProtocol.watch_tcp
-    session.add(scenario.watch)
-    session.commit()
-    return scenario
+    return scenario_with(session, clock, IMEI, DeviceProtocol.watch_tcp)
 
 
 def connect(listener: DeviceListener, source: str = "127.0.0.1") -> Watch:

@@ -27,7 +27,7 @@ from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
 from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
-from tests.carecenter.alerts.scenario import Scenario, build
+from tests.carecenter.alerts.scenario import Scenario
 from tests.carecenter.devices.captured_watch_frames import (
     FRAMES,
     ONE_READ,
@@ -36,6 +36,7 @@ from tests.carecenter.devices.captured_watch_frames import (
     VOICE,
     VOICE_AUDIO,
 )
+from tests.carecenter.devices.listeners import running_listener, scenario_with
 from tests.carecenter.devices.watch_client import Watch, frame, position
 from tests.conftest import Clock
 from tests.factories import login, make_device, make_staff
@@ -47,34 +48,13 @@ IMEI = "358688000000158"
 
 @pytest.fixture
 def listener(app: FastAPI, client: TestClient, clock: Clock) -> Iterator[DeviceListener]:
-    settings = DeviceSettings(
-        watch_port=0,
-        watch_host="127.0.0.1",
-        watch_idle_seconds=30,
-        watch_frame_seconds=1,
-        watch_command_timeout_seconds=2,
-        watch_identify_seconds=2,
-    )
-    listener = DeviceListener(
-        protocol=WATCH,
-        engine=app.state.engine,
-        checkins=app.state.checkins,
-        settings=settings,
-        clock=lambda: clock.now,
-        media=app.state.media,
-    )
-    listener.start()
-    yield listener
-    listener.stop()
+    with running_listener(app, clock, WATCH, watch_identify_seconds=2) as running:
+        yield running
 
 
 @pytest.fixture
 def s(session: Session, clock: Clock) -> Scenario:
-    scenario = build(session, clock.now)
-    scenario.watch.serial, scenario.watch.protocol = IMEI, DeviceProtocol.watch_tcp
-    session.add(scenario.watch)
-    session.commit()
-    return scenario
+    return scenario_with(session, clock, IMEI, DeviceProtocol.watch_tcp)
 
 
 def connect(listener: DeviceListener, device_id: str = IMEI) -> Watch:

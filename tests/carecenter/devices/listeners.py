@@ -1,0 +1,56 @@
+"""A device listener of the test app on a free port, and the scenario's device as one of its devices."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from sqlmodel import Session
+
+from carecenter.devices.listener import DeviceListener
+from carecenter.devices.models import DeviceKind, DeviceProtocol
+from carecenter.devices.protocol import DeviceProtocolSpec
+from carecenter.devices.settings import DeviceSettings
+from tests.carecenter.alerts.scenario import Scenario, build
+from tests.conftest import Clock
+
+
+@contextmanager
+def running_listener(
+    app: FastAPI,
+    clock: Clock,
+    protocol: DeviceProtocolSpec,
+    *,
+    host: str = "127.0.0.1",
+    unverified: Callable[[Session, int, datetime, str], object] | None = None,
+    **settings: Any,
+) -> Iterator[DeviceListener]:
+    """Short time-outs unless given; the port is any free one."""
+    values = {"watch_idle_seconds": 30, "watch_frame_seconds": 1, "watch_command_timeout_seconds": 2} | settings
+    values |= {f"{protocol.name}_port": 0, f"{protocol.name}_host": host}
+    listener = DeviceListener(
+        protocol=protocol,
+        engine=app.state.engine,
+        checkins=app.state.checkins,
+        settings=DeviceSettings(**values),
+        clock=lambda: clock.now,
+        media=app.state.media,
+        unverified=unverified,
+    )
+    listener.start()
+    try:
+        yield listener
+    finally:
+        listener.stop()
+
+
+def scenario_with(session: Session, clock: Clock, serial: str, protocol: DeviceProtocol) -> Scenario:
+    """The alert scenario, its resident's device known by `serial` over `protocol`."""
+    scenario = build(session, clock.now)
+    scenario.watch.serial, scenario.watch.protocol = serial, protocol
+    if protocol == DeviceProtocol.gt06:
+        scenario.watch.kind = DeviceKind.pendant
+    session.add(scenario.watch)
+    session.commit()
+    return scenario
