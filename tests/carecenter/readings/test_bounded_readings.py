@@ -170,6 +170,25 @@ def a_worn_watch(session: Session) -> Worn:
     return Worn(center.id, resident.id, device.id)
 
 
+def an_old_worn_watch(session: Session) -> Worn:
+    """A worn watch in a database at an older revision: the device row written with the columns that
+    revision has (the model has more since)."""
+    center = make_center(session)
+    resident = make_resident(session, center=center)
+    assert center.id and resident.id
+    now = datetime.now(UTC)
+    device_id = session.execute(
+        sa.text(
+            "INSERT INTO device (kind, serial, model, protocol, reporting_interval_seconds, resident_id, center_id,"
+            " key_hash, key_prefix, key_rotated_at, created_at)"
+            " VALUES ('watch', :serial, '', 'http', 300, :r, :c, :hash, 'dk_', :at, :at) RETURNING id"
+        ).bindparams(sa.bindparam("at", type_=Reading.__table__.c.recorded_at.type)),  # type: ignore[attr-defined]
+        {"serial": f"OLD-{resident.id}", "r": resident.id, "c": center.id, "hash": f"{resident.id:064d}", "at": now},
+    ).scalar_one()
+    session.commit()
+    return Worn(center.id, resident.id, device_id)
+
+
 def where_stored(session: Session) -> dict[str, str]:
     """Each reading's event id and the partition holding it (the table's name on SQLite)."""
     if session.get_bind().dialect.name != "postgresql":
@@ -245,7 +264,7 @@ def test_an_existing_table_is_converted_in_place(own_url: str) -> None:
     engine = make_engine(own_url, sqlite_write_lock=False)
     now = datetime.now(UTC)
     with Session(engine) as session:
-        watch = a_worn_watch(session)
+        watch = an_old_worn_watch(session)
     seeded = 0
     with engine.begin() as conn:
         for day in range(0, 90, 3):
