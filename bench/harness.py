@@ -59,6 +59,7 @@ class Seeded:
     gateway_key: str
     serials: list[str]
     watch_keys: list[str]  # keys of the first devices, for single-reading posts
+    center_id: int = 1  # the gateway's center: its MQTT topic names it
 
 
 def seed(url: str, residents: int, now: datetime) -> Seeded:
@@ -71,6 +72,7 @@ def seed(url: str, residents: int, now: datetime) -> Seeded:
         session.add(center)
         session.flush()
         assert center.id is not None
+        center_id = center.id
         worker = Staff(
             name="护理员",
             phone="+8613700009001",
@@ -117,7 +119,7 @@ def seed(url: str, residents: int, now: datetime) -> Seeded:
         gateway_key = _register(session, DeviceKind.gateway, "BW-GATEWAY", center.id, None, now)
         session.commit()
     engine.dispose()
-    return Seeded(gateway_key, serials, watch_keys)
+    return Seeded(gateway_key, serials, watch_keys, center_id)
 
 
 def _register(

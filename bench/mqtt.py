@@ -157,7 +157,7 @@ def run(kind: str, messages: int, batch: int) -> dict[str, Any]:
     url = database_url(kind, workdir)
     seeded = seed(url, residents=2000, now=datetime.now(UTC))
     prefix = f"bench{uuid.uuid4().hex[:6]}"
-    topic = f"{prefix}/1/BW-GATEWAY/readings"
+    topic = f"{prefix}/{seeded.center_id}/BW-GATEWAY/readings"  # the gateway's own topic (its key is checked)
     warm = payloads(seeded.gateway_key, seeded.serials, messages=20, batch=1, seed_no=0)
     figures: dict[str, Any] = {"database": kind, "messages": messages, "batch": batch}
     figures["bare_readings_per_s"] = round(
