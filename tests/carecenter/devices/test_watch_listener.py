@@ -455,3 +455,17 @@ def test_a_scan_of_the_port_records_few_unknown_ids_and_silent_connections_are_c
     assert silent.closed_by_server(timeout=6)
     assert time.monotonic() - started < 4
     assert 'reason="did not identify itself"' in client.get("/metrics").text
+
+
+def test_a_watch_whose_length_field_is_off_raises_its_sos(
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock, dispatcher: Dispatcher, sender: FakeSender
+) -> None:
+    """The defect the captured frames found: an `SG*` watch's LEN is 3 more than its content."""
+    watch = connect(listener)
+    body = position("AL", clock.now, status=1 << 16).encode()
+    watch.raw(f"[SG*{IMEI}*{len(body) + 3:04X}*".encode() + body + b"]")
+    answer = watch.receive()
+    assert (answer.vendor, answer.content) == ("SG", b"AL")
+    assert alerts(session) == [("sos", 1)]
+    dispatcher.dispatch_due(clock.now)
+    assert s.on_duty.phone in [m.to for m in sender.sent]
