@@ -15,7 +15,7 @@ from carecenter.devices.models import (
     DeviceProtocol,
     UnknownDevice,
 )
-from carecenter.devices.protocol import CommandRequest
+from carecenter.devices.protocol import SOS_SLOTS, CommandRequest
 from carecenter.devices.registry import spec_of
 from carecenter.devices.service import get_device
 from carecenter.errors import Conflict, InvalidField
@@ -23,8 +23,6 @@ from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import FamilyContact
 from carecenter.staff.models import Role
 from carecommon.i18n import N_
-
-SOS_SLOTS = 3  # the watches and trackers hold three SOS numbers
 
 
 def sos_numbers(session: Session, resident_id: int) -> list[str]:

@@ -22,7 +22,15 @@ from datetime import datetime
 from typing import Any
 
 from carecenter.devices.models import CommandKind, DeviceProtocol
-from carecenter.devices.protocol import READING_ALARMS, CommandRequest, FrameError, Profile, Report, reading_time
+from carecenter.devices.protocol import (
+    READING_ALARMS,
+    SOS_SLOTS,
+    CommandRequest,
+    FrameError,
+    Profile,
+    Report,
+    reading_time,
+)
 
 SHORT, LONG = b"\x78\x78", b"\x79\x79"
 STOP = b"\r\n"
@@ -344,7 +352,7 @@ class Gt06Protocol:
         if request.kind == CommandKind.upload_interval:
             return f"TIMER,{request.seconds},{request.seconds}#"
         if request.kind == CommandKind.sos_numbers:
-            return "SOS,A," + ",".join(request.numbers[:3]) + "#"
+            return "SOS,A," + ",".join(request.numbers[:SOS_SLOTS]) + "#"
         return "WHERE#"
 
 

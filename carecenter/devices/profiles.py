@@ -60,6 +60,13 @@ def effective_profile(session: Session, protocol: DeviceProtocol, model: str) ->
     return public_view(protocol, profile_row(session, protocol, model))
 
 
+def _saved(session: Session, protocol: DeviceProtocol, model: str) -> DeviceProfile | None:
+    """The profile saved for exactly this protocol and model."""
+    return session.exec(
+        select(DeviceProfile).where(DeviceProfile.protocol == protocol, DeviceProfile.model == model)
+    ).first()
+
+
 def list_profiles(*, session: Session, actor: Actor) -> list[DeviceProfilePublic]:
     """Every saved profile, and the built-in default of each protocol that has none of its own."""
     actor.require(Role.manager, Role.admin, to=N_("see device profiles"))
@@ -73,9 +80,7 @@ def list_profiles(*, session: Session, actor: Actor) -> list[DeviceProfilePublic
 def save_profile(*, session: Session, actor: Actor, data: DeviceProfileIn, now: datetime) -> DeviceProfile:
     """Create or replace the profile of a protocol and model (admins)."""
     actor.require(Role.admin, to=N_("change device profiles"))
-    row = session.exec(
-        select(DeviceProfile).where(DeviceProfile.protocol == data.protocol, DeviceProfile.model == data.model)
-    ).first()
+    row = _saved(session, data.protocol, data.model)
     if row is None:
         row = DeviceProfile.model_validate(data, update={"updated_at": now, "updated_by": actor.username})
     else:
@@ -97,9 +102,7 @@ def save_profile(*, session: Session, actor: Actor, data: DeviceProfileIn, now: 
 def delete_profile(*, session: Session, actor: Actor, protocol: DeviceProtocol, model: str, now: datetime) -> None:
     """Remove a saved profile: its devices follow their protocol's profile again (admins)."""
     actor.require(Role.admin, to=N_("change device profiles"))
-    row = session.exec(
-        select(DeviceProfile).where(DeviceProfile.protocol == protocol, DeviceProfile.model == model)
-    ).first()
+    row = _saved(session, protocol, model)
     if row is None:
         raise NotFound("{what} not found", what=N_("device profile"))
     record_event(

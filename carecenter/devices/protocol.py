@@ -116,6 +116,9 @@ class ProtocolSession(Protocol):
         ...
 
 
+SOS_SLOTS = 3  # the watches and trackers hold three SOS numbers
+
+
 @dataclass(frozen=True)
 class CommandRequest:
     kind: CommandKind

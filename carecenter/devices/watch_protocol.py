@@ -32,7 +32,16 @@ from datetime import datetime
 from typing import Any
 
 from carecenter.devices.models import CommandKind, DeviceProtocol, MediaKind
-from carecenter.devices.protocol import READING_ALARMS, CommandRequest, FrameError, Media, Profile, Report, reading_time
+from carecenter.devices.protocol import (
+    READING_ALARMS,
+    SOS_SLOTS,
+    CommandRequest,
+    FrameError,
+    Media,
+    Profile,
+    Report,
+    reading_time,
+)
 
 MAX_FRAME = 64 * 1024  # a frame still open past this closes the connection (LEN has 4 hex digits)
 MAX_STEPS = 200_000  # what the check-in API accepts in a day
@@ -374,7 +383,6 @@ class WatchProtocol:
         return "CR"
 
 
-SOS_SLOTS = 3  # the watches hold three SOS numbers
 WATCH = WatchProtocol()
 
 

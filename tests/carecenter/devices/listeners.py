@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from sqlmodel import Session
 
@@ -12,6 +13,8 @@ from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import DeviceKind, DeviceProtocol
 from carecenter.devices.protocol import DeviceProtocolSpec
 from carecenter.devices.settings import DeviceSettings
+from carecenter.readings import batcher as batcher_module
+from carecenter.readings import service as readings_service
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock
 
@@ -54,3 +57,16 @@ def scenario_with(session: Session, clock: Clock, serial: str, protocol: DeviceP
     session.add(scenario.watch)
     session.commit()
     return scenario
+
+
+def fail_the_next_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check-in writer's next transaction fails (the database went away), the ones after work."""
+    real_ingest = readings_service.ingest
+    failures = [RuntimeError("the database went away mid-transaction")]
+
+    def failing_once(**kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real_ingest(**kwargs)
+
+    monkeypatch.setattr(batcher_module, "ingest", failing_once)

@@ -19,8 +19,6 @@ from carecenter.devices.models import (
     DeviceProtocol,
     UnknownDevice,
 )
-from carecenter.readings import batcher as batcher_module
-from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
 from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
@@ -28,7 +26,7 @@ from tests.carecenter.alerts.scenario import Scenario
 from tests.carecenter.devices import gt06_client as packets
 from tests.carecenter.devices.captured_gt06_packets import LOGIN_IMEI, PACKETS
 from tests.carecenter.devices.gt06_client import Tracker, answer_to
-from tests.carecenter.devices.listeners import running_listener, scenario_with
+from tests.carecenter.devices.listeners import fail_the_next_commit, running_listener, scenario_with
 from tests.conftest import Clock
 from tests.factories import login, make_device, make_staff
 from tests.fakes import FakeSender
@@ -103,15 +101,7 @@ def test_an_sos_is_answered_after_it_is_stored_and_pages_the_on_duty_worker(
 def test_an_alarm_that_was_not_committed_is_not_answered(
     listener: DeviceListener, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_ingest = readings_service.ingest
-    failures = [RuntimeError("the database went away mid-transaction")]
-
-    def failing_once(**kwargs: Any) -> Any:
-        if failures:
-            raise failures.pop()
-        return real_ingest(**kwargs)
-
-    monkeypatch.setattr(batcher_module, "ingest", failing_once)
+    fail_the_next_commit(monkeypatch)
     tracker = connect(listener)
     tracker.receive()
     tracker.send(packets.alarm(clock.now, alarm=0x23))

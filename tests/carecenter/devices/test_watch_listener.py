@@ -22,8 +22,6 @@ from carecenter.devices.models import (
 )
 from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_protocol import WATCH, FrameReader
-from carecenter.readings import batcher as batcher_module
-from carecenter.readings import service as readings_service
 from carecenter.readings.models import Reading
 from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
@@ -36,7 +34,7 @@ from tests.carecenter.devices.captured_watch_frames import (
     VOICE,
     VOICE_AUDIO,
 )
-from tests.carecenter.devices.listeners import running_listener, scenario_with
+from tests.carecenter.devices.listeners import fail_the_next_commit, running_listener, scenario_with
 from tests.carecenter.devices.watch_client import Watch, frame, position
 from tests.conftest import Clock
 from tests.factories import login, make_device, make_staff
@@ -289,15 +287,7 @@ def test_an_idle_connection_is_closed(app: FastAPI, client: TestClient, s: Scena
 def test_an_alarm_that_was_not_committed_is_not_answered_and_its_resend_makes_one_alert(
     listener: DeviceListener, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_ingest = readings_service.ingest
-    failures = [RuntimeError("the database went away mid-transaction")]
-
-    def failing_once(**kwargs: Any) -> Any:
-        if failures:
-            raise failures.pop()
-        return real_ingest(**kwargs)
-
-    monkeypatch.setattr(batcher_module, "ingest", failing_once)
+    fail_the_next_commit(monkeypatch)
     watch = connect(listener)
     alarm = position("AL", clock.now, status=1 << 16)
     watch.send(alarm)
