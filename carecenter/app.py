@@ -43,7 +43,8 @@ from carecenter.web import install_web
 from carecommon.clock import utcnow
 from notifications.channel import SmsChannel
 from notifications.dispatcher import Dispatcher
-from notifications.senders import SmsSender, make_sender
+from notifications.providers import deployment_sender, make_senders
+from notifications.senders import SmsSender
 from notifications.webhooks import install_webhook_errors
 from notifications.webhooks import router as sms_webhooks_router
 
@@ -103,9 +104,11 @@ def create_app(
         sms=settings.sms, public_url=settings.public_url, link_secret=link_secret
     )
     events = DomainSmsEvents(app.state.alert_messaging)
+    senders = make_senders(settings.sms)
     dispatcher = Dispatcher(
         engine=app.state.engine,
-        sender=sender or make_sender(settings.sms),
+        sender=sender or deployment_sender(settings.sms, senders),
+        senders=senders,
         settings=settings.sms,
         public_url=settings.public_url,
         events=events,

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -24,10 +24,20 @@ from sqlalchemy import event
 from sqlmodel import Session, col, or_, select
 
 from carecommon.sqltypes import upsert_insert
+from notifications.caps import CAPS, over_cap
 from notifications.events import NoEvents, SmsEvents
-from notifications.models import MessageChannel, MessageStatus, SmsMessage, SmsPace, SmsRecipient
-from notifications.outbox import WAKE_KEY
-from notifications.senders import SendError, SendResult, SmsSender
+from notifications.kinds import TOKEN, kind_of, render_text
+from notifications.models import (
+    MessageChannel,
+    MessageEvent,
+    MessageStatus,
+    ProviderTemplate,
+    SmsMessage,
+    SmsPace,
+    SmsRecipient,
+)
+from notifications.outbox import WAKE_KEY, release_held
+from notifications.senders import ApprovedTemplate, Outgoing, SendError, SendResult, SmsSender, TemplateSender
 from notifications.settings import SmsSettings
 from notifications.twilio_errors import Verdict
 from notifications.voice import CALL_STATUS_PATH, GATHER_PATH, call_twiml
@@ -97,7 +107,17 @@ class Claimed:
     attempts: int
     channel: str = MessageChannel.sms
     language: str = "zh-CN"
+    kind: str = "text"
+    params: dict[str, str] | None = None
+    provider: str | None = None
+    fallback_provider: str | None = None
+    to_openid: str | None = None
+    critical: bool = False
     not_before: float = 0.0  # time.monotonic() before which it may not go out (the sender's rate limit)
+
+
+AnySender = SmsSender | TemplateSender
+TEMPLATES_FRESH = timedelta(seconds=30)  # an admin's new template is used within this long
 
 
 class Dispatcher:
@@ -107,15 +127,20 @@ class Dispatcher:
         self,
         *,
         engine: sa.Engine,
-        sender: SmsSender,
+        sender: "AnySender",
         settings: SmsSettings,
         public_url: str | None,
         events: SmsEvents | None = None,
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
+        senders: Mapping[str, AnySender] | None = None,
     ) -> None:
         self.engine = engine
-        self.sender = sender
+        self.sender = sender  # for rows that name no provider (and the rate limit's pacing)
+        self.senders: dict[str, AnySender] = {**(senders or {}), sender.name: sender}
+        self._templates: dict[tuple[str, str], ApprovedTemplate | None] = {}
+        self._templates_read_at = datetime.min.replace(tzinfo=clock().tzinfo)
+        self._templates_lock = threading.Lock()
         self.settings = settings
         self.public_url = public_url.rstrip("/") if public_url else None
         self.events: SmsEvents = events or NoEvents()
@@ -201,6 +226,12 @@ class Dispatcher:
                     outbox.c.attempts,
                     outbox.c.channel,
                     outbox.c.language,
+                    outbox.c.kind,
+                    outbox.c.params,
+                    outbox.c.provider,
+                    outbox.c.fallback_provider,
+                    outbox.c.to_openid,
+                    outbox.c.critical,
                 )
             ).all()
             position = {message_id: n for n, message_id in enumerate(order)}
@@ -239,30 +270,93 @@ class Dispatcher:
         return booked
 
     def _send_one(self, message: Claimed, now: datetime) -> Outcome:
+        provider = message.provider or self.sender.name
         try:
-            result = self._hand_over(message)
+            result = self._hand_over(message, provider, now)
         except SendError as exc:
-            return self._record_failure(message, exc, now)
+            return self._record_failure(message, exc, now, provider)
         except Exception as exc:  # a sender bug must not stop the dispatcher or lose the row
-            log.exception("sender %s crashed on message %s", self.sender.name, message.id)
-            return self._record_failure(message, SendError(Verdict.retry, f"sender error: {exc!r}"[:200]), now)
-        return self._record_sent(message, result, now)
+            log.exception("sender %s crashed on message %s", provider, message.id)
+            return self._record_failure(
+                message, SendError(Verdict.retry, f"sender error: {exc!r}"[:200]), now, provider
+            )
+        return self._record_sent(message, result, now, provider)
 
-    def _hand_over(self, message: Claimed) -> SendResult:
-        """An SMS to `send`; a call to `call`, with the key it asks for coming back to our webhook."""
+    def _hand_over(self, message: Claimed, provider: str, now: datetime) -> SendResult:
+        """To the row's provider: a template provider gets the kind, its parameters and the approved
+        template; Twilio and the console the text (a call: TwiML whose key comes back to our webhook)."""
+        sender = self.senders.get(provider)
+        if sender is None:
+            raise SendError(Verdict.give_up, f"provider '{provider}' is not set up on this server")
+        if (provider, message.channel) in CAPS:
+            with self.engine.connect() as connection:
+                capped = over_cap(
+                    connection,
+                    provider=provider,
+                    channel=message.channel,
+                    to=message.to_phone,
+                    kind=message.kind,
+                    body=message.body,
+                    now=now,
+                    allowlist=self.settings.cap_allowlist,
+                )
+            if capped is not None:
+                raise SendError(Verdict.throttled, f"throttled here: {capped}")
         base = self.public_url or ""
+        text = self._text(message)
+        if isinstance(sender, TemplateSender):
+            kind = kind_of(message.kind)
+            params = message.params or {}
+            link = f"{base}{kind.link}{params[TOKEN]}" if kind.link and TOKEN in params else None
+            outgoing = Outgoing(
+                id=message.id,
+                channel=message.channel,
+                to=message.to_phone,
+                language=message.language,
+                kind=message.kind,
+                params=params,
+                text=text,
+                template=self._template(provider, message.kind),
+                link=link,
+                to_openid=message.to_openid,
+            )
+            return sender.deliver(outgoing)
         if message.channel == MessageChannel.voice:
             gather = f"{base}{GATHER_PATH}?m={message.id}"
-            return self.sender.call(
+            return sender.call(
                 to=message.to_phone,
-                script=message.body,
-                twiml=call_twiml(message.body, message.language, gather),
+                script=text,
+                twiml=call_twiml(text, message.language, gather),
                 status_callback=f"{base}{CALL_STATUS_PATH}?m={message.id}" if self.public_url else None,
             )
+        if message.channel == MessageChannel.wechat:
+            raise SendError(Verdict.give_up, f"'{provider}' does not send WeChat messages")
         callback = f"{base}{STATUS_CALLBACK_PATH}?m={message.id}" if self.public_url else None
-        return self.sender.send(to=message.to_phone, body=message.body, status_callback=callback)
+        return sender.send(to=message.to_phone, body=text, status_callback=callback)
 
-    def _record_sent(self, message: Claimed, result: SendResult, now: datetime) -> Outcome:
+    def _text(self, message: Claimed) -> str:
+        """The full text, put into words now from the kind and its parameters (free text as it is)."""
+        if message.kind == "text":
+            return message.body
+        return render_text(kind_of(message.kind), message.params or {}, message.language, self.public_url or "")
+
+    def _template(self, provider: str, kind: str) -> ApprovedTemplate | None:
+        """The template an admin entered for this provider and kind (read again every half minute)."""
+        with self._templates_lock:
+            now = self.clock()
+            if now - self._templates_read_at > TEMPLATES_FRESH:
+                with Session(self.engine) as session:
+                    rows = session.exec(select(ProviderTemplate)).all()
+                self._templates = {(r.provider, r.kind): approved(r) for r in rows}
+                self._templates_read_at = now
+            return self._templates.get((provider, kind))
+
+    def forget_templates(self) -> None:
+        """Read the template table again at the next message (an admin changed it in this process)."""
+        with self._templates_lock:
+            self._templates_read_at = datetime.min.replace(tzinfo=self._templates_read_at.tzinfo)
+
+    def _record_sent(self, message: Claimed, result: SendResult, now: datetime, provider: str) -> Outcome:
         outbox = SmsMessage.__table__  # type: ignore[attr-defined]
         with self.turns.writing(), self.engine.begin() as conn:  # Core, not the ORM: runs for every message sent
             conn.execute(
@@ -271,6 +365,8 @@ class Dispatcher:
                 .values(
                     status=MessageStatus.sent,
                     provider_sid=result.provider_sid,
+                    provider=provider,
+                    template_code=result.template_code,
                     sent_at=now,
                     lease_expires_at=None,
                     error_code=None,
@@ -282,38 +378,54 @@ class Dispatcher:
             conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id == message.id, outbox.c.provider_sid.is_(None))
-                .values(provider_sid=result.provider_sid, sent_at=now)
+                .values(provider_sid=result.provider_sid, provider=provider, sent_at=now)
             )
         return "sent"
 
-    def _record_failure(self, message: Claimed, error: SendError, now: datetime) -> Outcome:
-        give_up = error.verdict != Verdict.retry or message.attempts >= self.settings.sms_max_attempts
+    def _record_failure(self, message: Claimed, error: SendError, now: datetime, provider: str) -> Outcome:
+        """A critical message switches at once to its second provider (never back to the first);
+        a throttled one is given up so that the escalation moves on; others retry with backoff."""
+        fallback = message.fallback_provider if message.critical and message.fallback_provider != provider else None
+        switch = fallback is not None and error.verdict != Verdict.unreachable
+        give_up = not switch and (error.verdict != Verdict.retry or message.attempts >= self.settings.sms_max_attempts)
         with self.turns.writing(), Session(self.engine) as session:
             row = session.get(SmsMessage, message.id)
             if row is None or row.status != MessageStatus.sending:
                 return "gone"
             row.error_code, row.error_message = error.code, error.message[:500]
             row.lease_expires_at, row.updated_at = None, now
-            if give_up:
+            state = "retrying"
+            if switch:
+                assert fallback is not None
+                row.provider, row.fallback_provider = fallback, None
+                row.status, row.next_attempt_at = MessageStatus.retrying, now
+                state = "switched"
+            elif give_up:
                 row.status = MessageStatus.failed
+                state = "throttled" if error.verdict == Verdict.throttled else "failed"
+                if error.verdict == Verdict.throttled:
+                    row.hold_reason = "throttled"
                 if error.verdict == Verdict.retry:
                     row.error_message = f"gave up after {message.attempts} attempts: {error.message}"[:500]
-                if error.verdict == Verdict.unreachable:
+                if error.verdict == Verdict.unreachable and row.channel != MessageChannel.wechat:
                     mark_unreachable(session, phone=row.to_phone, code=error.code, now=now)
-                self.events.message_not_reached(session=session, message=row, now=now)
+                if row.channel == MessageChannel.wechat and release_held(session, message_id=row.id or 0, now=now):
+                    pass  # the SMS that waited on this WeChat message goes now, to the same person
+                else:
+                    self.events.message_not_reached(session=session, message=row, now=now)
             else:
                 row.status = MessageStatus.retrying
                 row.next_attempt_at = now + self.backoff(message.attempts)
+            detail = f"{error.message} (then through {fallback})" if switch else error.message
+            session.add(
+                MessageEvent(message_id=message.id, at=now, state=state, provider=provider, detail=detail[:300])
+            )
             session.add(row)
             session.commit()
-        log.warning(
-            "SMS %s to %s %s: %s",
-            message.id,
-            message.to_phone,
-            "failed" if give_up else "will be retried",
-            error.message,
-        )
-        return "failed" if give_up else "retrying"
+        log.warning("message %s to %s through %s %s: %s", message.id, message.to_phone, provider, state, error.message)
+        if switch:
+            self.wake()
+        return "retrying" if switch or not give_up else "failed"
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential, capped, with jitter (half to all of the step) so retries do not stampede."""
@@ -354,6 +466,16 @@ class Dispatcher:
             except Exception:  # a bug: the whole traceback
                 log.exception("SMS dispatch pass failed")
             self._wake.wait(self.settings.sms_sweep_seconds)
+
+
+def approved(row: ProviderTemplate) -> ApprovedTemplate:
+    """A template row as the senders use it: its variables paired with the kind's parameters."""
+    pairs = [part.split("=", 1) for part in row.fields.split(",") if "=" in part]
+    if pairs:
+        fields = tuple((variable.strip(), param.strip()) for variable, param in pairs)
+    else:
+        fields = tuple((param, param) for param in kind_of(row.kind).params)
+    return ApprovedTemplate(code=row.code, fields=fields)
 
 
 def mark_unreachable(session: Session, *, phone: str, code: int | None, now: datetime) -> None:

@@ -63,6 +63,11 @@ def new_response_link(
     )
 
 
-def link_url(public_url: str, link: ResponseLink, secret: bytes) -> str:
+def link_token(link: ResponseLink, secret: bytes) -> str:
+    """The token of a response link; the page is at `/r/<token>`."""
     assert link.id is not None
-    return f"{public_url.rstrip('/')}/r/{sign_link_id(link.id, secret)}"
+    return sign_link_id(link.id, secret)
+
+
+def link_url(public_url: str, link: ResponseLink, secret: bytes) -> str:
+    return f"{public_url.rstrip('/')}/r/{link_token(link, secret)}"

@@ -42,6 +42,17 @@ STATUS_RANK = {
 class MessageChannel(StrEnum):
     sms = "sms"
     voice = "voice"  # a phone call that speaks `body` and asks for a key
+    wechat = "wechat"  # a WeChat template message to the contact's openid, with the page as its link
+
+
+class Provider(StrEnum):
+    """Who carries a message: the SMS and voice providers, and WeChat (for family contacts)."""
+
+    console = "console"
+    twilio = "twilio"
+    aliyun = "aliyun"
+    tencent = "tencent"
+    wechat = "wechat"
 
 
 class Purpose(StrEnum):
@@ -63,7 +74,14 @@ class SmsMessage(SQLModel, table=True):
     channel: str = Field(default=MessageChannel.sms, max_length=8)
     to_phone: str = Field(max_length=32, index=True)
     language: str = Field(max_length=8)
-    body: str = Field(max_length=1600)
+    body: str = Field(max_length=1600, description="The full text in the recipient's language (Twilio, console, log)")
+    kind: str = Field(default="text", max_length=40, description="What the message is (notifications/kinds.py)")
+    params: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    provider: str | None = Field(default=None, max_length=16, description="None: the dispatcher's own sender")
+    fallback_provider: str | None = Field(default=None, max_length=16, description="For a critical message")
+    template_code: str | None = Field(default=None, max_length=64, description="The template the provider sent")
+    to_openid: str | None = Field(default=None, max_length=64, description="WeChat: the contact's openid")
+    held_by: int | None = Field(default=None, index=True, description="The WeChat message this SMS waits on")
     purpose: str = Field(max_length=20)
     critical: bool = False
     center_id: int | None = Field(default=None, index=True)
@@ -91,6 +109,11 @@ class SmsMessagePublic(SQLModel):
     to_phone: str
     language: str
     body: str
+    kind: str
+    params: dict[str, str]
+    provider: str | None
+    fallback_provider: str | None
+    template_code: str | None
     purpose: str
     critical: bool
     center_id: int | None
@@ -108,6 +131,45 @@ class SmsMessagePublic(SQLModel):
     sent_at: datetime | None
     delivered_at: datetime | None
     digits: str | None
+
+
+class MessageEvent(SQLModel, table=True):
+    """What happened to a message besides being handed over: failures, a switch to the second
+    provider, a provider's cap, receipts and keys. `receipt_key` makes a receipt sent twice count once."""
+
+    __tablename__ = "message_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="sms_message.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(max_length=20)
+    provider: str | None = Field(default=None, max_length=16)
+    detail: str = Field(default="", max_length=300)
+    receipt_key: str | None = Field(default=None, max_length=160, unique=True)
+
+
+class MessageEventPublic(SQLModel):
+    at: datetime
+    state: str
+    provider: str | None
+    detail: str
+
+
+class ProviderTemplate(SQLModel, table=True):
+    """The template a provider approved for one kind of message, filled in by an admin.
+
+    `fields` maps the template's variables to the kind's parameters, "var=param" comma-separated
+    (WeChat: "thing1=who,time2=when"); empty: the kind's parameters under their own names (Aliyun)
+    or in their order (Tencent's {1}, {2}, …)."""
+
+    __tablename__ = "provider_template"
+
+    provider: str = Field(primary_key=True, max_length=16)
+    kind: str = Field(primary_key=True, max_length=40)
+    code: str = Field(max_length=64)
+    fields: str = Field(default="", max_length=400)
+    updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    updated_by: str = Field(default="", max_length=64)
 
 
 class SmsRecipient(SQLModel, table=True):

@@ -5,7 +5,7 @@ end of the recipient's quiet hours, and past a per-recipient budget they are fol
 summary message instead of flooding a phone (and tripping carrier spam filters).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,9 +15,9 @@ from sqlalchemy.orm import Mapped, make_transient_to_detached
 from sqlmodel import Session, col, func, select
 
 from carecommon.sqltypes import upsert_insert
+from notifications.kinds import kind_of, render_text
 from notifications.models import MessageChannel, MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.settings import SmsSettings
-from notifications.templates import render
 
 WAKE_KEY = "carecenter.sms_enqueued"  # set in Session.info; the dispatcher wakes after that commit
 
@@ -131,7 +131,6 @@ def enqueue_sms(
     session: Session,
     settings: SmsSettings,
     to: str,
-    body: str,
     language: str,
     purpose: Purpose,
     dedupe_key: str,
@@ -144,8 +143,24 @@ def enqueue_sms(
     recipient_ref: str | None = None,
     opted_out: bool | None = None,
     channel: MessageChannel = MessageChannel.sms,
+    kind: str = "text",
+    params: Mapping[str, str] | None = None,
+    body: str | None = None,
+    public_url: str = "",
+    provider: str | None = None,
+    fallback_provider: str | None = None,
+    to_openid: str | None = None,
+    held_by: int | None = None,
+    hold_until: datetime | None = None,
 ) -> SmsMessage:
-    """Queue one SMS (or call) in the caller's transaction; the same dedupe key is never queued twice.
+    """Queue one message (an SMS, a call, a WeChat message) in the caller's transaction; the same
+    dedupe key is never queued twice.
+
+    The message is a `kind` with its `params` (free text: kind "text" and `body`); `body` is
+    stored as its full text in the recipient's language, for the log and the text providers.
+    `provider` carries it (None: the dispatcher's own sender); a critical message switches to
+    `fallback_provider` when the first fails. An SMS `held_by` a WeChat message waits until
+    `hold_until` and goes only if WeChat did not deliver.
 
     The returned row says what will happen: `queued` (maybe held until `next_attempt_at`), or
     `suppressed` with `hold_reason` (opted_out, budget, repeated_text) - the caller may then try
@@ -157,12 +172,25 @@ def enqueue_sms(
         existing = session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key)).first()
         if existing is not None:
             return existing
+    params = dict(params or {})
+    if kind != "text":
+        message_kind = kind_of(kind)
+        message_kind.check(params)
+        body = body or render_text(message_kind, params, language, public_url)
+    if body is None:
+        raise ValueError("a free-text message needs a body")
     message = SmsMessage(
         dedupe_key=dedupe_key,
         channel=channel,
         to_phone=to,
         language=language,
         body=body,
+        kind=kind,
+        params=params,
+        provider=provider,
+        fallback_provider=fallback_provider if critical and fallback_provider != provider else None,
+        to_openid=to_openid,
+        held_by=held_by,
         purpose=purpose,
         critical=critical,
         center_id=center_id,
@@ -174,7 +202,7 @@ def enqueue_sms(
         created_at=now,
         updated_at=now,
     )
-    if channel == MessageChannel.voice:
+    if channel != MessageChannel.sms:  # STOP is about texts; calls are for critical alerts; WeChat is unbound
         opted_out = False
     elif opted_out is None:
         opted_out = to in opted_out_among(session, [to])
@@ -188,6 +216,8 @@ def enqueue_sms(
                 _queue_summary(session=session, settings=settings, message=message, now=now)
         elif quiet_hours is not None and (release := quiet_hours.release_at(now)) is not None:
             message.next_attempt_at, message.hold_reason = release, "quiet_hours"
+    if hold_until is not None and message.status == MessageStatus.queued:
+        message.next_attempt_at, message.hold_reason = max(message.next_attempt_at, hold_until), "wechat_first"
     stored = _insert_once(session, message)
     if stored.status == MessageStatus.queued:
         session.info[WAKE_KEY] = True
@@ -207,7 +237,9 @@ def _queue_summary(*, session: Session, settings: SmsSettings, message: SmsMessa
         dedupe_key=f"summary:{message.to_phone}:{bucket}",
         to_phone=message.to_phone,
         language=message.language,
-        body=render("summary", message.language),
+        body=render_text(kind_of("budget.summary"), {}, message.language, ""),
+        kind="budget.summary",
+        provider=message.provider,
         purpose=Purpose.summary,
         center_id=message.center_id,
         recipient_ref=message.recipient_ref,
@@ -230,5 +262,30 @@ def cancel_queued_calls(session: Session, *, alert_id: int, now: datetime) -> in
             col(SmsMessage.status).in_([MessageStatus.queued, MessageStatus.retrying]),
         )
         .values(status=MessageStatus.suppressed, hold_reason="answered", updated_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_held(session: Session, *, message_id: int, now: datetime) -> bool:
+    """WeChat did not deliver message `message_id`: the SMS that waited on it goes now. Whether one did."""
+    result = session.execute(
+        sa.update(SmsMessage)
+        .where(
+            col(SmsMessage.held_by) == message_id,
+            col(SmsMessage.status).in_([MessageStatus.queued, MessageStatus.retrying]),
+        )
+        .values(next_attempt_at=now, hold_reason=None, updated_at=now)
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        session.info[WAKE_KEY] = True
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def settle_held(session: Session, *, message_id: int, now: datetime) -> int:
+    """WeChat delivered message `message_id`: the SMS that waited on it is not sent."""
+    result = session.execute(
+        sa.update(SmsMessage)
+        .where(col(SmsMessage.held_by) == message_id, col(SmsMessage.status) == MessageStatus.queued)
+        .values(status=MessageStatus.suppressed, hold_reason="wechat_delivered", updated_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

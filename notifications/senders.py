@@ -8,7 +8,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -16,7 +16,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from notifications.settings import SmsProvider, SmsSettings
+from notifications.settings import SmsSettings
 from notifications.twilio_errors import TwilioError, Verdict, classify
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,29 @@ TWILIO_DEFAULT_BASE = "https://api.twilio.com"
 @dataclass(frozen=True)
 class SendResult:
     provider_sid: str
+    template_code: str | None = None  # what a template provider sent
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message as a template provider needs it: the kind, its parameters and the approved template."""
+
+    id: int
+    channel: str
+    to: str  # E.164
+    language: str
+    kind: str
+    params: dict[str, str]
+    text: str  # the full text, for the log and for a provider that takes text
+    template: "ApprovedTemplate | None"
+    link: str | None  # the page the message points to (WeChat opens it)
+    to_openid: str | None = None
+
+
+@dataclass(frozen=True)
+class ApprovedTemplate:
+    code: str
+    fields: tuple[tuple[str, str], ...]  # (the template's variable, the kind's parameter), in order
 
 
 class SendError(Exception):
@@ -51,6 +74,15 @@ class SmsSender(Protocol):
     def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult: ...
 
     def call(self, *, to: str, script: str, twiml: str, status_callback: str | None) -> SendResult: ...
+
+
+@runtime_checkable
+class TemplateSender(Protocol):
+    """A provider that sends approved templates with parameters, never free text (Aliyun, Tencent, WeChat)."""
+
+    name: str
+
+    def deliver(self, message: Outgoing) -> SendResult: ...
 
 
 class ConsoleSender:
@@ -151,8 +183,23 @@ def _send_error(error: TwilioError, code: int | None) -> SendError:
     return SendError(error.verdict, error.meaning, code)
 
 
-def make_sender(settings: SmsSettings) -> SmsSender:
-    """The sender CARECENTER_SMS_PROVIDER names."""
-    if settings.sms_provider == SmsProvider.twilio:
-        return TwilioSender(settings)
-    return ConsoleSender()
+def shortened(value: str, limit: int) -> str:
+    """A parameter value within a provider's length limit (an ellipsis where it was cut)."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def template_values(message: Outgoing, limit: int | None = None) -> list[tuple[str, str]]:
+    """The template's variables with their values, in order, each within `limit` characters."""
+    assert message.template is not None
+    values = []
+    for variable, param in message.template.fields:
+        value = message.params.get(param, "")
+        values.append((variable, shortened(value, limit) if limit else value))
+    return values
+
+
+def no_template(provider: str, kind: str) -> SendError:
+    return SendError(
+        Verdict.give_up,
+        f"{provider} has no approved template for '{kind}': an admin adds it under Messages, Templates",
+    )

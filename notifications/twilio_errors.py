@@ -11,6 +11,7 @@ class Verdict(StrEnum):
     retry = "retry"  # try the same message again later
     give_up = "give_up"  # this message will never go out; try the next contact
     unreachable = "unreachable"  # give up, and the number itself is no good
+    throttled = "throttled"  # the provider's cap for this number is reached: someone else, or another provider
 
 
 @dataclass(frozen=True)

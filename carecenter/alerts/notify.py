@@ -14,16 +14,17 @@ from carecenter.messaging.recipients import Recipient, RecipientRef, family_reci
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from carecenter.words import alert_kind_name, outcome_name
-from notifications.links import link_url, new_response_link
+from notifications.kinds import TOKEN
+from notifications.links import link_token, new_response_link
 from notifications.models import MessageChannel, Purpose, ResponseLink, SmsMessage
 from notifications.outbox import opted_out_among
-from notifications.templates import render, render_within
+from notifications.templates import render
 
 
 def _links(
     session: Session, messaging: AlertMessaging, alert: Alert, recipients: list[Recipient], now: datetime
 ) -> dict[str, str]:
-    """Each recipient's response link URL for this alert, by phone: the one they already have, or
+    """Each recipient's response link token for this alert, by phone: the one they already have, or
     a new one (the new ones written in one Core INSERT: the ORM's unit of work costs more here)."""
     assert alert.id is not None
     links = {link.phone: link for link in session.exec(select(ResponseLink).where(ResponseLink.alert_id == alert.id))}
@@ -47,7 +48,7 @@ def _links(
         for link, link_id in zip(fresh, ids, strict=True):
             link.id = link_id
         links |= {link.phone: link for link in fresh}
-    return {phone: link_url(messaging.public_url, link, messaging.link_secret) for phone, link in links.items()}
+    return {phone: link_token(link, messaging.link_secret) for phone, link in links.items()}
 
 
 def page(
@@ -74,62 +75,78 @@ def page(
     messages = []
     for recipient in recipients:
         distance = distances.get(recipient.phone)
-        text = render_within(
-            "alert_reminder" if reminder else ("alert" if distance is None else "alert_nearby"),
-            recipient.language,
-            max_segments=2,
-            shrink="where",
-            distance=str(distance),
-            center=center.town,
-            code=str(alert.id),
-            who=resident.name,
-            what=alert_kind_name(alert.kind, recipient.language),
-            when=local.strftime("%m-%d %H:%M"),
-            where=resident.address or center.town,
-            link=links[recipient.phone],
-        )
+        kind = "alert.escalated" if reminder else ("alert.critical" if distance is None else "alert.nearby")
+        params = {
+            "center": center.town,
+            "code": str(alert.id),
+            "who": resident.name,
+            "what": alert_kind_name(alert.kind, recipient.language),
+            "when": local.strftime("%m-%d %H:%M"),
+            "where": resident.address or center.town,
+            TOKEN: links[recipient.phone],
+        } | ({"distance": str(distance)} if kind == "alert.nearby" else {})
+        purpose = Purpose.escalation if reminder or stage != "s1" else Purpose.alert
+        critical = alert.severity in (Severity.critical, Severity.high)
+        wechat = None
+        if recipient.openid and recipient.wechat_alerts:  # WeChat first; the SMS waits on it, never dropped
+            wechat = send(
+                session,
+                messaging,
+                recipient,
+                kind=kind,
+                params=params,
+                dedupe_key=f"wechat:{alert.id}:{stage}:{recipient.ref}",
+                critical=critical,
+                channel=MessageChannel.wechat,
+                purpose=purpose,
+                now=now,
+                center_id=center.id,
+                alert_id=alert.id,
+            )
+            messages.append(wechat)
         messages.append(
             send(
                 session,
                 messaging,
                 recipient,
-                body=text,
-                purpose=Purpose.escalation if reminder or stage != "s1" else Purpose.alert,
+                kind=kind,
+                params=params,
                 dedupe_key=f"alert:{alert.id}:{stage}:{recipient.ref}",
+                critical=critical,
+                opted_out=recipient.phone in opted_out,
+                held_by=wechat,
+                purpose=purpose,
                 now=now,
-                critical=alert.severity in (Severity.critical, Severity.high),
                 center_id=center.id,
                 alert_id=alert.id,
-                opted_out=recipient.phone in opted_out,
             )
         )
         if recipient.phone in call:
-            script = call_script(
+            words = call_words(
                 session, alert=alert, resident=resident, center=center, language=recipient.language, now=now
             )
-            if distance is not None:
-                script += " " + render("call_distance", recipient.language, distance=str(distance))
             messages.append(
                 send(
                     session,
                     messaging,
                     recipient,
-                    body=script,
-                    purpose=Purpose.alert,
+                    kind="alert.call" if distance is None else "alert.call_nearby",
+                    params=words | ({"distance": str(distance)} if distance is not None else {}),
                     dedupe_key=f"call:{alert.id}:{stage}:{recipient.ref}",
-                    now=now,
                     critical=True,
+                    channel=MessageChannel.voice,
+                    purpose=Purpose.alert,
+                    now=now,
                     center_id=center.id,
                     alert_id=alert.id,
-                    channel=MessageChannel.voice,
                 )
             )
     return messages
 
 
-def call_script(
+def call_words(
     session: Session, *, alert: Alert, resident: Resident, center: Center, language: str, now: datetime
-) -> str:
+) -> dict[str, str]:
     """What an alert call says: what, who, how long ago, where, and who has already answered."""
     minutes = int((now - alert.opened_at).total_seconds() // 60)
     ago = render("call_minutes_ago", language, minutes=str(minutes)) if minutes else render("call_just_now", language)
@@ -139,16 +156,14 @@ def call_script(
         if answered_by is not None
         else render("call_nobody_yet", language)
     )
-    return render(
-        "call_alert",
-        language,
-        center=center.town,
-        what=alert_kind_name(alert.kind, language),
-        who=resident.name,
-        ago=ago,
-        where=resident.address or center.town,
-        answered=answered,
-    )
+    return {
+        "center": center.town,
+        "what": alert_kind_name(alert.kind, language),
+        "who": resident.name,
+        "ago": ago,
+        "where": resident.address or center.town,
+        "answered": answered,
+    }
 
 
 def tell_outcome(
@@ -167,14 +182,13 @@ def tell_outcome(
             session,
             messaging,
             recipient,
-            body=render(
-                "alert_outcome",
-                recipient.language,
-                center=center.town,
-                who=resident.name,
-                what=alert_kind_name(alert.kind, recipient.language),
-                outcome=outcome_name(alert.outcome or "other", recipient.language),
-            ),
+            kind="alert.outcome",
+            params={
+                "center": center.town,
+                "who": resident.name,
+                "what": alert_kind_name(alert.kind, recipient.language),
+                "outcome": outcome_name(alert.outcome or "other", recipient.language),
+            },
             purpose=Purpose.outcome,
             dedupe_key=f"alert:{alert.id}:outcome:{recipient.ref}",
             now=now,

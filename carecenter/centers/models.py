@@ -8,8 +8,11 @@ from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
 from carecenter.alerts.thresholds import Thresholds
-from carecenter.fields import PHONE_MAX, Name, PhoneNumber, Text, TimeZoneName, created_at_field
+from carecenter.fields import PHONE_MAX, Name, PhoneNumber, Text, TimeZoneName, created_at_field, enum_field
 from carecenter.updates import no_null_for_required_columns
+from notifications.settings import SmsProvider
+
+PROVIDER_HELP = "None: the deployment's (CARECENTER_SMS_PROVIDER, _VOICE_PROVIDER, _FALLBACK_PROVIDER)"
 
 
 class CenterBase(SQLModel):
@@ -23,6 +26,11 @@ class CenterBase(SQLModel):
     welfare_visit_age: int = Field(default=80, ge=60, le=120, description="Residents living alone from this age …")
     welfare_visit_days: int = Field(default=7, ge=1, le=90, description="… are visited at least this often (days)")
     photo_retention_days: int = Field(default=365, ge=30, le=3650, description="Service photos are deleted after this")
+    sms_provider: SmsProvider | None = enum_field(16, default=None, description="Who carries SMS. " + PROVIDER_HELP)
+    voice_provider: SmsProvider | None = enum_field(16, default=None, description="Who places calls")
+    fallback_provider: SmsProvider | None = enum_field(
+        16, default=None, description="The second path for critical messages when the first fails or throttles"
+    )
 
 
 class Center(CenterBase, table=True):
@@ -51,6 +59,9 @@ class CenterUpdate(SQLModel):
     welfare_visit_age: int | None = Field(default=None, ge=60, le=120)
     welfare_visit_days: int | None = Field(default=None, ge=1, le=90)
     photo_retention_days: int | None = Field(default=None, ge=30, le=3650)
+    sms_provider: SmsProvider | None = None
+    voice_provider: SmsProvider | None = None
+    fallback_provider: SmsProvider | None = None
 
 
 class CenterPublic(CenterBase):

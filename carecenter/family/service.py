@@ -15,17 +15,21 @@ from carecenter.residents.models import FamilyContact, Resident
 from carecenter.residents.service import get_contact
 from carecenter.staff.models import Role
 from carecommon.i18n import N_
+from notifications.kinds import TOKEN
 from notifications.links import sign_link_id, verify_link_token
 from notifications.models import Purpose
-from notifications.templates import render
 
 VALID_FOR = timedelta(days=90)
 FAMILY_LINK = b"family-link:"  # a token for this page opens no response link, and the other way round
 
 
-def family_url(public_url: str, link: FamilyLink, secret: bytes) -> str:
+def family_token(link: FamilyLink, secret: bytes) -> str:
     assert link.id is not None
-    return f"{public_url.rstrip('/')}/f/{sign_link_id(link.id, secret, FAMILY_LINK)}"
+    return sign_link_id(link.id, secret, FAMILY_LINK)
+
+
+def family_url(public_url: str, link: FamilyLink, secret: bytes) -> str:
+    return f"{public_url.rstrip('/')}/f/{family_token(link, secret)}"
 
 
 def current_link(session: Session, contact_id: int, now: datetime) -> FamilyLink | None:
@@ -100,12 +104,12 @@ def _text_the_link(
     center = session.get(Center, resident.center_id)
     assert center is not None and link.id is not None
     recipient = family_recipient(contact, center.time_zone)
-    url = family_url(messaging.public_url, link, messaging.link_secret)
     send(
         session,
         messaging,
         recipient,
-        body=render("family_link", recipient.language, center=center.town, who=resident.name, link=url),
+        kind="family.link",
+        params={"center": center.town, "who": resident.name, TOKEN: family_token(link, messaging.link_secret)},
         purpose=Purpose.reminder,
         dedupe_key=f"family_link:{link.id}:{link.expires_at:%Y%m%d%H%M%S}",
         now=now,

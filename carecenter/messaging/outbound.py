@@ -1,12 +1,14 @@
 """Queueing one message for a recipient: the one way visits and alerts write to the outbox."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from carecenter.centers.models import Center
 from carecenter.messaging.recipients import Recipient
-from notifications.models import MessageChannel, Purpose, SmsMessage
+from notifications.models import MessageChannel, Provider, Purpose, SmsMessage
 from notifications.outbox import enqueue_sms
 from notifications.settings import SmsSettings
 
@@ -20,12 +22,26 @@ class AlertMessaging:
     link_secret: bytes
 
 
+def providers(settings: SmsSettings, center: Center | None, channel: MessageChannel) -> tuple[str | None, str | None]:
+    """Who carries a message of this center on this channel, and the second path for critical ones.
+    None stands for the deployment's own provider (CARECENTER_SMS_PROVIDER), which the dispatcher holds."""
+    if channel == MessageChannel.wechat:
+        first: str = Provider.wechat
+    elif channel == MessageChannel.voice:
+        first = (center.voice_provider if center else None) or settings.voice()
+    else:
+        first = (center.sms_provider if center else None) or settings.sms_provider
+    second = (center.fallback_provider if center else None) or settings.fallback_provider
+    return (None if first == settings.sms_provider else first), (None if second == first else second)
+
+
 def send(
     session: Session,
     messaging: AlertMessaging,
     recipient: Recipient,
     *,
-    body: str,
+    kind: str,
+    params: Mapping[str, str],
     purpose: Purpose,
     dedupe_key: str,
     now: datetime,
@@ -35,14 +51,27 @@ def send(
     critical: bool = False,
     opted_out: bool | None = None,
     channel: MessageChannel = MessageChannel.sms,
+    held_by: SmsMessage | None = None,
 ) -> SmsMessage:
-    """Queue one message (an SMS, or a call) for a recipient (their quiet hours apply unless it is critical)."""
+    """Queue one message (an SMS, a call, a WeChat message) of `kind` for a recipient, through their
+    center's provider (their quiet hours apply unless it is critical). An SMS `held_by` a WeChat
+    message waits for WeChat's delivery and goes only if WeChat did not deliver."""
+    center = session.get(Center, center_id) if center_id is not None else None
+    provider, fallback = providers(messaging.sms, center, channel)
+    wait = held_by is not None and held_by.id is not None and held_by.status != "suppressed"
     return enqueue_sms(
         session=session,
         settings=messaging.sms,
         to=recipient.phone,
         language=recipient.language,
-        body=body,
+        kind=kind,
+        params=params,
+        public_url=messaging.public_url,
+        provider=provider,
+        fallback_provider=fallback,
+        to_openid=recipient.openid if channel == MessageChannel.wechat else None,
+        held_by=held_by.id if wait and held_by is not None else None,
+        hold_until=now + timedelta(seconds=messaging.sms.wechat_grace_seconds) if wait else None,
         purpose=purpose,
         dedupe_key=dedupe_key,
         now=now,

@@ -44,6 +44,9 @@ class Recipient:
     language: str
     role: LinkRole
     quiet_hours: QuietHours | None = None
+    openid: str | None = None  # a family contact's bound WeChat
+    wechat_alerts: bool = False
+    wechat_visits: bool = False
 
 
 def staff_recipient(staff: Staff) -> Recipient:
@@ -56,7 +59,16 @@ def family_recipient(contact: FamilyContact, time_zone: str) -> Recipient:
     quiet = None
     if contact.quiet_hours_start is not None and contact.quiet_hours_end is not None:
         quiet = QuietHours(contact.quiet_hours_start, contact.quiet_hours_end, time_zone)
-    return Recipient(RecipientRef("contact", contact.id), contact.phone, contact.language, LinkRole.family, quiet)
+    return Recipient(
+        RecipientRef("contact", contact.id),
+        contact.phone,
+        contact.language,
+        LinkRole.family,
+        quiet,
+        openid=contact.wechat_openid,
+        wechat_alerts=contact.wechat_alerts,
+        wechat_visits=contact.wechat_visits,
+    )
 
 
 def reachable_family(session: Session, resident_id: int, *, visit_updates: bool = False) -> list[FamilyContact]:

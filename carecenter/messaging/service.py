@@ -8,8 +8,10 @@ from sqlmodel import Session, col, func, select
 
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
+from carecenter.centers.models import Center
 from carecenter.errors import InvalidField, TooManyAttempts
 from carecenter.fields import DEFAULT_PHONE_REGION
+from carecenter.messaging.outbound import providers
 from carecenter.messaging.recipients import RecipientRef
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import FamilyContact
@@ -18,7 +20,6 @@ from carecommon.i18n import N_
 from notifications.models import MessageChannel, MessageStatus, Purpose, SmsMessage
 from notifications.outbox import enqueue_sms
 from notifications.settings import SmsSettings
-from notifications.templates import render
 
 
 def list_messages(
@@ -90,11 +91,15 @@ def send_test_sms(
     ).one()
     if recent >= TESTS_PER_HOUR:
         raise TooManyAttempts("At most {count} test messages an hour; try again later.", 3600, count=TESTS_PER_HOUR)
+    center = session.get(Center, actor.center_id) if actor.center_id is not None else None
+    provider, fallback = providers(sms_settings, center, channel)
     message = enqueue_sms(
         session=session,
         settings=sms_settings,
         to=to,
-        body=render("test_call" if channel == MessageChannel.voice else "test", language),
+        kind="test.call" if channel == MessageChannel.voice else "test.sms",
+        provider=provider,
+        fallback_provider=fallback,
         channel=channel,
         language=language,
         purpose=Purpose.test,

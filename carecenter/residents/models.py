@@ -23,6 +23,7 @@ from carecenter.geo import CoordinateSystem, to_wgs84
 from carecenter.staff.models import Language
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
+from carecommon.sqltypes import UTCDateTime
 
 
 class Gender(StrEnum):
@@ -259,6 +260,10 @@ class FamilyContact(FamilyContactBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="resident.id", index=True)
     created_at: datetime = created_at_field()
+    wechat_openid: str | None = Field(default=None, max_length=64, index=True, description="Bound by QR code")
+    wechat_bound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    wechat_alerts: bool = Field(default=True, description="Alerts to WeChat (critical ones also by SMS and call)")
+    wechat_visits: bool = Field(default=False, description="Completed visits to WeChat")
 
 
 OPT_IN_DESCRIPTION = "Whether SMS go to this number: the family's wish, or a STOP / START reply from it"
@@ -294,3 +299,7 @@ class FamilyContactPublic(FamilyContactBase):
     sms_opt_in: SmsOptIn = Field(description=OPT_IN_DESCRIPTION)
     unreachable_at: datetime | None = Field(description="When the SMS provider found the number unusable")
     unreachable_code: int | None
+    wechat_bound: bool = Field(default=False, description="A WeChat account is bound (by the family's QR scan)")
+    wechat_bound_at: datetime | None = None
+    wechat_alerts: bool = True
+    wechat_visits: bool = False

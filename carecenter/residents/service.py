@@ -278,6 +278,7 @@ def contacts_public(session: Session, contacts: list[FamilyContact]) -> list[Fam
                     "sms_opt_in": SmsOptIn.opted_out if opted_out else SmsOptIn.opted_in,
                     "unreachable_at": state.unreachable_at if state else None,
                     "unreachable_code": state.unreachable_code if state else None,
+                    "wechat_bound": contact.wechat_openid is not None,
                 },
             )
         )

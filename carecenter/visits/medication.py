@@ -83,7 +83,7 @@ def record_medication(
             session,
             messaging,
             visit=visit,
-            template="medication_missed",
+            kind="medication.refused",
             event=f"medication:{data.index}:{entry['outcome']}",
             now=now,
             medicine=f"{entry['name']} {entry.get('dose', '')}".strip(),

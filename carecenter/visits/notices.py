@@ -12,7 +12,6 @@ from carecenter.messaging.recipients import managers, staff_recipient
 from carecenter.residents.models import Resident
 from carecenter.visits.models import Visit
 from notifications.models import Purpose
-from notifications.templates import render
 
 Param = str | Callable[[str], str]  # a value, or one put into words in the reader's language
 
@@ -22,13 +21,13 @@ def tell_managers(
     messaging: AlertMessaging,
     *,
     visit: Visit,
-    template: str,
+    kind: str,
     event: str,
     now: datetime,
     **params: Param,
 ) -> None:
-    """The template with the center's town and the resident's name, to each manager (deduplicated
-    by visit, event and manager)."""
+    """A message of `kind` with the center's town and the resident's name, to each manager
+    (deduplicated by visit, event and manager)."""
     center = session.get(Center, visit.center_id)
     resident = session.get(Resident, visit.resident_id)
     assert center is not None and resident is not None
@@ -39,7 +38,8 @@ def tell_managers(
             session,
             messaging,
             recipient,
-            body=render(template, recipient.language, center=center.town, who=resident.name, **words),
+            kind=kind,
+            params={"center": center.town, "who": resident.name, **words},
             purpose=Purpose.reminder,
             dedupe_key=f"visit:{visit.id}:{event}:{recipient.ref}",
             now=now,

@@ -45,7 +45,6 @@ from carecenter.words import VALUE_NAMES
 from carecommon.i18n import N_, Word
 from carecommon.sqltypes import upsert_insert
 from notifications.models import Purpose
-from notifications.templates import render
 
 
 # -- care plans ---------------------------------------------------------------------------------
@@ -453,9 +452,8 @@ def _tell_family_visit_done(session: Session, messaging: AlertMessaging, *, visi
         session,
         messaging,
         recipient,
-        body=render(
-            "visit_completed", recipient.language, center=center.town, who=resident.name, when=f"{local:%H:%M}"
-        ),
+        kind="family.visit_update",
+        params={"center": center.town, "who": resident.name, "when": f"{local:%H:%M}"},
         purpose=Purpose.outcome,
         dedupe_key=f"visit:{visit.id}:completed:{recipient.ref}",
         now=now,
@@ -519,7 +517,7 @@ def raise_concern(
     session.add(visit)
     worker = session.get(Staff, actor.staff_id) if actor.staff_id else None
     name = worker.name if worker else actor.username
-    tell_managers(session, messaging, visit=visit, template="visit_concern", event="concern", now=now, worker=name)
+    tell_managers(session, messaging, visit=visit, kind="visit.concern", event="concern", now=now, worker=name)
     return visit
 
 

@@ -56,14 +56,13 @@ def send_visit_reminders(session: Session, messaging: AlertMessaging, *, now: da
                 session,
                 messaging,
                 recipient,
-                body=render(
-                    "visit_reminder",
-                    recipient.language,
-                    center=center.town,
-                    who=resident.name,
-                    when=when,
-                    where=resident.address or center.town,
-                ),
+                kind="visit.reminder",
+                params={
+                    "center": center.town,
+                    "who": resident.name,
+                    "when": when,
+                    "where": resident.address or center.town,
+                },
                 purpose=Purpose.reminder,
                 dedupe_key=f"visit:{visit.id}:reminder:{recipient.ref}",
                 now=now,
@@ -100,7 +99,8 @@ def detect_late_and_missed(session: Session, messaging: AlertMessaging, *, now: 
                 session,
                 messaging,
                 recipient,
-                body=render("visit_late", recipient.language, center=center.town, who=resident.name, when=when),
+                kind="visit.late",
+                params={"center": center.town, "who": resident.name, "when": when},
                 purpose=Purpose.reminder,
                 dedupe_key=f"visit:{visit.id}:late:{recipient.ref}",
                 now=now,
@@ -125,7 +125,7 @@ def detect_late_and_missed(session: Session, messaging: AlertMessaging, *, now: 
             session,
             messaging,
             visit=visit,
-            template="visit_missed",
+            kind="visit.missed",
             event="missed",
             now=now,
             when=when,
@@ -178,7 +178,8 @@ def send_daily_digests(session: Session, messaging: AlertMessaging, *, now: date
                 session,
                 messaging,
                 recipient,
-                body=render("digest", recipient.language, center=center.town, summary=summary),
+                kind="manager.digest",
+                params={"center": center.town, "summary": summary},
                 purpose=Purpose.digest,
                 dedupe_key=f"digest:{worker_id}:{today.isoformat()}",
                 now=now,
@@ -232,23 +233,24 @@ def send_manager_summaries(session: Session, messaging: AlertMessaging, *, now: 
         not_seen = [d.resident_name for d in welfare_due(session, center=center, now=now) if d.overdue]
         for manager in waiting:
             recipient = staff_recipient(manager)
-            body = render(
-                "manager_summary",
-                recipient.language,
-                center=center.town,
-                planned=str(planned),
-                completed=str(completed),
-                missed=str(missed),
-                alerts=str(alerts),
+            more = " ".join(
+                render(template, recipient.language, count=str(len(names)), names=_few(names))
+                for template, names in (("summary_assessments", assessments), ("summary_welfare", not_seen))
+                if names
             )
-            for template, names in (("summary_assessments", assessments), ("summary_welfare", not_seen)):
-                if names:
-                    body += " " + render(template, recipient.language, count=str(len(names)), names=_few(names))
             message = send(
                 session,
                 messaging,
                 recipient,
-                body=body,
+                kind="manager.summary",
+                params={
+                    "center": center.town,
+                    "planned": str(planned),
+                    "completed": str(completed),
+                    "missed": str(missed),
+                    "alerts": str(alerts),
+                    "more": more,
+                },
                 purpose=Purpose.digest,
                 dedupe_key=_summary_key(manager, today),
                 now=now,
