@@ -90,7 +90,7 @@ class FakeTencentApi(LocalApi):
         voice_templates: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
-        self.secret_id = "AKIDFakeForTests"
+        self.secret_id = "AKIDFakeForTests"  # noqa: S105 - made up
         self.secret_key = "fake-tencent-secret"  # noqa: S105 - the stand-in's own made-up secret
         self.sms_app_id, self.voice_app_id, self.sign_name = sms_app_id, voice_app_id, sign_name
         self.sms_templates = sms_templates or {}  # template id -> how many parameters
