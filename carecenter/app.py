@@ -43,6 +43,7 @@ from carecenter.web import install_web
 from carecommon.clock import utcnow
 from notifications.channel import SmsChannel
 from notifications.dispatcher import Dispatcher
+from notifications.provider_webhooks import router as provider_webhooks_router
 from notifications.providers import deployment_sender, make_senders
 from notifications.senders import SmsSender
 from notifications.webhooks import install_webhook_errors
@@ -144,6 +145,7 @@ def create_app(
         audit_router,
         messaging_router,
         sms_webhooks_router,
+        provider_webhooks_router,
         devices_router,
         device_profiles_router,
         readings_router,

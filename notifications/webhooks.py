@@ -26,6 +26,7 @@ from notifications.models import (
     SmsMessage,
 )
 from notifications.outbox import set_opted_out
+from notifications.receipts import find_message, key_pressed
 from notifications.templates import render
 from notifications.twilio_errors import Verdict, classify
 from notifications.voice import CALL_STATUS_PATH, GATHER_PATH, call_twiml, closing_twiml
@@ -48,7 +49,8 @@ ACK_PATTERN = re.compile(r"^(?:1|OK|YES|收到|确认|ACK)(?:\s+(?P<code>[A-Z0-9
 
 
 class ForbiddenWebhook(Exception):
-    pass
+    def __init__(self, message: str = "invalid Twilio signature") -> None:
+        super().__init__(message)
 
 
 async def signed_form(request: Request, channel: ChannelDep) -> dict[str, str]:
@@ -124,14 +126,10 @@ def twilio_gather(params: SignedForm, request: Request, channel: ChannelDep, now
             gather = f"{channel.public_url.rstrip('/')}{GATHER_PATH}?m={message.id}"
             return _twiml(call_twiml(message.body, message.language, gather))
         if message.digits is None:  # the first answer counts; a second key on the same call changes nothing
-            message.digits, message.updated_at = digit, now
             message.provider_sid = message.provider_sid or params.get("CallSid")
-            if STATUS_RANK[MessageStatus.delivered] > STATUS_RANK[MessageStatus(message.status)]:
-                message.status, message.delivered_at = MessageStatus.delivered, now
-            session.add(message)
-            channel.events.call_answered(session=session, message=message, digit=digit, now=now)
+            key_pressed(session, channel.events, message, digit=digit, now=now)
             session.commit()
-        return _twiml(closing_twiml(CALL_ANSWERS[message.digits], message.language))
+        return _twiml(closing_twiml(CALL_ANSWERS[message.digits or digit], message.language))
 
 
 @router.post(CALL_STATUS_PATH, response_class=Response)
@@ -158,11 +156,7 @@ def twilio_call_status(params: SignedForm, request: Request, channel: ChannelDep
 
 
 def _find_message(session: Session, message_id: str | None, sid: str) -> SmsMessage | None:
-    if message_id and message_id.isdigit():
-        message = session.get(SmsMessage, int(message_id))
-        if message is not None and message.provider_sid in (None, sid):
-            return message
-    return session.exec(select(SmsMessage).where(SmsMessage.provider_sid == sid)).first()
+    return find_message(session, sid=sid, message_id=message_id)
 
 
 def _reply_language(session: Session, phone: str, body: str) -> str:
@@ -198,8 +192,8 @@ def twilio_inbound(params: SignedForm, channel: ChannelDep, now: NowDep) -> Resp
 
 
 def install_webhook_errors(app: FastAPI) -> None:
-    """A bad or missing signature is a 403 with a plain message."""
+    """A bad or missing signature (or callback key) is a 403 with a plain message."""
 
     @app.exception_handler(ForbiddenWebhook)
-    async def _forbidden(_request: Request, _exc: ForbiddenWebhook) -> Response:
-        return Response("invalid Twilio signature", status_code=403, media_type="text/plain")
+    async def _forbidden(_request: Request, exc: ForbiddenWebhook) -> Response:
+        return Response(str(exc), status_code=403, media_type="text/plain")
