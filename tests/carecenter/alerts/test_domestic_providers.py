@@ -18,6 +18,7 @@ from notifications.fake_tencent_api import FakeTencentApi
 from notifications.kinds import KINDS
 from notifications.models import MessageEvent, SmsMessage
 from notifications.provider_webhooks import receipt_urls
+from notifications.settings import SmsProvider
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.alerts.test_alert_lifecycle import sweep
 from tests.conftest import PUBLIC_URL, Clock, make_app, make_settings, make_sms_settings
@@ -55,7 +56,8 @@ def domestic_app(
 
 
 def on(session: Session, s: Scenario, provider: str, fallback: str | None = None) -> None:
-    s.center.sms_provider, s.center.voice_provider, s.center.fallback_provider = provider, provider, fallback
+    first, second = SmsProvider(provider), SmsProvider(fallback) if fallback else None
+    s.center.sms_provider, s.center.voice_provider, s.center.fallback_provider = first, first, second
     session.add(s.center)
     session.commit()
     approve_templates(session, "aliyun", "tencent")
@@ -235,5 +237,6 @@ def test_receipts_need_the_key_and_survive_garbage(
         assert answer.status_code == 200 and answer.json()["code"] == 0
     assert client.post(path, content=b"not json", headers={"Content-Type": "application/json"}).status_code == 200
     voice = urls["tencent_voice"].removeprefix(PUBLIC_URL)
-    for garbage in ([], {"voicekey_callback": "x"}, {"voicekey_callback": {"callid": 5, "keypress": None}}):
+    pushes: list[object] = [[], {"voicekey_callback": "x"}, {"voicekey_callback": {"callid": 5, "keypress": None}}]
+    for garbage in pushes:
         assert client.post(voice, json=garbage).json() == {"result": 0, "errmsg": "OK"}
