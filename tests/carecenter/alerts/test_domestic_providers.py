@@ -232,8 +232,9 @@ def test_receipts_need_the_key_and_survive_garbage(
     path = urls["aliyun_sms"].removeprefix(PUBLIC_URL)
     assert client.post(path.split("?")[0], json=[]).status_code == 403
     assert client.post(path.split("?")[0] + "?key=wrong", json=[]).status_code == 403
-    for garbage in ({"a": 1}, [1, "x", None], [{"biz_id": "nope", "success": True}], [{"biz_id": ["x"]}]):
-        answer = client.post(path, json=garbage)
+    reports: list[object] = [{"a": 1}, [1, "x", None], [{"biz_id": "nope", "success": True}], [{"biz_id": ["x"]}]]
+    for report in reports:
+        answer = client.post(path, json=report)
         assert answer.status_code == 200 and answer.json()["code"] == 0
     assert client.post(path, content=b"not json", headers={"Content-Type": "application/json"}).status_code == 200
     voice = urls["tencent_voice"].removeprefix(PUBLIC_URL)
