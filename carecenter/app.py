@@ -48,6 +48,7 @@ from notifications.providers import deployment_sender, make_senders
 from notifications.senders import SmsSender
 from notifications.webhooks import install_webhook_errors
 from notifications.webhooks import router as sms_webhooks_router
+from notifications.wechat_webhooks import router as wechat_webhooks_router
 
 
 class Service(Protocol):
@@ -146,6 +147,7 @@ def create_app(
         messaging_router,
         sms_webhooks_router,
         provider_webhooks_router,
+        wechat_webhooks_router,
         devices_router,
         device_profiles_router,
         readings_router,

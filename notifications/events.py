@@ -24,6 +24,12 @@ class SmsEvents(Protocol):
     def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
         """Someone pressed a key on an alert call: "1" takes charge, "2" cannot go."""
 
+    def wechat_scanned(self, *, session: Session, openid: str, scene: str, now: datetime) -> str | None:
+        """A family member scanned a binding code; returns the reply (the confirmation link)."""
+
+    def wechat_unbind(self, *, session: Session, openid: str, now: datetime) -> str | None:
+        """A family member unfollowed the account or asked to unbind; returns the reply."""
+
 
 class NoEvents:
     """Used until the domain core registers its own: nothing reacts."""
@@ -35,4 +41,10 @@ class NoEvents:
         return None
 
     def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
+        return None
+
+    def wechat_scanned(self, *, session: Session, openid: str, scene: str, now: datetime) -> str | None:
+        return None
+
+    def wechat_unbind(self, *, session: Session, openid: str, now: datetime) -> str | None:
         return None

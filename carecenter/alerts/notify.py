@@ -178,10 +178,12 @@ def tell_outcome(
         recipient = family_recipient(contact, center.time_zone)
         if recipient.ref not in told:
             continue
+        by_wechat = recipient.openid is not None and recipient.wechat_alerts
         send(
             session,
             messaging,
             recipient,
+            channel=MessageChannel.wechat if by_wechat else MessageChannel.sms,
             kind="alert.outcome",
             params={
                 "center": center.town,

@@ -31,3 +31,15 @@ class FamilyLinkPublic(SQLModel):
     expires_at: datetime
     revoked_at: datetime | None
     last_viewed_at: datetime | None
+
+
+class WeChatBinding(SQLModel, table=True):
+    """A scan waiting for the family member's confirmation (then the contact holds the openid)."""
+
+    __tablename__ = "wechat_binding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="family_contact.id", index=True, ondelete="CASCADE")
+    openid: str = Field(max_length=64)
+    created_at: datetime = instant_field()
+    confirmed_at: datetime | None = instant_field(default=None)

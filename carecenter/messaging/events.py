@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel
+from carecenter.family import wechat
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import RecipientRef
 from carecenter.staff.models import Staff
@@ -43,3 +44,16 @@ class DomainSmsEvents:
             session, alert_id=alert.id or 0, ref=message.recipient_ref, answer="going", now=now, channel=Channel.call
         )
         alerts.acknowledge(session, alert=alert, staff_id=None, channel=Channel.call, now=now)
+
+    def wechat_scanned(self, *, session: Session, openid: str, scene: str, now: datetime) -> str | None:
+        return wechat.scanned(
+            session,
+            openid=openid,
+            scene=scene,
+            secret=self.messaging.link_secret,
+            public_url=self.messaging.public_url,
+            now=now,
+        )
+
+    def wechat_unbind(self, *, session: Session, openid: str, now: datetime) -> str | None:
+        return wechat.unbind_reply(session, openid=openid, now=now)

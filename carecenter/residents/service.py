@@ -11,7 +11,7 @@ from carecenter.access import Actor
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, InvalidField, NotFound
-from carecenter.family.models import FamilyLink
+from carecenter.family.models import FamilyLink, WeChatBinding
 from carecenter.fields import mask_national_id
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import (
@@ -214,6 +214,7 @@ def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: da
     for link in session.exec(select(FamilyLink).where(FamilyLink.resident_id == resident_id)).all():
         session.delete(link)
     for contact in session.exec(select(FamilyContact).where(FamilyContact.resident_id == resident_id)).all():
+        _forget_wechat_scans(session, contact)
         session.delete(contact)
     session.flush()
     record_event(
@@ -362,12 +363,18 @@ def _revoke_family_links(session: Session, which: ColumnElement[bool], now: date
         session.add(link)
 
 
+def _forget_wechat_scans(session: Session, contact: FamilyContact) -> None:
+    for scan in session.exec(select(WeChatBinding).where(WeChatBinding.contact_id == contact.id)).all():
+        session.delete(scan)
+
+
 def delete_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int, now: datetime) -> None:
     """Remove a family contact and their family-page links (managers and admins): they are messaged no more."""
     resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
     actor.require(Role.manager, Role.admin, to=N_("remove family contacts"))
     for link in session.exec(select(FamilyLink).where(FamilyLink.contact_id == contact.id)).all():
         session.delete(link)
+    _forget_wechat_scans(session, contact)
     session.flush()
     record_event(
         session=session,

@@ -44,7 +44,7 @@ from carecenter.visits.rules import VisitRules
 from carecenter.words import VALUE_NAMES
 from carecommon.i18n import N_, Word
 from carecommon.sqltypes import upsert_insert
-from notifications.models import Purpose
+from notifications.models import MessageChannel, Purpose
 
 
 # -- care plans ---------------------------------------------------------------------------------
@@ -448,10 +448,12 @@ def _tell_family_visit_done(session: Session, messaging: AlertMessaging, *, visi
         return
     recipient = family_recipient(contact, center.time_zone)
     local = visit.checked_out_at.astimezone(ZoneInfo(center.time_zone))
+    by_wechat = recipient.openid is not None and recipient.wechat_visits
     send(
         session,
         messaging,
         recipient,
+        channel=MessageChannel.wechat if by_wechat else MessageChannel.sms,
         kind="family.visit_update",
         params={"center": center.town, "who": resident.name, "when": f"{local:%H:%M}"},
         purpose=Purpose.outcome,

@@ -23,6 +23,7 @@ from carecenter.web.pages import (
     schedule,
     session,
     tablet,
+    wechat,
     worker,
 )
 from carecenter.web.render import HERE, render, set_error_key
@@ -46,6 +47,7 @@ PAGES = (
     figures,
     respond,
     family,
+    wechat,
     assessments,
     paperwork,
     tablet,

@@ -61,6 +61,8 @@ def family_page(token: str, request: Request, session: SessionDep, now: NowDep) 
         rows=rows,
         totals=totals,
         services=service_names(session, view.center.id or 0, language),
+        wechat_code=f"/f/{token}/wechat" if "wechat" in request.app.state.sms.dispatcher.senders else None,
+        wechat_bound=contact.wechat_openid is not None,
     )
 
 

@@ -80,6 +80,7 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         sos_numbers=device_commands.sos_numbers(session, resident_id) if watches else [],
         contacts_changed=request.query_params.get("contacts_changed") == "1",
         family_links=family_links,
+        wechat_ready="wechat" in request.app.state.sms.dispatcher.senders,
         eligibility=subsidies.list_eligibility(session=session, actor=user.actor, resident_id=resident_id),
         groups=[g.value for g in EligibilityGroup],
         statement_months=statement_months(now.astimezone(ZoneInfo(user.time_zone)).date()),

@@ -57,7 +57,7 @@ def _open(session: Session, request: Request, token: str, now: datetime) -> Resp
     return link
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     """A form posted from another site is refused (the page has no session, so no CSRF token: the
     browser's Origin header is the check). A request without one (an old phone browser) passes."""
     origin = request.headers.get("origin")
@@ -134,7 +134,7 @@ def answer(
     outcome: Annotated[str | None, Form(max_length=30)] = None,
 ) -> HTMLResponse:
     """Record an answer given through the link; one that no longer makes sense changes nothing."""
-    if not _same_origin(request):
+    if not same_origin(request):
         return _notice(request, DEFAULT_LANGUAGE, UNKNOWN, 403)
     link = _open(session, request, token, now)
     if isinstance(link, HTMLResponse):
