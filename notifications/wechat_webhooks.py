@@ -59,6 +59,7 @@ def wechat_check(_signed: Signed, request: Request) -> str:
 
 @router.post(WECHAT_PATH, response_class=Response)
 async def wechat_event(_signed: Signed, request: Request, channel: ChannelDep, now: NowDep) -> Response:
+    """WeChat's events and messages: scans, unfollows, "解绑", template messages' delivery."""
     message = parse_message(await request.body())
     reply = handle(channel, message, now)
     if reply is None:

@@ -23,6 +23,7 @@ from carecenter.service_records.models import ServiceRecord
 from carecenter.staff.models import Role, Staff
 from carecenter.subsidies.models import Eligibility, SubsidyRule
 from carecenter.visits.models import CarePlan, Visit, VisitPhoto
+from notifications.models import SmsMessage
 
 PASSWORD = "correct-horse-battery"
 _seq = count(1)
@@ -340,3 +341,23 @@ def make_device_media(session: Session, *, device: Device, store: Any) -> Device
         received_at=datetime.now(UTC),
     )
     return _save(session, item)
+
+
+def make_message(session: Session, *, center: Center, to: str = "+8613900000077") -> SmsMessage:
+    """A message of the center in the outbox, already handed to the provider."""
+    now = datetime.now(UTC)
+    message = SmsMessage(
+        dedupe_key=f"made:{next(_seq)}",
+        to_phone=to,
+        language="zh-CN",
+        body="测试",
+        purpose="test",
+        center_id=center.id,
+        status="sent",
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    session.commit()
+    return message

@@ -25,6 +25,7 @@ def create_center(
     data: CenterCreate, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> Center:
     """Create a center (admins)."""
+    service.check_providers(data, settings.sms.configured_providers())
     center = service.create_center(
         session=session, actor=actor, data=data, default_time_zone=settings.timezone, now=now
     )
@@ -39,8 +40,11 @@ def get_center(center_id: int, actor: ActorDep, session: SessionDep) -> Center:
 
 
 @router.patch("/{center_id}", response_model=CenterPublic)
-def update_center(center_id: int, data: CenterUpdate, actor: ActorDep, session: SessionDep, now: NowDep) -> Center:
-    """Change a center's details (admins)."""
+def update_center(
+    center_id: int, data: CenterUpdate, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> Center:
+    """Change a center's details (admins), its SMS, call and second providers among them."""
+    service.check_providers(data, settings.sms.configured_providers())
     center = service.update_center(session=session, actor=actor, center_id=center_id, data=data, now=now)
     session.commit()
     return center

@@ -10,7 +10,7 @@ from carecenter.audit.service import record_event
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center, CenterCreate, CenterUpdate
-from carecenter.errors import Conflict
+from carecenter.errors import Conflict, InvalidField
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
 from carecenter.service_records.models import MonthClose
@@ -33,6 +33,14 @@ def get_center(*, session: Session, actor: Actor, center_id: int) -> Center:
     actor.require_visible(center.id if center else None, "center")
     assert center is not None
     return center
+
+
+def check_providers(data: CenterCreate | CenterUpdate, ready: set[str]) -> None:
+    """A center may only name providers this server is set up for (their credentials are set)."""
+    for name in ("sms_provider", "voice_provider", "fallback_provider"):
+        provider = getattr(data, name)
+        if provider is not None and provider not in ready:
+            raise InvalidField(["body", name], "{provider} is not set up on this server", provider=provider)
 
 
 def create_center(

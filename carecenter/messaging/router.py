@@ -2,14 +2,23 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from carecenter.auth.deps import ActorDep, NowDep, SessionDep, SettingsDep
 from carecenter.fields import NO_NUL
 from carecenter.messaging import service
-from carecenter.messaging.models import TestSmsRequest
+from carecenter.messaging.models import TemplateIn, TemplateProvider, TestSmsRequest
 from carecenter.pagination import Page, PageParams, page_params
-from notifications.models import MessageStatus, Purpose, SmsMessage, SmsMessagePublic
+from notifications.models import (
+    MessageChannel,
+    MessageEvent,
+    MessageEventPublic,
+    MessageStatus,
+    ProviderTemplate,
+    Purpose,
+    SmsMessage,
+    SmsMessagePublic,
+)
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 
@@ -47,7 +56,52 @@ def send_test(
         language=data.language,
         sms_settings=settings.sms,
         now=now,
-        channel=data.channel,
+        channel=MessageChannel(data.channel),
     )
     session.commit()
     return message
+
+
+@router.get("/templates", response_model=list[ProviderTemplate])
+def list_templates(actor: ActorDep, session: SessionDep) -> list[ProviderTemplate]:
+    """The templates the providers approved, as an admin entered them (managers and admins)."""
+    return service.list_templates(session=session, actor=actor)
+
+
+@router.put("/templates/{provider}/{kind}", response_model=ProviderTemplate)
+def save_template(
+    provider: TemplateProvider,
+    kind: Annotated[str, Path(max_length=40, pattern=r"^[a-z_.]+$")],
+    data: TemplateIn,
+    actor: ActorDep,
+    session: SessionDep,
+    now: NowDep,
+    request: Request,
+) -> ProviderTemplate:
+    """Enter the template a provider approved for one kind of message (admins)."""
+    template = service.save_template(session=session, actor=actor, provider=provider, kind=kind, data=data, now=now)
+    session.commit()
+    request.app.state.sms.dispatcher.forget_templates()
+    return template
+
+
+@router.delete("/templates/{provider}/{kind}", status_code=204)
+def delete_template(
+    provider: TemplateProvider,
+    kind: Annotated[str, Path(max_length=40, pattern=r"^[a-z_.]+$")],
+    actor: ActorDep,
+    session: SessionDep,
+    now: NowDep,
+    request: Request,
+) -> None:
+    """Remove a template (admins): that kind is no longer sent through this provider."""
+    service.delete_template(session=session, actor=actor, provider=provider, kind=kind, now=now)
+    session.commit()
+    request.app.state.sms.dispatcher.forget_templates()
+
+
+@router.get("/{message_id}/events", response_model=list[MessageEventPublic])
+def message_events(message_id: int, actor: ActorDep, session: SessionDep) -> list[MessageEvent]:
+    """What happened to one message beyond its status: failures, the second provider, caps, receipts, keys."""
+    message = service.get_message(session=session, actor=actor, message_id=message_id)
+    return service.message_stories(session, [message_id])[message.id or 0]

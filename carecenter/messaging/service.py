@@ -9,15 +9,17 @@ from sqlmodel import Session, col, func, select
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
-from carecenter.errors import InvalidField, TooManyAttempts
+from carecenter.errors import InvalidField, NotFound, TooManyAttempts
 from carecenter.fields import DEFAULT_PHONE_REGION
+from carecenter.messaging.models import TemplateIn
 from carecenter.messaging.outbound import providers
 from carecenter.messaging.recipients import RecipientRef
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import FamilyContact
 from carecenter.staff.models import Role, Staff
-from carecommon.i18n import N_
-from notifications.models import MessageChannel, MessageStatus, Purpose, SmsMessage
+from carecommon.i18n import N_, Word
+from notifications.kinds import KINDS
+from notifications.models import MessageChannel, MessageEvent, MessageStatus, ProviderTemplate, Purpose, SmsMessage
 from notifications.outbox import enqueue_sms
 from notifications.settings import SmsSettings
 
@@ -45,6 +47,21 @@ def list_messages(
     if alert_id is not None:
         stmt = stmt.where(SmsMessage.alert_id == alert_id)
     return paginate(session, stmt.order_by(col(SmsMessage.id).desc()), page)
+
+
+def message_stories(session: Session, message_ids: list[int]) -> dict[int, list[MessageEvent]]:
+    """What happened to each message beyond its status (failures, a switch of provider, caps,
+    receipts, keys), oldest first, in one query."""
+    stories: dict[int, list[MessageEvent]] = {message_id: [] for message_id in message_ids}
+    if message_ids:
+        events = session.exec(
+            select(MessageEvent)
+            .where(col(MessageEvent.message_id).in_(message_ids))
+            .order_by(col(MessageEvent.at), col(MessageEvent.id))
+        ).all()
+        for event in events:
+            stories[event.message_id].append(event)
+    return stories
 
 
 TESTS_PER_HOUR = 5
@@ -119,3 +136,72 @@ def send_test_sms(
         now=now,
     )
     return message
+
+
+def get_message(*, session: Session, actor: Actor, message_id: int) -> SmsMessage:
+    """One message of the actor's center (admins: any), for managers and admins."""
+    message = session.get(SmsMessage, message_id)
+    if message is None or not (actor.is_admin or message.center_id == actor.center_id):
+        raise NotFound("{what} not found", what=Word(N_("message")))
+    actor.require(Role.manager, Role.admin, to=N_("read the message log"))
+    return message
+
+
+def list_templates(*, session: Session, actor: Actor) -> list[ProviderTemplate]:
+    """The templates entered for each provider and kind (managers read, admins change)."""
+    actor.require(Role.manager, Role.admin, to=N_("read the message templates"))
+    return list(
+        session.exec(select(ProviderTemplate).order_by(col(ProviderTemplate.provider), col(ProviderTemplate.kind)))
+    )
+
+
+def save_template(
+    *, session: Session, actor: Actor, provider: str, kind: str, data: TemplateIn, now: datetime
+) -> ProviderTemplate:
+    """An admin enters the code a provider approved for a kind (and, where the provider names its
+    variables differently, which parameter fills which)."""
+    actor.require(Role.admin, to=N_("change the message templates"))
+    if kind not in KINDS or kind == "text":
+        raise InvalidField(["path", "kind"], "no such kind of message: {kind}", kind=kind)
+    message_kind = KINDS[kind]
+    pairs = [part.split("=", 1) for part in data.fields.split(",") if part]
+    unknown = sorted({param for _var, param in pairs} - set(message_kind.params))
+    if unknown:
+        raise InvalidField(["body", "fields"], "{kind} has no parameter {names}", kind=kind, names=", ".join(unknown))
+    if provider == "wechat" and not pairs:
+        raise InvalidField(["body", "fields"], "a WeChat template names its fields: thing1=who,time2=when,…")
+    template = session.get(ProviderTemplate, (provider, kind)) or ProviderTemplate(
+        provider=provider, kind=kind, code=""
+    )
+    template.code, template.fields = data.code, data.fields
+    template.updated_at, template.updated_by = now, actor.username
+    session.add(template)
+    record_event(
+        session=session,
+        actor=actor,
+        action="template.save",
+        entity_type="provider_template",
+        entity_id=None,
+        center_id=None,
+        now=now,
+        changed_fields=[f"{provider}:{kind}"],
+    )
+    return template
+
+
+def delete_template(*, session: Session, actor: Actor, provider: str, kind: str, now: datetime) -> None:
+    actor.require(Role.admin, to=N_("change the message templates"))
+    template = session.get(ProviderTemplate, (provider, kind))
+    if template is None:
+        raise NotFound("{what} not found", what=Word(N_("template")))
+    session.delete(template)
+    record_event(
+        session=session,
+        actor=actor,
+        action="template.delete",
+        entity_type="provider_template",
+        entity_id=None,
+        center_id=None,
+        now=now,
+        changed_fields=[f"{provider}:{kind}"],
+    )

@@ -23,6 +23,7 @@ from carecenter.web.pages import (
     schedule,
     session,
     tablet,
+    templates_page,
     wechat,
     worker,
 )
@@ -48,6 +49,7 @@ PAGES = (
     respond,
     family,
     wechat,
+    templates_page,
     assessments,
     paperwork,
     tablet,

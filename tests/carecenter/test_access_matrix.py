@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from carecenter.devices.models import DeviceProfile, DeviceProtocol
 from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
+from notifications.models import ProviderTemplate
 from tests.carecenter.test_center_scoping import NOT_RECORDS, QUERIES, RECORD_PARAMS, body_for
 from tests.factories import (
     jpeg_bytes,
@@ -31,6 +32,7 @@ from tests.factories import (
     make_device,
     make_device_media,
     make_eligibility,
+    make_message,
     make_photo,
     make_plan,
     make_resident,
@@ -73,6 +75,10 @@ ACCESS: dict[str, set[str]] = {
     "GET /api/v1/audit-events": MANAGER_UP | {"other_manager"},
     "GET /api/v1/notifications": MANAGER_UP | {"other_manager"},
     "POST /api/v1/notifications/test": MANAGER_UP | {"other_manager"},
+    "GET /api/v1/notifications/{message_id}/events": MANAGER_UP,
+    "GET /api/v1/notifications/templates": MANAGER_UP | {"other_manager"},  # the district's templates
+    "PUT /api/v1/notifications/templates/{provider}/{kind}": {"admin"},
+    "DELETE /api/v1/notifications/templates/{provider}/{kind}": {"admin"},
     "GET /api/v1/devices": STAFF,  # care workers check a resident's watch (battery, last seen)
     "POST /api/v1/devices": MANAGER_UP | {"other_manager"},
     "GET /api/v1/devices/{device_id}": WORKER_UP,
@@ -217,6 +223,10 @@ def records(session: Session, here: Any, visiting: int, store: Any) -> tuple[dic
     assert visit is not None
     ids["photo"] = make_photo(session, visit=visit, store=store).id
     ids["media"] = make_device_media(session, device=device, store=store).id
+    ids["message"] = make_message(session, center=here).id
+    if session.get(ProviderTemplate, ("aliyun", "alert.critical")) is None:
+        session.add(ProviderTemplate(provider="aliyun", kind="alert.critical", code="SMS_100"))  # for DELETE
+        session.commit()
     if session.exec(select(DeviceProfile).where(DeviceProfile.model == "matrix")).first() is None:
         session.add(DeviceProfile(protocol=DeviceProtocol.gt06, model="matrix", updated_at=now))  # for DELETE
         session.commit()

@@ -27,6 +27,7 @@ from tests.factories import (
     make_device,
     make_device_media,
     make_eligibility,
+    make_message,
     make_photo,
     make_plan,
     make_resident,
@@ -56,10 +57,11 @@ RECORD_PARAMS = {
     "record_id": "record",
     "photo_id": "photo",
     "media_id": "media",
+    "message_id": "message",
 }
 # Path parameters that name no record of a center: the form's code, and the month a manager closes
 # (always of their own center).
-NOT_RECORDS = {"code": "gbt-42195-2022", "month": "2026-10"}
+NOT_RECORDS = {"code": "gbt-42195-2022", "month": "2026-10", "provider": "aliyun", "kind": "alert.critical"}
 QUERIES = {  # operations that need a query parameter to get past validation
     "/api/v1/service-records": "?month=2026-11",
     "/api/v1/reports/monthly": "?month=2026-11",
@@ -68,6 +70,7 @@ QUERIES = {  # operations that need a query parameter to get past validation
 }
 
 BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {
+    "/{kind}": {"code": "SMS_100"},
     "/device-profiles": {"protocol": "gt06", "model": "matrix"},
     "/resolve": {"outcome": "other"},
     "/contacts": {"name": "新人", "relation": "son", "phone": "13900003333"},
@@ -140,6 +143,7 @@ def test_records_of_another_center_are_not_found(
     b_device = session.get(Device, b_records["device"])
     assert b_device is not None
     b_records["media"] = make_device_media(session, device=b_device, store=app.state.media).id
+    b_records["message"] = make_message(session, center=center_b).id
     headers = login(client, make_staff(session, center=center_a, role=role))
     routes = _routes_with_ids(app)
     assert len(routes) >= 10

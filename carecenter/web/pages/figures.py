@@ -12,7 +12,7 @@ from sqlmodel import Session
 from carecenter.alerts.queries import alert_stats
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.downloads import SafeCsvWriter, attachment
-from carecenter.messaging.service import list_messages
+from carecenter.messaging.service import list_messages, message_stories
 from carecenter.pagination import PageParams
 from carecenter.visits.queries import visit_figures
 from carecenter.web.deps import ManagerDep
@@ -77,6 +77,8 @@ def messages_page(
         "messages.html",
         user,
         messages=page.items,
+        stories=message_stories(session, [m.id for m in page.items if m.id is not None]),
+        default_provider=request.app.state.settings.sms.sms_provider.value,
         total=page.total,
         status=status,
         statuses=list(MessageStatus),
