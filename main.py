@@ -47,6 +47,11 @@ from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, StaffCreate
 from carecommon.clock import utcnow
+from notifications import stand_ins
+from notifications.fake_api import LocalApi
+from notifications.fake_twilio_api import FakeTwilioApi
+from notifications.provider_webhooks import callback_key_of, receipt_urls_of
+from notifications.wechat_webhooks import WECHAT_PATH
 from schedules.scheduler import SweepScheduler
 from schedules.settings import ScheduleSettings
 
@@ -206,14 +211,49 @@ def mqtt_publisher(url: str) -> Callable[[str, str], None]:
     return publish
 
 
+def demo_provider(settings: Settings, provider: str) -> Settings:
+    """The demo sends through `provider`'s official SDK to its local stand-in (and WeChat's), printing
+    what each received; the stand-ins report delivery as the providers do."""
+    if provider == "console":
+        return settings
+
+    def echo(line: str) -> None:
+        print(f"  [{provider} received] {line}", flush=True)
+
+    fakes: dict[str, Any] = {"wechat": stand_ins.wechat_stand_in(echo)}
+    if provider == "twilio":
+        fakes["twilio"] = FakeTwilioApi(echo=echo).start()
+    elif provider == "aliyun":
+        fakes["aliyun"] = stand_ins.aliyun_stand_in(echo)
+    else:
+        fakes["tencent"] = stand_ins.tencent_stand_in(echo)
+    for fake in fakes.values():
+        if isinstance(fake, LocalApi):
+            fake.auto_report = True
+    sms = stand_ins.pointed_at(settings.sms, **fakes, sms_provider=provider)
+    public = settings.public_url.rstrip("/")
+    urls = receipt_urls_of(public, callback_key_of(sms, settings.secret_key.get_secret_value().encode()))
+    if "aliyun" in fakes:
+        fakes["aliyun"].sms_report_url, fakes["aliyun"].voice_report_url = urls["aliyun_sms"], urls["aliyun_voice"]
+    if "tencent" in fakes:
+        fakes["tencent"].sms_callback_url, fakes["tencent"].voice_callback_url = (
+            urls["tencent_sms"],
+            urls["tencent_voice"],
+        )
+    fakes["wechat"].server_url = f"{public}{WECHAT_PATH}"
+    return settings.model_copy(update={"sms": sms})
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     settings = demo_settings(settings, f"http://{args.host}:{args.port}")
     settings = demo_devices(settings, args.host, args.watch_port, args.gt06_port)
+    settings = demo_provider(settings, args.provider)
     upgrade_to_head(settings.database_url)
     password = settings.demo_password.get_secret_value() if settings.demo_password else secrets.token_urlsafe(9)
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
         summary = seed_demo(session=session, password=password, now=utcnow(), rules=settings.visit_rules())
+        stand_ins.approve_all(session, "aliyun", "tencent", "wechat")  # the codes the stand-ins approved
         session.commit()
     engine.dispose()
 
@@ -248,7 +288,11 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  trackers: {len(summary.trackers)} GT06 pendants; the GT06 listener is on {args.host}:{gt06_port}")
     mqtt_url = settings.devices.mqtt_url
     print(f"  MQTT:     {mqtt_url} (topic carecenter/<center>/<gateway>/readings)" if mqtt_url else "  MQTT:     off")
-    print("  SMS:      the console sender logs every message here; GET /api/v1/notifications is the message log")
+    if args.provider == "console":
+        print("  SMS:      the console sender logs every message here; GET /api/v1/notifications is the message log")
+    else:
+        print(f"  SMS:      {args.provider} through its SDK to a local stand-in, which prints what it received;")
+        print("            WeChat likewise; /messages is the message log, /manage/templates the template codes")
     sys.stdout.flush()
     if args.no_serve:
         return 0
@@ -459,6 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--gt06-port", type=int, default=7701, help="the GT06 listener's port (another if taken; or set it)"
+    )
+    demo.add_argument(
+        "--provider",
+        choices=["console", "twilio", "aliyun", "tencent"],
+        default="console",
+        help="send SMS and calls through this provider's SDK to its local stand-in (default: the console)",
     )
     demo.set_defaults(func=cmd_demo)
 

@@ -226,6 +226,9 @@ class FakeAliyunApi(LocalApi):
             self.sms.append(
                 AliyunSms(to, params["SignName"], params["TemplateCode"], values, params.get("OutId"), biz_id)
             )
+        self.received(f"Aliyun SendSms to {to}: {params['TemplateCode']} {json.dumps(values, ensure_ascii=False)}")
+        if self.auto_report and self.sms_report_url:
+            self.later(lambda: self.report_sms(biz_id))
         self.reply(
             request, 200, {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": str(uuid.uuid4()).upper()}
         )
@@ -246,6 +249,7 @@ class FakeAliyunApi(LocalApi):
             self.calls.append(
                 AliyunCall(to, params["TtsCode"], values, params.get("OutId"), call_id, params.get("CalledShowNumber"))
             )
+        self.received(f"Aliyun SingleCallByTts to {to}: {params['TtsCode']} {json.dumps(values, ensure_ascii=False)}")
         self.reply(request, 200, {"Code": "OK", "Message": "OK", "CallId": call_id, "RequestId": str(uuid.uuid4())})
 
     def _refuse(self, request: BaseHTTPRequestHandler, action: str, code: str, message: str) -> None:

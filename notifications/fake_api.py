@@ -1,7 +1,9 @@
 """What the local stand-ins of the providers' APIs share: an HTTP server on a free port in a thread."""
 
+import contextlib
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -14,7 +16,25 @@ class LocalApi:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.down = False
+        self.echo: Callable[[str], None] | None = None  # told of each message received (the demo prints it)
+        self.auto_report = False  # push a delivery receipt a second after each SMS (the demo)
         self._server: ThreadingHTTPServer | None = None
+
+    def received(self, what: str) -> None:
+        if self.echo is not None:
+            self.echo(what)
+
+    @staticmethod
+    def later(action: Callable[[], object], seconds: float = 1.0) -> None:
+        """Run `action` in a second, as a provider's receipt comes after its answer; a failure is dropped."""
+
+        def run() -> None:
+            with contextlib.suppress(Exception):
+                action()
+
+        timer = threading.Timer(seconds, run)
+        timer.daemon = True
+        timer.start()
 
     @property
     def base_url(self) -> str:

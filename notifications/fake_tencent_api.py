@@ -239,6 +239,9 @@ class FakeTencentApi(LocalApi):
             serial = f"2433:{secrets.randbelow(10**28):028d}"
             with self.lock:
                 self.sms.append(TencentSms(to, template, params, context or None, serial))
+            self.received(f"Tencent SendSms to {to}: template {template} {params}")
+            if self.auto_report and self.sms_callback_url:
+                self.later(lambda serial=serial: self.report_sms(serial))  # type: ignore[misc]
             statuses.append(self._status(to, "Ok", "send success", serial, context))
         self.reply(request, 200, {"Response": {"SendStatusSet": statuses, "RequestId": str(uuid.uuid4())}}, JSON)
 
@@ -261,6 +264,7 @@ class FakeTencentApi(LocalApi):
         call_id = str(uuid.uuid4())
         with self.lock:
             self.calls.append(TencentCall(to, template, params, body.get("SessionContext"), call_id))
+        self.received(f"Tencent SendTtsVoice to {to}: template {template} {params}")
         answer = {"SendStatus": {"CallId": call_id, "SessionContext": body.get("SessionContext", "")}}
         self.reply(request, 200, {"Response": answer | {"RequestId": str(uuid.uuid4())}}, JSON)
 

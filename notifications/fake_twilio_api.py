@@ -73,6 +73,7 @@ class FakeTwilioApi:
     failures: list[Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    echo: Callable[[str], None] | None = None  # told of each message received (the demo prints it)
 
     @property
     def base_url(self) -> str:
@@ -172,6 +173,8 @@ class FakeTwilioApi:
         sid = "SM" + secrets.token_hex(16)
         with self._lock:
             self.received.append(ReceivedMessage(sid, to, body, sender, form.get("StatusCallback"), form))
+        if self.echo is not None:
+            self.echo(f"Twilio Messages to {to}: {body}")
         now = _rfc2822_now()
         self._json(
             request,
@@ -208,6 +211,8 @@ class FakeTwilioApi:
         sid = "CA" + secrets.token_hex(16)
         with self._lock:
             self.calls.append(ReceivedCall(sid, to, sender, twiml, form.get("StatusCallback"), form))
+        if self.echo is not None:
+            self.echo(f"Twilio Calls to {to}")
         now = _rfc2822_now()
         self._json(
             request,

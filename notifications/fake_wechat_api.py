@@ -137,6 +137,7 @@ class FakeWeChatApi(LocalApi):
         msgid = next(self._msgids)
         with self.lock:
             self.messages.append(WeChatTemplateMessage(msgid, openid, template, data, payload.get("url")))
+        self.received(f"WeChat template message to {openid}: {template} {json.dumps(data, ensure_ascii=False)}")
         self.reply(request, 200, {"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
     def _qrcode(self, request: BaseHTTPRequestHandler, payload: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from carecommon.clock import get_now
 from notifications.channel import SmsChannel, get_channel
 from notifications.models import MessageChannel, MessageStatus, SmsMessage
 from notifications.receipts import delivered, find_message, key_pressed, not_delivered, seen_before
+from notifications.settings import SmsSettings
 from notifications.webhooks import ForbiddenWebhook
 
 log = logging.getLogger(__name__)
@@ -34,22 +35,31 @@ TENCENT_VOICE = "/webhooks/tencent/voice"
 MAX_REPORTS = 1000  # receipts in one push; more is not a provider
 
 
+RECEIPT_PATHS = {
+    "aliyun_sms": ALIYUN_SMS_REPORT,
+    "aliyun_voice": ALIYUN_VOICE_REPORT,
+    "tencent_sms": TENCENT_SMS_STATUS,
+    "tencent_voice": TENCENT_VOICE,
+}
+
+
+def callback_key_of(settings: SmsSettings, link_secret: bytes) -> str:
+    if settings.provider_callback_key is not None:
+        return settings.provider_callback_key.get_secret_value()
+    return hmac.new(link_secret, b"provider-callback", hashlib.sha256).hexdigest()[:32]
+
+
 def callback_key(channel: SmsChannel) -> str:
-    if channel.settings.provider_callback_key is not None:
-        return channel.settings.provider_callback_key.get_secret_value()
-    return hmac.new(channel.link_secret, b"provider-callback", hashlib.sha256).hexdigest()[:32]
+    return callback_key_of(channel.settings, channel.link_secret)
+
+
+def receipt_urls_of(public_url: str, key: str) -> dict[str, str]:
+    """The URLs to register in the providers' consoles."""
+    return {name: f"{public_url.rstrip('/')}{path}?key={key}" for name, path in RECEIPT_PATHS.items()}
 
 
 def receipt_urls(channel: SmsChannel) -> dict[str, str]:
-    """The URLs to register in the providers' consoles."""
-    base, key = channel.public_url.rstrip("/"), callback_key(channel)
-    paths = {
-        "aliyun_sms": ALIYUN_SMS_REPORT,
-        "aliyun_voice": ALIYUN_VOICE_REPORT,
-        "tencent_sms": TENCENT_SMS_STATUS,
-        "tencent_voice": TENCENT_VOICE,
-    }
-    return {name: f"{base}{path}?key={key}" for name, path in paths.items()}
+    return receipt_urls_of(channel.public_url, callback_key(channel))
 
 
 async def keyed_json(request: Request, channel: ChannelDep) -> Any:

@@ -23,6 +23,7 @@ from carecenter.residents.models import FamilyContact, Resident
 from carecenter.staff.models import Role, Staff
 from main import listening_socket, main
 from notifications.fake_twilio_api import FakeTwilioApi
+from notifications.models import ProviderTemplate
 from tests.conftest import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +143,17 @@ def test_serve_with_workers_shares_the_port_and_one_process_leads_the_scheduler(
         twilio.stop()
     assert len(leaders) == 2, leaders
     assert sorted(leaders.values()) == [0.0, 1.0], "exactly one process runs the scheduled jobs"
+
+
+def test_the_demo_can_send_through_a_domestic_provider_to_its_stand_in(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], session: Session, database_url: str
+) -> None:
+    monkeypatch.setenv("CARECENTER_DATABASE_URL", database_url)
+    monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", DEMO_PASSWORD)
+    assert main(["demo", "--no-serve", "--provider", "aliyun"]) == 0
+    assert "aliyun through its SDK to a local stand-in" in capsys.readouterr().out
+    codes = session.exec(select(ProviderTemplate.provider, ProviderTemplate.code)).all()
+    assert {p for p, _code in codes} == {"aliyun", "tencent", "wechat"}  # what an admin would have entered
 
 
 def test_demo_seeds_once_and_scopes_the_manager(

@@ -19,23 +19,23 @@ from notifications.kinds import KINDS
 from notifications.models import MessageEvent, SmsMessage
 from notifications.provider_webhooks import receipt_urls
 from notifications.settings import SmsProvider
+from notifications.stand_ins import aliyun_stand_in, approve_all, code, pointed_at, tencent_stand_in
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.alerts.test_alert_lifecycle import sweep
 from tests.conftest import PUBLIC_URL, Clock, make_app, make_settings, make_sms_settings
 from tests.factories import make_device, make_resident
-from tests.providers import aliyun_fake, approve_templates, code, provider_settings, tencent_fake
 
 
 @pytest.fixture
 def aliyun() -> Iterator[FakeAliyunApi]:
-    fake = aliyun_fake()
+    fake = aliyun_stand_in()
     yield fake
     fake.stop()
 
 
 @pytest.fixture
 def tencent() -> Iterator[FakeTencentApi]:
-    fake = tencent_fake()
+    fake = tencent_stand_in()
     yield fake
     fake.stop()
 
@@ -44,7 +44,7 @@ def tencent() -> Iterator[FakeTencentApi]:
 def domestic_app(
     database_url: str, aliyun: FakeAliyunApi, tencent: FakeTencentApi, clock: Clock
 ) -> Iterator[tuple[FastAPI, TestClient]]:
-    sms = provider_settings(make_sms_settings(), aliyun=aliyun, tencent=tencent)
+    sms = pointed_at(make_sms_settings(), aliyun=aliyun, tencent=tencent)
     app = make_app(make_settings(database_url, sms=sms))
     app.dependency_overrides[get_now] = lambda: clock.now
     with TestClient(app, base_url=PUBLIC_URL) as client:
@@ -60,7 +60,7 @@ def on(session: Session, s: Scenario, provider: str, fallback: str | None = None
     s.center.sms_provider, s.center.voice_provider, s.center.fallback_provider = first, first, second
     session.add(s.center)
     session.commit()
-    approve_templates(session, "aliyun", "tencent")
+    approve_all(session, "aliyun", "tencent")
 
 
 @pytest.fixture
