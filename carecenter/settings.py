@@ -91,8 +91,18 @@ class Settings(BaseSettings):
             problems.append("CARECENTER_SECRET_KEY is the built-in development key; set a secret one.")
         elif len(key) < 32:
             problems.append("CARECENTER_SECRET_KEY must be at least 32 characters long.")
-        if self.sms.sms_provider != SmsProvider.twilio:
-            problems.append("CARECENTER_SMS_PROVIDER must be twilio: the console sender reaches nobody.")
-        else:
-            problems.extend(self.sms.twilio_problems())
+        sms = self.sms
+        if sms.sms_provider == SmsProvider.console:
+            problems.append(
+                "CARECENTER_SMS_PROVIDER must be twilio, aliyun or tencent: the console sender reaches nobody."
+            )
+        for role, provider in (("SMS", sms.sms_provider), ("voice", sms.voice()), ("fallback", sms.fallback_provider)):
+            if provider is None or provider == SmsProvider.console:
+                continue
+            missing = {"twilio": sms.twilio_problems, "aliyun": sms.aliyun_problems}.get(
+                provider, sms.tencent_problems
+            )()
+            problems.extend(f"{p} (the {role} provider is {provider})" for p in missing)
+        if sms.voice() == SmsProvider.tencent and not sms.tencent_voice_app_id:
+            problems.append("CARECENTER_TENCENT_VOICE_APP_ID is not set (the voice provider is tencent)")
         return problems

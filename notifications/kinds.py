@@ -26,7 +26,7 @@ class MessageKind:
     link: str | None = None  # the path before the token, for kinds that carry a link
     shrink: str | None = None  # the parameter shortened so that a critical text fits two segments
     tail: str | None = None  # a parameter of whole sentences added after the text when it is not empty
-    proposed: str = ""  # the Chinese template text proposed to the providers (README), ${name} variables
+    proposed: str = ""  # the Chinese template text proposed to the providers: ${name} variables, never two in a row
 
     def check(self, params: Mapping[str, str]) -> None:
         missing, extra = set(self.params) - set(params), set(params) - set(self.params)
@@ -48,7 +48,7 @@ KINDS: Mapping[str, MessageKind] = dict(
             ALERT,
             link="/r/",
             shrink="where",
-            proposed="${center}紧急告警#${code}：${who}${what}，${when}，${where}。请点击处理：{public_url}/r/${token}",
+            proposed="${center}紧急告警#${code}：${who}，${what}，${when}，${where}。请点击处理：{public_url}/r/${token}",
         ),
         _kind(
             "alert.nearby",
@@ -56,7 +56,7 @@ KINDS: Mapping[str, MessageKind] = dict(
             (*ALERT, "distance"),
             link="/r/",
             shrink="where",
-            proposed="${center}紧急告警#${code}：${who}${what}，${when}，${where}，距您${distance}米。"
+            proposed="${center}紧急告警#${code}：${who}，${what}，${when}，${where}，距您${distance}米。"
             "请点击处理：{public_url}/r/${token}",
         ),
         _kind(
@@ -65,7 +65,7 @@ KINDS: Mapping[str, MessageKind] = dict(
             ALERT,
             link="/r/",
             shrink="where",
-            proposed="${center}告警#${code}仍未处理：${who}${what}，自${when}起，${where}。"
+            proposed="${center}告警#${code}仍未处理：${who}，${what}，自${when}起，${where}。"
             "请点击处理：{public_url}/r/${token}",
         ),
         _kind(
@@ -106,7 +106,7 @@ KINDS: Mapping[str, MessageKind] = dict(
             "visit.missed",
             ("visit_missed",),
             ("center", "worker", "when", "who", "minutes"),
-            proposed="${center}漏访：${worker}${when}上门服务${who}，${minutes}分钟后仍未签到。",
+            proposed="${center}漏访：${worker}于${when}上门服务${who}，${minutes}分钟后仍未签到。",
         ),
         _kind(
             "visit.concern",
@@ -131,7 +131,7 @@ KINDS: Mapping[str, MessageKind] = dict(
             "medication.refused",
             ("medication_missed",),
             ("center", "who", "medicine", "outcome", "reason"),
-            proposed="${center}用药提醒：${who}的${medicine}${outcome}。${reason}请跟进。",
+            proposed="${center}用药提醒：${who}的${medicine}：${outcome}。${reason}请跟进。",
         ),
         _kind(
             "manager.digest",

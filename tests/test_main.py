@@ -64,6 +64,21 @@ def test_serve_refuses_the_console_sender_and_incomplete_twilio(
     assert "CARECENTER_TWILIO_FROM_NUMBER" in err
 
 
+def test_serve_names_what_a_domestic_provider_still_needs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_sqlite_url: str
+) -> None:
+    monkeypatch.setenv("CARECENTER_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("CARECENTER_DATABASE_URL", tmp_sqlite_url)
+    monkeypatch.setenv("CARECENTER_SMS_PROVIDER", "aliyun")
+    monkeypatch.setenv("CARECENTER_ALIYUN_ACCESS_KEY_ID", "LTAI5tExample")
+    monkeypatch.setenv("CARECENTER_FALLBACK_PROVIDER", "tencent")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "CARECENTER_ALIYUN_ACCESS_KEY_SECRET is not set (the SMS provider is aliyun)" in err
+    assert "CARECENTER_ALIYUN_SIGN_NAME is not set (the voice provider is aliyun)" in err
+    assert "CARECENTER_TENCENT_SECRET_ID is not set (the fallback provider is tencent)" in err
+
+
 @pytest.fixture
 def production_env(monkeypatch: pytest.MonkeyPatch, tmp_sqlite_url: str) -> None:
     """Settings `serve` accepts, on a fresh (not yet migrated) SQLite file."""
