@@ -5,28 +5,27 @@ import re
 
 import pytest
 
-from notifications.kinds import KINDS, TOKEN, render_text
+from notifications.kinds import KINDS, TOKEN, MessageKind, render_text
 from notifications.segments import count_segments
 
 PROPOSED = [k for k in KINDS.values() if k.name != "text"]
 
 
 @pytest.mark.parametrize("kind", PROPOSED, ids=lambda k: k.name)
-def test_every_kind_renders_in_both_languages(kind: object) -> None:
-    assert hasattr(kind, "params")
-    params = {name: f"v{n}" for n, name in enumerate(kind.params)}  # type: ignore[attr-defined]
+def test_every_kind_renders_in_both_languages(kind: MessageKind) -> None:
+    params = {name: f"v{n}" for n, name in enumerate(kind.params)}
     for language in ("zh-CN", "en"):
-        text = render_text(kind, params, language, "https://cc.example.org")  # type: ignore[arg-type]
+        text = render_text(kind, params, language, "https://cc.example.org")
         assert text and "{" not in text, text
         if TOKEN in params:
-            assert f"https://cc.example.org{kind.link}{params[TOKEN]}" in text  # type: ignore[attr-defined]
+            assert f"https://cc.example.org{kind.link}{params[TOKEN]}" in text
 
 
 @pytest.mark.parametrize("kind", PROPOSED, ids=lambda k: k.name)
-def test_the_proposed_template_keeps_the_providers_rules(kind: object) -> None:
-    proposed: str = kind.proposed  # type: ignore[attr-defined]
+def test_the_proposed_template_keeps_the_providers_rules(kind: MessageKind) -> None:
+    proposed = kind.proposed
     variables = re.findall(r"\$\{(\w+)\}", proposed)
-    assert sorted(set(variables)) == sorted(kind.params), kind  # type: ignore[attr-defined]
+    assert sorted(set(variables)) == sorted(kind.params), kind
     assert not re.search(r"\}\$\{", proposed), "two variables in a row are refused"
     assert "【" not in proposed and "】" not in proposed  # the signature's brackets
     for link in re.findall(r"\{public_url\}[^\s，。]*", proposed):
