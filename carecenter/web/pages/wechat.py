@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.family import service, wechat
 from carecenter.residents.models import FamilyContact, Resident
+from carecenter.residents.service import get_contact
+from carecenter.staff.models import Role
 from carecenter.web.deps import ManagerDep, NoFields, Posted, posted, run_action
 from carecenter.web.pages.respond import same_origin
 from carecenter.web.render import render
@@ -39,9 +41,11 @@ def print_code(
     resident_id: int, contact_id: int, request: Request, user: ManagerDep, session: SessionDep, now: NowDep
 ) -> HTMLResponse:
     """The code to print and leave with the family (valid 30 days)."""
+    get_contact(session=session, actor=user.actor, resident_id=resident_id, contact_id=contact_id)
+    user.actor.require(Role.manager, Role.admin, to=N_("print WeChat codes"))
     sender = _wechat(request)
     if sender is None:
-        return _page(request, user.language, 404, notice=NOT_SET_UP)
+        return _page(request, user.language, 409, notice=NOT_SET_UP)
     svg = wechat.staff_binding_code(
         session,
         actor=user.actor,

@@ -95,6 +95,10 @@ WEB_ACCESS: dict[str, set[str]] = {
     "GET /figures": MANAGERS,
     "GET /figures.csv": MANAGERS,
     "GET /messages": MANAGERS,
+    "GET /manage/templates": MANAGERS,  # the district's templates
+    "POST /manage/templates": {"admin"},
+    "GET /manage/residents/{resident_id}/contacts/{contact_id}/wechat-code": MANAGER_UP,
+    "POST /manage/residents/{resident_id}/contacts/{contact_id}/wechat-unbind": MANAGER_UP,
     "GET /assessments": MANAGERS,  # and assessors (tests/carecenter/web/test_paperwork_pages.py)
     "GET /residents/{resident_id}/assessments/new": MANAGER_UP,
     "POST /residents/{resident_id}/assessments/new": MANAGER_UP,
@@ -127,7 +131,17 @@ WEB_ACCESS: dict[str, set[str]] = {
 # test_web_hostile.py cover them.
 # The response link's and the family page have no login: their signed tokens are the key (test_respond_page.py,
 # test_family_page.py, test_links.py).
-ELSEWHERE = {"POST /login", "POST /logout", "GET /r/{token}", "POST /r/{token}", "GET /f/{token}"}
+# The WeChat confirmation and the family page's code likewise (tests/carecenter/family/test_wechat.py).
+ELSEWHERE = {
+    "POST /login",
+    "POST /logout",
+    "GET /r/{token}",
+    "POST /r/{token}",
+    "GET /f/{token}",
+    "GET /f/{token}/wechat",
+    "GET /w/{token}",
+    "POST /w/{token}",
+}
 
 
 def _routes() -> list[tuple[str, APIRoute]]:
@@ -190,6 +204,7 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
         "POST /visits/{visit_id}/confirm": {"kind": "could_not_sign", "signer": "家属", "reason": "手抖"},
         "POST /visits/{visit_id}/medication": {"index": "0", "outcome": "given"},
         "POST /care-plans/{plan_id}/medications": {"name": "降压药", "times": "08:00"},
+        "POST /manage/templates": {"provider": "aliyun", "kind": "alert.critical", "code": "SMS_100"},
     }
     return forms.get(operation, {})
 
