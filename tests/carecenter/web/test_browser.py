@@ -15,13 +15,18 @@ import pytest
 import uvicorn
 from sqlmodel import Session, select
 
+from carecenter.access import Actor
 from carecenter.alerts.models import Alert
 from carecenter.alerts.service import escalate_due_alerts
+from carecenter.family.models import WeChatBinding
+from carecenter.family.service import family_url, share_family_page
+from carecenter.family.wechat import CONFIRM
 from carecenter.messaging.outbound import AlertMessaging
+from carecenter.residents.models import FamilyContact
 from carecenter.staff.models import Role
 from carecenter.visits.models import Visit, VisitPhoto
 from carecommon.clock import utcnow
-from notifications.links import link_url
+from notifications.links import link_url, sign_link_id
 from notifications.models import ResponseLink
 from notifications.settings import SmsSettings
 from tests.carecenter.alerts.scenario import Scenario, build
@@ -44,7 +49,7 @@ if not CHROMIUM.exists():
         raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
     pytest.skip("Debian's chromium is not installed here", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -418,3 +423,68 @@ def test_a_queue_waits_through_an_expired_session_for_the_same_worker(
     log_in(page, s.worker.username)  # the same worker again: sent as them
     until(page, "() => CCQueue.all().then(q => q.length === 0)")
     assert session.get(Visit, visit.id, populate_existing=True).notes == "记得带药"  # type: ignore[union-attr]
+
+
+# WeChat's in-app browser on Android (its X5/XWeb core is Chromium): the user agent WeChat sends,
+# and the viewport left under its title bar on a 414 px wide phone.
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 13; V2183A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160043 MMWEBSDK/20231002 MMWEBID/2585 "
+    "MicroMessenger/8.0.43.2480(0x28002B51) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64"
+)
+WECHAT_VIEWPORT: ViewportSize = {"width": 414, "height": 736}
+
+
+def in_wechat(browser: Browser) -> Page:
+    return browser.new_context(viewport=WECHAT_VIEWPORT, user_agent=WECHAT_UA, locale="zh-CN").new_page()
+
+
+def fits_and_blocks_nothing(page: Page) -> None:
+    """No sideways scrolling, and nothing WeChat's browser blocks: downloads, new windows, pop-ups."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= WECHAT_VIEWPORT["width"]
+    assert page.locator("a[download], a[target=_blank], form[target=_blank]").count() == 0
+    assert "window.open" not in page.content()
+
+
+def test_the_family_pages_work_inside_wechat(
+    browser: Browser, server: str, session: Session, screenshots: Path
+) -> None:
+    """A family member opens, inside WeChat, the family page, an alert's response page and the
+    WeChat confirmation, and answers on the last two with a tap."""
+    s, _ = scenario(session)
+    manager = make_staff(session, center=s.center, role=Role.manager)
+    s.resident.consent_family_sharing = True
+    session.add(s.resident)
+    session.commit()
+    messaging = AlertMessaging(sms=SmsSettings(), public_url=server, link_secret=TEST_SECRET.encode())
+    actor = Actor(staff_id=manager.id, username=manager.username, role=Role.manager, center_id=s.center.id)
+    link = share_family_page(
+        session=session, actor=actor, messaging=messaging, resident_id=s.resident.id or 0,
+        contact_id=s.daughter.id or 0, now=utcnow(),
+    )  # fmt: skip
+    session.commit()
+    page = in_wechat(browser)
+    page.goto(server + family_url("", link, TEST_SECRET.encode()))
+    expect(page.get_by_role("heading", name="王秀英")).to_be_visible()
+    fits_and_blocks_nothing(page)
+    page.screenshot(path=screenshots / "wechat-family.png", full_page=True)
+
+    body = {"event_id": "sos-wechat", "kind": "sos", "recorded_at": utcnow().isoformat()}
+    alert_id = httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": s.key}).json()["alert_id"]
+    escalate_due_alerts(session, messaging, now=utcnow() + timedelta(minutes=6))  # step 2 pages the daughter
+    session.commit()
+    page.goto(server + link_path(session, alert_id, f"contact:{s.daughter.id}"))
+    fits_and_blocks_nothing(page)
+    page.locator("button").first.click()  # I'm going
+    expect(page.locator("#answered")).to_be_visible()
+    page.screenshot(path=screenshots / "wechat-respond.png", full_page=True)
+
+    binding = WeChatBinding(contact_id=s.daughter.id or 0, openid="oWeChatBrowserTest", created_at=utcnow())
+    session.add(binding)
+    session.commit()
+    page.goto(f"{server}/w/{sign_link_id(binding.id or 0, TEST_SECRET.encode(), CONFIRM)}")
+    fits_and_blocks_nothing(page)
+    page.locator("#confirm").click()
+    expect(page.locator("#done")).to_be_visible()
+    session.expire_all()
+    assert session.get(FamilyContact, s.daughter.id).wechat_openid == "oWeChatBrowserTest"  # type: ignore[union-attr]
