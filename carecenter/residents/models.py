@@ -245,6 +245,8 @@ class FamilyContactBase(SQLModel):
     quiet_hours_start: time | None = Field(default=None, description="Local time; may cross midnight")
     quiet_hours_end: time | None = None
     visit_updates: bool = Field(default=False, description="Wants an SMS when a home visit is completed")
+    wechat_alerts: bool = Field(default=True, description="With WeChat bound: alerts there (urgent ones also by SMS)")
+    wechat_visits: bool = Field(default=False, description="With WeChat bound: completed visits there, not by SMS")
 
 
 def check_quiet_hours(start: time | None, end: time | None) -> None:
@@ -262,8 +264,6 @@ class FamilyContact(FamilyContactBase, table=True):
     created_at: datetime = created_at_field()
     wechat_openid: str | None = Field(default=None, max_length=64, index=True, description="Bound by QR code")
     wechat_bound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    wechat_alerts: bool = Field(default=True, description="Alerts to WeChat (critical ones also by SMS and call)")
-    wechat_visits: bool = Field(default=False, description="Completed visits to WeChat")
 
 
 OPT_IN_DESCRIPTION = "Whether SMS go to this number: the family's wish, or a STOP / START reply from it"
@@ -291,6 +291,8 @@ class FamilyContactUpdate(SQLModel):
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
     visit_updates: bool | None = None
+    wechat_alerts: bool | None = None
+    wechat_visits: bool | None = None
 
 
 class FamilyContactPublic(FamilyContactBase):
@@ -301,5 +303,3 @@ class FamilyContactPublic(FamilyContactBase):
     unreachable_code: int | None
     wechat_bound: bool = Field(default=False, description="A WeChat account is bound (by the family's QR scan)")
     wechat_bound_at: datetime | None = None
-    wechat_alerts: bool = True
-    wechat_visits: bool = False

@@ -22,6 +22,7 @@ from notifications.settings import SmsProvider
 from notifications.stand_ins import aliyun_stand_in, approve_all, code, pointed_at, tencent_stand_in
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.alerts.test_alert_lifecycle import sweep
+from tests.carecenter.web.test_pages import web_login
 from tests.conftest import PUBLIC_URL, Clock, make_app, make_settings, make_sms_settings
 from tests.factories import make_device, make_resident
 
@@ -217,6 +218,11 @@ def test_a_number_at_its_provider_cap_is_not_redialled_the_escalation_moves_on(
     assert alert.next_escalation_at is not None and alert.next_escalation_at <= clock.now  # the next step, now
     kinds = session.exec(select(AlertEvent.kind).where(AlertEvent.alert_id == second)).all()
     assert "not_reached" in kinds
+    web_login(client, s.manager.username)  # the board and the message log say so
+    board = client.get("/board/rows").text
+    assert board.count('class="risk throttled"') == 1
+    log = client.get("/messages").text
+    assert 'class="risk throttled"' in log and "1 call a minute" in log
     sweep(app, clock.now)  # the next step pages at once, rather than waiting on the throttled phone
     later = session.exec(
         select(SmsMessage.dedupe_key).where(SmsMessage.alert_id == second, col(SmsMessage.dedupe_key).contains(":s2:"))
