@@ -8,7 +8,6 @@ voice service's own; what we do about each is the table below.
 """
 
 import json
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +20,7 @@ from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
 from notifications.models import MessageChannel
-from notifications.senders import Outgoing, SendError, SendResult, no_template, template_values
+from notifications.senders import Outgoing, ProviderError, SendError, SendResult, no_template, template_values
 from notifications.settings import SmsSettings
 from notifications.twilio_errors import Verdict
 
@@ -31,48 +30,42 @@ PARAM_LIMIT = 35
 PLAY_TIMES = 2  # the call speaks the template twice (the caller then presses a key)
 
 
-@dataclass(frozen=True)
-class AliyunError:
-    verdict: Verdict
-    meaning: str
-
-
-ALIYUN_ERRORS: dict[str, AliyunError] = {
-    "isv.BUSINESS_LIMIT_CONTROL": AliyunError(Verdict.throttled, "Aliyun's cap for this number is reached (流控)"),
-    "isv.DAY_LIMIT_CONTROL": AliyunError(Verdict.give_up, "the account's daily limit set in the console is reached"),
-    "isv.MONTH_LIMIT_CONTROL": AliyunError(Verdict.give_up, "the account's monthly limit is reached"),
-    "isv.MOBILE_NUMBER_ILLEGAL": AliyunError(Verdict.unreachable, "not a valid mobile number"),
-    "isv.MOBILE_COUNT_OVER_LIMIT": AliyunError(Verdict.give_up, "too many numbers in one request"),
-    "isv.TEMPLATE_MISSING_PARAMETERS": AliyunError(Verdict.give_up, "the template expects other parameters"),
-    "isv.TEMPLATE_PARAMS_ILLEGAL": AliyunError(Verdict.give_up, "a parameter breaks the template's rules"),
-    "isv.INVALID_JSON_PARAM": AliyunError(Verdict.give_up, "the parameters are not valid JSON"),
-    "isv.PARAM_LENGTH_LIMIT": AliyunError(Verdict.give_up, "a parameter is too long"),
-    "isv.SMS_TEMPLATE_ILLEGAL": AliyunError(Verdict.give_up, "the template code is not approved for this account"),
-    "isv.SMS_SIGNATURE_ILLEGAL": AliyunError(Verdict.give_up, "the signature is not approved for this account"),
-    "isv.SMS_SIGNATURE_SCENE_ILLEGAL": AliyunError(Verdict.give_up, "the signature may not send this template"),
-    "isv.SMS_CONTENT_ILLEGAL": AliyunError(Verdict.give_up, "the text holds words Aliyun refuses"),
-    "isv.BLACK_KEY_CONTROL_LIMIT": AliyunError(Verdict.give_up, "the text holds words Aliyun refuses"),
-    "isv.OUT_OF_SERVICE": AliyunError(Verdict.give_up, "the account is suspended (balance)"),
-    "isv.AMOUNT_NOT_ENOUGH": AliyunError(Verdict.give_up, "the account's balance is too low"),
-    "isv.PRODUCT_UN_SUBSCRIPT": AliyunError(Verdict.give_up, "the account has not opened this service"),
-    "isv.TTS_TEMPLATE_ILLEGAL": AliyunError(Verdict.give_up, "the TTS template is not approved for this account"),
-    "isv.DISPLAYNUMBER_ILLEGAL": AliyunError(Verdict.give_up, "the number calls show is not this account's"),
-    "InvalidAccessKeyId.NotFound": AliyunError(Verdict.give_up, "authentication failed: check the AccessKey ID"),
-    "SignatureDoesNotMatch": AliyunError(Verdict.give_up, "authentication failed: check the AccessKey secret"),
-    "Throttling.User": AliyunError(Verdict.retry, "too many requests from this account"),
-    "Throttling": AliyunError(Verdict.retry, "too many requests"),
-    "isp.SYSTEM_ERROR": AliyunError(Verdict.retry, "Aliyun's system error"),
-    "ServiceUnavailable": AliyunError(Verdict.retry, "Aliyun is unavailable"),
+ALIYUN_ERRORS: dict[str, ProviderError] = {
+    "isv.BUSINESS_LIMIT_CONTROL": ProviderError(Verdict.throttled, "Aliyun's cap for this number is reached (流控)"),
+    "isv.DAY_LIMIT_CONTROL": ProviderError(Verdict.give_up, "the account's daily limit set in the console is reached"),
+    "isv.MONTH_LIMIT_CONTROL": ProviderError(Verdict.give_up, "the account's monthly limit is reached"),
+    "isv.MOBILE_NUMBER_ILLEGAL": ProviderError(Verdict.unreachable, "not a valid mobile number"),
+    "isv.MOBILE_COUNT_OVER_LIMIT": ProviderError(Verdict.give_up, "too many numbers in one request"),
+    "isv.TEMPLATE_MISSING_PARAMETERS": ProviderError(Verdict.give_up, "the template expects other parameters"),
+    "isv.TEMPLATE_PARAMS_ILLEGAL": ProviderError(Verdict.give_up, "a parameter breaks the template's rules"),
+    "isv.INVALID_JSON_PARAM": ProviderError(Verdict.give_up, "the parameters are not valid JSON"),
+    "isv.PARAM_LENGTH_LIMIT": ProviderError(Verdict.give_up, "a parameter is too long"),
+    "isv.SMS_TEMPLATE_ILLEGAL": ProviderError(Verdict.give_up, "the template code is not approved for this account"),
+    "isv.SMS_SIGNATURE_ILLEGAL": ProviderError(Verdict.give_up, "the signature is not approved for this account"),
+    "isv.SMS_SIGNATURE_SCENE_ILLEGAL": ProviderError(Verdict.give_up, "the signature may not send this template"),
+    "isv.SMS_CONTENT_ILLEGAL": ProviderError(Verdict.give_up, "the text holds words Aliyun refuses"),
+    "isv.BLACK_KEY_CONTROL_LIMIT": ProviderError(Verdict.give_up, "the text holds words Aliyun refuses"),
+    "isv.OUT_OF_SERVICE": ProviderError(Verdict.give_up, "the account is suspended (balance)"),
+    "isv.AMOUNT_NOT_ENOUGH": ProviderError(Verdict.give_up, "the account's balance is too low"),
+    "isv.PRODUCT_UN_SUBSCRIPT": ProviderError(Verdict.give_up, "the account has not opened this service"),
+    "isv.TTS_TEMPLATE_ILLEGAL": ProviderError(Verdict.give_up, "the TTS template is not approved for this account"),
+    "isv.DISPLAYNUMBER_ILLEGAL": ProviderError(Verdict.give_up, "the number calls show is not this account's"),
+    "InvalidAccessKeyId.NotFound": ProviderError(Verdict.give_up, "authentication failed: check the AccessKey ID"),
+    "SignatureDoesNotMatch": ProviderError(Verdict.give_up, "authentication failed: check the AccessKey secret"),
+    "Throttling.User": ProviderError(Verdict.retry, "too many requests from this account"),
+    "Throttling": ProviderError(Verdict.retry, "too many requests"),
+    "isp.SYSTEM_ERROR": ProviderError(Verdict.retry, "Aliyun's system error"),
+    "ServiceUnavailable": ProviderError(Verdict.retry, "Aliyun is unavailable"),
 }
 
 
-def classify(code: str | None, status: int | None) -> AliyunError:
+def classify(code: str | None, status: int | None) -> ProviderError:
     """A known code by the table; an unknown one by its HTTP status (5xx: try again; else give up)."""
     if code in ALIYUN_ERRORS:
         return ALIYUN_ERRORS[code]
     if status is None or status >= 500:
-        return AliyunError(Verdict.retry, f"Aliyun answered {code or status}")
-    return AliyunError(Verdict.give_up, f"Aliyun refused the request: {code or status}")
+        return ProviderError(Verdict.retry, f"Aliyun answered {code or status}")
+    return ProviderError(Verdict.give_up, f"Aliyun refused the request: {code or status}")
 
 
 def aliyun_number(e164: str) -> str:

@@ -100,24 +100,32 @@ def aliyun_sms_report(pushed: Pushed, channel: ChannelDep, now: NowDep) -> JSONR
     """Aliyun's SmsReport: `success` true is delivered to the phone; false is not (err_code says why)."""
     with Session(channel.engine) as session:
         for report in _reports(pushed):
-            sid, code = _text(report, "biz_id"), _text(report, "err_code")
+            sid = _text(report, "biz_id")
             message = find_message(session, sid=sid, message_id=_text(report, "out_id"))
-            if message is None:
-                log.warning("Aliyun SmsReport for an unknown message %s", sid)
-                continue
-            ok = report.get("success") is True
-            state = "delivered" if ok else "undelivered"
-            detail = f"{code} {_text(report, 'err_msg')}".strip()
-            if seen_before(session, message, key=f"aliyun:{sid}:{state}", state=state, detail=detail, now=now):
-                continue
-            if ok:
-                delivered(session, message, now=now)
-            else:
-                not_delivered(
-                    session, channel.events, message, status=MessageStatus.undelivered, code=None, why=detail, now=now
-                )
+            detail = f"{_text(report, 'err_code')} {_text(report, 'err_msg')}".strip()
+            _sms_receipt(
+                session, channel, message, f"aliyun:{sid}", ok=report.get("success") is True, detail=detail, now=now
+            )
         session.commit()
     return aliyun_ok()
+
+
+def _sms_receipt(
+    session: Session, channel: SmsChannel, message: SmsMessage | None, key: str, *, ok: bool, detail: str, now: datetime
+) -> None:
+    """One SMS receipt: delivered, or not (the next person is tried); a repeated one changes nothing."""
+    if message is None:
+        log.warning("SMS receipt for an unknown message (%s)", key)
+        return
+    state = "delivered" if ok else "undelivered"
+    if seen_before(session, message, key=f"{key}:{state}", state=state, detail=detail, now=now):
+        return
+    if ok:
+        delivered(session, message, now=now)
+    else:
+        not_delivered(
+            session, channel.events, message, status=MessageStatus.undelivered, code=None, why=detail, now=now
+        )
 
 
 ALIYUN_ANSWERED = "200000"  # VoiceReport status_code: the call was answered and ended normally
@@ -167,21 +175,11 @@ def tencent_sms_status(pushed: Pushed, channel: ChannelDep, now: NowDep) -> JSON
     with Session(channel.engine) as session:
         for report in _reports(pushed):
             sid = _text(report, "sid")
-            message = find_message(session, sid=sid)
-            if message is None:
-                log.warning("Tencent SMS status for an unknown message %s", sid)
-                continue
             ok = _text(report, "report_status") == "SUCCESS"
-            state = "delivered" if ok else "undelivered"
             detail = f"{_text(report, 'errmsg')} {_text(report, 'description')}".strip()
-            if seen_before(session, message, key=f"tencent:{sid}:{state}", state=state, detail=detail, now=now):
-                continue
-            if ok:
-                delivered(session, message, now=now)
-            else:
-                not_delivered(
-                    session, channel.events, message, status=MessageStatus.undelivered, code=None, why=detail, now=now
-                )
+            _sms_receipt(
+                session, channel, find_message(session, sid=sid), f"tencent:{sid}", ok=ok, detail=detail, now=now
+            )
         session.commit()
     return tencent_ok()
 

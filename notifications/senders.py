@@ -51,6 +51,14 @@ class ApprovedTemplate:
     fields: tuple[tuple[str, str], ...]  # (the template's variable, the kind's parameter), in order
 
 
+@dataclass(frozen=True)
+class ProviderError:
+    """What a provider's error code means to us: whether to retry, give up, or drop the number."""
+
+    verdict: Verdict
+    meaning: str
+
+
 class SendError(Exception):
     """A send that did not go through; `verdict` says whether to retry, give up, or drop the number."""
 

@@ -7,7 +7,6 @@ https://cloud.tencent.com/document/api/382/55981 (SMS), https://cloud.tencent.co
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,51 +20,47 @@ from tencentcloud.vms.v20200902 import models as voice_models
 from tencentcloud.vms.v20200902.vms_client import VmsClient
 
 from notifications.models import MessageChannel
-from notifications.senders import Outgoing, SendError, SendResult, no_template, template_values
+from notifications.senders import Outgoing, ProviderError, SendError, SendResult, no_template, template_values
 from notifications.settings import SmsSettings
 from notifications.twilio_errors import Verdict
 
 PLAY_TIMES = 2
 
 
-@dataclass(frozen=True)
-class TencentError:
-    verdict: Verdict
-    meaning: str
-
-
-TENCENT_ERRORS: dict[str, TencentError] = {
-    "LimitExceeded.PhoneNumberThirtySecondLimit": TencentError(Verdict.throttled, "one SMS per 30 s to this number"),
-    "LimitExceeded.PhoneNumberOneHourLimit": TencentError(Verdict.throttled, "this number's hourly cap"),
-    "LimitExceeded.PhoneNumberDailyLimit": TencentError(Verdict.throttled, "this number's daily cap"),
-    "LimitExceeded.PhoneNumberSameContentDailyLimit": TencentError(Verdict.throttled, "same text, daily cap"),
-    "LimitExceeded.DeliveryFrequencyLimit": TencentError(Verdict.throttled, "Tencent's cap for this number"),
-    "LimitExceeded.AppDailyLimit": TencentError(Verdict.give_up, "the application's daily limit is reached"),
-    "LimitExceeded.DailyLimit": TencentError(Verdict.give_up, "the account's daily limit is reached"),
-    "InvalidParameterValue.IncorrectPhoneNumber": TencentError(Verdict.unreachable, "not a valid mobile number"),
-    "InvalidParameterValue.CalledNumberVerifyFail": TencentError(Verdict.unreachable, "not a valid number to call"),
-    "FailedOperation.PhoneNumberInBlacklist": TencentError(Verdict.unreachable, "the number refused messages (T/退订)"),
-    "FailedOperation.TemplateIncorrectOrUnapproved": TencentError(Verdict.give_up, "the template is not approved"),
-    "FailedOperation.SignatureIncorrectOrUnapproved": TencentError(Verdict.give_up, "the signature is not approved"),
-    "InvalidParameterValue.TemplateParameterFormatError": TencentError(Verdict.give_up, "a parameter is refused"),
-    "InvalidParameterValue.TemplateParameterLengthLimit": TencentError(Verdict.give_up, "a parameter is too long"),
-    "FailedOperation.InsufficientBalanceInSmsPackage": TencentError(Verdict.give_up, "the SMS package is used up"),
-    "FailedOperation.InsufficientBalanceInVoicePackage": TencentError(Verdict.give_up, "the voice package is used up"),
-    "FailedOperation.PhonenumberUnappliedOrExpired": TencentError(Verdict.give_up, "no voice number (or it expired)"),
-    "AuthFailure.SecretIdNotFound": TencentError(Verdict.give_up, "authentication failed: check the SecretId"),
-    "AuthFailure.SignatureFailure": TencentError(Verdict.give_up, "authentication failed: check the SecretKey"),
-    "RequestLimitExceeded": TencentError(Verdict.retry, "too many requests"),
-    "InternalError": TencentError(Verdict.retry, "Tencent's internal error"),
-    "FailedOperation.AccessUpstreamTimeout": TencentError(Verdict.retry, "Tencent's upstream timed out"),
+TENCENT_ERRORS: dict[str, ProviderError] = {
+    "LimitExceeded.PhoneNumberThirtySecondLimit": ProviderError(Verdict.throttled, "one SMS per 30 s to this number"),
+    "LimitExceeded.PhoneNumberOneHourLimit": ProviderError(Verdict.throttled, "this number's hourly cap"),
+    "LimitExceeded.PhoneNumberDailyLimit": ProviderError(Verdict.throttled, "this number's daily cap"),
+    "LimitExceeded.PhoneNumberSameContentDailyLimit": ProviderError(Verdict.throttled, "same text, daily cap"),
+    "LimitExceeded.DeliveryFrequencyLimit": ProviderError(Verdict.throttled, "Tencent's cap for this number"),
+    "LimitExceeded.AppDailyLimit": ProviderError(Verdict.give_up, "the application's daily limit is reached"),
+    "LimitExceeded.DailyLimit": ProviderError(Verdict.give_up, "the account's daily limit is reached"),
+    "InvalidParameterValue.IncorrectPhoneNumber": ProviderError(Verdict.unreachable, "not a valid mobile number"),
+    "InvalidParameterValue.CalledNumberVerifyFail": ProviderError(Verdict.unreachable, "not a valid number to call"),
+    "FailedOperation.PhoneNumberInBlacklist": ProviderError(
+        Verdict.unreachable, "the number refused messages (T/退订)"
+    ),
+    "FailedOperation.TemplateIncorrectOrUnapproved": ProviderError(Verdict.give_up, "the template is not approved"),
+    "FailedOperation.SignatureIncorrectOrUnapproved": ProviderError(Verdict.give_up, "the signature is not approved"),
+    "InvalidParameterValue.TemplateParameterFormatError": ProviderError(Verdict.give_up, "a parameter is refused"),
+    "InvalidParameterValue.TemplateParameterLengthLimit": ProviderError(Verdict.give_up, "a parameter is too long"),
+    "FailedOperation.InsufficientBalanceInSmsPackage": ProviderError(Verdict.give_up, "the SMS package is used up"),
+    "FailedOperation.InsufficientBalanceInVoicePackage": ProviderError(Verdict.give_up, "the voice package is used up"),
+    "FailedOperation.PhonenumberUnappliedOrExpired": ProviderError(Verdict.give_up, "no voice number (or it expired)"),
+    "AuthFailure.SecretIdNotFound": ProviderError(Verdict.give_up, "authentication failed: check the SecretId"),
+    "AuthFailure.SignatureFailure": ProviderError(Verdict.give_up, "authentication failed: check the SecretKey"),
+    "RequestLimitExceeded": ProviderError(Verdict.retry, "too many requests"),
+    "InternalError": ProviderError(Verdict.retry, "Tencent's internal error"),
+    "FailedOperation.AccessUpstreamTimeout": ProviderError(Verdict.retry, "Tencent's upstream timed out"),
 }
 
 
-def classify(code: str | None) -> TencentError:
+def classify(code: str | None) -> ProviderError:
     if code in TENCENT_ERRORS:
         return TENCENT_ERRORS[code]
     if code is None or code.startswith(("InternalError", "RequestLimitExceeded", "ClientNetworkError")):
-        return TencentError(Verdict.retry, f"Tencent answered {code}")
-    return TencentError(Verdict.give_up, f"Tencent refused the request: {code}")
+        return ProviderError(Verdict.retry, f"Tencent answered {code}")
+    return ProviderError(Verdict.give_up, f"Tencent refused the request: {code}")
 
 
 def _profile(settings: SmsSettings) -> ClientProfile:

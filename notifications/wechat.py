@@ -6,7 +6,6 @@ family page). Whether it reached the phone comes later, as a TEMPLATESENDJOBFINI
 Error codes: https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -14,30 +13,24 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 
-from notifications.senders import Outgoing, SendError, SendResult, no_template, template_values
+from notifications.senders import Outgoing, ProviderError, SendError, SendResult, no_template, template_values
 from notifications.settings import SmsSettings
 from notifications.twilio_errors import Verdict
 
 FIELD_LIMIT = 20
 
 
-@dataclass(frozen=True)
-class WeChatError:
-    verdict: Verdict
-    meaning: str
-
-
-WECHAT_ERRORS: dict[int, WeChatError] = {
-    -1: WeChatError(Verdict.retry, "WeChat is busy"),
-    40001: WeChatError(Verdict.retry, "the access token was refused (fetched again next time)"),
-    42001: WeChatError(Verdict.retry, "the access token expired"),
-    40003: WeChatError(Verdict.unreachable, "this openid is not a follower of the account"),
-    43004: WeChatError(Verdict.unreachable, "the family member no longer follows the account"),
-    40037: WeChatError(Verdict.give_up, "the template id is not this account's"),
-    47003: WeChatError(Verdict.give_up, "a field breaks the template's rules"),
-    45009: WeChatError(Verdict.throttled, "the account's daily API limit is reached"),
-    45047: WeChatError(Verdict.throttled, "too many messages to this family member"),
-    40164: WeChatError(Verdict.give_up, "this server's address is not in the account's IP whitelist"),
+WECHAT_ERRORS: dict[int, ProviderError] = {
+    -1: ProviderError(Verdict.retry, "WeChat is busy"),
+    40001: ProviderError(Verdict.retry, "the access token was refused (fetched again next time)"),
+    42001: ProviderError(Verdict.retry, "the access token expired"),
+    40003: ProviderError(Verdict.unreachable, "this openid is not a follower of the account"),
+    43004: ProviderError(Verdict.unreachable, "the family member no longer follows the account"),
+    40037: ProviderError(Verdict.give_up, "the template id is not this account's"),
+    47003: ProviderError(Verdict.give_up, "a field breaks the template's rules"),
+    45009: ProviderError(Verdict.throttled, "the account's daily API limit is reached"),
+    45047: ProviderError(Verdict.throttled, "too many messages to this family member"),
+    40164: ProviderError(Verdict.give_up, "this server's address is not in the account's IP whitelist"),
 }
 
 
@@ -80,7 +73,7 @@ class WeChatSender:
         try:
             answer = self.client.message.send_template(message.to_openid, message.template.code, data, message.link)
         except WeChatClientException as exc:
-            error = WECHAT_ERRORS.get(exc.errcode or 0) or WeChatError(
+            error = WECHAT_ERRORS.get(exc.errcode or 0) or ProviderError(
                 Verdict.retry if exc.errcode is None else Verdict.give_up, f"WeChat refused it: {exc.errmsg}"
             )
             if exc.errcode in (40001, 42001):

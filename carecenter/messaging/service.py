@@ -176,16 +176,7 @@ def save_template(
     template.code, template.fields = data.code, data.fields
     template.updated_at, template.updated_by = now, actor.username
     session.add(template)
-    record_event(
-        session=session,
-        actor=actor,
-        action="template.save",
-        entity_type="provider_template",
-        entity_id=None,
-        center_id=None,
-        now=now,
-        changed_fields=[f"{provider}:{kind}"],
-    )
+    _audit_template(session, actor, "template.save", provider, kind, now)
     return template
 
 
@@ -195,10 +186,14 @@ def delete_template(*, session: Session, actor: Actor, provider: str, kind: str,
     if template is None:
         raise NotFound("{what} not found", what=Word(N_("template")))
     session.delete(template)
+    _audit_template(session, actor, "template.delete", provider, kind, now)
+
+
+def _audit_template(session: Session, actor: Actor, action: str, provider: str, kind: str, now: datetime) -> None:
     record_event(
         session=session,
         actor=actor,
-        action="template.delete",
+        action=action,
         entity_type="provider_template",
         entity_id=None,
         center_id=None,
