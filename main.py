@@ -42,6 +42,7 @@ from carecenter.devices.listener import DeviceListener
 from carecenter.devices.mqtt_subscriber import MqttSubscriber
 from carecenter.devices.protocol import DeviceProtocolSpec
 from carecenter.devices.registry import PROTOCOLS
+from carecenter.health.watch import SelfWatch
 from carecenter.logs import configure_logging
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
@@ -104,7 +105,7 @@ def build_app(
     schedule = ScheduleSettings()
 
     def scheduler(app: FastAPI) -> SweepScheduler:
-        return SweepScheduler(
+        app.state.scheduler = SweepScheduler(
             engine=app.state.engine,
             messaging=app.state.alert_messaging,
             rules=app.state.visit_rules,
@@ -112,11 +113,31 @@ def build_app(
             clock=utcnow,
             media=app.state.media,
         )
+        return app.state.scheduler  # type: ignore[no-any-return]
 
     services: list[Callable[[FastAPI], Service]] = [scheduler] if schedule.scheduler_enabled else []
     if devices:
         services.extend(device_services(settings))
-    return create_app(settings, services=[*services, *extra_services])
+    return create_app(settings, services=[*services, self_watch("web"), *extra_services])
+
+
+def self_watch(role: str) -> Callable[[FastAPI], SelfWatch]:
+    """The process's heartbeat and the platform's self-check (see carecenter/health/watch.py); the
+    process whose scheduler holds the lock also pings the dead-man's switch."""
+
+    def leads(app: FastAPI) -> bool:
+        scheduler: SweepScheduler | None = getattr(app.state, "scheduler", None)
+        return scheduler is not None and scheduler.leader.is_leader
+
+    return lambda app: SelfWatch(
+        engine=app.state.engine,
+        messaging=app.state.alert_messaging,
+        settings=app.state.settings.health,
+        role=role,
+        clock=utcnow,
+        dispatcher=app.state.sms.dispatcher,
+        leads=lambda: leads(app),
+    )
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -366,11 +387,15 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     )
     app.state.sms.dispatcher.start()
     scheduler.start()
+    app.state.scheduler = scheduler
+    watch = self_watch("scheduler")(app)
+    watch.start()
     print(
         "scheduler running (Ctrl-C to stop); on PostgreSQL it runs jobs only while it holds the leader lock", flush=True
     )
     while not stop.wait(0.5):
         pass
+    watch.stop()
     scheduler.stop()
     app.state.sms.dispatcher.stop()
     app.state.engine.dispose()
@@ -393,7 +418,7 @@ def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     # The app's own lifespan starts and stops the adapters, the check-in writer and the dispatcher;
     # nothing is served over HTTP.
-    app = create_app(settings, services=services)
+    app = create_app(settings, services=[*services, self_watch("gateway")])
     collector.tune_for_connections()
 
     async def run() -> None:

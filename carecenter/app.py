@@ -20,6 +20,7 @@ from carecenter.devices.router import router as devices_router
 from carecenter.duty.router import router as duty_router
 from carecenter.errors import install_error_handlers
 from carecenter.family.router import router as family_router
+from carecenter.health.figures import PlatformFigures
 from carecenter.health.router import router as health_router
 from carecenter.logs import RequestIds
 from carecenter.media.store import make_store
@@ -135,6 +136,7 @@ def create_app(
     app.add_middleware(RequestIds)  # added last: outermost, so every log line of the request has its id
     app.state.metrics = CollectorRegistry()
     app.state.metrics.register(DatabaseFigures(app.state.engine))
+    app.state.metrics.register(PlatformFigures(app.state.engine, settings.health))
     install_web(app)
     routers = (
         health_router,

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from carecenter.devices.settings import DeviceSettings
+from carecenter.health.settings import HealthSettings
 from carecenter.media.settings import MediaSettings
 from carecenter.visits.rules import VisitRules
 from notifications.settings import SmsProvider, SmsSettings
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = Field(default_factory=SmsSettings, description="The SMS channel's own CARECENTER_* settings")
     devices: DeviceSettings = Field(default_factory=DeviceSettings, description="The watch listener and MQTT")
     media: MediaSettings = Field(default_factory=MediaSettings, description="Where photos and signatures are kept")
+    health: HealthSettings = Field(default_factory=HealthSettings, description="How the platform watches itself")
 
     @field_validator("timezone")
     @classmethod

@@ -11,6 +11,7 @@ from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.family.models import FamilyLink
+from carecenter.health.models import ProcessBeat, SweepRun, SystemProblem
 from carecenter.readings.models import Reading, ReadingHourly, ReadingKey
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.service_records.models import MonthClose, ServiceRecord
@@ -39,6 +40,7 @@ __all__ = [
     "FamilyLink",
     "LoginFailure",
     "MonthClose",
+    "ProcessBeat",
     "Reading",
     "ReadingHourly",
     "ReadingKey",
@@ -52,6 +54,8 @@ __all__ = [
     "SmsRecipient",
     "Staff",
     "SubsidyRule",
+    "SweepRun",
+    "SystemProblem",
     "Visit",
     "VisitPhoto",
     "metadata",

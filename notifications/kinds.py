@@ -146,6 +146,13 @@ KINDS: Mapping[str, MessageKind] = dict(
             tail="more",
             proposed="${center}今日：计划上门${planned}次，完成${completed}次，漏访${missed}次，告警${alerts}次。${more}",
         ),
+        _kind(
+            "system.down",
+            ("system_down",),
+            ("what",),
+            proposed="照护中心系统故障：${what}。告警可能无法送达，请立即检查。",
+        ),
+        _kind("system.recovered", ("system_recovered",), ("what",), proposed="照护中心系统已恢复：${what}。"),
         _kind("budget.summary", ("summary",), (), proposed="照护中心：过去一小时还有更多通知，详情请联系中心。"),
         _kind("test.sms", ("test",), (), proposed="照护中心测试短信：短信通道正常。"),
         _kind("test.call", ("test_call",), (), channel="voice", proposed="这是照护中心的测试电话，电话通道正常。"),

@@ -63,6 +63,7 @@ class Purpose(StrEnum):
     outcome = "outcome"
     test = "test"
     summary = "summary"
+    system = "system"  # the platform telling its admins that a part of it is down, or back
 
 
 class SmsMessage(SQLModel, table=True):

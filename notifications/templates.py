@@ -36,6 +36,8 @@ TEMPLATES: Mapping[str, str] = {
     "digest": N_("[{center}] Today: {summary}"),
     "summary": N_("[CareCenter] More notifications arrived in the past hour; please contact the center for details."),
     "test": N_("[CareCenter] Test message: the SMS channel works."),
+    "system_down": N_("[CareCenter] SYSTEM PROBLEM: {what}. Alerts may not reach people; please check now."),
+    "system_recovered": N_("[CareCenter] Recovered: {what}."),
     "family_link": N_("[{center}] Follow {who}'s visits and alerts on this page (valid 90 days): {link}"),
     "test_call": N_("This is a test call from CareCenter. The phone channel works."),
     "call_alert": N_("CareCenter, {center}. {what}: {who}, {ago}. Address: {where}. {answered}"),

@@ -2,9 +2,10 @@
 call it makes. A job is a thin wrapper that opens a session, calls the service with `now`, commits."""
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from apscheduler.triggers.base import BaseTrigger
@@ -14,6 +15,7 @@ from sqlmodel import Session
 
 from carecenter import metrics
 from carecenter.alerts import service as alerts
+from carecenter.health import watch
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.readings import upkeep
@@ -38,20 +40,45 @@ class JobContext:
 
 
 @dataclass(frozen=True)
+class Every:
+    """Every N seconds, N from the named setting."""
+
+    setting: str
+
+    def trigger(self, settings: ScheduleSettings) -> BaseTrigger:
+        return IntervalTrigger(seconds=self.interval(settings))
+
+    def interval(self, settings: ScheduleSettings) -> int | None:
+        return int(getattr(settings, self.setting))
+
+
+@dataclass(frozen=True)
+class Nightly:
+    """Once a night at a local time of the district's zone."""
+
+    hour: int
+    minute: int
+
+    def trigger(self, settings: ScheduleSettings) -> BaseTrigger:
+        return CronTrigger(hour=self.hour, minute=self.minute, timezone=settings.timezone)
+
+    def interval(self, _settings: ScheduleSettings) -> int | None:
+        return None  # not watched for lateness
+
+
+@dataclass(frozen=True)
 class Job:
     id: str
-    trigger: Callable[[ScheduleSettings], BaseTrigger]
+    when: Every | Nightly
     run: Callable[[Session, datetime, JobContext], int]
 
 
-def every(setting: str) -> Callable[[ScheduleSettings], BaseTrigger]:
-    """Every N seconds, N from the named setting."""
-    return lambda settings: IntervalTrigger(seconds=getattr(settings, setting))
+def every(setting: str) -> Every:
+    return Every(setting)
 
 
-def nightly(hour: int, minute: int) -> Callable[[ScheduleSettings], BaseTrigger]:
-    """Once a night at a local time of the district's zone."""
-    return lambda settings: CronTrigger(hour=hour, minute=minute, timezone=settings.timezone)
+def nightly(hour: int, minute: int) -> Nightly:
+    return Nightly(hour, minute)
 
 
 JOBS: tuple[Job, ...] = (
@@ -119,11 +146,18 @@ def _bound(job: Job, context: JobContext) -> Sweep:
     return lambda session, now: job.run(session, now, context)
 
 
-def run_sweep(job_id: str, sweep: Sweep, *, engine: sa.Engine, now: datetime) -> int:
-    """One run of a job in its own transaction."""
+def run_sweep(
+    job_id: str, sweep: Sweep, *, engine: sa.Engine, now: datetime, interval_seconds: int | None = None
+) -> int:
+    """One run of a job in its own transaction; when it started and finished is kept (the self-check
+    notices a sweep that stopped running, or hangs)."""
+    started = time.monotonic()
+    watch.sweep_started(engine, job_id, interval_seconds, now)
     with metrics.SWEEP_SECONDS.labels(job_id).time(), Session(engine) as session:
         done = sweep(session, now)
         session.commit()
+    elapsed = time.monotonic() - started
+    watch.sweep_finished(engine, job_id, now + timedelta(seconds=elapsed), elapsed)
     if done:
         log.info("%s: %d", job_id, done)
     return done

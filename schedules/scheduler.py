@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from carecenter.health import watch
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.visits.rules import VisitRules
@@ -38,14 +39,15 @@ class SweepScheduler:
         self.clock = clock
         self.leader = LeaderLock(engine)
         self.sweeps = jobs.all_sweeps(messaging, rules, media, settings.reading_retention_days)
+        self.intervals = {job.id: job.when.interval(settings) for job in jobs.JOBS}
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},
         )
         for job in jobs.JOBS:
-            self.scheduler.add_job(self._run, job.trigger(settings), args=[job.id], id=job.id, name=job.id)
+            self.scheduler.add_job(self._run, job.when.trigger(settings), args=[job.id], id=job.id, name=job.id)
         self.scheduler.add_job(
-            self.leader.check,
+            self._check_leader,
             "interval",
             seconds=settings.leader_check_seconds,
             id="leader-check",
@@ -56,7 +58,20 @@ class SweepScheduler:
         """Run one job at once, if this process leads."""
         if not self.leader.is_leader:
             return 0
-        return jobs.run_sweep(job_id, self.sweeps[job_id], engine=self.engine, now=self.clock())
+        return jobs.run_sweep(
+            job_id, self.sweeps[job_id], engine=self.engine, now=self.clock(), interval_seconds=self.intervals[job_id]
+        )
+
+    def _check_leader(self) -> None:
+        """Take or keep the lock; the holder says so (the self-check notices when nobody holds it)."""
+        self.leader.check()
+        if self.leader.is_leader:
+            try:
+                watch.beat(self.engine, name=watch.LEADER, role="scheduler", now=self.clock())
+            except sa.exc.OperationalError as exc:
+                log.warning(
+                    "leader heartbeat failed, database unreachable: %s", str(exc.orig or exc).partition("\n")[0]
+                )
 
     def _run(self, job_id: str) -> None:
         try:

@@ -2,13 +2,18 @@
 
 import hmac
 import logging
+from datetime import datetime
+from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlmodel import Session
 
+from carecenter.health.watch import find_problems
 from carecenter.migrate import current_revisions
+from carecommon.clock import get_now
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -21,8 +26,10 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=None)
-def readyz(request: Request) -> JSONResponse | dict[str, str]:
-    """The database answers and its schema is at the latest migration; 503 otherwise."""
+def readyz(request: Request, now: Annotated[datetime, Depends(get_now)]) -> JSONResponse | dict[str, str]:
+    """The database answers, its schema is at the latest migration, and the platform finds nothing
+    down (a late sweep, a critical message that does not leave, a process or a center's devices gone
+    quiet, no scheduler holding the lock); 503 with what is wrong otherwise."""
     try:
         current = current_revisions(request.app.state.engine)
     except Exception as exc:  # any database failure means "not ready", never a 500
@@ -36,6 +43,14 @@ def readyz(request: Request) -> JSONResponse | dict[str, str]:
             },
             status_code=503,
         )
+    try:
+        with Session(request.app.state.engine) as session:
+            problems = find_problems(session, now=now, settings=request.app.state.settings.health)
+    except sa.exc.OperationalError:
+        return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, status_code=503)
+    if problems:
+        detail = "; ".join(p.words("en") for p in problems)
+        return JSONResponse({"status": "unavailable", "detail": detail, "problems": [p.key for p in problems]}, 503)
     return {"status": "ready"}
 
 

@@ -52,12 +52,15 @@ def send(
     opted_out: bool | None = None,
     channel: MessageChannel = MessageChannel.sms,
     held_by: SmsMessage | None = None,
+    second_first: bool = False,
 ) -> SmsMessage:
     """Queue one message (an SMS, a call, a WeChat message) of `kind` for a recipient, through their
     center's provider (their quiet hours apply unless it is critical). An SMS `held_by` a WeChat
     message waits for WeChat's delivery and goes only if WeChat did not deliver."""
     center = session.get(Center, center_id) if center_id is not None else None
     provider, fallback = providers(messaging.sms, center, channel)
+    if second_first and fallback is not None:  # the platform reporting its own failure: the other path first
+        provider, fallback = fallback, provider or messaging.sms.sms_provider.value
     wait = held_by is not None and held_by.id is not None and held_by.status != "suppressed"
     return enqueue_sms(
         session=session,
