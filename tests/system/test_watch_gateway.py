@@ -25,8 +25,15 @@ from sqlmodel import Session, func, select
 from carecenter.alerts.models import Alert
 from carecenter.db import make_engine
 from carecenter.devices.models import DeviceProtocol
+from carecenter.health.models import ProcessBeat
+from carecenter.health.settings import HealthSettings
+from carecenter.health.watch import SelfWatch
+from carecenter.messaging.outbound import AlertMessaging
 from carecenter.migrate import upgrade_to_head
+from carecenter.staff.models import Role
 from notifications.fake_twilio_api import FakeTwilioApi
+from notifications.models import SmsMessage
+from notifications.settings import SmsSettings
 from tests.carecenter.devices import gt06_client as gt06
 from tests.carecenter.devices.gt06_client import Tracker, answer_to
 from tests.carecenter.devices.watch_client import Watch, position
@@ -48,18 +55,29 @@ def free_port() -> int:
 class Gateway:
     """A production start: Twilio through its SDK, pointed at the local fake of its API."""
 
-    def __init__(self, database_url: str, port: int, twilio: FakeTwilioApi, protocol: str = "watch") -> None:
-        env = os.environ | {
-            "CARECENTER_DATABASE_URL": database_url,
-            f"CARECENTER_{protocol.upper()}_PORT": str(port),
-            f"CARECENTER_{protocol.upper()}_HOST": "127.0.0.1",
-            "CARECENTER_SECRET_KEY": TEST_SECRET,
-            "CARECENTER_SMS_PROVIDER": "twilio",
-            "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
-            "CARECENTER_TWILIO_API_BASE": twilio.base_url,
-        }
+    def __init__(
+        self,
+        database_url: str,
+        port: int,
+        twilio: FakeTwilioApi,
+        protocol: str = "watch",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        env = (
+            os.environ
+            | (extra_env or {})
+            | {
+                "CARECENTER_DATABASE_URL": database_url,
+                f"CARECENTER_{protocol.upper()}_PORT": str(port),
+                f"CARECENTER_{protocol.upper()}_HOST": "127.0.0.1",
+                "CARECENTER_SECRET_KEY": TEST_SECRET,
+                "CARECENTER_SMS_PROVIDER": "twilio",
+                "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
+                "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
+                "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
+                "CARECENTER_TWILIO_API_BASE": twilio.base_url,
+            }
+        )
         env.pop("CARECENTER_MQTT_URL", None)
         self.port = port
         self.process = subprocess.Popen(
@@ -202,3 +220,51 @@ def test_a_gateway_killed_before_the_commit_loses_no_alarm_and_makes_no_second_a
     finally:
         output = gateway.stop()
     assert "gateway stopped" in output
+
+
+def gateway_beats(url: str) -> dict[str, datetime]:
+    engine = make_engine(url, sqlite_write_lock=False)
+    with Session(engine) as session:
+        beats = {b.name: b.beat_at for b in session.exec(select(ProcessBeat)).all()}
+    engine.dispose()
+    return beats
+
+
+def test_a_gateway_that_died_is_noticed_and_reported_once_one_stopped_on_purpose_is_not(
+    database: str, twilio_api: FakeTwilioApi
+) -> None:
+    fast = {"CARECENTER_SELF_CHECK_SECONDS": "0.5"}
+    gateway = Gateway(database, free_port(), twilio_api, extra_env=fast)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not gateway_beats(database):
+        time.sleep(0.2)
+    [name] = gateway_beats(database)
+    assert name.startswith("gateway@")
+    gateway.kill()
+
+    engine = make_engine(database, sqlite_write_lock=False)
+    with Session(engine) as session:
+        make_staff(session, center=None, role=Role.admin, phone="+8613700009999")
+    checker = SelfWatch(
+        engine=engine,
+        messaging=AlertMessaging(sms=SmsSettings(), public_url="http://127.0.0.1", link_secret=b"k" * 32),
+        settings=HealthSettings(beat_stale_seconds=3),
+        role="web",
+        clock=lambda: datetime.now(UTC),
+        name="checker@test",
+    )
+    assert checker.check_once() == []
+    time.sleep(3.5)
+    assert [p.key for p in checker.check_once()] == [f"process:{name}"]
+    checker.check_once()
+    with Session(engine) as session:
+        told = session.exec(select(SmsMessage).where(SmsMessage.kind == "system.down")).all()
+    assert [m.to_phone for m in told] == ["+8613700009999"]
+
+    again = Gateway(database, free_port(), twilio_api, extra_env=fast)  # restarted: recovered
+    time.sleep(1.5)
+    assert checker.check_once() == []
+    again.stop()  # stopped on purpose: its beat is gone, nothing to report
+    time.sleep(3.5)
+    assert checker.check_once() == []
+    engine.dispose()
