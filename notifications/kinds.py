@@ -147,6 +147,18 @@ KINDS: Mapping[str, MessageKind] = dict(
             proposed="${center}今日：计划上门${planned}次，完成${completed}次，漏访${missed}次，告警${alerts}次。${more}",
         ),
         _kind(
+            "incident.opened",
+            ("incident_opened",),
+            ("center", "count", "share", "since"),
+            proposed="${center}设备大面积失联：自${since}起共${count}台设备（占${share}%）无上报，单台告警暂不发送，SOS和跌倒照常通知。",
+        ),
+        _kind(
+            "incident.closed",
+            ("incident_closed",),
+            ("center", "back", "count", "still"),
+            proposed="${center}设备失联已恢复：${count}台中${back}台恢复上报，仍有${still}台失联，将逐一告警。",
+        ),
+        _kind(
             "system.down",
             ("system_down",),
             ("what",),

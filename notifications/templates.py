@@ -36,6 +36,13 @@ TEMPLATES: Mapping[str, str] = {
     "digest": N_("[{center}] Today: {summary}"),
     "summary": N_("[CareCenter] More notifications arrived in the past hour; please contact the center for details."),
     "test": N_("[CareCenter] Test message: the SMS channel works."),
+    "incident_opened": N_(
+        "[{center}] OUTAGE: {count} devices ({share}%) silent since {since}. "
+        "Their alerts are held; SOS and falls still come."
+    ),
+    "incident_closed": N_(
+        "[{center}] Outage over: {back} of {count} devices are back; {still} still silent, alerted one by one."
+    ),
     "system_down": N_("[CareCenter] SYSTEM PROBLEM: {what}. Alerts may not reach people; please check now."),
     "system_recovered": N_("[CareCenter] Recovered: {what}."),
     "family_link": N_("[{center}] Follow {who}'s visits and alerts on this page (valid 90 days): {link}"),

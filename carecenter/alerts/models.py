@@ -113,6 +113,25 @@ class Alert(SQLModel, table=True):
     closed_reason: str | None = Field(default=None, max_length=100)
     nearest_staff_id: int | None = Field(default=None, foreign_key="staff.id", description="Paged as the nearest")
     nearest_distance_m: int | None = None
+    incident_id: int | None = Field(
+        default=None, foreign_key="incident.id", index=True, description="Held under an outage: listed, not paged"
+    )
+
+
+class Incident(SQLModel, table=True):
+    """Many of a center's devices went quiet at once (an outage of power, network or a listener):
+    one incident pages the managers, and the devices' own silence alerts are held under it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: int = Field(foreign_key="center.id", index=True)
+    scope: str = Field(max_length=40, description='"center", or "protocol:<name>" when one listener went quiet')
+    opened_at: datetime = instant_field()
+    closed_at: datetime | None = instant_field(default=None)
+    devices_total: int = Field(description="Devices in use in the scope when it opened")
+    devices_silent: int = Field(description="Devices silent under it, so far")
+    silent_since: datetime = instant_field()
+    detail: str = Field(default="", max_length=300, description="Where the last frames came from")
+    summary: str | None = Field(default=None, max_length=300)
 
 
 class AlertEvent(SQLModel, table=True):

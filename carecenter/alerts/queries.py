@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from carecenter.access import Actor
 from carecenter.alerts.models import (
@@ -17,6 +17,7 @@ from carecenter.alerts.models import (
     AlertPublic,
     AlertStats,
     AlertStatus,
+    Incident,
     Severity,
     TimelineEntry,
 )
@@ -180,13 +181,36 @@ class BoardRow:
 
 
 def open_alerts(*, session: Session, actor: Actor, limit: int = 100) -> list[tuple[Alert, Resident | None]]:
-    """Active alerts of the actor's center, newest first; a care worker sees those of their residents."""
-    stmt = select(Alert).where(col(Alert.status).in_(ACTIVE_STATUSES)).order_by(col(Alert.opened_at).desc())
+    """Active alerts of the actor's center, newest first; a care worker sees those of their residents.
+    Silences held under an outage are not among them: the outage stands for them (`open_incidents`)."""
+    held = col(Alert.incident_id).is_not(None) & (col(Alert.status) == AlertStatus.open)
+    stmt = select(Alert).where(col(Alert.status).in_(ACTIVE_STATUSES), ~held).order_by(col(Alert.opened_at).desc())
     stmt = actor.scoped(stmt, Alert.center_id, None)
     if actor.role == Role.care_worker:
         mine = select(Resident.id).where(Resident.primary_worker_id == actor.staff_id)
         stmt = stmt.where(col(Alert.resident_id).in_(mine))
     return [(a, session.get(Resident, a.resident_id)) for a in session.exec(stmt.limit(limit)).all()]
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    incident: Incident
+    center: Center | None
+    held: int  # silence alerts still held under it
+
+
+def open_incidents(*, session: Session, actor: Actor) -> list[IncidentRow]:
+    """Outages going on in the actor's center (admins: all), with how many silences each holds."""
+    stmt = actor.scoped(select(Incident).where(col(Incident.closed_at).is_(None)), Incident.center_id, None)
+    rows = []
+    for incident in session.exec(stmt.order_by(col(Incident.opened_at))).all():
+        held = session.exec(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.incident_id == incident.id, Alert.status == AlertStatus.open)
+        ).one()
+        rows.append(IncidentRow(incident, session.get(Center, incident.center_id), held))
+    return rows
 
 
 def board_rows(*, session: Session, actor: Actor) -> list[BoardRow]:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from carecenter.alerts import escalation
+from carecenter.alerts import escalation, outages
 from carecenter.alerts.models import (
     ACTIVE_STATUSES,
     Alert,
@@ -21,6 +21,7 @@ from carecenter.alerts.models import (
     AlertStatus,
     Channel,
     EscalationPolicyData,
+    Incident,
     Severity,
 )
 from carecenter.alerts.notify import page, tell_outcome
@@ -119,8 +120,11 @@ def raise_alert(
     now: datetime,
     device_id: int | None = None,
     reading: dict[str, Any] | None = None,
+    incident: Incident | None = None,
 ) -> Alert:
     """Open an alert, or fold the draft into the active one of the same kind (no new SMS).
+
+    Under an `incident` (an outage) the alert is held: listed, not paged, until the incident closes.
 
     `reading` is the triggering reading as the alert keeps it (`ReadingFacts.as_record`).
 
@@ -151,6 +155,11 @@ def raise_alert(
     session.add(alert)
     session.flush()
     add_event(session, alert, "opened", now, detail=f"{draft.kind} ({draft.severity}) {draft.value or ''}".strip())
+    if incident is not None:
+        alert.incident_id = incident.id
+        session.add(alert)
+        add_event(session, alert, "held", now, detail=f"under incident #{incident.id}: many devices silent at once")
+        return alert
     if draft.severity == Severity.info:  # tell the care worker once; nothing escalates
         worker = session.get(Staff, resident.primary_worker_id) if resident.primary_worker_id else None
         recipients = [staff_recipient(worker)] if worker is not None and worker.active else []
@@ -504,25 +513,43 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
         )
         .order_by(col(Device.resident_id))  # residents are locked in id order everywhere
     ).all()
-    raised = 0
     limits = silence_limits(session, {(d.protocol, d.model) for d in devices})
-    for device in devices:
-        assert device.resident_id is not None and device.last_seen_at is not None  # selected above
-        if not is_silent(
-            last_seen_at=device.last_seen_at,
-            interval_seconds=device.reporting_interval_seconds,
-            grace_minutes=graces[device.center_id],
+    quiet = [
+        d
+        for d in devices
+        if d.last_seen_at is not None
+        and is_silent(
+            last_seen_at=d.last_seen_at,
+            interval_seconds=d.reporting_interval_seconds,
+            grace_minutes=graces[d.center_id],
             now=now,
-            silent_after_minutes=limits[(device.protocol, device.model)],
-        ):
-            continue
+            silent_after_minutes=limits[(d.protocol, d.model)],
+        )
+    ]
+    # Many at once is an outage: one incident pages the managers, the silences are held under it.
+    incidents: dict[int, Incident | None] = {}
+    for center_id in sorted({d.center_id for d in quiet}):
+        center = centers[center_id]
+        thresholds = effective_thresholds(center.alert_thresholds, None)
+        of_center = [d for d in quiet if d.center_id == center_id]
+        incidents[center_id] = outages.incident_for(
+            session, messaging, center=center, quiet=of_center, thresholds=thresholds, now=now
+        )
+    raised = 0
+    for device in quiet:  # in resident order: residents are locked in id order everywhere
+        assert device.resident_id is not None
         resident = lock_resident(session, device.resident_id)
         if resident.status != ResidentStatus.active:
             continue
         draft = AlertDraft(AlertKind.device_silent, silent_severity(resident_facts(resident)), device.serial)
         center = centers[device.center_id]
-        raise_alert(session, messaging, resident=resident, center=center, draft=draft, now=now, device_id=device.id)
+        incident = incidents.get(device.center_id)
+        raise_alert(
+            session, messaging, resident=resident, center=center, draft=draft, now=now, device_id=device.id,
+            incident=incident,
+        )  # fmt: skip
         raised += 1
+    outages.close_recovered(session, messaging, now=now)
     return raised
 
 

@@ -24,6 +24,10 @@ class Thresholds(BaseModel):
     geofence_radius_m: int = Field(default=500, ge=50, le=50_000)
     low_battery_pct: int = Field(default=15, ge=1, le=50)
     silent_grace_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    outage_share_pct: int = Field(
+        default=30, ge=5, le=100, description="This share of the devices silent at once is one outage, not many alerts"
+    )
+    outage_min_devices: int = Field(default=10, ge=2, le=1_000_000, description="… and at least this many")
     ok_checkin_deadline: time = Field(
         default=time(10, 0), description="Local time by which an enrolled resident presses OK"
     )

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel, Outcome
-from carecenter.alerts.queries import board_rows, get_alert
+from carecenter.alerts.queries import board_rows, get_alert, open_incidents
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.devices import service as device_service
 from carecenter.web.deps import Posted, UserDep, posted, run_action
@@ -35,7 +35,8 @@ def board(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> 
     taken = (
         device_service.takeovers_to_confirm(session=session, actor=user.actor) if user.actor.is_manager_or_admin else []
     )
-    return render(request, "board.html", user, rows=rows, now=now, outcomes=list(Outcome), taken=taken)
+    outages = open_incidents(session=session, actor=user.actor)
+    return render(request, "board.html", user, rows=rows, now=now, outcomes=list(Outcome), taken=taken, outages=outages)
 
 
 @router.get("/board/rows", response_class=HTMLResponse)

@@ -1,0 +1,152 @@
+"""An outage is one incident: many devices silent at once page the managers once, their silence
+alerts are held under it (listed, not paged), SOS still pages as always, and the incident closes
+with a summary when they are back (who is still silent is paged on their own)."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from carecenter.alerts.models import Alert, AlertKind, Incident
+from carecenter.alerts.service import clear_conditions, detect_silent_devices, escalate_due_alerts
+from carecenter.centers.models import Center
+from carecenter.devices.models import Device, DeviceProtocol
+from carecenter.staff.models import Role, Staff
+from notifications.models import SmsMessage
+from tests.carecenter.web.test_pages import web_login
+from tests.conftest import Clock
+from tests.factories import make_center, make_contact, make_device, make_resident, make_staff
+
+
+def fleet(session: Session, center: Center, n: int, seen: datetime, protocol: str = "http") -> list[Device]:
+    devices = []
+    for _ in range(n):
+        resident = make_resident(session, center=center)
+        make_contact(session, resident=resident)
+        device, _key = make_device(session, center=center, resident=resident, protocol=protocol)
+        device.last_seen_at = seen
+        session.add(device)
+        devices.append(device)
+    session.commit()
+    return devices
+
+
+def seen(session: Session, devices: list[Device], at: datetime) -> None:
+    for device in devices:
+        device.last_seen_at = at
+        session.add(device)
+    session.commit()
+
+
+@pytest.fixture
+def manager(session: Session) -> tuple[Center, Staff]:
+    center = make_center(session, town="长阳镇")
+    return center, make_staff(session, center=center, role=Role.manager, phone="+8613700000003")
+
+
+def sweep(app: FastAPI, session: Session, now: datetime) -> int:
+    raised = detect_silent_devices(session, app.state.alert_messaging, now=now)
+    session.commit()
+    return raised
+
+
+def messages(session: Session) -> list[SmsMessage]:
+    session.expire_all()
+    return list(session.exec(select(SmsMessage).order_by(col(SmsMessage.id))).all())
+
+
+def test_many_devices_silent_at_once_are_one_incident_paged_once(
+    app: FastAPI, client: TestClient, session: Session, manager: tuple[Center, Staff], clock: Clock
+) -> None:
+    center, boss = manager
+    start = clock.now
+    devices = fleet(session, center, 40, start)
+    seen(session, devices[20:], start + timedelta(minutes=30))  # half of them keep reporting
+    now = clock.advance(minutes=31)
+    assert sweep(app, session, now) == 20
+    [incident] = session.exec(select(Incident)).all()
+    assert (incident.scope, incident.devices_silent, incident.devices_total) == ("center", 20, 40)
+    held = session.exec(select(Alert).where(Alert.incident_id == incident.id)).all()
+    assert len(held) == 20 and all(a.next_escalation_at is None for a in held)
+    sent = messages(session)
+    assert [(m.kind, m.to_phone) for m in sent] == [("incident.opened", boss.phone)]  # one message, not 20 pages
+    assert sent[0].params["count"] == "20" and sent[0].params["share"] == "50" and sent[0].critical
+    escalate_due_alerts(session, app.state.alert_messaging, now=clock.advance(minutes=10))
+    session.commit()
+    assert len(messages(session)) == 1  # held alerts do not escalate
+    web_login(client, boss.username)
+    board = client.get("/board").text
+    assert f'id="incident-{incident.id}"' in board and "20" in board
+    assert board.count("data-alert=") == 0  # the held silences are the outage's, not 20 rows
+
+    # More go quiet during it: they join it, nobody is paged.
+    seen(session, devices[30:], clock.now)
+    assert sweep(app, session, clock.advance(minutes=15)) == 10
+    assert len(messages(session)) == 1
+    session.refresh(incident)
+    assert incident.devices_silent == 30
+
+    # Back: their readings clear their silences; one stays silent.
+    for device in devices[:29]:
+        assert device.resident_id is not None
+        clear_conditions(session, resident_id=device.resident_id, kinds=[AlertKind.device_silent], now=clock.now)
+    session.commit()
+    sweep(app, session, clock.advance(minutes=1))
+    session.refresh(incident)
+    assert incident.closed_at is not None and "29 of 30 back" in (incident.summary or "")
+    closed = [m for m in messages(session) if m.kind == "incident.closed"]
+    assert [m.params["still"] for m in closed] == ["1"]
+    escalate_due_alerts(session, app.state.alert_messaging, now=clock.now)
+    session.commit()
+    paged = [m for m in messages(session) if m.alert_id is not None]
+    assert paged and {m.alert_id for m in paged} == {
+        a.id for a in session.exec(select(Alert).where(Alert.incident_id == incident.id, Alert.status == "open"))
+    }  # the one still silent is paged on its own now
+
+
+def test_a_few_silent_devices_are_alerted_one_by_one_as_before(
+    app: FastAPI, session: Session, manager: tuple[Center, Staff], clock: Clock
+) -> None:
+    center, _boss = manager
+    devices = fleet(session, center, 40, clock.now)
+    seen(session, devices[3:], clock.now + timedelta(minutes=30))
+    assert sweep(app, session, clock.advance(minutes=31)) == 3
+    assert session.exec(select(Incident)).all() == []
+    alerts = session.exec(select(Alert)).all()
+    assert len(alerts) == 3 and all(a.incident_id is None and a.next_escalation_at is not None for a in alerts)
+
+
+def test_every_device_of_one_protocol_silent_is_an_incident_of_its_listener(
+    app: FastAPI, session: Session, manager: tuple[Center, Staff], clock: Clock
+) -> None:
+    center, _boss = manager
+    fleet(session, center, 40, clock.now + timedelta(minutes=30))
+    fleet(session, center, 12, clock.now, protocol=DeviceProtocol.gt06)
+    assert sweep(app, session, clock.advance(minutes=31)) == 12
+    [incident] = session.exec(select(Incident)).all()
+    assert (incident.scope, incident.devices_silent, incident.devices_total) == ("protocol:gt06", 12, 12)
+
+
+def test_an_sos_during_an_outage_is_paged_as_always(
+    app: FastAPI, client: TestClient, session: Session, manager: tuple[Center, Staff], clock: Clock
+) -> None:
+    center, _boss = manager
+    worker = make_staff(session, center=center, phone="+8613700000001")
+    devices = fleet(session, center, 30, clock.now)
+    resident = make_resident(session, center=center, primary_worker_id=worker.id)
+    _watch, key = make_device(session, center=center, resident=resident)
+    assert sweep(app, session, clock.advance(minutes=31)) == 30
+    assert session.exec(select(Incident)).one().closed_at is None
+    answer = client.post(
+        "/api/v1/checkins",
+        json={"event_id": "sos-in-outage", "kind": "sos", "recorded_at": clock.now.isoformat()},
+        headers={"X-Device-Key": key},
+    )
+    assert answer.status_code == 201
+    sos = session.exec(select(Alert).where(Alert.kind == "sos")).one()
+    assert sos.incident_id is None
+    paged = [m.to_phone for m in messages(session) if m.alert_id == sos.id]
+    assert worker.phone in paged
+    assert len(devices) == 30
