@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -171,22 +173,31 @@ def a_worn_watch(session: Session) -> Worn:
 
 
 def an_old_worn_watch(session: Session) -> Worn:
-    """A worn watch in a database at an older revision: the device row written with the columns that
-    revision has (the model has more since)."""
-    center = make_center(session)
-    resident = make_resident(session, center=center)
-    assert center.id and resident.id
+    """A worn watch in a database at an older revision: the center and device rows written with the
+    columns that revision has (the models have more since)."""
     now = datetime.now(UTC)
+    at = sa.bindparam("at", type_=Reading.__table__.c.recorded_at.type)  # type: ignore[attr-defined]
+    center_id = session.execute(
+        sa.text(
+            "INSERT INTO center (name, town, district, address, time_zone, welfare_visit_age, welfare_visit_days,"
+            " photo_retention_days, created_at) VALUES (:name, '旧镇', '房山区', '', 'Asia/Shanghai', 80, 7, 365, :at)"
+            " RETURNING id"
+        ).bindparams(at),
+        {"name": f"旧镇养老服务中心{now.timestamp()}", "at": now},
+    ).scalar_one()
+    old_center: Any = SimpleNamespace(id=center_id)  # not read back: the model has columns this revision lacks
+    resident = make_resident(session, center=old_center)
+    assert center_id and resident.id
     device_id = session.execute(
         sa.text(
             "INSERT INTO device (kind, serial, model, protocol, reporting_interval_seconds, resident_id, center_id,"
             " key_hash, key_prefix, key_rotated_at, created_at)"
             " VALUES ('watch', :serial, '', 'http', 300, :r, :c, :hash, 'dk_', :at, :at) RETURNING id"
         ).bindparams(sa.bindparam("at", type_=Reading.__table__.c.recorded_at.type)),  # type: ignore[attr-defined]
-        {"serial": f"OLD-{resident.id}", "r": resident.id, "c": center.id, "hash": f"{resident.id:064d}", "at": now},
+        {"serial": f"OLD-{resident.id}", "r": resident.id, "c": center_id, "hash": f"{resident.id:064d}", "at": now},
     ).scalar_one()
     session.commit()
-    return Worn(center.id, resident.id, device_id)
+    return Worn(center_id, resident.id, device_id)
 
 
 def where_stored(session: Session) -> dict[str, str]:
