@@ -128,6 +128,7 @@ def _sms_receipt(
         )
 
 
+KEYS = ("1", "2", "5")  # take the alert, cannot go, call the next step now (9 repeats: Twilio only)
 ALIYUN_ANSWERED = "200000"  # VoiceReport status_code: the call was answered and ended normally
 
 
@@ -142,7 +143,7 @@ def aliyun_voice_report(pushed: Pushed, channel: ChannelDep, now: NowDep) -> JSO
                 log.warning("Aliyun VoiceReport for an unknown call %s", sid)
                 continue
             status, keys = _text(report, "status_code"), _text(report, "dtmf")
-            digit = next((k for k in keys if k in "12"), None)
+            digit = next((k for k in keys if k in KEYS), None)
             state = f"key {digit}" if digit else ("answered" if status == ALIYUN_ANSWERED else "not answered")
             detail = f"{status} {_text(report, 'status_msg')}".strip()
             if seen_before(session, message, key=f"aliyun:{sid}:call", state=state, detail=detail, now=now):
@@ -196,7 +197,7 @@ def tencent_voice(pushed: Pushed, channel: ChannelDep, now: NowDep) -> JSONRespo
             message = find_message(session, sid=sid)
             if (
                 message is not None
-                and digit in ("1", "2")
+                and digit in KEYS
                 and not seen_before(
                     session, message, key=f"tencent:{sid}:key", state=f"key {digit}", detail="", now=now
                 )

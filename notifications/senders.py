@@ -158,7 +158,14 @@ class TwilioSender:
         """`client.calls.create` with the TwiML inline; the end of the call is reported to `status_callback`."""
         if not self.caller_id:
             raise SendError(Verdict.give_up, "no caller number: set CARECENTER_TWILIO_CALLER_ID (or FROM_NUMBER)")
-        params: dict[str, Any] = {"to": to, "from_": self.caller_id, "twiml": twiml, "timeout": RING_SECONDS}
+        # Answering machine detection: a call a voicemail takes counts as not answered.
+        params: dict[str, Any] = {
+            "to": to,
+            "from_": self.caller_id,
+            "twiml": twiml,
+            "timeout": RING_SECONDS,
+            "machine_detection": "Enable",
+        }
         if status_callback:
             params |= {
                 "status_callback": status_callback,

@@ -48,13 +48,17 @@ TEMPLATES: Mapping[str, str] = {
     "family_link": N_("[{center}] Follow {who}'s visits and alerts on this page (valid 90 days): {link}"),
     "test_call": N_("This is a test call from CareCenter. The phone channel works."),
     "call_alert": N_("CareCenter, {center}. {what}: {who}, {ago}. Address: {where}. {answered}"),
-    "call_keys": N_("Press 1 if you are going and take charge. Press 2 if you cannot go. Press 9 to hear this again."),
+    "call_keys": N_(
+        "Press 1 if you are going and take charge. Press 2 if you cannot go. "
+        "Press 5 to call the next people now. Press 9 to hear this again."
+    ),
     "call_nobody_yet": N_("Nobody has answered yet."),
     "call_answered_by": N_("{who} has already answered."),
     "call_minutes_ago": N_("{minutes} minutes ago"),
     "call_just_now": N_("just now"),
     "call_distance": N_("You are about {distance} metres away."),
-    "call_thanks_going": N_("Thank you. You are in charge; the others will be told."),
+    "call_thanks_going": N_("You have taken the alert; please get there as soon as you can. The others will be told."),
+    "call_thanks_escalate": N_("The next people are being called now."),
     "call_thanks_cannot": N_("Thank you. We are calling the next person."),
     "call_goodbye": N_("No key was pressed. We will call the next person. Goodbye."),
     "reply_help": N_("CareCenter: reply 1 or OK to acknowledge an alert, STOP to unsubscribe, START to resubscribe."),

@@ -106,7 +106,7 @@ CALL_NOT_ANSWERED = {
     "canceled": (MessageStatus.failed, "the call was cancelled"),
     "completed": (MessageStatus.undelivered, "answered, but no key was pressed"),
 }
-CALL_ANSWERS = {"1": "call_thanks_going", "2": "call_thanks_cannot"}
+CALL_ANSWERS = {"1": "call_thanks_going", "2": "call_thanks_cannot", "5": "call_thanks_escalate"}
 
 
 def _twiml(content: str) -> Response:
@@ -115,7 +115,8 @@ def _twiml(content: str) -> Response:
 
 @router.post(GATHER_PATH, response_class=Response)
 def twilio_gather(params: SignedForm, request: Request, channel: ChannelDep, now: NowDep) -> Response:
-    """The key pressed during an alert call: 1 takes charge, 2 cannot (the next person is called), 9 repeats."""
+    """The key pressed during an alert call: 1 takes charge, 2 cannot (the next person is called), 5 calls
+    the next step now, 9 repeats; each is confirmed aloud."""
     digit = params.get("Digits", "")[:1]
     with Session(channel.engine) as session:
         message = _find_message(session, request.query_params.get("m"), params.get("CallSid", ""))
@@ -143,6 +144,8 @@ def twilio_call_status(params: SignedForm, request: Request, channel: ChannelDep
         if message.digits is not None or message.status in FINAL:
             return Response(status_code=204)  # answered with a key, or already settled
         new_status, why = CALL_NOT_ANSWERED[status]
+        if params.get("AnsweredBy", "").startswith(("machine", "fax")):
+            new_status, why = MessageStatus.undelivered, "voicemail answered"
         message.status, message.updated_at = new_status, now
         message.provider_sid = message.provider_sid or sid
         code = int(params["ErrorCode"]) if params.get("ErrorCode", "").isdigit() else None

@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel, Field
 
 from carecenter.alerts import queries, service
 from carecenter.alerts.models import (
@@ -120,6 +121,21 @@ def resolve(
         channel=Channel.api,
         now=now,
     )
+    session.commit()
+    return queries.alert_detail(session, alert)
+
+
+class EscalateRequest(BaseModel):
+    step: int = Field(ge=1, le=20, description="The policy's step to page now (1 = the first); a step not yet paged")
+
+
+@router.post("/api/v1/alerts/{alert_id}/escalate", response_model=AlertDetail)
+def escalate(
+    alert_id: int, data: EscalateRequest, actor: ActorDep, session: SessionDep, messaging: MessagingDep, now: NowDep
+) -> AlertDetail:
+    """Send an alert on to a later step of the policy now (managers): its people are paged at once."""
+    alert = service.jump_to_step(session, actor=actor, alert_id=alert_id, step=data.step, now=now)
+    service.escalate_due_alerts(session, messaging, now=now)
     session.commit()
     return queries.alert_detail(session, alert)
 

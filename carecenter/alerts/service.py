@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from carecenter.access import Actor
 from carecenter.alerts import escalation, outages
 from carecenter.alerts.models import (
     ACTIVE_STATUSES,
@@ -36,7 +37,7 @@ from carecenter.alerts.thresholds import effective_thresholds, silence_grace
 from carecenter.centers.models import Center
 from carecenter.devices.models import MIN_REPORTING_INTERVAL_SECONDS, Device, DeviceKind
 from carecenter.devices.profiles import shortest_silence_limit, silence_limits
-from carecenter.errors import Conflict
+from carecenter.errors import Conflict, InvalidField
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import (
     Recipient,
@@ -52,7 +53,7 @@ from carecenter.residents.models import LivingSituation, Resident, ResidentStatu
 from carecenter.staff.models import Role, Staff
 from carecenter.visits.nearby import nearest_worker
 from carecenter.words import VALUE_NAMES, alert_kind_name
-from carecommon.i18n import Word
+from carecommon.i18n import N_, Word
 from notifications.models import MessageChannel, SmsMessage
 from notifications.outbox import cancel_queued_calls
 from notifications.templates import render
@@ -327,6 +328,41 @@ def move_on_after_failure(session: Session, messaging: AlertMessaging, *, messag
     if alert.next_escalation_at is None or alert.next_escalation_at > now:
         alert.next_escalation_at = now  # nobody else at this level: the next step, now
         session.add(alert)
+
+
+def escalate_now(session: Session, *, alert_id: int | None, by: str | None, now: datetime) -> bool:
+    """Someone asked for the next step now (5 on a call): the sweep pages it at once."""
+    alert = session.exec(select(Alert).where(Alert.id == alert_id).with_for_update()).first() if alert_id else None
+    if alert is None or alert.status != AlertStatus.open:
+        return False
+    alert.next_escalation_at = now
+    session.add(alert)
+    add_event(session, alert, "escalated", now, detail=f"{by or ''}: the next step, now".strip(": "))
+    return True
+
+
+def jump_to_step(session: Session, *, actor: Actor, alert_id: int, step: int, now: datetime) -> Alert:
+    """A manager sends an alert on to a later step of its policy (1 = the first): it is paged at once."""
+    alert = session.exec(select(Alert).where(Alert.id == alert_id).with_for_update()).first()
+    actor.require_visible(alert.center_id if alert else None, "alert")
+    actor.require(Role.manager, Role.admin, to=N_("escalate alerts"))
+    assert alert is not None
+    if alert.status not in ACTIVE_STATUSES:
+        raise Conflict("This alert is closed.")
+    steps = len(policy_for(session, alert.center_id).steps)
+    if not alert.escalation_steps_done < step <= steps:
+        raise InvalidField(
+            ["body", "step"],
+            "a step not yet paged: {first} to {last}",
+            first=alert.escalation_steps_done + 1,
+            last=steps,
+        )
+    alert.status, alert.escalation_steps_done = AlertStatus.open, step - 1
+    alert.escalation_started_at = alert.escalation_started_at or now
+    alert.next_escalation_at = now
+    session.add(alert)
+    add_event(session, alert, "escalated", now, staff_id=actor.staff_id, detail=f"to step {step} by {actor.username}")
+    return alert
 
 
 # -- people answering ---------------------------------------------------------------------------

@@ -27,9 +27,12 @@ class DomainSmsEvents:
 
     def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
         """1: the person takes charge (the alert is acknowledged, calls not yet placed are not);
-        2: they cannot, and the next person is tried at once."""
+        2: they cannot, and the next person is tried at once; 5: the next step is paged now."""
         if digit == "2":
             alerts.move_on_after_failure(session, self.messaging, message=message, now=now)
+            return
+        if digit == "5":
+            alerts.escalate_now(session, alert_id=message.alert_id, by=message.recipient_ref, now=now)
             return
         alert = session.get(Alert, message.alert_id) if message.alert_id is not None else None
         if alert is None:

@@ -108,6 +108,7 @@ ACCESS: dict[str, set[str]] = {
     "POST /api/v1/alerts/{alert_id}/acknowledge": WORKER_UP,
     "POST /api/v1/alerts/{alert_id}/on-site": WORKER_UP,
     "POST /api/v1/alerts/{alert_id}/resolve": WORKER_UP,
+    "POST /api/v1/alerts/{alert_id}/escalate": MANAGER_UP,
     "GET /api/v1/centers/{center_id}/escalation-policy": WORKER_UP,
     "PUT /api/v1/centers/{center_id}/escalation-policy": MANAGER_UP,
     "GET /api/v1/duty-shifts": STAFF,

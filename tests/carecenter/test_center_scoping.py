@@ -71,6 +71,7 @@ QUERIES = {  # operations that need a query parameter to get past validation
 
 BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {
     "/{kind}": {"code": "SMS_100"},
+    "/escalate": {"step": 1},
     "/device-profiles": {"protocol": "gt06", "model": "matrix"},
     "/resolve": {"outcome": "other"},
     "/contacts": {"name": "新人", "relation": "son", "phone": "13900003333"},

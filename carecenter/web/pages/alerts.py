@@ -13,10 +13,11 @@ from sqlmodel import Session
 
 from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel, Outcome
+from carecenter.alerts.policy import policy_for
 from carecenter.alerts.queries import board_rows, get_alert, open_incidents
 from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.devices import service as device_service
-from carecenter.web.deps import Posted, UserDep, posted, run_action
+from carecenter.web.deps import ManagerDep, Posted, UserDep, posted, run_action
 from carecenter.web.render import render, same_site_path
 from carecenter.web.user import WebUser
 
@@ -26,7 +27,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     rows = board_rows(session=session, actor=user.actor)
-    return render(request, "alerts.html", user, rows=rows, now=now, outcomes=list(Outcome))
+    return render(
+        request, "alerts.html", user, rows=rows, now=now, outcomes=list(Outcome), steps_of=_steps(session, rows)
+    )
 
 
 @router.get("/board", response_class=HTMLResponse)
@@ -36,13 +39,37 @@ def board(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> 
         device_service.takeovers_to_confirm(session=session, actor=user.actor) if user.actor.is_manager_or_admin else []
     )
     outages = open_incidents(session=session, actor=user.actor)
-    return render(request, "board.html", user, rows=rows, now=now, outcomes=list(Outcome), taken=taken, outages=outages)
+    return render(
+        request,
+        "board.html",
+        user,
+        rows=rows,
+        now=now,
+        outcomes=list(Outcome),
+        taken=taken,
+        outages=outages,
+        steps_of=_steps(session, rows),
+    )
 
 
 @router.get("/board/rows", response_class=HTMLResponse)
 def board_rows_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     rows = board_rows(session=session, actor=user.actor)
-    return render(request, "board_rows.html", user, rows=rows, now=now, outcomes=list(Outcome), next="/board")
+    return render(
+        request,
+        "board_rows.html",
+        user,
+        rows=rows,
+        now=now,
+        outcomes=list(Outcome),
+        next="/board",
+        steps_of=_steps(session, rows),
+    )
+
+
+def _steps(session: Session, rows: list[Any]) -> dict[int, int]:
+    """How many steps each center's policy has (a manager may send an alert on to a later one)."""
+    return {cid: len(policy_for(session, cid).steps) for cid in {r.alert.center_id for r in rows}}
 
 
 def _board_version(engine: Any, user: WebUser) -> str:
@@ -123,6 +150,28 @@ def on_site(
 ) -> Response:
     def act(alert: Alert, _data: AlertForm) -> None:
         alerts.mark_on_site(session, alert=alert, staff_id=user.staff.id, channel=Channel.tablet, now=now)
+
+    return _answer(user, session, alert_id, form, act)
+
+
+class EscalateForm(AlertForm):
+    step: int = Field(ge=1, le=20)
+
+
+@router.post("/alerts/{alert_id}/escalate", response_model=None)
+def escalate(
+    alert_id: int,
+    request: Request,
+    user: ManagerDep,
+    form: Annotated[Posted[EscalateForm], Depends(posted(EscalateForm))],
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    """A manager sends an alert on to a later step of the policy from the board: paged at once."""
+
+    def act(alert: Alert, data: EscalateForm) -> None:
+        alerts.jump_to_step(session, actor=user.actor, alert_id=alert.id or 0, step=data.step, now=now)
+        alerts.escalate_due_alerts(session, request.app.state.alert_messaging, now=now)
 
     return _answer(user, session, alert_id, form, act)
 

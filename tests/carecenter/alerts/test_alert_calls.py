@@ -70,7 +70,7 @@ def test_an_sos_calls_the_one_on_duty_in_their_language_and_1_takes_charge(
     again = twilio_api.press(call.sid, "9", post=client.post)  # say it again
     assert again.status_code == 200 and "<Gather" in again.text
     answer = twilio_api.press(call.sid, "1", post=client.post)
-    assert answer.status_code == 200 and "Thank you. You are in charge" in answer.text
+    assert answer.status_code == 200 and "You have taken the alert" in answer.text  # confirmed aloud
     alert = alert_of(session, alert_id)
     assert (alert.status, alert.acknowledged_by, alert.acknowledged_via) == ("acknowledged", s.on_duty.id, "call")
     twilio_api.end_call(call.sid, "completed", post=client.post)  # the end of an answered call changes nothing
@@ -204,3 +204,50 @@ def test_a_dispatcher_that_dies_after_claiming_a_call_leaves_it_to_be_placed_onc
     call = session.exec(select(SmsMessage).where(SmsMessage.channel == "voice")).one()
     session.refresh(call)
     assert (call.status, call.attempts) == ("sent", 2)
+
+
+def test_5_calls_the_next_step_now_and_a_voicemail_is_not_an_answer(
+    twilio_app: tuple[FastAPI, TestClient], twilio_api: FakeTwilioApi, s: Scenario, session: Session, clock: Clock
+) -> None:
+    app, client = twilio_app
+    alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
+    dispatch(app, clock.now)
+    [call] = twilio_api.calls
+    assert "Press 5" in call.twiml and call.form.get("MachineDetection") == "Enable"
+    answer = twilio_api.press(call.sid, "5", post=client.post)
+    assert "The next people are being called now" in answer.text
+    alert = alert_of(session, alert_id)
+    assert alert.status == "open" and alert.next_escalation_at == clock.now  # the next step, now
+    events = session.exec(select(AlertEvent.kind).where(AlertEvent.alert_id == alert_id)).all()
+    assert "escalated" in events
+    sweep(app, clock.now)
+    dispatch(app, clock.now)
+    assert calls_to(twilio_api, s.daughter.phone)  # step 2 rang without waiting its 5 minutes
+
+    [daughter_call] = [c for c in twilio_api.calls if c.to == s.daughter.phone]
+    twilio_api.end_call(daughter_call.sid, "completed", post=client.post)  # … picked up by her voicemail?
+    session.expire_all()
+    message = session.exec(select(SmsMessage).where(SmsMessage.provider_sid == daughter_call.sid)).one()
+    assert message.status == "undelivered"
+
+
+def test_a_voicemail_that_answers_is_not_an_answer(
+    twilio_app: tuple[FastAPI, TestClient], twilio_api: FakeTwilioApi, s: Scenario, session: Session, clock: Clock
+) -> None:
+    app, client = twilio_app
+    alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
+    dispatch(app, clock.now)
+    [call] = twilio_api.calls
+    params = {"CallSid": call.sid, "CallStatus": "completed", "AnsweredBy": "machine_end_beep", "To": call.to}
+    url = call.status_callback
+    assert url
+    client.post(
+        url,
+        data=params | {"AccountSid": twilio_api.account_sid},
+        headers=twilio_api.signed_callback(url, params | {"AccountSid": twilio_api.account_sid}),
+    )
+    session.expire_all()
+    message = session.exec(select(SmsMessage).where(SmsMessage.provider_sid == call.sid)).one()
+    assert (message.status, message.error_message) == ("undelivered", "voicemail answered")
+    alert = alert_of(session, alert_id)
+    assert alert.next_escalation_at is not None and alert.next_escalation_at <= clock.now  # moves on at once

@@ -64,6 +64,7 @@ WEB_ACCESS: dict[str, set[str]] = {
     "POST /alerts/{alert_id}/acknowledge": WORKER_UP,
     "POST /alerts/{alert_id}/on-site": WORKER_UP,
     "POST /alerts/{alert_id}/resolve": WORKER_UP,
+    "POST /alerts/{alert_id}/escalate": MANAGER_UP,
     "GET /residents/{resident_id}": WORKER_UP,
     "GET /manage/residents/{resident_id}/contacts/new": MANAGER_UP,
     "POST /manage/residents/{resident_id}/contacts/new": MANAGER_UP,
@@ -166,6 +167,7 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
         "POST /visits/{visit_id}/concern": {"note": "ok"},
         "POST /visits/{visit_id}/vitals": {"heart_rate": "72"},
         "POST /alerts/{alert_id}/resolve": {"outcome": "false_alarm"},
+        "POST /alerts/{alert_id}/escalate": {"step": "1"},
         "POST /manage/residents/{resident_id}/contacts/new": {
             "name": "家属",
             "relation": "son",
