@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session
 
 from carecenter import metrics
+from carecenter.alerts import answers
 from carecenter.alerts import service as alerts
 from carecenter.health import watch
 from carecenter.media.store import MediaStore
@@ -86,6 +87,11 @@ JOBS: tuple[Job, ...] = (
         "escalate-alerts",
         every("escalation_sweep_seconds"),
         lambda s, now, c: alerts.escalate_due_alerts(s, c.messaging, now=now),
+    ),
+    Job(
+        "page-until-answered",
+        every("escalation_sweep_seconds"),
+        lambda s, now, c: answers.page_until_answered(s, c.messaging, now=now),
     ),
     Job(
         "detect-silent-devices",

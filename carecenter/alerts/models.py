@@ -162,6 +162,11 @@ class EscalationStep(BaseModel):
     call: list[Recipients] = PydanticField(
         default_factory=list, description="Of the recipients, who is also phoned (critical alerts only: SOS, falls)"
     )
+    everyone_answers: bool = PydanticField(
+        default=False,
+        description="Each of this step's people is paged again (every reminder interval) until they answer "
+        "(take it, are going, cannot go) or the alert is closed, even once someone took it",
+    )
 
     @model_validator(mode="after")
     def _called_are_recipients(self) -> "EscalationStep":
