@@ -55,12 +55,14 @@ class Simulator:
     rng: random.Random = field(default_factory=random.Random)
     sos_chance: float = 0.004
     fall_chance: float = 0.003
+    first_sos_step: int | None = 5  # a newcomer sees an SOS reach the right people within seconds of starting
     episode_chance: float = 0.004
     posted: int = 0
     answered: int = 0
     _devices: dict[str, list[DeviceState]] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
     _pending_ok: list[tuple[datetime, str, str]] = field(default_factory=list)  # (when, gateway key, serial)
+    _steps: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _tcp: list[SimulatedWatch | SimulatedTracker] = field(default_factory=list)
@@ -127,12 +129,15 @@ class Simulator:
     def step(self, now: datetime | None = None) -> int:
         """Post about `rate` readings (one batch per gateway); returns how many were accepted."""
         now = now or datetime.now(UTC)
+        self._steps += 1
         accepted = 0
         for key, devices in self._devices.items():
             if not devices:
                 continue
             share = max(1, round(self.rate / len(self._devices)))
             readings = [self._reading(self.rng.choice(devices), now) for _ in range(share)]
+            if self._steps == self.first_sos_step and key == next(iter(self._devices)):
+                readings[0] = readings[0] | {"kind": "sos"}  # the demo's first alert, without waiting for chance
             for reading in readings:
                 if reading["kind"] == "fall" and self.rng.random() < 0.5:  # "I'm fine": the OK button
                     self._pending_ok.append((now + timedelta(seconds=5), key, reading["device"]))

@@ -50,6 +50,20 @@ def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock,
         assert on_duty_staff(session=session, center_id=gateway["center_id"], now=clock.now + timedelta(days=13))
 
 
+def test_the_simulators_first_sos_comes_within_seconds(client: TestClient, session: Session, clock: Clock) -> None:
+    """A newcomer opening the board sees an SOS reach the right people within 20 s: the simulator
+    (one step a second) sends its first on its fifth step, whatever chance says."""
+    summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
+    session.commit()
+    simulator = Simulator(client=client, gateways=summary.gateways, rate=5, rng=random.Random(1), sos_chance=0)
+    for _ in range(4):
+        simulator.step(now=clock.now)
+    assert session.exec(select(Alert).where(Alert.kind == "sos")).all() == []
+    simulator.step(now=clock.now)
+    [sos] = session.exec(select(Alert).where(Alert.kind == "sos")).all()
+    assert session.exec(select(SmsMessage).where(SmsMessage.alert_id == sos.id)).all()  # paged at once
+
+
 def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Session, clock: Clock) -> None:
     """Last month's report is full: every category, subsidies, welfare visits, levels, statements."""
     seed_demo(session=session, password=PASSWORD, now=clock.now)
