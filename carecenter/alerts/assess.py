@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -130,7 +131,8 @@ class Assessor:
         if thresholds is None:
             thresholds = effective_thresholds(center.alert_thresholds, subject.overrides)
             self._thresholds[whose] = thresholds
-        evaluation = rules.evaluate(facts, thresholds, subject.facts, states)
+        local = facts.recorded_at.astimezone(self._zone(center)) if thresholds.rule_windows else None
+        evaluation = rules.evaluate(facts, thresholds, subject.facts, states, local=local, received_at=self.now)
         states.update(evaluation.states)
         if subject.id in self._with_active:
             if AlertKind.fall in evaluation.cancels:
@@ -153,6 +155,9 @@ class Assessor:
             self._with_active.add(subject.id)
             raised = raised or alert
         return raised
+
+    def _zone(self, center: Center) -> ZoneInfo:
+        return ZoneInfo(center.time_zone)
 
     def finish(self) -> None:
         """Write the rule state that changed (a rule with no memory needs no row)."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from carecenter.alerts.models import AlertKind, Severity
-from carecenter.alerts.thresholds import Thresholds
+from carecenter.alerts.thresholds import Thresholds, thresholds_at
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class ReadingFacts:
     temperature: float | None = None
     latitude: float | None = None
     longitude: float | None = None
+    accuracy_m: float | None = None
     battery_pct: int | None = None
 
     def as_record(self) -> dict[str, Any]:
@@ -144,10 +145,39 @@ def _sustained(breach: Breach, now: datetime, t: Thresholds) -> bool:
     )
 
 
+POSITION = "position"  # the rule state of the geofence: the last fix outside, and how many in a row
+
+
 def evaluate(
-    reading: ReadingFacts, thresholds: Thresholds, resident: ResidentFacts, states: Mapping[str, Breach]
+    reading: ReadingFacts,
+    thresholds: Thresholds,
+    resident: ResidentFacts,
+    states: Mapping[str, Breach],
+    *,
+    local: datetime | None = None,
+    received_at: datetime | None = None,
 ) -> Evaluation:
-    """What one reading means: alerts to raise, conditions that cleared, the new rule state."""
+    """What one reading means: alerts to raise, conditions that cleared, the new rule state.
+
+    `local` is the reading's time in the center's zone: rules limited to hours are off outside
+    their windows, and a window's own thresholds hold inside it. `received_at` is when it arrived:
+    a fix much older than that (a watch buffering while offline) never raises an exit."""
+    off: set[str] = set()
+    if local is not None and thresholds.rule_windows:
+        thresholds, off = thresholds_at(thresholds, local)
+    result = _evaluate(reading, thresholds, resident, states, received_at)
+    if off:
+        result.drafts = [d for d in result.drafts if d.kind not in off]
+    return result
+
+
+def _evaluate(
+    reading: ReadingFacts,
+    thresholds: Thresholds,
+    resident: ResidentFacts,
+    states: Mapping[str, Breach],
+    received_at: datetime | None,
+) -> Evaluation:
     result = Evaluation(clears=[AlertKind.device_silent])  # any reading proves the device is alive
     kind = reading.kind
     if kind == "sos":
@@ -176,11 +206,7 @@ def evaluate(
             result.clears.append(rule.kind)
 
     if reading.latitude is not None and reading.longitude is not None and resident.wander_risk and resident.home:
-        away = distance_m(resident.home, (reading.latitude, reading.longitude))
-        if away > thresholds.geofence_radius_m:
-            result.drafts.append(AlertDraft(AlertKind.left_geofence, Severity.high, f"{away:.0f} m from home"))
-        else:
-            result.clears.append(AlertKind.left_geofence)
+        _geofence(reading, thresholds, resident.home, states.get(POSITION, NO_BREACH), received_at, result)
 
     if kind == "low_battery" or (reading.battery_pct is not None and reading.battery_pct <= thresholds.low_battery_pct):
         value = f"{reading.battery_pct}%" if reading.battery_pct is not None else "low"
@@ -188,6 +214,36 @@ def evaluate(
     elif reading.battery_pct is not None:
         result.clears.append(AlertKind.low_battery)
     return result
+
+
+def _geofence(
+    reading: ReadingFacts,
+    t: Thresholds,
+    home: tuple[float, float],
+    outside: Breach,
+    received_at: datetime | None,
+    result: Evaluation,
+) -> None:
+    """Outside the home fence is a state, not a crossing: every fix outside counts, in a window or not.
+    An exit needs `geofence_fixes` fixes outside in a row, or one accurate enough to be clearly out
+    (GPS drift at the door pages nobody); a fix older than the last one outside, or than
+    `stale_fix_minutes` when it arrived, changes nothing (watches buffer fixes while offline)."""
+    assert reading.latitude is not None and reading.longitude is not None
+    if outside.since is not None and reading.recorded_at <= outside.since:
+        return  # late, out of order
+    stale = received_at is not None and received_at - reading.recorded_at > timedelta(minutes=t.stale_fix_minutes)
+    away = distance_m(home, (reading.latitude, reading.longitude))
+    if away <= t.geofence_radius_m:
+        if not stale:
+            result.clears.append(AlertKind.left_geofence)
+            result.states[POSITION] = NO_BREACH
+        return
+    streak = Breach(since=reading.recorded_at, count=outside.count + 1)
+    result.states[POSITION] = streak
+    sure = reading.accuracy_m is not None and reading.accuracy_m <= t.geofence_sure_accuracy_m
+    clearly_out = sure and away - (reading.accuracy_m or 0) > t.geofence_radius_m
+    if not stale and (streak.count >= t.geofence_fixes or clearly_out):
+        result.drafts.append(AlertDraft(AlertKind.left_geofence, Severity.high, f"{away:.0f} m from home"))
 
 
 def is_silent(

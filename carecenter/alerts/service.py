@@ -139,6 +139,11 @@ def raise_alert(
         existing.last_triggered_at, existing.last_value = now, draft.value
         existing.last_reading = reading or existing.last_reading
         session.add(existing)
+        if device_id is not None and device_id != existing.device_id:  # another device saw it too: one alert
+            other = session.get(Device, device_id)
+            add_event(
+                session, existing, "joined", now, detail=f"{other.serial if other else device_id}: {draft.value or ''}"
+            )
         return existing
     alert = Alert(
         center_id=center.id,

@@ -1,9 +1,31 @@
 """Alert thresholds: center defaults, per-resident overrides of any subset."""
 
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class RuleWindow(BaseModel):
+    """Hours (local time, may cross midnight) and weekdays in which some rules apply, or apply
+    other thresholds: the geofence only at night for a resident at risk of wandering
+    (`kinds: ["left_geofence"]`), a stricter heart-rate band while asleep (`thresholds`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: time
+    end: time
+    weekdays: list[int] = Field(default=[1, 2, 3, 4, 5, 6, 7], description="ISO weekdays: 1 Monday … 7 Sunday")
+    kinds: list[str] = Field(default_factory=list, description="These rules raise alerts only inside the window")
+    thresholds: "ThresholdOverrides | None" = Field(default=None, description="Inside the window, these thresholds")
+
+    def contains(self, local: datetime) -> bool:
+        clock, day = local.time(), local.isoweekday()
+        if self.start <= self.end:
+            return day in self.weekdays and self.start <= clock < self.end
+        if clock >= self.start:  # the evening part: the window began today
+            return day in self.weekdays
+        return clock < self.end and (day - 2) % 7 + 1 in self.weekdays  # the morning part: it began yesterday
 
 
 class Thresholds(BaseModel):
@@ -31,6 +53,10 @@ class Thresholds(BaseModel):
     ok_checkin_deadline: time = Field(
         default=time(10, 0), description="Local time by which an enrolled resident presses OK"
     )
+    rule_windows: list[RuleWindow] = Field(default_factory=list, max_length=20)
+    geofence_fixes: int = Field(default=2, ge=1, le=10, description="Fixes outside in a row before it is an exit …")
+    geofence_sure_accuracy_m: int = Field(default=30, ge=1, le=1000, description="… or one this accurate, clearly out")
+    stale_fix_minutes: int = Field(default=10, ge=1, le=24 * 60, description="An older fix never raises an exit")
 
 
 class ThresholdOverrides(BaseModel):
@@ -49,6 +75,10 @@ class ThresholdOverrides(BaseModel):
     sustain_readings: int | None = Field(default=None, ge=1, le=50)
     sustain_minutes: int | None = Field(default=None, ge=0, le=240)
     geofence_radius_m: int | None = Field(default=None, ge=50, le=50_000)
+    rule_windows: list[RuleWindow] | None = Field(default=None, max_length=20, description="Replace the center's")
+
+
+RuleWindow.model_rebuild()
 
 
 def effective_thresholds(center: dict[str, Any] | None, resident: dict[str, Any] | None) -> Thresholds:
@@ -61,3 +91,17 @@ def effective_thresholds(center: dict[str, Any] | None, resident: dict[str, Any]
 def silence_grace(center_thresholds: dict[str, Any] | None) -> int:
     """Minutes past two reporting intervals before a center (by its thresholds) counts a device silent."""
     return effective_thresholds(center_thresholds, None).silent_grace_minutes
+
+
+def thresholds_at(thresholds: Thresholds, local: datetime) -> tuple[Thresholds, set[str]]:
+    """The thresholds that hold at this local time (a window's own inside it), and the rules that
+    are off now (limited to windows that are all closed)."""
+    inside = [w for w in thresholds.rule_windows if w.contains(local)]
+    limited = {k for w in thresholds.rule_windows for k in w.kinds}
+    allowed = {k for w in inside for k in w.kinds}
+    overrides: dict[str, Any] = {}
+    for window in inside:
+        if window.thresholds is not None:
+            overrides |= window.thresholds.model_dump(exclude_none=True, exclude={"rule_windows"})
+    now = thresholds.model_copy(update=overrides) if overrides else thresholds
+    return now, limited - allowed

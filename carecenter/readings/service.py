@@ -255,7 +255,9 @@ def _facts(item: Valid, subject: RuleSubject) -> rules.ReadingFacts:
         kind=item.kind,
         recorded_at=item.recorded_at,
         **{f: getattr(item, f) for f in rules.RULE_VITAL_FIELDS} if subject.consent_health_data else {},
-        **{f: getattr(item, f) for f in ("latitude", "longitude")} if subject.consent_location_data else {},
+        **{f: getattr(item, f) for f in ("latitude", "longitude", "accuracy_m")}
+        if subject.consent_location_data
+        else {},
         battery_pct=item.battery_pct,
     )
 

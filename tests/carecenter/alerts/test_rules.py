@@ -1,6 +1,7 @@
 """The rules on their own, at their boundaries."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -99,7 +100,10 @@ def test_geofence_only_for_wander_risk_residents() -> None:
     far = (HOME[0] + 0.005, HOME[1])  # about 556 m north
     assert 440 < distance_m(HOME, near) < 450 and 550 < distance_m(HOME, far) < 560
     assert evaluate(reading("location", latitude=near[0], longitude=near[1]), DEFAULTS, wanderer, {}).drafts == []
-    away = evaluate(reading("location", latitude=far[0], longitude=far[1]), DEFAULTS, wanderer, {})
+    first = evaluate(reading("location", latitude=far[0], longitude=far[1]), DEFAULTS, wanderer, {})
+    assert first.drafts == []  # one fix outside may be drift at the door
+    later = reading("location", at=T0 + timedelta(minutes=1), latitude=far[0], longitude=far[1])
+    away = evaluate(later, DEFAULTS, wanderer, first.states)
     assert [(d.kind, d.severity) for d in away.drafts] == [(AlertKind.left_geofence, Severity.high)]
     assert (
         evaluate(reading("location", latitude=far[0], longitude=far[1]), DEFAULTS, ResidentFacts(home=HOME), {}).drafts
@@ -134,3 +138,61 @@ def test_resident_overrides_beat_center_defaults() -> None:
     assert effective_thresholds(center, resident).heart_rate_high == 140
     assert effective_thresholds(center, None).heart_rate_high == 120
     assert effective_thresholds(None, None) == Thresholds()
+
+
+def test_an_exit_needs_two_fixes_or_one_clearly_out_and_never_an_old_one() -> None:
+    wanderer = ResidentFacts(wander_risk=True, home=HOME)
+    far = (HOME[0] + 0.01, HOME[1])  # about 1.1 km north
+
+    def fix(minutes: float, accuracy: float | None = None) -> ReadingFacts:
+        values: dict[str, float] = {"latitude": far[0], "longitude": far[1]}
+        if accuracy is not None:
+            values["accuracy_m"] = accuracy
+        return reading("location", at=T0 + timedelta(minutes=minutes), **values)
+
+    sure = evaluate(fix(0, accuracy=10), DEFAULTS, wanderer, {}, received_at=T0)
+    assert kinds(sure.drafts) == [AlertKind.left_geofence]  # one accurate fix, clearly out
+    vague = evaluate(fix(0, accuracy=800), DEFAULTS, wanderer, {}, received_at=T0)
+    assert vague.drafts == []  # 800 m either way: it could be at the door
+    old = evaluate(
+        fix(0),
+        DEFAULTS,
+        wanderer,
+        {"position": Breach(T0 - timedelta(minutes=5), 1)},
+        received_at=T0 + timedelta(hours=1),
+    )
+    assert old.drafts == []  # buffered while offline: an hour old when it arrived
+    streak = {"position": Breach(T0 + timedelta(minutes=5), 1)}
+    late = evaluate(fix(1), DEFAULTS, wanderer, streak, received_at=T0 + timedelta(minutes=6))
+    assert late.drafts == [] and late.states == {}  # older than the last fix: changes nothing
+
+
+def test_rules_limited_to_hours_and_a_stricter_band_at_night() -> None:
+    zone = ZoneInfo("Asia/Shanghai")
+    windows = Thresholds.model_validate(
+        {
+            "rule_windows": [
+                {"start": "20:00", "end": "06:00", "kinds": ["left_geofence"]},
+                {"start": "22:00", "end": "06:00", "thresholds": {"heart_rate_high": 100}, "weekdays": [1, 2, 3, 4, 5]},
+            ],
+            "sustain_readings": 1,
+        }
+    )
+    wanderer = ResidentFacts(wander_risk=True, home=HOME)
+    out = {"position": Breach(None, 1)}
+    far = {"latitude": HOME[0] + 0.01, "longitude": HOME[1]}
+    evening = datetime(2026, 12, 7, 19, 30, tzinfo=zone)  # a Monday
+    day = evaluate(reading("location", at=evening, **far), windows, wanderer, out, local=evening)
+    assert day.drafts == []  # outside, but the geofence only watches at night
+    night = evening + timedelta(minutes=45)
+    assert kinds(evaluate(reading("location", at=night, **far), windows, wanderer, day.states, local=night).drafts) == [
+        AlertKind.left_geofence
+    ]  # still outside when the window opened: a state, not a crossing
+    asleep = datetime(2026, 12, 7, 23, 0, tzinfo=zone)
+    assert kinds(evaluate(reading(heart_rate=110, at=asleep), windows, ResidentFacts(), {}, local=asleep).drafts) == [
+        AlertKind.heart_rate_high
+    ]
+    noon = datetime(2026, 12, 7, 12, 0, tzinfo=zone)
+    assert evaluate(reading(heart_rate=110, at=noon), windows, ResidentFacts(), {}, local=noon).drafts == []
+    saturday_night = datetime(2026, 12, 12, 23, 0, tzinfo=zone)
+    assert evaluate(reading(heart_rate=110), windows, ResidentFacts(), {}, local=saturday_night).drafts == []
