@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,10 @@ SWEEPS = ("visit-reminders", "late-and-missed-visits", "detect-silent-devices", 
 TARGETS |= {f"{page}_p95_ms": ("<", 150, "both") for page in PAGES}
 TARGETS |= {f"{sweep}_ms": ("<", 100, "both") for sweep in SWEEPS}
 TARGETS["silent_sweep_all_quiet_ms"] = ("<", 100, "both")
+# An outage of the whole district: one incident per center; a message to each center's managers,
+# not a page per watch; the first sweep within the sweep's own interval (60 s).
+TARGETS["outage_messages"] = ("<=", 100, "both")
+TARGETS["outage_sweep_ms"] = ("<", 60_000, "both")
 
 
 @dataclass
@@ -205,6 +210,7 @@ def district_scale(run: Run) -> dict[str, Any]:
         server.stop()
         twilio.stop()
     figures |= district.sweep_times(url, repeats=3 if run.quick else 10, now=at)
+    figures |= district.outage_begins(url, now=at + timedelta(minutes=30))
     return figures | district.outage_sweep_ms(url, now=at)
 
 

@@ -364,6 +364,41 @@ def sweep_times(url: str, *, repeats: int, now: datetime, jobs: tuple[str, ...] 
     return figures
 
 
+def outage_begins(url: str, *, now: datetime) -> dict[str, Any]:
+    """A district-wide outage as it begins: every watch went quiet at once. The first silent-device
+    sweep opens one incident per center and holds the silences under it: how long it takes, and
+    how many messages it sends (before incidents: a page to each resident's people, per watch)."""
+    from carecenter.messaging.outbound import AlertMessaging
+    from carecenter.settings import Settings
+    from notifications.settings import SmsSettings
+
+    settings = Settings(database_url=url)
+    messaging = AlertMessaging(sms=SmsSettings(), public_url="http://127.0.0.1", link_secret=b"bench" * 8)
+    sweep = all_sweeps(messaging, settings.visit_rules())["detect-silent-devices"]
+    engine = make_engine(url)
+    message, incident = sa.table("sms_message"), sa.table("incident")
+    count = sa.select(sa.func.count()).select_from(message)
+    try:
+        with engine.connect() as conn:
+            before = conn.execute(count).scalar_one()
+        started = time.perf_counter()
+        with Session(engine) as session:
+            silenced = sweep(session, now)
+            session.commit()
+        elapsed = time.perf_counter() - started
+        with engine.connect() as conn:
+            sent = conn.execute(count).scalar_one() - before
+            incidents = conn.execute(sa.select(sa.func.count()).select_from(incident)).scalar_one()
+    finally:
+        engine.dispose()
+    return {
+        "outage_silenced": silenced,
+        "outage_incidents": incidents,
+        "outage_messages": sent,
+        "outage_sweep_ms": round(elapsed * 1000, 1),
+    }
+
+
 def outage_sweep_ms(url: str, *, now: datetime) -> dict[str, Any]:
     """The silent-device sweep when every watch has gone quiet and been alerted (a network outage's
     steady state): each quiet device is a probe of the alerts, not a scan of them."""

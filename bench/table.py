@@ -31,6 +31,8 @@ ROWS: list[tuple[str, Key]] = [
     ("6. late/missed visits sweep ms", "late-and-missed-visits_ms"),
     ("6. silent devices sweep ms", "detect-silent-devices_ms"),
     ("6. escalation sweep ms", "escalate-alerts_ms"),
+    ("6. outage begins: watches silenced / incidents opened", ("outage_silenced", "outage_incidents")),
+    ("6. outage begins: messages sent (limit 100) / first sweep ms", ("outage_messages", "outage_sweep_ms")),
     ("6. silent devices sweep ms, every watch quiet (an outage)", "silent_sweep_all_quiet_ms"),
     ("7. server peak RSS MB", "peak_rss_mb"),
     ("8. watches held by one gateway process", "watch_connections_held"),
