@@ -2,14 +2,15 @@
 
 When a large share of a center's devices (the center's `outage_share_pct`, at least
 `outage_min_devices`) go quiet at once, or every device of one protocol (its listener or its
-network went away), the silent-device sweep opens one incident: the managers are paged once,
-and each device's own silence alert is held under it (listed on the board, not paged). SOS and
+network went away), or every device behind one home gateway (its power or line went), the
+silent-device sweep opens one incident: the managers are paged once, and each device's own
+silence alert is held under it (listed on the board, not paged). SOS and
 falls are paged as always. When most devices are back the incident closes with a summary; a
 device still silent then is paged on its own.
 """
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -100,6 +101,10 @@ def incident_for(
             if count >= thresholds.outage_min_devices and count >= BACK_SHARE * in_use[protocol]:
                 scope, total = f"protocol:{protocol}", in_use[protocol]
                 break
+        else:
+            gateway = _silent_gateway(session, devices.values())
+            if gateway is not None:
+                scope, total = f"gateway:{gateway[0]}", gateway[1]
     if scope is None:
         return None
     since = min((d.last_seen_at for d in devices.values() if d.last_seen_at is not None), default=now)
@@ -120,6 +125,26 @@ def incident_for(
         session.add(alert)
     _tell_managers(session, messaging, center, incident, "incident.opened", now)
     return incident
+
+
+GATEWAY_MIN_DEVICES = 2  # a home gateway serves a household or a building: a few pendants
+
+
+def _silent_gateway(session: Session, quiet: Iterable[Device]) -> tuple[str, int] | None:
+    """A home gateway every one of whose devices went quiet: (its serial, how many it serves)."""
+    by_gateway = Counter(d.gateway_id for d in quiet if d.gateway_id is not None)
+    for gateway_id, count in by_gateway.most_common():
+        served = session.exec(
+            select(func.count())
+            .select_from(Device)
+            .where(
+                Device.gateway_id == gateway_id, col(Device.revoked_at).is_(None), col(Device.resident_id).is_not(None)
+            )
+        ).one()
+        if count >= GATEWAY_MIN_DEVICES and count >= served:
+            gateway = session.get(Device, gateway_id)
+            return (gateway.serial if gateway else str(gateway_id)), served
+    return None
 
 
 def close_recovered(session: Session, messaging: AlertMessaging, *, now: datetime) -> int:

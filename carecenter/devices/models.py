@@ -70,6 +70,9 @@ class Device(DeviceBase, table=True):
     revoked_at: datetime | None = instant_field(default=None)
     battery_pct: int | None = None
     last_seen_at: datetime | None = instant_field(default=None)
+    gateway_id: int | None = Field(
+        default=None, foreign_key="device.id", index=True, description="The home gateway its readings come through"
+    )
     created_at: datetime = created_at_field()
     # The watch listener's view of the connection (watch-tcp devices).
     connected_at: datetime | None = instant_field(default=None)

@@ -190,19 +190,21 @@ def _roll_up_statement(dialect: sa.Dialect) -> sa.Insert:
     return built
 
 
-def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None]]) -> None:
-    """Set (device id, last seen, battery or None to keep it) for each device, in one statement."""
+def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None, int | None]]) -> None:
+    """Set (device id, last seen, battery or None to keep it, the gateway it came through or None)
+    for each device, in one statement."""
     if not seen:
         return
     if session.get_bind().dialect.name == "postgresql":
-        ids, times, batteries = (list(column) for column in zip(*seen, strict=True))
+        ids, times, batteries, gateways = (list(column) for column in zip(*seen, strict=True))
         session.execute(
             sa.text(
-                "UPDATE device SET last_seen_at = s.seen, battery_pct = coalesce(s.battery, device.battery_pct) "
-                "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:times AS TIMESTAMPTZ[]), CAST(:batteries AS INTEGER[])) "
-                "AS s(id, seen, battery) WHERE device.id = s.id"
+                "UPDATE device SET last_seen_at = s.seen, battery_pct = coalesce(s.battery, device.battery_pct), "
+                "gateway_id = coalesce(s.gateway, device.gateway_id) "
+                "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:times AS TIMESTAMPTZ[]), CAST(:batteries AS INTEGER[]), "
+                "CAST(:gateways AS INTEGER[])) AS s(id, seen, battery, gateway) WHERE device.id = s.id"
             ),
-            {"ids": ids, "times": times, "batteries": batteries},
+            {"ids": ids, "times": times, "batteries": batteries, "gateways": gateways},
         )
         return
     table = Device.__table__  # type: ignore[attr-defined]
@@ -212,6 +214,8 @@ def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None]]
         .values(
             last_seen_at=sa.bindparam("b_seen", type_=UTCDateTime),
             battery_pct=sa.func.coalesce(sa.bindparam("b_battery", type_=sa.Integer), table.c.battery_pct),
+            gateway_id=sa.func.coalesce(sa.bindparam("b_gateway", type_=sa.Integer), table.c.gateway_id),
         )
     )
-    session.connection().execute(stmt, [{"b_id": i, "b_seen": t, "b_battery": b} for i, t, b in seen])
+    rows = [{"b_id": i, "b_seen": t, "b_battery": b, "b_gateway": g} for i, t, b, g in seen]
+    session.connection().execute(stmt, rows)

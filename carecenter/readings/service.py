@@ -105,6 +105,7 @@ def ingest(
     stored = _store(session, accepted, subjects, now)
     assessor = Assessor(session, messaging, subjects.values(), now)
     seen: dict[int, Valid] = {}
+    via: dict[int, int] = {}  # device -> the gateway its readings came through
     for reading in accepted:
         item, device = reading.item, reading.device
         reading_id = stored.pop((device.id, item.event_id), None)  # popped: a repeat in the batch is a duplicate
@@ -115,6 +116,9 @@ def ingest(
             continue
         if device.id not in seen or item.recorded_at > seen[device.id].recorded_at:
             seen[device.id] = item
+        poster = posts[reading.index][0]
+        if poster.kind == DeviceKind.gateway:
+            via[device.id] = poster.id
         alert = None
         subject = subjects.get(device.resident_id) if device.resident_id is not None else None
         if subject is not None:
@@ -127,7 +131,7 @@ def ingest(
             alert_id=alert.id if alert else None,
         )
     assessor.finish()
-    _note_seen(session, {a.device.id: a.device for a in accepted}, seen)
+    _note_seen(session, {a.device.id: a.device for a in accepted}, seen, via)
     return [answers[index] for index in range(len(posts))]
 
 
@@ -236,13 +240,14 @@ def _store(
     return bulk.insert_new(session, rows)
 
 
-def _note_seen(session: Session, devices: dict[int, Target], newest: dict[int, Valid]) -> None:
-    """Each device's last sign of life and battery, from its newest reading, in one statement."""
+def _note_seen(session: Session, devices: dict[int, Target], newest: dict[int, Valid], via: dict[int, int]) -> None:
+    """Each device's last sign of life and battery, from its newest reading, and the gateway it
+    reports through (an outage of one gateway is one incident), in one statement."""
     seen = []
     for device_id, item in newest.items():
         last = devices[device_id].last_seen_at
         if last is None or item.recorded_at >= last:
-            seen.append((device_id, item.recorded_at, item.battery_pct))
+            seen.append((device_id, item.recorded_at, item.battery_pct, via.get(device_id)))
     bulk.touch_devices(session, seen)
     for device in session.identity_map.values():  # the poster, if loaded: keep it in step
         if isinstance(device, Device) and device.id in newest:

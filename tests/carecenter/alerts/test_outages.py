@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from carecenter.alerts.models import Alert, AlertKind, Incident
 from carecenter.alerts.service import clear_conditions, detect_silent_devices, escalate_due_alerts
 from carecenter.centers.models import Center
-from carecenter.devices.models import Device, DeviceProtocol
+from carecenter.devices.models import Device, DeviceKind, DeviceProtocol
 from carecenter.staff.models import Role, Staff
 from notifications.models import SmsMessage
 from tests.carecenter.web.test_pages import web_login
@@ -150,3 +150,31 @@ def test_an_sos_during_an_outage_is_paged_as_always(
     paged = [m.to_phone for m in messages(session) if m.alert_id == sos.id]
     assert worker.phone in paged
     assert len(devices) == 30
+
+
+def test_every_device_behind_one_gateway_silent_is_an_incident_of_that_gateway(
+    app: FastAPI, client: TestClient, session: Session, manager: tuple[Center, Staff], clock: Clock
+) -> None:
+    center, boss = manager
+    fleet(session, center, 40, clock.now + timedelta(minutes=30))  # the rest of the town reports
+    gateway, key = make_device(session, center=center, kind=DeviceKind.gateway, serial="GW-HOME-7")
+    pendants = []
+    for n in range(3):
+        resident = make_resident(session, center=center)
+        pendant, _ = make_device(session, center=center, resident=resident, serial=f"PENDANT-7{n}")
+        pendants.append(pendant)
+    readings = [
+        {"event_id": f"hb-{p.serial}", "device": p.serial, "kind": "heartbeat", "recorded_at": clock.now.isoformat()}
+        for p in pendants
+    ]
+    assert (
+        client.post("/api/v1/checkins/batch", json={"readings": readings}, headers={"X-Device-Key": key}).status_code
+        == 200
+    )
+    session.expire_all()
+    assert {session.get(Device, p.id).gateway_id for p in pendants} == {gateway.id}  # type: ignore[union-attr]
+    assert sweep(app, session, clock.advance(minutes=31)) == 3
+    [incident] = session.exec(select(Incident)).all()
+    assert (incident.scope, incident.devices_silent, incident.devices_total) == ("gateway:GW-HOME-7", 3, 3)
+    assert [m.kind for m in messages(session)] == ["incident.opened"]
+    assert boss.id is not None
