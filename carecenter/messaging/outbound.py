@@ -32,6 +32,8 @@ def providers(settings: SmsSettings, center: Center | None, channel: MessageChan
     else:
         first = (center.sms_provider if center else None) or settings.sms_provider
     second = (center.fallback_provider if center else None) or settings.fallback_provider
+    if channel == MessageChannel.wechat:
+        second = None  # WeChat's second path is the SMS held back for it, not another provider
     return (None if first == settings.sms_provider else first), (None if second == first else second)
 
 
