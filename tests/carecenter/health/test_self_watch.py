@@ -23,7 +23,6 @@ from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.models import SmsMessage
 from notifications.outbox import enqueue_sms
-from schedules import jobs
 from tests.conftest import Clock, make_sms_settings
 from tests.factories import make_center, make_device, make_resident, make_staff
 
@@ -95,30 +94,17 @@ def test_a_stopped_dispatcher_is_noticed_told_once_and_its_recovery_too(
 
 
 def test_a_hung_sweep_is_noticed_after_three_intervals(
-    app: FastAPI, db: sa.Engine, session: Session, self_watch: SelfWatch, admin: Staff, clock: Clock
+    db: sa.Engine, session: Session, self_watch: SelfWatch, admin: Staff, clock: Clock
 ) -> None:
-    release = threading.Event()
-
-    def hangs(_session: Session, _now: datetime) -> int:
-        release.wait(10)
-        return 0
-
-    runner = threading.Thread(
-        target=jobs.run_sweep,
-        args=("escalate-alerts", hangs),
-        kwargs={"engine": db, "now": clock.now, "interval_seconds": 10},
-    )
-    runner.start()
-    try:
-        clock.advance(seconds=25)
-        assert self_watch.check_once() == []  # two intervals and a half: not yet
-        clock.advance(seconds=10)
-        [problem] = self_watch.check_once()
-        assert problem.key == "sweep:escalate-alerts"
-        assert len(told(session, "system.down")) == 1
-    finally:
-        release.set()
-        runner.join()
+    watch.sweep_started(db, "escalate-alerts", 10, clock.now)  # started, never finished: it hangs
+    clock.advance(seconds=25)
+    assert self_watch.check_once() == []  # two intervals and a half: not yet
+    clock.advance(seconds=10)
+    [problem] = self_watch.check_once()
+    assert problem.key == "sweep:escalate-alerts"
+    assert len(told(session, "system.down")) == 1
+    watch.sweep_finished(db, "escalate-alerts", clock.now, 35.0)  # it finished at last
+    assert self_watch.check_once() == []
 
 
 def test_a_dead_gateway_is_noticed_and_a_stopped_one_is_not(
