@@ -78,25 +78,6 @@ def binding_code(
     return out.getvalue().decode()
 
 
-def staff_binding_code(
-    session: Session,
-    *,
-    actor: Actor,
-    resident_id: int,
-    contact_id: int,
-    wechat: WeChatSender,
-    secret: bytes,
-    now: datetime,
-) -> str:
-    contact = get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
-    actor.require(Role.manager, Role.admin, to=N_("print WeChat codes"))
-    resident = session.get(Resident, resident_id)
-    assert resident is not None
-    return binding_code(
-        session, actor=actor, contact=contact, center_id=resident.center_id, wechat=wechat, secret=secret, now=now
-    )
-
-
 def scanned(session: Session, *, openid: str, scene: str, secret: bytes, public_url: str, now: datetime) -> str:
     """WeChat's scan event: a pending binding, and the reply that links to its confirmation page."""
     raw = scene.removeprefix("qrscene_")  # a new follower's scan carries the prefix

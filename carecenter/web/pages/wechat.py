@@ -41,22 +41,23 @@ def print_code(
     resident_id: int, contact_id: int, request: Request, user: ManagerDep, session: SessionDep, now: NowDep
 ) -> HTMLResponse:
     """The code to print and leave with the family (valid 30 days)."""
-    get_contact(session=session, actor=user.actor, resident_id=resident_id, contact_id=contact_id)
+    contact = get_contact(session=session, actor=user.actor, resident_id=resident_id, contact_id=contact_id)
     user.actor.require(Role.manager, Role.admin, to=N_("print WeChat codes"))
     sender = _wechat(request)
     if sender is None:
         return _page(request, user.language, 409, notice=NOT_SET_UP)
-    svg = wechat.staff_binding_code(
+    resident = session.get(Resident, resident_id)
+    assert resident is not None
+    svg = wechat.binding_code(
         session,
         actor=user.actor,
-        resident_id=resident_id,
-        contact_id=contact_id,
+        contact=contact,
+        center_id=resident.center_id,
         wechat=sender,
         secret=_secret(request),
         now=now,
     )
     session.commit()
-    contact, resident = session.get(FamilyContact, contact_id), session.get(Resident, resident_id)
     return _page(request, user.language, code=svg, contact=contact, resident=resident)
 
 
