@@ -1,4 +1,8 @@
-"""Aliyun SMS (`SendSms`) and voice notifications (`SingleCallByTts`) through the official SDKs.
+"""Aliyun SMS (`SendSms`) and voice (`IvrCall`, `SingleCallByTts`) through the official SDKs.
+
+An alert call is an IVR call (交互式语音应答) when the confirmations are approved: each key plays
+its template back ("您已接警…") and 9 plays the alert again; the keys pressed come back in the
+VoiceReport's `dtmf`. Without them it is a plain TTS notification, whose keys come back the same way.
 
 Both take an approved template and its parameters as JSON, never free text; `OutId` carries our
 message id, which Aliyun's receipts (SmsReport, VoiceReport) send back. Numbers go as Aliyun
@@ -19,6 +23,7 @@ from alibabacloud_tea_openapi import models as openapi_models
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
+from notifications.kinds import REPEAT_KEY
 from notifications.models import MessageChannel
 from notifications.senders import Outgoing, ProviderError, SendError, SendResult, no_template, template_values
 from notifications.settings import SmsSettings
@@ -28,6 +33,7 @@ from notifications.twilio_errors import Verdict
 # template's the same; a longer value is cut with an ellipsis rather than refused.
 PARAM_LIMIT = 35
 PLAY_TIMES = 2  # the call speaks the template twice (the caller then presses a key)
+KEY_TIMEOUT_MS = 10_000  # an IVR call waits this long for a key after the alert was spoken
 
 
 ALIYUN_ERRORS: dict[str, ProviderError] = {
@@ -103,7 +109,24 @@ class AliyunSender:
         if message.template is None:
             raise no_template(self.name, message.kind)
         params = json.dumps(dict(template_values(message, PARAM_LIMIT)), ensure_ascii=False)
-        if message.channel == MessageChannel.voice:
+        if message.channel == MessageChannel.voice and message.key_templates:
+            Key = voice_models.IvrCallRequestMenuKeyMap
+            ivr = voice_models.IvrCallRequest(
+                called_number=aliyun_number(message.to),
+                called_show_number=self.show_number,
+                start_code=message.template.code,
+                start_tts_params=params,
+                menu_key_map=[
+                    *(Key(key=k, code=t.code) for k, t in message.key_templates),
+                    Key(key=REPEAT_KEY, code=message.template.code, tts_params=params),
+                ],
+                play_times=PLAY_TIMES,
+                timeout=KEY_TIMEOUT_MS,
+                out_id=str(message.id),
+            )
+            body = self._answer(lambda: self.voice.ivr_call_with_options(ivr, self.runtime))
+            sid = body.get("CallId")
+        elif message.channel == MessageChannel.voice:
             call = voice_models.SingleCallByTtsRequest(
                 called_number=aliyun_number(message.to),
                 called_show_number=self.show_number,

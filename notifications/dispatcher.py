@@ -26,7 +26,7 @@ from sqlmodel import Session, col, or_, select
 from carecommon.sqltypes import upsert_insert
 from notifications.caps import CAPS, over_cap
 from notifications.events import NoEvents, SmsEvents
-from notifications.kinds import TOKEN, kind_of, render_text
+from notifications.kinds import CALL_KEYS, TOKEN, kind_of, render_text
 from notifications.models import (
     MessageChannel,
     MessageEvent,
@@ -319,6 +319,7 @@ class Dispatcher:
                 template=self._template(provider, message.kind),
                 link=link,
                 to_openid=message.to_openid,
+                key_templates=self._key_templates(provider, message.kind),
             )
             return sender.deliver(outgoing)
         if message.channel == MessageChannel.voice:
@@ -350,6 +351,13 @@ class Dispatcher:
                 self._templates = {(r.provider, r.kind): approved(r) for r in rows}
                 self._templates_read_at = now
             return self._templates.get((provider, kind))
+
+    def _key_templates(self, provider: str, kind: str) -> tuple[tuple[str, ApprovedTemplate], ...]:
+        """An alert call's confirmations, when the provider approved all of them (else none: no menu)."""
+        if not kind.startswith("alert.call"):
+            return ()
+        found = [(key, self._template(provider, answer)) for key, answer in CALL_KEYS.items()]
+        return tuple((key, t) for key, t in found if t is not None) if all(t for _, t in found) else ()
 
     def forget_templates(self) -> None:
         """Read the template table again at the next message (an admin changed it in this process)."""

@@ -1,4 +1,4 @@
-"""A local stand-in for Aliyun's SMS (`SendSms`) and voice (`SingleCallByTts`) APIs and their receipts.
+"""A local stand-in for Aliyun's SMS (`SendSms`) and voice (`SingleCallByTts`, `IvrCall`) APIs and their receipts.
 
 It checks what Aliyun checks: the request's ACS3-HMAC-SHA256 signature (Aliyun's V3 signature:
 https://help.aliyun.com/zh/sdk/product-overview/v3-request-structure-and-signature), the signature
@@ -53,6 +53,8 @@ class AliyunCall:
     call_id: str
     show_number: str | None
     received_at: float = field(default_factory=time.monotonic)
+    menu: dict[str, str] = field(default_factory=dict)  # an IVR call's key -> the template it plays
+    heard: list[str] = field(default_factory=list)  # the templates the callee heard after a key
 
 
 def _encode(value: str) -> str:
@@ -128,6 +130,7 @@ class FakeAliyunApi(LocalApi):
         """Push one VoiceReport at the end of a call: its status, and the keys pressed (`dtmf`)."""
         call = next(c for c in self.calls if c.call_id == call_id)
         assert self.voice_report_url, "no VoiceReport URL set in the console"
+        call.heard.extend(call.menu[key] for key in dtmf or "" if key in call.menu)
         now = datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S")
         answered = status_code == "200000"
         report = {
@@ -163,6 +166,8 @@ class FakeAliyunApi(LocalApi):
             return self._send_sms(request, params)
         if action == "SingleCallByTts":
             return self._call(request, params)
+        if action == "IvrCall":
+            return self._ivr_call(request, params)
         return self._error(request, 404, "InvalidAction.NotFound", f"Specified api is not found: {action}")
 
     def _unauthenticated(
@@ -250,6 +255,36 @@ class FakeAliyunApi(LocalApi):
                 AliyunCall(to, params["TtsCode"], values, params.get("OutId"), call_id, params.get("CalledShowNumber"))
             )
         self.received(f"Aliyun SingleCallByTts to {to}: {params['TtsCode']} {json.dumps(values, ensure_ascii=False)}")
+        self.reply(request, 200, {"Code": "OK", "Message": "OK", "CallId": call_id, "RequestId": str(uuid.uuid4())})
+
+    def _ivr_call(self, request: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
+        """`IvrCall`: the start template, then each key of `MenuKeyMap.N.Key` plays `MenuKeyMap.N.Code`."""
+        to = params.get("CalledNumber", "")
+        if not MAINLAND.match(to):
+            return self._refuse(request, "IvrCall", "isv.MOBILE_NUMBER_ILLEGAL", "被叫号码不合法")
+        start = params.get("StartCode", "")
+        code, values = self._template_problem(self.tts_templates, start, params.get("StartTtsParams"))
+        menu: dict[str, str] = {}
+        n = 1
+        while f"MenuKeyMap.{n}.Key" in params and not code:
+            key, played = params[f"MenuKeyMap.{n}.Key"], params.get(f"MenuKeyMap.{n}.Code", "")
+            if len(key) != 1 or key not in "0123456789*#" or key in menu:
+                code = "isv.INVALID_PARAMETERS"
+            else:
+                code = self._template_problem(self.tts_templates, played, params.get(f"MenuKeyMap.{n}.TtsParams"))[0]
+                menu[key] = played
+            n += 1
+        if code:
+            code = "isv.TTS_TEMPLATE_ILLEGAL" if code == "isv.SMS_TEMPLATE_ILLEGAL" else code
+            return self._refuse(request, "IvrCall", code, "模板或参数不合法")
+        capped = self._over_cap((to, "voice"), VOICE_CAPS)
+        if capped:
+            return self._refuse(request, "IvrCall", "isv.BUSINESS_LIMIT_CONTROL", capped)
+        call_id = f"{secrets.randbelow(10**12):012d}^{secrets.randbelow(10**11):011d}"
+        call = AliyunCall(to, start, values, params.get("OutId"), call_id, params.get("CalledShowNumber"), menu=menu)
+        with self.lock:
+            self.calls.append(call)
+        self.received(f"Aliyun IvrCall to {to}: {start} {json.dumps(values, ensure_ascii=False)} keys {sorted(menu)}")
         self.reply(request, 200, {"Code": "OK", "Message": "OK", "CallId": call_id, "RequestId": str(uuid.uuid4())})
 
     def _refuse(self, request: BaseHTTPRequestHandler, action: str, code: str, message: str) -> None:

@@ -80,7 +80,7 @@ KINDS: Mapping[str, MessageKind] = dict(
             ("center", "what", "who", "ago", "where", "answered"),
             channel="voice",
             proposed="照护中心${center}紧急呼叫。${what}：${who}，${ago}。地址：${where}。${answered}"
-            "您去处理请按1，无法前往请按2。",
+            "您去处理请按1，无法前往请按2，立即呼叫下一级请按5。",
         ),
         _kind(
             "alert.call_nearby",
@@ -88,7 +88,7 @@ KINDS: Mapping[str, MessageKind] = dict(
             ("center", "what", "who", "ago", "where", "answered", "distance"),
             channel="voice",
             proposed="照护中心${center}紧急呼叫。${what}：${who}，${ago}。地址：${where}。${answered}"
-            "您距离约${distance}米。您去处理请按1，无法前往请按2。",
+            "您距离约${distance}米。您去处理请按1，无法前往请按2，立即呼叫下一级请按5。",
         ),
         _kind(
             "visit.reminder",
@@ -168,9 +168,24 @@ KINDS: Mapping[str, MessageKind] = dict(
         _kind("budget.summary", ("summary",), (), proposed="照护中心：过去一小时还有更多通知，详情请联系中心。"),
         _kind("test.sms", ("test",), (), proposed="照护中心测试短信：短信通道正常。"),
         _kind("test.call", ("test_call",), (), channel="voice", proposed="这是照护中心的测试电话，电话通道正常。"),
+        # What a call says when a key is pressed (Aliyun's IVR call plays them; Twilio speaks the catalog).
+        _kind(
+            "call.taken",
+            ("call_thanks_going",),
+            (),
+            channel="voice",
+            proposed="您已接警，请尽快到达，其他人将收到通知。",
+        ),
+        _kind("call.passed", ("call_thanks_cannot",), (), channel="voice", proposed="谢谢，正在呼叫下一位。"),
+        _kind("call.escalated", ("call_thanks_escalate",), (), channel="voice", proposed="正在呼叫下一级人员。"),
         _kind("text", (), ()),  # free text in `body`: Twilio and the console only (no provider approves it)
     ]
 )
+
+
+# The keys of an alert call and what the call says back (9 plays the alert again).
+CALL_KEYS: Mapping[str, str] = {"1": "call.taken", "2": "call.passed", "5": "call.escalated"}
+REPEAT_KEY = "9"
 
 
 def kind_of(name: str) -> MessageKind:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from carecommon.clock import get_now
 from notifications.channel import SmsChannel, get_channel
+from notifications.kinds import CALL_KEYS
 from notifications.models import MessageChannel, MessageStatus, SmsMessage
 from notifications.receipts import delivered, find_message, key_pressed, not_delivered, seen_before
 from notifications.settings import SmsSettings
@@ -128,7 +129,7 @@ def _sms_receipt(
         )
 
 
-KEYS = ("1", "2", "5")  # take the alert, cannot go, call the next step now (9 repeats: Twilio only)
+KEYS = tuple(CALL_KEYS)  # take the alert, cannot go, call the next step now (9 repeats within the call)
 ALIYUN_ANSWERED = "200000"  # VoiceReport status_code: the call was answered and ended normally
 
 

@@ -43,6 +43,8 @@ class Outgoing:
     template: "ApprovedTemplate | None"
     link: str | None  # the page the message points to (WeChat opens it)
     to_openid: str | None = None
+    # An alert call's keys and the approved template each one plays back ("1" -> call.taken's).
+    key_templates: tuple[tuple[str, "ApprovedTemplate"], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from notifications.dispatcher import Dispatcher
 from notifications.fake_aliyun_api import FakeAliyunApi
 from notifications.fake_tencent_api import FakeTencentApi
 from notifications.kinds import KINDS
-from notifications.models import MessageEvent, SmsMessage
+from notifications.models import MessageEvent, ProviderTemplate, SmsMessage
 from notifications.provider_webhooks import receipt_urls
 from notifications.settings import SmsProvider
 from notifications.stand_ins import aliyun_stand_in, approve_all, code, pointed_at, tencent_stand_in
@@ -119,8 +119,16 @@ def test_an_sos_at_an_aliyun_center_is_a_template_sms_and_a_tts_call_and_1_takes
     receipts = session.exec(select(MessageEvent).where(MessageEvent.message_id == logged.id)).all()
     assert [e.state for e in receipts] == ["delivered"]
 
-    report = aliyun.report_call(call.call_id, dtmf="1", post=client.post)  # pressed 1 during the call
+    # An IVR call: each key plays its approved confirmation back, 9 the alert again.
+    assert call.menu == {
+        "1": code("aliyun", KINDS["call.taken"]),
+        "2": code("aliyun", KINDS["call.passed"]),
+        "5": code("aliyun", KINDS["call.escalated"]),
+        "9": call.tts_code,
+    }
+    report = aliyun.report_call(call.call_id, dtmf="91", post=client.post)  # heard it again, then pressed 1
     assert report.json()["code"] == 0
+    assert call.heard == [call.tts_code, code("aliyun", KINDS["call.taken"])]  # "您已接警，请尽快到达…"
     alert = alert_of(session, alert_id)
     assert (alert.status, alert.acknowledged_by, alert.acknowledged_via) == ("acknowledged", s.on_duty.id, "call")
     assert (row(session, call.call_id).status, row(session, call.call_id).digits) == ("delivered", "1")
@@ -247,3 +255,23 @@ def test_receipts_need_the_key_and_survive_garbage(
     pushes: list[object] = [[], {"voicekey_callback": "x"}, {"voicekey_callback": {"callid": 5, "keypress": None}}]
     for garbage in pushes:
         assert client.post(voice, json=garbage).json() == {"result": 0, "errmsg": "OK"}
+
+
+def test_an_aliyun_call_without_approved_confirmations_is_a_plain_tts_call_whose_key_still_counts(
+    domestic_app: tuple[FastAPI, TestClient], aliyun: FakeAliyunApi, s: Scenario, session: Session, clock: Clock
+) -> None:
+    app, client = domestic_app
+    on(session, s, "aliyun")
+    template = session.exec(
+        select(ProviderTemplate).where(ProviderTemplate.provider == "aliyun", ProviderTemplate.kind == "call.passed")
+    ).one()
+    session.delete(template)  # not approved yet: no menu rather than a menu missing a key
+    session.commit()
+    alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
+    dispatch(app, clock.now)
+
+    [call] = aliyun.calls
+    assert call.menu == {} and call.tts_code == code("aliyun", KINDS["alert.call"])
+    aliyun.report_call(call.call_id, dtmf="1", post=client.post)
+    assert call.heard == []
+    assert alert_of(session, alert_id).acknowledged_via == "call"
