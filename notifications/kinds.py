@@ -149,8 +149,9 @@ KINDS: Mapping[str, MessageKind] = dict(
         _kind(
             "incident.opened",
             ("incident_opened",),
-            ("center", "count", "share", "since"),
-            proposed="${center}设备大面积失联：自${since}起共${count}台设备（占${share}%）无上报，单台告警暂不发送，SOS和跌倒照常通知。",
+            ("center", "count", "share", "since", "carrier"),
+            proposed="${center}设备大面积失联：自${since}起共${count}台设备（占${share}%）无上报，"
+            "最后上报网络：${carrier}，单台告警暂不发送，SOS和跌倒照常通知。",
         ),
         _kind(
             "incident.closed",

@@ -37,9 +37,10 @@ TEMPLATES: Mapping[str, str] = {
     "summary": N_("[CareCenter] More notifications arrived in the past hour; please contact the center for details."),
     "test": N_("[CareCenter] Test message: the SMS channel works."),
     "incident_opened": N_(
-        "[{center}] OUTAGE: {count} devices ({share}%) silent since {since}. "
+        "[{center}] OUTAGE: {count} devices ({share}%) silent since {since}; last frames through {carrier}. "
         "Their alerts are held; SOS and falls still come."
     ),
+    "network_unknown": N_("no single network"),
     "incident_closed": N_(
         "[{center}] Outage over: {back} of {count} devices are back; {still} still silent, alerted one by one."
     ),

@@ -3,7 +3,8 @@
 When a large share of a center's devices (the center's `outage_share_pct`, at least
 `outage_min_devices`) go quiet at once, or every device of one protocol (its listener or its
 network went away), or every device behind one home gateway (its power or line went), the
-silent-device sweep opens one incident: the managers are paged once, and each device's own
+silent-device sweep opens one incident: the managers are paged once (with the carrier most of
+the silent devices last reported through, when one is), and each device's own
 silence alert is held under it (listed on the board, not paged). SOS and
 falls are paged as always. When most devices are back the incident closes with a summary; a
 device still silent then is paged on its own.
@@ -20,9 +21,11 @@ from carecenter.alerts.models import Alert, AlertKind, AlertStatus, Incident
 from carecenter.alerts.thresholds import Thresholds
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device, DeviceKind
+from carecenter.devices.networks import carrier
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import managers, staff_recipient
 from notifications.models import Purpose
+from notifications.templates import render
 
 RECENT = timedelta(minutes=15)  # silences this close together are one outage
 BACK_SHARE = 0.9  # the incident closes when this share of its devices reports again
@@ -109,6 +112,8 @@ def incident_for(
         return None
     since = min((d.last_seen_at for d in devices.values() if d.last_seen_at is not None), default=now)
     reporting = ", ".join(f"{p} {n - by_protocol.get(p, 0)}/{n}" for p, n in sorted(in_use.items()))
+    networks = Counter(d.last_network for d in devices.values() if d.last_network)
+    last_frames = ", ".join(f"{carrier(n, 'en')} ({n}) {c}" for n, c in networks.most_common(3)) or "not known"
     incident = Incident(
         center_id=center.id,
         scope=scope,
@@ -116,15 +121,21 @@ def incident_for(
         devices_total=total,
         devices_silent=silent,
         silent_since=since,
-        detail=f"still reporting by protocol: {reporting}"[:300],
+        detail=f"last frames through: {last_frames}; still reporting by protocol: {reporting}"[:300],
     )
     session.add(incident)
     session.flush()
     for alert in recent:  # paged a few minutes ago, one by one: they join it and stop escalating
         alert.incident_id, alert.next_escalation_at = incident.id, None
         session.add(alert)
-    _tell_managers(session, messaging, center, incident, "incident.opened", now)
+    _tell_managers(session, messaging, center, incident, "incident.opened", now, network=_behind_most(networks))
     return incident
+
+
+def _behind_most(networks: Counter[str]) -> str | None:
+    """The network most of the silent devices last reported through, when one is (an operator's outage)."""
+    top = networks.most_common(1)
+    return top[0][0] if top and top[0][1] * 2 > networks.total() else None
 
 
 GATEWAY_MIN_DEVICES = 2  # a home gateway serves a household or a building: a few pendants
@@ -181,26 +192,29 @@ def _tell_managers(
     kind: str,
     now: datetime,
     still: int = 0,
+    network: str | None = None,
 ) -> None:
     """Once per incident and kind: the managers (the on-call people of a center's outage)."""
     assert center.id is not None and incident.id is not None
     since = incident.silent_since.astimezone(ZoneInfo(center.time_zone)).strftime("%H:%M")
     share = str(round(100 * incident.devices_silent / max(1, incident.devices_total)))
-    params = {
-        "incident.opened": {
-            "center": center.town,
-            "count": str(incident.devices_silent),
-            "share": share,
-            "since": since,
-        },
-        "incident.closed": {
-            "center": center.town,
-            "back": str(incident.devices_silent - still),
-            "count": str(incident.devices_silent),
-            "still": str(still),
-        },
-    }[kind]
     for manager in managers(session, center.id):
+        through = carrier(network, manager.language) if network else render("network_unknown", manager.language)
+        params = {
+            "incident.opened": {
+                "center": center.town,
+                "count": str(incident.devices_silent),
+                "share": share,
+                "since": since,
+                "carrier": through,
+            },
+            "incident.closed": {
+                "center": center.town,
+                "back": str(incident.devices_silent - still),
+                "count": str(incident.devices_silent),
+                "still": str(still),
+            },
+        }[kind]
         send(
             session,
             messaging,

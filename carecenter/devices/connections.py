@@ -152,6 +152,7 @@ class FrameNote:
     at: datetime
     word: str
     cells: str | None  # set when the frame had no GPS fix
+    network: str | None = None  # MCC-MNC, when the frame named its base station
 
 
 def note_frames(session: Session, notes: Mapping[int, FrameNote]) -> None:
@@ -170,6 +171,8 @@ def note_frames(session: Session, notes: Mapping[int, FrameNote]) -> None:
         values: dict[str, object] = {"id": device_id, "last_frame_at": note.at, "last_frame": note.word[:64]}
         if note.cells is not None and device_id in consenting:
             values["last_cells"] = note.cells[:2000]
+        if note.network is not None:
+            values["last_network"] = note.network
         rows.append(values)
     # Bulk UPDATE by primary key, grouped by the columns each row sets (one executemany per group).
     for columns in {tuple(sorted(r)) for r in rows}:

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from carecenter.devices.models import CommandKind, DeviceProtocol
+from carecenter.devices.networks import network
 from carecenter.devices.protocol import (
     READING_ALARMS,
     SOS_SLOTS,
@@ -310,10 +311,13 @@ def _position(imei: str, p: Packet, cursor: _Cursor, received_at: datetime, prof
     alarm = p.protocol in GPS_LBS_STATUS
     codes: list[str] = []
     battery = None
+    network = None
     if alarm:
         length = cursor.byte()  # base station, with its own length
-        cursor.take(max(length, 9) - 1 if length else 0)
+        network = _network(cursor.take(max(length, 9) - 1 if length else 0))
         codes, battery = _status(cursor)
+    elif cursor.left >= LBS_LENGTH:  # 0x10 has two bytes of its own here, the others a base station
+        network = _network(cursor.take(LBS_LENGTH))
     reading: dict[str, Any] = {"recorded_at": stamp}
     if battery is not None:
         reading["battery_pct"] = battery
@@ -323,7 +327,7 @@ def _position(imei: str, p: Packet, cursor: _Cursor, received_at: datetime, prof
         reading["kind"] = "heartbeat"
     when_id = device_time or received_at
     reading["event_id"] = event_id(imei, p, reading["kind"], when_id)
-    report = Report("alarm" if alarm else "position", readings=[reading], answer=answer)
+    report = Report("alarm" if alarm else "position", readings=[reading], answer=answer, network=network)
     _alarms(report, imei, p, profile, codes, stamp, when_id)
     return report
 
@@ -334,8 +338,23 @@ LBS_STATUS_LENGTH = 8 + 5  # base station; terminal information, battery, signal
 def _lbs_alarm(imei: str, p: Packet, cursor: _Cursor, received_at: datetime, profile: Profile, answer: bytes) -> Report:
     if len(p.content) != LBS_STATUS_LENGTH:  # another family's 0x19 (several base stations): not an alarm
         return Report(p.word, answer=answer)
-    cursor.take(8)  # MCC, MNC, LAC, cell
-    return _heartbeat(imei, p, received_at, profile, answer, cursor)
+    network = _network(cursor.take(8))  # MCC, MNC, LAC, cell
+    report = _heartbeat(imei, p, received_at, profile, answer, cursor)
+    report.network = network
+    return report
+
+
+LBS_LENGTH = 8  # MCC (2), MNC (1), LAC (2), cell (3)
+
+
+def _network(lbs: bytes) -> str | None:
+    """MCC and MNC from a base station's bytes; bit 15 of the MCC set means a two-byte MNC."""
+    if len(lbs) < 3:
+        return None
+    mcc = int.from_bytes(lbs[:2])
+    if mcc & 0x8000:
+        return network(mcc & 0x7FFF, int.from_bytes(lbs[2:4])) if len(lbs) >= 4 else None
+    return network(mcc, lbs[2])
 
 
 @dataclass(frozen=True)

@@ -288,7 +288,7 @@ class DeviceListener:
             log.debug("%s %s sent %s, which CareCenter does not use", name, device, report.word)
         assert connection.device_id is not None
         word = f"{report.word}: {', '.join(report.events)}" if report.events else report.word
-        self._notes[connection.device_id] = connections.FrameNote(now, word, report.cells)
+        self._notes[connection.device_id] = connections.FrameNote(now, word, report.cells, report.network)
         if report.answer is not None:
             if connection.writer.is_closing():  # replaced by the device's new connection meanwhile
                 raise _Close("closed before the answer")

@@ -82,6 +82,9 @@ class Device(DeviceBase, table=True):
     last_cells: str | None = Field(
         default=None, max_length=2000, description="Base stations and Wi-Fi of the last report without a GPS fix, raw"
     )
+    last_network: str | None = Field(
+        default=None, max_length=7, description="The mobile network (MCC-MNC) its last frames came through"
+    )
     # A second connection with this id from another address while one was live (the id is the only credential).
     takeover_count: int = 0
     takeover_at: datetime | None = instant_field(default=None)

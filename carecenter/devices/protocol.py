@@ -77,6 +77,7 @@ class Report:
     word: str  # what the frame was: the metrics' label and the device's last frame
     readings: list[dict[str, Any]] = field(default_factory=list)  # ReadingIn bodies, with event ids
     cells: str | None = None  # base stations and Wi-Fi, raw, when there was no GPS fix
+    network: str | None = None  # the mobile network the frame came through ("460-00"), when it says
     answer: bytes | None = None  # written once the readings (and media) are committed
     media: Media | None = None  # a voice message or photo to keep
     events: list[str] = field(default_factory=list)  # alarms that are not readings (power cut, the device's fence)

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from carecenter.devices.models import CommandKind, DeviceProtocol, MediaKind
+from carecenter.devices.networks import network_of_text
 from carecenter.devices.protocol import (
     READING_ALARMS,
     SOS_SLOTS,
@@ -292,6 +293,8 @@ def _position(frame: Frame, received_at: datetime, profile: Profile, *, alarm: b
     else:
         reading = {"kind": "heartbeat", **base}
         report.cells = ",".join(values[16:])[:2000] or None  # V: no fix; the cells and Wi-Fi, raw
+    if _int(values, 16):  # base stations: their count, the timing advance, then MCC and MNC
+        report.network = network_of_text(_get(values, 18), _get(values, 19))
     when_id = device_time or received_at
     report.readings.append({"event_id": event_id(frame, reading["kind"], when_id), **reading})
     if alarm:

@@ -63,6 +63,9 @@ def test_many_devices_silent_at_once_are_one_incident_paged_once(
     center, boss = manager
     start = clock.now
     devices = fleet(session, center, 40, start)
+    for n, device in enumerate(devices[:20]):  # their watches last came through China Unicom, most of them
+        device.last_network = "460-01" if n < 15 else "460-00"
+        session.add(device)
     seen(session, devices[20:], start + timedelta(minutes=30))  # half of them keep reporting
     now = clock.advance(minutes=31)
     assert sweep(app, session, now) == 20
@@ -73,12 +76,14 @@ def test_many_devices_silent_at_once_are_one_incident_paged_once(
     sent = messages(session)
     assert [(m.kind, m.to_phone) for m in sent] == [("incident.opened", boss.phone)]  # one message, not 20 pages
     assert sent[0].params["count"] == "20" and sent[0].params["share"] == "50" and sent[0].critical
+    assert sent[0].params["carrier"] == "中国联通" and "最后上报网络：中国联通" in sent[0].body
+    assert (incident.detail or "").startswith("last frames through: China Unicom (460-01) 15, China Mobile (460-00) 5")
     escalate_due_alerts(session, app.state.alert_messaging, now=clock.advance(minutes=10))
     session.commit()
     assert len(messages(session)) == 1  # held alerts do not escalate
     web_login(client, boss.username)
     board = client.get("/board").text
-    assert f'id="incident-{incident.id}"' in board and "20" in board
+    assert f'id="incident-{incident.id}"' in board and "20" in board and "China Unicom (460-01) 15" in board
     assert board.count("data-alert=") == 0  # the held silences are the outage's, not 20 rows
 
     # More go quiet during it: they join it, nobody is paged.
@@ -127,6 +132,8 @@ def test_every_device_of_one_protocol_silent_is_an_incident_of_its_listener(
     assert sweep(app, session, clock.advance(minutes=31)) == 12
     [incident] = session.exec(select(Incident)).all()
     assert (incident.scope, incident.devices_silent, incident.devices_total) == ("protocol:gt06", 12, 12)
+    [opened] = messages(session)
+    assert opened.params["carrier"] == "多个或未知网络"  # no frame named its network
 
 
 def test_an_sos_during_an_outage_is_paged_as_always(

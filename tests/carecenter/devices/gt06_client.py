@@ -40,9 +40,20 @@ def _gps(at: datetime, lat: float, lon: float, *, fixed: bool = True) -> bytes:
     return clock + b"\xc9" + coordinates + b"\x00" + flags.to_bytes(2, "big")
 
 
-def position(at: datetime, lat: float = 39.76, lon: float = 116.21, *, serial: int = 3, fixed: bool = True) -> bytes:
-    """0x22: GPS, then a base station (MCC 460, MNC 0, LAC, cell), ACC, upload mode, real time."""
-    return build(0x22, _gps(at, lat, lon, fixed=fixed) + bytes.fromhex("01CC00287D001F71000001"), serial)
+CHINA_MOBILE_STATION = bytes.fromhex("01CC00287D001F71")  # MCC 460, MNC 0, LAC, cell
+
+
+def position(
+    at: datetime,
+    lat: float = 39.76,
+    lon: float = 116.21,
+    *,
+    serial: int = 3,
+    fixed: bool = True,
+    station: bytes = CHINA_MOBILE_STATION,
+) -> bytes:
+    """0x22: GPS, then a base station (MCC, MNC, LAC, cell), ACC, upload mode, real time."""
+    return build(0x22, _gps(at, lat, lon, fixed=fixed) + station + bytes.fromhex("000001"), serial)
 
 
 def alarm(

@@ -137,3 +137,32 @@ def test_commands_are_0x80_with_the_server_flag_and_the_answer_finds_them() -> N
     [answer] = session.framer.feed(tracker.command_answer(4242, "SOS OK!"))
     report = session.interpret(answer, NOW, DEFAULT)
     assert (report.replies_to, report.reply_text, report.answer) == (key, "SOS OK!", None)
+
+
+# The base station's MCC and MNC in packets captured by others; each agrees with where the
+# packet's own position lies (460 China, 724 Brazil, 246 Lithuania, 302 Canada, 404 India).
+NETWORKS = {
+    "787822220F0C1D023305C9027AC8180C46586000140001CC00287D001F71000001000820860D0A": "460-00",
+    "7878241216040e102c22cf00915ffb04c6016300195a02d402283b00753f400571040001dda4880d0a": "724-02",
+    "78781f120f0a140e150bc505e51e780293a9e800540000f601006e0055da00035f240d0a": "246-01",
+    "78782111150b0b022c30c804b7af7808810cb0003c00012e02d075df0084890c000679950d0a": "302-02",
+    "787822221106160a1016c60278019407c7783800040001940504700046fc01030100065f570d0a": "404-05",
+    "787819100B031A0B1B31CC027AC7FD0C4657BF0115210001001CC6070D0A": None,  # 0x10: GPS only
+    "787825160F0C1D0A2B21C8027AC8040C46581000146F0901CC00287D001F714804040301001C84CF0D0A": "460-00",
+    "7878251613020C12141AC5027951430C2A16F60014000900000000001A00007C550300020002F1E70D0A": None,  # MCC 0
+    "7878251610051b0f1c34c5022515d504b5dcd20738080902d4022bdf009cba5006640201006759680d0a": "724-02",
+}
+
+
+@pytest.mark.parametrize(("raw", "network"), NETWORKS.items(), ids=lambda v: str(v)[:18])
+def test_the_network_a_packet_came_through_is_read_from_its_base_station(raw: str, network: str | None) -> None:
+    session = logged_in()
+    [packet] = session.framer.feed(bytes.fromhex(raw))
+    assert session.interpret(packet, NOW, DEFAULT).network == network
+
+
+def test_a_two_byte_mnc_is_flagged_by_the_mcc_high_bit() -> None:
+    session = logged_in()
+    station = (0x8000 | 310).to_bytes(2) + (410).to_bytes(2) + bytes(5)  # MCC 310 (flagged), MNC 410, LAC, cell
+    [packet] = session.framer.feed(tracker.position(NOW, station=station))
+    assert session.interpret(packet, NOW, DEFAULT).network == "310-410"

@@ -153,6 +153,7 @@ def test_a_fall_from_alcustomer1_and_a_position_without_fix(
     located = [(r.kind, r.latitude) for r in readings(session)]
     assert located == [("location", 39.761), ("heartbeat", None), ("heartbeat", None), ("fall", None)]
     assert eventually(lambda: fresh(session, Device, s.watch.id).last_cells == "1,1,460,0,1,2,3")
+    assert fresh(session, Device, s.watch.id).last_network == "460-00"  # the carrier an outage's words name
 
 
 @pytest.mark.parametrize(

@@ -128,3 +128,15 @@ def test_frames_captured_by_others_are_read(captured: Captured) -> None:
     assert [r["kind"] for r in report.readings] == list(captured.kinds)
     if captured.values:
         assert {k: report.readings[0].get(k) for k in captured.values} == captured.values
+
+
+def test_the_network_a_frame_came_through_is_read_from_its_base_stations() -> None:
+    """Count, timing advance, MCC, MNC: in the frames others captured (China, Israel, the US) and none
+    where the watch listed no base station."""
+    networks = {}
+    for captured in FRAMES:
+        [read] = FrameReader().feed(captured.raw)
+        networks[captured.raw[:40]] = interpret(read, NOW).network
+    found = set(networks.values())
+    assert {"460-01", "460-00", "425-01", "310-410", "310-260"} <= found
+    assert networks[b"[3G*9031853319*004E*UD2,220322,055105,A,"] is None  # "0,0": no base station
