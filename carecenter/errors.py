@@ -260,6 +260,9 @@ def documented_methods(request: Request) -> list[str]:
     return next((methods for pattern, methods in templates if pattern.match(request.url.path)), [])
 
 
+UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's words for a body it could not decode
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain errors to their status; anything else is a bug answered with a plain 500."""
 
@@ -282,6 +285,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         language = request_language(request)
+        if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+            # A body that is not UTF-8 (or a form that does not parse): the 422 a JSON syntax error gets.
+            unreadable = {"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error", "input": {}}
+            return await _invalid(request, RequestValidationError([unreadable]))
         if exc.status_code == 404:
             text = gettext(NOT_FOUND, language)
             detail: object = exc.detail if is_api(request) else text

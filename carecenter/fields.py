@@ -1,13 +1,14 @@
 """Validated field types shared by the models: phone numbers, names, ID numbers, time zones."""
 
+import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 import sqlalchemy as sa
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, WithJsonSchema
 from pydantic import Field as PydanticField
 from sqlmodel import Field
 
@@ -159,3 +160,21 @@ def created_at_field() -> Any:
 def enum_field(length: int = 20, **kwargs: Any) -> Any:
     """A StrEnum stored as plain text (no native enum types to migrate)."""
     return Field(sa_type=sa.String(length), **kwargs)
+
+
+# A local time of day (a center's clock: quiet hours, rule windows, a visit's start). JSON Schema's
+# `format: time` requires an offset, which a local time has not: the schema states the pattern.
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _local_time(value: object) -> object:
+    if isinstance(value, time) or (isinstance(value, str) and re.match(LOCAL_TIME_PATTERN, value)):
+        return value
+    raise ValueError(N_("Enter a local time of day, such as 08:30."))
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN, "examples": ["08:30", "22:00:00"]}),
+]

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from carecenter.fields import LocalTime
+
 
 class RuleWindow(BaseModel):
     """Hours (local time, may cross midnight) and weekdays in which some rules apply, or apply
@@ -13,8 +15,8 @@ class RuleWindow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
     weekdays: list[int] = Field(default=[1, 2, 3, 4, 5, 6, 7], description="ISO weekdays: 1 Monday … 7 Sunday")
     kinds: list[str] = Field(default_factory=list, description="These rules raise alerts only inside the window")
     thresholds: "ThresholdOverrides | None" = Field(default=None, description="Inside the window, these thresholds")
@@ -50,7 +52,7 @@ class Thresholds(BaseModel):
         default=30, ge=5, le=100, description="This share of the devices silent at once is one outage, not many alerts"
     )
     outage_min_devices: int = Field(default=10, ge=2, le=1_000_000, description="… and at least this many")
-    ok_checkin_deadline: time = Field(
+    ok_checkin_deadline: LocalTime = Field(
         default=time(10, 0), description="Local time by which an enrolled resident presses OK"
     )
     rule_windows: list[RuleWindow] = Field(default_factory=list, max_length=20)

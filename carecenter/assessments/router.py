@@ -74,13 +74,13 @@ def assessments_due(
     return service.assessments_due(session, center_id=center.id, today=today)
 
 
-@router.get("/api/v1/assessments/{assessment_id}", response_model=AssessmentPublic)
+@router.get("/api/v1/assessments/{assessment_id:int}", response_model=AssessmentPublic)
 def get_assessment(assessment_id: int, actor: ActorDep, session: SessionDep) -> AssessmentPublic:
     """One assessment with its answers, scores and level (and the correction that replaced it, if any)."""
     return _public(session, service.get_assessment(session=session, actor=actor, assessment_id=assessment_id))
 
 
-@router.patch("/api/v1/assessments/{assessment_id}", response_model=AssessmentPublic)
+@router.patch("/api/v1/assessments/{assessment_id:int}", response_model=AssessmentPublic)
 def update_assessment(
     assessment_id: int, data: AssessmentUpdate, request: Request, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> AssessmentPublic:

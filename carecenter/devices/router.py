@@ -72,13 +72,13 @@ def list_unknown_devices(
     return commands.list_unknown(session=session, actor=actor, page=page)
 
 
-@router.get("/{device_id}", response_model=DevicePublic)
+@router.get("/{device_id:int}", response_model=DevicePublic)
 def get_device(device_id: int, actor: ActorDep, session: SessionDep) -> Device:
     """Read one device."""
     return service.get_device(session=session, actor=actor, device_id=device_id)
 
 
-@router.patch("/{device_id}", response_model=DevicePublic)
+@router.patch("/{device_id:int}", response_model=DevicePublic)
 def update_device(device_id: int, data: DeviceUpdate, actor: ActorDep, session: SessionDep, now: NowDep) -> Device:
     """Change a device's model, reporting interval or wearer."""
     device = service.update_device(session=session, actor=actor, device_id=device_id, data=data, now=now)
@@ -86,7 +86,7 @@ def update_device(device_id: int, data: DeviceUpdate, actor: ActorDep, session: 
     return device
 
 
-@router.delete("/{device_id}", status_code=204)
+@router.delete("/{device_id:int}", status_code=204)
 def delete_device(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
     """Remove a device that never posted (409 otherwise: revoke it instead)."""
     service.delete_device(session=session, actor=actor, device_id=device_id, now=now)

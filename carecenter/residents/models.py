@@ -12,6 +12,7 @@ from sqlmodel._compat import SQLModelConfig
 from carecenter.alerts.thresholds import ThresholdOverrides
 from carecenter.fields import (
     PHONE_MAX,
+    LocalTime,
     Name,
     NationalId,
     PhoneNumber,
@@ -242,8 +243,8 @@ class FamilyContactBase(SQLModel):
     language: Language = enum_field(default=Language.zh_CN, length=8)
     priority: int = Field(default=1, ge=1, le=99, description="1 is called first")
     is_emergency_contact: bool = True
-    quiet_hours_start: time | None = Field(default=None, description="Local time; may cross midnight")
-    quiet_hours_end: time | None = None
+    quiet_hours_start: LocalTime | None = Field(default=None, description="Local time; may cross midnight")
+    quiet_hours_end: LocalTime | None = None
     visit_updates: bool = Field(default=False, description="Wants an SMS when a home visit is completed")
     wechat_alerts: bool = Field(default=True, description="With WeChat bound: alerts there (urgent ones also by SMS)")
     wechat_visits: bool = Field(default=False, description="With WeChat bound: completed visits there, not by SMS")
@@ -288,8 +289,8 @@ class FamilyContactUpdate(SQLModel):
     priority: int | None = Field(default=None, ge=1, le=99)
     is_emergency_contact: bool | None = None
     sms_opt_in: SmsOptIn | None = Field(default=None, description=OPT_IN_DESCRIPTION)
-    quiet_hours_start: time | None = None
-    quiet_hours_end: time | None = None
+    quiet_hours_start: LocalTime | None = None
+    quiet_hours_end: LocalTime | None = None
     visit_updates: bool | None = None
     wechat_alerts: bool | None = None
     wechat_visits: bool | None = None

@@ -44,13 +44,13 @@ def create_staff(data: StaffCreate, actor: ActorDep, session: SessionDep, now: N
     return staff
 
 
-@router.get("/{staff_id}", response_model=StaffPublic)
+@router.get("/{staff_id:int}", response_model=StaffPublic)
 def get_staff(staff_id: int, actor: ActorDep, session: SessionDep) -> Staff:
     """Read one staff account."""
     return service.get_staff(session=session, actor=actor, staff_id=staff_id)
 
 
-@router.patch("/{staff_id}", response_model=StaffPublic)
+@router.patch("/{staff_id:int}", response_model=StaffPublic)
 def update_staff(staff_id: int, data: StaffUpdate, actor: ActorDep, session: SessionDep, now: NowDep) -> Staff:
     """Change a staff account; `active: false` deactivates it and ends its sessions."""
     staff = service.update_staff(session=session, actor=actor, staff_id=staff_id, data=data, now=now)

@@ -10,7 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Day, Instant, Text, created_at_field, instant_field
+from carecenter.fields import Day, Instant, LocalTime, Text, created_at_field, instant_field
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
@@ -31,7 +31,7 @@ class Recurrence(BaseModel):
 
     weekdays: list[int] | None = PydanticField(default=None, description="0 = Monday … 6 = Sunday")
     every_n_days: int | None = PydanticField(default=None, ge=1, le=90)
-    start_time: time = PydanticField(description="Local time in the center's time zone")
+    start_time: LocalTime = PydanticField(description="Local time in the center's time zone")
     duration_minutes: int = PydanticField(default=60, ge=10, le=8 * 60)
 
     @model_validator(mode="after")

@@ -155,3 +155,54 @@ def test_no_answer_is_a_server_error_or_breaks_its_schema(
         except (Exception, BaseExceptionGroup) as exc:  # every operation is tried; all failures reported together
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:900])
     assert failures == [], "\n".join(failures)
+
+
+# What a run of every check found once, kept as cases of their own.
+
+
+def test_a_body_that_is_not_utf8_json_is_a_422_like_any_unreadable_body(client: TestClient, session: Session) -> None:
+    staff = make_staff(session, center=make_center(session), role=Role.manager)
+    headers = login(client, staff) | {"Content-Type": "application/json"}
+    for body in (b'{"name": "\xff\xfe"}', b"\xc3\x28", b'{"name": '):
+        answer = client.post("/api/v1/residents", content=body, headers=headers)
+        assert answer.status_code == 422, (body, answer.text)
+        assert answer.json()["detail"][0]["type"] == "json_invalid"
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/api/v1/assessments/due", "GET"), ("/api/v1/devices/unknown", "GET"), ("/api/v1/staff/me", "GET")],
+)
+def test_a_literal_segment_is_not_taken_for_an_id_a_method_it_lacks_is_405(
+    client: TestClient, session: Session, path: str, allowed: str
+) -> None:
+    staff = make_staff(session, center=make_center(session), role=Role.manager)
+    headers = login(client, staff)
+    for method in ("PATCH", "DELETE"):
+        answer = client.request(method, path, json={}, headers=headers)
+        assert answer.status_code == 405, (method, path, answer.text)
+        assert answer.headers["Allow"] == allowed
+    assert client.patch("/api/v1/devices/12x", json={}, headers=headers).status_code == 404  # no such device path
+
+
+def test_a_local_time_is_a_time_of_day_without_an_offset_in_and_out(client: TestClient, session: Session) -> None:
+    center = make_center(session)
+    staff = make_staff(session, center=center, role=Role.manager)
+    resident = make_resident(session, center=center)
+    headers = login(client, staff)
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["FamilyContactPublic"]["properties"]
+    [local] = [s for s in schema["quiet_hours_start"]["anyOf"] if s.get("type") == "string"]
+    assert "format" not in local and local["pattern"].startswith("^([01]")
+    body = {"name": "李华", "relation": "daughter", "phone": "13800138011", "quiet_hours_start": "22:00"}
+    created = client.post(
+        f"/api/v1/residents/{resident.id}/contacts", json=body | {"quiet_hours_end": "07:00"}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["quiet_hours_start"] == "22:00:00"
+    for wrong in ("22:00+08:00", "25:00", 79200, "10pm"):
+        refused = client.post(
+            f"/api/v1/residents/{resident.id}/contacts",
+            json=body | {"quiet_hours_start": wrong, "quiet_hours_end": "07:00"},
+            headers=headers,
+        )
+        assert refused.status_code == 422, (wrong, refused.text)
