@@ -1,7 +1,8 @@
 """Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL.
 
 Set CARECENTER_TEST_DATABASE_URL (for example postgresql+psycopg://postgres@127.0.0.1:5432/test)
-to add the PostgreSQL run. That database's public schema is dropped and rebuilt by the tests.
+to add the PostgreSQL run. That database's public schema is dropped and rebuilt by the tests; in
+parallel (pytest-xdist, the default) each worker uses a database of its own beside it (`test_gw0`, …).
 """
 
 import os
@@ -33,6 +34,26 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TEST_TWILIO_TOKEN = "test-twilio-auth-token"
 PUBLIC_URL = "https://carecenter.test"
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("CARECENTER_TEST_DATABASE_URL") else [])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own (SQLite files already
+    are its own: each worker has its own temporary directory)."""
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("CARECENTER_TEST_DATABASE_URL")
+    if worker and url and url.startswith("postgresql"):
+        os.environ["CARECENTER_TEST_DATABASE_URL"] = worker_database(url, worker)
+
+
+def worker_database(url: str, worker: str) -> str:
+    """`test` -> `test_gw0`, recreated empty: the worker drops and rebuilds its schema at will."""
+    base = sa.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def reset_postgres_schema(url: str) -> None:
