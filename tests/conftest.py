@@ -36,6 +36,11 @@ PUBLIC_URL = "https://carecenter.test"
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("CARECENTER_TEST_DATABASE_URL") else [])
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Two workers a core: half of the suite waits on sockets, servers and subprocesses."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist each worker gets a PostgreSQL database of its own (SQLite files already
     are its own: each worker has its own temporary directory)."""
