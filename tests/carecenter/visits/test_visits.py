@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
@@ -178,6 +179,19 @@ def test_visit_vitals_use_the_alert_rules(client: TestClient, session: Session, 
     client.post(f"/api/v1/visits/{visit.id}/vitals", json={"temperature": 39.2}, headers=headers)
     alert = session.exec(select(Alert)).one()
     assert (alert.kind, alert.last_value) == ("temperature_high", "39.2 °C")
+
+    # A second measurement is a reading of its own, found without scanning readings by event id.
+    statements: list[str] = []
+    listen = lambda *args: statements.append(str(args[2]))  # noqa: E731 - (conn, cursor, statement, …)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert client.post(f"/api/v1/visits/{visit.id}/vitals", json={"temperature": 37.0}, headers=headers).is_success
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert not [s for s in statements if "FROM reading" in s and "event_id" in s.split("WHERE", 1)[-1]]
+    ids = session.exec(select(Reading.event_id).where(Reading.source == "visit")).all()
+    assert len(set(ids)) == 2 and all(i.startswith(f"visit:{visit.id}:") for i in ids)
 
 
 def test_time_corrections_need_a_reason_and_are_audited(client: TestClient, session: Session, clock: Clock) -> None:
