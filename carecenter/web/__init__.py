@@ -4,8 +4,11 @@
 `pages/` split by what the user does; each page calls a domain's service or queries module.
 """
 
+import hashlib
+from pathlib import Path
+
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from carecenter.errors import request_language
@@ -57,17 +60,32 @@ PAGES = (
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")
 
 
+STATIC = HERE / "static"
+ASSETS_MARK = "__ASSETS__"  # in sw.js: where the assets' version goes
+
+
+def shell_version(directory: Path) -> str:
+    """A digest of every static file: it changes when any script, style or icon does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def install_web(app: FastAPI) -> None:
     """Pages, static assets (served by the app: a center's LAN may have no internet) and their errors."""
 
     @app.get("/static/sw.js", include_in_schema=False)
-    def service_worker() -> FileResponse:
-        """The tablet's service worker, allowed to look after every page (not only /static)."""
+    def service_worker() -> Response:
+        """The tablet's service worker, allowed to look after every page (not only /static), its
+        cache named after the assets' content: a changed script or style is a new worker, which
+        the tablet installs on its next load, fetching the new files and dropping the old cache."""
         headers = {"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"}
-        return FileResponse(HERE / "static" / "sw.js", media_type="text/javascript", headers=headers)
+        script = (STATIC / "sw.js").read_text().replace(ASSETS_MARK, shell_version(STATIC))
+        return Response(script, media_type="text/javascript", headers=headers)
 
     set_error_key(app.state.settings.secret_key.get_secret_value().encode())
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for page in PAGES:
         app.include_router(page.router)
     app.state.error_page = error_page

@@ -1,17 +1,25 @@
 // The tablet's service worker: the app shell and the pages of the day are kept, so that a visit
 // opens without a signal; the queue is sent when the connection comes back (background sync).
 importScripts("/static/queue.js");
-var SHELL = "carecenter-shell-v1";
+var SHELL = "carecenter-shell-__ASSETS__";  // the server writes the assets' digest here: any change is a new worker
 var PAGES = "carecenter-pages";
 var SHELL_FILES = ["/static/app.css", "/static/queue.js", "/static/offline.js", "/static/geo.js", "/static/manifest.webmanifest"];
 
 self.addEventListener("install", function (event) {
-  event.waitUntil(caches.open(SHELL).then(function (cache) { return cache.addAll(SHELL_FILES); }).then(function () {
+  // From the server, not the browser's HTTP cache: the new worker is there because the files changed.
+  var fresh = SHELL_FILES.map(function (file) { return new Request(file, { cache: "reload" }); });
+  event.waitUntil(caches.open(SHELL).then(function (cache) { return cache.addAll(fresh); }).then(function () {
     return self.skipWaiting();
   }));
 });
 
-self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {  // the shells of earlier versions go
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf("carecenter-shell-") === 0 && name !== SHELL;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
+});
 
 function isPage(url) {
   return url.pathname === "/" || url.pathname.indexOf("/visits/") === 0 || url.pathname.indexOf("/residents/") === 0;
@@ -52,8 +60,4 @@ self.addEventListener("sync", function (event) {
       if (outcome.stopped === "offline") { throw new Error("still offline"); }  // the browser tries again
     }) : null;
   }));
-});
-
-self.addEventListener("message", function (event) {
-  if (event.data && event.data.type === "forget-pages") { event.waitUntil(caches.delete(PAGES)); }
 });

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 from sqlmodel import Session, select
 
+from carecenter import web
 from carecenter.access import Actor
 from carecenter.alerts.models import Alert
 from carecenter.alerts.service import escalate_due_alerts
@@ -488,3 +489,23 @@ def test_the_family_pages_work_inside_wechat(
     expect(page.locator("#done")).to_be_visible()
     session.expire_all()
     assert session.get(FamilyContact, s.daughter.id).wechat_openid == "oWeChatBrowserTest"  # type: ignore[union-attr]
+
+
+def test_a_new_version_of_the_tablets_scripts_reaches_the_tablet_on_its_next_load(
+    browser: Browser, server: str, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, _visit = scenario(session)
+    page = open_page(browser, server)
+    log_in(page, s.worker.username)
+    until(page, "() => navigator.serviceWorker.controller?.state === 'activated'")
+    first = f"carecenter-shell-{web.shell_version(web.STATIC)}"
+    until(page, f"() => caches.keys().then(names => names.includes('{first}'))")
+
+    monkeypatch.setattr(web, "shell_version", lambda directory: "0123456789abcdef")  # the assets changed
+    page.reload()  # the browser compares sw.js on a load: a new worker, which fetches the files again
+    until(page, "() => caches.keys().then(names => names.includes('carecenter-shell-0123456789abcdef'))")
+    until(page, f"() => caches.keys().then(names => !names.includes('{first}'))")  # the old shell is gone
+    shell = page.evaluate(
+        "() => caches.open('carecenter-shell-0123456789abcdef').then(c => c.keys()).then(k => k.map(r => r.url))"
+    )
+    assert any(url.endswith("/static/queue.js") for url in shell) and any(url.endswith("/app.css") for url in shell)

@@ -1,14 +1,17 @@
 """The tablet pages through the app (fast); the real browser tests are in test_browser.py."""
 
 import re
+import shutil
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session, select
 
+from carecenter import web
 from carecenter.audit.models import AuditEvent
 from carecenter.residents.service import contacts_public
 from carecenter.visits.models import Visit
@@ -426,3 +429,11 @@ def test_the_devices_page_uses_the_centers_silence_grace(client: TestClient, ses
     session.add(s.center)
     session.commit()
     assert "⚠" not in client.get("/manage/devices").text  # this center waits 30 minutes
+
+
+def test_the_tablets_shell_version_follows_every_static_files_content(tmp_path: Path) -> None:
+    shutil.copytree(web.STATIC, tmp_path / "static")
+    before = web.shell_version(tmp_path / "static")
+    assert before == web.shell_version(web.STATIC)
+    (tmp_path / "static" / "app.css").write_text((web.STATIC / "app.css").read_text() + "\n.x{}")
+    assert web.shell_version(tmp_path / "static") != before
