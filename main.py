@@ -35,6 +35,7 @@ from uvicorn.supervisors import Multiprocess
 from carecenter import collector
 from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.app import Service, create_app
+from carecenter.context import app_context
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
@@ -84,17 +85,17 @@ def device_services(settings: Settings) -> list[Callable[[FastAPI], Service]]:
     def listener(protocol: DeviceProtocolSpec) -> Callable[[FastAPI], Service]:
         return lambda app: DeviceListener(
             protocol=protocol,
-            engine=app.state.engine,
-            checkins=app.state.checkins,
+            engine=app_context(app).engine,
+            checkins=app_context(app).checkins,
             settings=devices,
             clock=utcnow,
-            media=app.state.media,
+            media=app_context(app).media,
             unverified=mark_unverified_alerts,
         )
 
     services = [listener(p) for name, p in PROTOCOLS.items() if devices.listener_address(name) is not None]
     if devices.mqtt_url:
-        services.append(lambda app: MqttSubscriber(checkins=app.state.checkins, settings=devices, clock=utcnow))
+        services.append(lambda app: MqttSubscriber(checkins=app_context(app).checkins, settings=devices, clock=utcnow))
     return services
 
 
@@ -106,12 +107,12 @@ def build_app(
 
     def scheduler(app: FastAPI) -> SweepScheduler:
         app.state.scheduler = SweepScheduler(
-            engine=app.state.engine,
-            messaging=app.state.alert_messaging,
-            rules=app.state.visit_rules,
+            engine=app_context(app).engine,
+            messaging=app_context(app).alert_messaging,
+            rules=app_context(app).visit_rules,
             settings=schedule,
             clock=utcnow,
-            media=app.state.media,
+            media=app_context(app).media,
         )
         return app.state.scheduler  # type: ignore[no-any-return]
 
@@ -130,12 +131,12 @@ def self_watch(role: str) -> Callable[[FastAPI], SelfWatch]:
         return scheduler is not None and scheduler.leader.is_leader
 
     return lambda app: SelfWatch(
-        engine=app.state.engine,
-        messaging=app.state.alert_messaging,
-        settings=app.state.settings.health,
+        engine=app_context(app).engine,
+        messaging=app_context(app).alert_messaging,
+        settings=app_context(app).settings.health,
         role=role,
         clock=utcnow,
-        dispatcher=app.state.sms.dispatcher,
+        dispatcher=app_context(app).sms.dispatcher,
         leads=lambda: leads(app),
     )
 
@@ -378,14 +379,14 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     app = create_app(settings)  # only for its engine, messaging and dispatcher: nothing is served
     collector.freeze_startup()
     scheduler = SweepScheduler(
-        engine=app.state.engine,
-        messaging=app.state.alert_messaging,
-        rules=app.state.visit_rules,
+        engine=app_context(app).engine,
+        messaging=app_context(app).alert_messaging,
+        rules=app_context(app).visit_rules,
         settings=ScheduleSettings(),
         clock=utcnow,
-        media=app.state.media,
+        media=app_context(app).media,
     )
-    app.state.sms.dispatcher.start()
+    app_context(app).sms.dispatcher.start()
     scheduler.start()
     app.state.scheduler = scheduler
     watch = self_watch("scheduler")(app)
@@ -397,8 +398,8 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
         pass
     watch.stop()
     scheduler.stop()
-    app.state.sms.dispatcher.stop()
-    app.state.engine.dispose()
+    app_context(app).sms.dispatcher.stop()
+    app_context(app).engine.dispose()
     print("scheduler stopped", flush=True)
     return 0
 

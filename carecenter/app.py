@@ -14,6 +14,7 @@ from carecenter.audit.router import router as audit_router
 from carecenter.auth.router import router as auth_router
 from carecenter.catalogue.router import router as catalogue_router
 from carecenter.centers.router import router as centers_router
+from carecenter.context import AppContext, app_context, attach
 from carecenter.db import make_engine
 from carecenter.devices.router import profiles_router as device_profiles_router
 from carecenter.devices.router import router as devices_router
@@ -40,9 +41,9 @@ from carecenter.settings import Settings
 from carecenter.staff.router import router as staff_router
 from carecenter.subsidies.router import router as subsidies_router
 from carecenter.visits.router import router as visits_router
-from carecenter.web import install_web
+from carecenter.web import error_page, install_web
 from carecommon.clock import utcnow
-from notifications.channel import SmsChannel
+from notifications.channel import SmsChannel, bind_channel
 from notifications.dispatcher import Dispatcher
 from notifications.provider_webhooks import router as provider_webhooks_router
 from notifications.providers import deployment_sender, make_senders
@@ -75,17 +76,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = app_context(app)
         running = [make(app) for make in services]
         if settings.sms.sms_dispatcher_enabled:
-            app.state.sms.dispatcher.start()
+            context.sms.dispatcher.start()
         for service in running:
             service.start()
         yield
         for service in reversed(running):
             service.stop()
-        app.state.checkins.stop()
-        app.state.sms.dispatcher.stop()
-        app.state.engine.dispose()
+        context.checkins.stop()
+        context.sms.dispatcher.stop()
+        context.engine.dispose()
 
     app = CareCenterAPI(
         title="CareCenter",
@@ -96,20 +98,15 @@ def create_app(
         max_request_bytes=settings.max_request_bytes,
         dependencies=[Depends(integer_params_in_range)],
     )
-    app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
-    app.state.schema_heads = head_revisions()
-    app.state.visit_rules = settings.visit_rules()
-    app.state.media = make_store(settings.media)
+    engine = make_engine(settings.database_url)
+    visit_rules = settings.visit_rules()
     definitions(settings.assessment_dir)  # the assessment forms: a broken province file stops the start here
     link_secret = settings.secret_key.get_secret_value().encode()
-    app.state.alert_messaging = AlertMessaging(
-        sms=settings.sms, public_url=settings.public_url, link_secret=link_secret
-    )
-    events = DomainSmsEvents(app.state.alert_messaging)
+    alert_messaging = AlertMessaging(sms=settings.sms, public_url=settings.public_url, link_secret=link_secret)
+    events = DomainSmsEvents(alert_messaging)
     senders = make_senders(settings.sms)
     dispatcher = Dispatcher(
-        engine=app.state.engine,
+        engine=engine,
         sender=sender or deployment_sender(settings.sms, senders),
         senders=senders,
         settings=settings.sms,
@@ -117,8 +114,8 @@ def create_app(
         events=events,
         clock=utcnow,
     )
-    app.state.sms = SmsChannel(
-        engine=app.state.engine,
+    channel = SmsChannel(
+        engine=engine,
         settings=settings.sms,
         public_url=settings.public_url,
         link_secret=link_secret,
@@ -126,17 +123,28 @@ def create_app(
         dispatcher=dispatcher,
     )
     # SQLite: one writer at a time, so the check-in writer lets the dispatcher's writes go between its own.
-    sqlite = app.state.engine.dialect.name == "sqlite"
-    app.state.checkins = CheckinBatcher(
-        app.state.engine, app.state.alert_messaging, give_way=dispatcher.turns.give_way if sqlite else None
+    sqlite = engine.dialect.name == "sqlite"
+    checkins = CheckinBatcher(engine, alert_messaging, give_way=dispatcher.turns.give_way if sqlite else None)
+    metrics = CollectorRegistry()
+    metrics.register(DatabaseFigures(engine))
+    metrics.register(PlatformFigures(engine, settings.health))
+    context = AppContext(
+        settings=settings,
+        engine=engine,
+        schema_heads=frozenset(head_revisions()),
+        visit_rules=visit_rules,
+        media=make_store(settings.media),
+        alert_messaging=alert_messaging,
+        sms=channel,
+        checkins=checkins,
+        metrics=metrics,
     )
-    install_error_handlers(app)
+    attach(app, context)
+    bind_channel(app, channel)
+    install_error_handlers(app, page=error_page)
     install_openapi(app)
     install_webhook_errors(app)
     app.add_middleware(RequestIds)  # added last: outermost, so every log line of the request has its id
-    app.state.metrics = CollectorRegistry()
-    app.state.metrics.register(DatabaseFigures(app.state.engine))
-    app.state.metrics.register(PlatformFigures(app.state.engine, settings.health))
     install_web(app)
     routers = (
         health_router,

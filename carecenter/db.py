@@ -1,16 +1,15 @@
 """Engine, session and column types shared by every table."""
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import Request
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from carecommon.sqltypes import NAMING_CONVENTION, UTCDateTime
 
-__all__ = ["NAMING_CONVENTION", "UTCDateTime", "among", "get_session", "make_engine"]
+__all__ = ["NAMING_CONVENTION", "UTCDateTime", "among", "make_engine"]
 
 
 def make_engine(database_url: str, *, sqlite_write_lock: bool = True, **kwargs: Any) -> sa.Engine:
@@ -46,12 +45,6 @@ def _driver_leaves_transactions_to_us(dbapi_connection: Any, _record: Any) -> No
 
 def _begin_immediate(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: one session per request; the route commits, this only closes."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        yield session
 
 
 def among(session: Session, column: Any, values: Collection[Any]) -> sa.ColumnElement[bool]:

@@ -9,6 +9,8 @@ import csv
 from collections.abc import Iterable
 from typing import Any
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NO_STORE = "private, no-store"  # personal data: no shared or browser cache keeps a copy
 

@@ -11,7 +11,8 @@ import math
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -222,13 +223,21 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/webhooks/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi"))
 
 
-def _answer(
-    request: Request, status_code: int, body: dict[str, Any], text: str, headers: dict[str, str] | None = None
+ErrorPage = Callable[[Request, int, str], Response]  # the web UI's error page, given at composition
+
+
+def answer(
+    request: Request,
+    status_code: int,
+    body: dict[str, Any],
+    text: str,
+    headers: dict[str, str] | None = None,
+    *,
+    page: ErrorPage | None = None,
 ) -> Response:
-    """JSON for the API; for a browser, the web UI's error page (or a bare one before it is installed)."""
+    """JSON for the API; for a browser, the web UI's error page (or a bare one without it)."""
     if is_api(request):
         return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
-    page = getattr(request.app.state, "error_page", None)
     if page is not None:
         response: Response = page(request, status_code, text)
         if headers:
@@ -248,23 +257,32 @@ OUT_OF_RANGE = N_("A number in the request is out of range.")
 INTERNAL = N_("Internal error; it has been logged.")
 
 
+_PATH_METHODS: "weakref.WeakKeyDictionary[Any, list[tuple[re.Pattern[str], list[str]]]]" = weakref.WeakKeyDictionary()
+
+
 def documented_methods(request: Request) -> list[str]:
     """The methods the OpenAPI document lists for this request's path (none for pages)."""
-    templates = getattr(request.app.state, "path_methods", None)
+    templates = _PATH_METHODS.get(request.app)
     if templates is None:
         templates = [
             (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"), sorted(m.upper() for m in ops))
             for path, ops in request.app.openapi().get("paths", {}).items()
         ]
-        request.app.state.path_methods = templates
+        _PATH_METHODS[request.app] = templates
     return next((methods for pattern, methods in templates if pattern.match(request.url.path)), [])
 
 
 UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's words for a body it could not decode
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map domain errors to their status; anything else is a bug answered with a plain 500."""
+def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
+    """Map domain errors to their status; anything else is a bug answered with a plain 500. A
+    browser gets `page` (the web UI's error page) where one is given."""
+
+    def _answer(
+        request: Request, status_code: int, body: dict[str, Any], text: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        return answer(request, status_code, body, text, headers, page=page)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:

@@ -1,9 +1,13 @@
-"""Everything the SMS channel's web endpoints need, kept on `app.state.sms`."""
+"""Everything the messaging channel's web endpoints need, built once by the app that includes them.
+
+`notifications` cannot import the app's own context (it is the layer below), so the channel is
+bound to the app here, by the composition root, and read back by the webhooks' dependency.
+"""
 
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from notifications.dispatcher import Dispatcher
 from notifications.events import SmsEvents
@@ -20,6 +24,10 @@ class SmsChannel:
     events: SmsEvents
 
 
+def bind_channel(app: FastAPI, channel: SmsChannel) -> None:
+    app.state.sms_channel = channel
+
+
 def get_channel(request: Request) -> SmsChannel:
-    channel: SmsChannel = request.app.state.sms
+    channel: SmsChannel = request.app.state.sms_channel
     return channel

@@ -1,9 +1,10 @@
-"""What the SMS channel tells the rest of the system, and asks of it.
+"""What the messaging channel (SMS, calls, WeChat) tells the rest of the system, and asks of it.
 
-`notifications` knows phone numbers and text, never residents or alerts; the domain core
-implements this interface (acknowledging alerts, moving on to the next contact) and hands it
-to the dispatcher and the webhooks. What is known about a number (opted out, unreachable) is
-the channel's own, in `sms_recipient`.
+`notifications` knows phone numbers, WeChat openids, message kinds and their parameters, never
+residents or alerts; the domain core implements this interface (acknowledging alerts, moving on
+to the next contact, binding a family member's WeChat) and hands it to the dispatcher and the
+webhooks. What is known about a number (opted out, unreachable) is the channel's own, in
+`sms_recipient`.
 """
 
 from datetime import datetime
@@ -22,7 +23,7 @@ class SmsEvents(Protocol):
         """A reply meaning "I take charge"; returns the reply text, or None if nothing was pending."""
 
     def call_answered(self, *, session: Session, message: SmsMessage, digit: str, now: datetime) -> None:
-        """Someone pressed a key on an alert call: "1" takes charge, "2" cannot go."""
+        """Someone pressed a key on an alert call: "1" takes charge, "2" cannot go, "5" calls the next step now."""
 
     def wechat_scanned(self, *, session: Session, openid: str, scene: str, now: datetime) -> str | None:
         """A family member scanned a binding code; returns the reply (the confirmation link)."""

@@ -9,7 +9,9 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
-from notifications.models import LinkRole, ResponseLink
+from sqlmodel import Session, col, select
+
+from notifications.models import LinkRole, ResponseLink, ResponseLinkAnswer
 
 _ID_BYTES = 6
 _MAC_BYTES = 12
@@ -71,3 +73,12 @@ def link_token(link: ResponseLink, secret: bytes) -> str:
 
 def link_url(public_url: str, link: ResponseLink, secret: bytes) -> str:
     return f"{public_url.rstrip('/')}/r/{link_token(link, secret)}"
+
+
+def last_answer(session: Session, link: ResponseLink) -> str | None:
+    """The latest answer given through this link, if any."""
+    return session.exec(
+        select(ResponseLinkAnswer.answer)
+        .where(ResponseLinkAnswer.link_id == link.id)
+        .order_by(col(ResponseLinkAnswer.id).desc())
+    ).first()

@@ -1,7 +1,10 @@
-"""Senders behind one small interface: Twilio (the official SDK), console, and fake for tests.
+"""The two kinds of sender the dispatcher hands an outbox row to, by the row's provider.
 
-A sender sends SMS and places calls: the outbox holds both, and the dispatcher hands each row
-to `send` or `call` by its channel.
+Text senders take the full text: Twilio (the official SDK), the console and the tests' fake
+`send` an SMS and `call` with TwiML. Template senders (`TemplateSender`: Aliyun, Tencent and
+WeChat, each in its own module) `deliver` an `Outgoing`, the kind with its parameters and the
+template the provider approved. What a provider's refusal means (`SendError`'s verdict: retry,
+give up, drop the number, throttled) is the same for both.
 """
 
 import itertools

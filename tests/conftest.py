@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from carecenter.app import create_app
+from carecenter.context import app_context
 from carecenter.db import make_engine
 from carecenter.media.settings import MediaSettings
 from carecenter.migrate import upgrade_to_head
@@ -152,7 +153,7 @@ def settings(database_url: str) -> Settings:
 def app(settings: Settings) -> Iterator[FastAPI]:
     app = make_app(settings)
     yield app
-    app.state.engine.dispose()
+    app_context(app).engine.dispose()
 
 
 class Clock:
@@ -177,7 +178,8 @@ def client(app: FastAPI, db: sa.Engine, clock: Clock) -> Iterator[TestClient]:
     with TestClient(app, base_url="https://testserver", client=("203.0.113.7", 50000)) as client:
         yield client
     app.dependency_overrides.clear()
-    sender = app.state.sms.dispatcher.sender
+    sender = app_context(app).sms.dispatcher.sender
+    assert isinstance(sender, FakeSender)
     sender.sent.clear()
     sender.calls.clear()
     sender.failures.clear()
@@ -186,7 +188,7 @@ def client(app: FastAPI, db: sa.Engine, clock: Clock) -> Iterator[TestClient]:
 @pytest.fixture
 def dispatcher(app: FastAPI, client: TestClient) -> Dispatcher:
     """The app's dispatcher; call `dispatch_due(now)` to send what is due."""
-    dispatcher: Dispatcher = app.state.sms.dispatcher
+    dispatcher: Dispatcher = app_context(app).sms.dispatcher
     return dispatcher
 
 

@@ -20,10 +20,9 @@ from carecenter.alerts.models import (
     Severity,
 )
 from carecenter.alerts.policy import read_policy, save_policy
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, MessagingDep, NowDep, SessionDep
 from carecenter.fields import Instant
 from carecenter.pagination import Page, PageParams, page_params
-from carecenter.readings.router import MessagingDep
 
 router = APIRouter(tags=["alerts"])
 ANSWER_CHANNELS = (Channel.api, Channel.tablet)

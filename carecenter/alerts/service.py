@@ -102,6 +102,13 @@ def lock_resident(session: Session, resident_id: int) -> Resident:
     return resident
 
 
+def lock_alert(session: Session, alert_id: int | None) -> Alert | None:
+    """The alert row, locked for this transaction (two answers to one alert apply one after the other)."""
+    if alert_id is None:
+        return None
+    return session.exec(select(Alert).where(Alert.id == alert_id).with_for_update()).first()
+
+
 def active_alert(session: Session, resident_id: int, kind: str) -> Alert | None:
     return session.exec(
         select(Alert).where(
@@ -305,7 +312,7 @@ def move_on_after_failure(session: Session, messaging: AlertMessaging, *, messag
     """A message that will not arrive: page the next family contact at once, or bring the next step forward."""
     if message.alert_id is None:
         return
-    alert = session.exec(select(Alert).where(Alert.id == message.alert_id).with_for_update()).first()
+    alert = lock_alert(session, message.alert_id)
     if alert is None or alert.status != AlertStatus.open:
         return
     add_event(session, alert, "not_reached", now, detail=f"{message.recipient_ref}: {message.status}")
@@ -337,7 +344,7 @@ def move_on_after_failure(session: Session, messaging: AlertMessaging, *, messag
 
 def escalate_now(session: Session, *, alert_id: int | None, by: str | None, now: datetime) -> bool:
     """Someone asked for the next step now (5 on a call): the sweep pages it at once."""
-    alert = session.exec(select(Alert).where(Alert.id == alert_id).with_for_update()).first() if alert_id else None
+    alert = lock_alert(session, alert_id)
     if alert is None or alert.status != AlertStatus.open:
         return False
     alert.next_escalation_at = now
@@ -348,7 +355,7 @@ def escalate_now(session: Session, *, alert_id: int | None, by: str | None, now:
 
 def jump_to_step(session: Session, *, actor: Actor, alert_id: int, step: int, now: datetime) -> Alert:
     """A manager sends an alert on to a later step of its policy (1 = the first): it is paged at once."""
-    alert = session.exec(select(Alert).where(Alert.id == alert_id).with_for_update()).first()
+    alert = lock_alert(session, alert_id)
     actor.require_visible(alert.center_id if alert else None, "alert")
     actor.require(Role.manager, Role.admin, to=N_("escalate alerts"))
     assert alert is not None

@@ -14,18 +14,12 @@ from carecenter.assessments.models import (
     AssessmentUpdate,
     public,
 )
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.centers.service import center_to_read
+from carecenter.deps import ActorDep, NowDep, SessionDep, assessment_dir
 from carecenter.errors import NotFound
 from carecommon.i18n import N_, Word
 
 router = APIRouter(tags=["assessments"])
-
-
-def assessment_dir(request: Request) -> str | None:
-    """The folder of extra assessment forms the app was started with (CARECENTER_ASSESSMENT_DIR)."""
-    extra: str | None = request.app.state.settings.assessment_dir
-    return extra
 
 
 @router.get("/api/v1/assessment-forms", response_model=list[Definition])

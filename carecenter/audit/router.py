@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from carecenter.audit import service
 from carecenter.audit.models import AuditEvent, AuditEventPublic
-from carecenter.auth.deps import ActorDep, SessionDep
+from carecenter.deps import ActorDep, SessionDep
 from carecenter.fields import NO_NUL, Instant
 from carecenter.pagination import Page, PageParams, page_params
 

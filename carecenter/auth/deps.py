@@ -9,18 +9,13 @@ from sqlmodel import Session
 
 from carecenter.access import Actor
 from carecenter.auth import service
-from carecenter.db import get_session
+from carecenter.context import get_session, get_settings
 from carecenter.errors import NotAuthenticated
 from carecenter.settings import Settings
 from carecenter.staff.models import Role, Staff
 from carecommon.clock import get_now
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def client_addr(request: Request) -> str:
@@ -57,9 +52,3 @@ def current_actor(
     if not token:
         raise NotAuthenticated("Log in first: send the header 'Authorization: Bearer <token>'.")
     return authenticated_actor(request=request, session=session, token=token, settings=settings, now=now)[0]
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-ActorDep = Annotated[Actor, Depends(current_actor)]
-NowDep = Annotated[datetime, Depends(get_now)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -2,7 +2,6 @@
 
 from fastapi import APIRouter
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.catalogue import service
 from carecenter.catalogue.models import (
     ServiceOffering,
@@ -10,6 +9,7 @@ from carecenter.catalogue.models import (
     ServiceOfferingPublic,
     ServiceOfferingUpdate,
 )
+from carecenter.deps import ActorDep, NowDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 

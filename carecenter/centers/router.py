@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep, SettingsDep
 from carecenter.centers import service
 from carecenter.centers.models import Center, CenterCreate, CenterPublic, CenterUpdate
+from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep
 from carecenter.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/centers", tags=["centers"])

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, MediaDep, NowDep, SessionDep
 from carecenter.devices import commands, media, profiles, service
 from carecenter.devices.models import (
     Device,
@@ -26,19 +26,10 @@ from carecenter.devices.models import (
     UnknownDevicePublic,
 )
 from carecenter.downloads import attachment
-from carecenter.media.store import MediaStore
 from carecenter.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 profiles_router = APIRouter(prefix="/api/v1/device-profiles", tags=["devices"])
-
-
-def media_store(request: Request) -> MediaStore:
-    store: MediaStore = request.app.state.media
-    return store
-
-
-MediaDep = Annotated[MediaStore, Depends(media_store)]
 
 
 @router.get("", response_model=Page[DevicePublic])

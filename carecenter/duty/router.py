@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, NowDep, SessionDep
 from carecenter.duty import service
 from carecenter.duty.models import DutyShiftCreate, DutyShiftPublic
 from carecenter.fields import Instant

@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter, Request, Response
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import ActorDep, NowDep, SessionDep
 from carecenter.family import service
 from carecenter.family.models import FamilyLink, FamilyLinkPublic
 from carecenter.residents.service import get_contact
@@ -30,7 +31,7 @@ def share_family_page(
     link = service.share_family_page(
         session=session,
         actor=actor,
-        messaging=request.app.state.alert_messaging,
+        messaging=context_of(request).alert_messaging,
         resident_id=resident_id,
         contact_id=contact_id,
         now=now,

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlmodel import Session
 
+from carecenter.context import context_of
 from carecenter.health.watch import find_problems
 from carecenter.migrate import current_revisions
 from carecommon.clock import get_now
@@ -31,11 +32,11 @@ def readyz(request: Request, now: Annotated[datetime, Depends(get_now)]) -> JSON
     down (a late sweep, a critical message that does not leave, a process or a center's devices gone
     quiet, no scheduler holding the lock); 503 with what is wrong otherwise."""
     try:
-        current = current_revisions(request.app.state.engine)
+        current = current_revisions(context_of(request).engine)
     except Exception as exc:  # any database failure means "not ready", never a 500
         log.warning("readiness check: database unreachable: %s", exc)
         return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, status_code=503)
-    if current != request.app.state.schema_heads:
+    if current != context_of(request).schema_heads:
         return JSONResponse(
             {
                 "status": "unavailable",
@@ -44,8 +45,8 @@ def readyz(request: Request, now: Annotated[datetime, Depends(get_now)]) -> JSON
             status_code=503,
         )
     try:
-        with Session(request.app.state.engine) as session:
-            problems = find_problems(session, now=now, settings=request.app.state.settings.health)
+        with Session(context_of(request).engine) as session:
+            problems = find_problems(session, now=now, settings=context_of(request).settings.health)
     except sa.exc.OperationalError:
         return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, status_code=503)
     if problems:
@@ -57,13 +58,13 @@ def readyz(request: Request, now: Annotated[datetime, Depends(get_now)]) -> JSON
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
     """Prometheus text format: this process's counters, and the figures the database holds."""
-    token = request.app.state.settings.metrics_token
+    token = context_of(request).settings.metrics_token
     if token is not None:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
             return Response("metrics need the token\n", status_code=401, media_type="text/plain")
     try:
-        body = generate_latest(REGISTRY) + generate_latest(request.app.state.metrics)
+        body = generate_latest(REGISTRY) + generate_latest(context_of(request).metrics)
     except sa.exc.OperationalError:  # the database is away: this process's own figures still help
         body = generate_latest(REGISTRY)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

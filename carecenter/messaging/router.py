@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep, SettingsDep
+from carecenter.context import context_of
+from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep
 from carecenter.fields import NO_NUL
 from carecenter.messaging import service
 from carecenter.messaging.models import TemplateIn, TemplateProvider, TestSmsRequest
@@ -81,7 +82,7 @@ def save_template(
     """Enter the template a provider approved for one kind of message (admins)."""
     template = service.save_template(session=session, actor=actor, provider=provider, kind=kind, data=data, now=now)
     session.commit()
-    request.app.state.sms.dispatcher.forget_templates()
+    context_of(request).sms.dispatcher.forget_templates()
     return template
 
 
@@ -97,7 +98,7 @@ def delete_template(
     """Remove a template (admins): that kind is no longer sent through this provider."""
     service.delete_template(session=session, actor=actor, provider=provider, kind=kind, now=now)
     session.commit()
-    request.app.state.sms.dispatcher.forget_templates()
+    context_of(request).sms.dispatcher.forget_templates()
 
 
 @router.get("/{message_id}/events", response_model=list[MessageEventPublic])

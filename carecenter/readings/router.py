@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyHeader
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import ActorDep, MessagingDep, NowDep, SessionDep
 from carecenter.devices.service import require_key
 from carecenter.errors import InvalidField
 from carecenter.fields import Instant
-from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings import service
 from carecenter.readings.batcher import CheckinBatcher
@@ -29,13 +29,7 @@ router = APIRouter(tags=["check-ins"])
 device_key = APIKeyHeader(name="X-Device-Key", auto_error=False, description="The device's (or gateway's) key")
 
 
-def get_messaging(request: Request) -> AlertMessaging:
-    messaging: AlertMessaging = request.app.state.alert_messaging
-    return messaging
-
-
 DeviceKeyDep = Annotated[str | None, Depends(device_key)]
-MessagingDep = Annotated[AlertMessaging, Depends(get_messaging)]
 
 
 @router.post(
@@ -48,7 +42,7 @@ async def post_checkin(
     reading: ReadingIn, request: Request, response: Response, key: DeviceKeyDep, now: NowDep
 ) -> CheckinAnswer:
     """Post one reading; 201 once it is stored, 200 if this event_id was stored before."""
-    batcher: CheckinBatcher = request.app.state.checkins
+    batcher: CheckinBatcher = context_of(request).checkins
     answer = await batcher.submit(require_key(key), reading.model_dump(mode="json", exclude_none=True), now)
     if answer.result == CheckinResult.rejected:
         raise InvalidField(["body"], "The reading was rejected: {reason}", reason=answer.reason or "-")

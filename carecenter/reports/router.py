@@ -7,15 +7,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.centers.models import Center
-from carecenter.downloads import attachment
+from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.downloads import XLSX, attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import MonthlyReport, ReportRow, report_and_records, statement_for
 from carecenter.service_records.models import MONTH, ServiceRecordPublic
 
 router = APIRouter(tags=["reports"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ReportFormat(StrEnum):

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, NowDep, SessionDep
 from carecenter.fields import NO_NUL
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.residents import service

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, NowDep, SessionDep
 from carecenter.service_records import service
 from carecenter.service_records.models import (
     MONTH,

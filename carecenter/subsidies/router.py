@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, NowDep, SessionDep
 from carecenter.subsidies import service
 from carecenter.subsidies.models import (
     Eligibility,

@@ -1,18 +1,16 @@
 """JSON endpoints for care plans, visits, the schedule and visit figures."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
-from pydantic import ValidationError
 
-from carecenter.auth.deps import ActorDep, NowDep, SessionDep
 from carecenter.centers.service import center_to_read
-from carecenter.errors import DomainError, request_language
+from carecenter.deps import ActorDep, MessagingDep, NowDep, SessionDep, TabletDep, VisitRulesDep
+from carecenter.errors import request_language
 from carecenter.fields import Day, Instant
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings.models import ReadingPublic
-from carecenter.readings.router import MessagingDep
 from carecenter.residents.service import get_resident
 from carecenter.visits import medication, proof, queries, service, sync, welfare
 from carecenter.visits.models import (
@@ -38,19 +36,10 @@ from carecenter.visits.models import (
     VisitVitals,
     WorkerSchedule,
 )
-from carecenter.visits.rules import VisitRules
-from carecenter.visits.sync import ActionResult, Tablet, TabletActions
+from carecenter.visits.sync import ActionResult, TabletActions
 from carecenter.visits.welfare import WelfareDue
 
 router = APIRouter(tags=["visits"])
-
-
-def get_rules(request: Request) -> VisitRules:
-    rules: VisitRules = request.app.state.visit_rules
-    return rules
-
-
-RulesDep = Annotated[VisitRules, Depends(get_rules)]
 
 
 @router.get("/api/v1/care-plans", response_model=list[CarePlanPublic])
@@ -60,7 +49,9 @@ def list_plans(actor: ActorDep, session: SessionDep, resident_id: int | None = N
 
 
 @router.post("/api/v1/care-plans", response_model=CarePlanPublic, status_code=201)
-def create_plan(data: CarePlanCreate, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep) -> CarePlan:
+def create_plan(
+    data: CarePlanCreate, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+) -> CarePlan:
     """Create a care plan; its visits for the coming weeks are generated at once."""
     plan = service.create_plan(session=session, actor=actor, data=data, rules=rules, now=now)
     session.commit()
@@ -75,7 +66,7 @@ def get_plan(plan_id: int, actor: ActorDep, session: SessionDep) -> CarePlan:
 
 @router.patch("/api/v1/care-plans/{plan_id}", response_model=CarePlanPublic)
 def update_plan(
-    plan_id: int, data: CarePlanUpdate, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+    plan_id: int, data: CarePlanUpdate, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> CarePlan:
     """Change a plan; future visits that have not started follow it (`active: false` ends it)."""
     plan = service.update_plan(session=session, actor=actor, plan_id=plan_id, data=data, rules=rules, now=now)
@@ -87,7 +78,7 @@ def update_plan(
 def list_visits(
     actor: ActorDep,
     session: SessionDep,
-    rules: RulesDep,
+    rules: VisitRulesDep,
     now: NowDep,
     page: Annotated[PageParams, Depends(page_params)],
     center_id: int | None = None,
@@ -120,7 +111,9 @@ def list_visits(
 
 
 @router.post("/api/v1/visits", response_model=VisitPublic, status_code=201)
-def create_visit(data: AdHocVisit, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep) -> VisitPublic:
+def create_visit(
+    data: AdHocVisit, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+) -> VisitPublic:
     """An ad-hoc visit (for example a follow-up after an alert)."""
     visit = service.create_adhoc(session=session, actor=actor, data=data, rules=rules, now=now)
     session.commit()
@@ -131,7 +124,7 @@ def create_visit(data: AdHocVisit, actor: ActorDep, session: SessionDep, rules: 
 def visit_stats(
     actor: ActorDep,
     session: SessionDep,
-    rules: RulesDep,
+    rules: VisitRulesDep,
     now: NowDep,
     center_id: int | None = None,
     from_: Annotated[Day | None, Query(alias="from")] = None,
@@ -153,7 +146,7 @@ def visit_stats(
 def get_schedule(
     actor: ActorDep,
     session: SessionDep,
-    rules: RulesDep,
+    rules: VisitRulesDep,
     now: NowDep,
     center_id: Annotated[int | None, Query(alias="center", description="Admins: which center")] = None,
     from_: Annotated[Day | None, Query(alias="from", description="First local date (default: today)")] = None,
@@ -174,14 +167,14 @@ def get_schedule(
 
 
 @router.get("/api/v1/visits/{visit_id}", response_model=VisitPublic)
-def get_visit(visit_id: int, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep) -> VisitPublic:
+def get_visit(visit_id: int, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep) -> VisitPublic:
     """Read one visit."""
     return queries.public(service.get_visit(session=session, actor=actor, visit_id=visit_id), now, rules)
 
 
 @router.post("/api/v1/visits/{visit_id}/assign", response_model=VisitPublic)
 def assign(
-    visit_id: int, data: AssignRequest, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+    visit_id: int, data: AssignRequest, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
     """Give the visit to a care worker (409 if that double-books them, travel time included)."""
     visit = service.assign(
@@ -193,7 +186,7 @@ def assign(
 
 @router.post("/api/v1/visits/{visit_id}/check-in", response_model=VisitPublic)
 def check_in(
-    visit_id: int, data: Position, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+    visit_id: int, data: Position, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
     """Check in at the door, with the position if the tablet allows (far from home is flagged, not refused)."""
     visit = service.check_in(session=session, actor=actor, visit_id=visit_id, position=data, rules=rules, now=now)
@@ -207,7 +200,7 @@ def check_out(
     data: Position,
     actor: ActorDep,
     session: SessionDep,
-    rules: RulesDep,
+    rules: VisitRulesDep,
     messaging: MessagingDep,
     now: NowDep,
 ) -> VisitPublic:
@@ -221,7 +214,7 @@ def check_out(
 
 @router.post("/api/v1/visits/{visit_id}/cancel", response_model=VisitPublic)
 def cancel(
-    visit_id: int, data: CancelRequest, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+    visit_id: int, data: CancelRequest, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
     """Cancel a scheduled visit, with the reason."""
     visit = service.cancel(session=session, actor=actor, visit_id=visit_id, reason=data.reason, now=now)
@@ -231,7 +224,7 @@ def cancel(
 
 @router.post("/api/v1/visits/{visit_id}/tasks", response_model=VisitPublic)
 def set_task(
-    visit_id: int, data: TaskUpdate, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+    visit_id: int, data: TaskUpdate, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
     """Tick (or untick) one item of the checklist."""
     visit = service.set_task(session=session, actor=actor, visit_id=visit_id, update=data)
@@ -241,7 +234,7 @@ def set_task(
 
 @router.put("/api/v1/visits/{visit_id}/notes", response_model=VisitPublic)
 def set_notes(
-    visit_id: int, data: VisitNotes, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+    visit_id: int, data: VisitNotes, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
     """Replace the visit's notes."""
     visit = service.set_notes(
@@ -257,7 +250,7 @@ def concern(
     data: ConcernRequest,
     actor: ActorDep,
     session: SessionDep,
-    rules: RulesDep,
+    rules: VisitRulesDep,
     messaging: MessagingDep,
     now: NowDep,
 ) -> VisitPublic:
@@ -283,7 +276,7 @@ def vitals(
 
 @router.post("/api/v1/visits/{visit_id}/correct-times", response_model=VisitPublic)
 def correct_times(
-    visit_id: int, data: TimeCorrection, actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep
+    visit_id: int, data: TimeCorrection, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
     """Correct check-in/out times by hand (managers; the reason is audited)."""
     visit = service.correct_times(
@@ -310,49 +303,13 @@ def welfare_visits_due(
 
 @router.post("/api/v1/welfare-visits/plan", response_model=list[VisitPublic], status_code=201)
 def plan_welfare_visits(
-    actor: ActorDep, session: SessionDep, rules: RulesDep, now: NowDep, center_id: int | None = None
+    actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep, center_id: int | None = None
 ) -> list[VisitPublic]:
     """A welfare visit for everyone due who has none planned (managers); returns the visits made."""
     center = center_to_read(session=session, actor=actor, center_id=center_id)
     made = welfare.plan_welfare_visits(session=session, actor=actor, center=center, rules=rules, now=now)
     session.commit()
     return [queries.public(v, now, rules) for v in made]
-
-
-def get_tablet(request: Request) -> Tablet:
-    """What applying a tablet's actions needs from the app."""
-    settings = request.app.state.settings
-    return Tablet(
-        rules=request.app.state.visit_rules,
-        messaging=request.app.state.alert_messaging,
-        store=request.app.state.media,
-        max_photo_bytes=settings.media.media_max_bytes,
-    )
-
-
-TabletDep = Annotated[Tablet, Depends(get_tablet)]
-
-
-def apply_tablet_actions(
-    session: SessionDep, actor: ActorDep, actions: TabletActions, tablet: Tablet, now: datetime, language: str
-) -> list[ActionResult]:
-    """Each action in order, each in its own transaction: done, duplicate, or refused with the
-    reason (and what was entered kept on the visit)."""
-    results = []
-    for action in actions.actions:
-        earlier = sync.already_done(session, actor, action.key)
-        if earlier is not None:
-            results.append(earlier)
-            continue
-        try:
-            sync.apply_action(session, actor, action, tablet, now)
-            result = sync.record_action(session, actor, action, None, now)
-        except (DomainError, ValidationError) as exc:
-            session.rollback()
-            result = sync.record_action(session, actor, action, sync.why_not(exc, language), now)
-        session.commit()
-        results.append(result)
-    return results
 
 
 @router.post("/api/v1/tablet/actions", response_model=list[ActionResult])
@@ -364,7 +321,7 @@ def tablet_actions(
     medication. A key sent again is answered "duplicate"; an action the visit no longer allows
     (given to someone else, cancelled) is "conflict", and what was entered is kept on the visit as
     a note for the manager. Always 200: read each result."""
-    return apply_tablet_actions(session, actor, data, tablet, now, request_language(request))
+    return sync.apply_actions(session, actor, data, tablet, now, request_language(request))
 
 
 @router.post("/api/v1/visits/{visit_id}/photos", response_model=VisitPhotoPublic, status_code=201)
@@ -417,7 +374,7 @@ def confirm_visit(
     actor: ActorDep,
     session: SessionDep,
     tablet: TabletDep,
-    rules: RulesDep,
+    rules: VisitRulesDep,
     now: NowDep,
     at: Annotated[Instant | None, Query(description="On the device; defaults to now")] = None,
 ) -> VisitPublic:
@@ -454,7 +411,7 @@ def record_medication(
     data: MedicationRecord,
     actor: ActorDep,
     session: SessionDep,
-    rules: RulesDep,
+    rules: VisitRulesDep,
     messaging: MessagingDep,
     now: NowDep,
 ) -> VisitPublic:

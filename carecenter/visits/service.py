@@ -640,10 +640,6 @@ def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
 
 
-def visit_local_date(visit: Visit, time_zone: str) -> date:
-    return visit.scheduled_start.astimezone(ZoneInfo(time_zone)).date()
-
-
 def visit_resident(session: Session, visit: Visit) -> Resident | None:
     """The resident a visit (already checked visible) is for."""
     return session.get(Resident, visit.resident_id)

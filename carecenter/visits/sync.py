@@ -276,3 +276,26 @@ def _may_note(session: Session, actor: Actor, visit: Visit) -> bool:
         ClientAction.staff_id == (actor.staff_id or 0), ClientAction.visit_id == visit.id, ClientAction.result == "done"
     )
     return session.exec(earlier.limit(1)).first() is not None
+
+
+def apply_actions(
+    session: Session, actor: Actor, actions: TabletActions, tablet: Tablet, now: datetime, language: str
+) -> list[ActionResult]:
+    """Each action in order, each in its own transaction: done, duplicate, or refused with the
+    reason (and what was entered kept on the visit). The API and the tablet's page both apply
+    a tablet's queue through this."""
+    results = []
+    for action in actions.actions:
+        earlier = already_done(session, actor, action.key)
+        if earlier is not None:
+            results.append(earlier)
+            continue
+        try:
+            apply_action(session, actor, action, tablet, now)
+            result = record_action(session, actor, action, None, now)
+        except (DomainError, ValidationError) as exc:
+            session.rollback()
+            result = record_action(session, actor, action, why_not(exc, language), now)
+        session.commit()
+        results.append(result)
+    return results

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from carecenter.context import app_context
 from carecenter.errors import request_language
 from carecenter.web.deps import BadCsrf, LoginRequired, optional_web_user
 from carecenter.web.pages import (
@@ -84,11 +85,10 @@ def install_web(app: FastAPI) -> None:
         script = (STATIC / "sw.js").read_text().replace(ASSETS_MARK, shell_version(STATIC))
         return Response(script, media_type="text/javascript", headers=headers)
 
-    set_error_key(app.state.settings.secret_key.get_secret_value().encode())
+    set_error_key(app_context(app).settings.secret_key.get_secret_value().encode())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for page in PAGES:
         app.include_router(page.router)
-    app.state.error_page = error_page
 
     @app.exception_handler(LoginRequired)
     async def _login(_request: Request, _exc: LoginRequired) -> Response:

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from carecenter.auth.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
+from carecenter.auth.deps import authenticated_actor
 from carecenter.centers.service import get_center
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep, SettingsDep
 from carecenter.errors import DomainError, Forbidden, NotAuthenticated, NotFound, field_errors
 from carecenter.settings import Settings
 from carecenter.staff.models import Role
@@ -58,8 +60,9 @@ def optional_web_user(request: Request) -> WebUser | None:
     if known is not None or not session_token(request):
         return known
     try:
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
-            return _web_user(request, session, request.app.state.settings, utcnow())
+        context = context_of(request)
+        with Session(context.engine, expire_on_commit=False) as session:
+            return _web_user(request, session, context.settings, utcnow())
     except Exception:  # an error page must not fail: without a user it is shown bare
         return None
 

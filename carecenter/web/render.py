@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from carecenter.context import context_of
 from carecenter.errors import request_language
 from carecenter.geo import amap_link
 from carecenter.web.session import csrf_token
@@ -55,7 +56,7 @@ def render(
     """A template with the user (or the browser's) language, zone and this session's CSRF token;
     a page without a user (the response link's) may name its language and zone."""
     language = language or (user.language if user else request_language(request))
-    settings = request.app.state.settings
+    settings = context_of(request).settings
     zone = time_zone or (user.time_zone if user else settings.timezone)
 
     # Forms carry the session's CSRF token; the login page brings its own pre-session token.

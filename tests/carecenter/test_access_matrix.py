@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from carecenter.context import app_context
 from carecenter.devices.models import DeviceProfile, DeviceProtocol
 from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
@@ -285,7 +286,7 @@ def creation_body(path: str, ids: dict[str, Any]) -> dict[str, Any] | None:
 def call(
     client: TestClient, session: Session, here: Any, visiting: int, headers: dict[str, str], method: str, path: str
 ) -> int:
-    ids, key = records(session, here, visiting, client.app.state.media)  # type: ignore[attr-defined]
+    ids, key = records(session, here, visiting, app_context(client.app).media)
     url = path + QUERIES.get(path, "")
     for param in re.findall(r"{(\w+)}", path):
         value = NOT_RECORDS[param] if param in NOT_RECORDS else ids[RECORD_PARAMS[param]]

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.context import app_context
 from carecenter.devices.models import Device
 from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
@@ -137,13 +138,13 @@ def test_records_of_another_center_are_not_found(
     }
     b_visit = session.get(Visit, b_records["visit"])
     assert b_visit is not None
-    b_visit.confirmation_signature = app.state.media.put(jpeg_bytes())
+    b_visit.confirmation_signature = app_context(app).media.put(jpeg_bytes())
     session.add(b_visit)
     session.commit()
-    b_records["photo"] = make_photo(session, visit=b_visit, store=app.state.media).id
+    b_records["photo"] = make_photo(session, visit=b_visit, store=app_context(app).media).id
     b_device = session.get(Device, b_records["device"])
     assert b_device is not None
-    b_records["media"] = make_device_media(session, device=b_device, store=app.state.media).id
+    b_records["media"] = make_device_media(session, device=b_device, store=app_context(app).media).id
     b_records["message"] = make_message(session, center=center_b).id
     headers = login(client, make_staff(session, center=center_a, role=role))
     routes = _routes_with_ids(app)

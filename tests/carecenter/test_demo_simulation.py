@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from carecenter.alerts.models import Alert
+from carecenter.context import app_context
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
 from carecenter.devices.gt06_protocol import GT06
@@ -121,8 +122,8 @@ def test_the_simulator_drives_watches_and_gt06_pendants_over_tcp(
     session.commit()
     listener = DeviceListener(
         protocol=protocol,
-        engine=app.state.engine,
-        checkins=app.state.checkins,
+        engine=app_context(app).engine,
+        checkins=app_context(app).checkins,
         settings=DeviceSettings(watch_port=0, watch_host="127.0.0.1", gt06_port=0, gt06_host="127.0.0.1"),
         clock=lambda: clock.now,
     )

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.context import app_context
 from carecenter.logs import JsonFormatter, RequestIdFilter, RequestIds, configure_logging
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.senders import TwilioSender
@@ -108,9 +109,10 @@ def test_metrics_count_readings_alerts_acknowledgements_messages_and_sweeps(
     alert_id = s.post(client, clock.now, "sos", event_id="m-sos").json()["alert_id"]
     clock.advance(seconds=90)
     client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"channel": "tablet"}, headers=login(client, s.worker))
-    run_sweep("escalate-alerts", all_sweeps(app.state.alert_messaging, app.state.visit_rules)["escalate-alerts"],
-              engine=app.state.engine, now=clock.now)  # fmt: skip
-    leader = LeaderLock(app.state.engine)
+    context = app_context(app)
+    sweep = all_sweeps(context.alert_messaging, context.visit_rules)["escalate-alerts"]
+    run_sweep("escalate-alerts", sweep, engine=context.engine, now=clock.now)
+    leader = LeaderLock(app_context(app).engine)
     leader.check()
     try:
         response = client.get("/metrics")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.context import app_context
 from carecenter.residents.service import contacts_public
 from carecommon.clock import utcnow
 from notifications.dispatcher import Dispatcher
@@ -241,14 +242,14 @@ def test_the_caller_is_told_when_a_message_will_not_arrive(
     local.dispatch_due(now=clock.now)
     assert events.not_reached == [(failing, "failed")]
 
-    app.state.sms.events, original = events, app.state.sms.events
+    app_context(app).sms.events, original = events, app_context(app).sms.events
     try:
         sid = status_of(session, undelivered).provider_sid or ""
         post_signed(
             client, f"/webhooks/twilio/status?m={undelivered}", {"MessageSid": sid, "MessageStatus": "undelivered"}
         )
     finally:
-        app.state.sms.events = original
+        app_context(app).sms.events = original
     assert events.not_reached == [(failing, "failed"), (undelivered, "undelivered")]
 
 

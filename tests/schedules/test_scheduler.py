@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert
+from carecenter.context import app_context
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.messaging.outbound import AlertMessaging
@@ -61,9 +62,9 @@ def test_the_running_app_escalates_by_itself(session: Session, database_url: str
 
     def scheduler(app):
         return SweepScheduler(
-            engine=app.state.engine,
-            messaging=app.state.alert_messaging,
-            rules=app.state.visit_rules,
+            engine=app_context(app).engine,
+            messaging=app_context(app).alert_messaging,
+            rules=app_context(app).visit_rules,
             settings=schedule,
             clock=utcnow,
         )
@@ -115,9 +116,9 @@ def test_every_job_is_declared_once_and_scheduled(app: FastAPI) -> None:
     ids = [job.id for job in JOBS]
     assert len(ids) == len(set(ids))
     scheduler = SweepScheduler(
-        engine=app.state.engine,
-        messaging=app.state.alert_messaging,
-        rules=app.state.visit_rules,
+        engine=app_context(app).engine,
+        messaging=app_context(app).alert_messaging,
+        rules=app_context(app).visit_rules,
         settings=ScheduleSettings(escalation_sweep_seconds=7),
         clock=utcnow,
     )
@@ -127,13 +128,15 @@ def test_every_job_is_declared_once_and_scheduled(app: FastAPI) -> None:
 
 
 def test_every_job_runs_once_on_an_empty_and_on_a_seeded_database(app: FastAPI, session: Session) -> None:
-    sweeps = all_sweeps(app.state.alert_messaging, app.state.visit_rules)
+    sweeps = all_sweeps(app_context(app).alert_messaging, app_context(app).visit_rules)
     assert set(sweeps) == {job.id for job in JOBS}
     now = utcnow()
     for job_id, sweep in sweeps.items():  # empty: nothing to do, nothing fails
-        assert run_sweep(job_id, sweep, engine=app.state.engine, now=now) == 0, job_id
-    seed_demo(session=session, password="demo-password-1", now=now, rules=app.state.visit_rules)
+        assert run_sweep(job_id, sweep, engine=app_context(app).engine, now=now) == 0, job_id
+    seed_demo(session=session, password="demo-password-1", now=now, rules=app_context(app).visit_rules)
     session.commit()
     later = now + timedelta(hours=2)
-    done = {job_id: run_sweep(job_id, sweep, engine=app.state.engine, now=later) for job_id, sweep in sweeps.items()}
+    done = {
+        job_id: run_sweep(job_id, sweep, engine=app_context(app).engine, now=later) for job_id, sweep in sweeps.items()
+    }
     assert done["detect-silent-devices"] > 0 or done["late-and-missed-visits"] > 0, done  # the seeded day has work

@@ -15,7 +15,8 @@ from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel, Outcome
 from carecenter.alerts.policy import policy_for
 from carecenter.alerts.queries import board_rows, get_alert, open_incidents
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.devices import service as device_service
 from carecenter.web.deps import ManagerDep, Posted, UserDep, posted, run_action
 from carecenter.web.render import render, same_site_path
@@ -86,7 +87,7 @@ def _board_version(engine: Any, user: WebUser) -> str:
 @router.get("/board/events")
 async def board_events(request: Request, user: UserDep, session: SessionDep) -> StreamingResponse:
     """Server-Sent Events: 'changed' whenever the board's content changes (checked every 2 s)."""
-    engine = request.app.state.engine
+    engine = context_of(request).engine
     session.close()  # the stream lasts minutes: it must hold no connection, each check opens its own
 
     async def stream() -> AsyncIterator[str]:
@@ -171,7 +172,7 @@ def escalate(
 
     def act(alert: Alert, data: EscalateForm) -> None:
         alerts.jump_to_step(session, actor=user.actor, alert_id=alert.id or 0, step=data.step, now=now)
-        alerts.escalate_due_alerts(session, request.app.state.alert_messaging, now=now)
+        alerts.escalate_due_alerts(session, context_of(request).alert_messaging, now=now)
 
     return _answer(user, session, alert_id, form, act)
 
@@ -188,7 +189,7 @@ def resolve(
     def act(alert: Alert, data: ResolveForm) -> None:
         alerts.resolve(
             session,
-            request.app.state.alert_messaging,
+            context_of(request).alert_messaging,
             alert=alert,
             staff_id=user.staff.id,
             outcome=data.outcome,

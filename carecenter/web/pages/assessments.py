@@ -15,9 +15,8 @@ from starlette.datastructures import FormData
 from carecenter.assessments import service as assessments
 from carecenter.assessments.definition import definitions
 from carecenter.assessments.models import Assessment, AssessmentCreate, AssessmentReason, AssessmentUpdate
-from carecenter.assessments.router import assessment_dir
-from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.service import catalogue, service_names
+from carecenter.deps import NowDep, SessionDep, assessment_dir
 from carecenter.errors import DomainError, NotFound, field_errors
 from carecenter.residents import service as residents
 from carecenter.residents.models import Resident

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.devices import commands, media, profiles, service
 from carecenter.devices.models import DeviceCommandIn, DeviceProfileForm, DeviceProtocol
 from carecenter.downloads import attachment
@@ -141,7 +142,7 @@ def download_media(
         actor=user.actor,
         device_id=device_id,
         media_id=media_id,
-        store=request.app.state.media,
+        store=context_of(request).media,
         now=now,
     )
     session.commit()

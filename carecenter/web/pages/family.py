@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.service import service_names
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.family import service
 from carecenter.family.queries import family_view
 from carecenter.reports.monthly import resident_statement
@@ -35,7 +36,7 @@ def _notice(request: Request, language: str, message: str, status_code: int) -> 
 @router.get("/f/{token}", response_class=HTMLResponse)
 def family_page(token: str, request: Request, session: SessionDep, now: NowDep) -> HTMLResponse:
     """Upcoming and recent visits, alerts of the last 30 days with their outcomes, the wearable's state."""
-    secret = request.app.state.settings.secret_key.get_secret_value().encode()
+    secret = context_of(request).settings.secret_key.get_secret_value().encode()
     link = service.open_family_link(session, token, secret)
     if link is None:
         return _notice(request, DEFAULT_LANGUAGE, UNKNOWN, 404)
@@ -61,7 +62,7 @@ def family_page(token: str, request: Request, session: SessionDep, now: NowDep) 
         rows=rows,
         totals=totals,
         services=service_names(session, view.center.id or 0, language),
-        wechat_code=f"/f/{token}/wechat" if "wechat" in request.app.state.sms.dispatcher.senders else None,
+        wechat_code=f"/f/{token}/wechat" if "wechat" in context_of(request).sms.dispatcher.senders else None,
         wechat_bound=contact.wechat_openid is not None,
     )
 
@@ -82,7 +83,7 @@ def share_or_revoke(
 ) -> Response:
     def act(data: FamilyLinkForm) -> None:
         if data.share:
-            messaging = request.app.state.alert_messaging
+            messaging = context_of(request).alert_messaging
             service.share_family_page(
                 session=session,
                 actor=user.actor,

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from carecenter.alerts.queries import alert_stats
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.downloads import SafeCsvWriter, attachment
 from carecenter.messaging.service import list_messages, message_stories
 from carecenter.pagination import PageParams
@@ -47,13 +48,13 @@ def _figures(session: Session, user: WebUser, now: datetime, rules: Any) -> dict
 @router.get("/figures", response_class=HTMLResponse)
 def figures_page(request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     """Answer-time shares, visits on time and missed, per worker, with SVG bars."""
-    return render(request, "figures.html", user, **_figures(session, user, now, request.app.state.visit_rules))
+    return render(request, "figures.html", user, **_figures(session, user, now, context_of(request).visit_rules))
 
 
 @router.get("/figures.csv")
 def figures_csv(request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> Response:
     """The per-worker figures as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese names)."""
-    figures = _figures(session, user, now, request.app.state.visit_rules)
+    figures = _figures(session, user, now, context_of(request).visit_rules)
     out = io.StringIO()
     writer = SafeCsvWriter(out)
     writer.writerow(["worker", "planned", "completed", "missed", "on_time"])
@@ -78,7 +79,7 @@ def messages_page(
         user,
         messages=page.items,
         stories=message_stories(session, [m.id for m in page.items if m.id is not None]),
-        default_provider=request.app.state.settings.sms.sms_provider.value,
+        default_provider=context_of(request).settings.sms.sms_provider.value,
         total=page.total,
         status=status,
         statuses=list(MessageStatus),

@@ -9,16 +9,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from carecenter.assessments.router import assessment_dir
-from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.models import ServiceCategory
 from carecenter.catalogue.service import service_names
 from carecenter.centers.models import Center
 from carecenter.centers.service import center_to_read
-from carecenter.downloads import attachment
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep, assessment_dir
+from carecenter.downloads import XLSX, attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import monthly_report, previous_month, report_and_records, statement_for
-from carecenter.reports.router import XLSX
 from carecenter.residents import service as residents
 from carecenter.residents.queries import active_residents, resident_names
 from carecenter.service_records import service as records
@@ -243,7 +242,7 @@ def plan_welfare(
 
     def act(_data: NoFields) -> None:
         welfare.plan_welfare_visits(
-            session=session, actor=user.actor, center=center, rules=request.app.state.visit_rules, now=now
+            session=session, actor=user.actor, center=center, rules=context_of(request).visit_rules, now=now
         )
 
     return run_action(session, user, form, act, back_to="/welfare")

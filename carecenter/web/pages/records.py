@@ -17,9 +17,9 @@ from starlette.datastructures import FormData
 
 from carecenter.access import Actor
 from carecenter.alerts.queries import silent_device_ids
-from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue import service as catalogue
 from carecenter.catalogue.models import ServiceOfferingCreate, ServiceOfferingUpdate
+from carecenter.deps import NowDep, SessionDep
 from carecenter.devices import commands as device_commands
 from carecenter.devices import service as devices
 from carecenter.devices.models import DeviceCreate, DeviceUpdate

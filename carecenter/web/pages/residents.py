@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from carecenter.alerts.queries import recent_alerts
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.devices import commands as device_commands
 from carecenter.family.service import current_link as current_family_link
 from carecenter.readings.queries import heart_rate_series
@@ -80,7 +81,7 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         sos_numbers=device_commands.sos_numbers(session, resident_id) if watches else [],
         contacts_changed=request.query_params.get("contacts_changed") == "1",
         family_links=family_links,
-        wechat_ready="wechat" in request.app.state.sms.dispatcher.senders,
+        wechat_ready="wechat" in context_of(request).sms.dispatcher.senders,
         eligibility=subsidies.list_eligibility(session=session, actor=user.actor, resident_id=resident_id),
         groups=[g.value for g in EligibilityGroup],
         statement_months=statement_months(now.astimezone(ZoneInfo(user.time_zone)).date()),

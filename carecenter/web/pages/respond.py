@@ -13,18 +13,19 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from carecenter.alerts import service as alerts
 from carecenter.alerts.models import ACTIVE_STATUSES, Alert, AlertStatus, Channel, Outcome
 from carecenter.alerts.story import alert_story
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.errors import Conflict
 from carecenter.messaging.recipients import RecipientRef
 from carecenter.staff.models import Staff
 from carecenter.web.render import render
 from carecommon.i18n import DEFAULT_LANGUAGE, N_, language_of
-from notifications.links import verify_link_token
+from notifications.links import last_answer, verify_link_token
 from notifications.models import ANSWERS_FOR_ROLE, LinkAnswer, LinkRole, ResponseLink, ResponseLinkAnswer
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +43,7 @@ ANSWER_WORDS = {
 
 
 def _open(session: Session, request: Request, token: str, now: datetime) -> ResponseLink | HTMLResponse:
-    secret = request.app.state.settings.secret_key.get_secret_value().encode()
+    secret = context_of(request).settings.secret_key.get_secret_value().encode()
     link_id = verify_link_token(token, secret)
     link = session.get(ResponseLink, link_id) if link_id is not None else None
     if link is None:
@@ -63,7 +64,7 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    ours = urlsplit(request.app.state.settings.public_url)
+    ours = urlsplit(context_of(request).settings.public_url)
     theirs = urlsplit(origin)
     return (theirs.scheme, theirs.netloc) in {(ours.scheme, ours.netloc), (request.url.scheme, request.url.netloc)}
 
@@ -93,11 +94,7 @@ def _page(
     if story is None:
         return _notice(request, link.language, UNKNOWN, 404)
     me = story.names.get(link.recipient_ref or "", "")  # a link is made only for someone the alert paged
-    last = session.exec(
-        select(ResponseLinkAnswer.answer)
-        .where(ResponseLinkAnswer.link_id == link.id)
-        .order_by(col(ResponseLinkAnswer.id).desc())
-    ).first()
+    last = last_answer(session, link)
     return render(
         request,
         "respond.html",
@@ -139,7 +136,7 @@ def answer(
     link = _open(session, request, token, now)
     if isinstance(link, HTMLResponse):
         return link
-    alert = session.exec(select(Alert).where(Alert.id == link.alert_id).with_for_update()).first()
+    alert = alerts.lock_alert(session, link.alert_id)
     if alert is None or answer not in _answers(link, alert):
         response = _page(request, session, link, now)
         # One of this person's answers that no longer makes sense: 409; anything else: 422.
@@ -190,7 +187,7 @@ def _act(
     elif answer == LinkAnswer.on_site:
         alerts.mark_on_site(session, alert=alert, staff_id=staff_id, channel=Channel.link, now=now)
     else:
-        messaging = request.app.state.alert_messaging
+        messaging = context_of(request).alert_messaging
         alerts.resolve(
             session,
             messaging,

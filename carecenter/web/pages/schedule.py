@@ -13,9 +13,9 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
-from carecenter.assessments.router import assessment_dir
-from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.service import service_names
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep, assessment_dir
 from carecenter.errors import DomainError, InvalidField, field_errors
 from carecenter.residents import service as residents
 from carecenter.residents.queries import resident_names
@@ -84,7 +84,7 @@ def schedule_page(
         },
         names={rid: str(escape(name)) for rid, name in resident_names(session, center_id=user.actor.center_id).items()},
     )
-    rules = request.app.state.visit_rules
+    rules = context_of(request).visit_rules
 
     def cell(day: list[sa.Row[Any]]) -> Markup:
         slots = "".join(schedule_slot(v, visits.is_late(v, now, rules), text) for v in day)
@@ -141,7 +141,7 @@ def schedule_assign(
     target = f"/schedule?week={quote(week.isoformat())}" if week else "/schedule"
 
     def act(data: AssignForm) -> None:
-        rules = request.app.state.visit_rules
+        rules = context_of(request).visit_rules
         visits.assign(
             session=session, actor=user.actor, visit_id=data.visit_id, worker_id=data.worker_id, rules=rules, now=now
         )
@@ -200,7 +200,7 @@ def create_care_plan(request: Request, user: ManagerDep, form: CsrfForm, session
         errors = field_errors(exc.errors(include_url=False), user.language)
         return _plans_page(request, user, session, 422, errors, values)
     try:
-        visits.create_plan(session=session, actor=user.actor, data=plan, rules=request.app.state.visit_rules, now=now)
+        visits.create_plan(session=session, actor=user.actor, data=plan, rules=context_of(request).visit_rules, now=now)
     except InvalidField as exc:
         session.rollback()
         return _plans_page(request, user, session, 422, {exc.field: exc.text(user.language)}, values)
@@ -234,7 +234,7 @@ def _update_plan(
     request: Request, user: WebUser, session: Session, plan_id: int, form: Posted[Any], data: CarePlanUpdate, now: Any
 ) -> Response:
     def act(_form: Any) -> None:
-        rules = request.app.state.visit_rules
+        rules = context_of(request).visit_rules
         visits.update_plan(session=session, actor=user.actor, plan_id=plan_id, data=data, rules=rules, now=now)
 
     return run_action(session, user, form, act, back_to="/care-plans")
@@ -304,7 +304,7 @@ def add_plan_medication(
         except ValidationError as exc:
             raise InvalidField(["times"], "times of day as HH:MM, separated by commas") from exc
         medications = [PlannedMedication.model_validate(m) for m in plan.medications] + [added]
-        rules = request.app.state.visit_rules
+        rules = context_of(request).visit_rules
         update = CarePlanUpdate(medications=medications)
         visits.update_plan(session=session, actor=user.actor, plan_id=plan_id, data=update, rules=rules, now=now)
 
@@ -326,7 +326,7 @@ def remove_plan_medication(
     update = CarePlanUpdate(medications=kept)
 
     def act(_: NoFields) -> None:
-        rules = request.app.state.visit_rules
+        rules = context_of(request).visit_rules
         visits.update_plan(session=session, actor=user.actor, plan_id=plan_id, data=update, rules=rules, now=now)
 
     return run_action(session, user, form, act, back_to=f"/care-plans/{plan_id}")

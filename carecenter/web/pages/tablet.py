@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.deps import NowDep, SessionDep, TabletDep
 from carecenter.visits import medication, proof
 from carecenter.visits import service as visits
 from carecenter.visits.models import Confirmation, MedicationRecord
-from carecenter.visits.router import TabletDep, apply_tablet_actions
-from carecenter.visits.sync import TabletActions
+from carecenter.visits.sync import TabletActions, apply_actions
 from carecenter.web.deps import CsrfForm, CsrfHeader, NoFields, Posted, UserDep, posted, run_action
 
 router = APIRouter(include_in_schema=False)
@@ -24,7 +23,7 @@ def sync_actions(
     data: TabletActions, user: UserDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> JSONResponse:
     """The tablet's queue, as the logged-in worker (the page's CSRF token in X-CSRF-Token)."""
-    results = apply_tablet_actions(session, user.actor, data, tablet, now, user.language)
+    results = apply_actions(session, user.actor, data, tablet, now, user.language)
     return JSONResponse([r.model_dump() for r in results])
 
 

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.messaging import service
 from carecenter.messaging.models import TemplateIn, TemplateProvider
 from carecenter.staff.models import Role
@@ -22,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/manage/templates", response_class=HTMLResponse)
 def templates_page(request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
     entered = {(t.provider, t.kind): t for t in service.list_templates(session=session, actor=user.actor)}
-    public_url = request.app.state.settings.public_url.rstrip("/")
+    public_url = context_of(request).settings.public_url.rstrip("/")
     kinds = [k for k in KINDS.values() if k.name != "text"]
     return render(
         request,
@@ -33,9 +34,9 @@ def templates_page(request: Request, user: ManagerDep, session: SessionDep) -> H
         entered=entered,
         proposed={k.name: k.proposed.replace("{public_url}", public_url) for k in kinds},
         editable=user.actor.role == Role.admin,
-        urls=receipt_urls(request.app.state.sms) if user.actor.role == Role.admin else {},
+        urls=receipt_urls(context_of(request).sms) if user.actor.role == Role.admin else {},
         wechat_url=f"{public_url}{WECHAT_PATH}",
-        ready=request.app.state.settings.sms.configured_providers(),
+        ready=context_of(request).settings.sms.configured_providers(),
     )
 
 
@@ -59,5 +60,5 @@ def save(
         )
 
     response = run_action(session, user, form, act, back_to="/manage/templates")
-    request.app.state.sms.dispatcher.forget_templates()
+    context_of(request).sms.dispatcher.forget_templates()
     return response

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from carecenter.auth.deps import NowDep, SessionDep
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.family import service, wechat
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.residents.service import get_contact
@@ -24,12 +25,12 @@ BOUND = N_("Done: this WeChat now receives {who}'s alerts and visit news. Send è
 
 
 def _wechat(request: Request) -> WeChatSender | None:
-    sender = request.app.state.sms.dispatcher.senders.get("wechat")
+    sender = context_of(request).sms.dispatcher.senders.get("wechat")
     return sender if isinstance(sender, WeChatSender) else None
 
 
 def _secret(request: Request) -> bytes:
-    return bytes(request.app.state.settings.secret_key.get_secret_value().encode())
+    return bytes(context_of(request).settings.secret_key.get_secret_value().encode())
 
 
 def _page(request: Request, language: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from carecenter.alerts.queries import open_alerts
-from carecenter.auth.deps import NowDep, SessionDep
 from carecenter.catalogue.service import service_names
+from carecenter.context import context_of
+from carecenter.deps import NowDep, SessionDep
 from carecenter.residents.models import LivingSituation
 from carecenter.visits import proof
 from carecenter.visits import service as visits
@@ -35,7 +36,7 @@ def today(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> 
         rows=worker_day(session=session, actor=user.actor, day=day, time_zone=user.time_zone),
         open_alerts=open_alerts(session=session, actor=user.actor),
         now=now,
-        rules=request.app.state.visit_rules,
+        rules=context_of(request).visit_rules,
         LivingSituation=LivingSituation,
     )
 
@@ -102,7 +103,7 @@ def check_in(
     now: NowDep,
 ) -> Response:
     def act(data: PositionForm) -> None:
-        rules = request.app.state.visit_rules
+        rules = context_of(request).visit_rules
         visits.check_in(
             session=session, actor=user.actor, visit_id=visit_id, position=_position(data), rules=rules, now=now
         )
@@ -125,8 +126,8 @@ def check_out(
             actor=user.actor,
             visit_id=visit_id,
             position=_position(data),
-            rules=request.app.state.visit_rules,
-            messaging=request.app.state.alert_messaging,
+            rules=context_of(request).visit_rules,
+            messaging=context_of(request).alert_messaging,
             now=now,
         )
 
@@ -175,7 +176,7 @@ def raise_concern(
     now: NowDep,
 ) -> Response:
     def act(data: ConcernForm) -> None:
-        messaging = request.app.state.alert_messaging
+        messaging = context_of(request).alert_messaging
         note = data.note.strip() or "-"
         visits.raise_concern(
             session=session, actor=user.actor, visit_id=visit_id, note=note, messaging=messaging, now=now
@@ -197,7 +198,7 @@ def record_vitals(
         return _visit_page(request, user, session, visit_id, 422, form.errors, form.values)
 
     def act(data: VisitVitals) -> None:
-        messaging = request.app.state.alert_messaging
+        messaging = context_of(request).alert_messaging
         visits.record_vitals(
             session=session, actor=user.actor, visit_id=visit_id, vitals=data, messaging=messaging, now=now
         )

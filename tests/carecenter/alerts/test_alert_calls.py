@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert, AlertEvent
+from carecenter.context import app_context
 from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
@@ -31,7 +32,7 @@ def twilio_app(database_url: str, twilio_api: FakeTwilioApi, clock: Clock) -> It
     app.dependency_overrides[get_now] = lambda: clock.now
     with TestClient(app, base_url=PUBLIC_URL) as client:
         yield app, client
-    app.state.engine.dispose()
+    app_context(app).engine.dispose()
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def s(session: Session, clock: Clock, db: object) -> Scenario:
 
 
 def dispatch(app: FastAPI, now: datetime) -> None:
-    dispatcher: Dispatcher = app.state.sms.dispatcher
+    dispatcher: Dispatcher = app_context(app).sms.dispatcher
     dispatcher.dispatch_due(now)
 
 
@@ -192,12 +193,12 @@ def test_a_dispatcher_that_dies_after_claiming_a_call_leaves_it_to_be_placed_onc
     """Claimed (under a lease) and never placed: after the lease another pass places it, once."""
     app, client = twilio_app
     s.post(client, clock.now, "sos")
-    dispatcher: Dispatcher = app.state.sms.dispatcher
+    dispatcher: Dispatcher = app_context(app).sms.dispatcher
     claimed = dispatcher._claim(clock.now, 50)  # the process dies here, before any provider call
     assert [c.channel for c in claimed].count("voice") == 1
     dispatch(app, clock.advance(seconds=30))
     assert twilio_api.calls == []  # the lease still holds
-    lease = app.state.settings.sms.sms_lease_seconds
+    lease = app_context(app).settings.sms.sms_lease_seconds
     dispatch(app, clock.advance(seconds=lease))
     dispatch(app, clock.advance(seconds=lease))
     assert [c.to for c in twilio_api.calls] == [s.on_duty.phone]

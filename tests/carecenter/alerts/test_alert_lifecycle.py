@@ -17,6 +17,7 @@ from carecenter.alerts.models import (
     EscalationStep,
     Recipients,
 )
+from carecenter.context import app_context
 from carecenter.db import make_engine
 from notifications.dispatcher import Dispatcher
 from notifications.links import verify_link_token
@@ -32,8 +33,8 @@ from tests.notifications.test_webhooks import post_signed
 
 def sweep(app: FastAPI, now: datetime) -> int:
     """What the scheduler's escalation job does, at `now`."""
-    with Session(app.state.engine) as session:
-        ran = service.escalate_due_alerts(session, app.state.alert_messaging, now=now)
+    with Session(app_context(app).engine) as session:
+        ran = service.escalate_due_alerts(session, app_context(app).alert_messaging, now=now)
         session.commit()
     return ran
 
@@ -129,7 +130,7 @@ def test_a_restart_in_the_middle_of_an_escalation(
         assert sweep(restarted, clock.now + timedelta(minutes=5)) == 1
         assert sweep(restarted, clock.now + timedelta(minutes=5)) == 0
     finally:
-        restarted.state.engine.dispose()
+        app_context(restarted).engine.dispose()
     assert [stage for _, stage in messages(session, alert_id)] == ["s1", "s1", "s2", "s2"]
 
 
@@ -300,10 +301,10 @@ def test_silent_devices_are_noticed_once_per_silence(
 ) -> None:
     s = build(session, clock.now)
     s.post(client, clock.now, "heartbeat", event_id="alive")
-    messaging = app.state.alert_messaging
+    messaging = app_context(app).alert_messaging
 
     def detect(at: datetime) -> int:
-        with Session(app.state.engine) as own:
+        with Session(app_context(app).engine) as own:
             raised = service.detect_silent_devices(own, messaging, now=at)
             own.commit()
         return raised
@@ -332,8 +333,8 @@ def test_silence_is_judged_by_each_device_s_own_interval(session: Session, app: 
         device.last_seen_at = clock.now - timedelta(minutes=40)
         session.add(device)
     session.commit()
-    with Session(app.state.engine) as own:
-        assert service.detect_silent_devices(own, app.state.alert_messaging, now=clock.now) == 1
+    with Session(app_context(app).engine) as own:
+        assert service.detect_silent_devices(own, app_context(app).alert_messaging, now=clock.now) == 1
         own.commit()
     silent = session.exec(select(Alert).where(Alert.kind == "device_silent")).one()
     assert silent.device_id == chatty.id
@@ -344,10 +345,10 @@ def test_missed_daily_ok_check_in(client: TestClient, session: Session, app: Fas
     s.resident.daily_ok_checkin = True
     session.add(s.resident)
     session.commit()
-    messaging = app.state.alert_messaging
+    messaging = app_context(app).alert_messaging
 
     def detect(at: datetime) -> int:
-        with Session(app.state.engine) as own:
+        with Session(app_context(app).engine) as own:
             raised = service.detect_missed_ok_checkins(own, messaging, now=at)
             own.commit()
         return raised
@@ -434,5 +435,7 @@ def test_alert_lists_filter_and_stay_in_the_center(client: TestClient, session: 
 
 def test_a_device_that_never_reported_is_not_silent(session: Session, app: FastAPI, clock: Clock) -> None:
     build(session, clock.now)
-    with Session(app.state.engine) as own:
-        assert service.detect_silent_devices(own, app.state.alert_messaging, now=clock.now + timedelta(days=2)) == 0
+    with Session(app_context(app).engine) as own:
+        assert (
+            service.detect_silent_devices(own, app_context(app).alert_messaging, now=clock.now + timedelta(days=2)) == 0
+        )

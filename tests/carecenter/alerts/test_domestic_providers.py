@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert, AlertEvent
+from carecenter.context import app_context
 from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_aliyun_api import FakeAliyunApi
@@ -49,11 +50,11 @@ def domestic_app(
     app = make_app(make_settings(database_url, sms=sms))
     app.dependency_overrides[get_now] = lambda: clock.now
     with TestClient(app, base_url=PUBLIC_URL) as client:
-        urls = receipt_urls(app.state.sms)  # what the center registers in each console
+        urls = receipt_urls(app_context(app).sms)  # what the center registers in each console
         aliyun.sms_report_url, aliyun.voice_report_url = urls["aliyun_sms"], urls["aliyun_voice"]
         tencent.sms_callback_url, tencent.voice_callback_url = urls["tencent_sms"], urls["tencent_voice"]
         yield app, client
-    app.state.engine.dispose()
+    app_context(app).engine.dispose()
 
 
 def on(session: Session, s: Scenario, provider: str, fallback: str | None = None) -> None:
@@ -70,7 +71,7 @@ def s(session: Session, clock: Clock, db: object) -> Scenario:
 
 
 def dispatch(app: FastAPI, now: datetime) -> None:
-    dispatcher: Dispatcher = app.state.sms.dispatcher
+    dispatcher: Dispatcher = app_context(app).sms.dispatcher
     dispatcher.forget_templates()
     dispatcher.dispatch_due(now)
 
@@ -242,7 +243,7 @@ def test_receipts_need_the_key_and_survive_garbage(
     domestic_app: tuple[FastAPI, TestClient], s: Scenario, session: Session
 ) -> None:
     app, client = domestic_app
-    urls = receipt_urls(app.state.sms)
+    urls = receipt_urls(app_context(app).sms)
     path = urls["aliyun_sms"].removeprefix(PUBLIC_URL)
     assert client.post(path.split("?")[0], json=[]).status_code == 403
     assert client.post(path.split("?")[0] + "?key=wrong", json=[]).status_code == 403

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from carecenter.alerts.answers import page_until_answered
+from carecenter.context import app_context
 from notifications.links import link_url
 from notifications.models import ResponseLink, SmsMessage
 from tests.carecenter.alerts.scenario import build
@@ -42,7 +43,7 @@ def test_each_person_of_the_step_is_paged_until_they_answer(
 
     on_duty = login(client, s.on_duty)
     assert client.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers=on_duty).status_code == 200
-    messaging = app.state.alert_messaging
+    messaging = app_context(app).alert_messaging
     assert page_until_answered(session, messaging, now=clock.advance(minutes=5)) == 0  # not yet: every 10 min
     assert page_until_answered(session, messaging, now=clock.advance(minutes=5)) == 1
     session.commit()

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from carecenter.alerts.models import Alert, AlertKind, Incident
 from carecenter.alerts.service import clear_conditions, detect_silent_devices, escalate_due_alerts
 from carecenter.centers.models import Center
+from carecenter.context import app_context
 from carecenter.devices.models import Device, DeviceKind, DeviceProtocol
 from carecenter.staff.models import Role, Staff
 from notifications.models import SmsMessage
@@ -47,7 +48,7 @@ def manager(session: Session) -> tuple[Center, Staff]:
 
 
 def sweep(app: FastAPI, session: Session, now: datetime) -> int:
-    raised = detect_silent_devices(session, app.state.alert_messaging, now=now)
+    raised = detect_silent_devices(session, app_context(app).alert_messaging, now=now)
     session.commit()
     return raised
 
@@ -78,7 +79,7 @@ def test_many_devices_silent_at_once_are_one_incident_paged_once(
     assert sent[0].params["count"] == "20" and sent[0].params["share"] == "50" and sent[0].critical
     assert sent[0].params["carrier"] == "中国联通" and "最后上报网络：中国联通" in sent[0].body
     assert (incident.detail or "").startswith("last frames through: China Unicom (460-01) 15, China Mobile (460-00) 5")
-    escalate_due_alerts(session, app.state.alert_messaging, now=clock.advance(minutes=10))
+    escalate_due_alerts(session, app_context(app).alert_messaging, now=clock.advance(minutes=10))
     session.commit()
     assert len(messages(session)) == 1  # held alerts do not escalate
     web_login(client, boss.username)
@@ -103,7 +104,7 @@ def test_many_devices_silent_at_once_are_one_incident_paged_once(
     assert incident.closed_at is not None and "29 of 30 back" in (incident.summary or "")
     closed = [m for m in messages(session) if m.kind == "incident.closed"]
     assert [m.params["still"] for m in closed] == ["1"]
-    escalate_due_alerts(session, app.state.alert_messaging, now=clock.now)
+    escalate_due_alerts(session, app_context(app).alert_messaging, now=clock.now)
     session.commit()
     paged = [m for m in messages(session) if m.alert_id is not None]
     assert paged and {m.alert_id for m in paged} == {

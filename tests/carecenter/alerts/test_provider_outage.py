@@ -7,6 +7,7 @@ show the messages as retrying meanwhile, and each one is delivered exactly once 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from carecenter.context import app_context
 from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import Failure, FakeTwilioApi
@@ -31,7 +32,7 @@ def test_an_outage_delays_alerts_but_loses_none(
     app.dependency_overrides[get_now] = lambda: clock.now
     s = build(session, clock.now)
     with TestClient(app, base_url=PUBLIC_URL) as client:
-        dispatcher: Dispatcher = app.state.sms.dispatcher
+        dispatcher: Dispatcher = app_context(app).sms.dispatcher
         twilio_api.fail_next(*OUTAGE * 2)
         alert_id = s.post(client, clock.now, "sos", event_id="help").json()["alert_id"]
         first = dispatcher.dispatch_due(clock.now)

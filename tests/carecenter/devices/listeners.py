@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from carecenter.context import app_context
 from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import DeviceKind, DeviceProtocol
 from carecenter.devices.protocol import DeviceProtocolSpec
@@ -34,11 +35,11 @@ def running_listener(
     values |= {f"{protocol.name}_port": 0, f"{protocol.name}_host": host}
     listener = DeviceListener(
         protocol=protocol,
-        engine=app.state.engine,
-        checkins=app.state.checkins,
+        engine=app_context(app).engine,
+        checkins=app_context(app).checkins,
         settings=DeviceSettings(**values),
         clock=lambda: clock.now,
-        media=app.state.media,
+        media=app_context(app).media,
         unverified=unverified,
     )
     listener.start()

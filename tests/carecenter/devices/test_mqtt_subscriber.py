@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlmodel import Session, func, select
 
 from carecenter.alerts.models import Alert
+from carecenter.context import app_context
 from carecenter.devices.models import DeviceKind
 from carecenter.devices.mqtt_subscriber import MqttSubscriber, errors_topic, readings_topic
 from carecenter.devices.settings import DeviceSettings
@@ -76,7 +77,7 @@ def subscriber(app: FastAPI, clock: Clock, prefix: str, client_id: str) -> MqttS
     settings = DeviceSettings(
         mqtt_url="mqtt://127.0.0.1:1883", mqtt_client_id=client_id, mqtt_topic_prefix=prefix, mqtt_share_group=prefix
     )
-    running = MqttSubscriber(checkins=app.state.checkins, settings=settings, clock=lambda: clock.now)
+    running = MqttSubscriber(checkins=app_context(app).checkins, settings=settings, clock=lambda: clock.now)
     running.start()
     assert running.connected.wait(5), "the subscriber did not connect to the broker"
     time.sleep(0.2)  # the SUBSCRIBE is on its way
@@ -242,7 +243,7 @@ def test_the_subscriber_reconnects_when_the_broker_comes_back(
     settings = DeviceSettings(
         mqtt_url=f"mqtt://127.0.0.1:{broker.port}", mqtt_client_id=f"cc-{prefix}", mqtt_topic_prefix=prefix
     )
-    running = MqttSubscriber(checkins=app.state.checkins, settings=settings, clock=lambda: clock.now)
+    running = MqttSubscriber(checkins=app_context(app).checkins, settings=settings, clock=lambda: clock.now)
     running.start()
     try:
         assert running.connected.wait(5)

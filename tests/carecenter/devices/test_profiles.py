@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from carecenter.alerts import service as alerts_service
 from carecenter.alerts.models import Alert
+from carecenter.context import app_context
 from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import DeviceMedia, DeviceProfile, DeviceProtocol
 from carecenter.devices.settings import DeviceSettings
@@ -27,8 +28,8 @@ from tests.factories import login, make_center, make_device, make_device_media, 
 def listener(app: FastAPI, clock: Clock) -> Iterator[DeviceListener]:
     listener = DeviceListener(
         protocol=WATCH,
-        engine=app.state.engine,
-        checkins=app.state.checkins,
+        engine=app_context(app).engine,
+        checkins=app_context(app).checkins,
         settings=DeviceSettings(watch_port=0, watch_host="127.0.0.1"),
         clock=lambda: clock.now,
     )
@@ -145,8 +146,8 @@ def test_silence_follows_the_model_s_profile(client: TestClient, session: Sessio
         device.reporting_interval_seconds = 3600  # by the center's rule neither is silent yet (2 h + grace)
         session.add(device)
     session.commit()
-    with Session(app.state.engine) as own:
-        assert alerts_service.detect_silent_devices(own, app.state.alert_messaging, now=clock.now) == 1
+    with Session(app_context(app).engine) as own:
+        assert alerts_service.detect_silent_devices(own, app_context(app).alert_messaging, now=clock.now) == 1
         own.commit()
     silent = session.exec(select(Alert).where(Alert.kind == "device_silent")).one()
     assert silent.device_id == tracker.id  # the protocol's 15 minutes; the pendant's own 150 not yet
@@ -157,7 +158,7 @@ def test_voice_messages_and_photos_download_with_an_audit_and_stay_in_their_cent
 ) -> None:
     center, elsewhere = make_center(session), make_center(session)
     watch, _ = make_device(session, center=center, protocol="watch-tcp")
-    voice = make_device_media(session, device=watch, store=app.state.media)
+    voice = make_device_media(session, device=watch, store=app_context(app).media)
     worker = login(client, make_staff(session, center=center, role=Role.care_worker))
     listed = client.get(f"/api/v1/devices/{watch.id}/media", headers=worker).json()
     assert [(m["id"], m["kind"], m["content_type"]) for m in listed["items"]] == [(voice.id, "voice", "audio/amr")]

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
+from carecenter.context import app_context
 from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import (
     CommandStatus,
@@ -275,7 +276,11 @@ def test_a_position_far_from_home_raises_left_geofence(
 def test_an_idle_connection_is_closed(app: FastAPI, client: TestClient, s: Scenario, clock: Clock) -> None:
     settings = DeviceSettings(watch_port=0, watch_host="127.0.0.1", watch_idle_seconds=5)
     listener = DeviceListener(
-        protocol=WATCH, engine=app.state.engine, checkins=app.state.checkins, settings=settings, clock=lambda: clock.now
+        protocol=WATCH,
+        engine=app_context(app).engine,
+        checkins=app_context(app).checkins,
+        settings=settings,
+        clock=lambda: clock.now,
     )
     listener.start()
     try:
@@ -428,7 +433,7 @@ def test_voice_messages_and_photos_are_kept_and_answered_after_they_are_stored(
         ("voice", "audio/amr", s.center.id),
         ("photo", "image/jpeg", s.center.id),
     ]
-    store = app.state.media
+    store = app_context(app).media
     assert [store.get(m.media_key) for m in kept] == [VOICE_AUDIO, b"#!AMR\n\x01\x02]*,\x03", jpeg]
 
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.audit.models import AuditEvent
+from carecenter.context import app_context
 from carecenter.family.models import WeChatBinding
 from carecenter.residents.models import FamilyContact
 from carecommon.clock import get_now
@@ -43,7 +44,7 @@ def wechat_app(database_url: str, fake: FakeWeChatApi, clock: Clock) -> Iterator
     with TestClient(app, base_url=PUBLIC_URL) as client:
         fake.server_url = f"{PUBLIC_URL}/webhooks/wechat"
         yield app, client
-    app.state.engine.dispose()
+    app_context(app).engine.dispose()
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def s(session: Session, clock: Clock, db: object) -> Scenario:
 
 
 def dispatch(app: FastAPI, now: datetime) -> None:
-    dispatcher: Dispatcher = app.state.sms.dispatcher
+    dispatcher: Dispatcher = app_context(app).sms.dispatcher
     dispatcher.forget_templates()
     dispatcher.dispatch_due(now)
 
@@ -136,7 +137,8 @@ def test_an_alert_goes_to_wechat_and_the_sms_follows_when_wechat_does_not_delive
     [message] = fake.messages
     assert message.openid == OPENID and message.data["thing1"] == "王秀英" and message.url
     assert message.url.startswith(f"{PUBLIC_URL}/r/")  # opens the response page
-    sender: FakeSender = app.state.sms.dispatcher.sender
+    sender = app_context(app).sms.dispatcher.sender
+    assert isinstance(sender, FakeSender)
     daughter_sms = select(SmsMessage).where(SmsMessage.to_phone == s.daughter.phone, SmsMessage.channel == "sms")
     held = session.exec(daughter_sms).one()
     assert (held.status, held.hold_reason) == ("queued", "wechat_first")  # never WeChat alone for an alert
@@ -170,7 +172,8 @@ def test_a_delivered_wechat_message_spares_the_sms_and_silence_does_not(
     s.post(client, clock.advance(minutes=30), "sos", event_id="sos-2")
     sweep(app, clock.advance(minutes=5))
     dispatch(app, clock.now)
-    sender: FakeSender = app.state.sms.dispatcher.sender
+    sender = app_context(app).sms.dispatcher.sender
+    assert isinstance(sender, FakeSender)
     before = [m.to for m in sender.sent].count(s.daughter.phone)
     dispatch(app, clock.advance(seconds=61))
     assert [m.to for m in sender.sent].count(s.daughter.phone) == before + 1
@@ -186,7 +189,8 @@ def test_a_family_member_who_no_longer_follows_gets_the_sms_at_once(
     sweep(app, clock.advance(minutes=5))
     dispatch(app, clock.now)
     assert fake.messages == [] and 43004 in fake.refused
-    sender: FakeSender = app.state.sms.dispatcher.sender
+    sender = app_context(app).sms.dispatcher.sender
+    assert isinstance(sender, FakeSender)
     assert s.daughter.phone in [m.to for m in sender.sent]
 
 

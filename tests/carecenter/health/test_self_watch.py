@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from carecenter.context import app_context
 from carecenter.health import watch
 from carecenter.health.settings import HealthSettings
 from carecenter.health.watch import SelfWatch
@@ -38,7 +39,7 @@ def admin(session: Session) -> Staff:
 def self_watch(app: FastAPI, db: sa.Engine, clock: Clock) -> SelfWatch:
     return SelfWatch(
         engine=db,
-        messaging=app.state.alert_messaging,
+        messaging=app_context(app).alert_messaging,
         settings=SETTINGS,
         role="web",
         clock=lambda: clock.now,
@@ -85,7 +86,7 @@ def test_a_stopped_dispatcher_is_noticed_told_once_and_its_recovery_too(
     assert ready.status_code == 503 and ready.json()["problems"] == ["outbox:critical"]
     assert 'carecenter_platform_problems{key="outbox:critical"} 1.0' in client.get("/metrics").text
 
-    dispatcher: Dispatcher = app.state.sms.dispatcher
+    dispatcher: Dispatcher = app_context(app).sms.dispatcher
     dispatcher.dispatch_due(clock.now)  # it runs again: everything queued goes
     assert self_watch.check_once() == []
     [recovered] = told(session, "system.recovered")
@@ -189,7 +190,7 @@ def test_the_dead_mans_switch_is_pinged_only_while_all_is_well(
 ) -> None:
     leader = SelfWatch(
         engine=db,
-        messaging=app.state.alert_messaging,
+        messaging=app_context(app).alert_messaging,
         settings=SETTINGS.model_copy(update={"heartbeat_url": switch}),
         role="scheduler",
         clock=lambda: clock.now,

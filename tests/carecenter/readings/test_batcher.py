@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from carecenter.alerts.models import Alert
+from carecenter.context import app_context
 from carecenter.errors import NotAuthenticated
 from carecenter.readings import batcher as batcher_module
 from carecenter.readings import service as readings_service
@@ -57,14 +58,14 @@ def test_readings_queued_together_are_committed_together(
     def count(conn: Any) -> None:
         commits.append(conn)
 
-    batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
-    sa.event.listen(app.state.engine, "commit", count)
+    batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
+    sa.event.listen(app_context(app).engine, "commit", count)
     try:
         pending = [_Pending(key, None, [reading(f"e{n}", clock)], clock.now) for n, (_, key) in enumerate(devices)]
         pending.append(_Pending("dk_not_a_key", None, [reading("stranger", clock)], clock.now))
         run_queued(batcher, pending)
     finally:
-        sa.event.remove(app.state.engine, "commit", count)
+        sa.event.remove(app_context(app).engine, "commit", count)
     answers = [p.answer.result()[0] for p in pending[:-1]]
     assert {a.result for a in answers} == {"accepted"}
     assert isinstance(pending[-1].answer.exception(), NotAuthenticated)  # one bad key costs only itself
@@ -84,7 +85,7 @@ def test_a_failing_reading_does_not_fail_its_neighbours(
         return real_ingest(**kwargs)
 
     monkeypatch.setattr(batcher_module, "ingest", ingest)
-    batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
+    batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
     pending = [_Pending(key, None, [reading(f"ok{n}", clock)], clock.now) for n, (_, key) in enumerate(devices)]
     pending.insert(2, _Pending(devices[0][1], None, [reading("poison", clock)], clock.now))
     run_queued(batcher, pending)
@@ -116,9 +117,9 @@ def test_on_sqlite_the_writer_lets_a_waiting_dispatcher_write_go_first(
 ) -> None:
     """SQLite hands its one write lock to whoever polls first; in a burst of SOS the check-in
     writer would keep the dispatcher (and the burst's first SMS) waiting until the burst is stored."""
-    turns = app.state.sms.dispatcher.turns
+    turns = app_context(app).sms.dispatcher.turns
     if not database_url.startswith("sqlite"):
-        assert app.state.checkins.give_way is None  # PostgreSQL: row locks, writers do not queue
+        assert app_context(app).checkins.give_way is None  # PostgreSQL: row locks, writers do not queue
         return
     [(_, key)] = watches(session, 1)
     answers: list[int] = []
@@ -157,7 +158,7 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
         pytest.skip("SQLite has one writer at a time: no deadlocks")
     (first, first_key), (second, second_key) = watches(session, 2)
     low, high = sorted([first.resident_id, second.resident_id])
-    batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
+    batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
     other = db.connect()
     other_tx = other.begin()
     lock = "SELECT id FROM resident WHERE id = :id FOR UPDATE"
@@ -190,7 +191,7 @@ def test_a_caller_that_gives_up_does_not_stop_the_others_and_its_reading_stays(
     """An HTTP client or a watch that goes away while its reading is being stored: the reading is
     committed all the same (the device sends it again and hears `duplicate`), the others are answered."""
     (_, first_key), (_, second_key) = watches(session, 2)
-    batcher = CheckinBatcher(app.state.engine, app.state.alert_messaging)
+    batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
 
     async def post_both() -> list[Any]:
         leaving = asyncio.create_task(batcher.store(raw=[reading("gone", clock)], now=clock.now, key=first_key))
@@ -212,10 +213,10 @@ def test_on_sqlite_a_chore_also_lets_a_waiting_dispatcher_write_go_first(app: Fa
     """The watch listener's bookkeeping runs in the writer: it is a write, and waits its turn too."""
     if not database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL: row locks, writers do not queue")
-    turns = app.state.sms.dispatcher.turns
+    turns = app_context(app).sms.dispatcher.turns
     ran: list[float] = []
     with turns.writing():
-        done = app.state.checkins.run_between(lambda _session: ran.append(time.monotonic()))
+        done = app_context(app).checkins.run_between(lambda _session: ran.append(time.monotonic()))
         time.sleep(0.2)  # give_way waits up to 0.5 s
         assert ran == [], "the chore waits while a dispatcher write is pending"
     done.result(timeout=10)

@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from carecenter.alerts.models import Alert
+from carecenter.context import app_context
 from carecenter.devices.models import DeviceKind
 from carecenter.readings.models import Reading
 from tests.carecenter.alerts.scenario import build
@@ -195,7 +196,7 @@ def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
                         for d in order
                     ]
                     posts = [(poster, item) for item in items]
-                    ingest(session=own, messaging=app.state.alert_messaging, posts=posts, now=clock.now)
+                    ingest(session=own, messaging=app_context(app).alert_messaging, posts=posts, now=clock.now)
                     own.commit()
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from carecenter.audit.models import AuditEvent
 from carecenter.catalogue.models import ServiceOffering
+from carecenter.context import app_context
 from carecenter.readings.models import Reading
 from carecenter.staff.models import Role
 from carecenter.visits import proof
@@ -296,7 +297,7 @@ def test_photos_are_deleted_after_the_centers_retention_period(session: Session,
     resident = make_resident(session, center=center, consent_service_photos=True)
     now = datetime(2026, 11, 24, tzinfo=UTC)
     visit = make_visit(session, resident=resident, start=now - timedelta(days=100))
-    store = app.state.media
+    store = app_context(app).media
     old = make_photo(session, visit=visit, store=store, created_at=now - timedelta(days=91))
     fresh = make_photo(
         session, visit=visit, store=store, created_at=now - timedelta(days=10), media_key=store.put(gps_jpeg((50, 50)))

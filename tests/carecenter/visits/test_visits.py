@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
 from carecenter.audit.models import AuditEvent
+from carecenter.context import app_context
 from carecenter.db import make_engine
 from carecenter.readings.models import Reading
 from carecenter.residents.models import LivingSituation
@@ -47,8 +48,8 @@ def visits_of(session: Session, **where: Any) -> list[Visit]:
 
 
 def run(app: FastAPI, job: Any, now: datetime) -> int:
-    with Session(app.state.engine) as session:
-        done: int = job(session, app.state.alert_messaging, now=now, rules=RULES)
+    with Session(app_context(app).engine) as session:
+        done: int = job(session, app_context(app).alert_messaging, now=now, rules=RULES)
         session.commit()
     return done
 
@@ -75,7 +76,7 @@ def test_a_plan_generates_two_weeks_of_visits_once(client: TestClient, session: 
     ]
     assert {d.time() for d in local} == {time(15)} and {v.worker_id for v in visits} == {s.worker.id}
     assert visits[0].tasks == [{"service": "meals", "done": False}, {"service": "medication", "done": False}]
-    with Session(client.app.state.engine) as own:  # type: ignore[attr-defined]
+    with Session(app_context(client.app).engine) as own:
         from carecenter.visits.service import generate_all_visits
 
         assert generate_all_visits(own, now=clock.now, rules=RULES) == 0  # the nightly job adds nothing new
@@ -183,7 +184,7 @@ def test_visit_vitals_use_the_alert_rules(client: TestClient, session: Session, 
     # A second measurement is a reading of its own, found without scanning readings by event id.
     statements: list[str] = []
     listen = lambda *args: statements.append(str(args[2]))  # noqa: E731 - (conn, cursor, statement, …)
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = app_context(client.app).engine
     sa.event.listen(engine, "before_cursor_execute", listen)
     try:
         assert client.post(f"/api/v1/visits/{visit.id}/vitals", json={"temperature": 37.0}, headers=headers).is_success
@@ -230,7 +231,7 @@ def test_reminders_go_out_once_even_from_two_schedulers(
         thread.start()
     for thread in threads:
         thread.join(30)
-    other.state.engine.dispose()
+    app_context(other).engine.dispose()
     assert sorted(results) == [0, 1]
     assert run(app, sweeps.send_visit_reminders, at + timedelta(minutes=5)) == 0
     assert sms(session, "reminder") == [(f"staff:{s.worker.id}", "reminder")]
@@ -437,8 +438,8 @@ def test_the_missed_visit_sms_says_the_configured_minutes(app: FastAPI, session:
     s = build(session, clock.now)
     make_visit(session, resident=s.resident, start=clock.now, worker_id=s.worker.id)
     rules = VisitRules(missed_after=timedelta(minutes=45))
-    messaging = app.state.alert_messaging
-    with Session(app.state.engine) as own:
+    messaging = app_context(app).alert_messaging
+    with Session(app_context(app).engine) as own:
         late = sweeps.detect_late_and_missed(own, messaging, now=clock.now + timedelta(minutes=44), rules=rules)
         missed = sweeps.detect_late_and_missed(own, messaging, now=clock.now + timedelta(minutes=45), rules=rules)
         assert (late, missed) == (1, 1)

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.context import app_context
 from carecenter.devices.models import Device
 from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
@@ -271,13 +272,13 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
             }  # fmt: skip
             visit = session.get(Visit, ids["visit_id"])
             assert visit is not None
-            visit.confirmation_signature = app.state.media.put(jpeg_bytes())
+            visit.confirmation_signature = app_context(app).media.put(jpeg_bytes())
             session.add(visit)
             session.commit()
-            ids["photo_id"] = make_photo(session, visit=visit, store=app.state.media).id
+            ids["photo_id"] = make_photo(session, visit=visit, store=app_context(app).media).id
             device = session.get(Device, ids["device_id"])
             assert device is not None
-            ids["media_id"] = make_device_media(session, device=device, store=app.state.media).id
+            ids["media_id"] = make_device_media(session, device=device, store=app_context(app).media).id
             url = path.format(**ids)
             if operation == "GET /board/events" and caller in WEB_ACCESS[operation]:
                 # An endless event stream: whoever may open it is decided by its dependency.
