@@ -178,3 +178,21 @@ LocalTime = Annotated[
     BeforeValidator(_local_time),
     WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN, "examples": ["08:30", "22:00:00"]}),
 ]
+
+
+# JSON's types kept apart: `true` is not the number 1, and 0 is not `false` (pydantic's lax mode
+# would take each for the other). Text still converts, as a form posts "5" and "on".
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(N_("Enter a whole number, not true or false."))
+    return value
+
+
+def _not_a_number(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(N_("Enter true or false, not a number."))
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
+Flag = Annotated[bool, BeforeValidator(_not_a_number)]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, model_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Text, instant_field
+from carecenter.fields import Flag, Text, WholeNumber, instant_field
 from carecommon.i18n import N_
 
 
@@ -85,37 +85,39 @@ class Alert(SQLModel, table=True):
         sa.Index("ix_alert_resident_kind_opened", "resident_id", "kind", "opened_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
-    resident_id: int = Field(foreign_key="resident.id")
-    device_id: int | None = Field(default=None, foreign_key="device.id")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id")
+    device_id: WholeNumber | None = Field(default=None, foreign_key="device.id")
     kind: str = Field(max_length=30)
     severity: str = Field(max_length=10)
     status: str = Field(default=AlertStatus.open, max_length=15)
     opened_at: datetime = instant_field(index=True)
     last_triggered_at: datetime = instant_field()
-    trigger_count: int = 1
+    trigger_count: WholeNumber = 1
     last_value: str | None = Field(default=None, max_length=64)
     # Copies: raw readings are dropped after the retention period, an alert is kept.
     first_reading: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, description="What opened it")
     last_reading: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, description="The latest that joined it")
     escalation_started_at: datetime | None = instant_field(default=None)
-    escalation_steps_done: int = 0
-    reminders_sent: int = 0
+    escalation_steps_done: WholeNumber = 0
+    reminders_sent: WholeNumber = 0
     next_escalation_at: datetime | None = instant_field(default=None)
     acknowledged_at: datetime | None = instant_field(default=None)
-    acknowledged_by: int | None = Field(default=None, foreign_key="staff.id")
+    acknowledged_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
     acknowledged_via: str | None = Field(default=None, max_length=10)
     on_site_at: datetime | None = instant_field(default=None)
-    on_site_by: int | None = Field(default=None, foreign_key="staff.id")
+    on_site_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
     resolved_at: datetime | None = instant_field(default=None)
-    resolved_by: int | None = Field(default=None, foreign_key="staff.id")
+    resolved_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
     outcome: str | None = Field(default=None, max_length=20)
     resolution_note: str | None = Field(default=None, max_length=1000)
     closed_reason: str | None = Field(default=None, max_length=100)
-    nearest_staff_id: int | None = Field(default=None, foreign_key="staff.id", description="Paged as the nearest")
-    nearest_distance_m: int | None = None
-    incident_id: int | None = Field(
+    nearest_staff_id: WholeNumber | None = Field(
+        default=None, foreign_key="staff.id", description="Paged as the nearest"
+    )
+    nearest_distance_m: WholeNumber | None = None
+    incident_id: WholeNumber | None = Field(
         default=None, foreign_key="incident.id", description="Held under an outage: listed, not paged"
     )
 
@@ -124,13 +126,13 @@ class Incident(SQLModel, table=True):
     """Many of a center's devices went quiet at once (an outage of power, network or a listener):
     one incident pages the managers, and the devices' own silence alerts are held under it."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     scope: str = Field(max_length=40, description='"center", or "protocol:<name>" when one listener went quiet')
     opened_at: datetime = instant_field()
     closed_at: datetime | None = instant_field(default=None)
-    devices_total: int = Field(description="Devices in use in the scope when it opened")
-    devices_silent: int = Field(description="Devices silent under it, so far")
+    devices_total: WholeNumber = Field(description="Devices in use in the scope when it opened")
+    devices_silent: WholeNumber = Field(description="Devices silent under it, so far")
     silent_since: datetime = instant_field()
     detail: str = Field(default="", max_length=300, description="Where the last frames came from")
     summary: str | None = Field(default=None, max_length=300)
@@ -141,11 +143,11 @@ class AlertEvent(SQLModel, table=True):
 
     __tablename__ = "alert_event"
 
-    id: int | None = Field(default=None, primary_key=True)
-    alert_id: int = Field(foreign_key="alert.id", index=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    alert_id: WholeNumber = Field(foreign_key="alert.id", index=True)
     at: datetime = instant_field()
     kind: str = Field(max_length=30)
-    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    staff_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
     channel: str | None = Field(default=None, max_length=10)
     detail: str = Field(default="", max_length=300)
 
@@ -159,12 +161,12 @@ class Recipients(StrEnum):
 
 
 class EscalationStep(BaseModel):
-    after_minutes: int = PydanticField(ge=0, le=24 * 60, description="Minutes after the alert (its first step)")
+    after_minutes: WholeNumber = PydanticField(ge=0, le=24 * 60, description="Minutes after the alert (its first step)")
     recipients: list[Recipients] = PydanticField(min_length=1, description="Who is texted")
     call: list[Recipients] = PydanticField(
         default_factory=list, description="Of the recipients, who is also phoned (critical alerts only: SOS, falls)"
     )
-    everyone_answers: bool = PydanticField(
+    everyone_answers: Flag = PydanticField(
         default=False,
         description="Each of this step's people is paged again (every reminder interval) until they answer "
         "(take it, are going, cannot go) or the alert is closed, even once someone took it",
@@ -190,11 +192,11 @@ class EscalationPolicyData(BaseModel):
     steps: list[EscalationStep] = PydanticField(
         default_factory=lambda: [EscalationStep.model_validate(s) for s in DEFAULT_STEPS], min_length=1, max_length=10
     )
-    reminder_every_minutes: int = PydanticField(default=10, ge=1, le=24 * 60)
-    fall_cancel_seconds: int = PydanticField(
+    reminder_every_minutes: WholeNumber = PydanticField(default=10, ge=1, le=24 * 60)
+    fall_cancel_seconds: WholeNumber = PydanticField(
         default=0, ge=0, le=300, description="An OK press this soon cancels a fall"
     )
-    nearest_responder_m: int = PydanticField(
+    nearest_responder_m: WholeNumber = PydanticField(
         default=1000,
         ge=0,
         le=20_000,
@@ -213,7 +215,7 @@ class EscalationPolicyData(BaseModel):
 class EscalationPolicy(SQLModel, table=True):
     __tablename__ = "escalation_policy"
 
-    center_id: int = Field(primary_key=True, foreign_key="center.id")
+    center_id: WholeNumber = Field(primary_key=True, foreign_key="center.id")
     policy: dict[str, Any] = Field(sa_type=sa.JSON)
     updated_at: datetime = instant_field()
 
@@ -224,50 +226,50 @@ class RuleState(SQLModel, table=True):
     __tablename__ = "rule_state"
     __table_args__ = (sa.UniqueConstraint("resident_id", "rule", name="uq_rule_state_resident_id_rule"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    resident_id: int = Field(foreign_key="resident.id")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id")
     rule: str = Field(max_length=30)
     breach_since: datetime | None = instant_field(default=None)
-    breach_count: int = 0
+    breach_count: WholeNumber = 0
     updated_at: datetime = instant_field()
 
 
 class AlertPublic(SQLModel):
-    id: int
-    center_id: int
-    resident_id: int
-    device_id: int | None
+    id: WholeNumber
+    center_id: WholeNumber
+    resident_id: WholeNumber
+    device_id: WholeNumber | None
     kind: str
     severity: str
     status: str
     opened_at: datetime
     last_triggered_at: datetime
-    trigger_count: int
+    trigger_count: WholeNumber
     last_value: str | None
     first_reading: dict[str, Any] | None
     last_reading: dict[str, Any] | None
-    escalation_steps_done: int
-    reminders_sent: int
+    escalation_steps_done: WholeNumber
+    reminders_sent: WholeNumber
     next_escalation_at: datetime | None
     acknowledged_at: datetime | None
-    acknowledged_by: int | None
+    acknowledged_by: WholeNumber | None
     acknowledged_via: str | None
     on_site_at: datetime | None
     resolved_at: datetime | None
     outcome: str | None
     resolution_note: str | None
     closed_reason: str | None
-    nearest_staff_id: int | None
-    nearest_distance_m: int | None
+    nearest_staff_id: WholeNumber | None
+    nearest_distance_m: WholeNumber | None
 
 
 class TimelineEntry(BaseModel):
     at: datetime
     kind: str
     detail: str = ""
-    staff_id: int | None = None
+    staff_id: WholeNumber | None = None
     channel: str | None = None
-    message_id: int | None = None
+    message_id: WholeNumber | None = None
 
 
 class AlertDetail(AlertPublic):
@@ -281,11 +283,11 @@ class ResolveRequest(SQLModel):
 
 
 class AlertStats(BaseModel):
-    center_id: int | None
+    center_id: WholeNumber | None
     since: datetime
     until: datetime
-    alerts: int
-    needing_answer: int = PydanticField(description="Alerts that called for a person (not info, not cancelled)")
+    alerts: WholeNumber
+    needing_answer: WholeNumber = PydanticField(description="Alerts that called for a person (not info, not cancelled)")
     acknowledged_within_60s: float | None = PydanticField(description="Share, 0..1")
     acknowledged_within_180s: float | None
     ack_seconds_median: float | None

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from carecenter.fields import LocalTime
+from carecenter.fields import LocalTime, WholeNumber
 
 
 class RuleWindow(BaseModel):
@@ -35,30 +35,38 @@ class Thresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    heart_rate_low: int = Field(default=40, ge=20, le=250)
-    heart_rate_high: int = Field(default=130, ge=20, le=250)
-    spo2_low: int = Field(default=90, ge=50, le=100)
-    systolic_high: int = Field(default=180, ge=60, le=300)
-    systolic_low: int = Field(default=85, ge=40, le=200)
-    diastolic_high: int = Field(default=110, ge=30, le=200)
+    heart_rate_low: WholeNumber = Field(default=40, ge=20, le=250)
+    heart_rate_high: WholeNumber = Field(default=130, ge=20, le=250)
+    spo2_low: WholeNumber = Field(default=90, ge=50, le=100)
+    systolic_high: WholeNumber = Field(default=180, ge=60, le=300)
+    systolic_low: WholeNumber = Field(default=85, ge=40, le=200)
+    diastolic_high: WholeNumber = Field(default=110, ge=30, le=200)
     temperature_high: float = Field(default=38.5, ge=34, le=43)
     temperature_low: float = Field(default=35.0, ge=30, le=38)
-    sustain_readings: int = Field(default=3, ge=1, le=50, description="Out of range this many readings in a row …")
-    sustain_minutes: int = Field(default=5, ge=0, le=240, description="… or for this long (0: readings only)")
-    geofence_radius_m: int = Field(default=500, ge=50, le=50_000)
-    low_battery_pct: int = Field(default=15, ge=1, le=50)
-    silent_grace_minutes: int = Field(default=10, ge=0, le=24 * 60)
-    outage_share_pct: int = Field(
+    sustain_readings: WholeNumber = Field(
+        default=3, ge=1, le=50, description="Out of range this many readings in a row …"
+    )
+    sustain_minutes: WholeNumber = Field(default=5, ge=0, le=240, description="… or for this long (0: readings only)")
+    geofence_radius_m: WholeNumber = Field(default=500, ge=50, le=50_000)
+    low_battery_pct: WholeNumber = Field(default=15, ge=1, le=50)
+    silent_grace_minutes: WholeNumber = Field(default=10, ge=0, le=24 * 60)
+    outage_share_pct: WholeNumber = Field(
         default=30, ge=5, le=100, description="This share of the devices silent at once is one outage, not many alerts"
     )
-    outage_min_devices: int = Field(default=10, ge=2, le=1_000_000, description="… and at least this many")
+    outage_min_devices: WholeNumber = Field(default=10, ge=2, le=1_000_000, description="… and at least this many")
     ok_checkin_deadline: LocalTime = Field(
         default=time(10, 0), description="Local time by which an enrolled resident presses OK"
     )
     rule_windows: list[RuleWindow] = Field(default_factory=list, max_length=20)
-    geofence_fixes: int = Field(default=2, ge=1, le=10, description="Fixes outside in a row before it is an exit …")
-    geofence_sure_accuracy_m: int = Field(default=30, ge=1, le=1000, description="… or one this accurate, clearly out")
-    stale_fix_minutes: int = Field(default=10, ge=1, le=24 * 60, description="An older fix never raises an exit")
+    geofence_fixes: WholeNumber = Field(
+        default=2, ge=1, le=10, description="Fixes outside in a row before it is an exit …"
+    )
+    geofence_sure_accuracy_m: WholeNumber = Field(
+        default=30, ge=1, le=1000, description="… or one this accurate, clearly out"
+    )
+    stale_fix_minutes: WholeNumber = Field(
+        default=10, ge=1, le=24 * 60, description="An older fix never raises an exit"
+    )
 
 
 class ThresholdOverrides(BaseModel):
@@ -66,17 +74,17 @@ class ThresholdOverrides(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    heart_rate_low: int | None = Field(default=None, ge=20, le=250)
-    heart_rate_high: int | None = Field(default=None, ge=20, le=250)
-    spo2_low: int | None = Field(default=None, ge=50, le=100)
-    systolic_high: int | None = Field(default=None, ge=60, le=300)
-    systolic_low: int | None = Field(default=None, ge=40, le=200)
-    diastolic_high: int | None = Field(default=None, ge=30, le=200)
+    heart_rate_low: WholeNumber | None = Field(default=None, ge=20, le=250)
+    heart_rate_high: WholeNumber | None = Field(default=None, ge=20, le=250)
+    spo2_low: WholeNumber | None = Field(default=None, ge=50, le=100)
+    systolic_high: WholeNumber | None = Field(default=None, ge=60, le=300)
+    systolic_low: WholeNumber | None = Field(default=None, ge=40, le=200)
+    diastolic_high: WholeNumber | None = Field(default=None, ge=30, le=200)
     temperature_high: float | None = Field(default=None, ge=34, le=43)
     temperature_low: float | None = Field(default=None, ge=30, le=38)
-    sustain_readings: int | None = Field(default=None, ge=1, le=50)
-    sustain_minutes: int | None = Field(default=None, ge=0, le=240)
-    geofence_radius_m: int | None = Field(default=None, ge=50, le=50_000)
+    sustain_readings: WholeNumber | None = Field(default=None, ge=1, le=50)
+    sustain_minutes: WholeNumber | None = Field(default=None, ge=0, le=240)
+    geofence_radius_m: WholeNumber | None = Field(default=None, ge=50, le=50_000)
     rule_windows: list[RuleWindow] | None = Field(default=None, max_length=20, description="Replace the center's")
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Day, Text, created_at_field, enum_field, instant_field
+from carecenter.fields import Day, Flag, Text, WholeNumber, created_at_field, enum_field, instant_field
 
 
 class AssessmentReason(StrEnum):
@@ -23,9 +23,9 @@ class AssessmentReason(StrEnum):
 class Assessment(SQLModel, table=True):
     """Drafts may change; a signed assessment never does (a correction is a new one that names it)."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
-    resident_id: int = Field(foreign_key="resident.id", index=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
     definition: str = Field(max_length=40, description="The form's code, e.g. gbt-42195-2022")
     definition_version: str = Field(max_length=20)
     assessed_on: date
@@ -34,19 +34,19 @@ class Assessment(SQLModel, table=True):
     flags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     risk_events: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
     domain_scores: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
-    total: int | None = None
+    total: WholeNumber | None = None
     level_by_score: str | None = Field(default=None, max_length=20)
     level: str | None = Field(default=None, max_length=20)
     rules_applied: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     notes: str = Field(default="", max_length=2000)
-    assessor_id: int | None = Field(default=None, foreign_key="staff.id")
-    corrects_id: int | None = Field(default=None, foreign_key="assessment.id")
+    assessor_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    corrects_id: WholeNumber | None = Field(default=None, foreign_key="assessment.id")
     signed_at: datetime | None = instant_field(default=None)
     created_at: datetime = created_at_field()
 
 
 class AssessmentCreate(SQLModel):
-    resident_id: int
+    resident_id: WholeNumber
     definition: str | None = Field(default=None, max_length=40, description="Default: the national form")
     assessed_on: Day
     reason: AssessmentReason
@@ -56,8 +56,8 @@ class AssessmentCreate(SQLModel):
         default_factory=dict, description="Risk events in the last 30 days by kind (fall, choking, …)"
     )
     notes: Text = Field(default="", max_length=2000)
-    corrects_id: int | None = Field(default=None, description="The signed assessment this one corrects")
-    sign: bool = Field(default=False, description="Sign at once (every item must be answered)")
+    corrects_id: WholeNumber | None = Field(default=None, description="The signed assessment this one corrects")
+    sign: Flag = Field(default=False, description="Sign at once (every item must be answered)")
 
 
 class AssessmentUpdate(SQLModel):
@@ -69,9 +69,9 @@ class AssessmentUpdate(SQLModel):
 
 
 class AssessmentPublic(SQLModel):
-    id: int
-    center_id: int
-    resident_id: int
+    id: WholeNumber
+    center_id: WholeNumber
+    resident_id: WholeNumber
     definition: str
     definition_version: str
     assessed_on: date
@@ -80,24 +80,26 @@ class AssessmentPublic(SQLModel):
     flags: list[str]
     risk_events: dict[str, int]
     domain_scores: dict[str, int]
-    total: int | None
+    total: WholeNumber | None
     level_by_score: str | None
     level: str | None
     rules_applied: list[str]
     notes: str
-    assessor_id: int | None
-    corrects_id: int | None
+    assessor_id: WholeNumber | None
+    corrects_id: WholeNumber | None
     signed_at: datetime | None
-    corrected_by_id: int | None = PydanticField(default=None, description="A later assessment that corrects this one")
+    corrected_by_id: WholeNumber | None = PydanticField(
+        default=None, description="A later assessment that corrects this one"
+    )
 
 
 class AssessmentDue(SQLModel):
-    resident_id: int
+    resident_id: WholeNumber
     resident_name: str
     last_assessed_on: date | None
     due_on: date
     why: str = PydanticField(description="never, yearly, risk_event")
-    overdue: bool
+    overdue: Flag
 
 
 def public(assessment: Assessment, corrected_by: int | None = None) -> AssessmentPublic:

@@ -4,15 +4,15 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import instant_field
+from carecenter.fields import WholeNumber, instant_field
 
 
 class AuthSession(SQLModel, table=True):
     __tablename__ = "auth_session"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
-    staff_id: int = Field(foreign_key="staff.id", index=True)
+    staff_id: WholeNumber = Field(foreign_key="staff.id", index=True)
     created_at: datetime = instant_field()
     last_seen_at: datetime = instant_field()
     expires_at: datetime = instant_field(description="Absolute limit, whatever the activity")
@@ -23,7 +23,7 @@ class AuthSession(SQLModel, table=True):
 class LoginFailure(SQLModel, table=True):
     __tablename__ = "login_failure"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, index=True)
     client_addr: str = Field(max_length=64, index=True)
     at: datetime = instant_field(index=True)

@@ -8,7 +8,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Name, created_at_field, enum_field
+from carecenter.fields import Flag, Name, WholeNumber, created_at_field, enum_field
 from carecenter.updates import no_null_for_required_columns
 
 
@@ -40,26 +40,26 @@ class ServiceOfferingBase(SQLModel):
     name_en: Name = Field(max_length=60)
     category: ServiceCategory = enum_field(length=20)
     unit: ServiceUnit = enum_field(length=10)
-    unit_price_fen: int = Field(ge=0, le=10_000_000, description="Price of one unit in fen (0.01 yuan)")
-    confirmation_required: bool = Field(
+    unit_price_fen: WholeNumber = Field(ge=0, le=10_000_000, description="Price of one unit in fen (0.01 yuan)")
+    confirmation_required: Flag = Field(
         default=False, description="Check-out wants the resident's (or family's) confirmation when this was given"
     )
-    active: bool = True
+    active: Flag = True
 
 
 class ServiceOffering(ServiceOfferingBase, table=True):
     __tablename__ = "service_offering"
     __table_args__ = (sa.UniqueConstraint("center_id", "code", name="uq_service_offering_center_id_code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     code: str = Field(max_length=30)
     created_at: datetime = created_at_field()
 
 
 class ServiceOfferingCreate(ServiceOfferingBase):
     code: str = PydanticField(pattern=SERVICE_CODE, description="Lower-case letters, digits and _; never changes")
-    center_id: int | None = Field(default=None, description="Admins only; others add to their own center")
+    center_id: WholeNumber | None = Field(default=None, description="Admins only; others add to their own center")
 
 
 class ServiceOfferingUpdate(SQLModel):
@@ -69,12 +69,12 @@ class ServiceOfferingUpdate(SQLModel):
     name_en: Name | None = Field(default=None, max_length=60)
     category: ServiceCategory | None = None
     unit: ServiceUnit | None = None
-    unit_price_fen: int | None = Field(default=None, ge=0, le=10_000_000)
-    confirmation_required: bool | None = None
-    active: bool | None = None
+    unit_price_fen: WholeNumber | None = Field(default=None, ge=0, le=10_000_000)
+    confirmation_required: Flag | None = None
+    active: Flag | None = None
 
 
 class ServiceOfferingPublic(ServiceOfferingBase):
-    id: int
-    center_id: int
+    id: WholeNumber
+    center_id: WholeNumber
     code: str

@@ -8,7 +8,16 @@ from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
 from carecenter.alerts.thresholds import Thresholds
-from carecenter.fields import PHONE_MAX, Name, PhoneNumber, Text, TimeZoneName, created_at_field, enum_field
+from carecenter.fields import (
+    PHONE_MAX,
+    Name,
+    PhoneNumber,
+    Text,
+    TimeZoneName,
+    WholeNumber,
+    created_at_field,
+    enum_field,
+)
 from carecenter.updates import no_null_for_required_columns
 from notifications.settings import SmsProvider
 
@@ -23,9 +32,15 @@ class CenterBase(SQLModel):
     phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    welfare_visit_age: int = Field(default=80, ge=60, le=120, description="Residents living alone from this age …")
-    welfare_visit_days: int = Field(default=7, ge=1, le=90, description="… are visited at least this often (days)")
-    photo_retention_days: int = Field(default=365, ge=30, le=3650, description="Service photos are deleted after this")
+    welfare_visit_age: WholeNumber = Field(
+        default=80, ge=60, le=120, description="Residents living alone from this age …"
+    )
+    welfare_visit_days: WholeNumber = Field(
+        default=7, ge=1, le=90, description="… are visited at least this often (days)"
+    )
+    photo_retention_days: WholeNumber = Field(
+        default=365, ge=30, le=3650, description="Service photos are deleted after this"
+    )
     sms_provider: SmsProvider | None = enum_field(16, default=None, description="Who carries SMS. " + PROVIDER_HELP)
     voice_provider: SmsProvider | None = enum_field(16, default=None, description="Who places calls")
     fallback_provider: SmsProvider | None = enum_field(
@@ -34,7 +49,7 @@ class CenterBase(SQLModel):
 
 
 class Center(CenterBase, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
     time_zone: str = Field(max_length=64)
     alert_thresholds: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, description="None: the defaults")
     created_at: datetime = created_at_field()
@@ -56,15 +71,15 @@ class CenterUpdate(SQLModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     alert_thresholds: Thresholds | None = None
-    welfare_visit_age: int | None = Field(default=None, ge=60, le=120)
-    welfare_visit_days: int | None = Field(default=None, ge=1, le=90)
-    photo_retention_days: int | None = Field(default=None, ge=30, le=3650)
+    welfare_visit_age: WholeNumber | None = Field(default=None, ge=60, le=120)
+    welfare_visit_days: WholeNumber | None = Field(default=None, ge=1, le=90)
+    photo_retention_days: WholeNumber | None = Field(default=None, ge=30, le=3650)
     sms_provider: SmsProvider | None = None
     voice_provider: SmsProvider | None = None
     fallback_provider: SmsProvider | None = None
 
 
 class CenterPublic(CenterBase):
-    id: int
+    id: WholeNumber
     time_zone: str
     alert_thresholds: dict[str, Any] | None = None

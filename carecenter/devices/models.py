@@ -10,7 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Text, TimeZoneName, created_at_field, enum_field, instant_field
+from carecenter.fields import Flag, Text, TimeZoneName, WholeNumber, created_at_field, enum_field, instant_field
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
@@ -56,21 +56,21 @@ class DeviceBase(SQLModel):
     serial: Serial = Field(max_length=64, description="Serial number or IMEI, unique")
     model: Text = Field(default="", max_length=64)
     protocol: DeviceProtocol = enum_field(default=DeviceProtocol.http, length=16)
-    reporting_interval_seconds: int = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
-    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
+    reporting_interval_seconds: WholeNumber = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
+    resident_id: WholeNumber | None = Field(default=None, foreign_key="resident.id", index=True)
 
 
 class Device(DeviceBase, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
     serial: str = Field(max_length=64, unique=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     key_hash: str = Field(max_length=64, unique=True)
     key_prefix: str = Field(max_length=12, description="Enough of the key to recognise it")
     key_rotated_at: datetime = instant_field()
     revoked_at: datetime | None = instant_field(default=None)
-    battery_pct: int | None = None
+    battery_pct: WholeNumber | None = None
     last_seen_at: datetime | None = instant_field(default=None)
-    gateway_id: int | None = Field(
+    gateway_id: WholeNumber | None = Field(
         default=None, foreign_key="device.id", index=True, description="The home gateway its readings come through"
     )
     created_at: datetime = created_at_field()
@@ -86,7 +86,7 @@ class Device(DeviceBase, table=True):
         default=None, max_length=7, description="The mobile network (MCC-MNC) its last frames came through"
     )
     # A second connection with this id from another address while one was live (the id is the only credential).
-    takeover_count: int = 0
+    takeover_count: WholeNumber = 0
     takeover_at: datetime | None = instant_field(default=None)
     takeover_from: str | None = Field(default=None, max_length=64, description="The newcomer's address")
     identity_confirmed_at: datetime | None = instant_field(
@@ -95,7 +95,7 @@ class Device(DeviceBase, table=True):
 
 
 class DeviceCreate(DeviceBase):
-    center_id: int | None = Field(default=None, description="Admins only; others register in their own center")
+    center_id: WholeNumber | None = Field(default=None, description="Admins only; others register in their own center")
 
 
 class DeviceUpdate(SQLModel):
@@ -103,24 +103,24 @@ class DeviceUpdate(SQLModel):
 
     model: Text | None = Field(default=None, max_length=64)
     protocol: DeviceProtocol | None = None
-    reporting_interval_seconds: int | None = Field(default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
-    resident_id: int | None = None
+    reporting_interval_seconds: WholeNumber | None = Field(default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
+    resident_id: WholeNumber | None = None
 
 
 class DevicePublic(DeviceBase):
-    id: int
-    center_id: int
+    id: WholeNumber
+    center_id: WholeNumber
     key_prefix: str
     key_rotated_at: datetime
     revoked_at: datetime | None
-    battery_pct: int | None
+    battery_pct: WholeNumber | None
     last_seen_at: datetime | None
     connected_at: datetime | None
     disconnected_at: datetime | None
     last_frame_at: datetime | None
     last_frame: str | None
     last_cells: str | None
-    takeover_count: int
+    takeover_count: WholeNumber
     takeover_at: datetime | None
     takeover_from: str | None
     identity_confirmed_at: datetime | None
@@ -148,9 +148,9 @@ class DeviceCommand(SQLModel, table=True):
 
     __tablename__ = "device_command"
 
-    id: int | None = Field(default=None, primary_key=True)
-    device_id: int = Field(foreign_key="device.id", index=True)
-    center_id: int = Field(foreign_key="center.id")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    device_id: WholeNumber = Field(foreign_key="device.id", index=True)
+    center_id: WholeNumber = Field(foreign_key="center.id")
     kind: CommandKind = enum_field()
     content: str = Field(max_length=200, description="What is sent, e.g. UPLOAD,600")
     status: CommandStatus = enum_field(default=CommandStatus.queued, index=True)
@@ -163,14 +163,14 @@ class DeviceCommand(SQLModel, table=True):
 
 class DeviceCommandIn(SQLModel):
     kind: CommandKind
-    seconds: int | None = Field(
+    seconds: WholeNumber | None = Field(
         default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400, description="upload_interval only"
     )
 
 
 class DeviceCommandPublic(SQLModel):
-    id: int
-    device_id: int
+    id: WholeNumber
+    device_id: WholeNumber
     kind: CommandKind
     content: str
     status: CommandStatus
@@ -188,7 +188,7 @@ class UnknownDevice(SQLModel, table=True):
 
     serial: str = Field(primary_key=True, max_length=64)
     protocol: DeviceProtocol = enum_field(length=16)
-    attempts: int = 0
+    attempts: WholeNumber = 0
     first_seen_at: datetime = instant_field()
     last_seen_at: datetime = instant_field()
     last_address: str = Field(default="", max_length=64)
@@ -197,7 +197,7 @@ class UnknownDevice(SQLModel, table=True):
 class UnknownDevicePublic(SQLModel):
     serial: str
     protocol: DeviceProtocol
-    attempts: int
+    attempts: WholeNumber
     first_seen_at: datetime
     last_seen_at: datetime
     last_address: str
@@ -213,22 +213,24 @@ class DeviceMedia(SQLModel, table=True):
 
     __tablename__ = "device_media"
 
-    id: int | None = Field(default=None, primary_key=True)
-    device_id: int = Field(foreign_key="device.id", index=True, ondelete="CASCADE")  # removing a device removes them
-    center_id: int = Field(foreign_key="center.id")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    device_id: WholeNumber = Field(
+        foreign_key="device.id", index=True, ondelete="CASCADE"
+    )  # removing a device removes them
+    center_id: WholeNumber = Field(foreign_key="center.id")
     kind: MediaKind = enum_field(length=16)
     media_key: str = Field(max_length=64)
     content_type: str = Field(max_length=64)
-    size_bytes: int
+    size_bytes: WholeNumber
     received_at: datetime = instant_field()
 
 
 class DeviceMediaPublic(SQLModel):
-    id: int
-    device_id: int
+    id: WholeNumber
+    device_id: WholeNumber
     kind: MediaKind
     content_type: str
-    size_bytes: int
+    size_bytes: WholeNumber
     received_at: datetime
 
 
@@ -251,7 +253,7 @@ class DeviceProfileBase(SQLModel):
 
     protocol: DeviceProtocol = enum_field(length=16)
     model: Text = Field(default="", max_length=64, description="The device's model; empty: every model of the protocol")
-    upload_interval_seconds: int = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
+    upload_interval_seconds: WholeNumber = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
     clock: ClockKind = enum_field(default=ClockKind.utc, length=8)
     clock_zone: TimeZoneName = Field(default="Asia/Shanghai", max_length=64, description="A local clock's zone")
     alarm_codes: AlarmCodes = Field(
@@ -259,8 +261,8 @@ class DeviceProfileBase(SQLModel):
         sa_type=sa.JSON,
         description='The protocol\'s alarm codes and what each means, e.g. {"bit:16": "sos"} or {"alarm:1": "sos"}',
     )
-    reports_falls: bool = True
-    silent_after_minutes: int | None = Field(
+    reports_falls: Flag = True
+    silent_after_minutes: WholeNumber | None = Field(
         default=None, ge=1, le=7 * 24 * 60, description="Silent after this long quiet; unset: the center's rule"
     )
 
@@ -269,7 +271,7 @@ class DeviceProfile(DeviceProfileBase, table=True):
     __tablename__ = "device_profile"
     __table_args__ = (sa.UniqueConstraint("protocol", "model"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
     updated_at: datetime = instant_field()
     updated_by: str = Field(default="", max_length=64)
 
@@ -279,7 +281,7 @@ class DeviceProfileIn(DeviceProfileBase):
 
 
 class DeviceProfilePublic(DeviceProfileBase):
-    id: int | None = Field(description="None: the protocol's built-in default, not yet edited")
+    id: WholeNumber | None = Field(description="None: the protocol's built-in default, not yet edited")
     updated_at: datetime | None
     updated_by: str
 
@@ -289,12 +291,12 @@ class DeviceProfileForm(SQLModel):
 
     protocol: DeviceProtocol
     model: Text = Field(default="", max_length=64)
-    upload_interval_seconds: int = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
+    upload_interval_seconds: WholeNumber = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
     clock: ClockKind = ClockKind.utc
     clock_zone: TimeZoneName = Field(default="Asia/Shanghai", max_length=64)
     alarm_codes: str = Field(default="", max_length=4000)
-    reports_falls: bool = True
-    silent_after_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    reports_falls: Flag = True
+    silent_after_minutes: WholeNumber | None = Field(default=None, ge=1, le=7 * 24 * 60)
 
     def profile(self) -> DeviceProfileIn:
         """The profile the API takes; ValidationError (on `alarm_codes`) for a line that is not `code=meaning`."""

@@ -5,15 +5,15 @@ from datetime import datetime
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Instant, Text, created_at_field, instant_field
+from carecenter.fields import Instant, Text, WholeNumber, created_at_field, instant_field
 from carecommon.i18n import N_
 
 
 class DutyShift(SQLModel, table=True):
     __tablename__ = "duty_shift"
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     name: str = Field(default="", max_length=40)
     starts_at: datetime = instant_field(index=True)
     ends_at: datetime = instant_field()
@@ -23,8 +23,8 @@ class DutyShift(SQLModel, table=True):
 class DutyShiftStaff(SQLModel, table=True):
     __tablename__ = "duty_shift_staff"
 
-    shift_id: int = Field(foreign_key="duty_shift.id", primary_key=True)
-    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+    shift_id: WholeNumber = Field(foreign_key="duty_shift.id", primary_key=True)
+    staff_id: WholeNumber = Field(foreign_key="staff.id", primary_key=True)
 
 
 class DutyShiftCreate(SQLModel):
@@ -32,7 +32,7 @@ class DutyShiftCreate(SQLModel):
     starts_at: Instant
     ends_at: Instant
     staff_ids: list[int] = Field(min_length=1, max_length=50)
-    center_id: int | None = Field(default=None, description="Admins only")
+    center_id: WholeNumber | None = Field(default=None, description="Admins only")
 
     @model_validator(mode="after")
     def _order(self) -> "DutyShiftCreate":
@@ -44,8 +44,8 @@ class DutyShiftCreate(SQLModel):
 
 
 class DutyShiftPublic(SQLModel):
-    id: int
-    center_id: int
+    id: WholeNumber
+    center_id: WholeNumber
     name: str
     starts_at: datetime
     ends_at: datetime

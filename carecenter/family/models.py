@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import instant_field
+from carecenter.fields import WholeNumber, instant_field
 
 
 class FamilyLink(SQLModel, table=True):
@@ -12,11 +12,11 @@ class FamilyLink(SQLModel, table=True):
 
     __tablename__ = "family_link"
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id")
-    resident_id: int = Field(foreign_key="resident.id", index=True)
-    contact_id: int = Field(foreign_key="family_contact.id", index=True)
-    created_by: int | None = Field(default=None, foreign_key="staff.id")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id")
+    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
+    contact_id: WholeNumber = Field(foreign_key="family_contact.id", index=True)
+    created_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
     created_at: datetime = instant_field()
     expires_at: datetime = instant_field()
     revoked_at: datetime | None = instant_field(default=None)
@@ -24,9 +24,9 @@ class FamilyLink(SQLModel, table=True):
 
 
 class FamilyLinkPublic(SQLModel):
-    id: int
-    resident_id: int
-    contact_id: int
+    id: WholeNumber
+    resident_id: WholeNumber
+    contact_id: WholeNumber
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
@@ -38,8 +38,8 @@ class WeChatBinding(SQLModel, table=True):
 
     __tablename__ = "wechat_binding"
 
-    id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = Field(foreign_key="family_contact.id", index=True, ondelete="CASCADE")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    contact_id: WholeNumber = Field(foreign_key="family_contact.id", index=True, ondelete="CASCADE")
     openid: str = Field(max_length=64)
     created_at: datetime = instant_field()
     confirmed_at: datetime | None = instant_field(default=None)

@@ -10,7 +10,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from carecenter.db import UTCDateTime
-from carecenter.fields import Instant
+from carecenter.fields import Instant, WholeNumber
 from carecommon.i18n import N_
 
 
@@ -36,29 +36,29 @@ class Reading(SQLModel, table=True):
 
     __table_args__ = (sa.Index("ix_reading_resident_recorded", "resident_id", "recorded_at"),)
 
-    id: int | None = SQLField(
+    id: WholeNumber | None = SQLField(
         default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     )
     # The device and center as the check-in writer resolved them (no foreign keys: see migration 0011).
-    device_id: int | None = None
-    resident_id: int | None = SQLField(default=None, foreign_key="resident.id")
-    center_id: int
+    device_id: WholeNumber | None = None
+    resident_id: WholeNumber | None = SQLField(default=None, foreign_key="resident.id")
+    center_id: WholeNumber
     event_id: str = SQLField(max_length=64)
     kind: str = SQLField(max_length=16)
     source: str = SQLField(default="device", max_length=10, description="device or visit")
     recorded_at: datetime = SQLField(sa_type=UTCDateTime)
     received_at: datetime = SQLField(sa_type=UTCDateTime)
-    heart_rate: int | None = None
-    spo2: int | None = None
-    systolic: int | None = None
-    diastolic: int | None = None
+    heart_rate: WholeNumber | None = None
+    spo2: WholeNumber | None = None
+    systolic: WholeNumber | None = None
+    diastolic: WholeNumber | None = None
     temperature: float | None = None
     blood_glucose: float | None = None
-    steps: int | None = None
+    steps: WholeNumber | None = None
     latitude: float | None = None
     longitude: float | None = None
     accuracy_m: float | None = None
-    battery_pct: int | None = None
+    battery_pct: WholeNumber | None = None
 
 
 class ReadingKey(SQLModel, table=True):
@@ -71,7 +71,7 @@ class ReadingKey(SQLModel, table=True):
 
     __tablename__ = "reading_key"
 
-    device_id: int = SQLField(primary_key=True)
+    device_id: WholeNumber = SQLField(primary_key=True)
     event_id: str = SQLField(primary_key=True, max_length=64)
     recorded_at: datetime = SQLField(sa_type=UTCDateTime, index=True)
 
@@ -81,13 +81,13 @@ class ReadingHourly(SQLModel, table=True):
 
     __tablename__ = "reading_hourly"
 
-    resident_id: int = SQLField(foreign_key="resident.id", primary_key=True)
+    resident_id: WholeNumber = SQLField(foreign_key="resident.id", primary_key=True)
     vital: str = SQLField(primary_key=True, max_length=16)
     hour: datetime = SQLField(sa_type=UTCDateTime, primary_key=True)
     minimum: float
     maximum: float
     total: float
-    samples: int
+    samples: WholeNumber
 
 
 VITAL_FIELDS = ("heart_rate", "spo2", "systolic", "diastolic", "temperature", "blood_glucose", "steps")
@@ -138,13 +138,13 @@ class CheckinResult(StrEnum):
 class CheckinAnswer(BaseModel):
     result: CheckinResult
     event_id: str | None = None
-    reading_id: int | None = None
-    alert_id: int | None = Field(default=None, description="The alert this reading opened or joined")
+    reading_id: WholeNumber | None = None
+    alert_id: WholeNumber | None = Field(default=None, description="The alert this reading opened or joined")
     reason: str | None = None
 
 
 class BatchItemAnswer(CheckinAnswer):
-    index: int
+    index: WholeNumber
 
 
 class BatchIn(BaseModel):
@@ -154,28 +154,28 @@ class BatchIn(BaseModel):
 
 
 class BatchAnswer(BaseModel):
-    accepted: int
-    duplicate: int
-    rejected: int
+    accepted: WholeNumber
+    duplicate: WholeNumber
+    rejected: WholeNumber
     results: list[BatchItemAnswer]
 
 
 class ReadingPublic(SQLModel):
-    id: int
-    device_id: int | None
-    resident_id: int | None
+    id: WholeNumber
+    device_id: WholeNumber | None
+    resident_id: WholeNumber | None
     event_id: str
     kind: str
     source: str
     recorded_at: datetime
-    heart_rate: int | None
-    spo2: int | None
-    systolic: int | None
-    diastolic: int | None
+    heart_rate: WholeNumber | None
+    spo2: WholeNumber | None
+    systolic: WholeNumber | None
+    diastolic: WholeNumber | None
     temperature: float | None
     blood_glucose: float | None
-    steps: int | None
+    steps: WholeNumber | None
     latitude: float | None
     longitude: float | None
     accuracy_m: float | None
-    battery_pct: int | None
+    battery_pct: WholeNumber | None

@@ -12,11 +12,13 @@ from sqlmodel._compat import SQLModelConfig
 from carecenter.alerts.thresholds import ThresholdOverrides
 from carecenter.fields import (
     PHONE_MAX,
+    Flag,
     LocalTime,
     Name,
     NationalId,
     PhoneNumber,
     Text,
+    WholeNumber,
     created_at_field,
     enum_field,
 )
@@ -104,36 +106,36 @@ class ResidentBase(SQLModel):
     allergies: Text = Field(default="", max_length=500)
     medications: Text = Field(default="", max_length=1000)
     mobility: Mobility = enum_field(default=Mobility.independent)
-    dementia: bool = False
-    wander_risk: bool = False
+    dementia: Flag = False
+    wander_risk: Flag = False
     notes: Text = Field(default="", max_length=4000)
     status: ResidentStatus = enum_field(default=ResidentStatus.active)
-    consent_health_data: bool = False
-    consent_location_data: bool = False
-    consent_family_sharing: bool = Field(
+    consent_health_data: Flag = False
+    consent_location_data: Flag = False
+    consent_family_sharing: Flag = Field(
         default=False, description="Family contacts may be given a link to a page about this resident's care"
     )
-    consent_service_photos: bool = Field(
+    consent_service_photos: Flag = Field(
         default=False, description="Care workers may photograph the services given, as proof (kept for a set time)"
     )
-    primary_worker_id: int | None = Field(default=None, foreign_key="staff.id")
-    daily_ok_checkin: bool = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
-    watch_removed_alert: bool = Field(default=False, description="Alert the center when the watch is taken off")
+    primary_worker_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    daily_ok_checkin: Flag = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
+    watch_removed_alert: Flag = Field(default=False, description="Alert the center when the watch is taken off")
     access_notes: Text = Field(
         default="", max_length=500, description="How a responder gets in: a key safe, a neighbour with a key"
     )
 
 
 class Resident(ResidentBase, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     national_id: str | None = Field(default=None, max_length=18)
     alert_thresholds: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = created_at_field()
 
 
 class ResidentCreate(ResidentBase):
-    center_id: int | None = Field(default=None, description="Admins only; others create in their own center")
+    center_id: WholeNumber | None = Field(default=None, description="Admins only; others create in their own center")
     national_id: NationalId | None = Field(default=None, max_length=18)
     alert_thresholds: ThresholdOverrides | None = None
     coordinate_system: CoordinateSystem = COORDINATE_SYSTEM_FIELD
@@ -164,17 +166,17 @@ class ResidentUpdate(SQLModel):
     allergies: Text | None = Field(default=None, max_length=500)
     medications: Text | None = Field(default=None, max_length=1000)
     mobility: Mobility | None = None
-    dementia: bool | None = None
-    wander_risk: bool | None = None
+    dementia: Flag | None = None
+    wander_risk: Flag | None = None
     notes: Text | None = Field(default=None, max_length=4000)
     status: ResidentStatus | None = None
-    consent_health_data: bool | None = None
-    consent_location_data: bool | None = None
-    consent_family_sharing: bool | None = None
-    consent_service_photos: bool | None = None
-    primary_worker_id: int | None = None
-    daily_ok_checkin: bool | None = None
-    watch_removed_alert: bool | None = None
+    consent_health_data: Flag | None = None
+    consent_location_data: Flag | None = None
+    consent_family_sharing: Flag | None = None
+    consent_service_photos: Flag | None = None
+    primary_worker_id: WholeNumber | None = None
+    daily_ok_checkin: Flag | None = None
+    watch_removed_alert: Flag | None = None
     access_notes: Text | None = Field(default=None, max_length=500)
     alert_thresholds: ThresholdOverrides | None = None
     coordinate_system: CoordinateSystem = COORDINATE_SYSTEM_FIELD
@@ -194,8 +196,8 @@ class ResidentNotes(SQLModel):
 class ResidentSummary(SQLModel):
     """What a list shows; the full record is read (and audited) one resident at a time."""
 
-    id: int
-    center_id: int
+    id: WholeNumber
+    center_id: WholeNumber
     name: str
     gender: Gender
     birth_date: date
@@ -204,12 +206,12 @@ class ResidentSummary(SQLModel):
     care_level: CareLevel
     living_situation: LivingSituation
     status: ResidentStatus
-    primary_worker_id: int | None
+    primary_worker_id: WholeNumber | None
 
 
 class ResidentPublic(ResidentBase):
-    id: int
-    center_id: int
+    id: WholeNumber
+    center_id: WholeNumber
     national_id: str | None = Field(default=None, description="Masked except for managers and admins")
     alert_thresholds: dict[str, Any] | None = None
 
@@ -241,13 +243,13 @@ class FamilyContactBase(SQLModel):
     relation: Relation = enum_field()
     phone: PhoneNumber = Field(max_length=PHONE_MAX)
     language: Language = enum_field(default=Language.zh_CN, length=8)
-    priority: int = Field(default=1, ge=1, le=99, description="1 is called first")
-    is_emergency_contact: bool = True
+    priority: WholeNumber = Field(default=1, ge=1, le=99, description="1 is called first")
+    is_emergency_contact: Flag = True
     quiet_hours_start: LocalTime | None = Field(default=None, description="Local time; may cross midnight")
     quiet_hours_end: LocalTime | None = None
-    visit_updates: bool = Field(default=False, description="Wants an SMS when a home visit is completed")
-    wechat_alerts: bool = Field(default=True, description="With WeChat bound: alerts there (urgent ones also by SMS)")
-    wechat_visits: bool = Field(default=False, description="With WeChat bound: completed visits there, not by SMS")
+    visit_updates: Flag = Field(default=False, description="Wants an SMS when a home visit is completed")
+    wechat_alerts: Flag = Field(default=True, description="With WeChat bound: alerts there (urgent ones also by SMS)")
+    wechat_visits: Flag = Field(default=False, description="With WeChat bound: completed visits there, not by SMS")
 
 
 def check_quiet_hours(start: time | None, end: time | None) -> None:
@@ -260,8 +262,8 @@ def check_quiet_hours(start: time | None, end: time | None) -> None:
 class FamilyContact(FamilyContactBase, table=True):
     __tablename__ = "family_contact"
 
-    id: int | None = Field(default=None, primary_key=True)
-    resident_id: int = Field(foreign_key="resident.id", index=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
     created_at: datetime = created_at_field()
     wechat_openid: str | None = Field(default=None, max_length=64, index=True, description="Bound by QR code")
     wechat_bound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -286,21 +288,21 @@ class FamilyContactUpdate(SQLModel):
     relation: Relation | None = None
     phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
     language: Language | None = None
-    priority: int | None = Field(default=None, ge=1, le=99)
-    is_emergency_contact: bool | None = None
+    priority: WholeNumber | None = Field(default=None, ge=1, le=99)
+    is_emergency_contact: Flag | None = None
     sms_opt_in: SmsOptIn | None = Field(default=None, description=OPT_IN_DESCRIPTION)
     quiet_hours_start: LocalTime | None = None
     quiet_hours_end: LocalTime | None = None
-    visit_updates: bool | None = None
-    wechat_alerts: bool | None = None
-    wechat_visits: bool | None = None
+    visit_updates: Flag | None = None
+    wechat_alerts: Flag | None = None
+    wechat_visits: Flag | None = None
 
 
 class FamilyContactPublic(FamilyContactBase):
-    id: int
-    resident_id: int
+    id: WholeNumber
+    resident_id: WholeNumber
     sms_opt_in: SmsOptIn = Field(description=OPT_IN_DESCRIPTION)
     unreachable_at: datetime | None = Field(description="When the SMS provider found the number unusable")
-    unreachable_code: int | None
-    wechat_bound: bool = Field(default=False, description="A WeChat account is bound (by the family's QR scan)")
+    unreachable_code: WholeNumber | None
+    wechat_bound: Flag = Field(default=False, description="A WeChat account is bound (by the family's QR scan)")
     wechat_bound_at: datetime | None = None

@@ -10,7 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Day, Instant, LocalTime, Text, created_at_field, instant_field
+from carecenter.fields import Day, Flag, Instant, LocalTime, Text, WholeNumber, created_at_field, instant_field
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
@@ -30,9 +30,9 @@ class Recurrence(BaseModel):
     """Weekdays (0 = Monday) at a local time, or every N days from the start date."""
 
     weekdays: list[int] | None = PydanticField(default=None, description="0 = Monday … 6 = Sunday")
-    every_n_days: int | None = PydanticField(default=None, ge=1, le=90)
+    every_n_days: WholeNumber | None = PydanticField(default=None, ge=1, le=90)
     start_time: LocalTime = PydanticField(description="Local time in the center's time zone")
-    duration_minutes: int = PydanticField(default=60, ge=10, le=8 * 60)
+    duration_minutes: WholeNumber = PydanticField(default=60, ge=10, le=8 * 60)
 
     @model_validator(mode="after")
     def _one_rule(self) -> "Recurrence":
@@ -62,13 +62,13 @@ class PlannedMedication(BaseModel):
     route: str = PydanticField(default="oral", max_length=20, description="oral, eye drops, injection …")
     times: list[time] = PydanticField(min_length=1, max_length=6, description="Local times of day")
     notes: str = PydanticField(default="", max_length=200, description="e.g. with food")
-    critical: bool = PydanticField(default=False, description="A refusal or a missing dose is told to the managers")
+    critical: Flag = PydanticField(default=False, description="A refusal or a missing dose is told to the managers")
 
 
 class CarePlanBase(SQLModel):
-    resident_id: int = Field(foreign_key="resident.id", index=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
     services: list[str] = Field(sa_type=sa.JSON, description="From the center's list of services")
-    preferred_worker_id: int | None = Field(default=None, foreign_key="staff.id")
+    preferred_worker_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
     starts_on: Day
     ends_on: Day | None = None
     notes: Text = Field(default="", max_length=1000)
@@ -77,11 +77,11 @@ class CarePlanBase(SQLModel):
 class CarePlan(CarePlanBase, table=True):
     __tablename__ = "care_plan"
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     recurrence: dict[str, Any] = Field(sa_type=sa.JSON)
     medications: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
-    active: bool = True
+    active: Flag = True
     created_at: datetime = created_at_field()
 
 
@@ -104,18 +104,18 @@ class CarePlanUpdate(SQLModel):
     services: list[str] | None = None
     recurrence: Recurrence | None = None
     medications: list[PlannedMedication] | None = Field(default=None, max_length=20)
-    preferred_worker_id: int | None = None
+    preferred_worker_id: WholeNumber | None = None
     ends_on: Day | None = None
     notes: Text | None = Field(default=None, max_length=1000)
-    active: bool | None = None
+    active: Flag | None = None
 
 
 class CarePlanPublic(CarePlanBase):
-    id: int
-    center_id: int
+    id: WholeNumber
+    center_id: WholeNumber
     recurrence: dict[str, Any]
     medications: list[dict[str, Any]]
-    active: bool
+    active: Flag
 
 
 class Visit(SQLModel, table=True):
@@ -125,31 +125,31 @@ class Visit(SQLModel, table=True):
         sa.Index("ix_visit_status_start", "status", "scheduled_start"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
-    resident_id: int = Field(foreign_key="resident.id", index=True)
-    care_plan_id: int | None = Field(default=None, foreign_key="care_plan.id")
-    worker_id: int | None = Field(default=None, foreign_key="staff.id")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
+    care_plan_id: WholeNumber | None = Field(default=None, foreign_key="care_plan.id")
+    worker_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
     scheduled_start: datetime = instant_field()
     scheduled_end: datetime = instant_field()
     status: str = Field(default=VisitStatus.scheduled, max_length=15)
     cancel_reason: str | None = Field(default=None, max_length=200)
     tasks: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     notes: str = Field(default="", max_length=4000)
-    share_notes_with_family: bool = Field(default=False, description="The worker marked the notes for the family page")
+    share_notes_with_family: Flag = Field(default=False, description="The worker marked the notes for the family page")
     checked_in_at: datetime | None = instant_field(default=None)
     checked_out_at: datetime | None = instant_field(default=None)
     check_in_distance_m: float | None = None
     check_out_distance_m: float | None = None
-    far_from_home: bool = Field(default=False, description="Checked in or out more than the limit from home")
-    concern: bool = False
+    far_from_home: Flag = Field(default=False, description="Checked in or out more than the limit from home")
+    concern: Flag = False
     concern_note: str | None = Field(default=None, max_length=1000)
     reminder_sent_at: datetime | None = instant_field(default=None)
     late_notified_at: datetime | None = instant_field(default=None)
     missed_notified_at: datetime | None = instant_field(default=None)
-    time_corrected: bool = False
+    time_corrected: Flag = False
     medications: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
-    recorded_offline: bool = Field(default=False, description="Some of it was recorded on the tablet without a signal")
+    recorded_offline: Flag = Field(default=False, description="Some of it was recorded on the tablet without a signal")
     check_in_received_at: datetime | None = instant_field(default=None)
     check_out_received_at: datetime | None = instant_field(default=None)
     confirmation: str | None = Field(default=None, max_length=20, description="signature or could_not_sign")
@@ -164,27 +164,27 @@ class Visit(SQLModel, table=True):
 
 
 class VisitPublic(SQLModel):
-    id: int
-    center_id: int
-    resident_id: int
-    care_plan_id: int | None
-    worker_id: int | None
+    id: WholeNumber
+    center_id: WholeNumber
+    resident_id: WholeNumber
+    care_plan_id: WholeNumber | None
+    worker_id: WholeNumber | None
     scheduled_start: datetime
     scheduled_end: datetime
     status: str
     cancel_reason: str | None
     tasks: list[dict[str, Any]]
     notes: str
-    share_notes_with_family: bool
+    share_notes_with_family: Flag
     checked_in_at: datetime | None
     checked_out_at: datetime | None
     check_in_distance_m: float | None
     check_out_distance_m: float | None
-    far_from_home: bool
-    concern: bool
+    far_from_home: Flag
+    concern: Flag
     concern_note: str | None
     medications: list[dict[str, Any]] = []
-    recorded_offline: bool = False
+    recorded_offline: Flag = False
     check_in_received_at: datetime | None = None
     check_out_received_at: datetime | None = None
     confirmation: str | None = None
@@ -192,14 +192,14 @@ class VisitPublic(SQLModel):
     confirmation_reason: str | None = None
     confirmed_at: datetime | None = None
     conflict_notes: list[dict[str, Any]] = []
-    late: bool = False
+    late: Flag = False
 
 
 class AdHocVisit(SQLModel):
-    resident_id: int
-    worker_id: int | None = None
+    resident_id: WholeNumber
+    worker_id: WholeNumber | None = None
     scheduled_start: Instant
-    duration_minutes: int = Field(default=60, ge=10, le=8 * 60)
+    duration_minutes: WholeNumber = Field(default=60, ge=10, le=8 * 60)
     services: list[str] = Field(default_factory=lambda: ["health_check"])
     notes: Text = Field(default="", max_length=1000)
 
@@ -213,7 +213,7 @@ class Position(SQLModel):
 
 
 class AssignRequest(SQLModel):
-    worker_id: int | None = Field(description="None: unassign")
+    worker_id: WholeNumber | None = Field(description="None: unassign")
 
 
 class CancelRequest(SQLModel):
@@ -222,18 +222,18 @@ class CancelRequest(SQLModel):
 
 class TaskUpdate(SQLModel):
     service: str = Field(max_length=30)
-    done: bool
+    done: Flag
     quantity: float | None = Field(default=None, gt=0, le=100, description="Units given (default 1), e.g. 1.5 hours")
     reason: Text | None = Field(default=None, max_length=300, description="Why it was not given (when not done)")
 
 
 class VisitNotes(SQLModel):
     notes: Text = Field(max_length=4000)
-    share_with_family: bool = Field(default=False, description="Show these notes on the family page")
+    share_with_family: Flag = Field(default=False, description="Show these notes on the family page")
 
 
 class MedicationRecord(SQLModel):
-    index: int = Field(ge=0, le=50, description="Which of the visit's medications (0 = the first)")
+    index: WholeNumber = Field(ge=0, le=50, description="Which of the visit's medications (0 = the first)")
     outcome: MedicationOutcome
     reason: Text | None = Field(default=None, max_length=300, description="Needed when held, refused or not available")
 
@@ -257,9 +257,9 @@ class ConcernRequest(SQLModel):
 
 
 class VisitVitals(SQLModel):
-    systolic: int | None = Field(default=None, ge=40, le=300)
-    diastolic: int | None = Field(default=None, ge=20, le=200)
-    heart_rate: int | None = Field(default=None, ge=20, le=250)
+    systolic: WholeNumber | None = Field(default=None, ge=40, le=300)
+    diastolic: WholeNumber | None = Field(default=None, ge=20, le=200)
+    heart_rate: WholeNumber | None = Field(default=None, ge=20, le=250)
     temperature: float | None = Field(default=None, ge=30, le=45)
     blood_glucose: float | None = Field(default=None, ge=1, le=40, description="mmol/L")
 
@@ -276,19 +276,19 @@ class ScheduleDay(BaseModel):
 
 
 class WorkerSchedule(BaseModel):
-    worker_id: int | None
+    worker_id: WholeNumber | None
     worker_name: str
     days: list[ScheduleDay]
 
 
 class VisitStats(BaseModel):
-    center_id: int | None
+    center_id: WholeNumber | None
     since: date
     until: date
-    planned: int
-    completed: int
-    missed: int
-    cancelled: int
+    planned: WholeNumber
+    completed: WholeNumber
+    missed: WholeNumber
+    cancelled: WholeNumber
     on_time_share: float | None = PydanticField(description="Completed visits checked in within 15 min of the start")
     average_minutes: float | None
     verified_share: float | None = PydanticField(description="Completed visits checked in near the resident's home")
@@ -300,28 +300,28 @@ class VisitPhoto(SQLModel, table=True):
 
     __tablename__ = "visit_photo"
 
-    id: int | None = Field(default=None, primary_key=True)
-    center_id: int = Field(foreign_key="center.id", index=True)
-    visit_id: int = Field(foreign_key="visit.id", index=True)
-    resident_id: int = Field(foreign_key="resident.id")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
+    visit_id: WholeNumber = Field(foreign_key="visit.id", index=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id")
     media_key: str = Field(max_length=64)
-    width: int
-    height: int
-    size_bytes: int
+    width: WholeNumber
+    height: WholeNumber
+    size_bytes: WholeNumber
     taken_at: datetime = instant_field(description="On the device")
-    uploaded_by: int | None = Field(default=None, foreign_key="staff.id")
-    recorded_offline: bool = False
+    uploaded_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    recorded_offline: Flag = False
     created_at: datetime = instant_field()
     deleted_at: datetime | None = instant_field(default=None)
 
 
 class VisitPhotoPublic(SQLModel):
-    id: int
-    visit_id: int
-    width: int
-    height: int
+    id: WholeNumber
+    visit_id: WholeNumber
+    width: WholeNumber
+    height: WholeNumber
     taken_at: datetime
-    recorded_offline: bool
+    recorded_offline: Flag
     deleted_at: datetime | None
 
 
@@ -332,11 +332,11 @@ class ClientAction(SQLModel, table=True):
     __tablename__ = "client_action"
     __table_args__ = (sa.UniqueConstraint("staff_id", "key", name="uq_client_action_staff_id_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    staff_id: int = Field(foreign_key="staff.id")
+    id: WholeNumber | None = Field(default=None, primary_key=True)
+    staff_id: WholeNumber = Field(foreign_key="staff.id")
     key: str = Field(max_length=64)
     kind: str = Field(max_length=20)
-    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    visit_id: WholeNumber | None = Field(default=None, foreign_key="visit.id")
     result: str = Field(max_length=20, description="done, conflict or refused")
     message: str = Field(default="", max_length=500)
     received_at: datetime = instant_field()

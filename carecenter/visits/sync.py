@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from carecenter.access import Actor
 from carecenter.errors import Conflict, DomainError, Forbidden, InvalidField, NotFound, field_errors
-from carecenter.fields import Instant
+from carecenter.fields import Flag, Instant, WholeNumber
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.residents.models import Resident
@@ -59,9 +59,9 @@ MAX_CONFLICT_NOTES = 20  # a visit's page stays small whatever a tablet sends
 class TabletAction(BaseModel):
     key: str = Field(pattern=KEY, description="Made by the tablet; the same key sent again is a duplicate")
     kind: Kind
-    visit_id: int = Field(ge=1, le=2**31 - 1, description="The visit (ids are 32-bit)")
+    visit_id: WholeNumber = Field(ge=1, le=2**31 - 1, description="The visit (ids are 32-bit)")
     at: Instant = Field(description="When it happened on the tablet")
-    offline: bool = Field(default=False, description="Recorded without a signal")
+    offline: Flag = Field(default=False, description="Recorded without a signal")
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -83,7 +83,7 @@ class Tablet:
     rules: VisitRules
     messaging: AlertMessaging
     store: MediaStore
-    max_photo_bytes: int
+    max_photo_bytes: WholeNumber
 
 
 def already_done(session: Session, actor: Actor, key: str) -> ActionResult | None:

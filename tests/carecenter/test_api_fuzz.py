@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from carecenter.fields import NATIONAL_ID_FORMAT, PHONE_FORMAT, TIME_ZONE_FORMAT, national_id_check_char
 from carecenter.staff.models import Role
-from tests.factories import login, make_center, make_device, make_resident, make_staff
+from tests.factories import login, make_center, make_device, make_resident, make_staff, make_visit
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
 # Logging in and out would change who the caller is halfway through; tests/carecenter/auth covers them.
@@ -206,3 +206,42 @@ def test_a_local_time_is_a_time_of_day_without_an_offset_in_and_out(client: Test
             headers=headers,
         )
         assert refused.status_code == 422, (wrong, refused.text)
+
+
+def test_a_boolean_is_true_or_false_and_a_whole_number_is_a_number(
+    client: TestClient, session: Session, clock: Any
+) -> None:
+    center = make_center(session)
+    manager = make_staff(session, center=center, role=Role.manager)
+    worker = make_staff(session, center=center)
+    resident = make_resident(session, center=center)
+    visit = make_visit(session, resident=resident, start=clock.now, worker_id=worker.id)
+    headers = login(client, manager)
+    policy_url = f"/api/v1/centers/{center.id}/escalation-policy"
+    policy = client.get(policy_url, headers=headers).json()
+    for wrong in (False, True):
+        refused = client.put(policy_url, json=policy | {"nearest_responder_m": wrong}, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"][-1] == "nearest_responder_m"
+    assert client.put(policy_url, json=policy | {"nearest_responder_m": 500}, headers=headers).status_code == 200
+
+    body = {"code": "bath_x", "name_zh": "助浴", "name_en": "Bathing", "category": "bathing", "unit": "bath"}
+    offering = client.post("/api/v1/services", json=body | {"unit_price_fen": 5000}, headers=headers)
+    assert offering.status_code == 201, offering.text
+    service_url = f"/api/v1/services/{offering.json()['id']}"
+    for wrong in (0, 1):
+        assert client.patch(service_url, json={"active": wrong}, headers=headers).status_code == 422
+    assert client.patch(service_url, json={"active": False}, headers=headers).json()["active"] is False
+
+    action = {
+        "key": "tablet-key-0001",
+        "kind": "notes",
+        "visit_id": visit.id,
+        "at": clock.now.isoformat(),
+        "notes": "好",
+    }
+    tablet = login(client, worker)
+    refused = client.post("/api/v1/tablet/actions", json={"actions": [action | {"offline": 0}]}, headers=tablet)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == "offline", refused.text
+    done = client.post("/api/v1/tablet/actions", json={"actions": [action | {"offline": True}]}, headers=tablet)
+    assert done.status_code == 200 and done.json()[0]["result"] == "done", done.text
