@@ -196,3 +196,7 @@ def _not_a_number(value: object) -> object:
 
 WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
 Flag = Annotated[bool, BeforeValidator(_not_a_number)]
+# The optional ones check around the whole `X | None`: a Field's bounds then still reach the
+# schema as minimum/maximum (on `WholeNumber | None` pydantic could only state them as "ge"/"le").
+OptionalWholeNumber = Annotated[int | None, BeforeValidator(_not_a_boolean)]
+OptionalFlag = Annotated[bool | None, BeforeValidator(_not_a_number)]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, model_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Flag, Text, WholeNumber, instant_field
+from carecenter.fields import Flag, OptionalWholeNumber, Text, WholeNumber, instant_field
 from carecommon.i18n import N_
 
 
@@ -85,10 +85,10 @@ class Alert(SQLModel, table=True):
         sa.Index("ix_alert_resident_kind_opened", "resident_id", "kind", "opened_at"),
     )
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     resident_id: WholeNumber = Field(foreign_key="resident.id")
-    device_id: WholeNumber | None = Field(default=None, foreign_key="device.id")
+    device_id: OptionalWholeNumber = Field(default=None, foreign_key="device.id")
     kind: str = Field(max_length=30)
     severity: str = Field(max_length=10)
     status: str = Field(default=AlertStatus.open, max_length=15)
@@ -104,20 +104,20 @@ class Alert(SQLModel, table=True):
     reminders_sent: WholeNumber = 0
     next_escalation_at: datetime | None = instant_field(default=None)
     acknowledged_at: datetime | None = instant_field(default=None)
-    acknowledged_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    acknowledged_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     acknowledged_via: str | None = Field(default=None, max_length=10)
     on_site_at: datetime | None = instant_field(default=None)
-    on_site_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    on_site_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     resolved_at: datetime | None = instant_field(default=None)
-    resolved_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    resolved_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     outcome: str | None = Field(default=None, max_length=20)
     resolution_note: str | None = Field(default=None, max_length=1000)
     closed_reason: str | None = Field(default=None, max_length=100)
-    nearest_staff_id: WholeNumber | None = Field(
+    nearest_staff_id: OptionalWholeNumber = Field(
         default=None, foreign_key="staff.id", description="Paged as the nearest"
     )
-    nearest_distance_m: WholeNumber | None = None
-    incident_id: WholeNumber | None = Field(
+    nearest_distance_m: OptionalWholeNumber = None
+    incident_id: OptionalWholeNumber = Field(
         default=None, foreign_key="incident.id", description="Held under an outage: listed, not paged"
     )
 
@@ -126,7 +126,7 @@ class Incident(SQLModel, table=True):
     """Many of a center's devices went quiet at once (an outage of power, network or a listener):
     one incident pages the managers, and the devices' own silence alerts are held under it."""
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     scope: str = Field(max_length=40, description='"center", or "protocol:<name>" when one listener went quiet')
     opened_at: datetime = instant_field()
@@ -143,11 +143,11 @@ class AlertEvent(SQLModel, table=True):
 
     __tablename__ = "alert_event"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     alert_id: WholeNumber = Field(foreign_key="alert.id", index=True)
     at: datetime = instant_field()
     kind: str = Field(max_length=30)
-    staff_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    staff_id: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     channel: str | None = Field(default=None, max_length=10)
     detail: str = Field(default="", max_length=300)
 
@@ -226,7 +226,7 @@ class RuleState(SQLModel, table=True):
     __tablename__ = "rule_state"
     __table_args__ = (sa.UniqueConstraint("resident_id", "rule", name="uq_rule_state_resident_id_rule"),)
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     resident_id: WholeNumber = Field(foreign_key="resident.id")
     rule: str = Field(max_length=30)
     breach_since: datetime | None = instant_field(default=None)
@@ -238,7 +238,7 @@ class AlertPublic(SQLModel):
     id: WholeNumber
     center_id: WholeNumber
     resident_id: WholeNumber
-    device_id: WholeNumber | None
+    device_id: OptionalWholeNumber
     kind: str
     severity: str
     status: str
@@ -252,24 +252,24 @@ class AlertPublic(SQLModel):
     reminders_sent: WholeNumber
     next_escalation_at: datetime | None
     acknowledged_at: datetime | None
-    acknowledged_by: WholeNumber | None
+    acknowledged_by: OptionalWholeNumber
     acknowledged_via: str | None
     on_site_at: datetime | None
     resolved_at: datetime | None
     outcome: str | None
     resolution_note: str | None
     closed_reason: str | None
-    nearest_staff_id: WholeNumber | None
-    nearest_distance_m: WholeNumber | None
+    nearest_staff_id: OptionalWholeNumber
+    nearest_distance_m: OptionalWholeNumber
 
 
 class TimelineEntry(BaseModel):
     at: datetime
     kind: str
     detail: str = ""
-    staff_id: WholeNumber | None = None
+    staff_id: OptionalWholeNumber = None
     channel: str | None = None
-    message_id: WholeNumber | None = None
+    message_id: OptionalWholeNumber = None
 
 
 class AlertDetail(AlertPublic):
@@ -283,7 +283,7 @@ class ResolveRequest(SQLModel):
 
 
 class AlertStats(BaseModel):
-    center_id: WholeNumber | None
+    center_id: OptionalWholeNumber
     since: datetime
     until: datetime
     alerts: WholeNumber

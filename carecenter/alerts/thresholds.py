@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from carecenter.fields import LocalTime, WholeNumber
+from carecenter.fields import LocalTime, OptionalWholeNumber, WholeNumber
 
 
 class RuleWindow(BaseModel):
@@ -74,17 +74,17 @@ class ThresholdOverrides(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    heart_rate_low: WholeNumber | None = Field(default=None, ge=20, le=250)
-    heart_rate_high: WholeNumber | None = Field(default=None, ge=20, le=250)
-    spo2_low: WholeNumber | None = Field(default=None, ge=50, le=100)
-    systolic_high: WholeNumber | None = Field(default=None, ge=60, le=300)
-    systolic_low: WholeNumber | None = Field(default=None, ge=40, le=200)
-    diastolic_high: WholeNumber | None = Field(default=None, ge=30, le=200)
+    heart_rate_low: OptionalWholeNumber = Field(default=None, ge=20, le=250)
+    heart_rate_high: OptionalWholeNumber = Field(default=None, ge=20, le=250)
+    spo2_low: OptionalWholeNumber = Field(default=None, ge=50, le=100)
+    systolic_high: OptionalWholeNumber = Field(default=None, ge=60, le=300)
+    systolic_low: OptionalWholeNumber = Field(default=None, ge=40, le=200)
+    diastolic_high: OptionalWholeNumber = Field(default=None, ge=30, le=200)
     temperature_high: float | None = Field(default=None, ge=34, le=43)
     temperature_low: float | None = Field(default=None, ge=30, le=38)
-    sustain_readings: WholeNumber | None = Field(default=None, ge=1, le=50)
-    sustain_minutes: WholeNumber | None = Field(default=None, ge=0, le=240)
-    geofence_radius_m: WholeNumber | None = Field(default=None, ge=50, le=50_000)
+    sustain_readings: OptionalWholeNumber = Field(default=None, ge=1, le=50)
+    sustain_minutes: OptionalWholeNumber = Field(default=None, ge=0, le=240)
+    geofence_radius_m: OptionalWholeNumber = Field(default=None, ge=50, le=50_000)
     rule_windows: list[RuleWindow] | None = Field(default=None, max_length=20, description="Replace the center's")
 
 

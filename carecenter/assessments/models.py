@@ -8,7 +8,16 @@ import sqlalchemy as sa
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Day, Flag, Text, WholeNumber, created_at_field, enum_field, instant_field
+from carecenter.fields import (
+    Day,
+    Flag,
+    OptionalWholeNumber,
+    Text,
+    WholeNumber,
+    created_at_field,
+    enum_field,
+    instant_field,
+)
 
 
 class AssessmentReason(StrEnum):
@@ -23,7 +32,7 @@ class AssessmentReason(StrEnum):
 class Assessment(SQLModel, table=True):
     """Drafts may change; a signed assessment never does (a correction is a new one that names it)."""
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
     definition: str = Field(max_length=40, description="The form's code, e.g. gbt-42195-2022")
@@ -34,13 +43,13 @@ class Assessment(SQLModel, table=True):
     flags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     risk_events: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
     domain_scores: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
-    total: WholeNumber | None = None
+    total: OptionalWholeNumber = None
     level_by_score: str | None = Field(default=None, max_length=20)
     level: str | None = Field(default=None, max_length=20)
     rules_applied: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     notes: str = Field(default="", max_length=2000)
-    assessor_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
-    corrects_id: WholeNumber | None = Field(default=None, foreign_key="assessment.id")
+    assessor_id: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
+    corrects_id: OptionalWholeNumber = Field(default=None, foreign_key="assessment.id")
     signed_at: datetime | None = instant_field(default=None)
     created_at: datetime = created_at_field()
 
@@ -56,7 +65,7 @@ class AssessmentCreate(SQLModel):
         default_factory=dict, description="Risk events in the last 30 days by kind (fall, choking, …)"
     )
     notes: Text = Field(default="", max_length=2000)
-    corrects_id: WholeNumber | None = Field(default=None, description="The signed assessment this one corrects")
+    corrects_id: OptionalWholeNumber = Field(default=None, description="The signed assessment this one corrects")
     sign: Flag = Field(default=False, description="Sign at once (every item must be answered)")
 
 
@@ -80,15 +89,15 @@ class AssessmentPublic(SQLModel):
     flags: list[str]
     risk_events: dict[str, int]
     domain_scores: dict[str, int]
-    total: WholeNumber | None
+    total: OptionalWholeNumber
     level_by_score: str | None
     level: str | None
     rules_applied: list[str]
     notes: str
-    assessor_id: WholeNumber | None
-    corrects_id: WholeNumber | None
+    assessor_id: OptionalWholeNumber
+    corrects_id: OptionalWholeNumber
     signed_at: datetime | None
-    corrected_by_id: WholeNumber | None = PydanticField(
+    corrected_by_id: OptionalWholeNumber = PydanticField(
         default=None, description="A later assessment that corrects this one"
     )
 

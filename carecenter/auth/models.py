@@ -4,13 +4,13 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import WholeNumber, instant_field
+from carecenter.fields import OptionalWholeNumber, WholeNumber, instant_field
 
 
 class AuthSession(SQLModel, table=True):
     __tablename__ = "auth_session"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     staff_id: WholeNumber = Field(foreign_key="staff.id", index=True)
     created_at: datetime = instant_field()
@@ -23,7 +23,7 @@ class AuthSession(SQLModel, table=True):
 class LoginFailure(SQLModel, table=True):
     __tablename__ = "login_failure"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, index=True)
     client_addr: str = Field(max_length=64, index=True)
     at: datetime = instant_field(index=True)

@@ -8,7 +8,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Flag, Name, WholeNumber, created_at_field, enum_field
+from carecenter.fields import Flag, Name, OptionalFlag, OptionalWholeNumber, WholeNumber, created_at_field, enum_field
 from carecenter.updates import no_null_for_required_columns
 
 
@@ -51,7 +51,7 @@ class ServiceOffering(ServiceOfferingBase, table=True):
     __tablename__ = "service_offering"
     __table_args__ = (sa.UniqueConstraint("center_id", "code", name="uq_service_offering_center_id_code"),)
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     code: str = Field(max_length=30)
     created_at: datetime = created_at_field()
@@ -59,7 +59,7 @@ class ServiceOffering(ServiceOfferingBase, table=True):
 
 class ServiceOfferingCreate(ServiceOfferingBase):
     code: str = PydanticField(pattern=SERVICE_CODE, description="Lower-case letters, digits and _; never changes")
-    center_id: WholeNumber | None = Field(default=None, description="Admins only; others add to their own center")
+    center_id: OptionalWholeNumber = Field(default=None, description="Admins only; others add to their own center")
 
 
 class ServiceOfferingUpdate(SQLModel):
@@ -69,9 +69,9 @@ class ServiceOfferingUpdate(SQLModel):
     name_en: Name | None = Field(default=None, max_length=60)
     category: ServiceCategory | None = None
     unit: ServiceUnit | None = None
-    unit_price_fen: WholeNumber | None = Field(default=None, ge=0, le=10_000_000)
-    confirmation_required: Flag | None = None
-    active: Flag | None = None
+    unit_price_fen: OptionalWholeNumber = Field(default=None, ge=0, le=10_000_000)
+    confirmation_required: OptionalFlag = None
+    active: OptionalFlag = None
 
 
 class ServiceOfferingPublic(ServiceOfferingBase):

@@ -11,6 +11,7 @@ from carecenter.alerts.thresholds import Thresholds
 from carecenter.fields import (
     PHONE_MAX,
     Name,
+    OptionalWholeNumber,
     PhoneNumber,
     Text,
     TimeZoneName,
@@ -49,7 +50,7 @@ class CenterBase(SQLModel):
 
 
 class Center(CenterBase, table=True):
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     time_zone: str = Field(max_length=64)
     alert_thresholds: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, description="None: the defaults")
     created_at: datetime = created_at_field()
@@ -71,9 +72,9 @@ class CenterUpdate(SQLModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     alert_thresholds: Thresholds | None = None
-    welfare_visit_age: WholeNumber | None = Field(default=None, ge=60, le=120)
-    welfare_visit_days: WholeNumber | None = Field(default=None, ge=1, le=90)
-    photo_retention_days: WholeNumber | None = Field(default=None, ge=30, le=3650)
+    welfare_visit_age: OptionalWholeNumber = Field(default=None, ge=60, le=120)
+    welfare_visit_days: OptionalWholeNumber = Field(default=None, ge=1, le=90)
+    photo_retention_days: OptionalWholeNumber = Field(default=None, ge=30, le=3650)
     sms_provider: SmsProvider | None = None
     voice_provider: SmsProvider | None = None
     fallback_provider: SmsProvider | None = None

@@ -10,7 +10,16 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Flag, Text, TimeZoneName, WholeNumber, created_at_field, enum_field, instant_field
+from carecenter.fields import (
+    Flag,
+    OptionalWholeNumber,
+    Text,
+    TimeZoneName,
+    WholeNumber,
+    created_at_field,
+    enum_field,
+    instant_field,
+)
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
@@ -57,20 +66,20 @@ class DeviceBase(SQLModel):
     model: Text = Field(default="", max_length=64)
     protocol: DeviceProtocol = enum_field(default=DeviceProtocol.http, length=16)
     reporting_interval_seconds: WholeNumber = Field(default=300, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
-    resident_id: WholeNumber | None = Field(default=None, foreign_key="resident.id", index=True)
+    resident_id: OptionalWholeNumber = Field(default=None, foreign_key="resident.id", index=True)
 
 
 class Device(DeviceBase, table=True):
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     serial: str = Field(max_length=64, unique=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     key_hash: str = Field(max_length=64, unique=True)
     key_prefix: str = Field(max_length=12, description="Enough of the key to recognise it")
     key_rotated_at: datetime = instant_field()
     revoked_at: datetime | None = instant_field(default=None)
-    battery_pct: WholeNumber | None = None
+    battery_pct: OptionalWholeNumber = None
     last_seen_at: datetime | None = instant_field(default=None)
-    gateway_id: WholeNumber | None = Field(
+    gateway_id: OptionalWholeNumber = Field(
         default=None, foreign_key="device.id", index=True, description="The home gateway its readings come through"
     )
     created_at: datetime = created_at_field()
@@ -95,7 +104,7 @@ class Device(DeviceBase, table=True):
 
 
 class DeviceCreate(DeviceBase):
-    center_id: WholeNumber | None = Field(default=None, description="Admins only; others register in their own center")
+    center_id: OptionalWholeNumber = Field(default=None, description="Admins only; others register in their own center")
 
 
 class DeviceUpdate(SQLModel):
@@ -103,8 +112,8 @@ class DeviceUpdate(SQLModel):
 
     model: Text | None = Field(default=None, max_length=64)
     protocol: DeviceProtocol | None = None
-    reporting_interval_seconds: WholeNumber | None = Field(default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
-    resident_id: WholeNumber | None = None
+    reporting_interval_seconds: OptionalWholeNumber = Field(default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400)
+    resident_id: OptionalWholeNumber = None
 
 
 class DevicePublic(DeviceBase):
@@ -113,7 +122,7 @@ class DevicePublic(DeviceBase):
     key_prefix: str
     key_rotated_at: datetime
     revoked_at: datetime | None
-    battery_pct: WholeNumber | None
+    battery_pct: OptionalWholeNumber
     last_seen_at: datetime | None
     connected_at: datetime | None
     disconnected_at: datetime | None
@@ -148,7 +157,7 @@ class DeviceCommand(SQLModel, table=True):
 
     __tablename__ = "device_command"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     device_id: WholeNumber = Field(foreign_key="device.id", index=True)
     center_id: WholeNumber = Field(foreign_key="center.id")
     kind: CommandKind = enum_field()
@@ -163,7 +172,7 @@ class DeviceCommand(SQLModel, table=True):
 
 class DeviceCommandIn(SQLModel):
     kind: CommandKind
-    seconds: WholeNumber | None = Field(
+    seconds: OptionalWholeNumber = Field(
         default=None, ge=MIN_REPORTING_INTERVAL_SECONDS, le=86_400, description="upload_interval only"
     )
 
@@ -213,7 +222,7 @@ class DeviceMedia(SQLModel, table=True):
 
     __tablename__ = "device_media"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     device_id: WholeNumber = Field(
         foreign_key="device.id", index=True, ondelete="CASCADE"
     )  # removing a device removes them
@@ -262,7 +271,7 @@ class DeviceProfileBase(SQLModel):
         description='The protocol\'s alarm codes and what each means, e.g. {"bit:16": "sos"} or {"alarm:1": "sos"}',
     )
     reports_falls: Flag = True
-    silent_after_minutes: WholeNumber | None = Field(
+    silent_after_minutes: OptionalWholeNumber = Field(
         default=None, ge=1, le=7 * 24 * 60, description="Silent after this long quiet; unset: the center's rule"
     )
 
@@ -271,7 +280,7 @@ class DeviceProfile(DeviceProfileBase, table=True):
     __tablename__ = "device_profile"
     __table_args__ = (sa.UniqueConstraint("protocol", "model"),)
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     updated_at: datetime = instant_field()
     updated_by: str = Field(default="", max_length=64)
 
@@ -281,7 +290,7 @@ class DeviceProfileIn(DeviceProfileBase):
 
 
 class DeviceProfilePublic(DeviceProfileBase):
-    id: WholeNumber | None = Field(description="None: the protocol's built-in default, not yet edited")
+    id: OptionalWholeNumber = Field(description="None: the protocol's built-in default, not yet edited")
     updated_at: datetime | None
     updated_by: str
 
@@ -296,7 +305,7 @@ class DeviceProfileForm(SQLModel):
     clock_zone: TimeZoneName = Field(default="Asia/Shanghai", max_length=64)
     alarm_codes: str = Field(default="", max_length=4000)
     reports_falls: Flag = True
-    silent_after_minutes: WholeNumber | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    silent_after_minutes: OptionalWholeNumber = Field(default=None, ge=1, le=7 * 24 * 60)
 
     def profile(self) -> DeviceProfileIn:
         """The profile the API takes; ValidationError (on `alarm_codes`) for a line that is not `code=meaning`."""

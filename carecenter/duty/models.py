@@ -5,14 +5,14 @@ from datetime import datetime
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Instant, Text, WholeNumber, created_at_field, instant_field
+from carecenter.fields import Instant, OptionalWholeNumber, Text, WholeNumber, created_at_field, instant_field
 from carecommon.i18n import N_
 
 
 class DutyShift(SQLModel, table=True):
     __tablename__ = "duty_shift"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     name: str = Field(default="", max_length=40)
     starts_at: datetime = instant_field(index=True)
@@ -32,7 +32,7 @@ class DutyShiftCreate(SQLModel):
     starts_at: Instant
     ends_at: Instant
     staff_ids: list[int] = Field(min_length=1, max_length=50)
-    center_id: WholeNumber | None = Field(default=None, description="Admins only")
+    center_id: OptionalWholeNumber = Field(default=None, description="Admins only")
 
     @model_validator(mode="after")
     def _order(self) -> "DutyShiftCreate":

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import WholeNumber, instant_field
+from carecenter.fields import OptionalWholeNumber, WholeNumber, instant_field
 
 
 class FamilyLink(SQLModel, table=True):
@@ -12,11 +12,11 @@ class FamilyLink(SQLModel, table=True):
 
     __tablename__ = "family_link"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id")
     resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
     contact_id: WholeNumber = Field(foreign_key="family_contact.id", index=True)
-    created_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    created_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     created_at: datetime = instant_field()
     expires_at: datetime = instant_field()
     revoked_at: datetime | None = instant_field(default=None)
@@ -38,7 +38,7 @@ class WeChatBinding(SQLModel, table=True):
 
     __tablename__ = "wechat_binding"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     contact_id: WholeNumber = Field(foreign_key="family_contact.id", index=True, ondelete="CASCADE")
     openid: str = Field(max_length=64)
     created_at: datetime = instant_field()

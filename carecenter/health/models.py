@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import WholeNumber, instant_field
+from carecenter.fields import OptionalWholeNumber, instant_field
 
 
 class ProcessBeat(SQLModel, table=True):
@@ -25,7 +25,7 @@ class SweepRun(SQLModel, table=True):
     __tablename__ = "sweep_run"
 
     job_id: str = Field(primary_key=True, max_length=40)
-    interval_seconds: WholeNumber | None = None  # None: a nightly job (not watched for lateness)
+    interval_seconds: OptionalWholeNumber = None  # None: a nightly job (not watched for lateness)
     started_at: datetime = instant_field()
     finished_at: datetime | None = instant_field(default=None)
     seconds: float | None = None

@@ -10,7 +10,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from carecenter.db import UTCDateTime
-from carecenter.fields import Instant, WholeNumber
+from carecenter.fields import Instant, OptionalWholeNumber, WholeNumber
 from carecommon.i18n import N_
 
 
@@ -36,29 +36,29 @@ class Reading(SQLModel, table=True):
 
     __table_args__ = (sa.Index("ix_reading_resident_recorded", "resident_id", "recorded_at"),)
 
-    id: WholeNumber | None = SQLField(
+    id: OptionalWholeNumber = SQLField(
         default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     )
     # The device and center as the check-in writer resolved them (no foreign keys: see migration 0011).
-    device_id: WholeNumber | None = None
-    resident_id: WholeNumber | None = SQLField(default=None, foreign_key="resident.id")
+    device_id: OptionalWholeNumber = None
+    resident_id: OptionalWholeNumber = SQLField(default=None, foreign_key="resident.id")
     center_id: WholeNumber
     event_id: str = SQLField(max_length=64)
     kind: str = SQLField(max_length=16)
     source: str = SQLField(default="device", max_length=10, description="device or visit")
     recorded_at: datetime = SQLField(sa_type=UTCDateTime)
     received_at: datetime = SQLField(sa_type=UTCDateTime)
-    heart_rate: WholeNumber | None = None
-    spo2: WholeNumber | None = None
-    systolic: WholeNumber | None = None
-    diastolic: WholeNumber | None = None
+    heart_rate: OptionalWholeNumber = None
+    spo2: OptionalWholeNumber = None
+    systolic: OptionalWholeNumber = None
+    diastolic: OptionalWholeNumber = None
     temperature: float | None = None
     blood_glucose: float | None = None
-    steps: WholeNumber | None = None
+    steps: OptionalWholeNumber = None
     latitude: float | None = None
     longitude: float | None = None
     accuracy_m: float | None = None
-    battery_pct: WholeNumber | None = None
+    battery_pct: OptionalWholeNumber = None
 
 
 class ReadingKey(SQLModel, table=True):
@@ -138,8 +138,8 @@ class CheckinResult(StrEnum):
 class CheckinAnswer(BaseModel):
     result: CheckinResult
     event_id: str | None = None
-    reading_id: WholeNumber | None = None
-    alert_id: WholeNumber | None = Field(default=None, description="The alert this reading opened or joined")
+    reading_id: OptionalWholeNumber = None
+    alert_id: OptionalWholeNumber = Field(default=None, description="The alert this reading opened or joined")
     reason: str | None = None
 
 
@@ -162,20 +162,20 @@ class BatchAnswer(BaseModel):
 
 class ReadingPublic(SQLModel):
     id: WholeNumber
-    device_id: WholeNumber | None
-    resident_id: WholeNumber | None
+    device_id: OptionalWholeNumber
+    resident_id: OptionalWholeNumber
     event_id: str
     kind: str
     source: str
     recorded_at: datetime
-    heart_rate: WholeNumber | None
-    spo2: WholeNumber | None
-    systolic: WholeNumber | None
-    diastolic: WholeNumber | None
+    heart_rate: OptionalWholeNumber
+    spo2: OptionalWholeNumber
+    systolic: OptionalWholeNumber
+    diastolic: OptionalWholeNumber
     temperature: float | None
     blood_glucose: float | None
-    steps: WholeNumber | None
+    steps: OptionalWholeNumber
     latitude: float | None
     longitude: float | None
     accuracy_m: float | None
-    battery_pct: WholeNumber | None
+    battery_pct: OptionalWholeNumber

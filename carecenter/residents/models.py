@@ -16,6 +16,8 @@ from carecenter.fields import (
     LocalTime,
     Name,
     NationalId,
+    OptionalFlag,
+    OptionalWholeNumber,
     PhoneNumber,
     Text,
     WholeNumber,
@@ -118,7 +120,7 @@ class ResidentBase(SQLModel):
     consent_service_photos: Flag = Field(
         default=False, description="Care workers may photograph the services given, as proof (kept for a set time)"
     )
-    primary_worker_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    primary_worker_id: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     daily_ok_checkin: Flag = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
     watch_removed_alert: Flag = Field(default=False, description="Alert the center when the watch is taken off")
     access_notes: Text = Field(
@@ -127,7 +129,7 @@ class ResidentBase(SQLModel):
 
 
 class Resident(ResidentBase, table=True):
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     national_id: str | None = Field(default=None, max_length=18)
     alert_thresholds: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
@@ -135,7 +137,7 @@ class Resident(ResidentBase, table=True):
 
 
 class ResidentCreate(ResidentBase):
-    center_id: WholeNumber | None = Field(default=None, description="Admins only; others create in their own center")
+    center_id: OptionalWholeNumber = Field(default=None, description="Admins only; others create in their own center")
     national_id: NationalId | None = Field(default=None, max_length=18)
     alert_thresholds: ThresholdOverrides | None = None
     coordinate_system: CoordinateSystem = COORDINATE_SYSTEM_FIELD
@@ -166,17 +168,17 @@ class ResidentUpdate(SQLModel):
     allergies: Text | None = Field(default=None, max_length=500)
     medications: Text | None = Field(default=None, max_length=1000)
     mobility: Mobility | None = None
-    dementia: Flag | None = None
-    wander_risk: Flag | None = None
+    dementia: OptionalFlag = None
+    wander_risk: OptionalFlag = None
     notes: Text | None = Field(default=None, max_length=4000)
     status: ResidentStatus | None = None
-    consent_health_data: Flag | None = None
-    consent_location_data: Flag | None = None
-    consent_family_sharing: Flag | None = None
-    consent_service_photos: Flag | None = None
-    primary_worker_id: WholeNumber | None = None
-    daily_ok_checkin: Flag | None = None
-    watch_removed_alert: Flag | None = None
+    consent_health_data: OptionalFlag = None
+    consent_location_data: OptionalFlag = None
+    consent_family_sharing: OptionalFlag = None
+    consent_service_photos: OptionalFlag = None
+    primary_worker_id: OptionalWholeNumber = None
+    daily_ok_checkin: OptionalFlag = None
+    watch_removed_alert: OptionalFlag = None
     access_notes: Text | None = Field(default=None, max_length=500)
     alert_thresholds: ThresholdOverrides | None = None
     coordinate_system: CoordinateSystem = COORDINATE_SYSTEM_FIELD
@@ -206,7 +208,7 @@ class ResidentSummary(SQLModel):
     care_level: CareLevel
     living_situation: LivingSituation
     status: ResidentStatus
-    primary_worker_id: WholeNumber | None
+    primary_worker_id: OptionalWholeNumber
 
 
 class ResidentPublic(ResidentBase):
@@ -262,7 +264,7 @@ def check_quiet_hours(start: time | None, end: time | None) -> None:
 class FamilyContact(FamilyContactBase, table=True):
     __tablename__ = "family_contact"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
     created_at: datetime = created_at_field()
     wechat_openid: str | None = Field(default=None, max_length=64, index=True, description="Bound by QR code")
@@ -288,14 +290,14 @@ class FamilyContactUpdate(SQLModel):
     relation: Relation | None = None
     phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
     language: Language | None = None
-    priority: WholeNumber | None = Field(default=None, ge=1, le=99)
-    is_emergency_contact: Flag | None = None
+    priority: OptionalWholeNumber = Field(default=None, ge=1, le=99)
+    is_emergency_contact: OptionalFlag = None
     sms_opt_in: SmsOptIn | None = Field(default=None, description=OPT_IN_DESCRIPTION)
     quiet_hours_start: LocalTime | None = None
     quiet_hours_end: LocalTime | None = None
-    visit_updates: Flag | None = None
-    wechat_alerts: Flag | None = None
-    wechat_visits: Flag | None = None
+    visit_updates: OptionalFlag = None
+    wechat_alerts: OptionalFlag = None
+    wechat_visits: OptionalFlag = None
 
 
 class FamilyContactPublic(FamilyContactBase):
@@ -303,6 +305,6 @@ class FamilyContactPublic(FamilyContactBase):
     resident_id: WholeNumber
     sms_opt_in: SmsOptIn = Field(description=OPT_IN_DESCRIPTION)
     unreachable_at: datetime | None = Field(description="When the SMS provider found the number unusable")
-    unreachable_code: WholeNumber | None
+    unreachable_code: OptionalWholeNumber
     wechat_bound: Flag = Field(default=False, description="A WeChat account is bound (by the family's QR scan)")
     wechat_bound_at: datetime | None = None

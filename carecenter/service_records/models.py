@@ -7,7 +7,16 @@ from pydantic import Field as PydanticField
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Day, Flag, Text, WholeNumber, created_at_field, instant_field
+from carecenter.fields import (
+    Day,
+    Flag,
+    OptionalFlag,
+    OptionalWholeNumber,
+    Text,
+    WholeNumber,
+    created_at_field,
+    instant_field,
+)
 from carecommon.i18n import N_
 
 MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"  # 2000-01 … 2099-12
@@ -23,10 +32,10 @@ class ServiceRecord(SQLModel, table=True):
         sa.Index("ix_service_record_resident_month", "resident_id", "month"),
     )
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id")
     resident_id: WholeNumber = Field(foreign_key="resident.id")
-    visit_id: WholeNumber | None = Field(default=None, foreign_key="visit.id", index=True)
+    visit_id: OptionalWholeNumber = Field(default=None, foreign_key="visit.id", index=True)
     service_code: str = Field(max_length=30)
     category: str = Field(max_length=20)
     unit: str = Field(max_length=10)
@@ -35,7 +44,7 @@ class ServiceRecord(SQLModel, table=True):
     not_delivered_reason: str | None = Field(default=None, max_length=300)
     service_on: date = Field(description="The local day the service was given")
     month: str = Field(max_length=7, description="The month it is reported in (YYYY-MM)")
-    worker_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    worker_id: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     checked_in_at: datetime | None = instant_field(default=None)
     checked_out_at: datetime | None = instant_field(default=None)
     check_in_distance_m: float | None = None
@@ -46,11 +55,11 @@ class ServiceRecord(SQLModel, table=True):
     subsidy_fen: WholeNumber = 0
     resident_fen: WholeNumber = 0
     eligibility_group: str | None = Field(default=None, max_length=20)
-    subsidy_rule_id: WholeNumber | None = Field(default=None, foreign_key="subsidy_rule.id")
+    subsidy_rule_id: OptionalWholeNumber = Field(default=None, foreign_key="subsidy_rule.id")
     bulk_batch: str | None = Field(default=None, max_length=40, description="Meals recorded together")
-    adjusts_id: WholeNumber | None = Field(default=None, foreign_key="service_record.id")
+    adjusts_id: OptionalWholeNumber = Field(default=None, foreign_key="service_record.id")
     adjustment_reason: str | None = Field(default=None, max_length=300)
-    recorded_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    recorded_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     created_at: datetime = created_at_field()
 
 
@@ -58,7 +67,7 @@ class ServiceRecordPublic(SQLModel):
     id: WholeNumber
     center_id: WholeNumber
     resident_id: WholeNumber
-    visit_id: WholeNumber | None
+    visit_id: OptionalWholeNumber
     service_code: str
     category: str
     unit: str
@@ -67,7 +76,7 @@ class ServiceRecordPublic(SQLModel):
     not_delivered_reason: str | None
     service_on: date
     month: str
-    worker_id: WholeNumber | None
+    worker_id: OptionalWholeNumber
     checked_in_at: datetime | None
     checked_out_at: datetime | None
     check_in_distance_m: float | None
@@ -78,9 +87,9 @@ class ServiceRecordPublic(SQLModel):
     subsidy_fen: WholeNumber
     resident_fen: WholeNumber
     eligibility_group: str | None
-    subsidy_rule_id: WholeNumber | None
+    subsidy_rule_id: OptionalWholeNumber
     bulk_batch: str | None
-    adjusts_id: WholeNumber | None
+    adjusts_id: OptionalWholeNumber
     adjustment_reason: str | None
 
 
@@ -94,12 +103,12 @@ class BulkMeals(SQLModel):
     batch_id: str | None = PydanticField(
         default=None, pattern=r"^[A-Za-z0-9_-]{8,40}$", description="Sent again with the same id, nothing is doubled"
     )
-    center_id: WholeNumber | None = Field(default=None, description="Admins only")
+    center_id: OptionalWholeNumber = Field(default=None, description="Admins only")
 
 
 class RecordAdjustment(SQLModel):
     quantity: float | None = Field(default=None, ge=0, le=1000)
-    delivered: Flag | None = None
+    delivered: OptionalFlag = None
     not_delivered_reason: Text | None = Field(default=None, max_length=300)
     reason: Text = Field(min_length=3, max_length=300)
 
@@ -114,10 +123,10 @@ class MonthClose(SQLModel, table=True):
     __tablename__ = "month_close"
     __table_args__ = (sa.UniqueConstraint("center_id", "month", name="uq_month_close_center_id_month"),)
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id")
     month: str = Field(max_length=7)
-    closed_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    closed_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     closed_at: datetime = instant_field()
 
 
@@ -125,4 +134,4 @@ class MonthClosePublic(SQLModel):
     center_id: WholeNumber
     month: str
     closed_at: datetime
-    closed_by: WholeNumber | None
+    closed_by: OptionalWholeNumber

@@ -10,7 +10,17 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import PHONE_MAX, Flag, Name, PhoneNumber, WholeNumber, created_at_field, enum_field
+from carecenter.fields import (
+    PHONE_MAX,
+    Flag,
+    Name,
+    OptionalFlag,
+    OptionalWholeNumber,
+    PhoneNumber,
+    WholeNumber,
+    created_at_field,
+    enum_field,
+)
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
@@ -59,13 +69,13 @@ class StaffBase(SQLModel):
     name: Name = Field(max_length=64)
     phone: PhoneNumber = Field(max_length=PHONE_MAX)
     role: Role = enum_field(default=Role.care_worker)
-    center_id: WholeNumber | None = Field(default=None, foreign_key="center.id", index=True)
+    center_id: OptionalWholeNumber = Field(default=None, foreign_key="center.id", index=True)
     active: Flag = True
     language: Language = enum_field(default=Language.zh_CN, length=8)
 
 
 class Staff(StaffBase, table=True):
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     username: str = Field(max_length=32, unique=True)
     password_hash: str = Field(max_length=255)
     created_at: datetime = created_at_field()
@@ -82,8 +92,8 @@ class StaffUpdate(SQLModel):
     name: Name | None = Field(default=None, max_length=64)
     phone: PhoneNumber | None = Field(default=None, max_length=PHONE_MAX)
     role: Role | None = None
-    center_id: WholeNumber | None = None
-    active: Flag | None = None
+    center_id: OptionalWholeNumber = None
+    active: OptionalFlag = None
     language: Language | None = None
     password: Password | None = Field(default=None, max_length=128)
 

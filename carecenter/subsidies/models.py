@@ -8,7 +8,7 @@ from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from carecenter.catalogue.models import ServiceCategory
-from carecenter.fields import Day, Text, WholeNumber, created_at_field, enum_field
+from carecenter.fields import Day, OptionalWholeNumber, Text, WholeNumber, created_at_field, enum_field
 from carecommon.i18n import N_
 
 
@@ -34,10 +34,10 @@ class EligibilityBase(SQLModel):
 
 
 class Eligibility(EligibilityBase, table=True):
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
-    created_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    created_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     created_at: datetime = created_at_field()
 
 
@@ -61,7 +61,7 @@ class SubsidyRuleBase(SQLModel):
     group: EligibilityGroup = enum_field(length=20)
     category: ServiceCategory | None = Field(default=None, sa_type=sa.String(20), description="None: every category")
     share_percent: WholeNumber = Field(ge=0, le=100, description="How much of the price the subsidy pays")
-    monthly_cap_fen: WholeNumber | None = Field(
+    monthly_cap_fen: OptionalWholeNumber = Field(
         default=None, ge=0, description="At most this much per resident and month under this rule (fen)"
     )
     starts_on: Day
@@ -71,13 +71,13 @@ class SubsidyRuleBase(SQLModel):
 class SubsidyRule(SubsidyRuleBase, table=True):
     __tablename__ = "subsidy_rule"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     created_at: datetime = created_at_field()
 
 
 class SubsidyRuleCreate(SubsidyRuleBase):
-    center_id: WholeNumber | None = Field(default=None, description="Admins only; others add to their own center")
+    center_id: OptionalWholeNumber = Field(default=None, description="Admins only; others add to their own center")
 
     @model_validator(mode="after")
     def _dates(self) -> "SubsidyRuleCreate":

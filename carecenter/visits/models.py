@@ -10,7 +10,18 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.fields import Day, Flag, Instant, LocalTime, Text, WholeNumber, created_at_field, instant_field
+from carecenter.fields import (
+    Day,
+    Flag,
+    Instant,
+    LocalTime,
+    OptionalFlag,
+    OptionalWholeNumber,
+    Text,
+    WholeNumber,
+    created_at_field,
+    instant_field,
+)
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 
@@ -30,7 +41,7 @@ class Recurrence(BaseModel):
     """Weekdays (0 = Monday) at a local time, or every N days from the start date."""
 
     weekdays: list[int] | None = PydanticField(default=None, description="0 = Monday … 6 = Sunday")
-    every_n_days: WholeNumber | None = PydanticField(default=None, ge=1, le=90)
+    every_n_days: OptionalWholeNumber = PydanticField(default=None, ge=1, le=90)
     start_time: LocalTime = PydanticField(description="Local time in the center's time zone")
     duration_minutes: WholeNumber = PydanticField(default=60, ge=10, le=8 * 60)
 
@@ -68,7 +79,7 @@ class PlannedMedication(BaseModel):
 class CarePlanBase(SQLModel):
     resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
     services: list[str] = Field(sa_type=sa.JSON, description="From the center's list of services")
-    preferred_worker_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    preferred_worker_id: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     starts_on: Day
     ends_on: Day | None = None
     notes: Text = Field(default="", max_length=1000)
@@ -77,7 +88,7 @@ class CarePlanBase(SQLModel):
 class CarePlan(CarePlanBase, table=True):
     __tablename__ = "care_plan"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     recurrence: dict[str, Any] = Field(sa_type=sa.JSON)
     medications: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
@@ -104,10 +115,10 @@ class CarePlanUpdate(SQLModel):
     services: list[str] | None = None
     recurrence: Recurrence | None = None
     medications: list[PlannedMedication] | None = Field(default=None, max_length=20)
-    preferred_worker_id: WholeNumber | None = None
+    preferred_worker_id: OptionalWholeNumber = None
     ends_on: Day | None = None
     notes: Text | None = Field(default=None, max_length=1000)
-    active: Flag | None = None
+    active: OptionalFlag = None
 
 
 class CarePlanPublic(CarePlanBase):
@@ -125,11 +136,11 @@ class Visit(SQLModel, table=True):
         sa.Index("ix_visit_status_start", "status", "scheduled_start"),
     )
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
-    care_plan_id: WholeNumber | None = Field(default=None, foreign_key="care_plan.id")
-    worker_id: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    care_plan_id: OptionalWholeNumber = Field(default=None, foreign_key="care_plan.id")
+    worker_id: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     scheduled_start: datetime = instant_field()
     scheduled_end: datetime = instant_field()
     status: str = Field(default=VisitStatus.scheduled, max_length=15)
@@ -167,8 +178,8 @@ class VisitPublic(SQLModel):
     id: WholeNumber
     center_id: WholeNumber
     resident_id: WholeNumber
-    care_plan_id: WholeNumber | None
-    worker_id: WholeNumber | None
+    care_plan_id: OptionalWholeNumber
+    worker_id: OptionalWholeNumber
     scheduled_start: datetime
     scheduled_end: datetime
     status: str
@@ -197,7 +208,7 @@ class VisitPublic(SQLModel):
 
 class AdHocVisit(SQLModel):
     resident_id: WholeNumber
-    worker_id: WholeNumber | None = None
+    worker_id: OptionalWholeNumber = None
     scheduled_start: Instant
     duration_minutes: WholeNumber = Field(default=60, ge=10, le=8 * 60)
     services: list[str] = Field(default_factory=lambda: ["health_check"])
@@ -213,7 +224,7 @@ class Position(SQLModel):
 
 
 class AssignRequest(SQLModel):
-    worker_id: WholeNumber | None = Field(description="None: unassign")
+    worker_id: OptionalWholeNumber = Field(description="None: unassign")
 
 
 class CancelRequest(SQLModel):
@@ -257,9 +268,9 @@ class ConcernRequest(SQLModel):
 
 
 class VisitVitals(SQLModel):
-    systolic: WholeNumber | None = Field(default=None, ge=40, le=300)
-    diastolic: WholeNumber | None = Field(default=None, ge=20, le=200)
-    heart_rate: WholeNumber | None = Field(default=None, ge=20, le=250)
+    systolic: OptionalWholeNumber = Field(default=None, ge=40, le=300)
+    diastolic: OptionalWholeNumber = Field(default=None, ge=20, le=200)
+    heart_rate: OptionalWholeNumber = Field(default=None, ge=20, le=250)
     temperature: float | None = Field(default=None, ge=30, le=45)
     blood_glucose: float | None = Field(default=None, ge=1, le=40, description="mmol/L")
 
@@ -276,13 +287,13 @@ class ScheduleDay(BaseModel):
 
 
 class WorkerSchedule(BaseModel):
-    worker_id: WholeNumber | None
+    worker_id: OptionalWholeNumber
     worker_name: str
     days: list[ScheduleDay]
 
 
 class VisitStats(BaseModel):
-    center_id: WholeNumber | None
+    center_id: OptionalWholeNumber
     since: date
     until: date
     planned: WholeNumber
@@ -300,7 +311,7 @@ class VisitPhoto(SQLModel, table=True):
 
     __tablename__ = "visit_photo"
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     visit_id: WholeNumber = Field(foreign_key="visit.id", index=True)
     resident_id: WholeNumber = Field(foreign_key="resident.id")
@@ -309,7 +320,7 @@ class VisitPhoto(SQLModel, table=True):
     height: WholeNumber
     size_bytes: WholeNumber
     taken_at: datetime = instant_field(description="On the device")
-    uploaded_by: WholeNumber | None = Field(default=None, foreign_key="staff.id")
+    uploaded_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     recorded_offline: Flag = False
     created_at: datetime = instant_field()
     deleted_at: datetime | None = instant_field(default=None)
@@ -332,11 +343,11 @@ class ClientAction(SQLModel, table=True):
     __tablename__ = "client_action"
     __table_args__ = (sa.UniqueConstraint("staff_id", "key", name="uq_client_action_staff_id_key"),)
 
-    id: WholeNumber | None = Field(default=None, primary_key=True)
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
     staff_id: WholeNumber = Field(foreign_key="staff.id")
     key: str = Field(max_length=64)
     kind: str = Field(max_length=20)
-    visit_id: WholeNumber | None = Field(default=None, foreign_key="visit.id")
+    visit_id: OptionalWholeNumber = Field(default=None, foreign_key="visit.id")
     result: str = Field(max_length=20, description="done, conflict or refused")
     message: str = Field(default="", max_length=500)
     received_at: datetime = instant_field()

@@ -229,8 +229,8 @@ def test_a_boolean_is_true_or_false_and_a_whole_number_is_a_number(
     offering = client.post("/api/v1/services", json=body | {"unit_price_fen": 5000}, headers=headers)
     assert offering.status_code == 201, offering.text
     service_url = f"/api/v1/services/{offering.json()['id']}"
-    for wrong in (0, 1):
-        assert client.patch(service_url, json={"active": wrong}, headers=headers).status_code == 422
+    for number in (0, 1):
+        assert client.patch(service_url, json={"active": number}, headers=headers).status_code == 422
     assert client.patch(service_url, json={"active": False}, headers=headers).json()["active"] is False
 
     action = {
