@@ -160,27 +160,37 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
     low, high = sorted([first.resident_id, second.resident_id])
     batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
     other = db.connect()
-    other_tx = other.begin()
-    lock = "SELECT id FROM resident WHERE id = :id FOR UPDATE"
-    other.execute(sa.text(lock), {"id": high})  # the writer will lock `low`, then wait for `high`
-    pending = [
-        _Pending(key, None, [reading(f"d{n}", clock)], clock.now) for n, key in enumerate([first_key, second_key])
-    ]
-    for p in pending:
-        batcher._queue.put(p)
-    batcher._ensure_running()
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-    deadline = time.monotonic() + 10
-    with db.connect() as watcher:
-        while watcher.execute(sa.text(waiting)).scalar_one() == 0:
-            assert time.monotonic() < deadline, "the writer never waited for the resident"
-            time.sleep(0.05)
-    # The writer waited first, so after deadlock_timeout (1 s) PostgreSQL aborts the writer's transaction.
-    other.execute(sa.text(lock), {"id": low})
-    other_tx.commit()
-    other.close()
-    answers = [waited(p).result(timeout=30)[0] for p in pending]
-    batcher.stop()
+    # Whatever happens below, the lock is let go: a test that fails holding it would leave the
+    # writer, and the next test's cleanup, waiting for ever.
+    try:
+        other_tx = other.begin()
+        lock = "SELECT id FROM resident WHERE id = :id FOR UPDATE"
+        other.execute(sa.text(lock), {"id": high})  # the writer will lock `low`, then wait for `high`
+        pending = [
+            _Pending(key, None, [reading(f"d{n}", clock)], clock.now) for n, key in enumerate([first_key, second_key])
+        ]
+        for p in pending:
+            batcher._queue.put(p)
+        batcher._ensure_running()
+        # A backend of this database waiting for a lock: the writer (other workers' databases run too).
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        deadline = time.monotonic() + 30
+        with db.connect() as watcher:
+            while watcher.execute(sa.text(waiting)).scalar_one() == 0:
+                assert time.monotonic() < deadline, "the writer never waited for the resident"
+                time.sleep(0.05)
+        # The writer waited first, so after deadlock_timeout (1 s) PostgreSQL aborts the writer's transaction.
+        other.execute(sa.text(lock), {"id": low})
+        other_tx.commit()
+    finally:
+        other.close()  # rolls back whatever is still open
+    try:
+        answers = [waited(p).result(timeout=30)[0] for p in pending]
+    finally:
+        batcher.stop()
     assert [a.result for a in answers] == ["accepted", "accepted"]
     assert session.exec(select(func.count()).select_from(Reading)).one() == 2
 
