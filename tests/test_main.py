@@ -148,7 +148,7 @@ def test_serve_with_workers_shares_the_port_and_one_process_leads_the_scheduler(
     server = start_server(url, twilio, workers=2, extra_env={"CARECENTER_SCHEDULER_ENABLED": "true"})
     leaders: dict[str, float] = {}
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # both processes answer: on a loaded machine the second comes late
         while len(leaders) < 2 and time.monotonic() < deadline:
             text = httpx.get(f"{server.url}/metrics").text  # a new connection each time: either worker takes it
             for process, value in re.findall(r'^carecenter_scheduler_leader\{process="([^"]+)"\} (\S+)$', text, re.M):
@@ -226,6 +226,12 @@ def _free_port() -> int:
         return port
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system time of a running process (Linux /proc: fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, database_url: str) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("the demo's embedded path is SQLite")
@@ -244,14 +250,18 @@ def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, databa
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        while time.monotonic() - started < 30:
+        while time.monotonic() - started < 120:
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
         else:
-            pytest.fail("the demo did not answer /readyz within 30 s")
+            pytest.fail("the demo did not answer /readyz within 120 s")
+        # A newcomer's machine is idle: 30 s of the clock. Beside the suite's other workers (they
+        # share the cores) the clock says little, so the demo's own work is measured: its CPU time.
+        took = time.monotonic() - started if not os.environ.get("PYTEST_XDIST_WORKER") else _cpu_seconds(server.pid)
+        assert took < 30, f"the demo took {took:.1f} s to serve"
         token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "manager", "password": DEMO_PASSWORD}).json()
         centers = httpx.get(f"{base}/api/v1/centers", headers={"Authorization": f"Bearer {token['access_token']}"})
         assert [c["town"] for c in centers.json()["items"]] == ["长阳镇"]
