@@ -283,8 +283,9 @@ class Dispatcher:
 
     def _send_one(self, message: Claimed, now: datetime) -> Outcome:
         provider = message.provider or self.sender.name
+        text = self._text(message)
         try:
-            result = self._hand_over(message, provider, now)
+            result = self._hand_over(message, provider, now, text)
         except SendError as exc:
             return self._record_failure(message, exc, now, provider)
         except Exception as exc:  # a sender bug must not stop the dispatcher or lose the row
@@ -292,9 +293,9 @@ class Dispatcher:
             return self._record_failure(
                 message, SendError(Verdict.retry, f"sender error: {exc!r}"[:200]), now, provider
             )
-        return self._record_sent(message, result, now, provider)
+        return self._record_sent(message, result, now, provider, text)
 
-    def _hand_over(self, message: Claimed, provider: str, now: datetime) -> SendResult:
+    def _hand_over(self, message: Claimed, provider: str, now: datetime, text: str) -> SendResult:
         """To the row's provider: a template provider gets the kind, its parameters and the approved
         template; Twilio and the console the text (a call: TwiML whose key comes back to our webhook)."""
         sender = self.senders.get(provider)
@@ -315,7 +316,6 @@ class Dispatcher:
             if capped is not None:
                 raise SendError(Verdict.throttled, f"throttled here: {capped}")
         base = self.public_url or ""
-        text = self._text(message)
         if isinstance(sender, TemplateSender):
             kind = kind_of(message.kind)
             params = message.params or {}
@@ -376,7 +376,9 @@ class Dispatcher:
         with self._templates_lock:
             self._templates_read_at = datetime.min.replace(tzinfo=self._templates_read_at.tzinfo)
 
-    def _record_sent(self, message: Claimed, result: SendResult, now: datetime, provider: str) -> Outcome:
+    def _record_sent(self, message: Claimed, result: SendResult, now: datetime, provider: str, text: str) -> Outcome:
+        """Sent: the row keeps the provider's id and the words as they went out (put into words at
+        send time, with this server's public URL: the log shows what the recipient got)."""
         outbox = SmsMessage.__table__  # type: ignore[attr-defined]
         with self.turns.writing(), self.engine.begin() as conn:  # Core, not the ORM: runs for every message sent
             conn.execute(
@@ -387,6 +389,7 @@ class Dispatcher:
                     provider_sid=result.provider_sid,
                     provider=provider,
                     template_code=result.template_code,
+                    body=text,
                     sent_at=now,
                     lease_expires_at=None,
                     error_code=None,
