@@ -147,6 +147,9 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     problems = settings.production_problems()
     if problems:
@@ -163,7 +166,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return _fail("--workers needs PostgreSQL: SQLite takes one writer at a time; run one process")
     if device_services(settings):
         print("note: with --workers the device listeners and MQTT run in their own process: python main.py gateway")
-    config = uvicorn.Config("main:app_factory", factory=True, workers=args.workers, **options)
+    # uvicorn restarts a worker that does not answer its health check within 5 s; a worker still
+    # importing and building the app on a busy machine is not dead (it was killed in a loop).
+    config = uvicorn.Config(
+        "main:app_factory",
+        factory=True,
+        workers=args.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **options,
+    )
     Multiprocess(config, sockets=[listening_socket(args.host, args.port)]).run()
     return 0
 

@@ -297,13 +297,16 @@ def log_file(name: str) -> Path:
     return LOG_DIR / f"{name}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:4]}.log"
 
 
+READY_SECONDS = 60  # a server starting beside a test suite's other workers
+
+
 def _launch(name: str, arguments: list[str], env: dict[str, str], port: int) -> Server:
     """`python ARGUMENTS` in the project root, once it answers /readyz on `port`; its output to a file."""
     base = f"http://127.0.0.1:{port}"
     log = log_file(name)
     with log.open("wb") as output:
         process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=env, stdout=output, stderr=output)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
@@ -314,7 +317,8 @@ def _launch(name: str, arguments: list[str], env: dict[str, str], port: int) -> 
             time.sleep(0.1)
     process.kill()
     tail = log.read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"{' '.join(arguments)} did not become ready within 30 s; its log ({log}) ends:\n{tail}")
+    command = " ".join(arguments)
+    raise RuntimeError(f"{command} did not become ready within {READY_SECONDS} s; its log ({log}) ends:\n{tail}")
 
 
 def now() -> datetime:
