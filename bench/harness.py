@@ -1,6 +1,7 @@
 """A real server process for the benchmarks: its own database, a fake Twilio API, seeded data."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -305,7 +306,11 @@ def _launch(name: str, arguments: list[str], env: dict[str, str], port: int) -> 
     base = f"http://127.0.0.1:{port}"
     log = log_file(name)
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=env, stdout=output, stderr=output)
+        # Its own process group: a server that never came up is killed with its workers (killing
+        # only the parent left `serve --workers` children running, holding the scheduler lock).
+        process = subprocess.Popen(
+            [sys.executable, *arguments], cwd=ROOT, env=env, stdout=output, stderr=output, start_new_session=True
+        )
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -315,7 +320,8 @@ def _launch(name: str, arguments: list[str], env: dict[str, str], port: int) -> 
                 return Server(process, base)
         except httpx.TransportError:
             time.sleep(0.1)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
     tail = log.read_text(errors="replace")[-2000:]
     command = " ".join(arguments)
     raise RuntimeError(f"{command} did not become ready within {READY_SECONDS} s; its log ({log}) ends:\n{tail}")
