@@ -33,21 +33,22 @@ from sqlmodel import Session
 from uvicorn.supervisors import Multiprocess
 
 from carecenter import collector
+from carecenter.access import Role
 from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.app import Service, create_app
 from carecenter.context import app_context
 from carecenter.db import make_engine
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
-from carecenter.devices.listener import DeviceListener
-from carecenter.devices.mqtt_subscriber import MqttSubscriber
 from carecenter.devices.protocol import DeviceProtocolSpec
 from carecenter.devices.registry import PROTOCOLS
+from carecenter.gateway.listener import DeviceListener
+from carecenter.gateway.mqtt_subscriber import MqttSubscriber
 from carecenter.health.watch import SelfWatch
 from carecenter.logs import configure_logging
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
-from carecenter.staff.models import Role, StaffCreate
+from carecenter.staff.models import StaffCreate
 from carecommon.clock import utcnow
 from notifications import stand_ins
 from notifications.fake_api import LocalApi

@@ -21,15 +21,16 @@ from sqlmodel import Session
 
 from bench import progress
 from bench.harness import PASSWORD, Server, copy_rows, percentile
+from carecenter.access import Role
 from carecenter.alerts.models import Alert
-from carecenter.auth.passwords import hash_password
 from carecenter.centers.models import Center
 from carecenter.db import make_engine
 from carecenter.devices.models import Device, DeviceKind
-from carecenter.readings import upkeep
+from carecenter.ingest import upkeep
+from carecenter.passwords import hash_password
 from carecenter.readings.models import Reading
 from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Staff
 from carecenter.visits.models import Visit
 from carecenter.web.session import COOKIE
 from schedules.jobs import all_sweeps

@@ -19,15 +19,16 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bench import progress
+from carecenter.access import Role
 from carecenter.alerts.models import EscalationPolicy
-from carecenter.auth.passwords import hash_password
 from carecenter.centers.models import Center
 from carecenter.db import make_engine
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.service import key_hash, new_device_key
 from carecenter.migrate import upgrade_to_head
+from carecenter.passwords import hash_password
 from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Staff
 from notifications.fake_twilio_api import FakeTwilioApi
 
 ROOT = Path(__file__).resolve().parent.parent

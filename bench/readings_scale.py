@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from bench import cases, district, progress
 from bench.harness import Seeded, database_url, now, percentile, seed, start_server
 from carecenter.db import make_engine
-from carecenter.readings import partitions, upkeep
+from carecenter.ingest import upkeep
+from carecenter.readings import partitions
 from carecenter.readings.models import Reading
 from carecenter.web.session import COOKIE
 from notifications.fake_twilio_api import FakeTwilioApi

@@ -5,15 +5,23 @@ forbidden, so ids of other centers reveal nothing. Role checks come after that l
 """
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlmodel.sql.expression import SelectOfScalar
 
 from carecenter.errors import Forbidden, InvalidField, NotFound
-from carecenter.staff.models import Role
 from carecommon.i18n import N_, Word
 
 T = TypeVar("T")
+
+
+class Role(StrEnum):
+    care_worker = "care_worker"
+    assessor = "assessor"
+    manager = "manager"
+    admin = "admin"
+
 
 # What a missing record is called in "… not found" (the `what` of require_visible).
 RECORD_NAMES = {

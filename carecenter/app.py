@@ -7,41 +7,41 @@ from typing import Protocol
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
-from carecenter.alerts.router import router as alerts_router
+from carecenter.api.alerts import router as alerts_router
+from carecenter.api.assessments import router as assessments_router
+from carecenter.api.audit import router as audit_router
+from carecenter.api.auth import router as auth_router
+from carecenter.api.catalogue import router as catalogue_router
+from carecenter.api.centers import router as centers_router
+from carecenter.api.devices import profiles_router as device_profiles_router
+from carecenter.api.devices import router as devices_router
+from carecenter.api.duty import router as duty_router
+from carecenter.api.family import router as family_router
+from carecenter.api.health import router as health_router
+from carecenter.api.messaging import router as messaging_router
+from carecenter.api.readings import router as readings_router
+from carecenter.api.reports import router as reports_router
+from carecenter.api.residents import router as residents_router
+from carecenter.api.service_records import router as service_records_router
+from carecenter.api.staff import router as staff_router
+from carecenter.api.subsidies import router as subsidies_router
+from carecenter.api.visits import router as visits_router
 from carecenter.assessments.definition import definitions
-from carecenter.assessments.router import router as assessments_router
-from carecenter.audit.router import router as audit_router
-from carecenter.auth.router import router as auth_router
-from carecenter.catalogue.router import router as catalogue_router
-from carecenter.centers.router import router as centers_router
 from carecenter.context import AppContext, app_context, attach
 from carecenter.db import make_engine
-from carecenter.devices.router import profiles_router as device_profiles_router
-from carecenter.devices.router import router as devices_router
-from carecenter.duty.router import router as duty_router
 from carecenter.errors import install_error_handlers
-from carecenter.family.router import router as family_router
+from carecenter.health.database import DatabaseFigures
 from carecenter.health.figures import PlatformFigures
-from carecenter.health.router import router as health_router
+from carecenter.ingest.batcher import CheckinBatcher
 from carecenter.logs import RequestIds
 from carecenter.media.store import make_store
-from carecenter.messaging.events import DomainSmsEvents
 from carecenter.messaging.outbound import AlertMessaging
-from carecenter.messaging.router import router as messaging_router
-from carecenter.metrics import DatabaseFigures
 from carecenter.migrate import head_revisions
 from carecenter.openapi import install_openapi, integer_params_in_range
-from carecenter.readings.batcher import CheckinBatcher
-from carecenter.readings.router import router as readings_router
-from carecenter.reports.router import router as reports_router
-from carecenter.residents.router import router as residents_router
 from carecenter.security import CareCenterAPI
-from carecenter.service_records.router import router as service_records_router
 from carecenter.settings import Settings
-from carecenter.staff.router import router as staff_router
-from carecenter.subsidies.router import router as subsidies_router
-from carecenter.visits.router import router as visits_router
 from carecenter.web import error_page, install_web
+from carecenter.wiring import DomainSmsEvents, wire
 from carecommon.clock import utcnow
 from notifications.channel import SmsChannel, bind_channel
 from notifications.dispatcher import Dispatcher
@@ -103,6 +103,7 @@ def create_app(
     definitions(settings.assessment_dir)  # the assessment forms: a broken province file stops the start here
     link_secret = settings.secret_key.get_secret_value().encode()
     alert_messaging = AlertMessaging(sms=settings.sms, public_url=settings.public_url, link_secret=link_secret)
+    wire()
     events = DomainSmsEvents(alert_messaging)
     senders = make_senders(settings.sms)
     dispatcher = Dispatcher(

@@ -14,11 +14,11 @@ from fastapi import FastAPI, Request
 from prometheus_client import CollectorRegistry
 from sqlmodel import Session
 
+from carecenter.ingest.batcher import CheckinBatcher
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
-from carecenter.readings.batcher import CheckinBatcher
 from carecenter.settings import Settings
-from carecenter.visits.rules import VisitRules
+from carecenter.settings.visits import VisitRules
 from notifications.channel import SmsChannel
 
 

@@ -5,11 +5,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from carecommon.sqltypes import NAMING_CONVENTION, UTCDateTime
 
-__all__ = ["NAMING_CONVENTION", "UTCDateTime", "among", "make_engine"]
+__all__ = ["NAMING_CONVENTION", "UTCDateTime", "among", "make_engine", "rows_that_keep"]
 
 
 def make_engine(database_url: str, *, sqlite_write_lock: bool = True, **kwargs: Any) -> sa.Engine:
@@ -57,3 +57,20 @@ def among(session: Session, column: Any, values: Collection[Any]) -> sa.ColumnEl
         array = ARRAY(column.type)
         return column == sa.any_(sa.cast(sa.bindparam(None, list(values), type_=array), array))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def rows_that_keep(session: Session, table: str, key: int, *, cap: int = 1000) -> dict[str, int]:
+    """Per table, how many rows (up to `cap`) name row `key` of `table` by a foreign key that stops
+    its deletion. Rows whose foreign key says ON DELETE CASCADE (or SET NULL) are the database's to
+    handle, so a delete is refused or done by what the schema says, not by a service's list.
+    Reads the tables every model module declared (`carecenter.tables` imports them all)."""
+    found: dict[str, int] = {}
+    for other in SQLModel.metadata.sorted_tables:
+        for fk in other.foreign_keys:
+            if fk.column.table.name != table or (fk.ondelete or "").upper() in ("CASCADE", "SET NULL"):
+                continue
+            some = sa.select(sa.literal(1)).where(fk.parent == key).limit(cap).subquery()
+            count = session.execute(sa.select(sa.func.count()).select_from(some)).scalar_one()
+            if count:
+                found[other.name] = found.get(other.name, 0) + count
+    return found

@@ -6,6 +6,7 @@ the geofence radius. The conversions are prcoords' (public domain; the inverse i
 sub-metre precision rather than the usual one-step estimate that is off by metres).
 """
 
+import math
 import warnings
 from enum import StrEnum
 from urllib.parse import quote
@@ -49,3 +50,10 @@ def amap_link(latitude: float, longitude: float, label: str) -> str:
         f"https://uri.amap.com/marker?position={lon:.6f},{lat:.6f}&name={quote(label)}"
         "&coordinate=gaode&callnative=1&src=carecenter"
     )
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in metres (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(h))

@@ -5,17 +5,18 @@ from sqlmodel import SQLModel
 from carecenter.alerts.models import Alert, AlertEvent, EscalationPolicy, RuleState
 from carecenter.assessments.models import Assessment
 from carecenter.audit.models import AuditEvent
-from carecenter.auth.models import AuthSession, LoginFailure
+from carecenter.auth.models import LoginFailure
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.duty.models import DutyShift, DutyShiftStaff
-from carecenter.family.models import FamilyLink
 from carecenter.health.models import ProcessBeat, SweepRun, SystemProblem
 from carecenter.readings.models import Reading, ReadingHourly, ReadingKey
 from carecenter.residents.models import FamilyContact, Resident
+from carecenter.residents.sharing import FamilyLink
 from carecenter.service_records.models import MonthClose, ServiceRecord
 from carecenter.staff.models import Staff
+from carecenter.staff.sessions import AuthSession
 from carecenter.subsidies.models import Eligibility, SubsidyRule
 from carecenter.visits.models import CarePlan, ClientAction, Visit, VisitPhoto
 from notifications.models import ResponseLink, ResponseLinkAnswer, SmsMessage, SmsRecipient

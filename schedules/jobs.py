@@ -17,13 +17,13 @@ from carecenter import metrics
 from carecenter.alerts import answers
 from carecenter.alerts import service as alerts
 from carecenter.health import watch
+from carecenter.ingest import upkeep
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
-from carecenter.readings import upkeep
+from carecenter.settings.visits import VisitRules
 from carecenter.visits import proof
 from carecenter.visits import service as visits
 from carecenter.visits import sweeps as visit_sweeps
-from carecenter.visits.rules import VisitRules
 from schedules.settings import ScheduleSettings
 
 log = logging.getLogger(__name__)

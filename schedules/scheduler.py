@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from carecenter.health import watch
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
-from carecenter.visits.rules import VisitRules
+from carecenter.settings.visits import VisitRules
 from schedules import jobs
 from schedules.leader import LeaderLock
 from schedules.settings import ScheduleSettings

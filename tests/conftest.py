@@ -48,6 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
     worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("CARECENTER_TEST_DATABASE_URL")
     if worker and url and url.startswith("postgresql"):
         os.environ["CARECENTER_TEST_DATABASE_URL"] = worker_database(url, worker)
+    from carecenter.wiring import wire
+
+    wire()  # tests that call the services without an app get the tiers joined as create_app joins them
 
 
 def worker_database(url: str, worker: str) -> str:

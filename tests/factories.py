@@ -9,18 +9,19 @@ from typing import Any, TypeVar
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from carecenter.access import Role
 from carecenter.alerts.models import Alert, AlertKind, Severity
 from carecenter.assessments.models import Assessment
-from carecenter.auth.passwords import hash_password
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device, DeviceKind, DeviceMedia, MediaKind
 from carecenter.devices.service import key_hash, new_device_key
 from carecenter.duty.models import DutyShift, DutyShiftStaff
+from carecenter.passwords import hash_password
 from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
 from carecenter.service_records.models import ServiceRecord
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Staff
 from carecenter.subsidies.models import Eligibility, SubsidyRule
 from carecenter.visits.models import CarePlan, Visit, VisitPhoto
 from notifications.models import SmsMessage

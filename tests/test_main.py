@@ -19,8 +19,9 @@ from sqlmodel import Session, func, select
 
 from bench.harness import database_url as fresh_database
 from bench.harness import start_server
+from carecenter.access import Role
 from carecenter.residents.models import FamilyContact, Resident
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Staff
 from main import listening_socket, main
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.models import ProviderTemplate

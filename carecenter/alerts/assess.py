@@ -18,11 +18,11 @@ from sqlmodel import Session, col, select
 from carecenter.alerts import rules
 from carecenter.alerts.models import ACTIVE_STATUSES, Alert, AlertKind, RuleState, Severity
 from carecenter.alerts.service import cancel_falls, clear_conditions, raise_alert, resident_facts
-from carecenter.alerts.thresholds import Thresholds, effective_thresholds
 from carecenter.centers.models import Center
 from carecenter.db import among
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.residents.models import Resident
+from carecenter.thresholds import Thresholds, effective_thresholds
 
 SEVERITY_ORDER = {severity: n for n, severity in enumerate(Severity)}
 

@@ -8,7 +8,8 @@ that runs twice does nothing twice.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from carecenter.alerts.models import EscalationPolicyData, Recipients
+from carecenter.alerts.models import EscalationPolicyData
+from carecenter.messaging.recipients import Recipients
 
 REMINDER_RECIPIENTS = (Recipients.care_worker, Recipients.on_duty, Recipients.manager)
 

@@ -10,6 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from carecenter.fields import Flag, OptionalWholeNumber, Text, WholeNumber, instant_field
+from carecenter.messaging.recipients import Recipients
 from carecommon.i18n import N_
 
 
@@ -152,14 +153,6 @@ class AlertEvent(SQLModel, table=True):
     detail: str = Field(default="", max_length=300)
 
 
-class Recipients(StrEnum):
-    care_worker = "care_worker"  # the resident's primary care worker
-    on_duty = "on_duty"  # staff on the duty roster now; the manager when nobody is
-    manager = "manager"  # the center's managers
-    first_family = "first_family"  # the first reachable family contact
-    all_family = "all_family"  # every reachable family contact
-
-
 class EscalationStep(BaseModel):
     after_minutes: WholeNumber = PydanticField(ge=0, le=24 * 60, description="Minutes after the alert (its first step)")
     recipients: list[Recipients] = PydanticField(min_length=1, description="Who is texted")
@@ -215,7 +208,7 @@ class EscalationPolicyData(BaseModel):
 class EscalationPolicy(SQLModel, table=True):
     __tablename__ = "escalation_policy"
 
-    center_id: WholeNumber = Field(primary_key=True, foreign_key="center.id")
+    center_id: WholeNumber = Field(primary_key=True, foreign_key="center.id", ondelete="CASCADE")
     policy: dict[str, Any] = Field(sa_type=sa.JSON)
     updated_at: datetime = instant_field()
 

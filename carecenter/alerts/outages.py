@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, func, select
 
 from carecenter.alerts.models import Alert, AlertKind, AlertStatus, Incident
-from carecenter.alerts.thresholds import Thresholds
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.networks import carrier
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import managers, staff_recipient
+from carecenter.thresholds import Thresholds
 from notifications.models import Purpose
 from notifications.templates import render
 

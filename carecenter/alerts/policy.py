@@ -4,11 +4,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.alerts.models import EscalationPolicy, EscalationPolicyData
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
-from carecenter.staff.models import Role
 from carecommon.i18n import N_
 
 

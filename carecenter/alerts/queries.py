@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.alerts.models import (
     ACTIVE_STATUSES,
     Alert,
@@ -22,14 +22,13 @@ from carecenter.alerts.models import (
     TimelineEntry,
 )
 from carecenter.alerts.rules import is_silent
-from carecenter.alerts.thresholds import silence_grace
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.devices.profiles import silence_limits
 from carecenter.messaging.recipients import recipient_names
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
-from carecenter.staff.models import Role
+from carecenter.thresholds import silence_grace
 from notifications.models import SmsMessage
 
 

@@ -4,14 +4,14 @@ Nothing here touches the database or the clock; the alert service stores what `e
 returns (new rule state, alerts to raise, conditions that cleared) in its transaction.
 """
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from carecenter.alerts.models import AlertKind, Severity
-from carecenter.alerts.thresholds import Thresholds, thresholds_at
+from carecenter.geo import distance_m
+from carecenter.thresholds import Thresholds, thresholds_at
 
 
 @dataclass(frozen=True)
@@ -126,13 +126,6 @@ VITAL_RULES = (
     ),
 )
 VITAL_RULE_NAMES = tuple(rule.kind.value for rule in VITAL_RULES)
-
-
-def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance in metres (haversine)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(h))
 
 
 def _sustained(breach: Breach, now: datetime, t: Thresholds) -> bool:

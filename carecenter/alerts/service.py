@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.alerts import escalation, outages
 from carecenter.alerts.models import (
     ACTIVE_STATUSES,
@@ -27,13 +27,13 @@ from carecenter.alerts.models import (
 )
 from carecenter.alerts.notify import page, tell_outcome
 from carecenter.alerts.policy import policy_for
+from carecenter.alerts.responders import nearest_worker
 from carecenter.alerts.rules import (
     AlertDraft,
     ResidentFacts,
     is_silent,
     silent_severity,
 )
-from carecenter.alerts.thresholds import effective_thresholds, silence_grace
 from carecenter.centers.models import Center
 from carecenter.devices.models import MIN_REPORTING_INTERVAL_SECONDS, Device, DeviceKind
 from carecenter.devices.profiles import shortest_silence_limit, silence_limits
@@ -50,8 +50,8 @@ from carecenter.messaging.recipients import (
 )
 from carecenter.readings.models import Reading
 from carecenter.residents.models import LivingSituation, Resident, ResidentStatus
-from carecenter.staff.models import Role, Staff
-from carecenter.visits.nearby import nearest_worker
+from carecenter.staff.models import Staff
+from carecenter.thresholds import effective_thresholds, silence_grace
 from carecenter.words import VALUE_NAMES, alert_kind_name
 from carecommon.i18n import N_, Word
 from notifications.models import MessageChannel, SmsMessage

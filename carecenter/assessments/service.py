@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.alerts.models import Alert, AlertKind, Outcome
 from carecenter.assessments.definition import DEFAULT_DEFINITION, Definition, definitions
 from carecenter.assessments.models import Assessment, AssessmentCreate, AssessmentDue, AssessmentUpdate
@@ -18,7 +18,6 @@ from carecenter.centers.models import Center
 from carecenter.errors import Conflict, InvalidField
 from carecenter.residents.models import Resident, ResidentStatus
 from carecenter.residents.service import get_resident, resident_named
-from carecenter.staff.models import Role
 from carecommon.i18n import N_
 
 ASSESSORS = (Role.assessor, Role.manager, Role.admin)

@@ -5,10 +5,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.models import AuditEvent
 from carecenter.pagination import Page, PageParams, paginate
-from carecenter.staff.models import Role
 from carecommon.i18n import N_
 
 

@@ -1,23 +1,10 @@
-"""Login sessions (opaque bearer tokens) and failed login attempts."""
+"""Failed login attempts (the sessions themselves are `staff.sessions`) and the token answer."""
 
 from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import OptionalWholeNumber, WholeNumber, instant_field
-
-
-class AuthSession(SQLModel, table=True):
-    __tablename__ = "auth_session"
-
-    id: OptionalWholeNumber = Field(default=None, primary_key=True)
-    token_hash: str = Field(max_length=64, unique=True)
-    staff_id: WholeNumber = Field(foreign_key="staff.id", index=True)
-    created_at: datetime = instant_field()
-    last_seen_at: datetime = instant_field()
-    expires_at: datetime = instant_field(description="Absolute limit, whatever the activity")
-    revoked_at: datetime | None = instant_field(default=None)
-    client_addr: str | None = Field(default=None, max_length=64)
+from carecenter.fields import OptionalWholeNumber, instant_field
 
 
 class LoginFailure(SQLModel, table=True):

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from carecenter.auth.models import AuthSession, LoginFailure
-from carecenter.auth.passwords import burn_verify_time, verify_password
+from carecenter.auth.models import LoginFailure
 from carecenter.errors import NotAuthenticated, TooManyAttempts
+from carecenter.passwords import burn_verify_time, verify_password
 from carecenter.settings import Settings
 from carecenter.staff.models import Staff
+from carecenter.staff.sessions import AuthSession
 from carecommon.i18n import N_, Word
 
 # Writing last_seen_at on every request would turn each read into a write.
@@ -115,14 +116,5 @@ def logout(*, session: Session, token: str, settings: Settings, now: datetime) -
     session.exec(
         update(AuthSession)
         .where(col(AuthSession.token_hash) == token_hash(token, settings), col(AuthSession.revoked_at).is_(None))
-        .values(revoked_at=now)
-    )
-
-
-def revoke_all_sessions(*, session: Session, staff_id: int, now: datetime) -> None:
-    """End every open session of a staff member (deactivated, or password changed)."""
-    session.exec(
-        update(AuthSession)
-        .where(col(AuthSession.staff_id) == staff_id, col(AuthSession.revoked_at).is_(None))
         .values(revoked_at=now)
     )

@@ -52,7 +52,7 @@ class ServiceOffering(ServiceOfferingBase, table=True):
     __table_args__ = (sa.UniqueConstraint("center_id", "code", name="uq_service_offering_center_id_code"),)
 
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
-    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True, ondelete="CASCADE")
     code: str = Field(max_length=30)
     created_at: datetime = created_at_field()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.catalogue.models import (
     ServiceCategory,
@@ -16,7 +16,6 @@ from carecenter.catalogue.models import (
     ServiceOfferingUpdate,
 )
 from carecenter.errors import Conflict, InvalidField
-from carecenter.staff.models import Role
 from carecenter.updates import changes_for
 from carecommon.i18n import N_, language_of
 

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.alerts.thresholds import Thresholds
 from carecenter.fields import (
     PHONE_MAX,
     Name,
@@ -19,6 +18,7 @@ from carecenter.fields import (
     created_at_field,
     enum_field,
 )
+from carecenter.thresholds import Thresholds
 from carecenter.updates import no_null_for_required_columns
 from notifications.settings import SmsProvider
 

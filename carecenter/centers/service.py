@@ -2,20 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
-from carecenter.catalogue.models import ServiceOffering
 from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center, CenterCreate, CenterUpdate
+from carecenter.db import rows_that_keep
 from carecenter.errors import Conflict, InvalidField
 from carecenter.pagination import Page, PageParams, paginate
-from carecenter.residents.models import Resident
-from carecenter.service_records.models import MonthClose
-from carecenter.staff.models import Role, Staff
-from carecenter.subsidies.models import SubsidyRule
 from carecenter.updates import changes_for
 from carecommon.i18n import N_
 
@@ -87,17 +82,19 @@ def update_center(*, session: Session, actor: Actor, center_id: int, data: Cente
 
 
 def delete_center(*, session: Session, actor: Actor, center_id: int, now: datetime) -> None:
-    """Remove an empty center (admins only); one with staff or residents is refused."""
+    """Remove an empty center (admins only); one with staff, residents or any other record is refused.
+    Its own settings (catalogue, subsidy rules, month closes, policy, rota) go with it by the schema."""
     center = get_center(session=session, actor=actor, center_id=center_id)
     actor.require(Role.admin, to=N_("delete centers"))
-    staff = session.exec(select(func.count()).where(Staff.center_id == center_id)).one()
-    residents = session.exec(select(func.count()).where(Resident.center_id == center_id)).one()
-    if staff or residents:
+    kept = rows_that_keep(session, "center", center_id)
+    if kept.get("staff") or kept.get("resident"):
         raise Conflict(
             "The center still has {staff} staff and {residents} residents; move or remove them first.",
-            staff=staff,
-            residents=residents,
+            staff=kept.get("staff", 0),
+            residents=kept.get("resident", 0),
         )
+    if kept:
+        raise Conflict("The center still has records ({tables}); they must be kept.", tables=", ".join(sorted(kept)))
     record_event(
         session=session,
         actor=actor,
@@ -107,8 +104,6 @@ def delete_center(*, session: Session, actor: Actor, center_id: int, now: dateti
         center_id=center.id,
         now=now,
     )
-    for settings in (ServiceOffering, SubsidyRule, MonthClose):  # the center's own settings go with it
-        session.exec(delete(settings).where(col(settings.center_id) == center_id))
     session.delete(center)
 
 

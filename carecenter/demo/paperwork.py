@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.assessments.definition import DEFAULT_DEFINITION, definitions
 from carecenter.assessments.models import Assessment, AssessmentReason
 from carecenter.assessments.scoring import score
@@ -16,11 +16,12 @@ from carecenter.catalogue.models import ServiceCategory
 from carecenter.centers.models import Center
 from carecenter.residents.models import CareLevel, LivingSituation, Resident, age_on
 from carecenter.service_records.models import BulkMeals
-from carecenter.service_records.service import month_bounds, record_bulk_meals, records_from_visits
-from carecenter.staff.models import Role, Staff
+from carecenter.service_records.service import month_bounds, record_bulk_meals
+from carecenter.staff.models import Staff
 from carecenter.subsidies.models import Eligibility, EligibilityGroup, SubsidyRule
 from carecenter.visits.models import CarePlan, Recurrence, Visit, VisitStatus
 from carecenter.visits.planning import occurrence_dates, visit_window
+from carecenter.visits.records import records_from_visits
 from carecenter.visits.welfare import PLANNED_AT, WELFARE_SERVICE
 
 # (group, category or None for all, share %, monthly cap in yuan or None): a typical town's terms.

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
+from carecenter.access import Role
 from carecenter.alerts.models import EscalationPolicy, EscalationPolicyData
-from carecenter.auth.passwords import hash_password
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
@@ -27,6 +27,7 @@ from carecenter.devices.service import key_hash, new_device_key
 from carecenter.duty.models import DutyShift, DutyShiftStaff
 from carecenter.fields import national_id_check_char
 from carecenter.geo import CoordinateSystem, to_wgs84
+from carecenter.passwords import hash_password
 from carecenter.residents.models import (
     CareLevel,
     FamilyContact,
@@ -36,10 +37,10 @@ from carecenter.residents.models import (
     Relation,
     Resident,
 )
-from carecenter.staff.models import Language, Role, Staff
+from carecenter.settings.visits import VisitRules
+from carecenter.staff.models import Language, Staff
 from carecenter.visits.medication import medication_tasks
 from carecenter.visits.models import CarePlan, PlannedMedication, Recurrence, Visit, VisitStatus
-from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import generate_all_visits
 
 FANGSHAN_REGION_CODE = "110111"

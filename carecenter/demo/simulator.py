@@ -23,7 +23,7 @@ import httpx
 
 from carecenter.demo.gt06_simulator import SimulatedTracker
 from carecenter.demo.watch_simulator import SimulatedWatch
-from carecenter.devices.mqtt_subscriber import readings_topic
+from carecenter.gateway.mqtt_subscriber import readings_topic
 
 log = logging.getLogger(__name__)
 WORKERS = ("worker", "worker02", "worker03", "dd_worker01", "dd_worker02")

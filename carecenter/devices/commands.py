@@ -5,7 +5,7 @@ from datetime import datetime
 import phonenumbers
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.devices.models import (
     CommandKind,
@@ -21,7 +21,6 @@ from carecenter.devices.service import get_device
 from carecenter.errors import Conflict, InvalidField
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import FamilyContact
-from carecenter.staff.models import Role
 from carecommon.i18n import N_
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.db import among
 from carecenter.devices.models import (
@@ -26,7 +26,6 @@ from carecenter.devices.models import (
 from carecenter.devices.profiles import profile_row, protocol_view
 from carecenter.devices.protocol import Media, Profile
 from carecenter.residents.models import Resident
-from carecenter.staff.models import Role
 from carecommon.sqltypes import upsert_insert
 
 

@@ -158,7 +158,7 @@ class DeviceCommand(SQLModel, table=True):
     __tablename__ = "device_command"
 
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
-    device_id: WholeNumber = Field(foreign_key="device.id", index=True)
+    device_id: WholeNumber = Field(foreign_key="device.id", index=True, ondelete="CASCADE")
     center_id: WholeNumber = Field(foreign_key="center.id")
     kind: CommandKind = enum_field()
     content: str = Field(max_length=200, description="What is sent, e.g. UPLOAD,600")

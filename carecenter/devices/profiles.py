@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.devices.models import (
     DeviceProfile,
@@ -23,7 +23,6 @@ from carecenter.devices.models import (
 from carecenter.devices.protocol import Profile
 from carecenter.devices.registry import spec_of
 from carecenter.errors import NotFound
-from carecenter.staff.models import Role
 from carecommon.i18n import N_
 
 

@@ -6,14 +6,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, or_, select
 
-from carecenter.access import Actor
-from carecenter.alerts.models import Alert
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
+from carecenter.db import rows_that_keep
 from carecenter.devices.models import Device, DeviceCreate, DeviceKind, DeviceUpdate, DeviceWithKey
 from carecenter.errors import Conflict, InvalidField, NotAuthenticated
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
-from carecenter.staff.models import Role
 from carecenter.updates import changes_for
 from carecommon.i18n import N_
 
@@ -207,8 +206,13 @@ def delete_device(*, session: Session, actor: Actor, device_id: int, now: dateti
     # Every stored reading sets last_seen_at (no scan of the readings, which have no device index).
     if device.last_seen_at is not None:
         raise Conflict("This device has readings on record; revoke its key instead of deleting it.")
-    if session.exec(select(Alert.id).where(Alert.device_id == device_id).limit(1)).first() is not None:
+    kept = rows_that_keep(session, "device", device_id)
+    if "alert" in kept:
         raise Conflict("This device raised alerts; revoke its key instead of deleting it.")
+    if kept:
+        raise Conflict(
+            "This device has records ({tables}); revoke its key instead of deleting it.", tables=", ".join(sorted(kept))
+        )
     record_event(
         session=session,
         actor=actor,

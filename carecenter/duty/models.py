@@ -13,7 +13,7 @@ class DutyShift(SQLModel, table=True):
     __tablename__ = "duty_shift"
 
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
-    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True, ondelete="CASCADE")
     name: str = Field(default="", max_length=40)
     starts_at: datetime = instant_field(index=True)
     ends_at: datetime = instant_field()
@@ -23,7 +23,7 @@ class DutyShift(SQLModel, table=True):
 class DutyShiftStaff(SQLModel, table=True):
     __tablename__ = "duty_shift_staff"
 
-    shift_id: WholeNumber = Field(foreign_key="duty_shift.id", primary_key=True)
+    shift_id: WholeNumber = Field(foreign_key="duty_shift.id", primary_key=True, ondelete="CASCADE")
     staff_id: WholeNumber = Field(foreign_key="staff.id", primary_key=True)
 
 

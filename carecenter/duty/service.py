@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.duty.models import DutyShift, DutyShiftCreate, DutyShiftPublic, DutyShiftStaff
 from carecenter.errors import InvalidField, NotFound
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Staff
 from carecommon.i18n import N_
 
 

@@ -4,16 +4,15 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict
-from carecenter.family.models import FamilyLink
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import family_recipient
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.residents.service import get_contact
-from carecenter.staff.models import Role
+from carecenter.residents.sharing import FamilyLink
 from carecommon.i18n import N_
 from notifications.kinds import TOKEN
 from notifications.links import sign_link_id, verify_link_token

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 import segno
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.errors import Conflict
-from carecenter.family.models import WeChatBinding
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.residents.service import get_contact
-from carecenter.staff.models import Role
+from carecenter.residents.sharing import WeChatBinding
 from carecommon.i18n import N_, gettext, language_of
 from notifications.links import sign_link_id, verify_link_token
 from notifications.wechat import WeChatSender

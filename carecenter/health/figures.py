@@ -10,8 +10,8 @@ from prometheus_client.registry import Collector
 from sqlmodel import Session, col, func, select
 
 from carecenter.health.models import ProcessBeat, SweepRun
-from carecenter.health.settings import HealthSettings
 from carecenter.health.watch import find_problems
+from carecenter.settings.health import HealthSettings
 from carecommon.clock import utcnow
 from notifications.models import MessageStatus, SmsMessage
 

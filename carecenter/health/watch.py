@@ -22,13 +22,14 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from carecenter.access import Role
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.health.models import ProcessBeat, SweepRun, SystemProblem
-from carecenter.health.settings import HealthSettings
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import staff_recipient
-from carecenter.staff.models import Role, Staff
+from carecenter.settings.health import HealthSettings
+from carecenter.staff.models import Staff
 from carecommon.i18n import N_, gettext
 from carecommon.sqltypes import upsert_insert
 from notifications.dispatcher import Dispatcher

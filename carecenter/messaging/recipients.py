@@ -3,19 +3,28 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from carecenter.alerts.models import Recipients
+from carecenter.access import Role
 from carecenter.centers.models import Center
 from carecenter.duty.service import on_duty_staff
 from carecenter.residents.models import FamilyContact, Resident
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Staff
 from notifications.models import LinkRole
 from notifications.outbox import QuietHours, reachable_number
 
 RecipientKind = Literal["staff", "contact"]
+
+
+class Recipients(StrEnum):
+    care_worker = "care_worker"  # the resident's primary care worker
+    on_duty = "on_duty"  # staff on the duty roster now; the manager when nobody is
+    manager = "manager"  # the center's managers
+    first_family = "first_family"  # the first reachable family contact
+    all_family = "all_family"  # every reachable family contact
 
 
 @dataclass(frozen=True)

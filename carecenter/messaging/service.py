@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import phonenumbers
 from sqlmodel import Session, col, func, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import InvalidField, NotFound, TooManyAttempts
@@ -16,7 +16,7 @@ from carecenter.messaging.outbound import providers
 from carecenter.messaging.recipients import RecipientRef
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import FamilyContact
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Staff
 from carecommon.i18n import N_, Word
 from notifications.kinds import KINDS
 from notifications.models import MessageChannel, MessageEvent, MessageStatus, ProviderTemplate, Purpose, SmsMessage

@@ -1,6 +1,6 @@
 """Readings from wearables, sensors and visits, and the strict shape a device must post."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -179,3 +179,7 @@ class ReadingPublic(SQLModel):
     longitude: float | None
     accuracy_m: float | None
     battery_pct: OptionalWholeNumber
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

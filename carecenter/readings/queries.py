@@ -4,8 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from carecenter.readings.bulk import hour_of
-from carecenter.readings.models import Reading, ReadingHourly
+from carecenter.readings.models import Reading, ReadingHourly, hour_of
 
 RAW_FOR = timedelta(days=1)  # charts read raw readings this far back, the hourly roll-ups before
 

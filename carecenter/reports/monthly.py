@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.alerts.models import AlertStats
 from carecenter.alerts.queries import alert_stats
 from carecenter.assessments.service import current_levels
@@ -21,7 +21,6 @@ from carecenter.residents.models import Resident
 from carecenter.residents.service import get_resident
 from carecenter.service_records.models import ServiceRecord
 from carecenter.service_records.service import month_bounds, month_closing
-from carecenter.staff.models import Role
 from carecenter.visits.welfare import living_alone_old, max_gap_days, seen_days
 from carecommon.i18n import N_
 

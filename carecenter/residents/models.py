@@ -9,7 +9,6 @@ from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
-from carecenter.alerts.thresholds import ThresholdOverrides
 from carecenter.fields import (
     PHONE_MAX,
     Flag,
@@ -26,6 +25,7 @@ from carecenter.fields import (
 )
 from carecenter.geo import CoordinateSystem, to_wgs84
 from carecenter.staff.models import Language
+from carecenter.thresholds import ThresholdOverrides
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
 from carecommon.sqltypes import UTCDateTime
@@ -265,7 +265,7 @@ class FamilyContact(FamilyContactBase, table=True):
     __tablename__ = "family_contact"
 
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
-    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True, ondelete="CASCADE")
     created_at: datetime = created_at_field()
     wechat_openid: str | None = Field(default=None, max_length=64, index=True, description="Bound by QR code")
     wechat_bound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -3,15 +3,14 @@
 import unicodedata
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy import ColumnElement
-from sqlmodel import Session, SQLModel, col, exists, or_, select
+from sqlmodel import Session, col, exists, or_, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
+from carecenter.db import rows_that_keep
 from carecenter.errors import Conflict, InvalidField, NotFound
-from carecenter.family.models import FamilyLink, WeChatBinding
 from carecenter.fields import mask_national_id
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import (
@@ -28,7 +27,8 @@ from carecenter.residents.models import (
     SmsOptIn,
     check_quiet_hours,
 )
-from carecenter.staff.models import Role, Staff
+from carecenter.residents.sharing import FamilyLink
+from carecenter.staff.models import Staff
 from carecenter.updates import changes_for
 from carecommon.i18n import N_
 from notifications.outbox import clear_unreachable, number_states, opted_out_among, set_opted_out
@@ -205,18 +205,12 @@ def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: da
     moved out or died, which ends visits, alerts and messages, and the records stay for the payers."""
     resident = get_resident(session=session, actor=actor, resident_id=resident_id)
     actor.require(Role.manager, Role.admin, to=N_("delete a resident"))
-    if _has_records(session, resident_id):
+    if rows_that_keep(session, "resident", resident_id):
         raise Conflict(
             "{name} has records (visits, alerts, devices or service records) that must be kept; set their "
             "status to moved out or deceased instead.",
             name=resident.name,
         )
-    for link in session.exec(select(FamilyLink).where(FamilyLink.resident_id == resident_id)).all():
-        session.delete(link)
-    for contact in session.exec(select(FamilyContact).where(FamilyContact.resident_id == resident_id)).all():
-        _forget_wechat_scans(session, contact)
-        session.delete(contact)
-    session.flush()
     record_event(
         session=session,
         actor=actor,
@@ -227,21 +221,6 @@ def delete_resident(*, session: Session, actor: Actor, resident_id: int, now: da
         now=now,
     )
     session.delete(resident)
-
-
-OWN_ROWS = {"family_contact", "family_link"}  # deleted with the resident; anything else is a record
-
-
-def _has_records(session: Session, resident_id: int) -> bool:
-    """Whether any table's row names this resident (besides their contacts and family links)."""
-    for table in SQLModel.metadata.tables.values():
-        if table.name in OWN_ROWS:
-            continue
-        for column in table.columns:
-            names_resident = any(fk.column.table.name == "resident" for fk in column.foreign_keys)
-            if names_resident and session.execute(sa.select(column).where(column == resident_id).limit(1)).first():
-                return True
-    return False
 
 
 def list_contacts(*, session: Session, actor: Actor, resident_id: int) -> list[FamilyContactPublic]:
@@ -363,19 +342,10 @@ def _revoke_family_links(session: Session, which: ColumnElement[bool], now: date
         session.add(link)
 
 
-def _forget_wechat_scans(session: Session, contact: FamilyContact) -> None:
-    for scan in session.exec(select(WeChatBinding).where(WeChatBinding.contact_id == contact.id)).all():
-        session.delete(scan)
-
-
 def delete_contact(*, session: Session, actor: Actor, resident_id: int, contact_id: int, now: datetime) -> None:
     """Remove a family contact and their family-page links (managers and admins): they are messaged no more."""
     resident, contact = _get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
     actor.require(Role.manager, Role.admin, to=N_("remove family contacts"))
-    for link in session.exec(select(FamilyLink).where(FamilyLink.contact_id == contact.id)).all():
-        session.delete(link)
-    _forget_wechat_scans(session, contact)
-    session.flush()
     record_event(
         session=session,
         actor=actor,

@@ -124,7 +124,7 @@ class MonthClose(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("center_id", "month", name="uq_month_close_center_id_month"),)
 
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
-    center_id: WholeNumber = Field(foreign_key="center.id")
+    center_id: WholeNumber = Field(foreign_key="center.id", ondelete="CASCADE")
     month: str = Field(max_length=7)
     closed_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     closed_at: datetime = instant_field()

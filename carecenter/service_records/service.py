@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.catalogue.models import ServiceCategory, ServiceOffering
 from carecenter.catalogue.service import catalogue
@@ -20,11 +20,9 @@ from carecenter.centers.models import Center
 from carecenter.errors import Conflict, InvalidField
 from carecenter.residents.models import Resident
 from carecenter.service_records.models import BulkMeals, MonthClose, RecordAdjustment, ServiceRecord
-from carecenter.staff.models import Role
 from carecenter.subsidies.models import Eligibility, SubsidyRule
 from carecenter.subsidies.pricing import Price, in_force, price
 from carecenter.subsidies.service import eligibility_of, rules_of
-from carecenter.visits.models import Visit
 from carecommon.i18n import N_
 
 NOT_TICKED = "not ticked at check-out"  # what a record says when the worker left a task open and gave no reason
@@ -141,35 +139,6 @@ class Pricer:
                 stmt = stmt.where(ServiceRecord.id != record.id)
             self._used[key] = {rule: int(total or 0) for rule, total in self.session.exec(stmt).all() if rule}
         return self._used[key]
-
-
-def records_from_visits(session: Session, *, visits: list[Visit], now: datetime) -> list[ServiceRecord]:
-    """Each completed visit becomes one record per checklist service, with the visit's proof attached."""
-    pricer = Pricer(session)
-    zones: dict[int, ZoneInfo] = {}
-    made = []
-    for visit in visits:
-        if visit.center_id not in zones:
-            zones[visit.center_id] = ZoneInfo(session.get(Center, visit.center_id).time_zone)  # type: ignore[union-attr]
-        started = visit.checked_in_at or visit.scheduled_start
-        service_on = started.astimezone(zones[visit.center_id]).date()
-        for task in visit.tasks:
-            record = pricer.new_record(
-                center_id=visit.center_id, resident_id=visit.resident_id, code=task["service"], service_on=service_on
-            )
-            record.visit_id, record.worker_id, record.created_at = visit.id, visit.worker_id, now
-            record.delivered = bool(task.get("done"))
-            record.quantity = float(task.get("quantity") or 1) if record.delivered else 0.0
-            record.not_delivered_reason = None if record.delivered else (task.get("reason") or NOT_TICKED)
-            record.checked_in_at, record.checked_out_at = visit.checked_in_at, visit.checked_out_at
-            record.check_in_distance_m = visit.check_in_distance_m
-            record.check_out_distance_m = visit.check_out_distance_m
-            record.far_from_home = visit.far_from_home
-            pricer.apply(record)
-            made.append(record)
-    session.add_all(made)
-    session.flush()
-    return made
 
 
 def new_batch_id() -> str:

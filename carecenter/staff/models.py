@@ -10,6 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
+from carecenter.access import Role
 from carecenter.fields import (
     PHONE_MAX,
     Flag,
@@ -23,13 +24,6 @@ from carecenter.fields import (
 )
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
-
-
-class Role(StrEnum):
-    care_worker = "care_worker"
-    assessor = "assessor"
-    manager = "manager"
-    admin = "admin"
 
 
 class Language(StrEnum):

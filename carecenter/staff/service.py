@@ -4,14 +4,14 @@ from datetime import datetime
 
 from sqlmodel import Session, col, or_, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
-from carecenter.auth.passwords import hash_password
-from carecenter.auth.service import revoke_all_sessions
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField, NotFound
 from carecenter.pagination import Page, PageParams, paginate
-from carecenter.staff.models import Language, Role, Staff, StaffCreate, StaffUpdate
+from carecenter.passwords import hash_password
+from carecenter.staff.models import Language, Staff, StaffCreate, StaffUpdate
+from carecenter.staff.sessions import revoke_all_sessions
 from carecenter.updates import changes_for
 from carecommon.i18n import N_
 

@@ -72,7 +72,7 @@ class SubsidyRule(SubsidyRuleBase, table=True):
     __tablename__ = "subsidy_rule"
 
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
-    center_id: WholeNumber = Field(foreign_key="center.id", index=True)
+    center_id: WholeNumber = Field(foreign_key="center.id", index=True, ondelete="CASCADE")
     created_at: datetime = created_at_field()
 
 

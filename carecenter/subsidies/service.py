@@ -4,11 +4,10 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.errors import InvalidField
 from carecenter.residents.service import get_resident
-from carecenter.staff.models import Role
 from carecenter.subsidies.models import (
     Eligibility,
     EligibilityCreate,

@@ -1,28 +1,18 @@
 """Who is working near a place right now: care workers at a visit, or about to start one.
 
-Reads only visits, residents and staff, so that the alert service can ask it without importing
-the visit service (which raises alerts itself).
+The alert service asks it through `alerts.responders` (registered at composition).
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from carecenter.alerts.rules import distance_m
+from carecenter.alerts.responders import NearbyWorker
+from carecenter.geo import distance_m
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from carecenter.visits.models import Visit, VisitStatus
-
-
-@dataclass(frozen=True)
-class NearbyWorker:
-    staff_id: int
-    distance_m: int
-    visit_id: int
-    at_visit: bool  # checked in there now; else about to start it
-
 
 SOON = timedelta(minutes=30)  # a visit starting this soon puts its worker on the way there
 

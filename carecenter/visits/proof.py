@@ -8,14 +8,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, InvalidField, NotFound
 from carecenter.media.images import BadImage, clean_photo, clean_signature
 from carecenter.media.store import MediaStore
 from carecenter.residents.models import Resident
-from carecenter.staff.models import Role
 from carecenter.visits.models import Confirmation, ConfirmationKind, Visit, VisitPhoto, VisitStatus
 from carecenter.words import VALUE_NAMES
 from carecommon.i18n import N_, Word

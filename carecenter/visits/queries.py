@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.centers.models import Center
 from carecenter.centers.service import center_to_read
 from carecenter.errors import InvalidField
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
-from carecenter.staff.models import Role, Staff
+from carecenter.settings.visits import VisitRules
+from carecenter.staff.models import Staff
 from carecenter.visits.models import (
     ScheduleDay,
     Visit,
@@ -25,7 +26,6 @@ from carecenter.visits.models import (
     VisitStatus,
     WorkerSchedule,
 )
-from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import is_late, local_day_bounds, was_on_time
 
 VISITS = Visit.__table__.c  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.alerts import rules as alert_rules
 from carecenter.alerts.assess import Assessor, subject_of
 from carecenter.alerts.service import lock_resident
@@ -16,14 +16,15 @@ from carecenter.audit.service import record_event
 from carecenter.catalogue.service import catalogue, require_offered
 from carecenter.centers.models import Center
 from carecenter.errors import Conflict, Forbidden, InvalidField
+from carecenter.geo import distance_m
+from carecenter.ingest import bulk
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import family_recipient, reachable_family
-from carecenter.readings import bulk
 from carecenter.readings.models import Reading
 from carecenter.residents.models import Resident
 from carecenter.residents.service import resident_named
-from carecenter.service_records.service import records_from_visits
-from carecenter.staff.models import Role, Staff
+from carecenter.settings.visits import VisitRules
+from carecenter.staff.models import Staff
 from carecenter.updates import changes_for
 from carecenter.visits.medication import medication_tasks, unrecorded
 from carecenter.visits.models import (
@@ -41,7 +42,7 @@ from carecenter.visits.models import (
 )
 from carecenter.visits.notices import tell_managers
 from carecenter.visits.planning import occurrence_dates, overlaps, visit_window
-from carecenter.visits.rules import VisitRules
+from carecenter.visits.records import records_from_visits
 from carecenter.words import VALUE_NAMES
 from carecommon.i18n import N_, Word
 from carecommon.sqltypes import upsert_insert
@@ -349,7 +350,7 @@ def _distance_from_home(session: Session, visit: Visit, position: Position) -> f
     if resident.latitude is None or resident.longitude is None:
         return None
     home = (resident.latitude, resident.longitude)
-    return round(alert_rules.distance_m(home, (position.latitude, position.longitude)), 1)
+    return round(distance_m(home, (position.latitude, position.longitude)), 1)
 
 
 def check_in(

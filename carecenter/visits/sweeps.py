@@ -17,10 +17,10 @@ from carecenter.centers.models import Center
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import managers, staff_recipient
 from carecenter.residents.models import Resident
+from carecenter.settings.visits import VisitRules
 from carecenter.staff.models import Staff
 from carecenter.visits.models import Visit, VisitStatus
 from carecenter.visits.notices import tell_managers
-from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import local_day_bounds
 from carecenter.visits.welfare import welfare_due
 from notifications.models import Purpose, SmsMessage

@@ -21,6 +21,7 @@ from carecenter.fields import Flag, Instant, WholeNumber
 from carecenter.media.store import MediaStore
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.residents.models import Resident
+from carecenter.settings.visits import VisitRules
 from carecenter.staff.models import Staff
 from carecenter.visits import proof, service
 from carecenter.visits.medication import record_medication
@@ -35,7 +36,6 @@ from carecenter.visits.models import (
     VisitNotes,
     VisitVitals,
 )
-from carecenter.visits.rules import VisitRules
 
 Kind = Literal["check_in", "check_out", "task", "notes", "vitals", "concern", "photo", "confirm", "medication"]
 KEY = r"^[A-Za-z0-9_-]{8,64}$"

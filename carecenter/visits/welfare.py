@@ -12,13 +12,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.centers.models import Center
 from carecenter.errors import DomainError
 from carecenter.residents.models import LivingSituation, Resident, ResidentStatus, age_on
-from carecenter.staff.models import Role
+from carecenter.settings.visits import VisitRules
 from carecenter.visits.models import OPEN_VISIT_STATUSES, AdHocVisit, Visit, VisitStatus
-from carecenter.visits.rules import VisitRules
 from carecenter.visits.service import create_adhoc
 from carecommon.i18n import N_
 

@@ -11,13 +11,12 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from carecenter.auth.deps import authenticated_actor
+from carecenter.access import Role
 from carecenter.centers.service import get_center
 from carecenter.context import context_of
-from carecenter.deps import NowDep, SessionDep, SettingsDep
+from carecenter.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
 from carecenter.errors import DomainError, Forbidden, NotAuthenticated, NotFound, field_errors
 from carecenter.settings import Settings
-from carecenter.staff.models import Role
 from carecenter.web.render import back
 from carecenter.web.session import csrf_ok, session_token
 from carecenter.web.user import WebUser

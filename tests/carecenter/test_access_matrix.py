@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from carecenter.access import Role
 from carecenter.context import app_context
 from carecenter.devices.models import DeviceProfile, DeviceProtocol
-from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
 from notifications.models import ProviderTemplate
 from tests.carecenter.test_center_scoping import NOT_RECORDS, QUERIES, RECORD_PARAMS, body_for

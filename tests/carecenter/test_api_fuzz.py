@@ -26,8 +26,8 @@ from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.fields import NATIONAL_ID_FORMAT, PHONE_FORMAT, TIME_ZONE_FORMAT, national_id_check_char
-from carecenter.staff.models import Role
 from tests.factories import login, make_center, make_device, make_resident, make_staff, make_visit
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))

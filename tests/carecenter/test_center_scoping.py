@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.context import app_context
 from carecenter.devices.models import Device
-from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
 from tests.factories import (
     jpeg_bytes,

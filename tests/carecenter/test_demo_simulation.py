@@ -14,14 +14,14 @@ from carecenter.context import app_context
 from carecenter.demo.seed import seed_demo
 from carecenter.demo.simulator import Simulator
 from carecenter.devices.gt06_protocol import GT06
-from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import Device
 from carecenter.devices.protocol import DeviceProtocolSpec
-from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_protocol import WATCH
 from carecenter.duty.models import DutyShift
 from carecenter.duty.service import on_duty_staff
+from carecenter.gateway.listener import DeviceListener
 from carecenter.readings.models import Reading
+from carecenter.settings.devices import DeviceSettings
 from notifications.models import SmsMessage
 from tests.conftest import Clock
 

@@ -4,9 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from carecenter.alerts.rules import distance_m
-from carecenter.geo import CoordinateSystem, amap_link, to_gcj02, to_wgs84
-from carecenter.staff.models import Role
+from carecenter.access import Role
+from carecenter.geo import CoordinateSystem, amap_link, distance_m, to_gcj02, to_wgs84
 from tests.conftest import Clock
 from tests.factories import login, make_center, make_resident, make_staff
 

@@ -34,7 +34,7 @@ RESIDENT = {"gender": "female", "birth_date": "1940-03-08"}
 
 @pytest.fixture
 def manager_headers(client: TestClient, session: Session) -> dict[str, str]:
-    from carecenter.staff.models import Role
+    from carecenter.access import Role
 
     return login(client, make_staff(session, center=make_center(session), role=Role.manager))
 
@@ -150,7 +150,7 @@ def test_no_path_leads_out_of_the_static_files(client: TestClient, path: str) ->
 def test_ids_no_column_can_hold_and_missing_records_are_4xx_for_everyone(
     client: TestClient, session: Session, manager_headers: dict[str, str]
 ) -> None:
-    from carecenter.staff.models import Role
+    from carecenter.access import Role
 
     admin = login(client, make_staff(session, center=None, role=Role.admin))
     for headers in (manager_headers, admin):

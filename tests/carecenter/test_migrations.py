@@ -143,3 +143,19 @@ def test_a_contacts_opt_out_and_unusable_number_move_into_the_numbers_state(tmp_
         back = conn.execute(sa.text("SELECT id, sms_opt_in, unreachable_code FROM family_contact ORDER BY id")).all()
     assert [tuple(r) for r in back] == [(1, "opted_out", None), (2, "opted_in", 21211), (3, "opted_in", None)]
     engine.dispose()
+
+
+def test_rows_that_go_with_their_row_say_so_in_the_migrated_schema(engine: sa.Engine) -> None:
+    """0018 on both databases: the foreign keys the services no longer clear by hand cascade."""
+    inspector = sa.inspect(engine)
+    rules = {
+        (table, fk["constrained_columns"][0]): (fk.get("options") or {}).get("ondelete")
+        for table in ("family_contact", "family_link", "service_offering", "device_command", "duty_shift_staff")
+        for fk in inspector.get_foreign_keys(table)
+    }
+    assert rules[("family_contact", "resident_id")] == "CASCADE"
+    assert rules[("family_link", "contact_id")] == "CASCADE"
+    assert rules[("service_offering", "center_id")] == "CASCADE"
+    assert rules[("device_command", "device_id")] == "CASCADE"
+    assert rules[("duty_shift_staff", "shift_id")] == "CASCADE"
+    assert rules[("family_link", "created_by")] in (None, "NO ACTION")  # a record keeps its author

@@ -22,15 +22,15 @@ from typing import Protocol
 import pytest
 from sqlmodel import Session, func, select
 
+from carecenter.access import Role
 from carecenter.alerts.models import Alert
 from carecenter.db import make_engine
 from carecenter.devices.models import DeviceProtocol
 from carecenter.health.models import ProcessBeat
-from carecenter.health.settings import HealthSettings
 from carecenter.health.watch import SelfWatch
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.migrate import upgrade_to_head
-from carecenter.staff.models import Role
+from carecenter.settings.health import HealthSettings
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.models import SmsMessage
 from notifications.settings import SmsSettings

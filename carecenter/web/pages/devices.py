@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from carecenter.access import Role
 from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep
 from carecenter.devices import commands, media, profiles, service
@@ -14,7 +15,6 @@ from carecenter.devices.models import DeviceCommandIn, DeviceProfileForm, Device
 from carecenter.downloads import attachment
 from carecenter.errors import validation_message
 from carecenter.pagination import PageParams
-from carecenter.staff.models import Role
 from carecenter.web.deps import CsrfForm, ManagerDep, NoFields, Posted, form_values, posted, run_action
 from carecenter.web.forms import parse
 from carecenter.web.pages.records import record_form

@@ -7,8 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from carecenter.auth import service as auth
-from carecenter.auth.deps import client_addr
-from carecenter.deps import NowDep, SessionDep, SettingsDep
+from carecenter.deps import NowDep, SessionDep, SettingsDep, client_addr
 from carecenter.errors import NotAuthenticated, TooManyAttempts, request_language
 from carecenter.staff import service as staff_service
 from carecenter.staff.models import Language

@@ -6,11 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from carecenter.access import Role
 from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep
 from carecenter.messaging import service
 from carecenter.messaging.models import TemplateIn, TemplateProvider
-from carecenter.staff.models import Role
 from carecenter.web.deps import ManagerDep, Posted, posted, run_action
 from carecenter.web.render import render
 from notifications.kinds import KINDS

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from carecenter.access import Role
 from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep
 from carecenter.family import service, wechat
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.residents.service import get_contact
-from carecenter.staff.models import Role
 from carecenter.web.deps import ManagerDep, NoFields, Posted, posted, run_action
 from carecenter.web.pages.respond import same_origin
 from carecenter.web.render import render

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.residents.models import FamilyContact, Resident
-from carecenter.staff.models import Language, Role, Staff
+from carecenter.staff.models import Language, Staff
 from tests.factories import make_center, make_contact, make_device, make_resident, make_shift, make_staff
 
 

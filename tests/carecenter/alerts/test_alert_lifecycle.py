@@ -9,16 +9,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.alerts import service
-from carecenter.alerts.models import (
-    Alert,
-    AlertEvent,
-    AlertStatus,
-    EscalationPolicyData,
-    EscalationStep,
-    Recipients,
-)
+from carecenter.alerts.models import Alert, AlertEvent, AlertStatus, EscalationPolicyData, EscalationStep
 from carecenter.context import app_context
 from carecenter.db import make_engine
+from carecenter.messaging.recipients import Recipients
 from notifications.dispatcher import Dispatcher
 from notifications.links import verify_link_token
 from notifications.models import ResponseLink, SmsMessage, SmsRecipient

@@ -1,7 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
 from carecenter.alerts.escalation import due_at, next_stage
-from carecenter.alerts.models import EscalationPolicyData, Recipients
+from carecenter.alerts.models import EscalationPolicyData
+from carecenter.messaging.recipients import Recipients
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 

@@ -9,12 +9,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from carecenter.access import Role
 from carecenter.alerts.models import Alert, AlertKind, Incident
 from carecenter.alerts.service import clear_conditions, detect_silent_devices, escalate_due_alerts
 from carecenter.centers.models import Center
 from carecenter.context import app_context
 from carecenter.devices.models import Device, DeviceKind, DeviceProtocol
-from carecenter.staff.models import Role, Staff
+from carecenter.staff.models import Staff
 from notifications.models import SmsMessage
 from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock

@@ -6,17 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from carecenter.alerts.models import AlertKind, Severity
-from carecenter.alerts.rules import (
-    NO_BREACH,
-    Breach,
-    ReadingFacts,
-    ResidentFacts,
-    distance_m,
-    evaluate,
-    is_silent,
-    silent_severity,
-)
-from carecenter.alerts.thresholds import ThresholdOverrides, Thresholds, effective_thresholds
+from carecenter.alerts.rules import NO_BREACH, Breach, ReadingFacts, ResidentFacts, evaluate, is_silent, silent_severity
+from carecenter.geo import distance_m
+from carecenter.thresholds import ThresholdOverrides, Thresholds, effective_thresholds
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 DEFAULTS = Thresholds()

@@ -6,8 +6,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.alerts.models import AlertKind
-from carecenter.staff.models import Role
 from tests.conftest import Clock
 from tests.factories import GBT_BEST, login, make_alert, make_assessment, make_center, make_resident, make_staff
 

@@ -1,7 +1,7 @@
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from carecenter.staff.models import Role
+from carecenter.access import Role
 from tests.conftest import Clock
 from tests.factories import PASSWORD, login, make_center, make_staff
 

@@ -1,9 +1,16 @@
-from fastapi.testclient import TestClient
-from sqlmodel import Session
+from datetime import UTC, datetime
 
-from carecenter.staff.models import Role
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from carecenter.access import Role
+from carecenter.alerts.models import EscalationPolicy
+from carecenter.catalogue.models import ServiceOffering
+from carecenter.centers.models import Center
+from carecenter.duty.models import DutyShift
+from carecenter.subsidies.models import SubsidyRule
 from tests.conftest import make_app, make_settings
-from tests.factories import login, make_center, make_resident, make_staff
+from tests.factories import login, make_center, make_device, make_resident, make_shift, make_staff, make_subsidy_rule
 
 NEW_CENTER = {"name": "琉璃河镇养老服务中心", "town": "琉璃河镇", "district": "房山区", "phone": "010 6938 1234"}
 
@@ -54,3 +61,31 @@ def test_managers_see_only_their_center_and_cannot_create(client: TestClient, se
     assert [c["id"] for c in listed["items"]] == [mine.id]
     assert client.post("/api/v1/centers", json=NEW_CENTER, headers=headers).status_code == 403
     assert client.patch(f"/api/v1/centers/{mine.id}", json={"name": "x"}, headers=headers).status_code == 403
+
+
+def test_deleting_a_center_takes_its_own_settings_and_keeps_any_record(client: TestClient, session: Session) -> None:
+    """The schema decides: its catalogue, subsidy rules, policy and rota go with it (ON DELETE CASCADE);
+    a device registered to it is a record, so the center stays and the answer says why."""
+    admin = login(client, make_staff(session, center=None, role=Role.admin))
+    created = client.post("/api/v1/centers", json=NEW_CENTER, headers=admin).json()
+    center = session.get(Center, created["id"])
+    assert center is not None
+    make_subsidy_rule(session, center=center)
+    make_shift(session, center=center, staff=[], starts_at=datetime.now(UTC))
+    policy = client.put(
+        f"/api/v1/centers/{center.id}/escalation-policy",
+        json=client.get(f"/api/v1/centers/{center.id}/escalation-policy", headers=admin).json(),
+        headers=admin,
+    )
+    assert policy.status_code == 200, policy.text
+    assert session.exec(select(ServiceOffering).where(ServiceOffering.center_id == center.id)).first() is not None
+    device, _key = make_device(session, center=center)
+    kept = client.delete(f"/api/v1/centers/{center.id}", headers=admin | {"Accept-Language": "zh-CN"})
+    assert kept.status_code == 409 and "device" in kept.json()["detail"] and "不能删除" in kept.json()["detail"]
+    session.delete(device)
+    session.commit()
+    center_id = center.id
+    assert client.delete(f"/api/v1/centers/{center_id}", headers=admin).status_code == 204
+    session.expire_all()
+    for table in (ServiceOffering, SubsidyRule, EscalationPolicy, DutyShift):
+        assert session.exec(select(table).where(table.center_id == center_id)).all() == []  # type: ignore[attr-defined]

@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from carecenter.context import app_context
-from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import DeviceKind, DeviceProtocol
 from carecenter.devices.protocol import DeviceProtocolSpec
-from carecenter.devices.settings import DeviceSettings
-from carecenter.readings import batcher as batcher_module
-from carecenter.readings import service as readings_service
+from carecenter.gateway.listener import DeviceListener
+from carecenter.ingest import batcher as batcher_module
+from carecenter.ingest import service as readings_service
+from carecenter.settings.devices import DeviceSettings
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock
 

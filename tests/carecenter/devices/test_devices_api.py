@@ -1,11 +1,13 @@
+from datetime import UTC, datetime
+
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from carecenter.devices.models import Device
+from carecenter.access import Role
+from carecenter.devices.models import CommandKind, Device, DeviceCommand
 from carecenter.devices.service import key_hash
-from carecenter.staff.models import Role
 from tests.conftest import Clock
-from tests.factories import login, make_center, make_resident, make_staff
+from tests.factories import login, make_center, make_device, make_resident, make_staff
 
 
 def test_a_device_key_is_shown_once_and_stored_hashed(client: TestClient, session: Session) -> None:
@@ -63,3 +65,25 @@ def test_devices_that_posted_are_revoked_not_deleted(client: TestClient, session
     assert client.delete(f"/api/v1/devices/{unused['id']}", headers=headers).status_code == 204
     refused = client.delete(f"/api/v1/devices/{used['id']}", headers=headers)
     assert refused.status_code == 409 and "revoke its key" in refused.json()["detail"]
+
+
+def test_an_unused_device_goes_with_its_commands(client: TestClient, session: Session) -> None:
+    """Commands queued to a device that never posted go with it (ON DELETE CASCADE), not by a service's hand."""
+    center = make_center(session)
+    device, _key = make_device(session, center=center)
+    session.add(
+        DeviceCommand(
+            device_id=device.id,
+            center_id=center.id,
+            kind=CommandKind.locate,
+            content="CR",
+            requested_by="manager",
+            created_at=datetime.now(UTC),
+        )
+    )
+    session.commit()
+    headers = login(client, make_staff(session, center=center, role=Role.manager))
+    device_id = device.id
+    assert client.delete(f"/api/v1/devices/{device_id}", headers=headers).status_code == 204
+    session.expire_all()
+    assert session.exec(select(DeviceCommand).where(DeviceCommand.device_id == device_id)).all() == []

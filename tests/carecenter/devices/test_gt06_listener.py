@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
+from carecenter.access import Role
 from carecenter.alerts.models import Alert
 from carecenter.devices.gt06_protocol import GT06
-from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import (
     CommandStatus,
     Device,
@@ -19,8 +19,8 @@ from carecenter.devices.models import (
     DeviceProtocol,
     UnknownDevice,
 )
+from carecenter.gateway.listener import DeviceListener
 from carecenter.readings.models import Reading
-from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
 from tests.carecenter.alerts.scenario import Scenario
 from tests.carecenter.devices import gt06_client as packets

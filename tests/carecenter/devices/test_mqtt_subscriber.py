@@ -22,9 +22,9 @@ from sqlmodel import Session, func, select
 from carecenter.alerts.models import Alert
 from carecenter.context import app_context
 from carecenter.devices.models import DeviceKind
-from carecenter.devices.mqtt_subscriber import MqttSubscriber, errors_topic, readings_topic
-from carecenter.devices.settings import DeviceSettings
+from carecenter.gateway.mqtt_subscriber import MqttSubscriber, errors_topic, readings_topic
 from carecenter.readings.models import Reading
+from carecenter.settings.devices import DeviceSettings
 from notifications.dispatcher import Dispatcher
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock

@@ -8,15 +8,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from carecenter.access import Role
 from carecenter.alerts import service as alerts_service
 from carecenter.alerts.models import Alert
 from carecenter.context import app_context
-from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import DeviceMedia, DeviceProfile, DeviceProtocol
-from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_protocol import WATCH
+from carecenter.gateway.listener import DeviceListener
 from carecenter.readings.models import Reading
-from carecenter.staff.models import Role, Staff
+from carecenter.settings.devices import DeviceSettings
+from carecenter.staff.models import Staff
 from tests.carecenter.alerts.scenario import build
 from tests.carecenter.devices.watch_client import Watch, position
 from tests.carecenter.web.test_pages import web_login

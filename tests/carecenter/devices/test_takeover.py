@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 from carecenter.alerts.models import Alert, AlertEvent
 from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.audit.models import AuditEvent
-from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import CommandStatus, Device, DeviceCommand, DeviceProtocol
 from carecenter.devices.watch_protocol import WATCH
+from carecenter.gateway.listener import DeviceListener
 from tests.carecenter.alerts.scenario import Scenario
 from tests.carecenter.devices.listeners import running_listener, scenario_with
 from tests.carecenter.devices.watch_client import Watch, position

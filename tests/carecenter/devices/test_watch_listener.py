@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
+from carecenter.access import Role
 from carecenter.alerts.models import Alert
 from carecenter.context import app_context
-from carecenter.devices.listener import DeviceListener
 from carecenter.devices.models import (
     CommandStatus,
     Device,
@@ -21,10 +21,10 @@ from carecenter.devices.models import (
     DeviceProtocol,
     UnknownDevice,
 )
-from carecenter.devices.settings import DeviceSettings
 from carecenter.devices.watch_protocol import WATCH, FrameReader
+from carecenter.gateway.listener import DeviceListener
 from carecenter.readings.models import Reading
-from carecenter.staff.models import Role
+from carecenter.settings.devices import DeviceSettings
 from notifications.dispatcher import Dispatcher
 from tests.carecenter.alerts.scenario import Scenario
 from tests.carecenter.devices.captured_watch_frames import (

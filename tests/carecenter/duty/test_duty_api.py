@@ -3,8 +3,8 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.duty.service import on_duty_staff
-from carecenter.staff.models import Role
 from tests.conftest import Clock
 from tests.factories import login, make_center, make_staff
 

@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 
 from carecenter.audit.models import AuditEvent
 from carecenter.context import app_context
-from carecenter.family.models import WeChatBinding
 from carecenter.residents.models import FamilyContact
+from carecenter.residents.sharing import WeChatBinding
 from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_wechat_api import FakeWeChatApi, wechat_signature

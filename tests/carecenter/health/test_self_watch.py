@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from carecenter.access import Role
 from carecenter.context import app_context
 from carecenter.health import watch
-from carecenter.health.settings import HealthSettings
 from carecenter.health.watch import SelfWatch
-from carecenter.staff.models import Role, Staff
+from carecenter.settings.health import HealthSettings
+from carecenter.staff.models import Staff
 from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.models import SmsMessage

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.app import create_app
-from carecenter.staff.models import Role
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
 from tests.conftest import Clock, make_app, make_settings, make_sms_settings

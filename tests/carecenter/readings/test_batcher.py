@@ -16,9 +16,9 @@ from sqlmodel import Session, func, select
 from carecenter.alerts.models import Alert
 from carecenter.context import app_context
 from carecenter.errors import NotAuthenticated
-from carecenter.readings import batcher as batcher_module
-from carecenter.readings import service as readings_service
-from carecenter.readings.batcher import CheckinBatcher, _Pending
+from carecenter.ingest import batcher as batcher_module
+from carecenter.ingest import service as readings_service
+from carecenter.ingest.batcher import CheckinBatcher, _Pending
 from carecenter.readings.models import Reading
 from notifications.dispatcher import WriteTurns
 from tests.conftest import Clock

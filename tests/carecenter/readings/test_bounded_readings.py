@@ -18,9 +18,10 @@ from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
 from carecenter.db import make_engine
+from carecenter.ingest import bulk, upkeep
 from carecenter.migrate import alembic_config, upgrade_to_head
-from carecenter.readings import bulk, partitions, upkeep
-from carecenter.readings.models import Reading, ReadingHourly, ReadingKey
+from carecenter.readings import partitions
+from carecenter.readings.models import Reading, ReadingHourly, ReadingKey, hour_of
 from carecenter.readings.queries import heart_rate_series
 from tests.carecenter.alerts.scenario import build
 from tests.carecenter.web.test_pages import web_login
@@ -38,7 +39,7 @@ def hourly(session: Session, vital: str) -> list[tuple[datetime, float, float, f
 
 def test_vital_signs_roll_up_by_hour_once_each(client: TestClient, session: Session, clock: Clock) -> None:
     s = build(session, clock.now)
-    hour = bulk.hour_of(clock.now - timedelta(hours=2))
+    hour = hour_of(clock.now - timedelta(hours=2))
     for minute, rate in ((5, 60), (20, 100), (40, 80)):
         at = hour + timedelta(minutes=minute)
         assert s.post(client, at, "vitals", event_id=f"hr-{minute}", heart_rate=rate).status_code == 201
@@ -82,7 +83,7 @@ def test_the_chart_reads_roll_ups_before_the_last_day_and_outlives_the_raw(
     client: TestClient, session: Session, clock: Clock
 ) -> None:
     s = build(session, clock.now)
-    old_hour = bulk.hour_of(clock.now - timedelta(days=3))
+    old_hour = hour_of(clock.now - timedelta(days=3))
     for minute, rate in ((10, 70), (50, 90)):
         s.post(client, old_hour + timedelta(minutes=minute), "vitals", event_id=f"old-{minute}", heart_rate=rate)
     s.post(client, clock.now - timedelta(minutes=1), "vitals", event_id="new", heart_rate=75)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from carecenter.readings.fast import FastReading, validate_reading
+from carecenter.ingest.fast import FastReading, validate_reading
 from carecenter.readings.models import ReadingIn
 
 FIELDS = [name for name in ReadingIn.model_fields]

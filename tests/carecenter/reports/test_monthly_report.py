@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.centers.models import Center
 from carecenter.residents.models import LivingSituation, Resident
-from carecenter.staff.models import Role
 from carecenter.visits.models import VisitStatus
 from tests.conftest import Clock
 from tests.factories import (

@@ -5,10 +5,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from carecenter.access import Role
 from carecenter.audit.models import AuditEvent
 from carecenter.messaging.recipients import reachable_family
-from carecenter.residents.models import CareLevel, ResidentStatus
-from carecenter.staff.models import Role
+from carecenter.residents.models import CareLevel, FamilyContact, ResidentStatus
 from notifications.outbox import opted_out_among, set_opted_out
 from tests.factories import login, make_center, make_contact, make_resident, make_staff
 
@@ -193,6 +193,7 @@ def test_manager_updates_and_deletes_a_resident(
 ) -> None:
     resident = make_resident(session, center=center_a)
     make_contact(session, resident=resident)
+    resident_id = resident.id
     headers = login(client, manager)
     response = client.patch(
         f"/api/v1/residents/{resident.id}", json={"status": "hospitalized", "phone": "13800138000"}, headers=headers
@@ -204,6 +205,8 @@ def test_manager_updates_and_deletes_a_resident(
     assert null_name.json()["detail"][0]["loc"] == ["body", "name"]
     assert client.delete(f"/api/v1/residents/{resident.id}", headers=headers).status_code == 204
     assert client.get(f"/api/v1/residents/{resident.id}", headers=headers).status_code == 404
+    session.expire_all()  # the contact went with the resident, by the schema's ON DELETE CASCADE
+    assert session.exec(select(FamilyContact).where(FamilyContact.resident_id == resident_id)).all() == []
 
 
 def test_family_contacts_in_calling_order(client: TestClient, session: Session, center_a: Any, manager: Any) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from carecenter.access import Role
 from carecenter.audit.models import AuditEvent
-from carecenter.staff.models import Role
 from tests.conftest import Clock
 from tests.factories import (
     login,

@@ -1,7 +1,7 @@
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from carecenter.staff.models import Role
+from carecenter.access import Role
 from tests.factories import login, make_center, make_staff
 
 NEW_WORKER = {"name": "刘晓燕", "phone": "139 0000 1111", "username": "Liu.XY", "password": "long-enough-pw"}

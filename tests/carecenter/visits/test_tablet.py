@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import Session, col, func, select
 
+from carecenter.access import Role
 from carecenter.audit.models import AuditEvent
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.context import app_context
 from carecenter.readings.models import Reading
-from carecenter.staff.models import Role
 from carecenter.visits import proof
 from carecenter.visits.models import ClientAction, Visit, VisitPhoto
 from carecommon.clock import get_now

@@ -16,9 +16,9 @@ from carecenter.context import app_context
 from carecenter.db import make_engine
 from carecenter.readings.models import Reading
 from carecenter.residents.models import LivingSituation
+from carecenter.settings.visits import VisitRules
 from carecenter.visits import sweeps
 from carecenter.visits.models import Visit
-from carecenter.visits.rules import VisitRules
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock, make_app, make_settings

@@ -16,15 +16,14 @@ import uvicorn
 from sqlmodel import Session, select
 
 from carecenter import web
-from carecenter.access import Actor
+from carecenter.access import Actor, Role
 from carecenter.alerts.models import Alert
 from carecenter.alerts.service import escalate_due_alerts
-from carecenter.family.models import WeChatBinding
 from carecenter.family.service import family_url, share_family_page
 from carecenter.family.wechat import CONFIRM
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.residents.models import FamilyContact
-from carecenter.staff.models import Role
+from carecenter.residents.sharing import WeChatBinding
 from carecenter.visits.models import Visit, VisitPhoto
 from carecommon.clock import utcnow
 from notifications.links import link_url, sign_link_id

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from carecenter.access import Role
 from carecenter.devices.models import DeviceCommand, DeviceProtocol, UnknownDevice
 from carecenter.geo import to_gcj02
 from carecenter.residents.models import Resident
-from carecenter.staff.models import Role
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock

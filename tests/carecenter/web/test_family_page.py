@@ -6,9 +6,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.audit.models import AuditEvent
-from carecenter.family.models import FamilyLink
 from carecenter.family.queries import given_name
 from carecenter.residents.models import Resident
+from carecenter.residents.sharing import FamilyLink
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.carecenter.web.test_pages import web_login

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
+from carecenter.access import Role
 from carecenter.assessments.models import Assessment
 from carecenter.residents.models import LivingSituation
 from carecenter.service_records.models import MonthClose, ServiceRecord
-from carecenter.staff.models import Role
 from carecenter.visits.models import Visit, VisitStatus
 from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock

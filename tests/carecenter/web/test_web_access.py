@@ -18,9 +18,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.context import app_context
 from carecenter.devices.models import Device
-from carecenter.staff.models import Role
 from carecenter.visits.models import Visit
 from carecenter.web import PAGES
 from carecenter.web.deps import web_user

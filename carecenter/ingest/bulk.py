@@ -14,7 +14,7 @@ multi-row INSERT for the keys, one for the readings. Everything runs in the call
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from carecenter.db import UTCDateTime
 from carecenter.devices.models import Device
-from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingHourly, ReadingKey
+from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingHourly, ReadingKey, hour_of
 from carecommon.sqltypes import upsert_insert
 
 READING_COLUMNS = tuple(c.name for c in Reading.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
@@ -131,10 +131,6 @@ def _insert_via_copy(session: Session, rows: list[Row]) -> dict[Key, int]:
         return {(device_id, event_id): reading_id for reading_id, device_id, event_id in cursor.fetchall()}
     finally:
         cursor.close()
-
-
-def hour_of(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def roll_up(session: Session, rows: Iterable[Row]) -> None:

@@ -30,9 +30,9 @@ from sqlmodel import Session
 
 from carecenter.devices.service import UNKNOWN_DEVICE_KEY
 from carecenter.errors import NotAuthenticated
+from carecenter.ingest.fast import ItemAnswer
+from carecenter.ingest.service import Target, count_committed, ingest, targets_by_id, targets_by_key
 from carecenter.messaging.outbound import AlertMessaging
-from carecenter.readings.fast import ItemAnswer
-from carecenter.readings.service import Target, count_committed, ingest, targets_by_id, targets_by_key
 
 log = logging.getLogger(__name__)
 

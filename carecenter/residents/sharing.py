@@ -14,8 +14,8 @@ class FamilyLink(SQLModel, table=True):
 
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id")
-    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
-    contact_id: WholeNumber = Field(foreign_key="family_contact.id", index=True)
+    resident_id: WholeNumber = Field(foreign_key="resident.id", index=True, ondelete="CASCADE")
+    contact_id: WholeNumber = Field(foreign_key="family_contact.id", index=True, ondelete="CASCADE")
     created_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     created_at: datetime = instant_field()
     expires_at: datetime = instant_field()

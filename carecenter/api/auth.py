@@ -6,9 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from carecenter.auth import service
-from carecenter.auth.deps import bearer, client_addr
 from carecenter.auth.models import Token
-from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep
+from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep, bearer, client_addr
 from carecenter.errors import NotAuthenticated, TooManyAttempts
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

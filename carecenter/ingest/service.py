@@ -22,10 +22,10 @@ from carecenter.db import among
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.service import UNKNOWN_DEVICE_KEY, key_hash, require_key
 from carecenter.errors import NotAuthenticated, NotFound
+from carecenter.ingest import bulk
+from carecenter.ingest.fast import ItemAnswer, Valid, validate_reading
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, paginate
-from carecenter.readings import bulk
-from carecenter.readings.fast import ItemAnswer, Valid, validate_reading
 from carecenter.readings.models import (
     LOCATION_FIELDS,
     VITAL_FIELDS,

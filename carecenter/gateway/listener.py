@@ -29,11 +29,11 @@ from sqlmodel import Session
 
 from carecenter.devices import connections
 from carecenter.devices.protocol import DeviceProtocolSpec, FrameError, Media, Profile, ProtocolSession
-from carecenter.devices.settings import DeviceSettings
 from carecenter.errors import NotAuthenticated
+from carecenter.ingest.batcher import CheckinBatcher
 from carecenter.media.store import MediaStore
-from carecenter.readings.batcher import CheckinBatcher
 from carecenter.readings.models import CheckinResult
+from carecenter.settings.devices import DeviceSettings
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from carecenter.devices.settings import DeviceSettings
-from carecenter.health.settings import HealthSettings
 from carecenter.media.settings import MediaSettings
-from carecenter.visits.rules import VisitRules
+from carecenter.settings.devices import DeviceSettings
+from carecenter.settings.health import HealthSettings
+from carecenter.settings.visits import VisitRules
 from notifications.settings import SmsProvider, SmsSettings
 
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused by production starts

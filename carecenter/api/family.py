@@ -5,8 +5,8 @@ from fastapi import APIRouter, Request, Response
 from carecenter.context import context_of
 from carecenter.deps import ActorDep, NowDep, SessionDep
 from carecenter.family import service
-from carecenter.family.models import FamilyLink, FamilyLinkPublic
 from carecenter.residents.service import get_contact
+from carecenter.residents.sharing import FamilyLink, FamilyLinkPublic
 
 router = APIRouter(prefix="/api/v1/residents/{resident_id}/contacts/{contact_id}/family-link", tags=["residents"])
 

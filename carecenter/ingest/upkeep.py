@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from carecenter.readings import bulk, partitions
+from carecenter.ingest import bulk
+from carecenter.ingest.service import MAX_AGE
+from carecenter.readings import partitions
 from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingKey
-from carecenter.readings.service import MAX_AGE
 
 log = logging.getLogger(__name__)
 CHUNK = 10_000  # rows per delete: each chunk is its own short transaction, so ingestion goes on between

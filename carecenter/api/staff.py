@@ -4,11 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from carecenter.access import Role
 from carecenter.deps import ActorDep, NowDep, SessionDep
 from carecenter.fields import NO_NUL
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.staff import service
-from carecenter.staff.models import Role, Staff, StaffCreate, StaffPublic, StaffUpdate
+from carecenter.staff.models import Staff, StaffCreate, StaffPublic, StaffUpdate
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
 

@@ -10,10 +10,10 @@ from carecenter.deps import ActorDep, MessagingDep, NowDep, SessionDep
 from carecenter.devices.service import require_key
 from carecenter.errors import InvalidField
 from carecenter.fields import Instant
+from carecenter.ingest import service
+from carecenter.ingest.batcher import CheckinBatcher
+from carecenter.ingest.fast import batch_answer_json
 from carecenter.pagination import Page, PageParams, page_params
-from carecenter.readings import service
-from carecenter.readings.batcher import CheckinBatcher
-from carecenter.readings.fast import batch_answer_json
 from carecenter.readings.models import (
     BatchAnswer,
     BatchIn,

@@ -29,12 +29,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import Counter
 from sqlmodel import Session
 
-from carecenter.devices.settings import DeviceSettings
 from carecenter.errors import NotAuthenticated
-from carecenter.readings.batcher import CheckinBatcher
-from carecenter.readings.fast import ItemAnswer
+from carecenter.ingest.batcher import CheckinBatcher
+from carecenter.ingest.fast import ItemAnswer
+from carecenter.ingest.service import targets_by_key
 from carecenter.readings.models import CheckinResult
-from carecenter.readings.service import targets_by_key
+from carecenter.settings.devices import DeviceSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,27 @@
-"""How the domain core reacts to what the SMS channel reports."""
+"""Where the tiers are joined: what a lower tier must cause in a higher one, registered at start.
+
+`wire()` runs in `create_app`, which every process (web, gateway, scheduler) goes through: the
+alert tier learns who works near a resident from the visits tier, and the SMS channel's reports
+reach the alert and family services.
+"""
 
 from datetime import datetime
 
 from sqlmodel import Session
 
+from carecenter.alerts import responders
 from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel
 from carecenter.family import wechat
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import RecipientRef
 from carecenter.staff.models import Staff
+from carecenter.visits.nearby import nearest_worker
 from notifications.models import SmsMessage
+
+
+def wire() -> None:
+    responders.register_finder(nearest_worker)
 
 
 class DomainSmsEvents:
