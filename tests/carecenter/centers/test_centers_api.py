@@ -88,4 +88,4 @@ def test_deleting_a_center_takes_its_own_settings_and_keeps_any_record(client: T
     assert client.delete(f"/api/v1/centers/{center_id}", headers=admin).status_code == 204
     session.expire_all()
     for table in (ServiceOffering, SubsidyRule, EscalationPolicy, DutyShift):
-        assert session.exec(select(table).where(table.center_id == center_id)).all() == []  # type: ignore[attr-defined]
+        assert session.exec(select(table).where(table.center_id == center_id)).all() == []

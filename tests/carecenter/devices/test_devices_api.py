@@ -73,8 +73,8 @@ def test_an_unused_device_goes_with_its_commands(client: TestClient, session: Se
     device, _key = make_device(session, center=center)
     session.add(
         DeviceCommand(
-            device_id=device.id,
-            center_id=center.id,
+            device_id=device.id or 0,
+            center_id=center.id or 0,
             kind=CommandKind.locate,
             content="CR",
             requested_by="manager",
