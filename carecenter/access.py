@@ -1,7 +1,9 @@
 """Who is acting, and the scoping rules every service applies.
 
-Records of a center the actor may not see are reported as missing (404), never as
-forbidden, so ids of other centers reveal nothing. Role checks come after that lookup.
+Records of a center the actor may not see are reported as missing (404), never as forbidden,
+so ids of other centers reveal nothing. Roles are declared on the routes (`deps.allow`,
+`web.deps.page_allow`, `ManagerDep`) and checked before any lookup: their 403 is the same for
+every id. A service checks only what depends on the record (its center; whose visit it is).
 """
 
 from dataclasses import dataclass

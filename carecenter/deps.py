@@ -2,7 +2,7 @@
 who is calling, and what the app was built with (its context, taken apart)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -17,7 +17,7 @@ from carecenter.messaging.outbound import AlertMessaging
 from carecenter.settings import Settings
 from carecenter.settings.visits import VisitRules
 from carecenter.staff.models import Staff
-from carecenter.visits.sync import Tablet
+from carecenter.visits.actions import Tablet
 from carecommon.clock import get_now
 from notifications.channel import SmsChannel, get_channel
 
@@ -87,6 +87,18 @@ def get_tablet(context: ContextDep) -> Tablet:
         store=context.media,
         max_photo_bytes=context.settings.media.media_max_bytes,
     )
+
+
+def allow(*roles: Role, to: str) -> Any:
+    """The roles an API route is for, declared on the route: `dependencies=[allow(Role.manager, …)]`.
+
+    One rule: the route declares the role (a 403 names what was attempted, `to`); a service checks
+    only what depends on the record (the center it belongs to, whose visit it is)."""
+
+    def role_allowed(actor: Annotated[Actor, Depends(current_actor)]) -> None:
+        actor.require(*roles, to=to)
+
+    return Depends(role_allowed)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

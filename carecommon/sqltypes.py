@@ -6,9 +6,11 @@ without `notifications` importing from `carecenter`.
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlmodel import SQLModel
@@ -22,6 +24,32 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+@cache
+def _list_of(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+class JSONList(sa.types.TypeDecorator[list[Any]]):
+    """A JSON column holding a list of one model: written from the models (or dicts, validated
+    first), read back as the models, so code reads `task.service`, never `task["service"]`."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        super().__init__()
+        self.model = model
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> list[Any] | None:
+        if value is None:
+            return None
+        adapter = _list_of(self.model)
+        return adapter.dump_python(adapter.validate_python(value), mode="json")  # type: ignore[no-any-return]
+
+    def process_result_value(self, value: list[Any] | None, dialect: Dialect) -> list[Any]:
+        return [] if value is None else _list_of(self.model).validate_python(value)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
+from carecenter.access import Role
 from carecenter.alerts import queries, service
 from carecenter.alerts.models import (
     Alert,
@@ -20,9 +21,10 @@ from carecenter.alerts.models import (
     Severity,
 )
 from carecenter.alerts.policy import read_policy, save_policy
-from carecenter.deps import ActorDep, MessagingDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, MessagingDep, NowDep, SessionDep, allow
 from carecenter.fields import Instant
 from carecenter.pagination import Page, PageParams, page_params
+from carecommon.i18n import N_
 
 router = APIRouter(tags=["alerts"])
 ANSWER_CHANNELS = (Channel.api, Channel.tablet)
@@ -128,7 +130,11 @@ class EscalateRequest(BaseModel):
     step: int = Field(ge=1, le=20, description="The policy's step to page now (1 = the first); a step not yet paged")
 
 
-@router.post("/api/v1/alerts/{alert_id}/escalate", response_model=AlertDetail)
+@router.post(
+    "/api/v1/alerts/{alert_id}/escalate",
+    response_model=AlertDetail,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("escalate alerts"))],
+)
 def escalate(
     alert_id: int, data: EscalateRequest, actor: ActorDep, session: SessionDep, messaging: MessagingDep, now: NowDep
 ) -> AlertDetail:
@@ -145,7 +151,12 @@ def get_policy(center_id: int, actor: ActorDep, session: SessionDep) -> Escalati
     return read_policy(session=session, actor=actor, center_id=center_id)
 
 
-@router.put("/api/v1/centers/{center_id}/escalation-policy", response_model=EscalationPolicyData, tags=["centers"])
+@router.put(
+    "/api/v1/centers/{center_id}/escalation-policy",
+    response_model=EscalationPolicyData,
+    tags=["centers"],
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change the escalation policy"))],
+)
 def put_policy(
     center_id: int, data: EscalationPolicyData, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> EscalationPolicyData:

@@ -14,8 +14,9 @@ from carecenter.assessments.models import (
     AssessmentUpdate,
     public,
 )
+from carecenter.assessments.service import ASSESSORS
 from carecenter.centers.service import center_to_read
-from carecenter.deps import ActorDep, NowDep, SessionDep, assessment_dir
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow, assessment_dir
 from carecenter.errors import NotFound
 from carecommon.i18n import N_, Word
 
@@ -42,7 +43,12 @@ def _public(session: SessionDep, assessment: Assessment) -> AssessmentPublic:
     return public(assessment, later.get(assessment.id or 0))
 
 
-@router.post("/api/v1/assessments", response_model=AssessmentPublic, status_code=201)
+@router.post(
+    "/api/v1/assessments",
+    response_model=AssessmentPublic,
+    status_code=201,
+    dependencies=[allow(*ASSESSORS, to=N_("assess residents"))],
+)
 def create_assessment(
     data: AssessmentCreate, request: Request, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> AssessmentPublic:
@@ -74,7 +80,11 @@ def get_assessment(assessment_id: int, actor: ActorDep, session: SessionDep) -> 
     return _public(session, service.get_assessment(session=session, actor=actor, assessment_id=assessment_id))
 
 
-@router.patch("/api/v1/assessments/{assessment_id:int}", response_model=AssessmentPublic)
+@router.patch(
+    "/api/v1/assessments/{assessment_id:int}",
+    response_model=AssessmentPublic,
+    dependencies=[allow(*ASSESSORS, to=N_("assess residents"))],
+)
 def update_assessment(
     assessment_id: int, data: AssessmentUpdate, request: Request, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> AssessmentPublic:
@@ -86,7 +96,11 @@ def update_assessment(
     return _public(session, assessment)
 
 
-@router.post("/api/v1/assessments/{assessment_id}/sign", response_model=AssessmentPublic)
+@router.post(
+    "/api/v1/assessments/{assessment_id}/sign",
+    response_model=AssessmentPublic,
+    dependencies=[allow(*ASSESSORS, to=N_("assess residents"))],
+)
 def sign_assessment(
     assessment_id: int, request: Request, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> AssessmentPublic:

@@ -4,16 +4,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from carecenter.access import Role
 from carecenter.audit import service
 from carecenter.audit.models import AuditEvent, AuditEventPublic
-from carecenter.deps import ActorDep, SessionDep
+from carecenter.deps import ActorDep, SessionDep, allow
 from carecenter.fields import NO_NUL, Instant
 from carecenter.pagination import Page, PageParams, page_params
+from carecommon.i18n import N_
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
 
 
-@router.get("", response_model=Page[AuditEventPublic])
+@router.get(
+    "",
+    response_model=Page[AuditEventPublic],
+    dependencies=[allow(Role.manager, Role.admin, to=N_("read the audit log"))],
+)
 def list_audit_events(
     actor: ActorDep,
     session: SessionDep,

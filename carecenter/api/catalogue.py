@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from carecenter.access import Role
 from carecenter.catalogue import service
 from carecenter.catalogue.models import (
     ServiceOffering,
@@ -9,7 +10,8 @@ from carecenter.catalogue.models import (
     ServiceOfferingPublic,
     ServiceOfferingUpdate,
 )
-from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow
+from carecommon.i18n import N_
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
@@ -20,7 +22,12 @@ def list_services(actor: ActorDep, session: SessionDep, center_id: int | None = 
     return service.list_offerings(session=session, actor=actor, center_id=center_id)
 
 
-@router.post("", response_model=ServiceOfferingPublic, status_code=201)
+@router.post(
+    "",
+    response_model=ServiceOfferingPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change the service catalogue"))],
+)
 def create_service(data: ServiceOfferingCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> ServiceOffering:
     """Add a service to the catalogue (managers); 409 if the code is taken."""
     offering = service.create_offering(session=session, actor=actor, data=data, now=now)
@@ -28,7 +35,11 @@ def create_service(data: ServiceOfferingCreate, actor: ActorDep, session: Sessio
     return offering
 
 
-@router.patch("/{offering_id}", response_model=ServiceOfferingPublic)
+@router.patch(
+    "/{offering_id}",
+    response_model=ServiceOfferingPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change the service catalogue"))],
+)
 def update_service(
     offering_id: int, data: ServiceOfferingUpdate, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> ServiceOffering:

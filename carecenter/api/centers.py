@@ -4,10 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from carecenter.access import Role
 from carecenter.centers import service
 from carecenter.centers.models import Center, CenterCreate, CenterPublic, CenterUpdate
-from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep
+from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep, allow
 from carecenter.pagination import Page, PageParams, page_params
+from carecommon.i18n import N_
 
 router = APIRouter(prefix="/api/v1/centers", tags=["centers"])
 
@@ -20,7 +22,9 @@ def list_centers(
     return service.list_centers(session=session, actor=actor, page=page)
 
 
-@router.post("", response_model=CenterPublic, status_code=201)
+@router.post(
+    "", response_model=CenterPublic, status_code=201, dependencies=[allow(Role.admin, to=N_("create centers"))]
+)
 def create_center(
     data: CenterCreate, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> Center:
@@ -39,7 +43,7 @@ def get_center(center_id: int, actor: ActorDep, session: SessionDep) -> Center:
     return service.get_center(session=session, actor=actor, center_id=center_id)
 
 
-@router.patch("/{center_id}", response_model=CenterPublic)
+@router.patch("/{center_id}", response_model=CenterPublic, dependencies=[allow(Role.admin, to=N_("change centers"))])
 def update_center(
     center_id: int, data: CenterUpdate, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> Center:
@@ -50,7 +54,7 @@ def update_center(
     return center
 
 
-@router.delete("/{center_id}", status_code=204)
+@router.delete("/{center_id}", status_code=204, dependencies=[allow(Role.admin, to=N_("delete centers"))])
 def delete_center(center_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
     """Delete a center that has no staff and no residents (admins)."""
     service.delete_center(session=session, actor=actor, center_id=center_id, now=now)

@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from carecenter.deps import ActorDep, MediaDep, NowDep, SessionDep
+from carecenter.access import Role
+from carecenter.deps import ActorDep, MediaDep, NowDep, SessionDep, allow
 from carecenter.devices import commands, media, profiles, service
 from carecenter.devices.models import (
     Device,
@@ -27,6 +28,7 @@ from carecenter.devices.models import (
 )
 from carecenter.downloads import attachment
 from carecenter.pagination import Page, PageParams, page_params
+from carecommon.i18n import N_
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 profiles_router = APIRouter(prefix="/api/v1/device-profiles", tags=["devices"])
@@ -47,7 +49,12 @@ def list_devices(
     )
 
 
-@router.post("", response_model=DeviceWithKey, status_code=201)
+@router.post(
+    "",
+    response_model=DeviceWithKey,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("register devices"))],
+)
 def register_device(data: DeviceCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> DeviceWithKey:
     """Register a device; the answer carries its key, shown this once."""
     device = service.register_device(session=session, actor=actor, data=data, now=now)
@@ -55,7 +62,11 @@ def register_device(data: DeviceCreate, actor: ActorDep, session: SessionDep, no
     return device
 
 
-@router.get("/unknown", response_model=Page[UnknownDevicePublic])
+@router.get(
+    "/unknown",
+    response_model=Page[UnknownDevicePublic],
+    dependencies=[allow(Role.admin, to=N_("see devices that are not registered"))],
+)
 def list_unknown_devices(
     actor: ActorDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[UnknownDevice]:
@@ -69,7 +80,11 @@ def get_device(device_id: int, actor: ActorDep, session: SessionDep) -> Device:
     return service.get_device(session=session, actor=actor, device_id=device_id)
 
 
-@router.patch("/{device_id:int}", response_model=DevicePublic)
+@router.patch(
+    "/{device_id:int}",
+    response_model=DevicePublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change devices"))],
+)
 def update_device(device_id: int, data: DeviceUpdate, actor: ActorDep, session: SessionDep, now: NowDep) -> Device:
     """Change a device's model, reporting interval or wearer."""
     device = service.update_device(session=session, actor=actor, device_id=device_id, data=data, now=now)
@@ -77,14 +92,20 @@ def update_device(device_id: int, data: DeviceUpdate, actor: ActorDep, session: 
     return device
 
 
-@router.delete("/{device_id:int}", status_code=204)
+@router.delete(
+    "/{device_id:int}", status_code=204, dependencies=[allow(Role.manager, Role.admin, to=N_("remove devices"))]
+)
 def delete_device(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
     """Remove a device that never posted (409 otherwise: revoke it instead)."""
     service.delete_device(session=session, actor=actor, device_id=device_id, now=now)
     session.commit()
 
 
-@router.post("/{device_id}/rotate-key", response_model=DeviceWithKey)
+@router.post(
+    "/{device_id}/rotate-key",
+    response_model=DeviceWithKey,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("rotate device keys"))],
+)
 def rotate_key(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> DeviceWithKey:
     """Issue a new key (shown once); the old key stops working."""
     device = service.rotate_key(session=session, actor=actor, device_id=device_id, now=now)
@@ -92,7 +113,11 @@ def rotate_key(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep
     return device
 
 
-@router.post("/{device_id}/revoke", response_model=DevicePublic)
+@router.post(
+    "/{device_id}/revoke",
+    response_model=DevicePublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("revoke device keys"))],
+)
 def revoke_key(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> Device:
     """Stop accepting the device's key (lost or stolen device)."""
     device = service.revoke_key(session=session, actor=actor, device_id=device_id, now=now)
@@ -100,7 +125,11 @@ def revoke_key(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep
     return device
 
 
-@router.post("/{device_id}/confirm-connection", response_model=DevicePublic)
+@router.post(
+    "/{device_id}/confirm-connection",
+    response_model=DevicePublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("confirm a device's connection"))],
+)
 def confirm_connection(device_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> Device:
     """Say that the device's newest connection (one that took over its id from another address) is the
     real device: it gets the commands from now on, and the older connection is closed."""
@@ -109,7 +138,12 @@ def confirm_connection(device_id: int, actor: ActorDep, session: SessionDep, now
     return device
 
 
-@router.post("/{device_id}/commands", response_model=DeviceCommandPublic, status_code=202)
+@router.post(
+    "/{device_id}/commands",
+    response_model=DeviceCommandPublic,
+    status_code=202,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("send commands to devices"))],
+)
 def send_command(
     device_id: int, data: DeviceCommandIn, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> DeviceCommand:
@@ -162,13 +196,19 @@ def device_profile(device_id: int, actor: ActorDep, session: SessionDep) -> Devi
     return profiles.effective_profile(session, DeviceProtocol(device.protocol), device.model)
 
 
-@profiles_router.get("", response_model=list[DeviceProfilePublic])
+@profiles_router.get(
+    "",
+    response_model=list[DeviceProfilePublic],
+    dependencies=[allow(Role.manager, Role.admin, to=N_("see device profiles"))],
+)
 def list_profiles(actor: ActorDep, session: SessionDep) -> list[DeviceProfilePublic]:
     """Every saved device profile, and the built-in default of each protocol without one (managers, admins)."""
     return profiles.list_profiles(session=session, actor=actor)
 
 
-@profiles_router.put("", response_model=DeviceProfilePublic)
+@profiles_router.put(
+    "", response_model=DeviceProfilePublic, dependencies=[allow(Role.admin, to=N_("change device profiles"))]
+)
 def save_profile(data: DeviceProfileIn, actor: ActorDep, session: SessionDep, now: NowDep) -> DeviceProfilePublic:
     """Create or replace the profile of a protocol and model (admins). An empty model is the protocol's
     profile; alarm codes given are laid over the protocol's ("ignore" turns one off). Devices read it
@@ -179,7 +219,10 @@ def save_profile(data: DeviceProfileIn, actor: ActorDep, session: SessionDep, no
 
 
 @profiles_router.delete(
-    "", status_code=204, responses={404: {"description": "No saved profile of that protocol and model"}}
+    "",
+    status_code=204,
+    responses={404: {"description": "No saved profile of that protocol and model"}},
+    dependencies=[allow(Role.admin, to=N_("change device profiles"))],
 )
 def delete_profile(
     protocol: DeviceProtocol, actor: ActorDep, session: SessionDep, now: NowDep, model: str = ""

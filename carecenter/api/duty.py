@@ -4,10 +4,12 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
-from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.access import Role
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow
 from carecenter.duty import service
 from carecenter.duty.models import DutyShiftCreate, DutyShiftPublic
 from carecenter.fields import Instant
+from carecommon.i18n import N_
 
 router = APIRouter(prefix="/api/v1/duty-shifts", tags=["duty roster"])
 
@@ -28,7 +30,12 @@ def list_shifts(
     return [service.to_public(session, shift) for shift in shifts]
 
 
-@router.post("", response_model=DutyShiftPublic, status_code=201)
+@router.post(
+    "",
+    response_model=DutyShiftPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("plan duty shifts"))],
+)
 def create_shift(data: DutyShiftCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> DutyShiftPublic:
     """Put staff on a shift (nights may cross midnight; at most 24 hours)."""
     shift = service.create_shift(session=session, actor=actor, data=data, now=now)
@@ -36,7 +43,9 @@ def create_shift(data: DutyShiftCreate, actor: ActorDep, session: SessionDep, no
     return service.to_public(session, shift)
 
 
-@router.delete("/{shift_id}", status_code=204)
+@router.delete(
+    "/{shift_id}", status_code=204, dependencies=[allow(Role.manager, Role.admin, to=N_("plan duty shifts"))]
+)
 def delete_shift(shift_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
     """Remove a shift."""
     service.delete_shift(session=session, actor=actor, shift_id=shift_id, now=now)

@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter, Request, Response
 
+from carecenter.access import Role
 from carecenter.context import context_of
-from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow
 from carecenter.family import service
 from carecenter.residents.service import get_contact
 from carecenter.residents.sharing import FamilyLink, FamilyLinkPublic
+from carecommon.i18n import N_
 
 router = APIRouter(prefix="/api/v1/residents/{resident_id}/contacts/{contact_id}/family-link", tags=["residents"])
 
@@ -20,7 +22,12 @@ def get_family_link(
     return service.current_link(session, contact_id, now)
 
 
-@router.post("", response_model=FamilyLinkPublic, status_code=201)
+@router.post(
+    "",
+    response_model=FamilyLinkPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("share the family page"))],
+)
 def share_family_page(
     resident_id: int, contact_id: int, request: Request, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> FamilyLink:
@@ -40,7 +47,7 @@ def share_family_page(
     return link
 
 
-@router.delete("", status_code=204)
+@router.delete("", status_code=204, dependencies=[allow(Role.manager, Role.admin, to=N_("revoke the family page"))])
 def revoke_family_page(
     resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> Response:

@@ -4,12 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from carecenter.access import Role
 from carecenter.context import context_of
-from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep
+from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep, allow
 from carecenter.fields import NO_NUL
 from carecenter.messaging import service
 from carecenter.messaging.models import TemplateIn, TemplateProvider, TestSmsRequest
 from carecenter.pagination import Page, PageParams, page_params
+from carecommon.i18n import N_
 from notifications.models import (
     MessageChannel,
     MessageEvent,
@@ -24,7 +26,11 @@ from notifications.models import (
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 
 
-@router.get("", response_model=Page[SmsMessagePublic])
+@router.get(
+    "",
+    response_model=Page[SmsMessagePublic],
+    dependencies=[allow(Role.manager, Role.admin, to=N_("read the message log"))],
+)
 def list_messages(
     actor: ActorDep,
     session: SessionDep,
@@ -45,6 +51,7 @@ def list_messages(
     response_model=SmsMessagePublic,
     status_code=201,
     responses={429: {"description": "Too many tests this hour"}},
+    dependencies=[allow(Role.manager, Role.admin, to=N_("send test messages"))],
 )
 def send_test(
     data: TestSmsRequest, actor: ActorDep, session: SessionDep, settings: SettingsDep, now: NowDep
@@ -63,13 +70,21 @@ def send_test(
     return message
 
 
-@router.get("/templates", response_model=list[ProviderTemplate])
+@router.get(
+    "/templates",
+    response_model=list[ProviderTemplate],
+    dependencies=[allow(Role.manager, Role.admin, to=N_("read the message templates"))],
+)
 def list_templates(actor: ActorDep, session: SessionDep) -> list[ProviderTemplate]:
     """The templates the providers approved, as an admin entered them (managers and admins)."""
     return service.list_templates(session=session, actor=actor)
 
 
-@router.put("/templates/{provider}/{kind}", response_model=ProviderTemplate)
+@router.put(
+    "/templates/{provider}/{kind}",
+    response_model=ProviderTemplate,
+    dependencies=[allow(Role.admin, to=N_("change the message templates"))],
+)
 def save_template(
     provider: TemplateProvider,
     kind: Annotated[str, Path(max_length=40, pattern=r"^[a-z_.]+$")],
@@ -86,7 +101,11 @@ def save_template(
     return template
 
 
-@router.delete("/templates/{provider}/{kind}", status_code=204)
+@router.delete(
+    "/templates/{provider}/{kind}",
+    status_code=204,
+    dependencies=[allow(Role.admin, to=N_("change the message templates"))],
+)
 def delete_template(
     provider: TemplateProvider,
     kind: Annotated[str, Path(max_length=40, pattern=r"^[a-z_.]+$")],
@@ -101,7 +120,11 @@ def delete_template(
     context_of(request).sms.dispatcher.forget_templates()
 
 
-@router.get("/{message_id}/events", response_model=list[MessageEventPublic])
+@router.get(
+    "/{message_id}/events",
+    response_model=list[MessageEventPublic],
+    dependencies=[allow(Role.manager, Role.admin, to=N_("read the message log"))],
+)
 def message_events(message_id: int, actor: ActorDep, session: SessionDep) -> list[MessageEvent]:
     """What happened to one message beyond its status: failures, the second provider, caps, receipts, keys."""
     message = service.get_message(session=session, actor=actor, message_id=message_id)

@@ -7,12 +7,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from carecenter.access import Role
 from carecenter.centers.models import Center
-from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow
 from carecenter.downloads import XLSX, attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import MonthlyReport, ReportRow, report_and_records, statement_for
 from carecenter.service_records.models import MONTH, ServiceRecordPublic
+from carecommon.i18n import N_
 
 router = APIRouter(tags=["reports"])
 
@@ -34,6 +36,7 @@ class Statement(BaseModel):
     "/api/v1/reports/monthly",
     response_model=MonthlyReport,
     responses={200: {"content": {XLSX: {}, "text/csv": {}}, "description": "JSON, or the file asked for"}},
+    dependencies=[allow(Role.manager, Role.admin, to=N_("see the monthly report"))],
 )
 def get_monthly_report(
     month: Annotated[str, Query(pattern=MONTH, description="YYYY-MM")],
@@ -60,7 +63,11 @@ def get_monthly_report(
     return StreamingResponse(chunks, media_type=media, headers=attachment(f"{name}.{suffix}"))
 
 
-@router.get("/api/v1/residents/{resident_id}/statement", response_model=Statement)
+@router.get(
+    "/api/v1/residents/{resident_id}/statement",
+    response_model=Statement,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("see residents' statements"))],
+)
 def get_statement(
     resident_id: int,
     month: Annotated[str, Query(pattern=MONTH, description="YYYY-MM")],

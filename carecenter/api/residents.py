@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.access import Role
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow
 from carecenter.fields import NO_NUL
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.residents import service
@@ -21,6 +22,7 @@ from carecenter.residents.models import (
     ResidentSummary,
     ResidentUpdate,
 )
+from carecommon.i18n import N_
 
 router = APIRouter(prefix="/api/v1/residents", tags=["residents"])
 
@@ -51,7 +53,12 @@ def list_residents(
     )
 
 
-@router.post("", response_model=ResidentPublic, status_code=201)
+@router.post(
+    "",
+    response_model=ResidentPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("register residents"))],
+)
 def create_resident(data: ResidentCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> ResidentPublic:
     """Register a resident (managers and admins)."""
     resident = service.create_resident(session=session, actor=actor, data=data, now=now)
@@ -67,7 +74,11 @@ def read_resident(resident_id: int, actor: ActorDep, session: SessionDep, now: N
     return service.to_public(resident, actor)
 
 
-@router.patch("/{resident_id}", response_model=ResidentPublic)
+@router.patch(
+    "/{resident_id}",
+    response_model=ResidentPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change a resident's record"))],
+)
 def update_resident(
     resident_id: int, data: ResidentUpdate, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> ResidentPublic:
@@ -87,7 +98,9 @@ def update_notes(
     return service.to_public(resident, actor)
 
 
-@router.delete("/{resident_id}", status_code=204)
+@router.delete(
+    "/{resident_id}", status_code=204, dependencies=[allow(Role.manager, Role.admin, to=N_("delete a resident"))]
+)
 def delete_resident(resident_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
     """Erase a resident and their contacts (managers and admins)."""
     service.delete_resident(session=session, actor=actor, resident_id=resident_id, now=now)
@@ -100,7 +113,12 @@ def list_contacts(resident_id: int, actor: ActorDep, session: SessionDep) -> lis
     return service.list_contacts(session=session, actor=actor, resident_id=resident_id)
 
 
-@router.post("/{resident_id}/contacts", response_model=FamilyContactPublic, status_code=201)
+@router.post(
+    "/{resident_id}/contacts",
+    response_model=FamilyContactPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("add family contacts"))],
+)
 def create_contact(
     resident_id: int, data: FamilyContactCreate, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> FamilyContactPublic:
@@ -110,7 +128,11 @@ def create_contact(
     return service.contacts_public(session, [contact])[0]
 
 
-@router.patch("/{resident_id}/contacts/{contact_id}", response_model=FamilyContactPublic)
+@router.patch(
+    "/{resident_id}/contacts/{contact_id}",
+    response_model=FamilyContactPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change family contacts"))],
+)
 def update_contact(
     resident_id: int, contact_id: int, data: FamilyContactUpdate, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> FamilyContactPublic:
@@ -122,7 +144,11 @@ def update_contact(
     return service.contacts_public(session, [contact])[0]
 
 
-@router.post("/{resident_id}/contacts/{contact_id}/reachable", response_model=FamilyContactPublic)
+@router.post(
+    "/{resident_id}/contacts/{contact_id}/reachable",
+    response_model=FamilyContactPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change family contacts"))],
+)
 def mark_number_reachable(
     resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> FamilyContactPublic:
@@ -134,7 +160,11 @@ def mark_number_reachable(
     return service.contacts_public(session, [contact])[0]
 
 
-@router.delete("/{resident_id}/contacts/{contact_id}", status_code=204)
+@router.delete(
+    "/{resident_id}/contacts/{contact_id}",
+    status_code=204,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("remove family contacts"))],
+)
 def delete_contact(resident_id: int, contact_id: int, actor: ActorDep, session: SessionDep, now: NowDep) -> None:
     """Remove a family contact (managers and admins)."""
     service.delete_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id, now=now)

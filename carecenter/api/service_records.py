@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.access import Role
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow
 from carecenter.service_records import service
 from carecenter.service_records.models import (
     MONTH,
@@ -15,13 +16,18 @@ from carecenter.service_records.models import (
     ServiceRecord,
     ServiceRecordPublic,
 )
+from carecommon.i18n import N_
 
 router = APIRouter(tags=["service records"])
 MonthQuery = Annotated[str, Query(pattern=MONTH, description="YYYY-MM")]
 MONTH_PATH = Path(pattern=MONTH, description="YYYY-MM")
 
 
-@router.get("/api/v1/service-records", response_model=list[ServiceRecordPublic])
+@router.get(
+    "/api/v1/service-records",
+    response_model=list[ServiceRecordPublic],
+    dependencies=[allow(Role.manager, Role.admin, to=N_("see service records"))],
+)
 def list_records(
     month: MonthQuery,
     actor: ActorDep,
@@ -33,7 +39,12 @@ def list_records(
     return service.list_records(session=session, actor=actor, center_id=center_id, month=month, resident_id=resident_id)
 
 
-@router.post("/api/v1/service-records/bulk-meals", response_model=list[ServiceRecordPublic], status_code=201)
+@router.post(
+    "/api/v1/service-records/bulk-meals",
+    response_model=list[ServiceRecordPublic],
+    status_code=201,
+    dependencies=[allow(Role.care_worker, Role.manager, Role.admin, to=N_("record meals"))],
+)
 def bulk_meals(data: BulkMeals, actor: ActorDep, session: SessionDep, now: NowDep) -> list[ServiceRecord]:
     """Meals for a group at once; send a `batch_id` so that a retried request records nothing twice."""
     made = service.record_bulk_meals(session=session, actor=actor, data=data, now=now)
@@ -41,7 +52,11 @@ def bulk_meals(data: BulkMeals, actor: ActorDep, session: SessionDep, now: NowDe
     return made
 
 
-@router.post("/api/v1/service-records/{record_id}/adjust", response_model=ServiceRecordPublic)
+@router.post(
+    "/api/v1/service-records/{record_id}/adjust",
+    response_model=ServiceRecordPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("correct service records"))],
+)
 def adjust_record(
     record_id: int, data: RecordAdjustment, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> ServiceRecord:
@@ -51,7 +66,12 @@ def adjust_record(
     return result
 
 
-@router.post("/api/v1/months/{month}/close", response_model=MonthClosePublic, status_code=201)
+@router.post(
+    "/api/v1/months/{month}/close",
+    response_model=MonthClosePublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("close a month"))],
+)
 def close_month(
     month: Annotated[str, MONTH_PATH], actor: ActorDep, session: SessionDep, now: NowDep, center_id: int | None = None
 ) -> MonthClose:

@@ -5,11 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from carecenter.access import Role
-from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow
 from carecenter.fields import NO_NUL
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.staff import service
 from carecenter.staff.models import Staff, StaffCreate, StaffPublic, StaffUpdate
+from carecommon.i18n import N_
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
 
@@ -37,7 +38,12 @@ def read_me(actor: ActorDep, session: SessionDep) -> Staff:
     return service.get_staff(session=session, actor=actor, staff_id=actor.staff_id)
 
 
-@router.post("", response_model=StaffPublic, status_code=201)
+@router.post(
+    "",
+    response_model=StaffPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("create staff accounts"))],
+)
 def create_staff(data: StaffCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> Staff:
     """Create a staff account (managers: in their center)."""
     staff = service.create_staff(session=session, actor=actor, data=data, now=now)
@@ -51,7 +57,11 @@ def get_staff(staff_id: int, actor: ActorDep, session: SessionDep) -> Staff:
     return service.get_staff(session=session, actor=actor, staff_id=staff_id)
 
 
-@router.patch("/{staff_id:int}", response_model=StaffPublic)
+@router.patch(
+    "/{staff_id:int}",
+    response_model=StaffPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change staff accounts"))],
+)
 def update_staff(staff_id: int, data: StaffUpdate, actor: ActorDep, session: SessionDep, now: NowDep) -> Staff:
     """Change a staff account; `active: false` deactivates it and ends its sessions."""
     staff = service.update_staff(session=session, actor=actor, staff_id=staff_id, data=data, now=now)

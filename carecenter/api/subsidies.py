@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from carecenter.deps import ActorDep, NowDep, SessionDep
+from carecenter.access import Role
+from carecenter.deps import ActorDep, NowDep, SessionDep, allow
 from carecenter.subsidies import service
 from carecenter.subsidies.models import (
     Eligibility,
@@ -13,6 +14,7 @@ from carecenter.subsidies.models import (
     SubsidyRuleCreate,
     SubsidyRulePublic,
 )
+from carecommon.i18n import N_
 
 router = APIRouter(tags=["subsidies"])
 
@@ -23,7 +25,12 @@ def list_eligibility(resident_id: int, actor: ActorDep, session: SessionDep) -> 
     return service.list_eligibility(session=session, actor=actor, resident_id=resident_id)
 
 
-@router.post("/api/v1/residents/{resident_id}/eligibility", response_model=EligibilityPublic, status_code=201)
+@router.post(
+    "/api/v1/residents/{resident_id}/eligibility",
+    response_model=EligibilityPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change eligibility"))],
+)
 def add_eligibility(
     resident_id: int, data: EligibilityCreate, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> Eligibility:
@@ -33,7 +40,11 @@ def add_eligibility(
     return entry
 
 
-@router.post("/api/v1/residents/{resident_id}/eligibility/{eligibility_id}/end", response_model=EligibilityPublic)
+@router.post(
+    "/api/v1/residents/{resident_id}/eligibility/{eligibility_id}/end",
+    response_model=EligibilityPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change eligibility"))],
+)
 def end_eligibility(
     resident_id: int, eligibility_id: int, data: EligibilityEnd, actor: ActorDep, session: SessionDep, now: NowDep
 ) -> Eligibility:
@@ -56,7 +67,12 @@ def list_rules(actor: ActorDep, session: SessionDep, center_id: int | None = Non
     return service.list_rules(session=session, actor=actor, center_id=center_id)
 
 
-@router.post("/api/v1/subsidy-rules", response_model=SubsidyRulePublic, status_code=201)
+@router.post(
+    "/api/v1/subsidy-rules",
+    response_model=SubsidyRulePublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change subsidy rules"))],
+)
 def create_rule(data: SubsidyRuleCreate, actor: ActorDep, session: SessionDep, now: NowDep) -> SubsidyRule:
     """Which group gets which category subsidised, at which share, up to which monthly amount per resident."""
     rule = service.create_rule(session=session, actor=actor, data=data, now=now)
@@ -64,7 +80,11 @@ def create_rule(data: SubsidyRuleCreate, actor: ActorDep, session: SessionDep, n
     return rule
 
 
-@router.post("/api/v1/subsidy-rules/{rule_id}/end", response_model=SubsidyRulePublic)
+@router.post(
+    "/api/v1/subsidy-rules/{rule_id}/end",
+    response_model=SubsidyRulePublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("change subsidy rules"))],
+)
 def end_rule(rule_id: int, data: EligibilityEnd, actor: ActorDep, session: SessionDep, now: NowDep) -> SubsidyRule:
     """The rule stops applying after `ends_on` (records already priced keep their price)."""
     rule = service.end_rule(session=session, actor=actor, rule_id=rule_id, ends_on=data.ends_on, now=now)

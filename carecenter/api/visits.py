@@ -1,18 +1,33 @@
 """JSON endpoints for care plans, visits, the schedule and visit figures."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from sqlmodel import Session
 
+from carecenter.access import Role
 from carecenter.centers.service import center_to_read
-from carecenter.deps import ActorDep, MessagingDep, NowDep, SessionDep, TabletDep, VisitRulesDep
+from carecenter.deps import ActorDep, NowDep, SessionDep, TabletDep, VisitRulesDep, allow
 from carecenter.errors import request_language
 from carecenter.fields import Day, Instant
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings.models import ReadingPublic
 from carecenter.residents.service import get_resident
-from carecenter.visits import medication, proof, queries, service, sync, welfare
+from carecenter.visits import actions, medication, proof, queries, service, sync, welfare
+from carecenter.visits.actions import (
+    CheckIn,
+    CheckOut,
+    Concern,
+    Confirm,
+    Correction,
+    Medication,
+    Notes,
+    Photo,
+    Tablet,
+    Task,
+    Vitals,
+)
 from carecenter.visits.models import (
     AdHocVisit,
     AssignRequest,
@@ -21,25 +36,24 @@ from carecenter.visits.models import (
     CarePlanCreate,
     CarePlanPublic,
     CarePlanUpdate,
-    ConcernRequest,
-    Confirmation,
-    MedicationRecord,
-    Position,
-    TaskUpdate,
-    TimeCorrection,
-    VisitNotes,
     VisitPhoto,
     VisitPhotoPublic,
     VisitPublic,
     VisitStats,
     VisitStatus,
-    VisitVitals,
     WorkerSchedule,
 )
 from carecenter.visits.sync import ActionResult, TabletActions
 from carecenter.visits.welfare import WelfareDue
+from carecommon.i18n import N_
 
 router = APIRouter(tags=["visits"])
+
+
+def _done(session: Session, applied: actions.Applied, tablet: Tablet, now: datetime) -> VisitPublic:
+    """A visit action's answer: committed, the visit as it now is."""
+    session.commit()
+    return queries.public(applied.visit, now, tablet.rules)
 
 
 @router.get("/api/v1/care-plans", response_model=list[CarePlanPublic])
@@ -48,7 +62,12 @@ def list_plans(actor: ActorDep, session: SessionDep, resident_id: int | None = N
     return service.list_plans(session=session, actor=actor, resident_id=resident_id)
 
 
-@router.post("/api/v1/care-plans", response_model=CarePlanPublic, status_code=201)
+@router.post(
+    "/api/v1/care-plans",
+    response_model=CarePlanPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("plan care"))],
+)
 def create_plan(
     data: CarePlanCreate, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> CarePlan:
@@ -64,7 +83,11 @@ def get_plan(plan_id: int, actor: ActorDep, session: SessionDep) -> CarePlan:
     return service.get_plan(session=session, actor=actor, plan_id=plan_id)
 
 
-@router.patch("/api/v1/care-plans/{plan_id}", response_model=CarePlanPublic)
+@router.patch(
+    "/api/v1/care-plans/{plan_id}",
+    response_model=CarePlanPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("plan care"))],
+)
 def update_plan(
     plan_id: int, data: CarePlanUpdate, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> CarePlan:
@@ -110,7 +133,12 @@ def list_visits(
     )
 
 
-@router.post("/api/v1/visits", response_model=VisitPublic, status_code=201)
+@router.post(
+    "/api/v1/visits",
+    response_model=VisitPublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("plan visits"))],
+)
 def create_visit(
     data: AdHocVisit, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
@@ -172,7 +200,11 @@ def get_visit(visit_id: int, actor: ActorDep, session: SessionDep, rules: VisitR
     return queries.public(service.get_visit(session=session, actor=actor, visit_id=visit_id), now, rules)
 
 
-@router.post("/api/v1/visits/{visit_id}/assign", response_model=VisitPublic)
+@router.post(
+    "/api/v1/visits/{visit_id}/assign",
+    response_model=VisitPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("assign visits"))],
+)
 def assign(
     visit_id: int, data: AssignRequest, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
@@ -186,33 +218,25 @@ def assign(
 
 @router.post("/api/v1/visits/{visit_id}/check-in", response_model=VisitPublic)
 def check_in(
-    visit_id: int, data: Position, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+    visit_id: int, data: CheckIn, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> VisitPublic:
     """Check in at the door, with the position if the tablet allows (far from home is flagged, not refused)."""
-    visit = service.check_in(session=session, actor=actor, visit_id=visit_id, position=data, rules=rules, now=now)
-    session.commit()
-    return queries.public(visit, now, rules)
+    return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
 
 
 @router.post("/api/v1/visits/{visit_id}/check-out", response_model=VisitPublic)
 def check_out(
-    visit_id: int,
-    data: Position,
-    actor: ActorDep,
-    session: SessionDep,
-    rules: VisitRulesDep,
-    messaging: MessagingDep,
-    now: NowDep,
+    visit_id: int, data: CheckOut, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> VisitPublic:
     """Check out: the visit is completed."""
-    visit = service.check_out(
-        session=session, actor=actor, visit_id=visit_id, position=data, rules=rules, messaging=messaging, now=now
-    )
-    session.commit()
-    return queries.public(visit, now, rules)
+    return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
 
 
-@router.post("/api/v1/visits/{visit_id}/cancel", response_model=VisitPublic)
+@router.post(
+    "/api/v1/visits/{visit_id}/cancel",
+    response_model=VisitPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("cancel visits"))],
+)
 def cancel(
     visit_id: int, data: CancelRequest, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
 ) -> VisitPublic:
@@ -224,72 +248,46 @@ def cancel(
 
 @router.post("/api/v1/visits/{visit_id}/tasks", response_model=VisitPublic)
 def set_task(
-    visit_id: int, data: TaskUpdate, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+    visit_id: int, data: Task, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> VisitPublic:
     """Tick (or untick) one item of the checklist."""
-    visit = service.set_task(session=session, actor=actor, visit_id=visit_id, update=data)
-    session.commit()
-    return queries.public(visit, now, rules)
+    return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
 
 
 @router.put("/api/v1/visits/{visit_id}/notes", response_model=VisitPublic)
 def set_notes(
-    visit_id: int, data: VisitNotes, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+    visit_id: int, data: Notes, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> VisitPublic:
     """Replace the visit's notes."""
-    visit = service.set_notes(
-        session=session, actor=actor, visit_id=visit_id, notes=data.notes, share_with_family=data.share_with_family
-    )
-    session.commit()
-    return queries.public(visit, now, rules)
+    return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
 
 
 @router.post("/api/v1/visits/{visit_id}/concern", response_model=VisitPublic)
 def concern(
-    visit_id: int,
-    data: ConcernRequest,
-    actor: ActorDep,
-    session: SessionDep,
-    rules: VisitRulesDep,
-    messaging: MessagingDep,
-    now: NowDep,
+    visit_id: int, data: Concern, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> VisitPublic:
     """Flag a concern: the managers are told by SMS."""
-    visit = service.raise_concern(
-        session=session, actor=actor, visit_id=visit_id, note=data.note, messaging=messaging, now=now
-    )
-    session.commit()
-    return queries.public(visit, now, rules)
+    return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
 
 
 @router.post("/api/v1/visits/{visit_id}/vitals", response_model=ReadingPublic, status_code=201)
-def vitals(
-    visit_id: int, data: VisitVitals, actor: ActorDep, session: SessionDep, messaging: MessagingDep, now: NowDep
-) -> object:
+def vitals(visit_id: int, data: Vitals, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep) -> object:
     """Record vitals taken at the visit (checked by the same rules as the wearables)."""
-    reading = service.record_vitals(
-        session=session, actor=actor, visit_id=visit_id, vitals=data, messaging=messaging, now=now
-    )
+    reading = actions.apply(session, actor, visit_id, data, tablet=tablet, now=now).reading
     session.commit()
     return reading
 
 
-@router.post("/api/v1/visits/{visit_id}/correct-times", response_model=VisitPublic)
+@router.post(
+    "/api/v1/visits/{visit_id}/correct-times",
+    response_model=VisitPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("correct visit times"))],
+)
 def correct_times(
-    visit_id: int, data: TimeCorrection, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+    visit_id: int, data: Correction, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> VisitPublic:
     """Correct check-in/out times by hand (managers; the reason is audited)."""
-    visit = service.correct_times(
-        session=session,
-        actor=actor,
-        visit_id=visit_id,
-        checked_in_at=data.checked_in_at,
-        checked_out_at=data.checked_out_at,
-        reason=data.reason,
-        now=now,
-    )
-    session.commit()
-    return queries.public(visit, now, rules)
+    return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
 
 
 @router.get("/api/v1/welfare-visits/due", response_model=list[WelfareDue])
@@ -301,7 +299,12 @@ def welfare_visits_due(
     return welfare.welfare_due(session, center=center, now=now)
 
 
-@router.post("/api/v1/welfare-visits/plan", response_model=list[VisitPublic], status_code=201)
+@router.post(
+    "/api/v1/welfare-visits/plan",
+    response_model=list[VisitPublic],
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("plan visits"))],
+)
 def plan_welfare_visits(
     actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep, center_id: int | None = None
 ) -> list[VisitPublic]:
@@ -333,21 +336,10 @@ def add_photo(
     tablet: TabletDep,
     now: NowDep,
     taken_at: Annotated[Instant | None, Query(description="On the device; defaults to now")] = None,
-) -> VisitPhoto:
+) -> VisitPhoto | None:
     """A photo of the service (JPEG or PNG; resized, metadata removed); needs the resident's consent."""
-    visit = service.visit_to_work_on(session, actor, visit_id)
-    data = photo.file.read(tablet.max_photo_bytes + 1)
-    made = proof.add_photo(
-        session=session,
-        actor=actor,
-        visit=visit,
-        data=data,
-        taken_at=service.device_time(taken_at, now),
-        offline=False,
-        store=tablet.store,
-        max_bytes=tablet.max_photo_bytes,
-        now=now,
-    )
+    data = Photo(jpeg=photo.file.read(tablet.max_photo_bytes + 1), at=taken_at)
+    made = actions.apply(session, actor, visit_id, data, tablet=tablet, now=now).photo
     session.commit()
     return made
 
@@ -369,29 +361,11 @@ def get_photo(photo_id: int, actor: ActorDep, session: SessionDep, tablet: Table
 
 @router.post("/api/v1/visits/{visit_id}/confirmation", response_model=VisitPublic)
 def confirm_visit(
-    visit_id: int,
-    data: Confirmation,
-    actor: ActorDep,
-    session: SessionDep,
-    tablet: TabletDep,
-    rules: VisitRulesDep,
-    now: NowDep,
-    at: Annotated[Instant | None, Query(description="On the device; defaults to now")] = None,
+    visit_id: int, data: Confirm, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> VisitPublic:
     """The resident (or family present) confirms the service: a drawn signature (base64 PNG), or why
     they could not sign."""
-    visit = service.visit_to_work_on(session, actor, visit_id)
-    proof.confirm(
-        session=session,
-        actor=actor,
-        visit=visit,
-        data=data,
-        at=service.device_time(at, now),
-        store=tablet.store,
-        now=now,
-    )
-    session.commit()
-    return queries.public(visit, now, rules)
+    return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
 
 
 @router.get(
@@ -407,22 +381,11 @@ def get_signature(visit_id: int, actor: ActorDep, session: SessionDep, tablet: T
 
 @router.post("/api/v1/visits/{visit_id}/medications", response_model=VisitPublic)
 def record_medication(
-    visit_id: int,
-    data: MedicationRecord,
-    actor: ActorDep,
-    session: SessionDep,
-    rules: VisitRulesDep,
-    messaging: MessagingDep,
-    now: NowDep,
+    visit_id: int, data: Medication, actor: ActorDep, session: SessionDep, tablet: TabletDep, now: NowDep
 ) -> VisitPublic:
     """The outcome of one of the visit's doses; a critical one refused or not available is told to
     the managers at once. Check-out needs every dose recorded."""
-    visit = service.visit_to_work_on(session, actor, visit_id)
-    medication.record_medication(
-        session=session, actor=actor, visit=visit, data=data, at=now, messaging=messaging, now=now
-    )
-    session.commit()
-    return queries.public(visit, now, rules)
+    return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
 
 
 @router.get("/api/v1/residents/{resident_id}/medications", response_model=list[dict[str, Any]])

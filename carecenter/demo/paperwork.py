@@ -19,7 +19,7 @@ from carecenter.service_records.models import BulkMeals
 from carecenter.service_records.service import month_bounds, record_bulk_meals
 from carecenter.staff.models import Staff
 from carecenter.subsidies.models import Eligibility, EligibilityGroup, SubsidyRule
-from carecenter.visits.models import CarePlan, Recurrence, Visit, VisitStatus
+from carecenter.visits.models import CarePlan, Recurrence, Visit, VisitStatus, VisitTask
 from carecenter.visits.planning import occurrence_dates, visit_window
 from carecenter.visits.records import records_from_visits
 from carecenter.visits.welfare import PLANNED_AT, WELFARE_SERVICE
@@ -154,14 +154,13 @@ def _eligibility(
         )
 
 
-def _done(rng: random.Random, services: list[str]) -> list[dict[str, object]]:
-    tasks: list[dict[str, object]] = []
-    for service in services:
-        if rng.random() < 0.04:
-            tasks.append({"service": service, "done": False, "reason": rng.choice(NOT_GIVEN)})
-        else:
-            tasks.append({"service": service, "done": True})
-    return tasks
+def _done(rng: random.Random, services: list[str]) -> list[VisitTask]:
+    return [
+        VisitTask(service=service, reason=rng.choice(NOT_GIVEN))
+        if rng.random() < 0.04
+        else VisitTask(service=service, done=True)
+        for service in services
+    ]
 
 
 def _completed(

@@ -40,7 +40,7 @@ from carecenter.residents.models import (
 from carecenter.settings.visits import VisitRules
 from carecenter.staff.models import Language, Staff
 from carecenter.visits.medication import medication_tasks
-from carecenter.visits.models import CarePlan, PlannedMedication, Recurrence, Visit, VisitStatus
+from carecenter.visits.models import CarePlan, PlannedMedication, Recurrence, Visit, VisitStatus, VisitTask
 from carecenter.visits.service import generate_all_visits
 
 FANGSHAN_REGION_CODE = "110111"
@@ -399,7 +399,7 @@ def _care_plans(session: Session, rng: random.Random, center_id: int, residents:
                     times=[start],
                     notes=notes,
                     critical=resident.care_level == CareLevel.dependent,
-                ).model_dump(mode="json")
+                )
             )
         session.add(
             CarePlan(
@@ -447,14 +447,14 @@ def _visits_for_the_worker_today(session: Session, *, now: datetime) -> None:
         )
         session.add(
             Visit(
-                medications=medication_tasks([medicine.model_dump(mode="json")], local, local + timedelta(minutes=45)),
+                medications=medication_tasks([medicine], local, local + timedelta(minutes=45)),
                 center_id=resident.center_id,
                 resident_id=resident.id or 0,
                 worker_id=worker.id,
                 scheduled_start=begins,
                 scheduled_end=begins + timedelta(minutes=45),
                 created_at=now,
-                tasks=[{"service": s, "done": False} for s in ("health_check", "medication", "meals")],
+                tasks=[VisitTask(service=s) for s in ("health_check", "medication", "meals")],
             )
         )
 

@@ -13,7 +13,6 @@ from carecenter.messaging.recipients import family_recipient
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.residents.service import get_contact
 from carecenter.residents.sharing import FamilyLink
-from carecommon.i18n import N_
 from notifications.kinds import TOKEN
 from notifications.links import sign_link_id, verify_link_token
 from notifications.models import Purpose
@@ -58,7 +57,6 @@ def share_family_page(
     Only where the resident (or guardian) consented to sharing with family.
     """
     contact = get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
-    actor.require(Role.manager, Role.admin, to=N_("share the family page"))
     resident = session.get(Resident, resident_id)
     assert resident is not None
     if not resident.consent_family_sharing:
@@ -119,7 +117,6 @@ def _text_the_link(
 def revoke_family_page(*, session: Session, actor: Actor, resident_id: int, contact_id: int, now: datetime) -> None:
     """The contact's link stops working at once."""
     get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
-    actor.require(Role.manager, Role.admin, to=N_("revoke the family page"))
     links = session.exec(
         select(FamilyLink).where(FamilyLink.contact_id == contact_id, col(FamilyLink.revoked_at).is_(None))
     ).all()

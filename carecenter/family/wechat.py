@@ -136,7 +136,6 @@ def unbind_by_staff(
     session: Session, *, actor: Actor, resident_id: int, contact_id: int, now: datetime
 ) -> FamilyContact:
     contact = get_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id)
-    actor.require(Role.manager, Role.admin, to=N_("unbind WeChat"))
     resident = session.get(Resident, resident_id)
     assert resident is not None
     if contact.wechat_openid is not None:

@@ -18,6 +18,7 @@ from carecenter.staff.models import Staff
 from carecenter.visits.models import (
     NEEDS_REASON,
     OPEN_VISIT_STATUSES,
+    DoseRecord,
     MedicationOutcome,
     MedicationRecord,
     PlannedMedication,
@@ -33,23 +34,19 @@ EARLY = timedelta(minutes=30)  # a dose due a little before the visit starts is 
 HISTORY_DAYS = 30
 
 
-def medication_tasks(medications: list[dict[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """The doses due during a visit (local times), one task each, nothing recorded yet."""
-    tasks = []
-    for raw in medications:
-        planned = PlannedMedication.model_validate(raw)
+def medication_tasks(medications: list[PlannedMedication], start: datetime, end: datetime) -> list[DoseRecord]:
+    """The doses due during a visit (local times), one each, nothing recorded yet."""
+    doses = []
+    for planned in medications:
         for at in planned.times:
             due = datetime.combine(start.date(), at, tzinfo=start.tzinfo)
             if start - EARLY <= due < end:
-                tasks.append(
-                    planned.model_dump(mode="json", exclude={"times"})
-                    | {"due": at.strftime("%H:%M"), "outcome": None, "reason": None, "by": None, "at": None}
-                )
-    return sorted(tasks, key=lambda t: (t["due"], t["name"]))
+                doses.append(DoseRecord(**planned.model_dump(exclude={"times"}), due=at.strftime("%H:%M")))
+    return sorted(doses, key=lambda d: (d.due, d.name))
 
 
 def unrecorded(visit: Visit) -> list[str]:
-    return [m["name"] for m in visit.medications if not m.get("outcome")]
+    return [m.name for m in visit.medications if not m.outcome]
 
 
 def record_medication(
@@ -70,25 +67,22 @@ def record_medication(
     if data.outcome in NEEDS_REASON and not data.reason:
         raise InvalidField(["body", "reason"], "say why the medication was held, refused or not available")
     staff = session.get(Staff, actor.staff_id) if actor.staff_id else None
-    entry = visit.medications[data.index] | {
-        "outcome": data.outcome.value,
-        "reason": data.reason,
-        "by": staff.name if staff else actor.username,
-        "at": at.isoformat(),
-    }
+    entry = visit.medications[data.index].model_copy(
+        update={"outcome": data.outcome, "reason": data.reason, "by": staff.name if staff else actor.username, "at": at}
+    )
     visit.medications = [entry if n == data.index else m for n, m in enumerate(visit.medications)]
     session.add(visit)
-    if entry.get("critical") and data.outcome in (MedicationOutcome.refused, MedicationOutcome.not_available):
+    if entry.critical and data.outcome in (MedicationOutcome.refused, MedicationOutcome.not_available):
         tell_managers(
             session,
             messaging,
             visit=visit,
             kind="medication.refused",
-            event=f"medication:{data.index}:{entry['outcome']}",
+            event=f"medication:{data.index}:{data.outcome.value}",
             now=now,
-            medicine=f"{entry['name']} {entry.get('dose', '')}".strip(),
-            outcome=lambda language: render(f"medication_{entry['outcome']}", language),
-            reason=entry.get("reason") or "",
+            medicine=f"{entry.name} {entry.dose}".strip(),
+            outcome=lambda language: render(f"medication_{data.outcome.value}", language),
+            reason=entry.reason or "",
         )
     return visit
 
@@ -108,7 +102,8 @@ def medication_history(*, session: Session, actor: Actor, resident: Resident, no
         .order_by(col(Visit.scheduled_start).desc())
     ).all()
     rows = [
-        m | {"day": v.scheduled_start.astimezone(zone).date().isoformat(), "visit_id": v.id, "status": v.status}
+        m.model_dump(mode="json")
+        | {"day": v.scheduled_start.astimezone(zone).date().isoformat(), "visit_id": v.id, "status": v.status}
         for v in visits
         for m in v.medications
     ]

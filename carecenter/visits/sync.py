@@ -18,39 +18,19 @@ from sqlmodel import Session, select
 from carecenter.access import Actor
 from carecenter.errors import Conflict, DomainError, Forbidden, InvalidField, NotFound, field_errors
 from carecenter.fields import Flag, Instant, WholeNumber
-from carecenter.media.store import MediaStore
-from carecenter.messaging.outbound import AlertMessaging
 from carecenter.residents.models import Resident
-from carecenter.settings.visits import VisitRules
 from carecenter.staff.models import Staff
-from carecenter.visits import proof, service
-from carecenter.visits.medication import record_medication
-from carecenter.visits.models import (
-    ClientAction,
-    ConcernRequest,
-    Confirmation,
-    MedicationRecord,
-    Position,
-    TaskUpdate,
-    Visit,
-    VisitNotes,
-    VisitVitals,
-)
+from carecenter.visits import actions
+from carecenter.visits.actions import ACTIONS, Tablet
+from carecenter.visits.models import ClientAction, ConflictNote, Visit
 
+# What a tablet queues: every action but a manager's correction (`actions.ACTIONS` has them all).
 Kind = Literal["check_in", "check_out", "task", "notes", "vitals", "concern", "photo", "confirm", "medication"]
 KEY = r"^[A-Za-z0-9_-]{8,64}$"
 BINARY = ("jpeg", "signature_png")  # not copied into a conflict note
 # What a conflict note keeps of each kind of action: its known fields, each cut to NOTE_TEXT.
 NOTE_FIELDS: dict[str, tuple[str, ...]] = {
-    "check_in": ("latitude", "longitude"),
-    "check_out": ("latitude", "longitude"),
-    "task": tuple(TaskUpdate.model_fields),
-    "notes": tuple(VisitNotes.model_fields),
-    "vitals": tuple(VisitVitals.model_fields),
-    "concern": tuple(ConcernRequest.model_fields),
-    "photo": ("jpeg",),
-    "confirm": tuple(Confirmation.model_fields),
-    "medication": tuple(MedicationRecord.model_fields),
+    kind: tuple(name for name in model.model_fields if name not in ("action", "at")) for kind, model in ACTIONS.items()
 }
 NOTE_TEXT = 1000
 MAX_CONFLICT_NOTES = 20  # a visit's page stays small whatever a tablet sends
@@ -76,16 +56,6 @@ class ActionResult(BaseModel):
     fields: dict[str, str] = Field(default_factory=dict, description="A refused value's message, by field")
 
 
-@dataclass(frozen=True)
-class Tablet:
-    """What applying an action needs from the app."""
-
-    rules: VisitRules
-    messaging: AlertMessaging
-    store: MediaStore
-    max_photo_bytes: WholeNumber
-
-
 def already_done(session: Session, actor: Actor, key: str) -> ActionResult | None:
     done = session.exec(
         select(ClientAction).where(ClientAction.staff_id == (actor.staff_id or 0), ClientAction.key == key)
@@ -96,93 +66,8 @@ def already_done(session: Session, actor: Actor, key: str) -> ActionResult | Non
 def apply_action(session: Session, actor: Actor, action: TabletAction, tablet: Tablet, now: datetime) -> None:
     """Do what the tablet recorded, at the tablet's time (within the window); raises DomainError
     or ValidationError when it cannot be done. Adds and flushes; the caller commits."""
-    position = Position(
-        at=service.device_time(action.at, now),
-        latitude=action.data.get("latitude"),
-        longitude=action.data.get("longitude"),
-    )
-    visit_id, data = action.visit_id, action.data
-    match action.kind:
-        case "check_in":
-            service.check_in(
-                session=session, actor=actor, visit_id=visit_id, position=position, rules=tablet.rules, now=now
-            )
-        case "check_out":
-            service.check_out(
-                session=session,
-                actor=actor,
-                visit_id=visit_id,
-                position=position,
-                rules=tablet.rules,
-                messaging=tablet.messaging,
-                now=now,
-            )
-        case "task":
-            service.set_task(session=session, actor=actor, visit_id=visit_id, update=TaskUpdate.model_validate(data))
-        case "notes":
-            service.set_notes(
-                session=session,
-                actor=actor,
-                visit_id=visit_id,
-                notes=str(data.get("notes", ""))[:4000],
-                share_with_family=bool(data.get("share_with_family")),
-            )
-        case "vitals":
-            service.record_vitals(
-                session=session,
-                actor=actor,
-                visit_id=visit_id,
-                vitals=VisitVitals.model_validate(data),
-                messaging=tablet.messaging,
-                now=now,
-                measured_at=position.at,
-            )
-        case "concern":
-            note = str(data.get("note") or "-")[:1000]
-            service.raise_concern(
-                session=session, actor=actor, visit_id=visit_id, note=note, messaging=tablet.messaging, now=now
-            )
-        case "photo":
-            visit = service.visit_to_work_on(session, actor, visit_id)
-            proof.add_photo(
-                session=session,
-                actor=actor,
-                visit=visit,
-                data=proof.decode_base64(str(data.get("jpeg", "")), ["body", "data", "jpeg"]),
-                taken_at=position.at or now,
-                offline=action.offline,
-                store=tablet.store,
-                max_bytes=tablet.max_photo_bytes,
-                now=now,
-            )
-        case "confirm":
-            visit = service.visit_to_work_on(session, actor, visit_id)
-            proof.confirm(
-                session=session,
-                actor=actor,
-                visit=visit,
-                data=Confirmation.model_validate(data),
-                at=position.at or now,
-                store=tablet.store,
-                now=now,
-            )
-        case "medication":
-            visit = service.visit_to_work_on(session, actor, visit_id)
-            record_medication(
-                session=session,
-                actor=actor,
-                visit=visit,
-                data=MedicationRecord.model_validate(data),
-                at=position.at or now,
-                messaging=tablet.messaging,
-                now=now,
-            )
-    if action.offline:
-        changed = session.get(Visit, visit_id)
-        if changed is not None and not changed.recorded_offline:
-            changed.recorded_offline = True
-            session.add(changed)
-    session.flush()
+    done = actions.parse(action.kind, action.data, action.at)
+    actions.apply(session, actor, action.visit_id, done, tablet=tablet, now=now, offline=action.offline)
 
 
 @dataclass(frozen=True)
@@ -233,14 +118,14 @@ def record_action(
         and len(visit.conflict_notes) < MAX_CONFLICT_NOTES
     ):
         staff = session.get(Staff, actor.staff_id) if actor.staff_id else None
-        note = {
-            "at": action.at.isoformat(),
-            "received_at": now.isoformat(),
-            "worker": staff.name if staff else actor.username,
-            "kind": action.kind,
-            "entered": _entered(action),
-            "why": message[:NOTE_TEXT],
-        }
+        note = ConflictNote(
+            at=action.at,
+            received_at=now,
+            worker=staff.name if staff else actor.username,
+            kind=action.kind,
+            entered=_entered(action),
+            why=message[:NOTE_TEXT],
+        )
         visit.conflict_notes = [*visit.conflict_notes, note]
         session.add(visit)
     session.flush()

@@ -12,14 +12,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from carecenter.access import Actor, Role
+from carecenter.access import Actor
 from carecenter.centers.models import Center
 from carecenter.errors import DomainError
 from carecenter.residents.models import LivingSituation, Resident, ResidentStatus, age_on
 from carecenter.settings.visits import VisitRules
 from carecenter.visits.models import OPEN_VISIT_STATUSES, AdHocVisit, Visit, VisitStatus
 from carecenter.visits.service import create_adhoc
-from carecommon.i18n import N_
 
 WELFARE_SERVICE = "welfare_visit"
 PLANNED_AT = time(10, 0)  # local time of a planned welfare visit; the manager moves it on the schedule
@@ -113,7 +112,6 @@ def plan_welfare_visits(
 ) -> list[Visit]:
     """A welfare visit for everyone due without one planned: by their due day at 10:00 (or tomorrow,
     if that has passed), with their primary care worker when free, else left for the manager to assign."""
-    actor.require(Role.manager, Role.admin, to=N_("plan visits"))
     zone = ZoneInfo(center.time_zone)
     planned = []
     for person in welfare_due(session, center=center, now=now):

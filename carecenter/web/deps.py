@@ -78,6 +78,16 @@ def manager_user(user: UserDep) -> WebUser:
 ManagerDep = Annotated[WebUser, Depends(manager_user)]
 
 
+def page_allow(*roles: Role, to: str) -> Any:
+    """The roles a page route is for beyond its user dependency (`ManagerDep` is managers and
+    admins): `dependencies=[page_allow(Role.admin, to=…)]`. Services do not check roles."""
+
+    def role_allowed(user: UserDep) -> None:
+        user.actor.require(*roles, to=to)
+
+    return Depends(role_allowed)
+
+
 async def csrf_form(request: Request, user: UserDep, settings: SettingsDep) -> FormData:
     """The posted form, if it carries this session's CSRF token (403 otherwise)."""
     form = await request.form()

@@ -238,7 +238,7 @@ def test_a_boolean_is_true_or_false_and_a_whole_number_is_a_number(
         "kind": "notes",
         "visit_id": visit.id,
         "at": clock.now.isoformat(),
-        "notes": "好",
+        "data": {"notes": "好"},
     }
     tablet = login(client, worker)
     refused = client.post("/api/v1/tablet/actions", json={"actions": [action | {"offline": 0}]}, headers=tablet)

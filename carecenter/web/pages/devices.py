@@ -15,11 +15,10 @@ from carecenter.devices.models import DeviceCommandIn, DeviceProfileForm, Device
 from carecenter.downloads import attachment
 from carecenter.errors import validation_message
 from carecenter.pagination import PageParams
-from carecenter.web.deps import CsrfForm, ManagerDep, NoFields, Posted, form_values, posted, run_action
+from carecenter.web.deps import CsrfForm, ManagerDep, NoFields, Posted, form_values, page_allow, posted, run_action
 from carecenter.web.forms import parse
 from carecenter.web.pages.records import record_form
 from carecenter.web.render import render, same_site_path
-from carecenter.web.user import WebUser
 from carecommon.i18n import N_, gettext
 
 router = APIRouter(include_in_schema=False)
@@ -30,7 +29,11 @@ class CommandForm(DeviceCommandIn):
     back: str | None = None  # the page that offered the command (the resident's, after a contact changed)
 
 
-@router.get("/manage/devices/unknown", response_class=HTMLResponse)
+@router.get(
+    "/manage/devices/unknown",
+    response_class=HTMLResponse,
+    dependencies=[page_allow(Role.admin, to=N_("see devices that are not registered"))],
+)
 def unknown_devices(request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
     page = commands.list_unknown(session=session, actor=user.actor, page=PageParams(limit=200))
     return render(request, "unknown_devices.html", user, rows=page.items, total=page.total)
@@ -45,12 +48,10 @@ def profiles_page(request: Request, user: ManagerDep, session: SessionDep) -> HT
 PROFILE_TITLE = N_("Device model profile")
 
 
-def _admin(user: WebUser) -> WebUser:
-    user.actor.require(Role.admin, to=N_("change device profiles"))
-    return user
+CHANGE_PROFILES = page_allow(Role.admin, to=N_("change device profiles"))
 
 
-@router.get("/manage/devices/profiles/form", response_class=HTMLResponse)
+@router.get("/manage/devices/profiles/form", response_class=HTMLResponse, dependencies=[CHANGE_PROFILES])
 def profile_form(
     request: Request,
     user: ManagerDep,
@@ -58,14 +59,12 @@ def profile_form(
     protocol: DeviceProtocol = DeviceProtocol.gt06,
     model: str = "",
 ) -> HTMLResponse:
-    _admin(user)
     values = DeviceProfileForm.of(profiles.effective_profile(session, protocol, model)) | {"model": model}
     return record_form(request, user, gettext(PROFILE_TITLE, user.language), DeviceProfileForm, values)
 
 
-@router.post("/manage/devices/profiles/form", response_model=None)
+@router.post("/manage/devices/profiles/form", response_model=None, dependencies=[CHANGE_PROFILES])
 def save_profile(request: Request, user: ManagerDep, session: SessionDep, now: NowDep, form: CsrfForm) -> Response:
-    _admin(user)
     values = form_values(form)
     title = gettext(PROFILE_TITLE, user.language)
     data, errors = parse(DeviceProfileForm, values, partial=False, language=user.language)

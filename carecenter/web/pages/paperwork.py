@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from carecenter.access import Role
 from carecenter.catalogue.models import ServiceCategory
 from carecenter.catalogue.service import service_names
 from carecenter.centers.models import Center
@@ -32,6 +33,7 @@ from carecenter.web.deps import (
     NoFields,
     Posted,
     UserDep,
+    page_allow,
     posted,
     run_action,
 )
@@ -205,7 +207,11 @@ def meals_page(request: Request, user: UserDep, session: SessionDep, now: NowDep
     )
 
 
-@router.post("/meals", response_model=None)
+@router.post(
+    "/meals",
+    response_model=None,
+    dependencies=[page_allow(Role.care_worker, Role.manager, Role.admin, to=N_("record meals"))],
+)
 def record_meals(
     user: UserDep,
     form: Annotated[Posted[BulkMeals], Depends(posted(BulkMeals, lists=("resident_ids",)))],
@@ -284,7 +290,11 @@ def end_eligibility(
     return run_action(session, user, form, act, back_to=f"/residents/{resident_id}#eligibility")
 
 
-@router.get("/residents/{resident_id}/statement", response_class=HTMLResponse)
+@router.get(
+    "/residents/{resident_id}/statement",
+    response_class=HTMLResponse,
+    dependencies=[page_allow(Role.manager, Role.admin, to=N_("see residents' statements"))],
+)
 def statement_page(
     resident_id: int, request: Request, user: UserDep, session: SessionDep, now: NowDep, month: MonthParam = None
 ) -> HTMLResponse:

@@ -303,7 +303,7 @@ def add_plan_medication(
             added = data.planned()
         except ValidationError as exc:
             raise InvalidField(["times"], "times of day as HH:MM, separated by commas") from exc
-        medications = [PlannedMedication.model_validate(m) for m in plan.medications] + [added]
+        medications = [*plan.medications, added]
         rules = context_of(request).visit_rules
         update = CarePlanUpdate(medications=medications)
         visits.update_plan(session=session, actor=user.actor, plan_id=plan_id, data=update, rules=rules, now=now)
@@ -322,7 +322,7 @@ def remove_plan_medication(
     now: NowDep,
 ) -> Response:
     plan = visits.get_plan(session=session, actor=user.actor, plan_id=plan_id)
-    kept = [PlannedMedication.model_validate(m) for n, m in enumerate(plan.medications) if n != index]
+    kept = [m for n, m in enumerate(plan.medications) if n != index]
     update = CarePlanUpdate(medications=kept)
 
     def act(_: NoFields) -> None:

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from carecenter.deps import NowDep, SessionDep, TabletDep
-from carecenter.visits import medication, proof
+from carecenter.visits import proof
 from carecenter.visits import service as visits
-from carecenter.visits.models import Confirmation, MedicationRecord
+from carecenter.visits.actions import Confirm, Medication, Photo
 from carecenter.visits.sync import TabletActions, apply_actions
-from carecenter.web.deps import CsrfForm, CsrfHeader, NoFields, Posted, UserDep, posted, run_action
+from carecenter.web.deps import CsrfForm, CsrfHeader, Posted, UserDep, posted
+from carecenter.web.pages.worker import apply_posted
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,56 +40,31 @@ def add_photo(
     """A photo from the camera, without script (with script the tablet's queue sends it)."""
     photo = form.get("photo")
     data = photo.file.read(tablet.max_photo_bytes + 1) if isinstance(photo, StarletteUploadFile) else b""
-
-    def act(_: NoFields) -> None:
-        visit = visits.visit_to_work_on(session, user.actor, visit_id)
-        proof.add_photo(
-            session=session,
-            actor=user.actor,
-            visit=visit,
-            data=data,
-            taken_at=now,
-            offline=False,
-            store=tablet.store,
-            max_bytes=tablet.max_photo_bytes,
-            now=now,
-        )
-
-    return run_action(session, user, Posted(NoFields(), {}), act, back_to=f"/visits/{visit_id}")
+    return apply_posted(visit_id, user, Posted(Photo(jpeg=data), {}), session, tablet, now)
 
 
 @router.post("/visits/{visit_id}/confirm", response_model=None)
 def confirm(
     visit_id: int,
     user: UserDep,
-    form: Annotated[Posted[Confirmation], Depends(posted(Confirmation))],
+    form: Annotated[Posted[Confirm], Depends(posted(Confirm))],
     session: SessionDep,
     tablet: TabletDep,
     now: NowDep,
 ) -> Response:
-    def act(data: Confirmation) -> None:
-        visit = visits.visit_to_work_on(session, user.actor, visit_id)
-        proof.confirm(session=session, actor=user.actor, visit=visit, data=data, at=now, store=tablet.store, now=now)
-
-    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+    return apply_posted(visit_id, user, form, session, tablet, now)
 
 
 @router.post("/visits/{visit_id}/medication", response_model=None)
 def record_medication(
     visit_id: int,
     user: UserDep,
-    form: Annotated[Posted[MedicationRecord], Depends(posted(MedicationRecord))],
+    form: Annotated[Posted[Medication], Depends(posted(Medication))],
     session: SessionDep,
     tablet: TabletDep,
     now: NowDep,
 ) -> Response:
-    def act(data: MedicationRecord) -> None:
-        visit = visits.visit_to_work_on(session, user.actor, visit_id)
-        medication.record_medication(
-            session=session, actor=user.actor, visit=visit, data=data, at=now, messaging=tablet.messaging, now=now
-        )
-
-    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+    return apply_posted(visit_id, user, form, session, tablet, now)
 
 
 @router.get("/photos/{photo_id}", response_model=None)

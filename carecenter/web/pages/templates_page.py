@@ -11,8 +11,9 @@ from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep
 from carecenter.messaging import service
 from carecenter.messaging.models import TemplateIn, TemplateProvider
-from carecenter.web.deps import ManagerDep, Posted, posted, run_action
+from carecenter.web.deps import ManagerDep, Posted, page_allow, posted, run_action
 from carecenter.web.render import render
+from carecommon.i18n import N_
 from notifications.kinds import KINDS
 from notifications.provider_webhooks import receipt_urls
 from notifications.wechat_webhooks import WECHAT_PATH
@@ -45,7 +46,11 @@ class TemplateForm(TemplateIn):
     kind: str
 
 
-@router.post("/manage/templates", response_model=None)
+@router.post(
+    "/manage/templates",
+    response_model=None,
+    dependencies=[page_allow(Role.admin, to=N_("change the message templates"))],
+)
 def save(
     user: ManagerDep,
     session: SessionDep,

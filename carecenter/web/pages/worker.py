@@ -1,27 +1,30 @@
 """The care worker's day: today's visits, a visit's page and what is done at the door."""
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from carecenter.alerts.queries import open_alerts
 from carecenter.catalogue.service import service_names
 from carecenter.context import context_of
-from carecenter.deps import NowDep, SessionDep
+from carecenter.deps import NowDep, SessionDep, TabletDep
 from carecenter.residents.models import LivingSituation
-from carecenter.visits import proof
+from carecenter.visits import actions, proof
 from carecenter.visits import service as visits
-from carecenter.visits.models import MedicationOutcome, Position, TaskUpdate, VisitVitals
+from carecenter.visits.actions import CheckIn, CheckOut, Concern, Notes, Tablet, Task, Vitals
+from carecenter.visits.models import MedicationOutcome
 from carecenter.visits.queries import worker_day
 from carecenter.web.deps import Posted, UserDep, posted, run_action
 from carecenter.web.render import render
 from carecenter.web.user import WebUser
 
 router = APIRouter(include_in_schema=False)
+A = TypeVar("A", bound=BaseModel)
 
 
 @router.get("/", response_class=HTMLResponse, response_model=None)
@@ -73,116 +76,82 @@ def visit_page(visit_id: int, request: Request, user: UserDep, session: SessionD
     return _visit_page(request, user, session, visit_id)
 
 
-class PositionForm(BaseModel):
-    """Where the tablet was (geo.js fills these in; both empty when the browser would not say)."""
+def apply_posted(
+    visit_id: int,
+    user: WebUser,
+    form: Posted[A],
+    session: Session,
+    tablet: Tablet,
+    now: datetime,
+    *,
+    done: str | None = None,
+) -> Response:
+    """A visit action posted by a form: validated by its model, applied by `actions.apply`."""
 
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    def act(action: A) -> None:
+        actions.apply(session, user.actor, visit_id, action, tablet=tablet, now=now)  # type: ignore[arg-type]
 
-
-class NotesForm(BaseModel):
-    notes: str = Field(default="", max_length=4000)
-    share_with_family: bool = False
-
-
-class ConcernForm(BaseModel):
-    note: str = Field(default="-", max_length=1000)
-
-
-def _position(data: PositionForm) -> Position:
-    return Position(latitude=data.latitude, longitude=data.longitude)
+    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}", done=done)
 
 
 @router.post("/visits/{visit_id}/check-in", response_model=None)
 def check_in(
     visit_id: int,
-    request: Request,
     user: UserDep,
-    form: Annotated[Posted[PositionForm], Depends(posted(PositionForm))],
+    form: Annotated[Posted[CheckIn], Depends(posted(CheckIn))],
     session: SessionDep,
+    tablet: TabletDep,
     now: NowDep,
 ) -> Response:
-    def act(data: PositionForm) -> None:
-        rules = context_of(request).visit_rules
-        visits.check_in(
-            session=session, actor=user.actor, visit_id=visit_id, position=_position(data), rules=rules, now=now
-        )
-
-    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+    return apply_posted(visit_id, user, form, session, tablet, now)
 
 
 @router.post("/visits/{visit_id}/check-out", response_model=None)
 def check_out(
     visit_id: int,
-    request: Request,
     user: UserDep,
-    form: Annotated[Posted[PositionForm], Depends(posted(PositionForm))],
+    form: Annotated[Posted[CheckOut], Depends(posted(CheckOut))],
     session: SessionDep,
+    tablet: TabletDep,
     now: NowDep,
 ) -> Response:
-    def act(data: PositionForm) -> None:
-        visits.check_out(
-            session=session,
-            actor=user.actor,
-            visit_id=visit_id,
-            position=_position(data),
-            rules=context_of(request).visit_rules,
-            messaging=context_of(request).alert_messaging,
-            now=now,
-        )
-
-    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}", done="/")
+    return apply_posted(visit_id, user, form, session, tablet, now, done="/")
 
 
 @router.post("/visits/{visit_id}/task", response_model=None)
 def set_task(
     visit_id: int,
     user: UserDep,
-    form: Annotated[Posted[TaskUpdate], Depends(posted(TaskUpdate))],
+    form: Annotated[Posted[Task], Depends(posted(Task))],
     session: SessionDep,
+    tablet: TabletDep,
+    now: NowDep,
 ) -> Response:
-    def act(data: TaskUpdate) -> None:
-        visits.set_task(session=session, actor=user.actor, visit_id=visit_id, update=data)
-
-    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+    return apply_posted(visit_id, user, form, session, tablet, now)
 
 
 @router.post("/visits/{visit_id}/notes", response_model=None)
 def set_notes(
     visit_id: int,
     user: UserDep,
-    form: Annotated[Posted[NotesForm], Depends(posted(NotesForm))],
+    form: Annotated[Posted[Notes], Depends(posted(Notes))],
     session: SessionDep,
+    tablet: TabletDep,
+    now: NowDep,
 ) -> Response:
-    def act(data: NotesForm) -> None:
-        visits.set_notes(
-            session=session,
-            actor=user.actor,
-            visit_id=visit_id,
-            notes=data.notes,
-            share_with_family=data.share_with_family,
-        )
-
-    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+    return apply_posted(visit_id, user, form, session, tablet, now)
 
 
 @router.post("/visits/{visit_id}/concern", response_model=None)
 def raise_concern(
     visit_id: int,
-    request: Request,
     user: UserDep,
-    form: Annotated[Posted[ConcernForm], Depends(posted(ConcernForm))],
+    form: Annotated[Posted[Concern], Depends(posted(Concern))],
     session: SessionDep,
+    tablet: TabletDep,
     now: NowDep,
 ) -> Response:
-    def act(data: ConcernForm) -> None:
-        messaging = context_of(request).alert_messaging
-        note = data.note.strip() or "-"
-        visits.raise_concern(
-            session=session, actor=user.actor, visit_id=visit_id, note=note, messaging=messaging, now=now
-        )
-
-    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+    return apply_posted(visit_id, user, form, session, tablet, now)
 
 
 @router.post("/visits/{visit_id}/vitals", response_model=None)
@@ -190,17 +159,11 @@ def record_vitals(
     visit_id: int,
     request: Request,
     user: UserDep,
-    form: Annotated[Posted[VisitVitals], Depends(posted(VisitVitals))],
+    form: Annotated[Posted[Vitals], Depends(posted(Vitals))],
     session: SessionDep,
+    tablet: TabletDep,
     now: NowDep,
 ) -> Response:
     if form.data is None:  # shown next to each field, nothing saved, nothing lost
         return _visit_page(request, user, session, visit_id, 422, form.errors, form.values)
-
-    def act(data: VisitVitals) -> None:
-        messaging = context_of(request).alert_messaging
-        visits.record_vitals(
-            session=session, actor=user.actor, visit_id=visit_id, vitals=data, messaging=messaging, now=now
-        )
-
-    return run_action(session, user, form, act, back_to=f"/visits/{visit_id}")
+    return apply_posted(visit_id, user, form, session, tablet, now)

@@ -92,7 +92,7 @@
       case "task": return Promise.resolve({ service: value("service"), done: value("done") === "1",
         quantity: number(value("quantity")), reason: value("reason") || undefined });
       case "notes": return Promise.resolve({ notes: value("notes"), share_with_family: f.get("share_with_family") === "1" });
-      case "concern": return Promise.resolve({ note: value("note") || "-" });
+      case "concern": return Promise.resolve({ note: value("note") });
       case "vitals": {
         var vitals = {};
         ["systolic", "diastolic", "heart_rate", "temperature", "blood_glucose"].forEach(function (name) {

@@ -87,7 +87,7 @@ def test_a_visit_done_offline_arrives_once_at_the_tablets_times(
     assert done is not None and done.status == "completed" and done.recorded_offline
     assert (done.checked_in_at, done.checked_out_at) == (began, began + timedelta(minutes=40))
     assert done.check_in_received_at == clock.now and done.notes == "午饭吃完了"
-    assert [t.get("done") for t in done.tasks] == [True, False] and done.tasks[1]["reason"] == "停水"
+    assert [t.done for t in done.tasks] == [True, False] and done.tasks[1].reason == "停水"
     readings = session.exec(select(Reading).where(Reading.resident_id == s.resident.id)).all()
     assert [(r.heart_rate, r.recorded_at, r.received_at) for r in readings] == [
         (72, began + timedelta(minutes=10), clock.now)
@@ -108,7 +108,7 @@ def test_times_outside_the_window_are_refused_and_kept_for_the_manager(
     session.expire_all()
     kept = session.get(Visit, visit.id)
     assert kept is not None and kept.notes == ""
-    assert [n["entered"]["notes"] for n in kept.conflict_notes] == ["昨天的", "未来的"]
+    assert [n.entered["notes"] for n in kept.conflict_notes] == ["昨天的", "未来的"]
 
 
 def test_a_visit_given_to_someone_else_meanwhile_keeps_what_was_entered(
@@ -129,7 +129,7 @@ def test_a_visit_given_to_someone_else_meanwhile_keeps_what_was_entered(
     kept = session.get(Visit, visit.id)
     assert kept is not None and kept.notes == ""
     (note,) = kept.conflict_notes
-    assert (note["entered"], note["worker"], note["kind"]) == ({"notes": "门锁坏了"}, s.worker.name, "notes")
+    assert (note.entered, note.worker, note.kind) == ({"notes": "门锁坏了"}, s.worker.name, "notes")
     page = client.get(f"/api/v1/visits/{visit.id}", headers=login(client, s.manager)).json()
     assert page["conflict_notes"][0]["entered"]["notes"] == "门锁坏了"
 
@@ -236,7 +236,7 @@ def test_medication_is_recorded_before_check_out_and_a_refused_critical_dose_is_
     manager = login(client, s.manager)
     assert client.patch(f"/api/v1/care-plans/{plan.id}", json={"notes": "x"}, headers=manager).status_code == 200
     visits = session.exec(select(Visit).where(Visit.care_plan_id == plan.id).order_by(col(Visit.scheduled_start))).all()
-    assert visits and [m["name"] for m in visits[0].medications] == ["氨氯地平"]  # 09:00 visits: the 09:00 dose
+    assert visits and [m.name for m in visits[0].medications] == ["氨氯地平"]  # 09:00 visits: the 09:00 dose
     visit = visits[0]
     headers = login(client, s.worker)
     clock.now = visit.scheduled_start
@@ -347,7 +347,7 @@ def test_a_server_that_fails_mid_queue_loses_nothing_and_doubles_nothing(
     assert [r["result"] for r in again] == ["duplicate", "done", "done"]
     done = session.get(Visit, visit.id, populate_existing=True)
     assert done is not None and done.status == "in_progress" and done.notes == "一切正常"
-    assert done.tasks[0]["done"] is True
+    assert done.tasks[0].done is True
     assert session.exec(select(func.count()).select_from(ClientAction)).one() == 3
 
 
@@ -431,7 +431,7 @@ def test_conflict_notes_keep_known_fields_cut_capped_and_only_on_the_worker_s_ow
     kept = session.get(Visit, mine.id)
     assert kept is not None and len(kept.conflict_notes) == 20  # capped
     entered = {"service": "meals", "done": False, "reason": "x" * 1000}
-    assert kept.conflict_notes[0]["entered"] == entered  # known fields only, cut
+    assert kept.conflict_notes[0].entered == entered  # known fields only, cut
     page = client.get(f"/api/v1/visits/{mine.id}", headers=login(client, s.manager))
     assert len(page.content) < 100_000
 

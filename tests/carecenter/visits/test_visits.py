@@ -75,7 +75,10 @@ def test_a_plan_generates_two_weeks_of_visits_once(client: TestClient, session: 
         date(2026, 12, d) for d in (2, 4, 7)
     ]
     assert {d.time() for d in local} == {time(15)} and {v.worker_id for v in visits} == {s.worker.id}
-    assert visits[0].tasks == [{"service": "meals", "done": False}, {"service": "medication", "done": False}]
+    assert [t.model_dump() for t in visits[0].tasks] == [
+        {"service": "meals", "done": False, "quantity": None, "reason": None},
+        {"service": "medication", "done": False, "quantity": None, "reason": None},
+    ]
     with Session(app_context(client.app).engine) as own:
         from carecenter.visits.service import generate_all_visits
 
@@ -164,7 +167,7 @@ def test_a_visit_at_the_door(client: TestClient, session: Session, app: FastAPI,
     assert (f"staff:{s.manager.id}", "concern") in sms(session)
     done = client.post(f"{url}/check-out", json={}, headers=headers).json()
     assert done["status"] == "completed"
-    assert done["tasks"] == [{"service": "meals", "done": True}, {"service": "bathing", "done": False}]
+    assert [(t["service"], t["done"]) for t in done["tasks"]] == [("meals", True), ("bathing", False)]
     assert (f"contact:{s.daughter.id}", "completed") in sms(session)
     assert client.post(f"{url}/check-in", json={}, headers=headers).status_code == 409
 

@@ -145,7 +145,7 @@ def test_a_care_worker_does_a_visit(browser: Browser, server: str, session: Sess
     done = session.get(Visit, visit.id)
     assert done is not None and done.status == "completed" and done.notes == "精神很好，午饭吃完"
     assert done.check_in_distance_m is not None and done.check_in_distance_m < 50 and not done.far_from_home
-    assert [t["done"] for t in done.tasks] == [True, True]
+    assert [t.done for t in done.tasks] == [True, True]
 
 
 def test_a_manager_sees_an_sos_arrive_and_acknowledges_it(
@@ -202,6 +202,7 @@ def test_validation_errors_appear_next_to_the_field(browser: Browser, server: st
     log_in(page, s.worker.username)
     page.goto(f"/visits/{visit.id}")
     page.locator("#check-in").click()
+    expect(page.locator("#visit")).to_have_attribute("data-status", "in_progress")  # before the next form
     page.get_by_label("心率 (bpm)").fill("300")
     page.get_by_label("收缩压 (mmHg)").fill("135")
     page.locator("form[action$='/vitals'] button").click()
@@ -366,7 +367,7 @@ def test_a_whole_visit_without_a_signal_arrives_once_when_it_comes_back(
     expect(page.locator("#sync-state")).to_have_text("已全部保存")
     done = session.get(Visit, visit.id, populate_existing=True)
     assert done is not None and done.status == "completed" and done.recorded_offline
-    assert done.notes == "没有信号，一切正常" and [t["done"] for t in done.tasks] == [True, True]
+    assert done.notes == "没有信号，一切正常" and [t.done for t in done.tasks] == [True, True]
     assert done.confirmation == "signature" and done.confirmation_signature
     assert done.checked_in_at is not None and done.check_in_received_at is not None
     assert done.checked_in_at < done.check_in_received_at  # the tablet's time, kept beside the server's
@@ -397,7 +398,7 @@ def test_a_whole_visit_without_a_signal_arrives_once_when_it_comes_back(
     page.context.set_offline(False)
     expect(page.locator("#sync-state")).to_contain_text("未保存", timeout=15_000)
     kept = session.get(Visit, other.id, populate_existing=True)
-    assert kept is not None and kept.notes == "" and kept.conflict_notes[0]["entered"]["notes"] == "钥匙在邻居家"
+    assert kept is not None and kept.notes == "" and kept.conflict_notes[0].entered["notes"] == "钥匙在邻居家"
 
 
 def test_a_queue_waits_through_an_expired_session_for_the_same_worker(
