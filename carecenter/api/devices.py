@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from carecenter.access import Role
@@ -42,10 +42,11 @@ def list_devices(
     center_id: int | None = None,
     resident_id: int | None = None,
     kind: DeviceKind | None = None,
+    q: Annotated[str | None, Query(max_length=64, description="A serial, a model or the wearer's name")] = None,
 ) -> Page[Device]:
     """List devices with battery and last-seen (your center; admins: any)."""
     return service.list_devices(
-        session=session, actor=actor, page=page, center_id=center_id, resident_id=resident_id, kind=kind
+        session=session, actor=actor, page=page, center_id=center_id, resident_id=resident_id, kind=kind, q=q
     )
 
 

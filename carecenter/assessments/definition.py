@@ -11,6 +11,7 @@ from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from carecenter.residents.models import CareLevel
 from carecommon.i18n import language_of
 
 SHIPPED = Path(__file__).parent / "definitions"
@@ -63,6 +64,7 @@ class Level(BaseModel):
     min: int
     max: int
     suggested_categories: list[str] = []
+    care_level: CareLevel | None = None  # the resident's care level this level sets when signed
 
 
 class Named(BaseModel):

@@ -168,7 +168,33 @@ def sign_assessment(
     assessment.rules_applied, assessment.signed_at = result.rules_applied, now
     session.add(assessment)
     _audit(session, actor, assessment, "assessment.sign", now)
+    resident = care_level_from(session, assessment, definition)
+    if resident is not None:
+        record_event(
+            session=session,
+            actor=actor,
+            action="resident.update",
+            entity_type="resident",
+            entity_id=resident.id,
+            center_id=resident.center_id,
+            now=now,
+            changed_fields={"care_level": resident.care_level, "care_level_assessed_on": assessment.assessed_on},
+        )
     return assessment
+
+
+def care_level_from(session: Session, assessment: Assessment, definition: Definition) -> Resident | None:
+    """The resident's care level follows their latest signed assessment (on a form whose levels say
+    which care level each is); an older assessment signed late changes nothing. The resident, if changed."""
+    level = next((lv for lv in definition.levels if lv.code == assessment.level), None)
+    resident = session.get(Resident, assessment.resident_id)
+    if level is None or level.care_level is None or resident is None:
+        return None
+    if resident.care_level_assessed_on is not None and resident.care_level_assessed_on > assessment.assessed_on:
+        return None
+    resident.care_level, resident.care_level_assessed_on = level.care_level, assessment.assessed_on
+    session.add(resident)
+    return resident
 
 
 def history(session: Session, resident_id: int) -> list[Assessment]:

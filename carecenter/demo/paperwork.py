@@ -1,6 +1,7 @@
 """The demo's paperwork: subsidy rules, a signed assessment and eligibility groups for most
-residents, and last month's visits, group meals and welfare visits as service records, so that the
-monthly report, the statements and the due lists are full from the first start."""
+residents, and the visits, group meals and welfare visits of last month and of this month up to
+yesterday as service records, so that the monthly report, this week's schedule, the figures, the
+statements and the due lists look like a center that has been running, from the first start."""
 
 import random
 from datetime import date, datetime, timedelta
@@ -12,6 +13,7 @@ from carecenter.access import Actor, Role
 from carecenter.assessments.definition import DEFAULT_DEFINITION, definitions
 from carecenter.assessments.models import Assessment, AssessmentReason
 from carecenter.assessments.scoring import score
+from carecenter.assessments.service import care_level_from
 from carecenter.catalogue.models import ServiceCategory
 from carecenter.centers.models import Center
 from carecenter.residents.models import CareLevel, LivingSituation, Resident, age_on
@@ -64,7 +66,8 @@ def seed_paperwork(
     for resident in residents:
         _eligibility(session, rng, resident, levels.get(resident.id), today, now)
     session.flush()
-    first, following = month_bounds(f"{today.replace(day=1) - timedelta(days=1):%Y-%m}")
+    first, _ = month_bounds(f"{today.replace(day=1) - timedelta(days=1):%Y-%m}")
+    following = today  # up to yesterday: today's visits and those after are the plans' own
     visits = _last_months_visits(session, rng, center, residents, first, following, now)
     visits += _welfare_visits(session, rng, center, residents, first, following, now)
     session.add_all(visits)
@@ -102,27 +105,27 @@ def _assess(
     risk_events = {"fall": 2} if rng.random() < 0.05 else {}
     result = score(definition, answers, flags=flags, risk_events=risk_events)
     signed_at = datetime.combine(assessed_on, PLANNED_AT, tzinfo=ZoneInfo("UTC"))
-    session.add(
-        Assessment(
-            center_id=resident.center_id,
-            resident_id=resident.id or 0,
-            definition=definition.code,
-            definition_version=definition.version,
-            assessed_on=assessed_on,
-            reason=AssessmentReason.first,
-            answers=answers,
-            flags=sorted(flags),
-            risk_events=risk_events,
-            domain_scores=result.domain_scores,
-            total=result.total,
-            level_by_score=result.level_by_score,
-            level=result.level,
-            rules_applied=result.rules_applied,
-            assessor_id=manager.id,
-            signed_at=min(signed_at, now),
-            created_at=min(signed_at, now),
-        )
+    assessment = Assessment(
+        center_id=resident.center_id,
+        resident_id=resident.id or 0,
+        definition=definition.code,
+        definition_version=definition.version,
+        assessed_on=assessed_on,
+        reason=AssessmentReason.first,
+        answers=answers,
+        flags=sorted(flags),
+        risk_events=risk_events,
+        domain_scores=result.domain_scores,
+        total=result.total,
+        level_by_score=result.level_by_score,
+        level=result.level,
+        rules_applied=result.rules_applied,
+        assessor_id=manager.id,
+        signed_at=min(signed_at, now),
+        created_at=min(signed_at, now),
     )
+    session.add(assessment)
+    care_level_from(session, assessment, definition)  # the care level follows it, as when one is signed
     return result.level
 
 
@@ -201,7 +204,7 @@ def _last_months_visits(
     following: date,
     now: datetime,
 ) -> list[Visit]:
-    """The care plans' visits of last month, as if they had run (a few missed)."""
+    """The care plans' visits from `first` to before `following`, as if they had run (a few missed)."""
     by_id = {r.id: r for r in residents}
     visits = []
     for plan in session.exec(select(CarePlan).where(CarePlan.center_id == center.id)).all():
@@ -228,7 +231,8 @@ def _welfare_visits(
     following: date,
     now: datetime,
 ) -> list[Visit]:
-    """Weekly welfare visits of last month to those living alone from the center's age (a few gaps)."""
+    """Weekly welfare visits from `first` to before `following` to those living alone from the
+    center's age (a few gaps)."""
     visits = []
     for resident in residents:
         if (

@@ -104,10 +104,18 @@ def list_devices(
     center_id: int | None = None,
     resident_id: int | None = None,
     kind: DeviceKind | None = None,
+    q: str | None = None,
 ) -> Page[Device]:
-    """Devices of the actor's center (admins: any), by serial."""
+    """Devices of the actor's center (admins: any), by serial; `q` matches a serial, a model or the
+    wearer's name."""
     stmt = select(Device)
     stmt = actor.scoped(stmt, Device.center_id, center_id)
+    if q and q.strip():
+        text = f"%{q.strip()}%"
+        wearers = select(Resident.id).where(col(Resident.name).ilike(text))
+        stmt = stmt.where(
+            col(Device.serial).ilike(text) | col(Device.model).ilike(text) | col(Device.resident_id).in_(wearers)
+        )
     if resident_id is not None:
         stmt = stmt.where(Device.resident_id == resident_id)
     if kind is not None:

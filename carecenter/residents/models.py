@@ -133,6 +133,9 @@ class Resident(ResidentBase, table=True):
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     national_id: str | None = Field(default=None, max_length=18)
     alert_thresholds: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    care_level_assessed_on: date | None = Field(
+        default=None, description="The date of the signed assessment the care level comes from (none: set by hand)"
+    )
     created_at: datetime = created_at_field()
 
 
@@ -216,6 +219,9 @@ class ResidentPublic(ResidentBase):
     center_id: WholeNumber
     national_id: str | None = Field(default=None, description="Masked except for managers and admins")
     alert_thresholds: dict[str, Any] | None = None
+    care_level_assessed_on: date | None = Field(
+        default=None, description="The date of the signed assessment the care level comes from (none: set by hand)"
+    )
 
 
 class Relation(StrEnum):

@@ -157,6 +157,12 @@ def update_resident(
         changes["alert_thresholds"] = {k: v for k, v in changes["alert_thresholds"].items() if v is not None} or None
     if "primary_worker_id" in changes:
         _check_worker(session=session, worker_id=changes["primary_worker_id"], center_id=resident.center_id)
+    if changes.get("care_level", resident.care_level) != resident.care_level and resident.care_level_assessed_on:
+        raise InvalidField(
+            ["body", "care_level"],
+            "the care level follows the assessment of {day}: assess again to change it",
+            day=resident.care_level_assessed_on.isoformat(),
+        )
     latitude = changes.get("latitude", resident.latitude)
     longitude = changes.get("longitude", resident.longitude)
     if (latitude is None) != (longitude is None):

@@ -141,7 +141,7 @@ def apply(
     if isinstance(action, Correction):  # a manager's, whose time is now
         at = now
     else:  # whose visit it is (404, 403) before whether its time is in the window (422)
-        service.visit_to_work_on(session, actor, visit_id)
+        service.visit_to_work_on(session, actor, visit_id, may_take=isinstance(action, CheckIn))
         at = service.device_time(action.at, now)
     applied = _apply(session, actor, visit_id, action, tablet, at, offline, now)
     if offline and not applied.visit.recorded_offline:

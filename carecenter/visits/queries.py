@@ -167,7 +167,12 @@ class WorkerFigures:
     planned: int
     completed: int
     missed: int
-    on_time: int
+    on_time: int  # completed visits checked in on time
+
+    @property
+    def on_time_share(self) -> float | None:
+        """As the center's: on-time visits over completed ones (none completed: no share)."""
+        return self.on_time / self.completed if self.completed else None
 
 
 def _visits_of_days(session: Session, center: Center, first: date, last: date) -> list[Visit]:
@@ -241,11 +246,21 @@ def _center_stats(center: Center, first: date, last: date, visits: Sequence[Visi
 
 
 def worker_day(*, session: Session, actor: Actor, day: date, time_zone: str) -> list[tuple[Visit, Resident | None]]:
-    """The acting care worker's visits of one local day, in order, with their residents."""
+    """The acting care worker's visits of one local day, in order, with their residents, and the
+    center's visits of the day nobody has yet (a care worker takes one by checking in)."""
     start, end = local_day_bounds(day, time_zone)
+    unassigned = sa.and_(
+        col(Visit.worker_id).is_(None),
+        col(Visit.center_id) == actor.center_id,
+        col(Visit.status) == VisitStatus.scheduled,
+    )
     visits = session.exec(
         select(Visit)
-        .where(Visit.worker_id == actor.staff_id, col(Visit.scheduled_start) >= start, col(Visit.scheduled_start) < end)
+        .where(
+            sa.or_(col(Visit.worker_id) == actor.staff_id, unassigned),
+            col(Visit.scheduled_start) >= start,
+            col(Visit.scheduled_start) < end,
+        )
         .order_by(col(Visit.scheduled_start))
     ).all()
     return [(v, session.get(Resident, v.resident_id)) for v in visits]

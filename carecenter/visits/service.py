@@ -333,12 +333,30 @@ def create_adhoc(*, session: Session, actor: Actor, data: AdHocVisit, rules: Vis
     return visit
 
 
-def visit_to_work_on(session: Session, actor: Actor, visit_id: int) -> Visit:
-    """A visit the actor may work on: its care worker, or a manager of the center."""
+def visit_to_work_on(session: Session, actor: Actor, visit_id: int, *, may_take: bool = False) -> Visit:
+    """A visit the actor may work on: its care worker, or a manager of the center; with `may_take`
+    (checking in) also a visit nobody has yet, which a care worker of the center takes."""
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
-    if not (actor.is_manager_or_admin or visit.worker_id == actor.staff_id):
+    taking = may_take and visit.worker_id is None and actor.role == Role.care_worker
+    if not (actor.is_manager_or_admin or visit.worker_id == actor.staff_id or taking):
         raise Forbidden("Only the visit's care worker or a manager may do this.")
     return visit
+
+
+def take_visit(session: Session, actor: Actor, visit: Visit, now: datetime) -> None:
+    """A care worker of the center takes a visit nobody was given (at its check-in): theirs from
+    now on, on the schedule as on their day, and in the audit trail."""
+    visit.worker_id = actor.staff_id
+    session.add(visit)
+    record_event(
+        session=session,
+        actor=actor,
+        action="visit.take",
+        entity_type="visit",
+        entity_id=visit.id,
+        center_id=visit.center_id,
+        now=now,
+    )
 
 
 def _distance_from_home(session: Session, visit: Visit, position: Position) -> float | None:
@@ -355,7 +373,7 @@ def check_in(
     *, session: Session, actor: Actor, visit_id: int, position: Position, rules: VisitRules, now: datetime
 ) -> Visit:
     """At the door: the visit starts; the distance from home is kept and flagged when far (never blocked)."""
-    visit = visit_to_work_on(session, actor, visit_id)
+    visit = visit_to_work_on(session, actor, visit_id, may_take=True)
     if visit.status != VisitStatus.scheduled:
         raise Conflict(
             "This visit is {status}; only a scheduled visit can be checked into.",
@@ -375,7 +393,7 @@ def check_in(
     visit.check_in_distance_m = _distance_from_home(session, visit, position)
     visit.far_from_home = (visit.check_in_distance_m or 0) > rules.far_from_home_m
     if visit.worker_id is None and actor.role == Role.care_worker:
-        visit.worker_id = actor.staff_id
+        take_visit(session, actor, visit, now)
     session.add(visit)
     return visit
 

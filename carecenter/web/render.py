@@ -4,12 +4,14 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, get_day_names
+from babel.numbers import format_decimal, format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -43,6 +45,25 @@ def weekday_name(weekday: int, language: str) -> str:
     return str(get_day_names("abbreviated", locale=BABEL_LOCALES[language_of(language)])[weekday])
 
 
+def money(fen: int, language: str) -> str:
+    """Fen as the locale writes yuan: ¥1,234.50."""
+    return "¥" + format_decimal(Decimal(fen) / 100, format="#,##0.00", locale=BABEL_LOCALES[language_of(language)])
+
+
+def number(value: float | int | None, language: str) -> str:
+    """A count or a quantity: whole numbers without decimals (1,012), others with up to two (1.5)."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0.##", locale=BABEL_LOCALES[language_of(language)])
+
+
+def percent(share: float | None, language: str) -> str:
+    """A share as the locale writes a percentage (93%); none: a dash."""
+    if share is None:
+        return "—"
+    return format_percent(share, locale=BABEL_LOCALES[language_of(language)])
+
+
 def render(
     request: Request,
     name: str,
@@ -73,6 +94,9 @@ def render(
         "outcome_name": lambda outcome: outcome_name(outcome, language),
         "weekday": lambda day: weekday_name(int(day), language),
         "map_link": amap_link,
+        "money": lambda fen: money(fen, language),
+        "number": lambda value: number(value, language),
+        "percent": lambda share: percent(share, language),
     }
     return templates.TemplateResponse(
         request,

@@ -18,6 +18,7 @@ from carecenter.pagination import PageParams
 from carecenter.web.deps import CsrfForm, ManagerDep, NoFields, Posted, form_values, page_allow, posted, run_action
 from carecenter.web.forms import parse
 from carecenter.web.pages.records import record_form
+from carecenter.web.paging import PageNumber, page_params_of, pager
 from carecenter.web.render import render, same_site_path
 from carecommon.i18n import N_, gettext
 
@@ -34,9 +35,12 @@ class CommandForm(DeviceCommandIn):
     response_class=HTMLResponse,
     dependencies=[page_allow(Role.admin, to=N_("see devices that are not registered"))],
 )
-def unknown_devices(request: Request, user: ManagerDep, session: SessionDep) -> HTMLResponse:
-    page = commands.list_unknown(session=session, actor=user.actor, page=PageParams(limit=200))
-    return render(request, "unknown_devices.html", user, rows=page.items, total=page.total)
+def unknown_devices(
+    request: Request, user: ManagerDep, session: SessionDep, page_number: PageNumber = 1
+) -> HTMLResponse:
+    page = commands.list_unknown(session=session, actor=user.actor, page=page_params_of(page_number, 100))
+    shown = pager(page, page_number, {})
+    return render(request, "unknown_devices.html", user, rows=page.items, total=page.total, pager=shown)
 
 
 @router.get("/manage/devices/profiles", response_class=HTMLResponse)

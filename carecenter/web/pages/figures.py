@@ -14,9 +14,9 @@ from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep
 from carecenter.downloads import SafeCsvWriter, attachment
 from carecenter.messaging.service import list_messages, message_stories
-from carecenter.pagination import PageParams
 from carecenter.visits.queries import visit_figures
 from carecenter.web.deps import ManagerDep
+from carecenter.web.paging import PageNumber, page_params_of, pager
 from carecenter.web.render import render
 from carecenter.web.user import WebUser
 from notifications.models import MessageStatus
@@ -57,9 +57,10 @@ def figures_csv(request: Request, user: ManagerDep, session: SessionDep, now: No
     figures = _figures(session, user, now, context_of(request).visit_rules)
     out = io.StringIO()
     writer = SafeCsvWriter(out)
-    writer.writerow(["worker", "planned", "completed", "missed", "on_time"])
+    writer.writerow(["worker", "planned", "completed", "missed", "on_time", "on_time_share"])
     for row in figures["per_worker"]:
-        writer.writerow([row.name, row.planned, row.completed, row.missed, row.on_time])
+        share = "" if row.on_time_share is None else f"{row.on_time_share:.3f}"
+        writer.writerow([row.name, row.planned, row.completed, row.missed, row.on_time, share])
     return Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -69,10 +70,14 @@ def figures_csv(request: Request, user: ManagerDep, session: SessionDep, now: No
 
 @router.get("/messages", response_class=HTMLResponse)
 def messages_page(
-    request: Request, user: ManagerDep, session: SessionDep, status: MessageStatus | None = None
+    request: Request,
+    user: ManagerDep,
+    session: SessionDep,
+    status: MessageStatus | None = None,
+    page_number: PageNumber = 1,
 ) -> HTMLResponse:
-    """The message log: every SMS with its delivery state."""
-    page = list_messages(session=session, actor=user.actor, page=PageParams(limit=200), status=status)
+    """The message log: every SMS with its delivery state, newest first, a page at a time."""
+    page = list_messages(session=session, actor=user.actor, page=page_params_of(page_number, 100), status=status)
     return render(
         request,
         "messages.html",
@@ -81,6 +86,7 @@ def messages_page(
         stories=message_stories(session, [m.id for m in page.items if m.id is not None]),
         default_provider=context_of(request).settings.sms.sms_provider.value,
         total=page.total,
+        pager=pager(page, page_number, {"status": status.value if status else None}),
         status=status,
         statuses=list(MessageStatus),
     )

@@ -39,6 +39,7 @@ from carecenter.web.deps import (
 )
 from carecenter.web.pages.assessments import level_names
 from carecenter.web.pages.records import record_form, save_record_form
+from carecenter.web.paging import PageNumber, page_of_list, pager
 from carecenter.web.render import back, render
 from carecenter.web.user import WebUser
 from carecommon.i18n import N_, gettext
@@ -145,18 +146,23 @@ def records_page(
     month: MonthParam = None,
     resident_id: int | None = None,
     center_id: int | None = None,
+    page_number: PageNumber = 1,
 ) -> HTMLResponse:
     center = _center(session, user, center_id)
     month = _month(month, user, now)
-    found = records.list_records(
+    month_records = records.list_records(
         session=session, actor=user.actor, center_id=center.id, month=month, resident_id=resident_id
     )
+    page = page_of_list(month_records, page_number, 100)
+    found = page.items
+    keep = {"month": month, "resident_id": str(resident_id or ""), "center_id": str(center_id or "")}
     return render(
         request,
         "service_records.html",
         user,
         month=month,
         rows=found,
+        pager=pager(page, page_number, keep),
         closed=month in records.closed_months(session, center.id or 0),
         names=resident_names(session, center_id=center.id, ids={r.resident_id for r in found}),
         proof=proof_summary(session, {r.visit_id for r in found if r.visit_id is not None}),

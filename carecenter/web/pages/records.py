@@ -7,9 +7,9 @@ posted value is validated exactly as the API validates it and each error shows n
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -33,13 +33,14 @@ from carecenter.subsidies import service as subsidies
 from carecenter.subsidies.models import EligibilityEnd, SubsidyRuleCreate
 from carecenter.web.deps import CsrfForm, ManagerDep, form_values
 from carecenter.web.forms import form_fields, parse
+from carecenter.web.paging import pager
 from carecenter.web.render import local_time, render
 from carecenter.web.user import WebUser
 from carecenter.words import field_name, value_name
 from carecommon.i18n import N_, gettext
 
 router = APIRouter(include_in_schema=False)
-PAGE = PageParams(limit=200)
+PAGE_SIZE = 50  # rows a list page shows; the pager goes on from there
 NEW, EDIT = N_("New"), N_("Edit")
 KindName = Literal["residents", "staff", "devices", "services", "subsidy-rules"]
 
@@ -52,7 +53,7 @@ class Kind:
     create: Callable[[Session, Actor, Any, datetime], Any]
     update: Callable[[Session, Actor, int, Any, datetime], Any]
     get: Callable[[Session, Actor, int, datetime], Any]
-    search: Callable[[Session, Actor, str | None], Any]
+    search: Callable[[Session, Actor, str | None, PageParams], Any]
     columns: tuple[str, ...]
     links: Callable[[Any], list[tuple[str, str]]]
     computed: Callable[[Session, list[Any], datetime], dict[int, dict[str, str]]] = lambda _s, _rows, _now: {}
@@ -67,7 +68,7 @@ KINDS: dict[str, Kind] = {
         lambda s, a, d, n: residents.create_resident(session=s, actor=a, data=d, now=n),
         lambda s, a, i, d, n: residents.update_resident(session=s, actor=a, resident_id=i, data=d, now=n),
         lambda s, a, i, n: residents.read_resident(session=s, actor=a, resident_id=i, now=n),
-        lambda s, a, q: residents.list_residents(session=s, actor=a, page=PAGE, q=q),
+        lambda s, a, q, p: residents.list_residents(session=s, actor=a, page=p, q=q),
         ("name", "phone", "care_level", "status"),
         lambda r: [
             (N_("Resident"), f"/residents/{r.id}"),
@@ -82,7 +83,7 @@ KINDS: dict[str, Kind] = {
         lambda s, a, d, n: staff.create_staff(session=s, actor=a, data=d, now=n),
         lambda s, a, i, d, n: staff.update_staff(session=s, actor=a, staff_id=i, data=d, now=n),
         lambda s, a, i, n: staff.get_staff(session=s, actor=a, staff_id=i),
-        lambda s, a, q: staff.list_staff(session=s, actor=a, page=PAGE, q=q),
+        lambda s, a, q, p: staff.list_staff(session=s, actor=a, page=p, q=q),
         ("name", "username", "role", "phone", "active"),
         lambda r: [(EDIT, f"/manage/staff/{r.id}/edit")],
     ),
@@ -93,7 +94,7 @@ KINDS: dict[str, Kind] = {
         lambda s, a, d, n: devices.register_device(session=s, actor=a, data=d, now=n),
         lambda s, a, i, d, n: devices.update_device(session=s, actor=a, device_id=i, data=d, now=n),
         lambda s, a, i, n: devices.get_device(session=s, actor=a, device_id=i),
-        lambda s, a, q: devices.list_devices(session=s, actor=a, page=PAGE),
+        lambda s, a, q, p: devices.list_devices(session=s, actor=a, page=p, q=q),
         (
             "serial",
             "kind",
@@ -117,7 +118,7 @@ KINDS: dict[str, Kind] = {
         lambda s, a, d, n: catalogue.create_offering(session=s, actor=a, data=d, now=n),
         lambda s, a, i, d, n: catalogue.update_offering(session=s, actor=a, offering_id=i, data=d, now=n),
         lambda s, a, i, n: catalogue.get_offering(session=s, actor=a, offering_id=i),
-        lambda s, a, q: _all(catalogue.list_offerings(session=s, actor=a, center_id=None)),
+        lambda s, a, q, p: _all(catalogue.list_offerings(session=s, actor=a, center_id=None)),
         ("code", "name_zh", "name_en", "category", "unit", "unit_price_fen", "active"),
         lambda r: [(EDIT, f"/manage/services/{r.id}/edit")],
     ),
@@ -128,7 +129,7 @@ KINDS: dict[str, Kind] = {
         lambda s, a, d, n: subsidies.create_rule(session=s, actor=a, data=d, now=n),
         lambda s, a, i, d, n: subsidies.end_rule(session=s, actor=a, rule_id=i, ends_on=d.ends_on, now=n),
         lambda s, a, i, n: subsidies.get_rule(session=s, actor=a, rule_id=i),
-        lambda s, a, q: _all(subsidies.list_rules(session=s, actor=a, center_id=None)),
+        lambda s, a, q, p: _all(subsidies.list_rules(session=s, actor=a, center_id=None)),
         ("group", "category", "share_percent", "monthly_cap_fen", "starts_on", "ends_on"),
         lambda r: [(N_("End"), f"/manage/subsidy-rules/{r.id}/edit")],
     ),
@@ -229,10 +230,16 @@ def _title(kind: Kind, action: str, language: str) -> str:
 
 @router.get("/manage/{kind}", response_class=HTMLResponse)
 def list_records(
-    kind: KindName, request: Request, user: ManagerDep, session: SessionDep, now: NowDep, q: str | None = None
+    kind: KindName,
+    request: Request,
+    user: ManagerDep,
+    session: SessionDep,
+    now: NowDep,
+    q: str | None = None,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     spec = KINDS[kind]
-    page = spec.search(session, user.actor, q[:64] if q else None)
+    page = spec.search(session, user.actor, q[:64] if q else None, PageParams(PAGE_SIZE, (page_number - 1) * PAGE_SIZE))
     computed = spec.computed(session, page.items, now)
     notice = spec.notice(session, user.actor)
     rows = [
@@ -252,6 +259,7 @@ def list_records(
         columns=[(c, field_name(c, user.language)) for c in spec.columns],
         total=page.total,
         q=q,
+        pager=pager(page, page_number, {"q": q}),
         base=f"/manage/{kind}",
         can_create=True,
         notice=(gettext(notice[0], user.language), notice[1]) if notice else None,

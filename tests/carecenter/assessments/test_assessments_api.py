@@ -1,5 +1,6 @@
 """Assessments through the API: drafts, signing, immutability, corrections, access, who is due."""
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -8,6 +9,7 @@ from sqlmodel import Session
 
 from carecenter.access import Role
 from carecenter.alerts.models import AlertKind
+from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock
 from tests.factories import GBT_BEST, login, make_alert, make_assessment, make_center, make_resident, make_staff
 
@@ -150,3 +152,30 @@ def test_who_is_due_for_reassessment(client: TestClient, session: Session, clock
     assert (due["快到期"]["why"], due["快到期"]["overdue"]) == ("yearly", False)
     assert (due["跌倒过"]["why"], due["送医"]["why"]) == ("risk_event", "risk_event")
     assert never.id and fresh.id
+
+
+def test_the_care_level_follows_the_latest_signed_assessment(client: TestClient, session: Session) -> None:
+    """Signed moderate: the resident is semi-dependent from that day, shown with its date; a hand
+    edit of the level is refused (assess again); an older assessment signed later changes nothing."""
+    center = make_center(session)
+    resident = make_resident(session, center=center, care_level="self_care", dementia=True)
+    assessor = login(client, make_staff(session, center=center, role=Role.assessor))
+    moderate = GBT_BEST | {"B3.9": "drowsy", "B4.4": "0"}  # 86, mild; dementia: moderate
+    signed = client.post(
+        "/api/v1/assessments", json=_new(resident.id, answers=moderate, flags=["dementia"], sign=True), headers=assessor
+    )
+    assert signed.status_code == 201 and signed.json()["level"] == "moderate", signed.text
+    manager = login(client, make_staff(session, center=center, role=Role.manager))
+    shown = client.get(f"/api/v1/residents/{resident.id}", headers=manager).json()
+    assert (shown["care_level"], shown["care_level_assessed_on"]) == ("semi_dependent", "2026-11-20")
+    by_hand = client.patch(f"/api/v1/residents/{resident.id}", json={"care_level": "dependent"}, headers=manager)
+    assert by_hand.status_code == 422 and by_hand.json()["detail"][0]["loc"] == ["body", "care_level"]
+    older = _new(resident.id, answers=GBT_BEST, assessed_on="2026-10-01", sign=True)
+    assert client.post("/api/v1/assessments", json=older, headers=assessor).status_code == 201
+    again = client.get(f"/api/v1/residents/{resident.id}", headers=manager).json()
+    assert (again["care_level"], again["care_level_assessed_on"]) == ("semi_dependent", "2026-11-20")
+    web_login(client, make_staff(session, center=center, role=Role.manager).username)
+    page = client.get(f"/residents/{resident.id}").text
+    assert re.search(r'id="care-level">护理等级: <strong>半失能</strong> ·\s*依据 2026-11-20 的能力评估', page), page[
+        :2000
+    ]

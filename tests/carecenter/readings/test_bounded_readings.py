@@ -186,8 +186,18 @@ def an_old_worn_watch(session: Session) -> Worn:
         ).bindparams(at),
         {"name": f"旧镇养老服务中心{now.timestamp()}", "at": now},
     ).scalar_one()
-    old_center: Any = SimpleNamespace(id=center_id)  # not read back: the model has columns this revision lacks
-    resident = make_resident(session, center=old_center)
+    resident_id = session.execute(
+        sa.text(
+            "INSERT INTO resident (name, gender, birth_date, address, care_level, living_situation, conditions,"
+            " allergies, medications, mobility, dementia, wander_risk, notes, status, consent_health_data,"
+            " consent_location_data, consent_family_sharing, consent_service_photos, daily_ok_checkin,"
+            " watch_removed_alert, access_notes, center_id, created_at) VALUES ('旧居民', 'female', '1940-05-01', '',"
+            " 'self_care', 'alone', '', '', '', 'independent', false, false, '', 'active', true, true, false, false,"
+            " false, false, '', :c, :at) RETURNING id"
+        ).bindparams(at),
+        {"c": center_id, "at": now},
+    ).scalar_one()
+    resident: Any = SimpleNamespace(id=resident_id)  # not read back: the model has columns this revision lacks
     assert center_id and resident.id
     device_id = session.execute(
         sa.text(

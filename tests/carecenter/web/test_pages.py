@@ -17,7 +17,7 @@ from carecenter.residents.service import contacts_public
 from carecenter.visits.models import Visit
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock
-from tests.factories import PASSWORD, login, make_resident, make_visit
+from tests.factories import PASSWORD, login, make_device, make_resident, make_visit
 
 
 def login_form_token(client: TestClient) -> str:
@@ -232,7 +232,29 @@ def test_message_log_and_figures(client: TestClient, session: Session, clock: Cl
     assert figures.status_code == 200 and "<svg" in figures.text
     csv = client.get("/figures.csv")
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.startswith("\ufeffworker,planned,completed,missed,on_time")
+    assert csv.text.startswith("\ufeffworker,planned,completed,missed,on_time,on_time_share")
+
+
+def test_the_figures_give_each_worker_a_share_under_the_share_heading(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    """Two completed visits, one checked in on time: 50%, as the heading says, not a count of 1."""
+    s = build(session, clock.now)
+    for late in (timedelta(0), timedelta(hours=1)):
+        start = clock.now - timedelta(days=1, hours=3)
+        make_visit(
+            session,
+            resident=s.resident,
+            start=start,
+            worker_id=s.worker.id,
+            status="completed",
+            checked_in_at=start + late,
+            checked_out_at=start + late + timedelta(minutes=40),
+        )
+    web_login(client, s.manager.username)
+    figures = client.get("/figures").text
+    row = re.search(r"<tr><td>护理员甲</td>(.*?)</tr>", figures)
+    assert row and re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1)) == ["2", "2", "0", "50%"]
 
 
 def test_care_workers_do_not_get_the_managers_pages(client: TestClient, session: Session, clock: Clock) -> None:
@@ -350,6 +372,13 @@ def test_main_pages_stay_light_with_a_full_center(client: TestClient, session: S
         response = client.get(path)
         assert response.status_code == 200, path
         assert len(response.content) < 200_000, f"{path}: {len(response.content)} bytes"
+    # The month to date is seeded too: this month's report is not a center that just opened.
+    from carecenter.service_records.models import ServiceRecord
+
+    this_month = clock.now.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    recorded = session.exec(select(ServiceRecord.service_on).where(ServiceRecord.month == this_month)).all()
+    today = clock.now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert today.day == 1 or (recorded and max(recorded) == today - timedelta(days=1) and min(recorded).day <= 3)
 
 
 def test_contacts_plans_and_silent_devices_in_the_console(client: TestClient, session: Session, clock: Clock) -> None:
@@ -437,3 +466,47 @@ def test_the_tablets_shell_version_follows_every_static_files_content(tmp_path: 
     assert before == web.shell_version(web.STATIC)
     (tmp_path / "static" / "app.css").write_text((web.STATIC / "app.css").read_text() + "\n.x{}")
     assert web.shell_version(tmp_path / "static") != before
+
+
+def test_the_devices_list_searches_and_pages(client: TestClient, session: Session, clock: Clock) -> None:
+    """Past one page (the demo's largest center has ~270 devices) the list goes on page by page,
+    and its search box finds a serial, a model or the wearer's name."""
+    s = build(session, clock.now)
+    for n in range(55):
+        make_device(session, center=s.center, serial=f"PG-{n:03d}")
+    web_login(client, s.manager.username)
+    first = client.get("/manage/devices").text
+    assert "第 1 页，共 2 页" in first and first.count("<td>PG-0") == 50  # by serial: PG- before SN-
+    assert 'rel="next" href="?page=2"' in first and 'rel="prev"' not in first
+    second = client.get("/manage/devices", params={"page": 2}).text
+    assert "第 2 页，共 2 页" in second and second.count("<td>PG-0") == 5 and 'rel="prev"' in second
+    found = client.get("/manage/devices", params={"q": "pg-042"}).text
+    assert found.count("PG-0") == 1 and "PG-042" in found and "page-of" not in found
+    worn = client.get("/manage/devices", params={"q": "王秀英"}).text
+    assert "PG-0" not in worn
+    api = client.get("/api/v1/devices", params={"q": "PG-04"}, headers=login(client, s.manager))
+    assert api.json()["total"] == 10
+
+
+def test_a_care_worker_takes_a_visit_nobody_has_by_checking_in(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    """It is on their day with a word saying so; checking in makes it theirs (audited), and the
+    manager's schedule shows whose it is. Another center's care worker still cannot."""
+    from carecenter.audit.models import AuditEvent
+    from carecenter.visits.models import Visit
+
+    s = build(session, clock.now)
+    visit = make_visit(session, resident=s.resident, start=clock.now - timedelta(minutes=5), worker_id=None)
+    csrf = web_login(client, s.worker.username)
+    day = client.get("/").text
+    assert f'href="/visits/{visit.id}"' in day and "签到即接手" in day
+    client.post(f"/visits/{visit.id}/check-in", data={"csrf": csrf})
+    session.expire_all()
+    taken = session.get(Visit, visit.id)
+    assert taken is not None and (taken.worker_id, taken.status) == (s.worker.id, "in_progress")
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "visit.take")).all()
+    assert [(e.entity_id, e.actor_id) for e in events] == [(visit.id, s.worker.id)]
+    schedule = client.get("/api/v1/schedule", headers=login(client, s.manager)).json()
+    mine = next(w for w in schedule if w["worker_id"] == s.worker.id)
+    assert visit.id in [v["id"] for day in mine["days"] for v in day["visits"]]

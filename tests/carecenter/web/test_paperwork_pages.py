@@ -89,7 +89,7 @@ def test_a_manager_closes_the_month_and_downloads_the_report(client: TestClient,
     make_service_record(session, resident=resident, service_on=date(2026, 10, 9), month="2026-10")
     csrf = web_login(client, make_staff(session, center=center, role=Role.manager).username)
     page = client.get("/reports/monthly?month=2026-10")
-    assert page.status_code == 200 and 'id="total-amount">12.00<' in page.text
+    assert page.status_code == 200 and 'id="total-amount">¥12.00<' in page.text
     closed = client.post("/reports/monthly/close", data={"month": "2026-10", "csrf": csrf})
     assert closed.status_code == 200 and 'id="closed"' in closed.text
     assert len(session.exec(select(MonthClose)).all()) == 1
@@ -162,7 +162,7 @@ def test_the_statement_shows_what_the_resident_pays(client: TestClient, session:
     web_login(client, make_staff(session, center=center, role=Role.manager).username)
     page = client.get(f"/residents/{resident.id}/statement?month=2026-11")
     assert page.status_code == 200
-    assert re.search(r'class="resident-pays">27.00<', page.text)
+    assert re.search(r'class="resident-pays">¥27.00<', page.text)
 
 
 def test_a_service_not_given_is_recorded_with_its_reason_from_the_visit_page(
@@ -200,3 +200,26 @@ def test_an_admin_names_the_center_of_the_report(client: TestClient, session: Se
     closed = client.post("/reports/monthly/close", data={"month": "2026-10", "center_id": str(center.id), "csrf": csrf})
     assert 'id="closed"' in closed.text
     assert session.exec(select(MonthClose)).one().center_id == center.id
+
+
+def test_the_report_writes_each_number_for_its_unit_and_the_locale(client: TestClient, session: Session) -> None:
+    """Counts and whole quantities without decimals, thousands grouped, money in yuan with the sign;
+    the count of residents is headed as one (not "resident records")."""
+    center = make_center(session)
+    resident = make_resident(session, center=center)
+    for _ in range(2):
+        make_service_record(
+            session,
+            resident=resident,
+            quantity=506,
+            amount_fen=61_725,
+            resident_fen=61_725,
+            service_on=date(2026, 10, 9),
+            month="2026-10",
+        )
+    web_login(client, make_staff(session, center=center, role=Role.manager).username)
+    page = client.get("/reports/monthly?month=2026-10").text
+    assert "1,012" in page and "1012.0" not in page
+    assert 'id="total-amount">¥1,234.50<' in page
+    assert "服务老人数" in page and "<th>老人档案</th>" not in page
+    client.cookies.clear()
