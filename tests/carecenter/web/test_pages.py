@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from carecenter import web
 from carecenter.audit.models import AuditEvent
@@ -376,7 +376,7 @@ def test_main_pages_stay_light_with_a_full_center(client: TestClient, session: S
     from carecenter.service_records.models import ServiceRecord
 
     this_month = clock.now.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
-    recorded = session.exec(select(ServiceRecord.service_on).where(ServiceRecord.month == this_month)).all()
+    recorded = session.exec(select(col(ServiceRecord.service_on)).where(ServiceRecord.month == this_month)).all()
     today = clock.now.astimezone(ZoneInfo("Asia/Shanghai")).date()
     assert today.day == 1 or (recorded and max(recorded) == today - timedelta(days=1) and min(recorded).day <= 3)
 
