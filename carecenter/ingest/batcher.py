@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -77,10 +77,8 @@ class _Settlements:
         pending.settled = True
         if isinstance(pending.answer, asyncio.Future):
             self._by_loop.setdefault(pending.answer.get_loop(), []).append((pending.answer, result, exc))
-        elif exc is not None:
-            pending.answer.set_exception(exc)
         else:
-            pending.answer.set_result(result)
+            _resolve(pending.answer, result, exc)
 
     def hand_over(self) -> None:
         by_loop, self._by_loop = self._by_loop, {}
@@ -89,6 +87,20 @@ class _Settlements:
                 loop.call_soon_threadsafe(_settle, outcomes)
             except RuntimeError:  # that loop has closed: nobody is waiting any more
                 log.debug("an event loop closed before its check-ins were answered")
+
+
+def _resolve(future: "Future[Any]", result: Any, exc: BaseException | None) -> None:
+    """Answer a caller in a thread; one that gave up (cancelled its future) is skipped, never an
+    error in the writer thread."""
+    if future.cancelled():
+        return
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass  # answered already
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
@@ -169,34 +181,52 @@ class CheckinBatcher:
     def stop(self) -> None:
         with self._lock:
             thread, self._thread = self._thread, None
-        if thread is not None:
+        if thread is not None and thread.is_alive():
             self._queue.put(None)
             thread.join(10)
 
     def _run(self) -> None:
+        """The writer: nothing but a stop meant for it ends it. An error in one group is that
+        group's answer (and the log's), never the end of the thread: a writer that died would
+        leave every later reading, an SOS among them, waiting for ever."""
         while True:
             first = self._queue.get()
             if first is None:
+                with self._lock:
+                    if self._thread is threading.current_thread():
+                        continue  # a stop meant for an earlier writer, left in the queue
                 return
-            if isinstance(first, _Chore):
-                self._do(first)
+            try:
+                self._one_turn(first)
+            except Exception:
+                log.exception("the check-in writer failed a turn; it goes on with the next")
+
+    def _one_turn(self, first: "_Pending | _Chore") -> None:
+        if isinstance(first, _Chore):
+            self._do(first)
+            return
+        batch, urgent, size, chores = [first], _is_urgent(first), len(first.raws), []
+        while size < self.max_items and urgent < MAX_URGENT:
+            try:
+                pending = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if pending is None:
+                self._queue.put(None)  # stop after this batch
+                break
+            if isinstance(pending, _Chore):
+                chores.append(pending)  # after this group: readings first
                 continue
-            batch, urgent, size, chores = [first], _is_urgent(first), len(first.raws), []
-            while size < self.max_items and urgent < MAX_URGENT:
-                try:
-                    pending = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if pending is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                if isinstance(pending, _Chore):
-                    chores.append(pending)  # after this group: readings first
-                    continue
-                batch.append(pending)
-                urgent += _is_urgent(pending)
-                size += len(pending.raws)
+            batch.append(pending)
+            urgent += _is_urgent(pending)
+            size += len(pending.raws)
+        try:
             self._store(batch)
+        except Exception as exc:  # whatever it was, every caller of the group hears of it
+            for pending in batch:
+                self._settlements.add(pending, None, exc)
+            raise
+        finally:
             self._settlements.hand_over()
             for chore in chores:
                 self._do(chore)
@@ -205,9 +235,9 @@ class CheckinBatcher:
         try:
             result = _retrying(lambda: self._in_transaction(chore.work))
         except Exception as exc:
-            chore.done.set_exception(exc)
+            _resolve(chore.done, None, exc)
         else:
-            chore.done.set_result(result)
+            _resolve(chore.done, result, None)
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
         if self.give_way is not None:  # a chore is a write too: a waiting dispatcher goes first

@@ -1,7 +1,6 @@
 """Single check-ins share transactions: one commit for many, answers only after it, faults kept apart."""
 
 import asyncio
-import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -157,10 +156,6 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
     writer's, its group is stored on the next try instead of failing every watch in it."""
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite has one writer at a time: no deadlocks")
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        # Beside other workers the writer sometimes never reaches the lock within 30 s (2 CI runs
-        # in 5; cause not found yet): run it alone, `pytest -n 0 tests/carecenter/readings`.
-        pytest.skip("the deadlock is staged with timing: run alone (pytest -n 0)")
     (first, first_key), (second, second_key) = watches(session, 2)
     low, high = sorted([first.resident_id, second.resident_id])
     batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
@@ -184,7 +179,10 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
         )
         deadline = time.monotonic() + 30
         with db.connect() as watcher:
+            # pg_stat_activity is read once per transaction (a snapshot): each look is its own
+            # transaction, or a first look taken before the writer waited would be seen for ever.
             while watcher.execute(sa.text(waiting)).scalar_one() == 0:
+                watcher.rollback()
                 assert time.monotonic() < deadline, "the writer never waited for the resident"
                 time.sleep(0.05)
         # The writer waited first, so after deadlock_timeout (1 s) PostgreSQL aborts the writer's transaction.
@@ -236,3 +234,53 @@ def test_on_sqlite_a_chore_also_lets_a_waiting_dispatcher_write_go_first(app: Fa
         assert ran == [], "the chore waits while a dispatcher write is pending"
     done.result(timeout=10)
     assert len(ran) == 1
+
+
+def test_the_writer_outlives_a_caller_who_gave_up_and_an_error_of_its_own(
+    app: FastAPI, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chore whose caller cancelled it, then a group whose store fails unexpectedly: neither ends
+    the writer thread, so the SOS queued behind them is still stored and answered (a writer that
+    died left every later check-in, and the HTTP request behind it, waiting for ever)."""
+    (_, key), (_, sos_key) = watches(session, 2)
+    batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
+    given_up = batcher_module._Chore(lambda _session: None)
+    given_up.done.cancel()
+    failing = _Pending(key, None, [reading("boom", clock)], clock.now)
+    real_store = batcher._store
+    calls: list[int] = []
+
+    def store_failing_once(batch: list[_Pending]) -> None:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the writer")
+        real_store(batch)
+
+    monkeypatch.setattr(batcher, "_store", store_failing_once)
+    try:
+        batcher._queue.put(given_up)
+        batcher._queue.put(failing)
+        batcher._ensure_running()
+        assert isinstance(waited(failing).exception(timeout=10), RuntimeError)  # its caller hears of it
+        sos = batcher.enqueue(raw=[reading("sos-after", clock, kind="sos")], now=clock.now, key=sos_key)
+        assert [a.result for a in sos.result(timeout=10)] == ["accepted"]
+    finally:
+        batcher.stop()
+
+
+def test_a_stop_left_in_the_queue_does_not_stop_the_next_writer(app: FastAPI, session: Session, clock: Clock) -> None:
+    """A stop meant for an earlier writer (stopped while it was gone) is not taken by the next one."""
+    ((_, key),) = watches(session, 1)
+    batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
+    dead = threading.Thread(target=lambda: None)
+    dead.start()
+    dead.join()
+    batcher._thread = dead  # a writer that is gone
+    batcher.stop()
+    batcher._queue.put(None)  # and a stale stop, however it got there
+    try:
+        answer = batcher.enqueue(raw=[reading("after-stale-stop", clock)], now=clock.now, key=key)
+        assert [a.result for a in answer.result(timeout=10)] == ["accepted"]
+    finally:
+        batcher.stop()
+    assert batcher._thread is None
