@@ -48,7 +48,7 @@ class Actor:
     staff_id: int | None  # None for the command line acting as admin
     username: str
     role: Role
-    center_id: int | None
+    center_id: int | None  # an admin's: none, or on the pages the center they chose to work on
     client_addr: str | None = None
 
     @property
@@ -73,7 +73,7 @@ class Actor:
         if center_id is not None:
             self.require_visible(center_id, "center")
             return stmt.where(column == center_id)
-        if not self.is_admin:
+        if not self.is_admin or self.center_id is not None:  # an admin on the pages works on one center
             return stmt.where(column == self.center_id)
         return stmt
 
@@ -95,9 +95,9 @@ class Actor:
     def center_for_new_record(self, requested: int | None) -> int:
         """The center a new record goes to: admins name it, everyone else gets their own."""
         if self.is_admin:
-            if requested is None:
+            if requested is None and self.center_id is None:
                 raise InvalidField(["body", "center_id"], "an admin must say which center the record belongs to")
-            return requested
+            return requested if requested is not None else self.center_id  # type: ignore[return-value]
         if requested is not None and requested != self.center_id:
             raise NotFound("center not found")
         assert self.center_id is not None

@@ -47,7 +47,6 @@ PAGES = (
     alerts,
     residents,
     schedule,
-    records,
     devices,
     figures,
     respond,
@@ -57,6 +56,7 @@ PAGES = (
     assessments,
     paperwork,
     tablet,
+    records,  # last: its /manage/{kind} would take /manage/templates, /manage/devices/… from the others
 )
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")
 

@@ -2,7 +2,7 @@
 the role a route needs, CSRF checks, and posted forms validated by typed models."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
@@ -12,13 +12,13 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from carecenter.access import Role
-from carecenter.centers.service import get_center
+from carecenter.centers.service import all_centers, get_center
 from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
 from carecenter.errors import DomainError, Forbidden, NotAuthenticated, NotFound, field_errors
 from carecenter.settings import Settings
 from carecenter.web.render import back
-from carecenter.web.session import csrf_ok, session_token
+from carecenter.web.session import csrf_ok, session_token, working_center
 from carecenter.web.user import WebUser
 from carecommon.clock import utcnow
 from carecommon.i18n import N_, language_of
@@ -40,9 +40,16 @@ def _web_user(request: Request, session: Session, settings: Settings, now: Any) 
         actor, staff = authenticated_actor(request=request, session=session, token=token, settings=settings, now=now)
     except NotAuthenticated as exc:
         raise LoginRequired() from exc
+    centers: list[tuple[int, str]] = []
+    if actor.is_admin:  # an admin works on the center they chose in the header (the pages default to it)
+        centers = [(c.id or 0, c.name) for c in all_centers(session)]
+        chosen = working_center(request)
+        if chosen in {c for c, _ in centers}:
+            actor = replace(actor, center_id=chosen)
+    center = get_center(session=session, actor=actor, center_id=actor.center_id) if actor.center_id else None
     session.commit()  # end the read: a page must not hold a transaction (on SQLite, the write lock) for long
-    center = get_center(session=session, actor=actor, center_id=staff.center_id) if staff.center_id else None
-    user = WebUser(actor, staff, token, language_of(staff.language), center.time_zone if center else settings.timezone)
+    zone = center.time_zone if center else settings.timezone
+    user = WebUser(actor, staff, token, language_of(staff.language), zone, centers)
     request.state.language = user.language  # error pages and messages answer in it
     request.state.web_user = user
     return user

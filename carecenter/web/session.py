@@ -23,6 +23,14 @@ def csrf_ok(session_token: str, submitted: str | None, settings: Settings) -> bo
     return bool(submitted) and hmac.compare_digest(csrf_token(session_token, settings), submitted or "")
 
 
+CENTER_COOKIE = "cc_center"  # the center an admin works on: a preference, not a permission
+
+
+def working_center(request: Request) -> int | None:
+    value = request.cookies.get(CENTER_COOKIE, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
 def set_session_cookie(
     response: Response, token: str, *, expires_at: datetime, now: datetime, settings: Settings
 ) -> None:

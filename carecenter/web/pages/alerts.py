@@ -3,7 +3,8 @@
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -35,6 +36,17 @@ def alerts_page(request: Request, user: UserDep, session: SessionDep, now: NowDe
 
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    return _board(request, user, session, now, wall=False)
+
+
+@router.get("/board/wall", response_class=HTMLResponse)
+def wall_board(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+    """The board for a screen on the wall, read from three metres: large type, nothing to press,
+    kept current by the same event stream."""
+    return _board(request, user, session, now, wall=True)
+
+
+def _board(request: Request, user: WebUser, session: Session, now: datetime, *, wall: bool) -> HTMLResponse:
     rows = board_rows(session=session, actor=user.actor)
     taken = (
         device_service.takeovers_to_confirm(session=session, actor=user.actor) if user.actor.is_manager_or_admin else []
@@ -50,11 +62,14 @@ def board(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> 
         taken=taken,
         outages=outages,
         steps_of=_steps(session, rows),
+        wall=wall,
     )
 
 
 @router.get("/board/rows", response_class=HTMLResponse)
-def board_rows_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+def board_rows_page(
+    request: Request, user: UserDep, session: SessionDep, now: NowDep, display: Literal["wall"] | None = None
+) -> HTMLResponse:
     rows = board_rows(session=session, actor=user.actor)
     return render(
         request,
@@ -65,6 +80,7 @@ def board_rows_page(request: Request, user: UserDep, session: SessionDep, now: N
         outcomes=list(Outcome),
         next="/board",
         steps_of=_steps(session, rows),
+        wall=display == "wall",
     )
 
 

@@ -83,7 +83,7 @@ def save_profile(request: Request, user: ManagerDep, session: SessionDep, now: N
     return RedirectResponse("/manage/devices/profiles", status_code=303)
 
 
-@router.get("/manage/devices/{device_id}", response_class=HTMLResponse)
+@router.get("/manage/devices/{device_id:int}", response_class=HTMLResponse)
 def device_page(device_id: int, request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     device = service.get_device(session=session, actor=user.actor, device_id=device_id)
     protocol = DeviceProtocol(device.protocol)
@@ -105,7 +105,7 @@ def device_page(device_id: int, request: Request, user: ManagerDep, session: Ses
     )
 
 
-@router.post("/manage/devices/{device_id}/commands", response_model=None)
+@router.post("/manage/devices/{device_id:int}/commands", response_model=None)
 def send_command(
     device_id: int,
     user: ManagerDep,
@@ -122,7 +122,7 @@ def send_command(
     return run_action(session, user, form, send, back_to=target)
 
 
-@router.post("/manage/devices/{device_id}/confirm-connection", response_model=None)
+@router.post("/manage/devices/{device_id:int}/confirm-connection", response_model=None)
 def confirm_connection(
     device_id: int,
     user: ManagerDep,
@@ -136,7 +136,7 @@ def confirm_connection(
     return run_action(session, user, form, confirm, back_to=f"/manage/devices/{device_id}")
 
 
-@router.get("/manage/devices/{device_id}/media/{media_id}", response_model=None)
+@router.get("/manage/devices/{device_id:int}/media/{media_id}", response_model=None)
 def download_media(
     device_id: int, media_id: int, request: Request, user: ManagerDep, session: SessionDep, now: NowDep
 ) -> Response:

@@ -6,14 +6,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from carecenter.access import Role
 from carecenter.auth import service as auth
 from carecenter.deps import NowDep, SessionDep, SettingsDep, client_addr
 from carecenter.errors import NotAuthenticated, TooManyAttempts, request_language
 from carecenter.staff import service as staff_service
 from carecenter.staff.models import Language
-from carecenter.web.deps import BadCsrf, CsrfForm, Posted, UserDep, posted
+from carecenter.web.deps import BadCsrf, CsrfForm, Posted, UserDep, page_allow, posted
 from carecenter.web.render import back, render, same_site_path
 from carecenter.web.session import (
+    CENTER_COOKIE,
     COOKIE,
     LOGIN_COOKIE,
     login_csrf_ok,
@@ -22,6 +24,7 @@ from carecenter.web.session import (
     set_login_cookie,
     set_session_cookie,
 )
+from carecommon.i18n import N_, gettext
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,6 +94,24 @@ def logout(user: UserDep, _form: CsrfForm, session: SessionDep, settings: Settin
 class LanguageForm(BaseModel):
     lang: Language
     next: str = Field(default="/", max_length=2000)
+
+
+class CenterForm(BaseModel):
+    center_id: int = Field(ge=1, le=2**31 - 1)
+    next: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/center", dependencies=[page_allow(Role.admin, to=N_("choose the center you work on"))])
+def choose_center(
+    user: UserDep, form: Annotated[Posted[CenterForm], Depends(posted(CenterForm))], session: SessionDep
+) -> RedirectResponse:
+    """An admin picks the center the pages show (the schedule, the figures, the group meals …)."""
+    if form.data is None or form.data.center_id not in {c for c, _ in user.centers}:
+        again = same_site_path(form.values.get("next"), "/board")
+        return back(again, "; ".join(form.errors.values()) or gettext(N_("no such center"), user.language))
+    response = back(same_site_path(form.data.next, "/board"))
+    response.set_cookie(CENTER_COOKIE, str(form.data.center_id), httponly=True, samesite="lax", path="/")
+    return response
 
 
 @router.post("/lang")

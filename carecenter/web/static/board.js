@@ -10,7 +10,7 @@
     } catch (e) { /* no audio available: the flashing row remains */ }
   }
   function refresh() {
-    fetch("/board/rows", { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+    fetch(rows.dataset.rows || "/board/rows", { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
       rows.innerHTML = html;
       var empty = document.getElementById("board-empty");
       if (empty && rows.children.length) { empty.remove(); }

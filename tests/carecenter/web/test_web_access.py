@@ -62,6 +62,8 @@ WEB_ACCESS: dict[str, set[str]] = {
     "GET /alerts": STAFF,
     "GET /board": STAFF,
     "GET /board/rows": STAFF,
+    "GET /board/wall": STAFF,
+    "POST /center": {"admin"},  # the center an admin works on
     "GET /board/events": STAFF,
     "POST /alerts/{alert_id}/acknowledge": WORKER_UP,
     "POST /alerts/{alert_id}/on-site": WORKER_UP,
@@ -149,7 +151,7 @@ ELSEWHERE = {
 
 def _routes() -> list[tuple[str, APIRoute]]:
     return [
-        (f"{method} {route.path}", route)
+        (f"{method} {route.path_format}", route)
         for page in PAGES
         for route in page.router.routes
         if isinstance(route, APIRoute)
@@ -164,6 +166,7 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
     monday = today - timedelta(days=today.weekday())
     forms: dict[str, dict[str, Any]] = {
         "POST /lang": {"lang": "zh-CN", "next": "/"},
+        "POST /center": {"center_id": ids["center_id"], "next": "/board"},
         "POST /visits/{visit_id}/task": {"service": "meals", "done": "1"},
         "POST /visits/{visit_id}/notes": {"notes": "ok"},
         "POST /visits/{visit_id}/concern": {"note": "ok"},
@@ -261,6 +264,7 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
                 "alert_id": make_alert(session, resident=resident).id,
                 "plan_id": make_plan(session, resident=resident).id,
                 "resident_id": resident.id,
+                "center_id": here.id,
                 "contact_id": make_contact(session, resident=resident).id,
                 "record_id": resident.id,
                 "device_id": make_device(session, center=here, resident=resident, protocol="watch-tcp")[0].id,
