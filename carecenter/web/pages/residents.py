@@ -1,57 +1,60 @@
 """A resident's page (for everyone who looks after them) and their family contacts (managers)."""
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session, col, select
 
+from carecenter.alerts.models import Alert
 from carecenter.alerts.queries import recent_alerts
+from carecenter.centers.models import Center
 from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep
 from carecenter.devices import commands as device_commands
 from carecenter.family.service import current_link as current_family_link
-from carecenter.readings.queries import heart_rate_series
+from carecenter.readings.queries import vital_series
 from carecenter.residents import service as residents
-from carecenter.residents.models import FamilyContactCreate, FamilyContactUpdate, LivingSituation
+from carecenter.residents.models import FamilyContactCreate, FamilyContactUpdate, LivingSituation, Resident
 from carecenter.subsidies import service as subsidies
 from carecenter.subsidies.models import EligibilityGroup
+from carecenter.thresholds import Thresholds, effective_thresholds
 from carecenter.visits.medication import medication_history
 from carecenter.visits.queries import visit_history
+from carecenter.web.charts import SIGNS, Sign, chart_svg, daily
 from carecenter.web.deps import CsrfForm, ManagerDep, UserDep
 from carecenter.web.pages.assessments import assessment_section
 from carecenter.web.pages.paperwork import statement_months
 from carecenter.web.pages.records import record_form, save_record_form
 from carecenter.web.render import back, render
+from carecenter.words import FIELD_NAMES, field_name
 from carecommon.i18n import N_, gettext
 
 router = APIRouter(include_in_schema=False)
 CHART_DAYS = 30
-CHART_POINTS = 240  # a 30-day line of 3-hour averages: readable on a tablet, light to send
 CONTACTS = N_("Family contacts")
 
 
-def heart_rate_chart(
-    points: list[tuple[datetime, int]], width: int = 640, height: int = 160, buckets: int = CHART_POINTS
-) -> dict[str, Any]:
-    """Points for a server-rendered SVG line (no chart library), averaged into at most `buckets`."""
-    if len(points) < 2:
-        return {"points": "", "width": width, "height": height, "low": None, "high": None}
-    first, last = points[0][0], points[-1][0]
-    span = max((last - first).total_seconds(), 1.0)
-    sums: dict[int, list[float]] = {}
-    for t, v in points:
-        bucket = sums.setdefault(min(int((t - first).total_seconds() / span * buckets), buckets - 1), [0.0, 0.0])
-        bucket[0] += v
-        bucket[1] += 1
-    averaged = [((b + 0.5) / buckets, total / n) for b, (total, n) in sorted(sums.items())]
-    low, high = min(v for _, v in averaged) - 5, max(v for _, v in averaged) + 5
-    coords = " ".join(
-        f"{x * (width - 20) + 10:.1f},{height - 10 - (v - low) / max(high - low, 1) * (height - 20):.1f}"
-        for x, v in averaged
-    )
-    return {"points": coords, "width": width, "height": height, "low": round(low), "high": round(high)}
+def _vitals(
+    session: Session, resident: Resident, sign: Sign, now: datetime
+) -> tuple[dict[str, Any], Thresholds, list[datetime]]:
+    """One chart's lines (each vital's values over CHART_DAYS), the resident's thresholds, and when
+    alerts of its kinds opened."""
+    since = now - timedelta(days=CHART_DAYS)
+    lines = {
+        vital: vital_series(session, resident_id=resident.id or 0, vital=vital, since=since, now=now)
+        for vital in sign.vitals
+    }
+    center = session.get(Center, resident.center_id)
+    thresholds = effective_thresholds(center.alert_thresholds if center else None, resident.alert_thresholds)
+    opened = session.exec(
+        select(Alert.opened_at).where(
+            Alert.resident_id == resident.id, col(Alert.kind).in_(sign.alert_kinds), col(Alert.opened_at) >= since
+        )
+    ).all()
+    return lines, thresholds, list(opened)
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
@@ -66,14 +69,19 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         for c in contacts
         if user.actor.is_manager_or_admin and (link := current_family_link(session, c.id, now)) is not None
     }
-    heart_rates = heart_rate_series(session, resident_id=resident_id, since=now - timedelta(days=CHART_DAYS), now=now)
+    zone = ZoneInfo(user.time_zone)
+    tables = {
+        name: {vital: daily(series, zone) for vital, series in _vitals(session, resident, sign, now)[0].items()}
+        for name, sign in SIGNS.items()
+    }
     return render(
         request,
         "resident.html",
         user,
         resident=residents.to_public(resident, user.actor),
         contacts=contacts,
-        chart=heart_rate_chart(heart_rates),
+        signs=SIGNS,
+        vital_tables=tables,
         history=visit_history(session=session, resident_id=resident_id, now=now),
         past_alerts=recent_alerts(session=session, resident_id=resident_id),
         LivingSituation=LivingSituation,
@@ -88,6 +96,33 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
         medications=medications,
         **assessment_section(request, user, session, resident),
     )
+
+
+@router.get("/residents/{resident_id}/vitals/{sign}.svg", response_model=None)
+def vitals_chart(
+    resident_id: int,
+    sign: Literal["heart_rate", "blood_pressure", "spo2", "temperature"],
+    user: UserDep,
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    """A chart of the resident page, as an image (the page has its table)."""
+    resident = residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)
+    lines, thresholds, alerts = _vitals(session, resident, SIGNS[sign], now)
+    words = [SIGNS[sign].title, "alerts", *SIGNS[sign].vitals, *SIGNS[sign].limits]
+    names = {w: field_name(w, user.language) if w in FIELD_NAMES else gettext(w, user.language) for w in words}
+    names["alerts"] = gettext(N_("Alerts"), user.language)
+    svg = chart_svg(
+        SIGNS[sign],
+        lines,
+        thresholds,
+        alerts,
+        since=now - timedelta(days=CHART_DAYS),
+        now=now,
+        zone=ZoneInfo(user.time_zone),
+        names=names,
+    )
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
 def _after_contacts(resident_id: int) -> str:

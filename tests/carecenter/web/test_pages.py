@@ -17,7 +17,7 @@ from carecenter.residents.service import contacts_public
 from carecenter.visits.models import Visit
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock
-from tests.factories import PASSWORD, login, make_device, make_resident, make_visit
+from tests.factories import PASSWORD, login, make_center, make_device, make_resident, make_visit
 
 
 def login_form_token(client: TestClient) -> str:
@@ -94,7 +94,7 @@ def test_the_resident_page_draws_a_chart_and_is_audited(client: TestClient, sess
         s.post(client, clock.now - timedelta(minutes=minute), "vitals", event_id=f"h{minute}", heart_rate=70 + minute)
     web_login(client, s.worker.username)
     page = client.get(f"/residents/{s.resident.id}").text
-    assert "<polyline" in page and 'href="tel:+8613900000001"' in page
+    assert f"/residents/{s.resident.id}/vitals/heart_rate.svg" in page and 'href="tel:+8613900000001"' in page
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "resident.read")).first() is not None
 
 
@@ -433,18 +433,16 @@ def test_resolving_from_the_board_keeps_the_note(client: TestClient, session: Se
     )
 
 
-def test_the_chart_covers_30_days_in_at_most_240_points(session: Session, clock: Clock) -> None:
-    """A month of readings every 5 minutes becomes a line of 3-hour averages, oldest first."""
-    from carecenter.web.pages.residents import heart_rate_chart
+def test_a_months_line_is_thinned_to_even_stretches_of_time(clock: Clock) -> None:
+    """A month of readings every 5 minutes becomes at most 360 means, oldest first, spanning the month."""
+    from carecenter.web.charts import MAX_POINTS, thinned
 
     start = clock.now - timedelta(days=30)
-    points = [(start + timedelta(minutes=5 * n), 60 + (n // 288) % 30) for n in range(30 * 288)]
-    chart = heart_rate_chart(points)
-    coords = [tuple(map(float, p.split(","))) for p in chart["points"].split()]
-    assert len(coords) == 240
-    assert coords[0][0] < 15 and coords[-1][0] > 625  # spans the whole width
-    assert (chart["low"], chart["high"]) == (55, 94)  # the daily means range 60..89, with 5 of margin
-    assert coords[0][1] > coords[-1][1]  # heart rate rose through the month: the line ends higher (smaller y)
+    points = [(start + timedelta(minutes=5 * n), 60.0 + (n // 288) % 30) for n in range(30 * 288)]
+    line = thinned(points)
+    assert len(line) == MAX_POINTS
+    assert line[0][0] - start < timedelta(hours=2) and clock.now - line[-1][0] < timedelta(hours=2)
+    assert [at for at, _ in line] == sorted(at for at, _ in line) and line[0][1] < line[-1][1]
 
 
 def test_the_devices_page_uses_the_centers_silence_grace(client: TestClient, session: Session, clock: Clock) -> None:
@@ -510,3 +508,52 @@ def test_a_care_worker_takes_a_visit_nobody_has_by_checking_in(
     schedule = client.get("/api/v1/schedule", headers=login(client, s.manager)).json()
     mine = next(w for w in schedule if w["worker_id"] == s.worker.id)
     assert visit.id in [v["id"] for day in mine["days"] for v in day["visits"]]
+
+
+def test_the_resident_charts_have_axes_the_band_the_alerts_and_a_table(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    """Heart rate and blood pressure from the watch over the month: each chart is an SVG with a time
+    axis, the value axis in its unit, the resident's threshold band (dashed edges) and the alert
+    marked; the page gives the same day by day as a table. No reading: no chart."""
+    import xml.etree.ElementTree as ET
+
+    from carecenter.readings.models import ReadingHourly, hour_of
+
+    s = build(session, clock.now)
+    for days_ago, rate in ((20, 70), (10, 75)):  # older than a day: the hourly roll-ups
+        hour = hour_of(clock.now - timedelta(days=days_ago))
+        for vital, value in (("heart_rate", rate), ("systolic", 120 + days_ago), ("diastolic", 80)):
+            resident_id = s.resident.id or 0
+            session.add(
+                ReadingHourly(
+                    resident_id=resident_id,
+                    vital=vital,
+                    hour=hour,
+                    minimum=value,
+                    maximum=value,
+                    total=value,
+                    samples=1,
+                )
+            )
+    session.commit()
+    s.post(client, clock.now - timedelta(hours=5), "vitals", heart_rate=80, systolic=125, diastolic=82, event_id="v1")
+    s.post(client, clock.now - timedelta(hours=2), "vitals", heart_rate=150, event_id="high-1")
+    s.post(client, clock.now - timedelta(hours=1), "vitals", heart_rate=152, event_id="high-2")
+    web_login(client, s.worker.username)
+    page = client.get(f"/residents/{s.resident.id}").text
+    assert f'src="/residents/{s.resident.id}/vitals/heart_rate.svg"' in page
+    assert f'src="/residents/{s.resident.id}/vitals/blood_pressure.svg"' in page
+    assert "vitals/temperature.svg" not in page  # no temperature was measured
+    table = re.search(r'id="chart-heart_rate".*?<tbody>(.*?)</tbody>', page, re.S)
+    assert table and re.search(r"<td class=\"num\">70 / 70 / 70</td>", table.group(1))
+    svg = client.get(f"/residents/{s.resident.id}/vitals/heart_rate.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    text = svg.text
+    ET.fromstring(svg.content)  # noqa: S314 - our own document: well-formed
+    assert "心率 (bpm)" in text and "心率：上限" in text and "心率：下限" in text and "告警" in text
+    assert "stroke-dasharray" in text or "dasharray" in text  # the band's edges
+    assert "<script" not in text and "http://kozea" not in text and "//kozea" not in text
+    assert re.search(r">\d{2}-\d{2}<", text)  # dates on the time axis
+    other = make_resident(session, center=make_center(session))
+    assert client.get(f"/residents/{other.id}/vitals/heart_rate.svg").status_code == 404
