@@ -138,3 +138,20 @@ def _range(lines: dict[str, list[tuple[datetime, float]]], limits: list[float]) 
     low, high = min(values), max(values)
     margin = max((high - low) * 0.1, 1.0)
     return (low - margin, high + margin)
+
+
+def trend_svg(title: str, unit: str, weeks: list[date], values: list[float | None]) -> bytes:
+    """Weekly bars (a week without a value is left empty), each week named by its Monday."""
+    figure = Figure(figsize=(8, 2.8), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    positions = list(range(len(weeks)))
+    axes.bar(positions, [v if v is not None else 0.0 for v in values], color=LINE_COLOURS[0], width=0.7)
+    axes.set_xticks(positions, [week.strftime("%m-%d") for week in weeks])
+    axes.set_title(f"{title} ({unit})" if unit else title, loc="left", fontsize=12)
+    axes.grid(axis="y", color="#d9e2ec", linewidth=0.8)
+    axes.set_axisbelow(True)
+    out = io.BytesIO()
+    with matplotlib.rc_context(SVG), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        figure.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()

@@ -557,3 +557,24 @@ def test_the_resident_charts_have_axes_the_band_the_alerts_and_a_table(
     assert re.search(r">\d{2}-\d{2}<", text)  # dates on the time axis
     other = make_resident(session, center=make_center(session))
     assert client.get(f"/residents/{other.id}/vitals/heart_rate.svg").status_code == 404
+
+
+def test_the_figures_show_twelve_weeks_of_trends_as_charts_and_a_table(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    """Alerts per week, the median answer time and the on-time share: a chart each (an SVG with
+    its weeks on the axis) and one table of the same weeks."""
+    s = build(session, clock.now)
+    s.post(client, clock.now - timedelta(minutes=5), "sos", event_id="this-week")
+    web_login(client, s.manager.username)
+    page = client.get("/figures").text
+    for what in ("alerts", "answer", "on_time"):
+        assert f'src="/figures/trend/{what}.svg"' in page
+    table = re.search(r'id="trends".*?<tbody>(.*?)</tbody>', page, re.S)
+    assert table is not None
+    rows = re.findall(r"<tr><td>([\d-]+)</td><td class=\"num\">([^<]*)</td>", table.group(1))
+    assert len(rows) == 12 and rows[-1][1] == "1" and all(count == "0" for _, count in rows[:-1])
+    chart = client.get("/figures/trend/alerts.svg")
+    assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml")
+    assert "每周告警数" in chart.text and rows[0][0][5:] in chart.text  # the first Monday, as MM-DD
+    assert client.get("/figures/trend/nonsense.svg").status_code == 422
