@@ -272,16 +272,31 @@ def load_rows(
 def _write_chunk(engine: sa.Engine, table: sa.Table, chunk: list[dict[str, Any]]) -> int:
     columns = list(chunk[0])
     if engine.dialect.name == "postgresql":
-        json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
-        copy_rows(engine, table.name, columns, ([_for_copy(r[c], c in json_columns) for c in columns] for r in chunk))
+        json_columns = {c.name: c.type for c in table.columns if isinstance(_stored_as(c.type), sa.JSON)}
+        copy_rows(
+            engine,
+            table.name,
+            columns,
+            ([_for_copy(r[c], json_columns.get(c), engine.dialect) for c in columns] for r in chunk),
+        )
     else:
         with engine.begin() as conn:
             conn.execute(table.insert(), chunk)
     return len(chunk)
 
 
-def _for_copy(value: Any, is_json: bool) -> Any:
-    return json.dumps(value) if is_json else value
+def _stored_as(column_type: Any) -> Any:
+    """A column's type as the database stores it (a typed JSON column is JSON underneath)."""
+    return column_type.impl_instance if isinstance(column_type, sa.types.TypeDecorator) else column_type
+
+
+def _for_copy(value: Any, json_type: Any, dialect: sa.Dialect) -> Any:
+    """COPY takes JSON as text: what the column's own type would bind (a typed list validated), dumped."""
+    if json_type is None:
+        return value
+    if isinstance(json_type, sa.types.TypeDecorator):
+        value = json_type.process_bind_param(value, dialect)
+    return json.dumps(value)
 
 
 # -- figure 5: pages ---------------------------------------------------------------------------------
