@@ -114,8 +114,8 @@
 
   function shown(kind, form, data) {  // the new state at once, before (or without) the server
     var status = document.getElementById("visit-status");
-    if (kind === "check_in") { visitBox.dataset.status = "in_progress"; if (status) { status.textContent = form.dataset.after || status.textContent; } }
-    if (kind === "check_out") { visitBox.dataset.status = "completed"; }
+    if (kind === "check_in" && visitBox) { visitBox.dataset.status = "in_progress"; if (status) { status.textContent = form.dataset.after || status.textContent; } }
+    if (kind === "check_out" && visitBox) { visitBox.dataset.status = "completed"; }
     if (kind === "task" && data.done !== undefined) {
       var name = form.querySelector(".task");
       var flag = form.querySelector('input[name="done"]');
@@ -149,7 +149,8 @@
     });
   }
 
-  if (visitBox) {
+  // The visit page's forms, and the day page's check-in at the next visit (its form names the visit).
+  if (visitBox || document.querySelector("form[data-visit]")) {
     document.addEventListener("submit", function (event) {
       var form = event.target;
       var kind = form.dataset && form.dataset.queue;
@@ -166,7 +167,8 @@
       dataOf(kind, form).then(function (data) {
         var sent = {};
         Object.keys(data).forEach(function (k) { if (k !== "preview" && data[k] !== undefined) { sent[k] = data[k]; } });
-        return CCQueue.add({ key: key, kind: kind, visit_id: Number(visitBox.dataset.visit), at: at,
+        var visitId = Number(form.dataset.visit || (visitBox && visitBox.dataset.visit));
+        return CCQueue.add({ key: key, kind: kind, visit_id: visitId, at: at,
                              offline: offline, data: sent, staff: staff }).then(function () {
           shown(kind, form, data);
           if (registration && registration.sync) { registration.sync.register("carecenter-queue").catch(function () {}); }
@@ -175,6 +177,7 @@
       }).then(function (outcome) {
         var answer = outcome && outcome.answers && outcome.answers[key];
         if (answer && answer.result === "refused") { explain(form, answer); return; }
+        if (form.dataset.then) { window.location.assign(form.dataset.then); return; }  // on to the visit's page
         // The page already shows the new state; only the end of the visit leads back to the day's list.
         if (kind === "check_out" && outcome && !outcome.stopped && !outcome.problems.length) {
           window.location.assign("/");

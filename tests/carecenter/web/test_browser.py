@@ -509,3 +509,32 @@ def test_a_new_version_of_the_tablets_scripts_reaches_the_tablet_on_its_next_loa
         "() => caches.open('carecenter-shell-0123456789abcdef').then(c => c.keys()).then(k => k.map(r => r.url))"
     )
     assert any(url.endswith("/static/queue.js") for url in shell) and any(url.endswith("/app.css") for url in shell)
+
+
+def test_the_next_visit_is_checked_into_from_the_day_page(
+    browser: Browser, server: str, session: Session, screenshots: Path
+) -> None:
+    """The next visit on top, its key facts one tap away, one large button: the check-in goes
+    through the tablet's queue like the visit page's and opens the visit."""
+    s, visit = scenario(session)
+    s.resident.access_notes = "钥匙在邻居王家"
+    session.add(s.resident)
+    session.commit()
+    page = open_page(browser, server)
+    log_in(page, s.worker.username)
+    card = page.locator("#next-visit")
+    expect(card).to_contain_text("王秀英")
+    page.locator("#key-facts summary").click()
+    expect(page.locator("#key-facts")).to_contain_text("钥匙在邻居王家")
+    box = page.locator("#check-in-next").bounding_box()
+    assert box is not None and box["height"] >= 44 and box["width"] >= 200  # a gloved thumb finds it
+    page.screenshot(path=screenshots / "worker-next-visit.png")
+    page.locator("#check-in-next").click()
+    page.wait_for_url(f"**/visits/{visit.id}")
+    deadline = time.monotonic() + 15
+    while True:
+        session.expire_all()
+        if session.get(Visit, visit.id).status == "in_progress":  # type: ignore[union-attr]
+            break
+        assert time.monotonic() < deadline, "the queued check-in never reached the server"
+        time.sleep(0.2)
