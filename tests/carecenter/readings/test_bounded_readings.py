@@ -101,9 +101,10 @@ def test_the_chart_reads_roll_ups_before_the_last_day_and_outlives_the_raw(
     assert series == expected
     web_login(client, s.manager.username)
     page = client.get(f"/residents/{s.resident.id}")
-    assert page.status_code == 200
-    points = re.search(r'<polyline[^>]* points="([^"]+)"', page.text)
-    assert points is not None and len(points.group(1).split()) == 2  # the old hour and today
+    assert page.status_code == 200 and f"/residents/{s.resident.id}/vitals/heart_rate.svg" in page.text
+    table = re.search(r'id="chart-heart_rate".*?<tbody>(.*?)</tbody>', page.text, re.S)
+    assert table is not None and len(re.findall(r"<tr>", table.group(1))) == 2  # the old hour's day and today
+    assert client.get(f"/residents/{s.resident.id}/vitals/heart_rate.svg").status_code == 200
 
 
 def test_an_alert_keeps_the_reading_that_opened_it(client: TestClient, session: Session, clock: Clock) -> None:
