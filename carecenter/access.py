@@ -95,9 +95,10 @@ class Actor:
     def center_for_new_record(self, requested: int | None) -> int:
         """The center a new record goes to: admins name it, everyone else gets their own."""
         if self.is_admin:
-            if requested is None and self.center_id is None:
+            chosen = requested if requested is not None else self.center_id  # the center they work on
+            if chosen is None:
                 raise InvalidField(["body", "center_id"], "an admin must say which center the record belongs to")
-            return requested if requested is not None else self.center_id  # type: ignore[return-value]
+            return chosen
         if requested is not None and requested != self.center_id:
             raise NotFound("center not found")
         assert self.center_id is not None

@@ -39,11 +39,3 @@ def vital_series(
         .order_by(col(Reading.recorded_at))
     ).all()
     return series + [(at, float(value)) for at, value in rows if value is not None]
-
-
-def heart_rate_series(
-    session: Session, *, resident_id: int, since: datetime, now: datetime
-) -> list[tuple[datetime, int]]:
-    """Heart rates as whole beats per minute (see `vital_series`)."""
-    series = vital_series(session, resident_id=resident_id, vital="heart_rate", since=since, now=now)
-    return [(at, round(value)) for at, value in series]

@@ -118,10 +118,15 @@ def chart_svg(
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d", tz=zone))  # type: ignore[no-untyped-call]
     axes.grid(axis="y", color="#d9e2ec", linewidth=0.8)
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
+    return _svg(figure)
+
+
+def _svg(figure: Figure) -> bytes:
+    """The figure as an SVG document, its text left as text."""
     out = io.BytesIO()
     with matplotlib.rc_context(SVG), warnings.catch_warnings():
-        # Text stays text in the SVG and the browser's fonts draw it; the server measuring Chinese
-        # with a font that lacks it only places the legend a little loosely.
+        # The browser's fonts draw the text; the server measuring Chinese with a font that lacks
+        # it only places the legend a little loosely.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
         figure.savefig(out, format="svg", metadata={"Date": None})
     return out.getvalue()
@@ -150,8 +155,4 @@ def trend_svg(title: str, unit: str, weeks: list[date], values: list[float | Non
     axes.set_title(f"{title} ({unit})" if unit else title, loc="left", fontsize=12)
     axes.grid(axis="y", color="#d9e2ec", linewidth=0.8)
     axes.set_axisbelow(True)
-    out = io.BytesIO()
-    with matplotlib.rc_context(SVG), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
-        figure.savefig(out, format="svg", metadata={"Date": None})
-    return out.getvalue()
+    return _svg(figure)

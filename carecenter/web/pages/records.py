@@ -7,9 +7,9 @@ posted value is validated exactly as the API validates it and each error shows n
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -33,7 +33,7 @@ from carecenter.subsidies import service as subsidies
 from carecenter.subsidies.models import EligibilityEnd, SubsidyRuleCreate
 from carecenter.web.deps import CsrfForm, ManagerDep, form_values
 from carecenter.web.forms import form_fields, parse
-from carecenter.web.paging import pager
+from carecenter.web.paging import PageNumber, page_params_of, pager
 from carecenter.web.render import local_time, render
 from carecenter.web.user import WebUser
 from carecenter.words import field_name, value_name
@@ -236,10 +236,10 @@ def list_records(
     session: SessionDep,
     now: NowDep,
     q: str | None = None,
-    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    page_number: PageNumber = 1,
 ) -> HTMLResponse:
     spec = KINDS[kind]
-    page = spec.search(session, user.actor, q[:64] if q else None, PageParams(PAGE_SIZE, (page_number - 1) * PAGE_SIZE))
+    page = spec.search(session, user.actor, q[:64] if q else None, page_params_of(page_number, PAGE_SIZE))
     computed = spec.computed(session, page.items, now)
     notice = spec.notice(session, user.actor)
     rows = [

@@ -37,16 +37,21 @@ CHART_DAYS = 30
 CONTACTS = N_("Family contacts")
 
 
-def _vitals(
-    session: Session, resident: Resident, sign: Sign, now: datetime
-) -> tuple[dict[str, Any], Thresholds, list[datetime]]:
-    """One chart's lines (each vital's values over CHART_DAYS), the resident's thresholds, and when
-    alerts of its kinds opened."""
+def _lines(session: Session, resident: Resident, sign: Sign, now: datetime) -> dict[str, Any]:
+    """One chart's lines: each vital's values over CHART_DAYS."""
     since = now - timedelta(days=CHART_DAYS)
-    lines = {
+    return {
         vital: vital_series(session, resident_id=resident.id or 0, vital=vital, since=since, now=now)
         for vital in sign.vitals
     }
+
+
+def _vitals(
+    session: Session, resident: Resident, sign: Sign, now: datetime
+) -> tuple[dict[str, Any], Thresholds, list[datetime]]:
+    """One chart: its lines, the resident's thresholds, and when alerts of its kinds opened."""
+    since = now - timedelta(days=CHART_DAYS)
+    lines = _lines(session, resident, sign, now)
     center = session.get(Center, resident.center_id)
     thresholds = effective_thresholds(center.alert_thresholds if center else None, resident.alert_thresholds)
     opened = session.exec(
@@ -71,7 +76,7 @@ def resident_page(resident_id: int, request: Request, user: UserDep, session: Se
     }
     zone = ZoneInfo(user.time_zone)
     tables = {
-        name: {vital: daily(series, zone) for vital, series in _vitals(session, resident, sign, now)[0].items()}
+        name: {vital: daily(series, zone) for vital, series in _lines(session, resident, sign, now).items()}
         for name, sign in SIGNS.items()
     }
     return render(

@@ -22,7 +22,7 @@ from carecenter.ingest import bulk, upkeep
 from carecenter.migrate import alembic_config, upgrade_to_head
 from carecenter.readings import partitions
 from carecenter.readings.models import Reading, ReadingHourly, ReadingKey, hour_of
-from carecenter.readings.queries import heart_rate_series
+from carecenter.readings.queries import vital_series
 from tests.carecenter.alerts.scenario import build
 from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock
@@ -88,15 +88,15 @@ def test_the_chart_reads_roll_ups_before_the_last_day_and_outlives_the_raw(
         s.post(client, old_hour + timedelta(minutes=minute), "vitals", event_id=f"old-{minute}", heart_rate=rate)
     s.post(client, clock.now - timedelta(minutes=1), "vitals", event_id="new", heart_rate=75)
     expected = [(old_hour + timedelta(minutes=30), 80), (clock.now - timedelta(minutes=1), 75)]
-    series = heart_rate_series(
-        session, resident_id=s.resident.id or 0, since=clock.now - timedelta(days=30), now=clock.now
+    series = vital_series(
+        session, resident_id=s.resident.id or 0, vital="heart_rate", since=clock.now - timedelta(days=30), now=clock.now
     )
     assert series == expected
     # The raw readings of that day are gone, as after the retention period.
     session.execute(sa.delete(Reading).where(col(Reading.recorded_at) < clock.now - timedelta(days=1)))
     session.commit()
-    series = heart_rate_series(
-        session, resident_id=s.resident.id or 0, since=clock.now - timedelta(days=30), now=clock.now
+    series = vital_series(
+        session, resident_id=s.resident.id or 0, vital="heart_rate", since=clock.now - timedelta(days=30), now=clock.now
     )
     assert series == expected
     web_login(client, s.manager.username)
