@@ -206,7 +206,7 @@ def test_validation_errors_appear_next_to_the_field(browser: Browser, server: st
     page.get_by_label("心率 (bpm)").fill("300")
     page.get_by_label("收缩压 (mmHg)").fill("135")
     page.locator("form[action$='/vitals'] button").click()
-    expect(page.locator("#e-heart_rate")).to_contain_text("不能大于250")  # in the care worker's language
+    expect(page.locator("#e-heart_rate")).to_contain_text("不能大于250", timeout=15_000)  # queued; in her language
     expect(page.get_by_label("收缩压 (mmHg)")).to_have_value("135")
 
 
