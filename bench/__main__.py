@@ -224,14 +224,15 @@ def watch_connections(run: Run) -> dict[str, Any]:
     """Watches holding TCP connections to one gateway process, at the documented rates, then the peak."""
     connections, seconds = (200, 3.0) if run.quick else (19_000, 60.0)
     steps = [500] if run.quick else [1000, 2000, 3000, 4000, 5000, 6000]
-    figures = asyncio.run(watches.run(run.kind, connections, seconds, steps))
+    settle, peak_for = (1.0, 2.0) if run.quick else (watches.SETTLE_SECONDS, 10.0)
+    figures = asyncio.run(watches.run(run.kind, connections, seconds, steps, settle=settle, peak_for=peak_for))
     return {f"watch_{name}": value for name, value in figures.items() if name != "database"}
 
 
 def mqtt_ingestion(run: Run) -> dict[str, Any]:
     """Gateways' batches through Mosquitto into CareCenter, beside a bare subscriber of the same broker."""
-    messages, batch = (40, 10) if run.quick else (400, 50)
-    figures = mqtt.run(run.kind, messages, batch)
+    messages, batch, residents = (40, 10, 200) if run.quick else (400, 50, 2000)
+    figures = mqtt.run(run.kind, messages, batch, residents)
     return {f"mqtt_{name}": value for name, value in figures.items() if name != "database"}
 
 

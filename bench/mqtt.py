@@ -152,10 +152,10 @@ def carecenter(url: str, topic: str, bodies: list[bytes], warmup: bytes, process
         engine.dispose()
 
 
-def run(kind: str, messages: int, batch: int) -> dict[str, Any]:
+def run(kind: str, messages: int, batch: int, residents: int = 2000) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="carecenter-mqtt-"))
     url = database_url(kind, workdir)
-    seeded = seed(url, residents=2000, now=datetime.now(UTC))
+    seeded = seed(url, residents=residents, now=datetime.now(UTC))
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     topic = f"{prefix}/{seeded.center_id}/BW-GATEWAY/readings"  # the gateway's own topic (its key is checked)
     warm = payloads(seeded.gateway_key, seeded.serials, messages=20, batch=1, seed_no=0)

@@ -7,7 +7,7 @@ parallel (pytest-xdist, the default) each worker uses a database of its own besi
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sqlmodel import Session
 from carecenter.app import create_app
 from carecenter.context import app_context
 from carecenter.db import make_engine
+from carecenter.demo.seed import DemoSummary
 from carecenter.media.settings import MediaSettings
 from carecenter.migrate import upgrade_to_head
 from carecenter.settings import Settings
@@ -29,6 +30,7 @@ from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.settings import SmsProvider, SmsSettings
+from tests.demo_copy import seeded_demo
 from tests.fakes import FakeSender
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -106,6 +108,8 @@ def db(engine: sa.Engine) -> Iterator[sa.Engine]:
             conn.commit()  # the pragma holds outside a transaction only
         try:
             with conn.begin():
+                if not sqlite:  # the same on PostgreSQL: no reference triggers (5 s after a demo, now <1)
+                    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
                 for table in reversed(metadata.sorted_tables):
                     conn.execute(table.delete())
         finally:
@@ -180,6 +184,26 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests.demo_copy keeps the seeded demo's rows: one folder for all workers of a run."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo-copies"
+
+
+Demo = Callable[..., DemoSummary]
+
+
+@pytest.fixture
+def demo(session: Session, demo_folder: Path, clock: Clock) -> Demo:
+    """`demo(password=..., paperwork=...)`: the seeded demo at the test clock's time, committed."""
+
+    def seeded(*, password: str, paperwork: bool = True) -> DemoSummary:
+        return seeded_demo(session, demo_folder, password=password, now=clock.now, paperwork=paperwork)
+
+    return seeded
 
 
 @pytest.fixture

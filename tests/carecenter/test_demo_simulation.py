@@ -23,14 +23,13 @@ from carecenter.gateway.listener import DeviceListener
 from carecenter.readings.models import Reading
 from carecenter.settings.devices import DeviceSettings
 from notifications.models import SmsMessage
-from tests.conftest import Clock
+from tests.conftest import Clock, Demo
 
 PASSWORD = "demo-password-42"
 
 
-def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock, db: object) -> None:
-    summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
-    session.commit()
+def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock, db: object, demo: Demo) -> None:
+    summary = demo(password=PASSWORD, paperwork=False)
     assert session.exec(select(func.count()).select_from(Device)).one() > 300
     assert [len(g["devices"]) > 20 for g in summary.gateways] == [True, True]  # pendants behind the gateways
     assert len(summary.watches) > 100  # the 4G watches speak their own protocol
@@ -51,11 +50,12 @@ def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock,
         assert on_duty_staff(session=session, center_id=gateway["center_id"], now=clock.now + timedelta(days=13))
 
 
-def test_the_simulators_first_sos_comes_within_seconds(client: TestClient, session: Session, clock: Clock) -> None:
+def test_the_simulators_first_sos_comes_within_seconds(
+    client: TestClient, session: Session, clock: Clock, demo: Demo
+) -> None:
     """A newcomer opening the board sees an SOS reach the right people within 20 s: the simulator
     (one step a second) sends its first on its fifth step, whatever chance says."""
-    summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
-    session.commit()
+    summary = demo(password=PASSWORD, paperwork=False)
     simulator = Simulator(client=client, gateways=summary.gateways, rate=5, rng=random.Random(1), sos_chance=0)
     for _ in range(4):
         simulator.step(now=clock.now)
@@ -65,10 +65,9 @@ def test_the_simulators_first_sos_comes_within_seconds(client: TestClient, sessi
     assert session.exec(select(SmsMessage).where(SmsMessage.alert_id == sos.id)).all()  # paged at once
 
 
-def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Session, clock: Clock) -> None:
+def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Session, clock: Clock, demo: Demo) -> None:
     """Last month's report is full: every category, subsidies, welfare visits, levels, statements."""
-    seed_demo(session=session, password=PASSWORD, now=clock.now)
-    session.commit()
+    demo(password=PASSWORD)
     response = client.post("/api/v1/auth/token", data={"username": "manager", "password": PASSWORD})
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
     report = client.get("/api/v1/reports/monthly", params={"month": "2026-10"}, headers=headers).json()
@@ -84,10 +83,9 @@ def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Ses
 
 
 def test_the_simulator_raises_alerts_and_the_workers_answer(
-    client: TestClient, session: Session, app: FastAPI, clock: Clock
+    client: TestClient, session: Session, app: FastAPI, clock: Clock, demo: Demo
 ) -> None:
-    summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
-    session.commit()
+    summary = demo(password=PASSWORD, paperwork=False)
     simulator = Simulator(
         client=client, gateways=summary.gateways, rate=40, password=PASSWORD, rng=random.Random(7), sos_chance=0.05
     )
@@ -116,10 +114,9 @@ def test_simulate_needs_the_demo_keys(tmp_path: object, capsys: pytest.CaptureFi
 
 @pytest.mark.parametrize("protocol", [WATCH, GT06], ids=lambda p: p.name)
 def test_the_simulator_drives_watches_and_gt06_pendants_over_tcp(
-    client: TestClient, session: Session, app: FastAPI, clock: Clock, protocol: DeviceProtocolSpec
+    client: TestClient, session: Session, app: FastAPI, clock: Clock, protocol: DeviceProtocolSpec, demo: Demo
 ) -> None:
-    summary = seed_demo(session=session, password=PASSWORD, now=clock.now, paperwork=False)
-    session.commit()
+    summary = demo(password=PASSWORD, paperwork=False)
     listener = DeviceListener(
         protocol=protocol,
         engine=app_context(app).engine,

@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 from carecenter.alerts.models import Alert
 from carecenter.audit.models import AuditEvent
 from carecenter.context import app_context
-from carecenter.db import make_engine
 from carecenter.readings.models import Reading
 from carecenter.residents.models import LivingSituation
 from carecenter.settings.visits import VisitRules
@@ -21,7 +20,7 @@ from carecenter.visits import sweeps
 from carecenter.visits.models import Visit
 from notifications.models import SmsMessage
 from tests.carecenter.alerts.scenario import Scenario, build
-from tests.conftest import Clock, make_app, make_settings
+from tests.conftest import Clock, Demo, make_app, make_settings
 from tests.factories import login, make_assessment, make_center, make_resident, make_staff, make_visit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -379,14 +378,8 @@ def test_ad_hoc_follow_up_visit(client: TestClient, session: Session, clock: Clo
     assert created.json()["care_plan_id"] is None and created.json()["worker_id"] == s.worker.id
 
 
-def test_the_demo_has_two_weeks_of_visits(session: Session, clock: Clock, database_url: str) -> None:
-    from carecenter.demo.seed import seed_demo
-
-    engine = make_engine(database_url)
-    with Session(engine) as own:
-        seed_demo(session=own, password="demo-password-1", now=clock.now, paperwork=False)
-        own.commit()
-    engine.dispose()
+def test_the_demo_has_two_weeks_of_visits(session: Session, demo: Demo) -> None:
+    demo(password="demo-password-42", paperwork=False)
     starts = [v.scheduled_start for v in visits_of(session)]
     assert len(starts) > 1000
     assert max(starts) - min(starts) > timedelta(days=13)

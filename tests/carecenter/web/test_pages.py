@@ -16,7 +16,7 @@ from carecenter.audit.models import AuditEvent
 from carecenter.residents.service import contacts_public
 from carecenter.visits.models import Visit
 from tests.carecenter.alerts.scenario import build
-from tests.conftest import Clock
+from tests.conftest import Clock, Demo
 from tests.factories import PASSWORD, login, make_center, make_device, make_resident, make_visit
 
 
@@ -351,12 +351,11 @@ def test_a_care_plan_from_the_form(client: TestClient, session: Session, clock: 
     assert session.exec(select(Visit).where(Visit.care_plan_id == plan.id)).first() is not None
 
 
-def test_main_pages_stay_light_with_a_full_center(client: TestClient, session: Session, clock: Clock) -> None:
+def test_main_pages_stay_light_with_a_full_center(
+    client: TestClient, session: Session, clock: Clock, demo: Demo
+) -> None:
     """No page over ~200 KB before images, with the demo's 320 residents and two weeks of visits."""
-    from carecenter.demo.seed import seed_demo
-
-    seed_demo(session=session, password=PASSWORD, now=clock.now)
-    session.commit()
+    demo(password=PASSWORD)
     web_login(client, "manager")
     for path in (
         "/board",
