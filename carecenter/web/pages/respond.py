@@ -2,7 +2,8 @@
 
 No login and no script: the link's signed token is the key (one alert, one recipient, one role,
 until it expires). Plain HTML that a phone (and WeChat's built-in browser) opens fast, and that
-refreshes itself while the alert is open. Staff can take charge, say they are on site and close
+keeps itself up to date while the alert is open (a small script the reader can stop; without it, a
+Refresh link). Staff can take charge, say they are on site and close
 the alert with its outcome; family can say they are going, cannot go, or want a call. Every
 answer is on the alert's timeline with the channel "link".
 """

@@ -11,13 +11,15 @@ from sqlmodel import Session
 
 from carecenter.alerts.queries import open_alerts
 from carecenter.catalogue.service import service_names
+from carecenter.centers.models import Center
 from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep, TabletDep
-from carecenter.residents.models import LivingSituation
+from carecenter.residents.models import LivingSituation, Resident
+from carecenter.thresholds import effective_thresholds
 from carecenter.visits import actions, proof
 from carecenter.visits import service as visits
 from carecenter.visits.actions import CheckIn, CheckOut, Concern, Notes, Tablet, Task, Vitals
-from carecenter.visits.models import MedicationOutcome
+from carecenter.visits.models import MedicationOutcome, Visit
 from carecenter.visits.queries import worker_day
 from carecenter.web.deps import Posted, UserDep, posted, run_action
 from carecenter.web.render import render
@@ -44,6 +46,30 @@ def today(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> 
     )
 
 
+# The vital signs typed at the door: unit, and the thresholds that bound the resident's range.
+VITALS = (
+    ("systolic", "mmHg", "systolic_low", "systolic_high"),
+    ("diastolic", "mmHg", None, "diastolic_high"),
+    ("heart_rate", "bpm", "heart_rate_low", "heart_rate_high"),
+    ("temperature", "°C", "temperature_low", "temperature_high"),
+    ("blood_glucose", "mmol/L", None, None),
+)
+
+
+def vital_fields(
+    session: Session, visit: Visit, resident: Resident | None
+) -> list[tuple[str, str, float | None, float | None]]:
+    """Each vital's field, unit and the resident's alert range (center thresholds and their own)."""
+    center = session.get(Center, visit.center_id)
+    thresholds = effective_thresholds(
+        center.alert_thresholds if center else None, resident.alert_thresholds if resident else None
+    )
+    return [
+        (field, unit, getattr(thresholds, low) if low else None, getattr(thresholds, high) if high else None)
+        for field, unit, low, high in VITALS
+    ]
+
+
 def _visit_page(
     request: Request,
     user: WebUser,
@@ -54,13 +80,15 @@ def _visit_page(
     values: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     visit = visits.get_visit(session=session, actor=user.actor, visit_id=visit_id)
+    resident = visits.visit_resident(session, visit)
     return render(
         request,
         "visit.html",
         user,
         status_code=status_code,
         visit=visit,
-        resident=visits.visit_resident(session, visit),
+        resident=resident,
+        vital_fields=vital_fields(session, visit, resident),
         service_names=service_names(session, visit.center_id, user.language),
         photos=proof.photos_of(session, visit.id or 0),
         confirmation_needed=visits.needs_confirmation(session, visit),

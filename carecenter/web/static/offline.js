@@ -19,25 +19,35 @@
   CCQueue.setMeta("csrf", csrf);
 
   // -- the state line on every page ----------------------------------------------------------------
-  function say(state, text) {
+  function say(state, text) {  // the words and the state's icon (the banner holds one icon per state)
     if (!banner) { return; }
     banner.hidden = !text;
     banner.className = state;
-    banner.textContent = text || "";
+    banner.querySelector(".words").textContent = text || "";
   }
   function words(name, n) { return (banner && banner.dataset[name] || "").replace("{n}", String(n)); }
 
-  var sending = false;
+  // One flush at a time; an action queued while one runs is sent by the next, and whoever asked
+  // gets that flush's answers (a refusal then still reaches its field).
+  var running = null, next = null;
+  var answered = {};  // every flush's answers by key: the action may have gone with the earlier one
   function flush() {
-    if (sending) { return Promise.resolve(); }
-    sending = true;
+    if (running) {
+      if (!next) { next = running.then(function () { next = null; return flush(); }); }
+      return next;
+    }
+    running = flushOnce().then(function (outcome) { running = null; return outcome; },
+                               function () { running = null; return null; });
+    return running;
+  }
+  function flushOnce() {
     return CCQueue.all().then(function (waiting) {
       var mine = waiting.filter(function (a) { return String(a.staff) === String(staff); });
-      if (!mine.length) { sending = false; return null; }
-      if (!navigator.onLine) { say("offline", words("offline", mine.length)); sending = false; return null; }
+      if (!mine.length) { return null; }
+      if (!navigator.onLine) { say("offline", words("offline", mine.length)); return null; }
       say("sending", words("sending", mine.length));
       return CCQueue.flush(staff, csrf).then(function (outcome) {
-        sending = false;
+        Object.keys(outcome.answers).forEach(function (k) { answered[k] = outcome.answers[k]; });
         if (outcome.stopped === "login") { say("problem", words("login", outcome.left)); return outcome; }
         if (outcome.stopped === "offline") { say("offline", words("offline", outcome.left)); return outcome; }
         if (outcome.problems.length) {
@@ -47,7 +57,7 @@
         }
         return outcome;
       });
-    }, function () { sending = false; });
+    });
   }
 
   // -- the pages of the day, kept for the road ------------------------------------------------------
@@ -134,10 +144,23 @@
     }
     if (kind === "confirm" || kind === "medication" || kind === "notes" || kind === "vitals" || kind === "concern") {
       form.classList.add("queued");
-      var mark = document.createElement("span");
-      mark.className = "meta recorded"; mark.textContent = " ✓";
-      form.appendChild(mark);
     }
+    marked(form);
+  }
+
+  // Each step says in words, with an icon, whether what was done there is queued or saved.
+  function marked(form) {
+    var step = form.closest(".step");
+    var mark = step && step.querySelector(".step-state");
+    if (!mark) { return; }
+    var waiting = !navigator.onLine;
+    var icon = banner && banner.querySelector(".state-icon." + (waiting ? "offline" : "saved"));
+    mark.className = "step-state recorded" + (waiting ? " waiting" : "");
+    mark.textContent = "";
+    if (icon) { mark.appendChild(icon.firstElementChild.cloneNode(true)); }
+    mark.appendChild(document.createTextNode(words(waiting ? "queued" : "stored", 0)));
+    var link = document.querySelector('ol.steps li[data-step="' + step.id + '"]');
+    if (link) { link.classList.add("done"); }
   }
 
   function explain(form, answer) {  // a value refused while the worker is there: next to its field
@@ -175,7 +198,7 @@
           return flush();
         });
       }).then(function (outcome) {
-        var answer = outcome && outcome.answers && outcome.answers[key];
+        var answer = answered[key];
         if (answer && answer.result === "refused") { explain(form, answer); return; }
         if (form.dataset.then) { window.location.assign(form.dataset.then); return; }  // on to the visit's page
         // The page already shows the new state; only the end of the visit leads back to the day's list.

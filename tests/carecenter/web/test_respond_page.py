@@ -44,7 +44,7 @@ def test_family_see_what_who_where_and_say_they_are_going(
     daughter = link_of(session, alert_id, f"contact:{s.daughter.id}")
     page = client.get(daughter).text
     assert "SOS紧急呼救 · 王秀英" in page and "86岁" in page and "长阳镇稻田村12号" in page
-    assert 'http-equiv="refresh"' in page  # the page keeps itself up to date while the alert is open
+    assert 'id="auto-refresh"' in page and "/static/respond.js" in page  # up to date while the alert is open
     lat, lon = to_gcj02(39.76, 116.21)
     assert f"position={lon:.6f},{lat:.6f}" in page  # AMap at the home
     assert "tel:+861069000000" in page  # the center's phone
@@ -110,7 +110,7 @@ def test_staff_see_what_they_need_at_the_door_and_take_it_to_the_end(
     assert channels == [("acknowledged", "link"), ("on_site", "link"), ("resolved", "link")]
     # Once it is over: the outcome, no buttons, no refreshing.
     after = client.get(worker).text
-    assert "Over:" in after and "<button" not in after and 'http-equiv="refresh"' not in after
+    assert "Over:" in after and "<button" not in after and 'id="auto-refresh"' not in after
     assert client.post(worker, data={"answer": "on_site"}).status_code == 409
 
 

@@ -1,0 +1,270 @@
+"""Every page in a real browser, as each role and in both languages: axe-core finds no serious or
+critical problem; on the care worker's pages every control is a 44 px target and nothing scrolls
+sideways at 768 px; the response and family pages fit 360 px; text zoomed to 200 % loses nothing.
+The README's screenshots are taken here, at tablet size.
+
+axe-core (Deque's accessibility engine, from npm: tests/browser_tools/package.json) is injected
+into the page by the test only; the app never serves it.
+"""
+
+import fcntl
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlmodel import Session
+
+from carecenter.access import Actor, Role
+from carecenter.alerts.service import escalate_due_alerts
+from carecenter.family.service import family_url, share_family_page
+from carecenter.messaging.outbound import AlertMessaging
+from carecenter.residents.models import Language
+from carecommon.clock import utcnow
+from notifications.settings import SmsSettings
+from tests.carecenter.web.test_browser import browser, link_path, log_in, scenario, server  # noqa: F401 (fixtures)
+from tests.conftest import TEST_SECRET
+from tests.factories import (
+    PASSWORD,
+    make_assessment,
+    make_contact,
+    make_plan,
+    make_service_record,
+    make_staff,
+)
+
+TOOLS = Path(__file__).parents[2] / "browser_tools"
+AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
+README_SHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
+TABLET = {"width": 768, "height": 1024}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core as pinned in tests/browser_tools (installed with npm on first use; one worker at a time)."""
+    with (TOOLS / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not AXE.exists():
+            npm = shutil.which("npm")
+            if npm is None:
+                if os.environ.get("CI"):
+                    raise RuntimeError("CI must install npm (see .ci/run)")
+                pytest.skip("npm is not installed here: axe-core cannot be fetched")
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=TOOLS, check=True, capture_output=True)
+    return AXE.read_text()
+
+
+def serious_problems(page: Page, axe: str) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    page.add_script_tag(content=axe)
+    found: list[dict[str, Any]] = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")["violations"]  # type: ignore[index]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, input, select, textarea, summary')]
+  .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+  .filter(e => !(e.tagName === 'A' && getComputedStyle(e).display === 'inline'
+                 && e.closest('p, li, td, span.meta, div.meta')))  // a link inside a sentence: exempt (WCAG 2.5.5)
+  .map(e => [e, (['checkbox', 'radio'].includes(e.type) && e.closest('label')) || e])
+  .filter(([e, t]) => { const r = t.getBoundingClientRect(); return r.width < 44 || r.height < 44; })
+  .map(([e, t]) => e.outerHTML.slice(0, 120))"""
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+@pytest.fixture
+def center(session: Session) -> dict[str, Any]:
+    """One center with a record of each kind, and the paths of the pages that show them."""
+    s, visit = scenario(session)
+    manager, admin = s.manager, make_staff(session, center=None, role=Role.admin)
+    r = s.resident
+    ids = {
+        "r": r.id,
+        "v": visit.id,
+        "c": s.daughter.id,
+        "d": s.watch.id,
+        "p": make_plan(session, resident=r).id,
+        "a": make_assessment(session, resident=r, signed_at=None).id,
+        "sr": make_service_record(session, resident=r).id,
+    }
+    make_contact(session, resident=r, phone="+8613900000009", priority=3)
+    worker_pages = ["/", "/visits/{v}", "/alerts", "/residents/{r}", "/meals"]
+    manager_pages = [
+        "/board", "/board/wall", "/alerts", "/schedule", "/schedule/visits/{v}", "/care-plans", "/care-plans/{p}",
+        "/manage/residents", "/manage/residents/new", "/manage/residents/{r}/edit", "/manage/staff", "/manage/devices",
+        "/manage/devices/{d}", "/manage/devices/profiles", "/manage/services", "/manage/subsidy-rules",
+        "/residents/{r}", "/manage/residents/{r}/contacts/new", "/manage/residents/{r}/contacts/{c}/edit", "/figures",
+        "/messages", "/manage/templates", "/assessments", "/residents/{r}/assessments/new", "/assessments/{a}",
+        "/reports/monthly", "/service-records", "/service-records/{sr}/adjust", "/welfare", "/meals",
+        "/residents/{r}/statement",
+    ]  # fmt: skip
+    admin_pages = ["/manage/devices/unknown", "/board", "/manage/staff"]
+    return {
+        "scenario": s,
+        "people": {"care_worker": s.worker, "manager": manager, "admin": admin},
+        "pages": {
+            "care_worker": [p.format(**ids) for p in worker_pages],
+            "manager": [p.format(**ids) for p in manager_pages],
+            "admin": [p.format(**ids) for p in admin_pages],
+        },
+    }
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+@pytest.mark.parametrize("role", ["care_worker", "manager", "admin"])
+def test_every_page_has_no_serious_accessibility_problem(
+    browser: Browser,  # noqa: F811
+    server: str,  # noqa: F811
+    session: Session,
+    center: dict[str, Any],
+    axe_source: str,
+    role: str,
+    language: str,
+) -> None:
+    person = center["people"][role]
+    person.language = Language(language)
+    session.add(person)
+    session.commit()
+    worker = role == "care_worker"
+    context = browser.new_context(
+        viewport=TABLET if worker else {"width": 1280, "height": 800}, base_url=server, bypass_csp=True,
+        locale=language, geolocation={"latitude": 39.7601, "longitude": 116.2101}, permissions=["geolocation"],
+    )  # fmt: skip
+    page = context.new_page()
+    log_in_as(page, person.username)
+    if role == "admin":  # an admin picks the center to work on in the header
+        page.locator("#center-pick").select_option(str(center["scenario"].center.id))
+        page.locator("#working-center button").click()
+    problems: dict[str, list[str]] = {}
+    for path in center["pages"][role]:
+        page.goto(path)
+        assert page.locator("main").count() == 1, path
+        found = serious_problems(page, axe_source)
+        if worker:
+            found += [f"a target under 44 px: {t}" for t in page.evaluate(SMALL_TARGETS)]
+            if (sideways := page.evaluate(SIDEWAYS)) > 0:
+                found.append(f"scrolls sideways by {sideways} px at 768 px")
+        if found:
+            problems[path] = found
+    context.close()
+    assert problems == {}
+
+
+def log_in_as(page: Page, username: str) -> None:
+    """The login form in either language (the user's language applies after logging in)."""
+    page.goto("/login")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state()
+
+
+@pytest.fixture
+def links(session: Session, server: str) -> Iterator[dict[str, str]]:  # noqa: F811
+    """A response link (an SOS paged to the daughter) and a family page link."""
+    s, _ = scenario(session)
+    s.resident.consent_family_sharing = True
+    session.add(s.resident)
+    session.commit()
+    body = {"event_id": "sos-checks", "kind": "sos", "recorded_at": utcnow().isoformat()}
+    alert_id = httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": s.key}).json()["alert_id"]
+    messaging = AlertMessaging(sms=SmsSettings(), public_url=server, link_secret=TEST_SECRET.encode())
+    escalate_due_alerts(session, messaging, now=utcnow() + timedelta(minutes=6))
+    actor = Actor(staff_id=s.manager.id, username=s.manager.username, role=Role.manager, center_id=s.center.id)
+    link = share_family_page(
+        session=session, actor=actor, messaging=messaging, resident_id=s.resident.id or 0,
+        contact_id=s.daughter.id or 0, now=utcnow(),
+    )  # fmt: skip
+    session.commit()
+    yield {
+        "respond": link_path(session, alert_id, f"contact:{s.daughter.id}"),
+        "family": family_url("", link, TEST_SECRET.encode()),
+    }
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_pages_families_open_fit_a_small_phone_and_200_percent_text(
+    browser: Browser,  # noqa: F811
+    server: str,  # noqa: F811
+    links: dict[str, str],
+    axe_source: str,
+    language: str,
+) -> None:
+    problems: dict[str, list[str]] = {}
+    for name, path in links.items():
+        for width, zoom in ((360, 1), (1280, 2)):  # 200 % zoom of a 1280 px window lays out 640 CSS px
+            context = browser.new_context(
+                viewport={"width": width // zoom, "height": 800 // zoom}, device_scale_factor=zoom,
+                base_url=server, bypass_csp=True, locale=language,
+            )  # fmt: skip
+            page = context.new_page()
+            page.goto(path)
+            found = serious_problems(page, axe_source)
+            if (sideways := page.evaluate(SIDEWAYS)) > 0:
+                found.append(f"scrolls sideways by {sideways} px")
+            if found:
+                problems[f"{name} at {width} px, zoom {zoom}"] = found
+            context.close()
+    assert problems == {}
+
+
+def test_the_care_workers_visit_at_200_percent_text_loses_nothing(
+    browser: Browser,  # noqa: F811
+    server: str,  # noqa: F811
+    session: Session,
+) -> None:
+    """A 1024 px tablet with text at 200 %: every step of the visit still there, nothing sideways."""
+    s, visit = scenario(session)
+    context = browser.new_context(viewport={"width": 512, "height": 384}, device_scale_factor=2, base_url=server)
+    page = context.new_page()
+    log_in(page, s.worker.username)
+    page.goto(f"/visits/{visit.id}")
+    assert page.evaluate(SIDEWAYS) <= 0
+    for step in ("#step-arrive", "#step-services", "#step-photo", "#step-confirm", "#step-leave"):
+        assert page.locator(step).is_visible(), step
+    assert page.locator("#check-in").is_visible()
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "role"), [("worker-visit", "care_worker"), ("board", "manager"), ("monthly-report", "manager")]
+)
+def test_the_readmes_screenshots_are_current(
+    browser: Browser,  # noqa: F811
+    server: str,  # noqa: F811
+    session: Session,
+    center: dict[str, Any],
+    name: str,
+    role: str,
+) -> None:
+    """docs/screenshots/*.png, at tablet size (768 x 1024), in Chinese: what the README shows."""
+    s = center["scenario"]
+    httpx.post(
+        f"{server}/api/v1/checkins",
+        json={"event_id": "sos-shot", "kind": "sos", "recorded_at": utcnow().isoformat()},
+        headers={"X-Device-Key": s.key},
+    )
+    context = browser.new_context(
+        viewport=TABLET, base_url=server, locale="zh-CN",
+        geolocation={"latitude": 39.7601, "longitude": 116.2101}, permissions=["geolocation"],
+    )  # fmt: skip
+    page = context.new_page()
+    log_in(page, center["people"][role].username)
+    path = {"worker-visit": center["pages"]["care_worker"][1], "board": "/board", "monthly-report": "/reports/monthly"}
+    page.goto(path[name])
+    if name == "worker-visit":
+        page.locator("#check-in").click()
+        page.locator("#visit[data-status=in_progress]").wait_for()
+    README_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=README_SHOTS / f"{name}.png")
+    context.close()
+    assert (README_SHOTS / f"{name}.png").stat().st_size > 10_000
