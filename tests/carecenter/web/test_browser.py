@@ -1,6 +1,7 @@
 """A real browser (Debian's Chromium, driven by Playwright) against a real server process."""
 
 import os
+import re
 import socket
 import threading
 import time
@@ -50,6 +51,7 @@ if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed here", allow_module_level=True)
 
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +308,12 @@ def test_an_assessor_assesses_on_the_tablet_and_the_manager_downloads_the_report
 def until(page: Page, script: str, timeout: float = 15) -> None:
     """Poll `script` (which may return a promise: evaluate waits for it) until it is true."""
     deadline = time.monotonic() + timeout
-    while not page.evaluate(script):
+    while True:
+        try:  # not yet true while the page is still loading (its scripts not there yet)
+            if page.evaluate(f"() => Promise.resolve().then({script}).catch(() => false)"):
+                return
+        except PlaywrightError:  # between two pages (a redirect after logging in)
+            pass
         assert time.monotonic() < deadline, f"never true: {script}"
         time.sleep(0.1)
 
@@ -344,6 +351,10 @@ def test_a_whole_visit_without_a_signal_arrives_once_when_it_comes_back(
     expect(page.locator(".task.done")).to_have_count(2)
     page.get_by_label("备注").fill("没有信号，一切正常")
     page.locator("form[action$='/notes'] button").click()
+    state = page.locator("#step-leave .step-state")  # each step says so, in words and with an icon
+    expect(state).to_contain_text("已排队：有信号时发送")
+    assert state.locator("svg").count() == 1
+    expect(page.locator('ol.steps li[data-step="step-leave"]')).to_have_class(re.compile(r"\bdone\b"))
     page.locator("#photo").set_input_files(str(photo))
     page.locator("form[data-queue=photo] button").click()
     expect(page.locator("#photos .thumbs img")).to_have_count(1)

@@ -28,7 +28,7 @@ from carecenter.messaging.outbound import AlertMessaging
 from carecenter.staff.models import Language
 from carecommon.clock import utcnow
 from notifications.settings import SmsSettings
-from tests.carecenter.web.test_browser import browser, link_path, log_in, scenario, server  # noqa: F401 (fixtures)
+from tests.carecenter.web.test_browser import browser, link_path, scenario, server  # noqa: F401 (fixtures)
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     PASSWORD,
@@ -222,21 +222,46 @@ def test_the_pages_families_open_fit_a_small_phone_and_200_percent_text(
     assert problems == {}
 
 
-def test_the_care_workers_visit_at_200_percent_text_loses_nothing(
+ONE_LINE = """() => [...document.querySelectorAll('.task-row')].filter(row => {
+  const tops = [...row.children].filter(c => c.offsetParent !== null && c.type !== 'hidden')
+    .map(c => c.getBoundingClientRect()).map(r => r.top + r.height / 2);
+  return Math.max(...tops) - Math.min(...tops) > 8; }).map(row => row.textContent.trim())"""
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "zoom"),
+    [(768, 1024, 1), (1024, 768, 1), (360, 740, 1), (1024, 768, 2)],
+    ids=["portrait", "landscape", "phone", "landscape-200-percent"],
+)
+def test_the_care_workers_visit_fits_a_tablet_a_phone_and_200_percent_text(
     browser: Browser,  # noqa: F811
     server: str,  # noqa: F811
     session: Session,
+    width: int,
+    height: int,
+    zoom: int,
 ) -> None:
-    """A 1024 px tablet with text at 200 %: every step of the visit still there, nothing sideways."""
+    """Every step there, nothing sideways; on a tablet each service's name, quantity and "done" on
+    one line, and "not given" never broken over two lines."""
     s, visit = scenario(session)
-    context = browser.new_context(viewport={"width": 512, "height": 384}, device_scale_factor=2, base_url=server)
+    context = browser.new_context(
+        viewport={"width": width // zoom, "height": height // zoom}, device_scale_factor=zoom, base_url=server,
+        locale="zh-CN", geolocation={"latitude": 39.7601, "longitude": 116.2101}, permissions=["geolocation"],
+    )  # fmt: skip
     page = context.new_page()
-    log_in(page, s.worker.username)
+    log_in_as(page, s.worker.username)
     page.goto(f"/visits/{visit.id}")
+    page.locator("#check-in").click()
+    page.locator("#visit[data-status=in_progress]").wait_for()
     assert page.evaluate(SIDEWAYS) <= 0
-    for step in ("#step-arrive", "#step-services", "#step-photo", "#step-confirm", "#step-leave"):
-        assert page.locator(step).is_visible(), step
-    assert page.locator("#check-in").is_visible()
+    for step in ("arrive", "services", "vitals", "photo", "confirm", "leave"):
+        assert page.locator(f"#step-{step}").is_visible(), step
+        assert page.locator(f'ol.steps a[href="#step-{step}"]').is_visible(), step
+    if width // zoom >= 768:
+        assert page.evaluate(ONE_LINE) == []
+    page.locator("details:has(button[data-not-given]) summary").first.click()
+    button = page.locator("button[data-not-given]").first.bounding_box()
+    assert button is not None and 44 <= button["height"] <= 56  # one line of text
     context.close()
 
 
@@ -263,7 +288,7 @@ def test_the_readmes_screenshots_are_current(
         geolocation={"latitude": 39.7601, "longitude": 116.2101}, permissions=["geolocation"],
     )  # fmt: skip
     page = context.new_page()
-    log_in(page, center["people"][role].username)
+    log_in_as(page, center["people"][role].username)
     path = {"worker-visit": center["pages"]["care_worker"][1], "board": "/board", "monthly-report": "/reports/monthly"}
     page.goto(path[name])
     if name == "worker-visit":
