@@ -176,4 +176,4 @@ def run_action(
         session.rollback()
         return back(back_to, exc.text(user.language))
     session.commit()
-    return back(done or back_to)
+    return back(done or back_to, saved=True)

@@ -116,6 +116,7 @@ def render(
             "user": user,
             "lang": language,
             "error": page_error(request),
+            "saved": request.query_params.get("saved") == "1",
             "csrf": form_token,
             **helpers,
             **context,
@@ -158,8 +159,10 @@ def page_error(request: Request) -> str | None:
     return None
 
 
-def back(path: str, error: str | None = None) -> RedirectResponse:
-    """303 to a page of ours, with an error to show at its top."""
+def back(path: str, error: str | None = None, *, saved: bool = False) -> RedirectResponse:
+    """303 to a page of ours, with an error to show at its top (or a "Saved" toast)."""
     separator = "&" if "?" in path else "?"
     carried = f"{separator}error={quote(error)}&mark={_error_mark(error)}" if error else ""
+    if saved and not error:
+        carried = f"{separator}saved=1"
     return RedirectResponse(path + carried, status_code=303)

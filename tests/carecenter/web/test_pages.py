@@ -577,3 +577,15 @@ def test_the_figures_show_twelve_weeks_of_trends_as_charts_and_a_table(
     assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml")
     assert "每周告警数" in chart.text and rows[0][0][5:] in chart.text  # the first Monday, as MM-DD
     assert client.get("/figures/trend/nonsense.svg").status_code == 422
+
+
+def test_a_saved_form_says_so_and_a_refused_one_does_not(client: TestClient, session: Session, clock: Clock) -> None:
+    s = build(session, clock.now)
+    visit = make_visit(session, resident=s.resident, start=clock.now + timedelta(minutes=5), worker_id=s.worker.id)
+    csrf = web_login(client, s.worker.username)
+    saved = client.post(f"/visits/{visit.id}/notes", data={"csrf": csrf, "notes": "午饭吃完"}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/visits/{visit.id}?saved=1"
+    page = client.get(saved.headers["location"]).text
+    assert 'id="toast"' in page and "已保存" in page and "午饭吃完" in page
+    refused = client.post(f"/visits/{visit.id}/notes", data={"csrf": csrf, "notes": "长" * 5000})
+    assert 'id="toast"' not in refused.text and 'class="error"' in refused.text
