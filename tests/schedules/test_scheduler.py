@@ -14,7 +14,6 @@ from sqlmodel import Session, select
 from carecenter.alerts.models import Alert
 from carecenter.context import app_context
 from carecenter.db import make_engine
-from carecenter.demo.seed import seed_demo
 from carecenter.messaging.outbound import AlertMessaging
 from carecommon.clock import utcnow
 from notifications.dispatcher import Dispatcher
@@ -24,7 +23,7 @@ from schedules.leader import LeaderLock
 from schedules.scheduler import SweepScheduler
 from schedules.settings import ScheduleSettings
 from tests.carecenter.alerts.scenario import build
-from tests.conftest import make_app, make_settings, make_sms_settings
+from tests.conftest import Clock, Demo, make_app, make_settings, make_sms_settings
 from tests.fakes import FakeSender
 
 
@@ -127,15 +126,17 @@ def test_every_job_is_declared_once_and_scheduled(app: FastAPI) -> None:
     assert scheduled["escalate-alerts"].trigger.interval.total_seconds() == 7  # the schedule comes from settings
 
 
-def test_every_job_runs_once_on_an_empty_and_on_a_seeded_database(app: FastAPI, session: Session) -> None:
+def test_every_job_runs_on_an_empty_database_and_finds_nothing_to_do(app: FastAPI, clock: Clock) -> None:
     sweeps = all_sweeps(app_context(app).alert_messaging, app_context(app).visit_rules)
     assert set(sweeps) == {job.id for job in JOBS}
-    now = utcnow()
-    for job_id, sweep in sweeps.items():  # empty: nothing to do, nothing fails
-        assert run_sweep(job_id, sweep, engine=app_context(app).engine, now=now) == 0, job_id
-    seed_demo(session=session, password="demo-password-1", now=now, rules=app_context(app).visit_rules)
-    session.commit()
-    later = now + timedelta(hours=2)
+    for job_id, sweep in sweeps.items():
+        assert run_sweep(job_id, sweep, engine=app_context(app).engine, now=clock.now) == 0, job_id
+
+
+def test_every_job_runs_once_on_a_seeded_database(app: FastAPI, clock: Clock, demo: Demo) -> None:
+    sweeps = all_sweeps(app_context(app).alert_messaging, app_context(app).visit_rules)
+    demo(password="demo-password-42")
+    later = clock.now + timedelta(hours=2)
     done = {
         job_id: run_sweep(job_id, sweep, engine=app_context(app).engine, now=later) for job_id, sweep in sweeps.items()
     }

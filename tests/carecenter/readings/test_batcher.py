@@ -158,8 +158,18 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
         pytest.skip("SQLite has one writer at a time: no deadlocks")
     (first, first_key), (second, second_key) = watches(session, 2)
     low, high = sorted([first.resident_id, second.resident_id])
+    # PostgreSQL aborts the transaction that looks for the deadlock, and each waiter looks once,
+    # deadlock_timeout after it began to wait. The writer's connections look after 5 s (the test
+    # closes the circle well within that, even on a loaded machine), the test's own after 60.
+    database = db.url.database
+    with db.connect() as admin:
+        admin.execute(sa.text(f"ALTER DATABASE \"{database}\" SET deadlock_timeout = '5s'"))
+        admin.commit()
+    app_context(app).engine.dispose()  # the writer's next connection takes the setting
     batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
     other = db.connect()
+    other.execute(sa.text("SET deadlock_timeout = '60s'"))
+    other.commit()
     # Whatever happens below, the lock is let go: a test that fails holding it would leave the
     # writer, and the next test's cleanup, waiting for ever.
     try:
@@ -185,7 +195,7 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
                 watcher.rollback()
                 assert time.monotonic() < deadline, "the writer never waited for the resident"
                 time.sleep(0.05)
-        # The writer waited first, so after deadlock_timeout (1 s) PostgreSQL aborts the writer's transaction.
+        # The circle closes; the writer looks first (5 s after it began to wait) and is aborted.
         other.execute(sa.text(lock), {"id": low})
         other_tx.commit()
     finally:
@@ -194,6 +204,9 @@ def test_a_deadlock_the_database_breaks_costs_a_retry_not_the_readings(
         answers = [waited(p).result(timeout=30)[0] for p in pending]
     finally:
         batcher.stop()
+        with db.connect() as admin:
+            admin.execute(sa.text(f'ALTER DATABASE "{database}" RESET deadlock_timeout'))
+            admin.commit()
     assert [a.result for a in answers] == ["accepted", "accepted"]
     assert session.exec(select(func.count()).select_from(Reading)).one() == 2
 
