@@ -25,12 +25,12 @@ from carecenter.demo.seed import DemoSummary
 from carecenter.media.settings import MediaSettings
 from carecenter.migrate import upgrade_to_head
 from carecenter.settings import Settings
-from carecenter.tables import metadata
 from carecommon.clock import get_now
 from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.settings import SmsProvider, SmsSettings
 from tests.demo_copy import seeded_demo
+from tests.emptying import empty_database
 from tests.fakes import FakeSender
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -99,23 +99,7 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 def db(engine: sa.Engine) -> Iterator[sa.Engine]:
     """The test database, emptied after the test."""
     yield engine
-    with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:
-            # Children go first anyway; checking each deleted row's references (self-references
-            # and unindexed ones scan a table per row) made emptying a seeded demo take ~40 s.
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.commit()  # the pragma holds outside a transaction only
-        try:
-            with conn.begin():
-                if not sqlite:  # the same on PostgreSQL: no reference triggers (5 s after a demo, now <1)
-                    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-                for table in reversed(metadata.sorted_tables):
-                    conn.execute(table.delete())
-        finally:
-            if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.commit()
+    empty_database(engine)
 
 
 @pytest.fixture
