@@ -52,6 +52,13 @@ class JSONList(sa.types.TypeDecorator[list[Any]]):
         return [] if value is None else _list_of(self.model).validate_python(value)
 
 
+def no_items() -> list[Any]:
+    """The `default_factory` of a list column. Pydantic inspects the factory's signature for every
+    new row, and inspecting the builtin `list` takes ~60 µs against ~5 for a function: 0.7 s of
+    the demo's 4,000 visits with three lists each."""
+    return []
+
+
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """An instant stored as UTC; always returned timezone-aware (SQLite drops the zone)."""
 

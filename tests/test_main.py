@@ -25,7 +25,7 @@ from carecenter.staff.models import Staff
 from main import listening_socket, main
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.models import ProviderTemplate
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, Demo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "demo-password-42"
@@ -163,8 +163,13 @@ def test_serve_with_workers_shares_the_port_and_one_process_leads_the_scheduler(
 
 
 def test_the_demo_can_send_through_a_domestic_provider_to_its_stand_in(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], session: Session, database_url: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    session: Session,
+    database_url: str,
+    demo: Demo,
 ) -> None:
+    demo(password=DEMO_PASSWORD)  # seeded already (the test after this one seeds it from nothing)
     monkeypatch.setenv("CARECENTER_DATABASE_URL", database_url)
     monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", DEMO_PASSWORD)
     assert main(["demo", "--no-serve", "--provider", "aliyun"]) == 0

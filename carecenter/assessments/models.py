@@ -18,6 +18,7 @@ from carecenter.fields import (
     enum_field,
     instant_field,
 )
+from carecommon.sqltypes import no_items
 
 
 class AssessmentReason(StrEnum):
@@ -40,13 +41,13 @@ class Assessment(SQLModel, table=True):
     assessed_on: date
     reason: str = enum_field(length=20)
     answers: dict[str, str] = Field(sa_type=sa.JSON)
-    flags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    flags: list[str] = Field(default_factory=no_items, sa_type=sa.JSON)
     risk_events: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
     domain_scores: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
     total: OptionalWholeNumber = None
     level_by_score: str | None = Field(default=None, max_length=20)
     level: str | None = Field(default=None, max_length=20)
-    rules_applied: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    rules_applied: list[str] = Field(default_factory=no_items, sa_type=sa.JSON)
     notes: str = Field(default="", max_length=2000)
     assessor_id: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     corrects_id: OptionalWholeNumber = Field(default=None, foreign_key="assessment.id")

@@ -7,6 +7,7 @@ closing, so a closed month's figures never move.
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -72,8 +73,11 @@ class Pricer:
         self._eligibility: dict[int, list[Eligibility]] = {}
         self._used: dict[tuple[int, str], dict[int, int]] = {}
 
-    def new_record(self, *, center_id: int, resident_id: int, code: str, service_on: date) -> ServiceRecord:
-        """A record of one catalogue service with its category, unit and today's price copied in."""
+    def new_record(
+        self, *, center_id: int, resident_id: int, code: str, service_on: date, **fields: Any
+    ) -> ServiceRecord:
+        """A record of one catalogue service with its category, unit and today's price copied in
+        (and `fields`, the record's other columns: given at once, not set one by one after)."""
         if center_id not in self._catalogues:
             self._catalogues[center_id] = catalogue(self.session, center_id)
             self._closed[center_id] = closed_months(self.session, center_id)
@@ -87,6 +91,7 @@ class Pricer:
             unit_price_fen=offering.unit_price_fen if offering else 0,
             service_on=service_on,
             month=first_open_month(self._closed[center_id], service_on),
+            **fields,
         )
 
     def price_of(self, record: ServiceRecord, *, quantity: float) -> Price:

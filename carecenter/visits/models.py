@@ -24,7 +24,7 @@ from carecenter.fields import (
 )
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
-from carecommon.sqltypes import JSONList
+from carecommon.sqltypes import JSONList, no_items
 
 
 class VisitStatus(StrEnum):
@@ -127,7 +127,7 @@ class CarePlan(CarePlanBase, table=True):
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     recurrence: dict[str, Any] = Field(sa_type=sa.JSON)
-    medications: list[PlannedMedication] = Field(default_factory=list, sa_type=JSONList(PlannedMedication))
+    medications: list[PlannedMedication] = Field(default_factory=no_items, sa_type=JSONList(PlannedMedication))
     active: Flag = True
     created_at: datetime = created_at_field()
 
@@ -181,7 +181,7 @@ class Visit(SQLModel, table=True):
     scheduled_end: datetime = instant_field()
     status: str = Field(default=VisitStatus.scheduled, max_length=15)
     cancel_reason: str | None = Field(default=None, max_length=200)
-    tasks: list[VisitTask] = Field(default_factory=list, sa_type=JSONList(VisitTask))
+    tasks: list[VisitTask] = Field(default_factory=no_items, sa_type=JSONList(VisitTask))
     notes: str = Field(default="", max_length=4000)
     share_notes_with_family: Flag = Field(default=False, description="The worker marked the notes for the family page")
     checked_in_at: datetime | None = instant_field(default=None)
@@ -195,7 +195,7 @@ class Visit(SQLModel, table=True):
     late_notified_at: datetime | None = instant_field(default=None)
     missed_notified_at: datetime | None = instant_field(default=None)
     time_corrected: Flag = False
-    medications: list[DoseRecord] = Field(default_factory=list, sa_type=JSONList(DoseRecord))
+    medications: list[DoseRecord] = Field(default_factory=no_items, sa_type=JSONList(DoseRecord))
     recorded_offline: Flag = Field(default=False, description="Some of it was recorded on the tablet without a signal")
     check_in_received_at: datetime | None = instant_field(default=None)
     check_out_received_at: datetime | None = instant_field(default=None)
@@ -205,7 +205,7 @@ class Visit(SQLModel, table=True):
     confirmation_signature: str | None = Field(default=None, max_length=64, description="The signature's media key")
     confirmed_at: datetime | None = instant_field(default=None)
     conflict_notes: list[ConflictNote] = Field(
-        default_factory=list,
+        default_factory=no_items,
         sa_type=JSONList(ConflictNote),
         description="What a worker entered offline that could not be applied",
     )

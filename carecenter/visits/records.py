@@ -23,16 +23,22 @@ def records_from_visits(session: Session, *, visits: list[Visit], now: datetime)
         service_on = started.astimezone(zones[visit.center_id]).date()
         for task in visit.tasks:
             record = pricer.new_record(
-                center_id=visit.center_id, resident_id=visit.resident_id, code=task.service, service_on=service_on
+                center_id=visit.center_id,
+                resident_id=visit.resident_id,
+                code=task.service,
+                service_on=service_on,
+                visit_id=visit.id,
+                worker_id=visit.worker_id,
+                created_at=now,
+                delivered=task.done,
+                quantity=(task.quantity or 1.0) if task.done else 0.0,
+                not_delivered_reason=None if task.done else (task.reason or NOT_TICKED),
+                checked_in_at=visit.checked_in_at,
+                checked_out_at=visit.checked_out_at,
+                check_in_distance_m=visit.check_in_distance_m,
+                check_out_distance_m=visit.check_out_distance_m,
+                far_from_home=visit.far_from_home,
             )
-            record.visit_id, record.worker_id, record.created_at = visit.id, visit.worker_id, now
-            record.delivered = task.done
-            record.quantity = (task.quantity or 1.0) if record.delivered else 0.0
-            record.not_delivered_reason = None if record.delivered else (task.reason or NOT_TICKED)
-            record.checked_in_at, record.checked_out_at = visit.checked_in_at, visit.checked_out_at
-            record.check_in_distance_m = visit.check_in_distance_m
-            record.check_out_distance_m = visit.check_out_distance_m
-            record.far_from_home = visit.far_from_home
             pricer.apply(record)
             made.append(record)
     session.add_all(made)
