@@ -29,7 +29,7 @@ PASSWORD = "demo-password-42"
 
 
 def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock, db: object, demo: Demo) -> None:
-    summary = demo(password=PASSWORD, paperwork=False)
+    summary = demo(password=PASSWORD)
     assert session.exec(select(func.count()).select_from(Device)).one() > 300
     assert [len(g["devices"]) > 20 for g in summary.gateways] == [True, True]  # pendants behind the gateways
     assert len(summary.watches) > 100  # the 4G watches speak their own protocol
@@ -55,7 +55,7 @@ def test_the_simulators_first_sos_comes_within_seconds(
 ) -> None:
     """A newcomer opening the board sees an SOS reach the right people within 20 s: the simulator
     (one step a second) sends its first on its fifth step, whatever chance says."""
-    summary = demo(password=PASSWORD, paperwork=False)
+    summary = demo(password=PASSWORD)
     simulator = Simulator(client=client, gateways=summary.gateways, rate=5, rng=random.Random(1), sos_chance=0)
     for _ in range(4):
         simulator.step(now=clock.now)
@@ -85,7 +85,7 @@ def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Ses
 def test_the_simulator_raises_alerts_and_the_workers_answer(
     client: TestClient, session: Session, app: FastAPI, clock: Clock, demo: Demo
 ) -> None:
-    summary = demo(password=PASSWORD, paperwork=False)
+    summary = demo(password=PASSWORD)
     simulator = Simulator(
         client=client, gateways=summary.gateways, rate=40, password=PASSWORD, rng=random.Random(7), sos_chance=0.05
     )
@@ -116,7 +116,7 @@ def test_simulate_needs_the_demo_keys(tmp_path: object, capsys: pytest.CaptureFi
 def test_the_simulator_drives_watches_and_gt06_pendants_over_tcp(
     client: TestClient, session: Session, app: FastAPI, clock: Clock, protocol: DeviceProtocolSpec, demo: Demo
 ) -> None:
-    summary = demo(password=PASSWORD, paperwork=False)
+    summary = demo(password=PASSWORD)
     listener = DeviceListener(
         protocol=protocol,
         engine=app_context(app).engine,
