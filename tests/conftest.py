@@ -44,16 +44,16 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * (os.cpu_count() or 1)
 
 
-# The longest tests start first (the parallel run hands out tests in this order, `--dist load`),
-# so that it does not end with three workers idle while the fourth runs a 40 s test. One test
-# seeds the demo copy first; the others that use it come after the fuzzing, when it is ready.
+# The longest tests start first (`--dist loadgroup` hands out the browser modules, each to one
+# worker, then single tests in this order), so that the run does not end with three workers idle
+# while the fourth runs a 40 s test. One test seeds the demo copy first; the others that use it
+# come after the fuzzing, when it is ready.
 SLOW_FIRST = (
     "tests/carecenter/web/test_pages.py::test_main_pages_stay_light_with_a_full_center",
     "tests/system/test_crash_safety.py",
     "tests/test_main.py::test_the_readme_demo_command_serves_within_30_seconds",
     "tests/test_main.py::test_demo_seeds_once_and_scopes_the_manager",
     "tests/carecenter/test_api_fuzz.py::test_no_answer_is_a_server_error_or_breaks_its_schema",
-    "tests/carecenter/web/test_browser_checks.py::test_every_page_has_no_serious_accessibility_problem",
     "tests/system/",
     "tests/test_main.py::test_serve_with_workers",
     "tests/test_main.py::test_the_scheduler_runs_as_its_own_process",

@@ -39,6 +39,9 @@ from tests.factories import (
     make_staff,
 )
 
+# One worker runs this module's tests (`--dist loadgroup`), another test_browser's: one Chromium each.
+pytestmark = pytest.mark.xdist_group("browser-checks")
+
 TOOLS = Path(__file__).parents[2] / "browser_tools"
 AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
 README_SHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
