@@ -94,7 +94,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def open_page(browser: Browser, base: str) -> Page:
     context = browser.new_context(
-        viewport={"width": 1280, "height": 800},
+        viewport={"width": 768, "height": 1024},  # the care worker's tablet, portrait
         base_url=base,
         locale="zh-CN",
         geolocation={"latitude": 39.7601, "longitude": 116.2101},
