@@ -11,7 +11,6 @@ import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from carecenter.messaging.outbound import AlertMessaging
 from carecenter.staff.models import Language
 from carecommon.clock import utcnow
 from notifications.settings import SmsSettings
-from tests.carecenter.web.test_browser import browser, link_path, scenario, server  # noqa: F401 (fixtures)
+from tests.carecenter.web.test_browser import browser, link_path, log_in, scenario, server  # noqa: F401 (fixtures)
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     PASSWORD,
@@ -171,7 +170,7 @@ def test_every_page_has_no_serious_accessibility_problem(
 
 
 def log_in_as(page: Page, username: str) -> None:
-    """The login form in either language (the user's language applies after logging in)."""
+    """The login form by its fields, in either language (test_browser's `log_in` reads its Chinese labels)."""
     page.goto("/login")
     page.locator("input[name=username]").fill(username)
     page.locator("input[name=password]").fill(PASSWORD)
@@ -180,7 +179,7 @@ def log_in_as(page: Page, username: str) -> None:
 
 
 @pytest.fixture
-def links(session: Session, server: str) -> Iterator[dict[str, str]]:  # noqa: F811
+def links(session: Session, server: str) -> dict[str, str]:  # noqa: F811
     """A response link (an SOS paged to the daughter) and a family page link."""
     s, _ = scenario(session)
     s.resident.consent_family_sharing = True
@@ -196,7 +195,7 @@ def links(session: Session, server: str) -> Iterator[dict[str, str]]:  # noqa: F
         contact_id=s.daughter.id or 0, now=utcnow(),
     )  # fmt: skip
     session.commit()
-    yield {
+    return {
         "respond": link_path(session, alert_id, f"contact:{s.daughter.id}"),
         "family": family_url("", link, TEST_SECRET.encode()),
     }
@@ -255,7 +254,7 @@ def test_the_care_workers_visit_fits_a_tablet_a_phone_and_200_percent_text(
         locale="zh-CN", geolocation={"latitude": 39.7601, "longitude": 116.2101}, permissions=["geolocation"],
     )  # fmt: skip
     page = context.new_page()
-    log_in_as(page, s.worker.username)
+    log_in(page, s.worker.username)
     page.goto(f"/visits/{visit.id}")
     page.locator("#check-in").click()
     page.locator("#visit[data-status=in_progress]").wait_for()
@@ -294,7 +293,7 @@ def test_the_readmes_screenshots_are_current(
         geolocation={"latitude": 39.7601, "longitude": 116.2101}, permissions=["geolocation"],
     )  # fmt: skip
     page = context.new_page()
-    log_in_as(page, center["people"][role].username)
+    log_in(page, center["people"][role].username)
     path = {"worker-visit": center["pages"]["care_worker"][1], "board": "/board", "monthly-report": "/reports/monthly"}
     page.goto(path[name])
     if name == "worker-visit":
