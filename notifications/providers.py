@@ -1,9 +1,7 @@
 """Every provider a deployment has set up, by name: a center may send through any of them."""
 
-from notifications.aliyun import AliyunSender
 from notifications.senders import ConsoleSender, SmsSender, TemplateSender, TwilioSender
 from notifications.settings import SmsSettings
-from notifications.tencent import TencentSender
 from notifications.wechat import WeChatSender
 
 
@@ -13,9 +11,15 @@ def make_senders(settings: SmsSettings) -> dict[str, SmsSender | TemplateSender]
     senders: dict[str, SmsSender | TemplateSender] = {"console": ConsoleSender()}
     if "twilio" in ready:
         senders["twilio"] = TwilioSender(settings)
+    # The Chinese providers' SDKs are imported only where they are set up: they cost every
+    # process half a second at start.
     if "aliyun" in ready:
+        from notifications.aliyun import AliyunSender
+
         senders["aliyun"] = AliyunSender(settings)
     if "tencent" in ready:
+        from notifications.tencent import TencentSender
+
         senders["tencent"] = TencentSender(settings)
     if "wechat" in ready:
         senders["wechat"] = WeChatSender(settings)

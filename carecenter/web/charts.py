@@ -12,17 +12,16 @@ import io
 import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import matplotlib
-
-matplotlib.use("Agg")  # no display: files only
-import matplotlib.dates as mdates
-from matplotlib.figure import Figure
 
 from carecenter.thresholds import Thresholds
 from carecommon.i18n import N_
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_POINTS = 360  # a 30-day line of 2-hour means: a smooth line, a light file
 
@@ -60,6 +59,23 @@ BAND_COLOUR = "#2f7d32"
 SVG: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "carecenter"}  # text as text; ids the same on each draw
 
 
+@cache
+def _matplotlib() -> ModuleType:
+    """Matplotlib, imported by the first chart drawn: importing it costs every process 0.4 s at
+    start, and most processes (the gateway, the scheduler, the workers) never draw."""
+    import matplotlib
+    import matplotlib.dates
+    import matplotlib.figure
+
+    matplotlib.use("Agg")  # no display: files only
+    return matplotlib
+
+
+def _figure(height: float) -> "Figure":
+    figure: Figure = _matplotlib().figure.Figure(figsize=(8, height), dpi=100, layout="constrained")
+    return figure
+
+
 def thinned(series: list[tuple[datetime, float]], most: int = MAX_POINTS) -> list[tuple[datetime, float]]:
     """At most `most` points: means of equal stretches of time (a line, not a smear)."""
     if len(series) <= most:
@@ -93,7 +109,7 @@ def chart_svg(
 ) -> bytes:
     """The chart as an SVG document; `names` are the words (in the reader's language) for the
     title, each vital, each limit and the alerts."""
-    figure = Figure(figsize=(8, 3.2), dpi=100, layout="constrained")
+    figure = _figure(3.2)
     axes = figure.add_subplot()
     for colour, vital in zip(LINE_COLOURS, sign.vitals, strict=False):
         points = thinned(lines.get(vital, []))
@@ -114,17 +130,18 @@ def chart_svg(
     axes.set_ylim(low, high)
     axes.set_title(f"{names[sign.title]} ({sign.unit})", loc="left", fontsize=12)
     axes.set_ylabel(sign.unit)
-    axes.xaxis.set_major_locator(mdates.DayLocator(interval=5, tz=zone))  # type: ignore[no-untyped-call]
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d", tz=zone))  # type: ignore[no-untyped-call]
+    dates = _matplotlib().dates
+    axes.xaxis.set_major_locator(dates.DayLocator(interval=5, tz=zone))
+    axes.xaxis.set_major_formatter(dates.DateFormatter("%m-%d", tz=zone))
     axes.grid(axis="y", color="#d9e2ec", linewidth=0.8)
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
     return _svg(figure)
 
 
-def _svg(figure: Figure) -> bytes:
+def _svg(figure: "Figure") -> bytes:
     """The figure as an SVG document, its text left as text."""
     out = io.BytesIO()
-    with matplotlib.rc_context(SVG), warnings.catch_warnings():
+    with _matplotlib().rc_context(SVG), warnings.catch_warnings():
         # The browser's fonts draw the text; the server measuring Chinese with a font that lacks
         # it only places the legend a little loosely.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
@@ -134,7 +151,7 @@ def _svg(figure: Figure) -> bytes:
 
 def _x(at: datetime) -> float:
     """A moment as Matplotlib's date axis counts it."""
-    return float(mdates.date2num(at))  # type: ignore[no-untyped-call]
+    return float(_matplotlib().dates.date2num(at))
 
 
 def _range(lines: dict[str, list[tuple[datetime, float]]], limits: list[float]) -> tuple[float, float]:
@@ -147,7 +164,7 @@ def _range(lines: dict[str, list[tuple[datetime, float]]], limits: list[float]) 
 
 def trend_svg(title: str, unit: str, weeks: list[date], values: list[float | None]) -> bytes:
     """Weekly bars (a week without a value is left empty), each week named by its Monday."""
-    figure = Figure(figsize=(8, 2.8), dpi=100, layout="constrained")
+    figure = _figure(2.8)
     axes = figure.add_subplot()
     positions = list(range(len(weeks)))
     axes.bar(positions, [v if v is not None else 0.0 for v in values], color=LINE_COLOURS[0], width=0.7)

@@ -45,9 +45,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
-# One worker runs this module's tests (`--dist loadgroup`): one Chromium, launched once.
-pytestmark = pytest.mark.xdist_group("browser")
-
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
         raise RuntimeError("CI must install Debian's chromium (see .ci/run)")

@@ -7,10 +7,7 @@ axe-core (Deque's accessibility engine, from npm: tests/browser_tools/package.js
 into the page by the test only; the app never serves it.
 """
 
-import fcntl
 import os
-import shutil
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from carecenter.messaging.outbound import AlertMessaging
 from carecenter.staff.models import Language
 from carecommon.clock import utcnow
 from notifications.settings import SmsSettings
+from tests.axe import AXE, install_axe
 from tests.carecenter.web.test_browser import browser, link_path, log_in, scenario, server  # noqa: F401 (fixtures)
 from tests.conftest import TEST_SECRET
 from tests.factories import (
@@ -38,27 +36,17 @@ from tests.factories import (
     make_staff,
 )
 
-# One worker runs this module's tests (`--dist loadgroup`), another test_browser's: one Chromium each.
-pytestmark = pytest.mark.xdist_group("browser-checks")
-
-TOOLS = Path(__file__).parents[2] / "browser_tools"
-AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
 README_SHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
 TABLET: ViewportSize = {"width": 768, "height": 1024}
 
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    """axe-core as pinned in tests/browser_tools (installed with npm on first use; one worker at a time)."""
-    with (TOOLS / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not AXE.exists():
-            npm = shutil.which("npm")
-            if npm is None:
-                if os.environ.get("CI"):
-                    raise RuntimeError("CI must install npm (see .ci/run)")
-                pytest.skip("npm is not installed here: axe-core cannot be fetched")
-            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=TOOLS, check=True, capture_output=True)
+    """axe-core as pinned in tests/browser_tools (the run started installing it: tests/axe.py)."""
+    if not install_axe():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must install npm (see .ci/run)")
+        pytest.skip("npm is not installed here: axe-core cannot be fetched")
     return AXE.read_text()
 
 
