@@ -15,13 +15,16 @@ from carecenter.alerts.models import Alert, Channel
 from carecenter.family import wechat
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import RecipientRef
+from carecenter.service_records.service import register_month_gate
 from carecenter.staff.models import Staff
+from carecenter.visits.exceptions import gate_month_close
 from carecenter.visits.nearby import nearest_worker
 from notifications.models import SmsMessage
 
 
 def wire() -> None:
     responders.register_finder(nearest_worker)
+    register_month_gate(gate_month_close)
 
 
 class DomainSmsEvents:

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from carecenter.access import Role
-from carecenter.deps import ActorDep, NowDep, SessionDep, allow
+from carecenter.deps import ActorDep, NowDep, SessionDep, VisitRulesDep, allow
 from carecenter.fields import NO_NUL
 from carecenter.pagination import Page, PageParams, page_params
-from carecenter.residents import service
+from carecenter.residents import home_code, service
+from carecenter.residents.home_code import HomeCodePublic
 from carecenter.residents.models import (
     CareLevel,
     FamilyContactCreate,
@@ -169,3 +170,45 @@ def delete_contact(resident_id: int, contact_id: int, actor: ActorDep, session: 
     """Remove a family contact (managers and admins)."""
     service.delete_contact(session=session, actor=actor, resident_id=resident_id, contact_id=contact_id, now=now)
     session.commit()
+
+
+@router.get(
+    "/{resident_id}/home-code",
+    response_model=HomeCodePublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("print home codes"))],
+)
+def get_home_code(resident_id: int, actor: ActorDep, session: SessionDep, rules: VisitRulesDep) -> HomeCodePublic:
+    """The resident's current home code (none before the first printing or once revoked)."""
+    return home_code.current_code(session=session, actor=actor, resident_id=resident_id, key=rules.home_code_key)
+
+
+@router.post(
+    "/{resident_id}/home-code",
+    response_model=HomeCodePublic,
+    status_code=201,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("print home codes"))],
+)
+def print_home_code(
+    resident_id: int, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+) -> HomeCodePublic:
+    """Print the home code again: a new code, and every earlier copy stops verifying."""
+    key = rules.home_code_key
+    code = home_code.print_code(session=session, actor=actor, resident_id=resident_id, key=key, now=now)
+    session.commit()
+    return code
+
+
+@router.delete(
+    "/{resident_id}/home-code",
+    response_model=HomeCodePublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("print home codes"))],
+)
+def revoke_home_code(
+    resident_id: int, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+) -> HomeCodePublic:
+    """Revoke the home code (a card lost or taken): no copy verifies until it is printed again."""
+    code = home_code.revoke_code(
+        session=session, actor=actor, resident_id=resident_id, key=rules.home_code_key, now=now
+    )
+    session.commit()
+    return code

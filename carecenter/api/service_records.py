@@ -73,9 +73,19 @@ def adjust_record(
     dependencies=[allow(Role.manager, Role.admin, to=N_("close a month"))],
 )
 def close_month(
-    month: Annotated[str, MONTH_PATH], actor: ActorDep, session: SessionDep, now: NowDep, center_id: int | None = None
+    month: Annotated[str, MONTH_PATH],
+    actor: ActorDep,
+    session: SessionDep,
+    now: NowDep,
+    center_id: int | None = None,
+    exclude_exceptions: Annotated[
+        bool, Query(description="Close although visits wait in the exception queue: they are left out of the claim")
+    ] = False,
 ) -> MonthClose:
-    """Lock the month's records (managers); 409 if it has not ended or is already closed."""
-    closing = service.close_month(session=session, actor=actor, center_id=center_id, month=month, now=now)
+    """Lock the month's records (managers); 409 if it has not ended, is already closed, or visits
+    of it wait in the exception queue (unless `exclude_exceptions`)."""
+    closing = service.close_month(
+        session=session, actor=actor, center_id=center_id, month=month, now=now, exclude_exceptions=exclude_exceptions
+    )
     session.commit()
     return closing

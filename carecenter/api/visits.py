@@ -14,7 +14,8 @@ from carecenter.fields import Day, Instant
 from carecenter.pagination import Page, PageParams, page_params
 from carecenter.readings.models import ReadingPublic
 from carecenter.residents.service import get_resident
-from carecenter.visits import actions, medication, proof, queries, service, sync, welfare
+from carecenter.service_records.models import MONTH
+from carecenter.visits import actions, exceptions, medication, proof, queries, service, sync, welfare
 from carecenter.visits.actions import (
     CheckIn,
     CheckOut,
@@ -28,6 +29,7 @@ from carecenter.visits.actions import (
     Task,
     Vitals,
 )
+from carecenter.visits.exceptions import ExceptionDecision
 from carecenter.visits.models import (
     AdHocVisit,
     AssignRequest,
@@ -44,6 +46,7 @@ from carecenter.visits.models import (
     WorkerSchedule,
 )
 from carecenter.visits.sync import ActionResult, TabletActions
+from carecenter.visits.verification import ExceptionState
 from carecenter.visits.welfare import WelfareDue
 from carecommon.i18n import N_
 
@@ -288,6 +291,42 @@ def correct_times(
 ) -> VisitPublic:
     """Correct check-in/out times by hand (managers; the reason is audited)."""
     return _done(session, actions.apply(session, actor, visit_id, data, tablet=tablet, now=now), tablet, now)
+
+
+@router.get(
+    "/api/v1/visit-exceptions",
+    response_model=list[VisitPublic],
+    dependencies=[allow(Role.manager, Role.admin, to=N_("review visit exceptions"))],
+)
+def visit_exceptions(
+    month: Annotated[str, Query(pattern=MONTH, description="YYYY-MM")],
+    actor: ActorDep,
+    session: SessionDep,
+    rules: VisitRulesDep,
+    now: NowDep,
+    center_id: int | None = None,
+    state: ExceptionState = ExceptionState.open,
+) -> list[VisitPublic]:
+    """The month's completed visits that did not verify, in this state (open: the queue), with
+    what keeps each from verifying (`exception_problems`)."""
+    center = center_to_read(session=session, actor=actor, center_id=center_id)
+    return [queries.public(v, now, rules) for v in exceptions.month_visits(session, center, month, states=(state,))]
+
+
+@router.post(
+    "/api/v1/visits/{visit_id}/exception",
+    response_model=VisitPublic,
+    dependencies=[allow(Role.manager, Role.admin, to=N_("review visit exceptions"))],
+)
+def decide_exception(
+    visit_id: int, data: ExceptionDecision, actor: ActorDep, session: SessionDep, rules: VisitRulesDep, now: NowDep
+) -> VisitPublic:
+    """Approve (claimed as it is) or reject (not claimed) a visit of the exception queue, with the reason."""
+    visit = exceptions.decide(
+        session=session, actor=actor, visit_id=visit_id, decision=data.decision, reason=data.reason, now=now
+    )
+    session.commit()
+    return queries.public(visit, now, rules)
 
 
 @router.get("/api/v1/welfare-visits/due", response_model=list[WelfareDue])

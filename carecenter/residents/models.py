@@ -133,6 +133,10 @@ class Resident(ResidentBase, table=True):
     center_id: WholeNumber = Field(foreign_key="center.id", index=True)
     national_id: str | None = Field(default=None, max_length=18)
     alert_thresholds: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    home_code_version: WholeNumber = Field(
+        default=0, description="The home code printed last (0: none); an older code no longer verifies"
+    )
+    home_code_active: Flag = Field(default=False, description="False once revoked, until printed again")
     care_level_assessed_on: date | None = Field(
         default=None, description="The date of the signed assessment the care level comes from (none: set by hand)"
     )

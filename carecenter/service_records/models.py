@@ -128,6 +128,7 @@ class MonthClose(SQLModel, table=True):
     month: str = Field(max_length=7)
     closed_by: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     closed_at: datetime = instant_field()
+    exceptions_excluded: WholeNumber = Field(default=0, description="Unverified visits left out of the claim")
 
 
 class MonthClosePublic(SQLModel):
@@ -135,3 +136,4 @@ class MonthClosePublic(SQLModel):
     month: str
     closed_at: datetime
     closed_by: OptionalWholeNumber
+    exceptions_excluded: WholeNumber = 0

@@ -6,6 +6,7 @@ closing, so a closed month's figures never move.
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -294,8 +295,28 @@ def _audit_adjustment(
     )
 
 
-def close_month(*, session: Session, actor: Actor, center_id: int | None, month: str, now: datetime) -> MonthClose:
-    """Lock a month's records (managers and admins): later corrections go into the next open month."""
+MonthGate = Callable[[Session, Actor, int, str, bool, datetime], int]
+_month_gates: list[MonthGate] = []
+
+
+def register_month_gate(gate: MonthGate) -> None:
+    """What must hold before a month closes (the visits' exception queue, registered by `wiring`):
+    a gate raises to stop the closing, or returns how many items the closing excluded."""
+    if gate not in _month_gates:
+        _month_gates.append(gate)
+
+
+def close_month(
+    *,
+    session: Session,
+    actor: Actor,
+    center_id: int | None,
+    month: str,
+    now: datetime,
+    exclude_exceptions: bool = False,
+) -> MonthClose:
+    """Lock a month's records (managers and admins): later corrections go into the next open month.
+    Visits waiting in the exception queue stop it, unless the manager excludes them from the claim."""
     center_id = actor.center_for_new_record(center_id)
     center = session.get(Center, center_id)
     if center is None:
@@ -305,7 +326,10 @@ def close_month(*, session: Session, actor: Actor, center_id: int | None, month:
         raise Conflict("{month} has not ended yet; a month is closed after its last day.", month=month)
     if month in closed_months(session, center_id):
         raise Conflict("{month} is already closed.", month=month)
-    closing = MonthClose(center_id=center_id, month=month, closed_by=actor.staff_id, closed_at=now)
+    excluded = sum(gate(session, actor, center_id, month, exclude_exceptions, now) for gate in _month_gates)
+    closing = MonthClose(
+        center_id=center_id, month=month, closed_by=actor.staff_id, closed_at=now, exceptions_excluded=excluded
+    )
     session.add(closing)
     session.flush()
     record_event(
@@ -316,7 +340,7 @@ def close_month(*, session: Session, actor: Actor, center_id: int | None, month:
         entity_id=closing.id,
         center_id=center_id,
         now=now,
-        reason=month,
+        reason=month + (f": {excluded} visits excluded from the claim" if excluded else ""),
     )
     return closing
 

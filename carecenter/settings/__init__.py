@@ -1,5 +1,6 @@
 """Settings of the domain core, read from CARECENTER_* environment variables."""
 
+import hashlib
 from datetime import timedelta
 from enum import StrEnum
 from typing import Literal
@@ -52,7 +53,12 @@ class Settings(BaseSettings):
     visit_late_minutes: int = Field(default=15, ge=1)
     visit_missed_minutes: int = Field(default=30, ge=2)
     visit_travel_buffer_minutes: int = Field(default=15, ge=0, le=240)
-    visit_far_from_home_m: int = Field(default=200, ge=10)
+    visit_far_from_home_m: int = Field(
+        default=200, ge=10, description="A visit's start or end farther than this from home is not verified by GPS"
+    )
+    visit_verified_target: float = Field(
+        default=0.9, ge=0, le=1, description="The share of completed visits expected verified (figures, report)"
+    )
     digest_hour: int = Field(default=7, ge=0, le=23, description="Local hour of the care workers' daily digest")
     summary_hour: int = Field(default=18, ge=0, le=23, description="Local hour of the managers' daily summary")
     assessment_dir: str | None = Field(
@@ -83,6 +89,8 @@ class Settings(BaseSettings):
             far_from_home_m=self.visit_far_from_home_m,
             digest_hour=self.digest_hour,
             summary_hour=self.summary_hour,
+            verified_target=self.visit_verified_target,
+            home_code_key=hashlib.sha256(b"home-code:" + self.secret_key.get_secret_value().encode()).digest(),
         )
 
     def production_problems(self) -> list[str]:

@@ -14,3 +14,5 @@ class VisitRules:
     far_from_home_m: int = 200
     digest_hour: int = 7
     summary_hour: int = 18
+    verified_target: float = 0.9  # the share of completed visits a payer expects verified
+    home_code_key: bytes = b"development home-code key"  # from the deployment's secret key

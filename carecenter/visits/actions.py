@@ -43,6 +43,9 @@ class _Action(SQLModel):
 class _Where(_Action):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    home_code: str | None = Field(
+        default=None, max_length=40, description="The resident's home code, scanned or typed (verifies this end)"
+    )
 
 
 class CheckIn(_Where):
@@ -163,7 +166,7 @@ def _apply(
 ) -> Applied:
     match action:
         case CheckIn() | CheckOut():
-            position = Position(at=at, latitude=action.latitude, longitude=action.longitude)
+            position = Position(at=at, latitude=action.latitude, longitude=action.longitude, home_code=action.home_code)
             if isinstance(action, CheckIn):
                 visit = service.check_in(
                     session=session, actor=actor, visit_id=visit_id, position=position, rules=tablet.rules, now=now
@@ -238,6 +241,7 @@ def _apply(
                 checked_in_at=action.checked_in_at,
                 checked_out_at=action.checked_out_at,
                 reason=action.reason,
+                rules=tablet.rules,
                 now=now,
             )
             return Applied(visit)

@@ -170,6 +170,7 @@ class Visit(SQLModel, table=True):
         sa.UniqueConstraint("care_plan_id", "scheduled_start", name="uq_visit_care_plan_id_scheduled_start"),
         sa.Index("ix_visit_worker_start", "worker_id", "scheduled_start"),
         sa.Index("ix_visit_status_start", "status", "scheduled_start"),
+        sa.Index("ix_visit_exception", "center_id", "exception"),
     )
 
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
@@ -209,6 +210,17 @@ class Visit(SQLModel, table=True):
         sa_type=JSONList(ConflictNote),
         description="What a worker entered offline that could not be applied",
     )
+    check_in_method: str | None = Field(default=None, max_length=10, description="gps, home_code, manual or none")
+    check_out_method: str | None = Field(default=None, max_length=10, description="gps, home_code, manual or none")
+    manual_reason: str | None = Field(default=None, max_length=300, description="Why a time was entered by hand")
+    manual_by: str | None = Field(default=None, max_length=60, description="Who entered it")
+    exception: str | None = Field(
+        default=None, max_length=10, description="open, approved, rejected or excluded; none: verified"
+    )
+    exception_problems: list[str] = Field(default_factory=no_items, sa_type=sa.JSON)
+    exception_reason: str | None = Field(default=None, max_length=300, description="The manager's decision's reason")
+    exception_decided_by: str | None = Field(default=None, max_length=60)
+    exception_decided_at: datetime | None = instant_field(default=None)
     created_at: datetime = created_at_field()
 
 
@@ -241,6 +253,16 @@ class VisitPublic(SQLModel):
     confirmation_reason: str | None = None
     confirmed_at: datetime | None = None
     conflict_notes: list[ConflictNote] = []
+    check_in_method: str | None = None
+    check_out_method: str | None = None
+    manual_reason: str | None = None
+    manual_by: str | None = None
+    exception: str | None = None
+    exception_problems: list[str] = []
+    exception_reason: str | None = None
+    verification: str | None = PydanticField(
+        default=None, description="verified, manual or exception (completed visits; none before)"
+    )
     late: Flag = False
 
 
@@ -259,6 +281,9 @@ class Position(SQLModel):
     )
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    home_code: str | None = Field(
+        default=None, max_length=40, description="The resident's home code, scanned or typed (verifies this end)"
+    )
 
 
 class AssignRequest(SQLModel):
@@ -336,7 +361,10 @@ class VisitStats(BaseModel):
     cancelled: WholeNumber
     on_time_share: float | None = PydanticField(description="Completed visits checked in within 15 min of the start")
     average_minutes: float | None
-    verified_share: float | None = PydanticField(description="Completed visits checked in near the resident's home")
+    verified_share: float | None = PydanticField(
+        description="Completed visits verified at both ends (GPS within tolerance or the home code), none by hand"
+    )
+    verified_target: float | None = PydanticField(default=None, description="The center's target share")
 
 
 class VisitPhoto(SQLModel, table=True):

@@ -27,9 +27,10 @@ from carecenter.visits.models import (
     WorkerSchedule,
 )
 from carecenter.visits.service import is_late, local_day_bounds, was_on_time
+from carecenter.visits.verification import Verification, verification
 
 VISITS = Visit.__table__.c  # type: ignore[attr-defined]
-PUBLIC_COLUMNS = [VISITS[name] for name in VisitPublic.model_fields if name != "late"]
+PUBLIC_COLUMNS = [VISITS[name] for name in VisitPublic.model_fields if name not in ("late", "verification")]
 SLOT_COLUMNS = [VISITS[name] for name in ("id", "resident_id", "worker_id", "scheduled_start", "status")]
 
 
@@ -37,7 +38,8 @@ def public(visit: Visit | sa.Row[Any], now: datetime, rules: VisitRules) -> Visi
     """The visit (or a row of PUBLIC_COLUMNS) as the API shows it. Built without re-validation: the
     values are ours and typed (validating costs ~70 us a visit; a week holds thousands)."""
     values = {column.name: getattr(visit, column.name) for column in PUBLIC_COLUMNS}
-    return VisitPublic.model_construct(**values, late=is_late(visit, now, rules))
+    shown = verification(visit)  # type: ignore[arg-type]  # a row has the columns it reads
+    return VisitPublic.model_construct(**values, late=is_late(visit, now, rules), verification=shown)
 
 
 def _center_for(session: Session, actor: Actor, center_id: int | None) -> Center:
@@ -168,11 +170,16 @@ class WorkerFigures:
     completed: int
     missed: int
     on_time: int  # completed visits checked in on time
+    verified: int = 0  # completed visits verified at both ends
 
     @property
     def on_time_share(self) -> float | None:
         """As the center's: on-time visits over completed ones (none completed: no share)."""
         return self.on_time / self.completed if self.completed else None
+
+    @property
+    def verified_share(self) -> float | None:
+        return self.verified / self.completed if self.completed else None
 
 
 def _visits_of_days(session: Session, center: Center, first: date, last: date) -> list[Visit]:
@@ -217,8 +224,10 @@ def visit_figures(
     ).all()
     rows = []
     for worker in workers:
-        planned, completed, missed, _cancelled, on_time = _tally(by_worker.get(worker.id, []), rules)
-        rows.append(WorkerFigures(worker.name, planned, completed, missed, on_time))
+        theirs = by_worker.get(worker.id, [])
+        planned, completed, missed, _cancelled, on_time = _tally(theirs, rules)
+        verified = sum(1 for v in theirs if verification(v) == Verification.verified)
+        rows.append(WorkerFigures(worker.name, planned, completed, missed, on_time, verified))
     return _center_stats(center, first, last, visits, rules), rows
 
 
@@ -230,7 +239,7 @@ def _center_stats(center: Center, first: date, last: date, visits: Sequence[Visi
         for v in completed
         if v.checked_in_at and v.checked_out_at
     ]
-    verified = [v for v in completed if v.check_in_distance_m is not None and not v.far_from_home]
+    verified = [v for v in completed if verification(v) == Verification.verified]
     return VisitStats(
         center_id=center.id,
         since=first,
@@ -242,6 +251,7 @@ def _center_stats(center: Center, first: date, last: date, visits: Sequence[Visi
         on_time_share=on_time / completed_count if completed_count else None,
         average_minutes=round(sum(durations) / len(durations), 1) if durations else None,
         verified_share=len(verified) / completed_count if completed_count else None,
+        verified_target=rules.verified_target,
     )
 
 

@@ -21,11 +21,13 @@ from carecenter.ingest import bulk
 from carecenter.messaging.outbound import AlertMessaging, send
 from carecenter.messaging.recipients import family_recipient, reachable_family
 from carecenter.readings.models import Reading
+from carecenter.residents.home_code import verifies
 from carecenter.residents.models import Resident
 from carecenter.residents.service import resident_named
 from carecenter.settings.visits import VisitRules
 from carecenter.staff.models import Staff
 from carecenter.updates import changes_for
+from carecenter.visits import verification
 from carecenter.visits.medication import medication_tasks, unrecorded
 from carecenter.visits.models import (
     OPEN_VISIT_STATUSES,
@@ -369,6 +371,35 @@ def _distance_from_home(session: Session, visit: Visit, position: Position) -> f
     return round(distance_m(home, (position.latitude, position.longitude)), 1)
 
 
+def _method(
+    session: Session,
+    actor: Actor,
+    visit: Visit,
+    position: Position,
+    distance: float | None,
+    *,
+    key: bytes,
+    now: datetime,
+) -> verification.Method:
+    """How this end was captured. A code that is not the home's current one is kept for the manager
+    (an old copy, another home's card) and the end falls back to GPS: the worker is never stopped."""
+    code_verified = False
+    if position.home_code:
+        resident = session.get(Resident, visit.resident_id)
+        code_verified = resident is not None and verifies(key, position.home_code, resident)
+        if not code_verified:
+            note = ConflictNote(
+                at=position.at or now,
+                received_at=now,
+                worker=actor.username,
+                kind="home_code",
+                entered={"home_code": position.home_code[:40]},
+                why="the home code is not this home's current one",
+            )
+            visit.conflict_notes = [*visit.conflict_notes, note]
+    return verification.method_of(code_verified=code_verified, distance_m=distance)
+
+
 def check_in(
     *, session: Session, actor: Actor, visit_id: int, position: Position, rules: VisitRules, now: datetime
 ) -> Visit:
@@ -391,6 +422,9 @@ def check_in(
         )
         visit.conflict_notes = [*visit.conflict_notes, note]
     visit.check_in_distance_m = _distance_from_home(session, visit, position)
+    visit.check_in_method = _method(
+        session, actor, visit, position, visit.check_in_distance_m, key=rules.home_code_key, now=now
+    )
     visit.far_from_home = (visit.check_in_distance_m or 0) > rules.far_from_home_m
     if visit.worker_id is None and actor.role == Role.care_worker:
         take_visit(session, actor, visit, now)
@@ -429,7 +463,11 @@ def check_out(
     visit.status, visit.checked_out_at = VisitStatus.completed, checked_out_at
     visit.check_out_received_at = now
     visit.check_out_distance_m = _distance_from_home(session, visit, position)
+    visit.check_out_method = _method(
+        session, actor, visit, position, visit.check_out_distance_m, key=rules.home_code_key, now=now
+    )
     visit.far_from_home = visit.far_from_home or (visit.check_out_distance_m or 0) > rules.far_from_home_m
+    verification.assess(visit, tolerance_m=rules.far_from_home_m, confirmation_missing=False)  # checked above
     session.add(visit)
     records_from_visits(session, visits=[visit], now=now)
     _tell_family_visit_done(session, messaging, visit=visit, now=now)
@@ -601,22 +639,29 @@ def correct_times(
     checked_in_at: datetime | None,
     checked_out_at: datetime | None,
     reason: str,
+    rules: VisitRules,
     now: datetime,
 ) -> Visit:
-    """A manager fixes check-in or check-out times; the reason goes into the audit trail."""
+    """A manager fixes check-in or check-out times; the reason goes into the audit trail. The visit
+    is manual from then on (who and why kept on it) and goes to the exception queue."""
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
     changed = []
     if checked_in_at is not None:
         visit.checked_in_at = checked_in_at
+        visit.check_in_method = verification.Method.manual
         changed.append("checked_in_at")
     if checked_out_at is not None:
         visit.checked_out_at = checked_out_at
+        visit.check_out_method = verification.Method.manual
         changed.append("checked_out_at")
     if not changed:
         raise InvalidField(["body"], "give checked_in_at, checked_out_at or both")
     if visit.checked_in_at and visit.checked_out_at and visit.checked_out_at < visit.checked_in_at:
         raise InvalidField(["body", "checked_out_at"], "check-out cannot be before check-in")
     visit.time_corrected = True
+    visit.manual_reason, visit.manual_by = reason, actor.username
+    missing = bool(needs_confirmation(session, visit))
+    verification.assess(visit, tolerance_m=rules.far_from_home_m, confirmation_missing=missing)
     session.add(visit)
     record_event(
         session=session,

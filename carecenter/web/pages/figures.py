@@ -112,10 +112,11 @@ def figures_csv(request: Request, user: ManagerDep, session: SessionDep, now: No
     figures = _figures(session, user, now, context_of(request).visit_rules)
     out = io.StringIO()
     writer = SafeCsvWriter(out)
-    writer.writerow(["worker", "planned", "completed", "missed", "on_time", "on_time_share"])
+    writer.writerow(["worker", "planned", "completed", "missed", "on_time", "on_time_share", "verified_share"])
     for row in figures["per_worker"]:
         share = "" if row.on_time_share is None else f"{row.on_time_share:.3f}"
-        writer.writerow([row.name, row.planned, row.completed, row.missed, row.on_time, share])
+        verified = "" if row.verified_share is None else f"{row.verified_share:.3f}"
+        writer.writerow([row.name, row.planned, row.completed, row.missed, row.on_time, share, verified])
     return Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",
