@@ -11,7 +11,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
-from carecenter.errors import Conflict, NotFound
+from carecenter.errors import Conflict
 from carecenter.fields import Text
 from carecenter.service_records.service import month_bounds
 from carecenter.visits.models import Visit, VisitStatus
@@ -47,7 +47,7 @@ def decide(*, session: Session, actor: Actor, visit_id: int, decision: Decision,
     """Approve (claimed as it is) or reject (not claimed) an open exception, with the reason."""
     visit = get_visit(session=session, actor=actor, visit_id=visit_id)
     if visit.exception is None:
-        raise NotFound("This visit verified: it is not in the exception queue.")
+        raise Conflict("This visit verified: it is not in the exception queue.")
     if visit.exception == ExceptionState.excluded:
         raise Conflict("This visit was excluded when its month closed.")
     visit.exception = ExceptionState.approved if decision == Decision.approve else ExceptionState.rejected

@@ -106,9 +106,13 @@ def assess(visit: Visit, *, tolerance_m: float, confirmation_missing: bool) -> N
 
 
 def verification(visit: Visit) -> Verification | None:
-    """What the visit shows: verified, manual (never verified again) or an exception; None until done."""
+    """What the visit shows: verified, manual (never verified again) or an exception; None until done.
+    Verified needs both ends captured by the system and nothing left for the queue."""
     if visit.status != VisitStatus.completed:
         return None
-    if visit.manual_reason or Method.manual in (visit.check_in_method, visit.check_out_method):
+    ends = (visit.check_in_method, visit.check_out_method)
+    if visit.manual_reason or Method.manual in ends:
         return Verification.manual
-    return Verification.exception if visit.exception_problems or visit.exception else Verification.verified
+    captured = all(end in (Method.gps, Method.home_code) for end in ends)
+    clear = not visit.exception_problems and visit.exception is None
+    return Verification.verified if captured and clear else Verification.exception

@@ -134,6 +134,11 @@ ACCESS: dict[str, set[str]] = {
     "POST /api/v1/visits/{visit_id}/concern": WORKER_UP,
     "POST /api/v1/visits/{visit_id}/vitals": WORKER_UP,
     "POST /api/v1/visits/{visit_id}/correct-times": MANAGER_UP,
+    "GET /api/v1/visit-exceptions": MANAGER_UP | {"other_manager"},  # their own center's queue
+    "POST /api/v1/visits/{visit_id}/exception": MANAGER_UP,
+    "GET /api/v1/residents/{resident_id}/home-code": MANAGER_UP,
+    "POST /api/v1/residents/{resident_id}/home-code": MANAGER_UP,
+    "DELETE /api/v1/residents/{resident_id}/home-code": MANAGER_UP,
     "GET /api/v1/welfare-visits/due": STAFF,
     "POST /api/v1/welfare-visits/plan": MANAGER_UP | {"other_manager"},  # plans in their own center
     "GET /api/v1/assessment-forms": STAFF,

@@ -68,6 +68,7 @@ QUERIES = {  # operations that need a query parameter to get past validation
     "/api/v1/reports/monthly": "?month=2026-11",
     "/api/v1/residents/{resident_id}/statement": "?month=2026-11",
     "/api/v1/device-profiles": "?protocol=gt06&model=matrix",
+    "/api/v1/visit-exceptions": "?month=2026-11",
 }
 
 BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {
@@ -84,6 +85,7 @@ BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {
     "/vitals": {"heart_rate": 70},
     "/commands": {"kind": "locate"},
     "/correct-times": {"reason": "忘记签到", "checked_in_at": "2026-11-24T09:00:00+08:00"},
+    "/exception": {"decision": "approve", "reason": "家中无信号"},
     "/eligibility": {"group": "subsistence", "starts_on": "2026-11-01", "document_ref": "民低12号"},
     "/end": {"ends_on": "2026-12-31"},
     "/adjust": {"quantity": 2, "reason": "多送一份"},

@@ -18,23 +18,25 @@ down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-VISIT_COLUMNS = (
-    sa.Column("check_in_method", sa.String(10), nullable=True),
-    sa.Column("check_out_method", sa.String(10), nullable=True),
-    sa.Column("manual_reason", sa.String(300), nullable=True),
-    sa.Column("manual_by", sa.String(60), nullable=True),
-    sa.Column("exception", sa.String(10), nullable=True),
-    sa.Column("exception_problems", sa.JSON(), nullable=False, server_default="[]"),
-    sa.Column("exception_reason", sa.String(300), nullable=True),
-    sa.Column("exception_decided_by", sa.String(60), nullable=True),
-    sa.Column("exception_decided_at", carecenter.db.UTCDateTime(timezone=True), nullable=True),
-)
+
+def visit_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("check_in_method", sa.String(10), nullable=True),
+        sa.Column("check_out_method", sa.String(10), nullable=True),
+        sa.Column("manual_reason", sa.String(300), nullable=True),
+        sa.Column("manual_by", sa.String(60), nullable=True),
+        sa.Column("exception", sa.String(10), nullable=True),
+        sa.Column("exception_problems", sa.JSON(), nullable=False, server_default="[]"),
+        sa.Column("exception_reason", sa.String(300), nullable=True),
+        sa.Column("exception_decided_by", sa.String(60), nullable=True),
+        sa.Column("exception_decided_at", carecenter.db.UTCDateTime(timezone=True), nullable=True),
+    ]
 
 
 def upgrade() -> None:
     with op.batch_alter_table("visit") as batch:
-        for column in VISIT_COLUMNS:
-            batch.add_column(column.copy())
+        for column in visit_columns():
+            batch.add_column(column)
     with op.batch_alter_table("resident") as batch:
         batch.add_column(sa.Column("home_code_version", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("home_code_active", sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -64,5 +66,5 @@ def downgrade() -> None:
         batch.drop_column("home_code_active")
         batch.drop_column("home_code_version")
     with op.batch_alter_table("visit") as batch:
-        for column in reversed(VISIT_COLUMNS):
+        for column in reversed(visit_columns()):
             batch.drop_column(column.name)

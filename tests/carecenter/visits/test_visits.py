@@ -328,6 +328,9 @@ def test_visit_figures(client: TestClient, session: Session, clock: Clock) -> No
         checked_in_at=base + timedelta(minutes=5),
         checked_out_at=base + timedelta(minutes=50),
         check_in_distance_m=20.0,
+        check_out_distance_m=30.0,
+        check_in_method="gps",
+        check_out_method="gps",
     )
     make_visit(
         session,

@@ -232,13 +232,14 @@ def test_message_log_and_figures(client: TestClient, session: Session, clock: Cl
     assert figures.status_code == 200 and "<svg" in figures.text
     csv = client.get("/figures.csv")
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.startswith("\ufeffworker,planned,completed,missed,on_time,on_time_share")
+    assert csv.text.startswith("\ufeffworker,planned,completed,missed,on_time,on_time_share,verified_share")
 
 
 def test_the_figures_give_each_worker_a_share_under_the_share_heading(
     client: TestClient, session: Session, clock: Clock
 ) -> None:
-    """Two completed visits, one checked in on time: 50%, as the heading says, not a count of 1."""
+    """Two completed visits, one checked in on time: 50%, as the heading says, not a count of 1
+    (neither verified: 0%)."""
     s = build(session, clock.now)
     for late in (timedelta(0), timedelta(hours=1)):
         start = clock.now - timedelta(days=1, hours=3)
@@ -254,7 +255,7 @@ def test_the_figures_give_each_worker_a_share_under_the_share_heading(
     web_login(client, s.manager.username)
     figures = client.get("/figures").text
     row = re.search(r"<tr><td>护理员甲</td>(.*?)</tr>", figures)
-    assert row and re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1)) == ["2", "2", "0", "50%"]
+    assert row and re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1)) == ["2", "2", "0", "50%", "0%"]
 
 
 def test_care_workers_do_not_get_the_managers_pages(client: TestClient, session: Session, clock: Clock) -> None:
