@@ -96,6 +96,7 @@ ADMIN_NAMES_THE_CENTER = {
     "POST /api/v1/service-records/bulk-meals",
     "POST /api/v1/months/{month}/close",
     "GET /api/v1/reports/monthly",
+    "GET /api/v1/visit-exceptions",
 }
 
 # The custom formats the schema names, as the generator should make them (valid values).
