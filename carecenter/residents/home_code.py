@@ -71,8 +71,13 @@ def revoke_code(*, session: Session, actor: Actor, resident_id: int, key: bytes,
 
 
 def current_code(*, session: Session, actor: Actor, resident_id: int, key: bytes) -> HomeCodePublic:
-    resident = get_resident(session=session, actor=actor, resident_id=resident_id)
-    return HomeCodePublic(resident_id=resident_id, version=resident.home_code_version, code=home_code(key, resident))
+    return _public(key, get_resident(session=session, actor=actor, resident_id=resident_id))
+
+
+def _public(key: bytes, resident: Resident) -> HomeCodePublic:
+    return HomeCodePublic(
+        resident_id=resident.id or 0, version=resident.home_code_version, code=home_code(key, resident)
+    )
 
 
 def _changed(
@@ -89,6 +94,4 @@ def _changed(
         now=now,
         changed_fields=["home_code_version", "home_code_active"],
     )
-    return HomeCodePublic(
-        resident_id=resident.id or 0, version=resident.home_code_version, code=home_code(key, resident)
-    )
+    return _public(key, resident)

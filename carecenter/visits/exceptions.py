@@ -32,7 +32,7 @@ class ExceptionDecision(SQLModel):
 def month_visits(session: Session, center: Center, month: str, *, states: tuple[str, ...]) -> list[Visit]:
     """The center's completed visits that started in the local month with their exception in `states`."""
     first, following = month_bounds(month)
-    start, end = local_day_bounds(first, center.time_zone)[0], local_day_bounds(following, center.time_zone)[0]
+    (start, _), (end, _) = (local_day_bounds(day, center.time_zone) for day in (first, following))
     stmt = select(Visit).where(
         Visit.center_id == center.id,
         Visit.status == VisitStatus.completed,

@@ -18,7 +18,7 @@ NEAR = {"latitude": 39.7605, "longitude": 116.2104}  # ~50 m away
 FAR = {"latitude": 39.7801, "longitude": 116.2101}  # ~2.2 km away
 
 
-def _center(session: Session, clock: Clock) -> dict[str, Any]:
+def _center(session: Session) -> dict[str, Any]:
     center = make_center(session)
     worker = make_staff(session, center=center)
     manager = make_staff(session, center=center, role=Role.manager)
@@ -47,7 +47,7 @@ def _do_visit(
 def test_a_visit_started_and_ended_with_the_home_code_is_verified_and_an_old_copy_is_not(
     client: TestClient, session: Session, clock: Clock
 ) -> None:
-    c = _center(session, clock)
+    c = _center(session)
     manager, worker = login(client, c["manager"]), login(client, c["worker"])
     rid = c["resident"].id
     assert client.get(f"/api/v1/residents/{rid}/home-code", headers=manager).json()["code"] is None
@@ -88,7 +88,7 @@ def test_a_visit_started_and_ended_with_the_home_code_is_verified_and_an_old_cop
 def test_gps_verifies_within_the_tolerance_and_a_corrected_visit_is_manual_for_good(
     client: TestClient, session: Session, clock: Clock
 ) -> None:
-    c = _center(session, clock)
+    c = _center(session)
     manager, worker = login(client, c["manager"]), login(client, c["worker"])
     near = _do_visit(client, worker, _visit(session, c, clock), NEAR, NEAR)
     assert (near["check_in_method"], near["verification"]) == ("gps", "verified")
@@ -131,7 +131,7 @@ def test_gps_verifies_within_the_tolerance_and_a_corrected_visit_is_manual_for_g
 def test_a_month_closes_only_with_its_queue_empty_or_its_exceptions_excluded(
     client: TestClient, session: Session, clock: Clock
 ) -> None:
-    c = _center(session, clock)
+    c = _center(session)
     manager, worker = login(client, c["manager"]), login(client, c["worker"])
     far = _do_visit(client, worker, _visit(session, c, clock), FAR, FAR)
     near = _do_visit(client, worker, _visit(session, c, clock), NEAR, NEAR)
