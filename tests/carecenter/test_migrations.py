@@ -9,7 +9,7 @@ from sqlmodel import Session, SQLModel
 from carecenter.centers.models import Center
 from carecenter.db import make_engine
 from carecenter.migrate import alembic_config, head_revisions, include_name, schema_is_current, upgrade_to_head
-from carecenter.residents.models import Gender, Resident
+from carecenter.residents.models import FamilyContact, Gender, Relation, Resident
 from carecenter.tables import metadata
 
 
@@ -142,6 +142,25 @@ def test_a_contacts_opt_out_and_unusable_number_move_into_the_numbers_state(tmp_
     with engine.connect() as conn:
         back = conn.execute(sa.text("SELECT id, sms_opt_in, unreachable_code FROM family_contact ORDER BY id")).all()
     assert [tuple(r) for r in back] == [(1, "opted_out", None), (2, "opted_in", 21211), (3, "opted_in", None)]
+    engine.dispose()
+
+
+def test_later_migrations_keep_the_rows_under_a_cascade(tmp_sqlite_url: str) -> None:
+    """After 0018 a family contact goes with its resident: a later migration that rebuilt `resident`
+    on SQLite (drop and copy) would be refused, or would take the contacts with it."""
+    config = alembic_config(tmp_sqlite_url)
+    command.upgrade(config, "0018")
+    engine = make_engine(tmp_sqlite_url, sqlite_write_lock=False)
+    with Session(engine) as session:
+        resident_id = resident_as_of_0006(session, center_as_of_now(session))
+        row_as_of_now(
+            session,
+            FamilyContact(resident_id=resident_id, name="王强", relation=Relation.son, phone="+8613900000001"),
+        )
+    upgrade_to_head(tmp_sqlite_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT resident_id FROM family_contact")).scalars().all() == [resident_id]
+        assert conn.execute(sa.text("SELECT home_code_version, home_code_active FROM resident")).one() == (0, 0)
     engine.dispose()
 
 

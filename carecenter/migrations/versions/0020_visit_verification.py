@@ -34,12 +34,12 @@ def visit_columns() -> list[sa.Column[object]]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("visit") as batch:
-        for column in visit_columns():
-            batch.add_column(column)
-    with op.batch_alter_table("resident") as batch:
-        batch.add_column(sa.Column("home_code_version", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("home_code_active", sa.Boolean(), nullable=False, server_default=sa.false()))
+    for column in visit_columns():
+        op.add_column("visit", column)
+    # Added in place (ALTER TABLE ADD COLUMN): rebuilding `resident` on SQLite would drop the table
+    # under its foreign keys (refused, or cascading into the family contacts).
+    op.add_column("resident", sa.Column("home_code_version", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("resident", sa.Column("home_code_active", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("month_close", sa.Column("exceptions_excluded", sa.Integer(), nullable=False, server_default="0"))
     op.create_index("ix_visit_exception", "visit", ["center_id", "exception"])
     # Visits done before: each end as it was captured then (a corrected time is by hand); a done
@@ -59,12 +59,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Dropped in place (SQLite 3.35+ ALTER TABLE DROP COLUMN), for the same reason as above.
     op.drop_index("ix_visit_exception", "visit")
-    with op.batch_alter_table("month_close") as batch:
-        batch.drop_column("exceptions_excluded")
-    with op.batch_alter_table("resident") as batch:
-        batch.drop_column("home_code_active")
-        batch.drop_column("home_code_version")
-    with op.batch_alter_table("visit") as batch:
-        for column in reversed(visit_columns()):
-            batch.drop_column(column.name)
+    op.drop_column("month_close", "exceptions_excluded")
+    op.drop_column("resident", "home_code_active")
+    op.drop_column("resident", "home_code_version")
+    for column in reversed(visit_columns()):
+        op.drop_column("visit", column.name)
