@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from carecenter.api.alerts import router as alerts_router
+from carecenter.api.api_clients import router as api_clients_router
 from carecenter.api.assessments import router as assessments_router
 from carecenter.api.audit import router as audit_router
 from carecenter.api.auth import router as auth_router
@@ -17,6 +18,7 @@ from carecenter.api.devices import profiles_router as device_profiles_router
 from carecenter.api.devices import router as devices_router
 from carecenter.api.duty import router as duty_router
 from carecenter.api.family import router as family_router
+from carecenter.api.fhir import router as fhir_router
 from carecenter.api.health import router as health_router
 from carecenter.api.messaging import router as messaging_router
 from carecenter.api.readings import router as readings_router
@@ -170,6 +172,8 @@ def create_app(
         subsidies_router,
         service_records_router,
         reports_router,
+        api_clients_router,
+        fhir_router,
     )
     for router in routers:
         app.include_router(router)

@@ -192,7 +192,7 @@ def request_language(request: Request) -> str:
     negotiated = negotiate(request.headers.get("accept-language"))
     if negotiated:
         return negotiated
-    return "en" if request.url.path.startswith(("/api/", "/webhooks/")) else language_of(None)
+    return "en" if request.url.path.startswith(("/api/", "/webhooks/", "/fhir/")) else language_of(None)
 
 
 class ThrottledLog:
@@ -223,6 +223,42 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/webhooks/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi"))
 
 
+def is_fhir(request: Request) -> bool:
+    return request.url.path.startswith("/fhir/")
+
+
+class FhirResponse(JSONResponse):
+    """FHIR's own JSON media type (https://hl7.org/fhir/R4/http.html#mime-type)."""
+
+    media_type = "application/fhir+json"
+
+
+# An HTTP status as FHIR's issue type (https://hl7.org/fhir/R4/valueset-issue-type.html).
+ISSUE_TYPES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    413: "too-costly",
+    422: "invalid",
+    429: "throttled",
+    503: "transient",
+}
+
+
+def operation_outcome(status_code: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The FHIR API's error: an OperationOutcome with the message as its diagnostics."""
+    issue = {
+        "severity": "error" if status_code < 500 else "fatal",
+        "code": ISSUE_TYPES.get(status_code, "exception"),
+        "diagnostics": text,
+    }
+    body = {"resourceType": "OperationOutcome", "issue": [issue]}
+    return FhirResponse(body, status_code=status_code, headers=headers)
+
+
 ErrorPage = Callable[[Request, int, str], Response]  # the web UI's error page, given at composition
 
 
@@ -235,7 +271,10 @@ def answer(
     *,
     page: ErrorPage | None = None,
 ) -> Response:
-    """JSON for the API; for a browser, the web UI's error page (or a bare one without it)."""
+    """JSON for the API (an OperationOutcome for the FHIR API); for a browser, the web UI's error
+    page (or a bare one without it)."""
+    if is_fhir(request):
+        return operation_outcome(status_code, text, headers)
     if is_api(request):
         return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
     if page is not None:
@@ -355,4 +394,6 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if is_fhir(request):
+            return operation_outcome(500, gettext(INTERNAL, request_language(request)))
         return JSONResponse({"detail": gettext(INTERNAL, request_language(request))}, status_code=500)

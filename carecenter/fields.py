@@ -154,7 +154,19 @@ def instant_field(**kwargs: Any) -> Any:
 
 
 def created_at_field() -> Any:
-    return Field(default_factory=lambda: datetime.now(UTC), sa_type=UTCDateTime)
+    return Field(default_factory=_utc_now, sa_type=UTCDateTime)
+
+
+def updated_at_field() -> Any:
+    """When the row last changed (a receiving system's `_lastUpdated`): set on insert and by every
+    UPDATE of it, Core statements included. Nullable only for rows older than the column."""
+    return Field(
+        default_factory=_utc_now, sa_type=UTCDateTime, sa_column_kwargs={"default": _utc_now, "onupdate": _utc_now}
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def enum_field(length: int = 20, **kwargs: Any) -> Any:

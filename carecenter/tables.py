@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 from carecenter.alerts.models import Alert, AlertEvent, EscalationPolicy, RuleState
 from carecenter.assessments.models import Assessment
 from carecenter.audit.models import AuditEvent
-from carecenter.auth.models import LoginFailure
+from carecenter.auth.models import ApiClient, LoginFailure
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
@@ -26,6 +26,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Alert",
     "AlertEvent",
+    "ApiClient",
     "Assessment",
     "AuditEvent",
     "AuthSession",

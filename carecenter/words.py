@@ -88,6 +88,7 @@ FIELD_NAMES: dict[str, str] = {
     "temperature_low": N_("Temperature: lower limit"),
     "temperature_high": N_("Temperature: upper limit"),
     "consent_service_photos": N_("Consents to service photos"),
+    "consent_platform_id": N_("Consents to giving the health platform the ID number"),
     "photo_retention_days": N_("Keep service photos (days)"),
     "confirmation_required": N_("Needs the resident's confirmation"),
     "signer": N_("Who confirms"),

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from carecenter.access import Role
 from carecenter.alerts.models import Alert, AlertKind, Severity
 from carecenter.assessments.models import Assessment
+from carecenter.auth.models import ApiClient
 from carecenter.catalogue.models import ServiceOffering
 from carecenter.catalogue.service import seed_default_catalogue
 from carecenter.centers.models import Center
@@ -55,6 +56,7 @@ R = TypeVar(
     SubsidyRule,
     ServiceRecord,
     DeviceMedia,
+    ApiClient,
 )
 
 
@@ -362,3 +364,16 @@ def make_message(session: Session, *, center: Center, to: str = "+8613900000077"
     session.add(message)
     session.commit()
     return message
+
+
+def make_api_client(session: Session, *, centers: list[Center]) -> ApiClient:
+    """A receiving system's API client (its token is not needed: tests of reads create one through the API)."""
+    n = next(_seq)
+    values = {
+        "name": f"平台{n}",
+        "center_ids": [c.id for c in centers],
+        "token_hash": f"{n:064d}",
+        "token_prefix": "ccp_test",
+        "created_by": "admin",
+    }
+    return _save(session, ApiClient.model_validate(values))

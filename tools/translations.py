@@ -31,6 +31,7 @@ KEYWORDS = [
     "TooManyAttempts",
     "DomainError",
     "InvalidField:2",
+    "BadSearch",
 ]
 PYBABEL = [sys.executable, "-m", "babel.messages.frontend"]
 MUST_TRANSLATE = ("zh-CN",)  # English msgids are the English text

@@ -9,7 +9,7 @@ from pydantic import BaseModel, model_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import Flag, OptionalWholeNumber, Text, WholeNumber, instant_field
+from carecenter.fields import Flag, OptionalWholeNumber, Text, WholeNumber, instant_field, updated_at_field
 from carecenter.messaging.recipients import Recipients
 from carecommon.i18n import N_
 
@@ -121,6 +121,7 @@ class Alert(SQLModel, table=True):
     incident_id: OptionalWholeNumber = Field(
         default=None, foreign_key="incident.id", description="Held under an outage: listed, not paged"
     )
+    updated_at: datetime | None = updated_at_field()
 
 
 class Incident(SQLModel, table=True):

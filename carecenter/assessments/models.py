@@ -17,6 +17,7 @@ from carecenter.fields import (
     created_at_field,
     enum_field,
     instant_field,
+    updated_at_field,
 )
 from carecommon.sqltypes import no_items
 
@@ -53,6 +54,7 @@ class Assessment(SQLModel, table=True):
     corrects_id: OptionalWholeNumber = Field(default=None, foreign_key="assessment.id")
     signed_at: datetime | None = instant_field(default=None)
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = updated_at_field()
 
 
 class AssessmentCreate(SQLModel):

@@ -1,10 +1,14 @@
-"""Failed login attempts (the sessions themselves are `staff.sessions`) and the token answer."""
+"""Failed login attempts (the sessions themselves are `staff.sessions`), the token answer, and the
+API clients of receiving systems."""
 
 from datetime import datetime
+from typing import Annotated
 
+import sqlalchemy as sa
+from pydantic import StringConstraints
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import OptionalWholeNumber, instant_field
+from carecenter.fields import OptionalWholeNumber, WholeNumber, created_at_field, instant_field
 
 
 class LoginFailure(SQLModel, table=True):
@@ -20,3 +24,40 @@ class Token(SQLModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_at: datetime
+
+
+class ApiClient(SQLModel, table=True):
+    """A receiving system (the district's health platform): reads through its own token, only the
+    centers it was given, every read audited under its name. Created and revoked by an admin."""
+
+    __tablename__ = "api_client"
+
+    id: OptionalWholeNumber = Field(default=None, primary_key=True)
+    name: str = Field(max_length=24, unique=True)
+    center_ids: list[int] = Field(sa_type=sa.JSON, description="The centers whose records it may read")
+    token_hash: str = Field(max_length=64, unique=True)
+    token_prefix: str = Field(max_length=12, description="Shown in lists to tell tokens apart")
+    created_at: datetime = created_at_field()
+    created_by: str = Field(max_length=32)
+    revoked_at: datetime | None = instant_field(default=None)
+    last_used_at: datetime | None = instant_field(default=None)
+
+
+class ApiClientCreate(SQLModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=24, pattern=r"^[\w .-]+$")]
+    center_ids: list[WholeNumber] = Field(min_length=1, max_length=200)
+
+
+class ApiClientPublic(SQLModel):
+    id: WholeNumber
+    name: str
+    center_ids: list[int]
+    token_prefix: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiClientCreated(ApiClientPublic):
+    token: str = Field(description="Shown once: give it to the receiving system; only its hash is kept")

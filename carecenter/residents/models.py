@@ -22,6 +22,7 @@ from carecenter.fields import (
     WholeNumber,
     created_at_field,
     enum_field,
+    updated_at_field,
 )
 from carecenter.geo import CoordinateSystem, to_wgs84
 from carecenter.staff.models import Language
@@ -120,6 +121,9 @@ class ResidentBase(SQLModel):
     consent_service_photos: Flag = Field(
         default=False, description="Care workers may photograph the services given, as proof (kept for a set time)"
     )
+    consent_platform_id: Flag = Field(
+        default=False, description="The national ID number may be shared with the district's health platform"
+    )
     primary_worker_id: OptionalWholeNumber = Field(default=None, foreign_key="staff.id")
     daily_ok_checkin: Flag = Field(default=False, description="Enrolled in the daily 'I'm OK' button check-in")
     watch_removed_alert: Flag = Field(default=False, description="Alert the center when the watch is taken off")
@@ -141,6 +145,7 @@ class Resident(ResidentBase, table=True):
         default=None, description="The date of the signed assessment the care level comes from (none: set by hand)"
     )
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = updated_at_field()
 
 
 class ResidentCreate(ResidentBase):
@@ -183,6 +188,7 @@ class ResidentUpdate(SQLModel):
     consent_location_data: OptionalFlag = None
     consent_family_sharing: OptionalFlag = None
     consent_service_photos: OptionalFlag = None
+    consent_platform_id: OptionalFlag = None
     primary_worker_id: OptionalWholeNumber = None
     daily_ok_checkin: OptionalFlag = None
     watch_removed_alert: OptionalFlag = None
@@ -277,6 +283,7 @@ class FamilyContact(FamilyContactBase, table=True):
     id: OptionalWholeNumber = Field(default=None, primary_key=True)
     resident_id: WholeNumber = Field(foreign_key="resident.id", index=True, ondelete="CASCADE")
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = updated_at_field()
     wechat_openid: str | None = Field(default=None, max_length=64, index=True, description="Bound by QR code")
     wechat_bound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

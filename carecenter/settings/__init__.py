@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     timezone: str = "Asia/Shanghai"
     public_url: str = "http://127.0.0.1:8000"
+    fhir_national_id_system: str = Field(
+        default="urn:carecenter:sid:cn-resident-id",
+        description="The identifier system the health platform names the national ID number by",
+    )
 
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)

@@ -21,6 +21,7 @@ from carecenter.fields import (
     WholeNumber,
     created_at_field,
     enum_field,
+    updated_at_field,
 )
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
@@ -73,6 +74,7 @@ class Staff(StaffBase, table=True):
     username: str = Field(max_length=32, unique=True)
     password_hash: str = Field(max_length=255)
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = updated_at_field()
 
 
 class StaffCreate(StaffBase):

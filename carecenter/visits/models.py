@@ -21,6 +21,7 @@ from carecenter.fields import (
     WholeNumber,
     created_at_field,
     instant_field,
+    updated_at_field,
 )
 from carecenter.updates import no_null_for_required_columns
 from carecommon.i18n import N_
@@ -130,6 +131,7 @@ class CarePlan(CarePlanBase, table=True):
     medications: list[PlannedMedication] = Field(default_factory=no_items, sa_type=JSONList(PlannedMedication))
     active: Flag = True
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = updated_at_field()
 
 
 class CarePlanCreate(CarePlanBase):
@@ -222,6 +224,7 @@ class Visit(SQLModel, table=True):
     exception_decided_by: str | None = Field(default=None, max_length=60)
     exception_decided_at: datetime | None = instant_field(default=None)
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = updated_at_field()
 
 
 class VisitPublic(SQLModel):

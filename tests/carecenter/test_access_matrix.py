@@ -28,6 +28,7 @@ from tests.factories import (
     jpeg_bytes,
     login,
     make_alert,
+    make_api_client,
     make_assessment,
     make_center,
     make_contact,
@@ -172,6 +173,14 @@ ACCESS: dict[str, set[str]] = {
     "GET /api/v1/visits/{visit_id}/signature": WORKER_UP,
     "POST /api/v1/visits/{visit_id}/medications": WORKER_UP,
     "GET /api/v1/residents/{resident_id}/medications": WORKER_UP,
+    "GET /api/v1/api-clients": {"admin"},  # the district's receiving systems
+    "POST /api/v1/api-clients": {"admin"},
+    "DELETE /api/v1/api-clients/{client_id}": {"admin"},
+    "GET /fhir/R4/metadata": set(CALLERS),  # the CapabilityStatement, public as FHIR expects
+    # The records themselves: a receiving system's token only, never a person's or a device's
+    # (the clients' own access: tests/carecenter/fhir).
+    "GET /fhir/R4/{resource_type}": set(),
+    "GET /fhir/R4/{resource_type}/{resource_id}": set(),
 }
 NAMES_A_RESIDENT = {
     "POST /api/v1/care-plans",
@@ -232,6 +241,7 @@ def records(session: Session, here: Any, visiting: int, store: Any) -> tuple[dic
     ids["photo"] = make_photo(session, visit=visit, store=store).id
     ids["media"] = make_device_media(session, device=device, store=store).id
     ids["message"] = make_message(session, center=here).id
+    ids["api_client"] = make_api_client(session, centers=[here]).id
     if session.get(ProviderTemplate, ("aliyun", "alert.critical")) is None:
         session.add(ProviderTemplate(provider="aliyun", kind="alert.critical", code="SMS_100"))  # for DELETE
         session.commit()

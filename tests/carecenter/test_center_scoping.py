@@ -22,6 +22,7 @@ from tests.factories import (
     jpeg_bytes,
     login,
     make_alert,
+    make_api_client,
     make_assessment,
     make_center,
     make_contact,
@@ -59,10 +60,18 @@ RECORD_PARAMS = {
     "photo_id": "photo",
     "media_id": "media",
     "message_id": "message",
+    "client_id": "api_client",
 }
 # Path parameters that name no record of a center: the form's code, and the month a manager closes
 # (always of their own center).
-NOT_RECORDS = {"code": "gbt-42195-2022", "month": "2026-10", "provider": "aliyun", "kind": "alert.critical"}
+NOT_RECORDS = {
+    "code": "gbt-42195-2022",
+    "month": "2026-10",
+    "provider": "aliyun",
+    "kind": "alert.critical",
+    "resource_type": "Patient",  # the FHIR API: read by its clients only (tests/carecenter/fhir)
+    "resource_id": "1",
+}
 QUERIES = {  # operations that need a query parameter to get past validation
     "/api/v1/service-records": "?month=2026-11",
     "/api/v1/reports/monthly": "?month=2026-11",
@@ -151,6 +160,7 @@ def test_records_of_another_center_are_not_found(
     assert b_device is not None
     b_records["media"] = make_device_media(session, device=b_device, store=app_context(app).media).id
     b_records["message"] = make_message(session, center=center_b).id
+    b_records["api_client"] = make_api_client(session, centers=[center_b]).id
     headers = login(client, make_staff(session, center=center_a, role=role))
     routes = _routes_with_ids(app)
     assert len(routes) >= 10
