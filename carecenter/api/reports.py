@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from carecenter.access import Role
 from carecenter.centers.models import Center
-from carecenter.deps import ActorDep, NowDep, SessionDep, allow
+from carecenter.deps import ActorDep, NowDep, SessionDep, VisitRulesDep, allow
 from carecenter.downloads import XLSX, attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import MonthlyReport, ReportRow, report_and_records, statement_for
@@ -43,12 +43,15 @@ def get_monthly_report(
     actor: ActorDep,
     session: SessionDep,
     now: NowDep,
+    rules: VisitRulesDep,
     center_id: int | None = None,
     format: ReportFormat = ReportFormat.json,
 ) -> MonthlyReport | StreamingResponse:
     """What the center delivered in the month, to whom, paid by whom; as JSON, XLSX (summary, every
     record, per-resident statements; Chinese headings) or CSV (every record). Staff of the center only."""
-    report, records = report_and_records(session=session, actor=actor, center_id=center_id, month=month, now=now)
+    report, records = report_and_records(
+        session=session, actor=actor, center_id=center_id, month=month, now=now, rules=rules
+    )
     if format == ReportFormat.json:
         return report
     center = session.get(Center, report.center_id)

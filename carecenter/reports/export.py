@@ -125,6 +125,18 @@ def _summary(sheet: Sheet, report: MonthlyReport, names: Names) -> None:
     for code, count in sorted(report.levels.items()):
         sheet.append([level_names.get(code, "未评估"), count])
     sheet.append([])
+    checked = report.verification
+    sheet.append([f"上门服务核验(目标 {checked.target:.0%})", "完成", "核验通过", "核验率"], bold=True)
+    for checked_row in [checked.center, *checked.workers]:
+        sheet.append(
+            [
+                checked_row.name,
+                checked_row.completed,
+                checked_row.verified,
+                checked_row.share if checked_row.share is not None else "",
+            ]
+        )
+    sheet.append([])
     alerts = report.alerts
     sheet.append(["告警", "数量"], bold=True)
     sheet.append(["告警总数", alerts.alerts])

@@ -21,6 +21,8 @@ from carecenter.residents.models import Resident
 from carecenter.residents.service import get_resident
 from carecenter.service_records.models import ServiceRecord
 from carecenter.service_records.service import month_bounds, month_closing
+from carecenter.settings.visits import VisitRules
+from carecenter.visits.queries import visit_figures
 from carecenter.visits.welfare import living_alone_old, max_gap_days, seen_days
 
 NO_GROUP = "none"  # records no subsidy rule paid for
@@ -45,6 +47,21 @@ class WelfareCoverage(BaseModel):
     not_covered: list[str]
 
 
+class VerifiedRow(BaseModel):
+    """Completed visits of the month and how many verified at both ends, for the center or one worker."""
+
+    name: str
+    completed: int
+    verified: int
+    share: float | None
+
+
+class VisitVerification(BaseModel):
+    target: float = Field(description="The share expected verified (CARECENTER_VISIT_VERIFIED_TARGET)")
+    center: VerifiedRow
+    workers: list[VerifiedRow]
+
+
 class MonthlyReport(BaseModel):
     center_id: int
     center_name: str
@@ -58,6 +75,7 @@ class MonthlyReport(BaseModel):
     welfare: WelfareCoverage
     levels: dict[str, int] = Field(description="Residents by current assessment level; 'none' if never assessed")
     alerts: AlertStats
+    verification: VisitVerification
 
 
 def month_records(session: Session, center_id: int, month: str) -> Sequence[sa.Row[Any]]:
@@ -130,14 +148,32 @@ def welfare_coverage(session: Session, center: Center, month: str, now: datetime
 
 
 def monthly_report(
-    *, session: Session, actor: Actor, center_id: int | None, month: str, now: datetime
+    *, session: Session, actor: Actor, center_id: int | None, month: str, now: datetime, rules: VisitRules
 ) -> MonthlyReport:
     """The month's figures for one center (its managers; admins name it)."""
-    return report_and_records(session=session, actor=actor, center_id=center_id, month=month, now=now)[0]
+    return report_and_records(session=session, actor=actor, center_id=center_id, month=month, now=now, rules=rules)[0]
+
+
+def verified_visits(session: Session, actor: Actor, center: Center, month: str, rules: VisitRules) -> VisitVerification:
+    """The month's verified share, the center's and each care worker's, counted as the figures page does."""
+    first, following = month_bounds(month)
+    stats, workers = visit_figures(
+        session=session, actor=actor, first=first, last=following - timedelta(days=1), center_id=center.id, rules=rules
+    )
+    verified = round((stats.verified_share or 0) * stats.completed)
+    return VisitVerification(
+        target=rules.verified_target,
+        center=VerifiedRow(name=center.name, completed=stats.completed, verified=verified, share=stats.verified_share),
+        workers=[
+            VerifiedRow(name=w.name, completed=w.completed, verified=w.verified, share=w.verified_share)
+            for w in workers
+            if w.completed
+        ],
+    )
 
 
 def report_and_records(
-    *, session: Session, actor: Actor, center_id: int | None, month: str, now: datetime
+    *, session: Session, actor: Actor, center_id: int | None, month: str, now: datetime, rules: VisitRules
 ) -> tuple[MonthlyReport, Sequence[sa.Row[Any]]]:
     """The report and the records it sums (read once: the downloads write both)."""
     center = center_to_read(session=session, actor=actor, center_id=center_id)
@@ -169,6 +205,7 @@ def report_and_records(
             since=datetime.combine(first, time(), tzinfo=zone),
             until=datetime.combine(following, time(), tzinfo=zone),
         ),
+        verification=verified_visits(session, actor, center, month, rules),
     )
     return report, records
 

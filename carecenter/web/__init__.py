@@ -28,6 +28,7 @@ from carecenter.web.pages import (
     session,
     tablet,
     templates_page,
+    verification,
     wechat,
     worker,
 )
@@ -56,6 +57,7 @@ PAGES = (
     assessments,
     paperwork,
     tablet,
+    verification,
     records,  # last: its /manage/{kind} would take /manage/templates, /manage/devices/… from the others
 )
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")

@@ -15,7 +15,7 @@ from carecenter.catalogue.service import service_names
 from carecenter.centers.models import Center
 from carecenter.centers.service import center_to_read
 from carecenter.context import context_of
-from carecenter.deps import NowDep, SessionDep, assessment_dir
+from carecenter.deps import NowDep, SessionDep, VisitRulesDep, assessment_dir
 from carecenter.downloads import XLSX, attachment
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import monthly_report, previous_month, report_and_records, statement_for
@@ -23,10 +23,12 @@ from carecenter.residents import service as residents
 from carecenter.residents.queries import active_residents, resident_names
 from carecenter.service_records import service as records
 from carecenter.service_records.models import MONTH, BulkMeals, RecordAdjustment
+from carecenter.settings.visits import VisitRules
 from carecenter.subsidies import service as subsidies
 from carecenter.subsidies.models import EligibilityCreate, EligibilityEnd
-from carecenter.visits import welfare
+from carecenter.visits import exceptions, welfare
 from carecenter.visits.proof import proof_summary
+from carecenter.visits.verification import ExceptionState
 from carecenter.web.deps import (
     CsrfForm,
     ManagerDep,
@@ -49,12 +51,12 @@ MonthParam = Annotated[str | None, Query(pattern=MONTH)]
 CORRECT = N_("Correct a service record")
 
 
-def _center(session: SessionDep, user: WebUser, center_id: int | None = None) -> Center:
+def center_of(session: SessionDep, user: WebUser, center_id: int | None = None) -> Center:
     """The user's center (an admin, who has none, names it: ?center_id=)."""
     return center_to_read(session=session, actor=user.actor, center_id=center_id)
 
 
-def _month(month: str | None, user: WebUser, now: datetime) -> str:
+def month_or_last(month: str | None, user: WebUser, now: datetime) -> str:
     """The month asked for, else the last one (the one a manager closes and reports)."""
     return month or previous_month(now.astimezone(ZoneInfo(user.time_zone)).date())
 
@@ -65,16 +67,25 @@ def report_page(
     user: ManagerDep,
     session: SessionDep,
     now: NowDep,
+    rules: VisitRulesDep,
     month: MonthParam = None,
     center_id: int | None = None,
 ) -> HTMLResponse:
     """The month's report; an admin names the center (?center_id=)."""
-    center = _center(session, user, center_id)
-    month = _month(month, user, now)
-    report = monthly_report(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
+    center = center_of(session, user, center_id)
+    month = month_or_last(month, user, now)
+    report = monthly_report(session=session, actor=user.actor, center_id=center.id, month=month, now=now, rules=rules)
     names = level_names(assessment_dir(request), user.language)
+    waiting = len(exceptions.month_visits(session, center, month, states=(ExceptionState.open,)))
     return render(
-        request, "report.html", user, report=report, month=month, level_names=names, scope=_scope(user, center)
+        request,
+        "report.html",
+        user,
+        report=report,
+        month=month,
+        level_names=names,
+        scope=_scope(user, center),
+        exceptions_open=waiting,
     )
 
 
@@ -84,11 +95,19 @@ def _scope(user: WebUser, center: Center) -> str:
 
 
 def _download(
-    session: SessionDep, user: WebUser, now: datetime, month: str | None, kind: str, center_id: int | None
+    session: SessionDep,
+    user: WebUser,
+    now: datetime,
+    rules: VisitRules,
+    month: str | None,
+    kind: str,
+    center_id: int | None,
 ) -> StreamingResponse:
-    center = _center(session, user, center_id)
-    month = _month(month, user, now)
-    report, records = report_and_records(session=session, actor=user.actor, center_id=center.id, month=month, now=now)
+    center = center_of(session, user, center_id)
+    month = month_or_last(month, user, now)
+    report, records = report_and_records(
+        session=session, actor=user.actor, center_id=center.id, month=month, now=now, rules=rules
+    )
     if kind == "xlsx":
         chunks, media = (
             workbook_chunks(session=session, report=report, records=records, time_zone=center.time_zone),
@@ -103,21 +122,32 @@ def _download(
 
 @router.get("/reports/monthly.xlsx", response_model=None)
 def report_xlsx(
-    user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None, center_id: int | None = None
+    user: ManagerDep,
+    session: SessionDep,
+    now: NowDep,
+    rules: VisitRulesDep,
+    month: MonthParam = None,
+    center_id: int | None = None,
 ) -> StreamingResponse:
-    return _download(session, user, now, month, "xlsx", center_id)
+    return _download(session, user, now, rules, month, "xlsx", center_id)
 
 
 @router.get("/reports/monthly.csv", response_model=None)
 def report_csv(
-    user: ManagerDep, session: SessionDep, now: NowDep, month: MonthParam = None, center_id: int | None = None
+    user: ManagerDep,
+    session: SessionDep,
+    now: NowDep,
+    rules: VisitRulesDep,
+    month: MonthParam = None,
+    center_id: int | None = None,
 ) -> StreamingResponse:
-    return _download(session, user, now, month, "csv", center_id)
+    return _download(session, user, now, rules, month, "csv", center_id)
 
 
 class MonthForm(BaseModel):
     month: str = Field(pattern=MONTH)
     center_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="An admin's choice")
+    exclude_exceptions: bool = Field(default=False, description="Close leaving the open exceptions out of the claim")
 
 
 @router.post("/reports/monthly/close", response_model=None)
@@ -131,7 +161,14 @@ def close_month(
     month, center = form.values.get("month", ""), form.values.get("center_id", "")
 
     def act(data: MonthForm) -> None:
-        records.close_month(session=session, actor=user.actor, center_id=data.center_id, month=data.month, now=now)
+        records.close_month(
+            session=session,
+            actor=user.actor,
+            center_id=data.center_id,
+            month=data.month,
+            now=now,
+            exclude_exceptions=data.exclude_exceptions,
+        )
 
     scope = f"&center_id={center}" if center else ""
     return run_action(session, user, form, act, back_to=f"/reports/monthly?month={month}{scope}")
@@ -148,8 +185,8 @@ def records_page(
     center_id: int | None = None,
     page_number: PageNumber = 1,
 ) -> HTMLResponse:
-    center = _center(session, user, center_id)
-    month = _month(month, user, now)
+    center = center_of(session, user, center_id)
+    month = month_or_last(month, user, now)
     month_records = records.list_records(
         session=session, actor=user.actor, center_id=center.id, month=month, resident_id=resident_id
     )
@@ -200,7 +237,7 @@ def adjust(
 @router.get("/meals", response_class=HTMLResponse)
 def meals_page(request: Request, user: UserDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     """Meals for a group (a canteen sitting, a delivery round): tick who ate, one record each."""
-    center = _center(session, user)
+    center = center_of(session, user)
     return render(
         request,
         "meals.html",
@@ -236,7 +273,7 @@ def record_meals(
 
 @router.get("/welfare", response_class=HTMLResponse)
 def welfare_page(request: Request, user: ManagerDep, session: SessionDep, now: NowDep) -> HTMLResponse:
-    center = _center(session, user)
+    center = center_of(session, user)
     return render(
         request, "welfare.html", user, center=center, due=welfare.welfare_due(session, center=center, now=now)
     )
@@ -250,7 +287,7 @@ def plan_welfare(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    center = _center(session, user)
+    center = center_of(session, user)
 
     def act(_data: NoFields) -> None:
         welfare.plan_welfare_visits(
@@ -306,7 +343,7 @@ def statement_page(
 ) -> HTMLResponse:
     """The resident's monthly statement, printable."""
     resident = residents.get_resident(session=session, actor=user.actor, resident_id=resident_id)
-    month = _month(month, user, now)
+    month = month_or_last(month, user, now)
     rows, totals = statement_for(session=session, actor=user.actor, resident_id=resident_id, month=month)
     center = session.get(Center, resident.center_id)
     return render(

@@ -98,7 +98,9 @@
     var f = new FormData(form);
     var value = function (name) { var v = f.get(name); return v == null ? "" : String(v); };
     switch (kind) {
-      case "check_in": case "check_out": return position();
+      case "check_in": case "check_out": return position().then(function (where) {
+        return value("home_code") ? Object.assign(where, { home_code: value("home_code") }) : where;
+      });
       case "task": return Promise.resolve({ service: value("service"), done: value("done") === "1",
         quantity: number(value("quantity")), reason: value("reason") || undefined });
       case "notes": return Promise.resolve({ notes: value("notes"), share_with_family: f.get("share_with_family") === "1" });

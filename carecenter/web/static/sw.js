@@ -3,7 +3,7 @@
 importScripts("/static/queue.js");
 var SHELL = "carecenter-shell-__ASSETS__";  // the server writes the assets' digest here: any change is a new worker
 var PAGES = "carecenter-pages";
-var SHELL_FILES = ["/static/app.css", "/static/queue.js", "/static/offline.js", "/static/geo.js", "/static/manifest.webmanifest"];
+var SHELL_FILES = ["/static/app.css", "/static/queue.js", "/static/offline.js", "/static/geo.js", "/static/scan.js", "/static/manifest.webmanifest"];
 
 self.addEventListener("install", function (event) {
   // From the server, not the browser's HTTP cache: the new worker is there because the files changed.

@@ -95,7 +95,7 @@ def center(session: Session) -> dict[str, Any]:
         "/residents/{r}", "/manage/residents/{r}/contacts/new", "/manage/residents/{r}/contacts/{c}/edit", "/figures",
         "/messages", "/manage/templates", "/assessments", "/residents/{r}/assessments/new", "/assessments/{a}",
         "/reports/monthly", "/service-records", "/service-records/{sr}/adjust", "/welfare", "/meals",
-        "/residents/{r}/statement",
+        "/residents/{r}/statement", "/visit-exceptions", "/manage/residents/{r}/home-code",
     ]  # fmt: skip
     admin_pages = ["/manage/devices/unknown", "/board", "/manage/staff"]
     assessor_pages = ["/", "/assessments", "/residents/{r}/assessments/new", "/assessments/{a}", "/alerts"]

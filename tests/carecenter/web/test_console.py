@@ -16,7 +16,13 @@ GROUPS = {
     "今日工作": ["/board", "/schedule", "/alerts"],
     "人员": ["/manage/residents", "/manage/staff", "/care-plans"],
     "设备": ["/manage/devices", "/manage/devices/profiles"],
-    "费用": ["/manage/services", "/manage/subsidy-rules", "/service-records", "/reports/monthly"],
+    "费用": [
+        "/manage/services",
+        "/manage/subsidy-rules",
+        "/service-records",
+        "/visit-exceptions",
+        "/reports/monthly",
+    ],
     "质量": ["/figures", "/assessments", "/welfare", "/messages", "/manage/templates"],
 }
 

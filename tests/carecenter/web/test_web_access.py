@@ -133,6 +133,11 @@ WEB_ACCESS: dict[str, set[str]] = {
     "GET /visits/{visit_id}/signature": WORKER_UP,
     "POST /care-plans/{plan_id}/medications": MANAGER_UP,
     "POST /care-plans/{plan_id}/medications/{index}/remove": MANAGER_UP,
+    "GET /manage/residents/{resident_id}/home-code": MANAGER_UP,
+    "POST /manage/residents/{resident_id}/home-code": MANAGER_UP,
+    "POST /manage/residents/{resident_id}/home-code/revoke": MANAGER_UP,
+    "GET /visit-exceptions": MANAGERS,  # their own center's queue (an admin names the center)
+    "POST /visit-exceptions/{visit_id}": MANAGER_UP,
 }
 # Logging in and out change the caller's session: tests/carecenter/web/test_pages.py and
 # test_web_hostile.py cover them.
@@ -198,6 +203,7 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
         "POST /residents/{resident_id}/assessments/new": {"assessed_on": today.isoformat(), "reason": "first"},
         "POST /assessments/{assessment_id}": {"notes": "ok"},
         "POST /reports/monthly/close": {"month": "2026-10"},
+        "POST /visit-exceptions/{visit_id}": {"decision": "approve", "reason": "到访属实"},
         "POST /service-records/{service_record_id}/adjust": {"quantity": "2", "reason": "多送一份"},
         "POST /meals": {
             "service_code": "meals",
