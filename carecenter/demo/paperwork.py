@@ -19,11 +19,13 @@ from carecenter.centers.models import Center
 from carecenter.residents.models import CareLevel, LivingSituation, Resident, age_on
 from carecenter.service_records.models import BulkMeals
 from carecenter.service_records.service import month_bounds, record_bulk_meals
+from carecenter.settings import Settings
 from carecenter.staff.models import Staff
 from carecenter.subsidies.models import Eligibility, EligibilityGroup, SubsidyRule
 from carecenter.visits.models import CarePlan, Recurrence, Visit, VisitStatus, VisitTask
 from carecenter.visits.planning import occurrence_dates, visit_window
 from carecenter.visits.records import records_from_visits
+from carecenter.visits.verification import Method, assess
 from carecenter.visits.welfare import PLANNED_AT, WELFARE_SERVICE
 
 # (group, category or None for all, share %, monthly cap in yuan or None): a typical town's terms.
@@ -42,6 +44,7 @@ OPTION_WEIGHTS = {
     CareLevel.dependent: (5, 15, 30, 30, 20),
 }
 NOT_GIVEN = ("老人外出就医", "老人拒绝", "停水", "家属已代劳")
+DEMO_TOLERANCE_M = Settings.model_fields["visit_far_from_home_m"].default  # 200 m, as a new install judges
 
 
 def seed_paperwork(
@@ -178,7 +181,9 @@ def _completed(
     checked_in = plan_start + timedelta(minutes=rng.randint(-5, 20))
     far = rng.random() < 0.03
     distance = float(rng.randint(300, 900) if far else rng.randint(3, 80))
-    return Visit(
+    by_code = resident.home_code_active and not far  # scanned at the door, whatever GPS said
+    method = Method.home_code if by_code else Method.gps
+    visit = Visit(
         center_id=resident.center_id,
         resident_id=resident.id or 0,
         worker_id=worker,
@@ -191,8 +196,18 @@ def _completed(
         check_in_distance_m=distance,
         check_out_distance_m=distance,
         far_from_home=far,
+        check_in_method=method,
+        check_out_method=method,
         created_at=now,
     )
+    if rng.random() < 0.01:  # the tablet was flat: the times written in by the manager
+        visit.check_out_method, visit.manual_reason, visit.manual_by = (
+            Method.manual,
+            "平板没电，按纸质记录补录",
+            "manager",
+        )
+    assess(visit, tolerance_m=DEMO_TOLERANCE_M, confirmation_missing=False)
+    return visit
 
 
 def _last_months_visits(

@@ -122,6 +122,10 @@ def _resident(
         consent_health_data=rng.random() < 0.9,
         consent_location_data=rng.random() < 0.75,
         consent_service_photos=rng.random() < 0.7,
+        consent_platform_id=rng.random() < 0.6,
+        # A home code on the door where the flat is deep inside a block and GPS is far off.
+        home_code_version=(printed := 1 if rng.random() < 0.2 else 0),
+        home_code_active=bool(printed),
         primary_worker_id=rng.choice(worker_ids),
         created_at=now,
     )
