@@ -17,6 +17,7 @@ from carecenter.api.centers import router as centers_router
 from carecenter.api.devices import profiles_router as device_profiles_router
 from carecenter.api.devices import router as devices_router
 from carecenter.api.duty import router as duty_router
+from carecenter.api.exports import router as exports_router
 from carecenter.api.family import router as family_router
 from carecenter.api.fhir import router as fhir_router
 from carecenter.api.health import router as health_router
@@ -173,6 +174,7 @@ def create_app(
         service_records_router,
         reports_router,
         api_clients_router,
+        exports_router,
         fhir_router,
     )
     for router in routers:

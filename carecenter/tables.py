@@ -10,6 +10,7 @@ from carecenter.catalogue.models import ServiceOffering
 from carecenter.centers.models import Center
 from carecenter.devices.models import Device
 from carecenter.duty.models import DutyShift, DutyShiftStaff
+from carecenter.exports.models import MonthExport
 from carecenter.health.models import ProcessBeat, SweepRun, SystemProblem
 from carecenter.readings.models import Reading, ReadingHourly, ReadingKey
 from carecenter.residents.models import FamilyContact, Resident
@@ -42,6 +43,7 @@ __all__ = [
     "FamilyLink",
     "LoginFailure",
     "MonthClose",
+    "MonthExport",
     "ProcessBeat",
     "Reading",
     "ReadingHourly",

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from carecenter.alerts import responders
 from carecenter.alerts import service as alerts
 from carecenter.alerts.models import Alert, Channel
+from carecenter.exports.service import snapshot_month
 from carecenter.family import wechat
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.messaging.recipients import RecipientRef
@@ -25,6 +26,7 @@ from notifications.models import SmsMessage
 def wire() -> None:
     responders.register_finder(nearest_worker)
     register_month_gate(gate_month_close)
+    register_month_gate(snapshot_month)  # after the queue's gate: the rows as the month closes
 
 
 class DomainSmsEvents:

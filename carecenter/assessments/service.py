@@ -233,9 +233,14 @@ def current(session: Session, resident_id: int) -> Assessment | None:
     return standing(_signed(session, Assessment.resident_id == resident_id)).get(resident_id)
 
 
+def standing_assessments(session: Session, center_id: int) -> dict[int, Assessment]:
+    """Resident id -> their standing assessment, for a whole center in one query."""
+    return standing(_signed(session, Assessment.center_id == center_id))
+
+
 def current_levels(session: Session, center_id: int) -> dict[int, str]:
     """Resident id -> current level, for a whole center in one query."""
-    found = standing(_signed(session, Assessment.center_id == center_id))
+    found = standing_assessments(session, center_id)
     return {resident_id: a.level for resident_id, a in found.items() if a.level is not None}
 
 

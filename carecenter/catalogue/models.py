@@ -5,6 +5,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from pydantic import Field as PydanticField
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
@@ -33,6 +34,13 @@ class ServiceUnit(StrEnum):
 
 
 SERVICE_CODE = r"^[a-z][a-z0-9_]{1,29}$"
+# The national long-term-care service item code: 5 parts, 17 capital letters and digits (NHSA,
+# 医保办函〔2025〕28号《长期护理服务项目编码规则和方法》); typed in lower case, it is kept in capitals.
+LTCI_CODE = r"^[A-Za-z0-9]{17}$"
+
+
+def upper_code(value: str | None) -> str | None:
+    return value.upper() if value is not None else None
 
 
 class ServiceOfferingBase(SQLModel):
@@ -45,6 +53,17 @@ class ServiceOfferingBase(SQLModel):
         default=False, description="Check-out wants the resident's (or family's) confirmation when this was given"
     )
     active: Flag = True
+    ltci_code: str | None = Field(
+        default=None,
+        max_length=17,
+        schema_extra={"pattern": LTCI_CODE},
+        description="The national LTCI service item code",
+    )
+    province_code: str | None = Field(
+        default=None, max_length=30, description="The province's own code for the item, where it has one"
+    )
+
+    _ltci = field_validator("ltci_code")(upper_code)
 
 
 class ServiceOffering(ServiceOfferingBase, table=True):
@@ -72,6 +91,10 @@ class ServiceOfferingUpdate(SQLModel):
     unit_price_fen: OptionalWholeNumber = Field(default=None, ge=0, le=10_000_000)
     confirmation_required: OptionalFlag = None
     active: OptionalFlag = None
+    ltci_code: str | None = Field(default=None, max_length=17, schema_extra={"pattern": LTCI_CODE})
+    province_code: str | None = Field(default=None, max_length=30)
+
+    _ltci = field_validator("ltci_code")(upper_code)
 
 
 class ServiceOfferingPublic(ServiceOfferingBase):

@@ -4,9 +4,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
+from carecenter.centers.divisions import check_division_code
 from carecenter.fields import (
     PHONE_MAX,
     Name,
@@ -47,6 +49,14 @@ class CenterBase(SQLModel):
     fallback_provider: SmsProvider | None = enum_field(
         16, default=None, description="The second path for critical messages when the first fails or throttles"
     )
+    division_code: str | None = Field(
+        default=None,
+        max_length=6,
+        schema_extra={"pattern": r"^[0-9]{6}$"},
+        description="The county's GB/T 2260 administrative division code (claims)",
+    )
+
+    _division = field_validator("division_code")(check_division_code)
 
 
 class Center(CenterBase, table=True):
@@ -78,6 +88,9 @@ class CenterUpdate(SQLModel):
     sms_provider: SmsProvider | None = None
     voice_provider: SmsProvider | None = None
     fallback_provider: SmsProvider | None = None
+    division_code: str | None = Field(default=None, max_length=6, schema_extra={"pattern": r"^[0-9]{6}$"})
+
+    _division = field_validator("division_code")(check_division_code)
 
 
 class CenterPublic(CenterBase):

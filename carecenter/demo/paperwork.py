@@ -142,6 +142,8 @@ def _eligibility(
         groups.append(EligibilityGroup.living_alone)
     if level in ("severe", "complete"):
         groups.append(EligibilityGroup.disabled)
+    if level in ("moderate", "severe", "complete") and rng.random() < 0.8:
+        groups.append(EligibilityGroup.ltci_insured)  # Beijing's LTCI pilot covers the disabled
     roll = rng.random()
     if roll < 0.08:
         groups.append(EligibilityGroup.extremely_poor)
@@ -154,7 +156,11 @@ def _eligibility(
                 resident_id=resident.id or 0,
                 group=group,
                 starts_on=today - timedelta(days=rng.randint(120, 900)),
-                document_ref=f"房民〔{today.year}〕{rng.randint(10, 999)}号",
+                document_ref=(
+                    f"CQ{rng.randint(10**9, 10**10 - 1)}"  # the insurance number (made up)
+                    if group == EligibilityGroup.ltci_insured
+                    else f"房民〔{today.year}〕{rng.randint(10, 999)}号"
+                ),
                 created_at=now,
             )
         )

@@ -44,6 +44,13 @@ from carecenter.visits.models import CarePlan, PlannedMedication, Recurrence, Vi
 from carecenter.visits.service import generate_all_visits
 
 FANGSHAN_REGION_CODE = "110111"
+DISTRICT_CODES = {"房山区": FANGSHAN_REGION_CODE}
+# Made-up national LTCI item codes for the demo's catalogue, 17 capitals and digits with the
+# region in them as the real ones have; a center enters the codes its agency issues.
+DEMO_LTCI_CODES = {
+    code: f"C{FANGSHAN_REGION_CODE}{n:02d}{n * 37:04d}0001"
+    for n, code in enumerate(("bathing", "cleaning", "medication", "health_check", "meals", "companionship"), start=1)
+}
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,7 @@ def _create(session: Session, password_hash: str, now: datetime, paperwork: bool
             longitude=_home(town.latitude, town.longitude)[1],
             phone=phones(),
             time_zone="Asia/Shanghai",
+            division_code=DISTRICT_CODES.get(town.district),
             created_at=now,
         )
         session.add(center)
@@ -201,6 +209,8 @@ def _create(session: Session, password_hash: str, now: datetime, paperwork: bool
             select(ServiceOffering).where(ServiceOffering.center_id == center.id, ServiceOffering.code == "bathing")
         ).one()
         bathing.confirmation_required = True  # this center asks the resident to sign for a bath
+        for offering in session.exec(select(ServiceOffering).where(ServiceOffering.center_id == center.id)).all():
+            offering.ltci_code = DEMO_LTCI_CODES.get(offering.code)
         manager = Staff(
             name=rng.choice(data.SURNAMES) + rng.choice(data.WORKER_GIVEN),
             phone=phones(),

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     assessment_dir: str | None = Field(
         default=None, description="A folder of extra assessment forms (a province's variant), JSON like the shipped one"
     )
+    export_template_dir: str | None = Field(
+        default=None, description="A folder of export templates (a province's layouts), JSON like the shipped ones"
+    )
 
     sms: SmsSettings = Field(default_factory=SmsSettings, description="The SMS channel's own CARECENTER_* settings")
     devices: DeviceSettings = Field(default_factory=DeviceSettings, description="The watch listener and MQTT")

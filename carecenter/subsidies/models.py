@@ -19,6 +19,7 @@ class EligibilityGroup(StrEnum):
     advanced_age = "advanced_age"  # 高龄
     living_alone = "living_alone"  # 独居
     self_paying = "self_paying"  # 自费
+    ltci_insured = "ltci_insured"  # 长期护理保险参保 (the document reference: the insurance number)
 
 
 def _dates_in_order(starts_on: date | None, ends_on: date | None) -> None:

@@ -18,6 +18,7 @@ from carecenter.web.pages import (
     alerts,
     assessments,
     devices,
+    exports,
     family,
     figures,
     paperwork,
@@ -58,6 +59,7 @@ PAGES = (
     paperwork,
     tablet,
     verification,
+    exports,
     records,  # last: its /manage/{kind} would take /manage/templates, /manage/devices/… from the others
 )
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")

@@ -173,6 +173,9 @@ ACCESS: dict[str, set[str]] = {
     "GET /api/v1/visits/{visit_id}/signature": WORKER_UP,
     "POST /api/v1/visits/{visit_id}/medications": WORKER_UP,
     "GET /api/v1/residents/{resident_id}/medications": WORKER_UP,
+    "GET /api/v1/export-templates": MANAGER_UP | {"other_manager"},  # layouts, not a center's records
+    "GET /api/v1/exports/{template_code}": MANAGER_UP | {"other_manager"},  # their own center's month
+    "GET /api/v1/exports/{template_code}/problems": MANAGER_UP | {"other_manager"},
     "GET /api/v1/api-clients": {"admin"},  # the district's receiving systems
     "POST /api/v1/api-clients": {"admin"},
     "DELETE /api/v1/api-clients/{client_id}": {"admin"},

@@ -61,8 +61,10 @@ CROSS_FIELD_RULES = {
     "GET /api/v1/visits/stats": "`to` not before `from`, dates the center's calendar holds",
     # A real phone number and an IANA time zone are formats of our own: the generator, on a schema
     # this wide, does not always keep to them.
-    "POST /api/v1/centers": "a phone number that exists; an IANA time zone; providers set up on this server",
-    "PATCH /api/v1/centers/{center_id}": "a phone number that exists; an IANA time zone; providers set up here",
+    "POST /api/v1/centers": "a phone number that exists; an IANA time zone; providers set up on this server; "
+    "a division code GB/T 2260 has",
+    "PATCH /api/v1/centers/{center_id}": "a phone number that exists; an IANA time zone; providers set up here; "
+    "a division code GB/T 2260 has",
     "POST /api/v1/notifications/test": "a number of this country, or one already in the system (staff, family)",
     "PUT /api/v1/notifications/templates/{provider}/{kind}": "a kind the providers send; fields naming its parameters",
     "POST /api/v1/assessments": "the resident exists in the caller's center; items, options, flags and risk events "

@@ -71,6 +71,7 @@ NOT_RECORDS = {
     "kind": "alert.critical",
     "resource_type": "Patient",  # the FHIR API: read by its clients only (tests/carecenter/fhir)
     "resource_id": "1",
+    "template_code": "ltci-monthly-claim",  # an export's layout; the center is the caller's own
 }
 QUERIES = {  # operations that need a query parameter to get past validation
     "/api/v1/service-records": "?month=2026-11",
@@ -78,6 +79,8 @@ QUERIES = {  # operations that need a query parameter to get past validation
     "/api/v1/residents/{resident_id}/statement": "?month=2026-11",
     "/api/v1/device-profiles": "?protocol=gt06&model=matrix",
     "/api/v1/visit-exceptions": "?month=2026-11",
+    "/api/v1/exports/{template_code}": "?month=2026-11",
+    "/api/v1/exports/{template_code}/problems": "?month=2026-11",
 }
 
 BODIES_BY_SUFFIX: dict[str, dict[str, Any]] = {

@@ -17,6 +17,8 @@ from carecenter.centers.service import center_to_read
 from carecenter.context import context_of
 from carecenter.deps import NowDep, SessionDep, VisitRulesDep, assessment_dir
 from carecenter.downloads import XLSX, attachment
+from carecenter.exports.service import summaries as export_summaries
+from carecenter.exports.template import templates
 from carecenter.reports.export import csv_chunks, workbook_chunks
 from carecenter.reports.monthly import monthly_report, previous_month, report_and_records, statement_for
 from carecenter.residents import service as residents
@@ -77,6 +79,7 @@ def report_page(
     report = monthly_report(session=session, actor=user.actor, center_id=center.id, month=month, now=now, rules=rules)
     names = level_names(assessment_dir(request), user.language)
     waiting = len(exceptions.month_visits(session, center, month, states=(ExceptionState.open,)))
+    known = templates(context_of(request).settings.export_template_dir)
     return render(
         request,
         "report.html",
@@ -86,6 +89,7 @@ def report_page(
         level_names=names,
         scope=_scope(user, center),
         exceptions_open=waiting,
+        exports=export_summaries(session, known, center, month, user.language),
     )
 
 

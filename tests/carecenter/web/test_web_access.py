@@ -136,6 +136,8 @@ WEB_ACCESS: dict[str, set[str]] = {
     "GET /manage/residents/{resident_id}/home-code": MANAGER_UP,
     "POST /manage/residents/{resident_id}/home-code": MANAGER_UP,
     "POST /manage/residents/{resident_id}/home-code/revoke": MANAGER_UP,
+    "GET /reports/exports/{template_code}": MANAGERS,  # their own center's month
+    "GET /reports/exports/{template_code}/file.{file_format}": MANAGERS,
     "GET /visit-exceptions": MANAGERS,  # their own center's queue (an admin names the center)
     "POST /visit-exceptions/{visit_id}": MANAGER_UP,
 }
@@ -283,6 +285,8 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
                 "service_record_id": make_service_record(session, resident=resident).id,
                 "eligibility_id": make_eligibility(session, resident=resident).id,
                 "index": 0,
+                "template_code": "ltci-monthly-claim",
+                "file_format": "xlsx",
             }  # fmt: skip
             visit = session.get(Visit, ids["visit_id"])
             assert visit is not None
