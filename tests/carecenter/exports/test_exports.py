@@ -87,7 +87,7 @@ def the_month(session: Session) -> dict[str, Any]:
     rows = {
         "verified": served(session, wang, 5),
         "cleaning": served(session, wang, 6, service_code="cleaning", category="cleaning"),  # no national code yet
-        "meals": served(session, wang, 6, service_code="meals", category="meals"),  # a civil-affairs service: not in the LTCI claim
+        "meals": served(session, wang, 6, service_code="meals", category="meals"),  # civil affairs: not LTCI
         "waiting": served(session, wang, 7, exception="open"),
         "rejected": served(session, wang, 8, exception="rejected"),
         "unassessed": served(session, li, 9),
