@@ -16,6 +16,7 @@ from carecenter.errors import request_language
 from carecenter.web.deps import BadCsrf, LoginRequired, optional_web_user
 from carecenter.web.pages import (
     alerts,
+    api_clients,
     assessments,
     devices,
     exports,
@@ -60,6 +61,7 @@ PAGES = (
     tablet,
     verification,
     exports,
+    api_clients,
     records,  # last: its /manage/{kind} would take /manage/templates, /manage/devices/… from the others
 )
 FORM_EXPIRED = N_("This form has expired; reload the page and try again.")

@@ -2,6 +2,7 @@
 to its centers and to residents who consented; every resource and Bundle checked by the FHIR
 model library (`fhir.resources`), every error an OperationOutcome, every read audited."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from carecenter.alerts.models import AlertKind, AlertStatus
 from carecenter.audit.models import AuditEvent
 from carecenter.centers.models import Center
 from carecenter.residents.models import Resident
+from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock
 from tests.factories import (
     login,
@@ -286,3 +288,31 @@ def test_only_an_admin_manages_api_clients(client: TestClient, session: Session)
     ):
         assert client.post("/api/v1/api-clients", json=bad, headers=admin).status_code == 422
     assert client.delete("/api/v1/api-clients/424242", headers=admin).status_code == 404
+
+
+def test_an_admin_creates_and_revokes_a_client_in_the_console(client: TestClient, session: Session) -> None:
+    here, there = make_center(session), make_center(session)
+    consenting(session, here)
+    admin = make_staff(session, center=None, role=Role.admin)
+    csrf = web_login(client, admin.username)
+    page = client.get("/manage/api-clients")
+    assert page.status_code == 200 and "还没有 API 客户端" in page.text
+    refused = client.post("/manage/api-clients", data={"csrf": csrf, "name": "x", "center_ids": str(here.id)})
+    assert refused.status_code == 200 and 'role="alert"' in refused.text and 'id="token"' not in refused.text
+    made = client.post(
+        "/manage/api-clients", data={"csrf": csrf, "name": "区平台", "center_ids": [str(here.id), str(there.id)]}
+    )
+    token = re.search(r'<code id="token">([^<]+)</code>', made.text)
+    assert token is not None and token[1].startswith("ccp_")
+    assert token[1] not in client.get("/manage/api-clients").text  # shown once
+    headers = {"Authorization": f"Bearer {token[1]}"}
+    assert client.get("/fhir/R4/Patient", headers=headers).status_code == 200
+    listed = client.get("/api/v1/api-clients", headers=login(client, admin)).json()
+    client_id = listed[0]["id"]
+    assert sorted(listed[0]["center_ids"]) == sorted([here.id or 0, there.id or 0])
+    client.post(f"/manage/api-clients/{client_id}/revoke", data={"csrf": csrf})
+    assert client.get("/fhir/R4/Patient", headers=headers).status_code == 401
+    manager_browser = make_staff(session, center=here, role=Role.manager)
+    client.cookies.clear()
+    web_login(client, manager_browser.username)
+    assert client.get("/manage/api-clients").status_code == 403

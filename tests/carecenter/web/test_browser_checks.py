@@ -97,7 +97,7 @@ def center(session: Session) -> dict[str, Any]:
         "/reports/monthly", "/service-records", "/service-records/{sr}/adjust", "/welfare", "/meals",
         "/residents/{r}/statement", "/visit-exceptions", "/manage/residents/{r}/home-code",
     ]  # fmt: skip
-    admin_pages = ["/manage/devices/unknown", "/board", "/manage/staff"]
+    admin_pages = ["/manage/devices/unknown", "/board", "/manage/staff", "/manage/api-clients"]
     assessor_pages = ["/", "/assessments", "/residents/{r}/assessments/new", "/assessments/{a}", "/alerts"]
     assessor = make_staff(session, center=s.center, role=Role.assessor)
     return {

@@ -28,6 +28,7 @@ from tests.carecenter.web.test_pages import web_login
 from tests.factories import (
     jpeg_bytes,
     make_alert,
+    make_api_client,
     make_assessment,
     make_center,
     make_contact,
@@ -138,6 +139,9 @@ WEB_ACCESS: dict[str, set[str]] = {
     "POST /manage/residents/{resident_id}/home-code/revoke": MANAGER_UP,
     "GET /reports/exports/{template_code}": MANAGERS,  # their own center's month
     "GET /reports/exports/{template_code}/file.{file_format}": MANAGERS,
+    "GET /manage/api-clients": {"admin"},  # the district's receiving systems
+    "POST /manage/api-clients": {"admin"},
+    "POST /manage/api-clients/{client_id}/revoke": {"admin"},
     "GET /visit-exceptions": MANAGERS,  # their own center's queue (an admin names the center)
     "POST /visit-exceptions/{visit_id}": MANAGER_UP,
 }
@@ -206,6 +210,7 @@ def _form(operation: str, ids: dict[str, Any]) -> dict[str, Any]:
         "POST /assessments/{assessment_id}": {"notes": "ok"},
         "POST /reports/monthly/close": {"month": "2026-10"},
         "POST /visit-exceptions/{visit_id}": {"decision": "approve", "reason": "到访属实"},
+        "POST /manage/api-clients": {"name": f"平台{unique}", "center_ids": ids["center_id"]},
         "POST /service-records/{service_record_id}/adjust": {"quantity": "2", "reason": "多送一份"},
         "POST /meals": {
             "service_code": "meals",
@@ -286,6 +291,7 @@ def test_every_page_allows_exactly_its_callers(app: FastAPI, client: TestClient,
                 "eligibility_id": make_eligibility(session, resident=resident).id,
                 "index": 0,
                 "template_code": "ltci-monthly-claim",
+                "client_id": make_api_client(session, centers=[here]).id,
                 "file_format": "xlsx",
             }  # fmt: skip
             visit = session.get(Visit, ids["visit_id"])
