@@ -194,7 +194,7 @@ LocalTime = Annotated[
 
 # JSON's types kept apart: `true` is not the number 1, and 0 is not `false` (pydantic's lax mode
 # would take each for the other). Text still converts, as a form posts "5" and "on".
-def _not_a_boolean(value: object) -> object:
+def not_a_boolean(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError(N_("Enter a whole number, not true or false."))
     return value
@@ -206,9 +206,9 @@ def _not_a_number(value: object) -> object:
     return value
 
 
-WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
+WholeNumber = Annotated[int, BeforeValidator(not_a_boolean)]
 Flag = Annotated[bool, BeforeValidator(_not_a_number)]
 # The optional ones check around the whole `X | None`: a Field's bounds then still reach the
 # schema as minimum/maximum (on `WholeNumber | None` pydantic could only state them as "ge"/"le").
-OptionalWholeNumber = Annotated[int | None, BeforeValidator(_not_a_boolean)]
+OptionalWholeNumber = Annotated[int | None, BeforeValidator(not_a_boolean)]
 OptionalFlag = Annotated[bool | None, BeforeValidator(_not_a_number)]

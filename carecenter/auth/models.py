@@ -5,10 +5,11 @@ from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
-from pydantic import StringConstraints
+from pydantic import BeforeValidator, StringConstraints
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from carecenter.fields import OptionalWholeNumber, WholeNumber, created_at_field, instant_field
+from carecenter.fields import OptionalWholeNumber, WholeNumber, created_at_field, instant_field, not_a_boolean
 
 
 class LoginFailure(SQLModel, table=True):
@@ -43,9 +44,13 @@ class ApiClient(SQLModel, table=True):
     last_used_at: datetime | None = instant_field(default=None)
 
 
+# A center's id: the constraints before the validator, so that the schema states them.
+CenterId = Annotated[int, PydanticField(ge=1, le=2**31 - 1), BeforeValidator(not_a_boolean)]
+
+
 class ApiClientCreate(SQLModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=24, pattern=r"^[\w .-]+$")]
-    center_ids: list[WholeNumber] = Field(min_length=1, max_length=200)
+    center_ids: list[CenterId] = Field(min_length=1, max_length=200)
 
 
 class ApiClientPublic(SQLModel):
