@@ -4,7 +4,7 @@ manager approves or rejects the visits that did not verify before the month clos
 
 import io
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 import segno
 from fastapi import APIRouter, Depends, Request
@@ -20,7 +20,7 @@ from carecenter.staff.models import Staff
 from carecenter.visits import exceptions
 from carecenter.visits.exceptions import Decision
 from carecenter.visits.verification import PROBLEMS, ExceptionState
-from carecenter.web.deps import ManagerDep, NoFields, Posted, posted, run_action
+from carecenter.web.deps import ManagerDep, Posted, posted, run_action
 from carecenter.web.pages.paperwork import MonthParam, center_of, month_or_last
 from carecenter.web.render import render
 
@@ -45,38 +45,28 @@ def home_code_page(
     return render(request, "home_code.html", user, resident=resident, code=code, picture=picture)
 
 
+# What the card's two buttons do: print it anew (every earlier copy stops verifying) or revoke it.
+CARD_ACTIONS = {"print": home_code.print_code, "revoke": home_code.revoke_code}
+
+
+class CardForm(BaseModel):
+    action: Literal["print", "revoke"] = "print"
+
+
 @router.post("/manage/residents/{resident_id}/home-code", response_model=None)
-def print_home_code(
+def change_home_code(
     resident_id: int,
     user: ManagerDep,
     session: SessionDep,
     rules: VisitRulesDep,
     now: NowDep,
-    form: Annotated[Posted[NoFields], Depends(posted(NoFields))],
+    form: Annotated[Posted[CardForm], Depends(posted(CardForm))],
 ) -> Response:
-    """A new printing: every earlier copy stops verifying."""
+    """Print the card anew, or revoke it (a card lost or taken); back to the card either way."""
 
-    def act(_data: NoFields) -> None:
-        home_code.print_code(
-            session=session, actor=user.actor, resident_id=resident_id, key=rules.home_code_key, now=now
-        )
-
-    return run_action(session, user, form, act, back_to=f"/manage/residents/{resident_id}/home-code")
-
-
-@router.post("/manage/residents/{resident_id}/home-code/revoke", response_model=None)
-def revoke_home_code(
-    resident_id: int,
-    user: ManagerDep,
-    session: SessionDep,
-    rules: VisitRulesDep,
-    now: NowDep,
-    form: Annotated[Posted[NoFields], Depends(posted(NoFields))],
-) -> Response:
-    def act(_data: NoFields) -> None:
-        home_code.revoke_code(
-            session=session, actor=user.actor, resident_id=resident_id, key=rules.home_code_key, now=now
-        )
+    def act(data: CardForm) -> None:
+        change = CARD_ACTIONS[data.action]
+        change(session=session, actor=user.actor, resident_id=resident_id, key=rules.home_code_key, now=now)
 
     return run_action(session, user, form, act, back_to=f"/manage/residents/{resident_id}/home-code")
 

@@ -69,7 +69,7 @@ def test_a_printed_home_code_verifies_the_tablets_check_in(client: TestClient, s
 
     client.cookies.clear()
     csrf = web_login(client, manager.username)
-    revoked = client.post(f"/manage/residents/{resident.id}/home-code/revoke", data={"csrf": csrf})
+    revoked = client.post(f"/manage/residents/{resident.id}/home-code", data={"csrf": csrf, "action": "revoke"})
     assert 'id="no-code"' in revoked.text
     again = client.post(f"/manage/residents/{resident.id}/home-code", data={"csrf": csrf})
     assert code[1] not in again.text and f"CCH1-{resident.id}-2-" in again.text  # a new printing

@@ -136,7 +136,6 @@ WEB_ACCESS: dict[str, set[str]] = {
     "POST /care-plans/{plan_id}/medications/{index}/remove": MANAGER_UP,
     "GET /manage/residents/{resident_id}/home-code": MANAGER_UP,
     "POST /manage/residents/{resident_id}/home-code": MANAGER_UP,
-    "POST /manage/residents/{resident_id}/home-code/revoke": MANAGER_UP,
     "GET /reports/exports/{template_code}": MANAGERS,  # their own center's month
     "GET /reports/exports/{template_code}/file.{file_format}": MANAGERS,
     "GET /manage/api-clients": {"admin"},  # the district's receiving systems
