@@ -56,6 +56,8 @@ SLOW_FIRST = (
     "tests/system/test_crash_safety.py",
     "tests/test_main.py::test_the_readme_demo_command_serves_within_30_seconds",
     "tests/carecenter/test_api_fuzz.py::test_no_answer_is_a_server_error_or_breaks_its_schema",
+    # Started by the time axe-core is installed (in the background from the run's start).
+    "tests/carecenter/web/test_browser_checks.py::test_every_page_has_no_serious_accessibility_problem[sqlite-manager",
     "tests/system/",
     "tests/test_main.py::test_serve_with_workers",
     "tests/test_main.py::test_the_scheduler_runs_as_its_own_process",
