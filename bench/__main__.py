@@ -131,6 +131,8 @@ def batch_ingestion(run: Run) -> dict[str, Any]:
         "batch_retries_503": ingestion["retries"],
         "raw_rows_per_s": raw["rows_per_s"],
         "batch_vs_raw": round(ingestion["readings_per_s"] / raw["rows_per_s"], 3),
+        "batch_server_cpu_us_per_reading": ingestion["server_cpu_us_per_reading"],
+        "raw_db_cpu_us_per_row": raw["db_cpu_us_per_row"],
     }
 
 
@@ -181,6 +183,7 @@ def sms_fanout(run: Run) -> dict[str, Any]:
         "fanout_vs_rate_limit": round(per_second / SMS_RATE, 3),
         "fanout_busiest_second": fan["busiest_second"],
         "fanout_duplicates": fan["duplicates"],
+        "fanout_server_cpu_ms_per_sos": fan["server_cpu_ms_per_sos"],
     }
 
 

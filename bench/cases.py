@@ -60,18 +60,19 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
             local.client = httpx.Client(base_url=server.url, timeout=120)
         return post(body, local.client)
 
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), server.cpu_seconds()
     with progress.phase(f"load: {batches} batches of 1,000", batches) as advance, ThreadPoolExecutor(clients) as pool:
         accepted = 0
         for done in pool.map(send, bodies):
             accepted += done
             advance(1)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu_before
     return {
         "readings": accepted,
         "seconds": round(elapsed, 2),
         "readings_per_s": round(accepted / elapsed),
         "retries": retries,
+        "server_cpu_us_per_reading": round(cpu * 1e6 / max(accepted, 1), 1),
     }
 
 
@@ -166,13 +167,14 @@ def sms_fanout(server: Server, fanout: FanOut, twilio: FakeTwilioApi, *, rate_li
         )
         for key in fanout.watch_keys
     ]
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), server.cpu_seconds()
     posted = single_readings(server.url, requests, clients=min(64, len(requests)), label="SOS at once")
     all_posted = time.monotonic() - started
     deadline = started + 60
     while len(twilio.received) - already < fanout.phones and time.monotonic() < deadline:
         time.sleep(0.01)
     received = twilio.received[already:]
+    cpu = server.cpu_seconds() - cpu_before
     times = sorted(m.received_at for m in received)
     busiest = max((sum(1 for t in times[i:] if t < start + 1) for i, start in enumerate(times)), default=0)
     return {
@@ -186,6 +188,9 @@ def sms_fanout(server: Server, fanout: FanOut, twilio: FakeTwilioApi, *, rate_li
         "first_message_seconds": round((times[0] if times else started) - started, 2),
         "rate_limit_per_s": rate_limit,
         "busiest_second": busiest,
+        # The server's CPU for each SOS: its request, the alert, the recipients, the outbox rows and
+        # the provider calls of its messages.
+        "server_cpu_ms_per_sos": round(cpu * 1000 / max(len(requests), 1), 2),
     }
 
 
@@ -231,15 +236,21 @@ def raw_insert(url: str, seeded: Seeded, *, rows: int) -> dict[str, Any]:
         "spo2",
         "battery_pct",
     )
-    started = time.perf_counter()
+    started, database_cpu = time.perf_counter(), None
     if url.startswith("postgresql"):
-        copy_rows(engine, "reading", list(columns), records)
+        database_cpu = copy_rows(engine, "reading", list(columns), records)
     else:
         with engine.begin() as conn:
             conn.execute(Reading.__table__.insert(), [dict(zip(columns, r, strict=True)) for r in records])  # type: ignore[attr-defined]
     elapsed = time.perf_counter() - started
     engine.dispose()
-    return {"rows": rows, "seconds": round(elapsed, 3), "rows_per_s": round(rows / elapsed)}
+    per_row = round(database_cpu * 1e6 / rows, 1) if database_cpu is not None else None
+    return {
+        "rows": rows,
+        "seconds": round(elapsed, 3),
+        "rows_per_s": round(rows / elapsed),
+        "db_cpu_us_per_row": per_row,
+    }
 
 
 def alert_latency(

@@ -13,6 +13,10 @@ ROWS: list[tuple[str, Key]] = [
     ("1. batch ingestion, readings/s (1,000 per batch)", "batch_readings_per_s"),
     ("1. raw insert of the same rows (executemany / COPY), rows/s", "raw_rows_per_s"),
     ("1. ingestion / raw", "batch_vs_raw"),
+    (
+        "1. CPU µs per reading: our server / PostgreSQL's for the raw COPY",
+        ("batch_server_cpu_us_per_reading", "raw_db_cpu_us_per_row"),
+    ),
     ("2. single readings, requests/s at 64 clients", "single_requests_per_s"),
     ("2. the naive peer, requests/s", "naive_requests_per_s"),
     ("2. ours / naive", "single_vs_naive"),
@@ -22,6 +26,7 @@ ROWS: list[tuple[str, Key]] = [
     ("4. fan-out messages/s against the provider's limit (150/s)", "fanout_vs_rate_limit"),
     ("4. busiest second at the provider (limit 150/s)", "fanout_busiest_second"),
     ("4. sent twice", "fanout_duplicates"),
+    ("4. server CPU ms per SOS (its request, alert, recipients, outbox and sends)", "fanout_server_cpu_ms_per_sos"),
     ("5. week schedule p95 ms", "week_schedule_p95_ms"),
     ("5. care worker's today p95 ms", "worker_today_p95_ms"),
     ("5. alert board p95 ms", "alert_board_p95_ms"),
