@@ -25,6 +25,7 @@ from typing import Any
 from bench import cases, district, mqtt, progress, readings_scale, report, watches
 from bench.harness import (
     LOG_DIR,
+    SMS_RATE,
     FanOut,
     Seeded,
     Server,
@@ -38,7 +39,6 @@ from bench.harness import (
 from notifications.fake_twilio_api import FakeTwilioApi
 
 WORKERS = 1  # `main.py serve` processes; more do not help on this 2-core machine (PostgreSQL and the load share it)
-SMS_RATE = 150  # messages/s: the sender's rate limit the fan-out must respect
 FANOUT_ALERTS = 200
 
 # name: (comparison, target, which database it applies to)

@@ -39,6 +39,9 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "carecenter_bench"
 
 
+SMS_RATE = 150  # messages/s: the sender's rate limit the fan-out must respect
+
+
 def database_url(kind: str, workdir: Path, name: str = PG_BENCH_DB) -> str:
     """A fresh, migrated database of the kind: a new SQLite file, or a recreated PostgreSQL database."""
     if kind == "sqlite":

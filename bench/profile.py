@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bench import cases
-from bench.harness import database_url, now, seed, start_server
+from bench.harness import SMS_RATE, database_url, now, seed, seed_fanout, start_server
 from notifications.fake_twilio_api import FakeTwilioApi
 
 
@@ -48,18 +48,22 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--single", action="store_true", help="single readings from 64 clients instead of batches")
+    parser.add_argument("--fanout", action="store_true", help="every watch of 200 presses SOS at once (4 SMS each)")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="carecenter-profile-"))
     url = database_url(args.db, workdir)
     seeded = seed(url, residents=5000, now=now())
+    fanout = seed_fanout(url, alerts=200, now=now()) if args.fanout else None
     twilio = FakeTwilioApi().start()
-    server = start_server(url, twilio)
+    server = start_server(url, twilio, extra_env={"CARECENTER_SMS_RATE_PER_SECOND": str(SMS_RATE)})
     raw = workdir / "profile.txt"
     command = ["record", "--pid", str(server.process.pid), "--format", "raw", "--output", str(raw), "--rate", "200"]
     spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", *command])
     try:
-        if args.single:
+        if fanout is not None:
+            figures = cases.sms_fanout(server, fanout, twilio, rate_limit=SMS_RATE)
+        elif args.single:
             figures = cases.single_readings(server.url, cases.checkin_requests(seeded, args.batches * 100), clients=64)
         else:
             figures = cases.batch_ingestion(server, seeded, batches=args.batches, clients=1)
