@@ -22,7 +22,6 @@ TOKEN_PREFIX = "ccp_"  # noqa: S105 - tells a platform token from a person's ses
 class Reader:
     """Who reads through the platform API: the client, and the centers it was given."""
 
-    client_id: int
     name: str
     center_ids: frozenset[int]
     client_addr: str | None
@@ -105,7 +104,4 @@ def authenticate_client(
     if client.last_used_at is None or now - client.last_used_at >= TOUCH_INTERVAL:
         client.last_used_at = now
         session.add(client)
-    assert client.id is not None
-    return Reader(
-        client_id=client.id, name=client.name, center_ids=frozenset(client.center_ids), client_addr=client_addr
-    )
+    return Reader(name=client.name, center_ids=frozenset(client.center_ids), client_addr=client_addr)

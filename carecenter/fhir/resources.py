@@ -6,6 +6,7 @@ R4 (4.0.1), so the R4B models check what an R4 client reads. The library takes a
 import: it is imported on the first request of the platform API, not when the app starts.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -235,13 +236,13 @@ def _concept(vital: codes.Vital) -> Json:
     return {"coding": coding, "text": vital.display}
 
 
-def observations(reading: Reading) -> list[Json]:
+def observations(reading: Reading, keys: Collection[str] | None = None) -> list[Json]:
     """One Observation per vital sign the reading holds (blood pressure as one panel), ids
-    `<reading id>-<key>`."""
+    `<reading id>-<key>`; only those of `keys` when given (the others are not built)."""
     found: list[Json] = []
     for column, vital in codes.VITALS.items():
         value = getattr(reading, column)
-        if value is None:
+        if value is None or (keys is not None and vital.key not in keys):
             continue
         resource: Json = {
             "resourceType": "Observation",
@@ -265,10 +266,6 @@ def observations(reading: Reading) -> list[Json]:
             resource["valueQuantity"] = _quantity(vital, value)
         found.append(built(resource))
     return found
-
-
-def observation_keys(reading: Reading) -> list[str]:
-    return [vital.key for column, vital in codes.VITALS.items() if getattr(reading, column) is not None]
 
 
 def adverse_event(alert: Alert) -> Json:

@@ -10,7 +10,7 @@ the last id served (`_after`): a record written meanwhile is neither skipped nor
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -247,6 +247,18 @@ def _int_ids(ids: Sequence[str], name: str = "_id") -> list[int]:
     return [_whole(value, name) for value in ids]
 
 
+def _by_id(stmt: Any, model: Any, query: Query) -> Any:
+    """The ids asked for, `_lastUpdated`, and the page after `_after`, in id order (one more row
+    than the page: whether a next page follows)."""
+    if query.ids:
+        stmt = stmt.where(col(model.id).in_(_int_ids(query.ids)))
+    if query.after is not None:
+        stmt = stmt.where(col(model.id) > _whole(query.after, "_after"))
+    if query.updated:
+        stmt = stmt.where(*_date_clause(model.updated_at, query.updated))
+    return stmt.order_by(col(model.id)).limit(query.count + 1)
+
+
 def _page(rows: Sequence[Any], query: Query, key: Callable[[Any], str]) -> tuple[Sequence[Any], str | None]:
     if len(rows) > query.count:
         rows = rows[: query.count]
@@ -271,49 +283,37 @@ class Searcher:
         return method(query)
 
     def _resident_scoped(self, model: Any, query: Query, date_column: Any = None) -> Any:
+        """Records of a kind with their resident, of the client's centers and consenting residents."""
         stmt = (
             select(model, Resident)
             .join(Resident, col(Resident.id) == model.resident_id)
             .where(*_consented(self.reader))
         )
-        if model is not Resident and hasattr(model, "center_id"):
+        if hasattr(model, "center_id"):
             stmt = stmt.where(col(model.center_id).in_(sorted(self.reader.center_ids)))
         if query.patient is not None:
             stmt = stmt.where(col(Resident.id) == query.patient)
-        if query.ids:
-            stmt = stmt.where(col(model.id).in_(_int_ids(query.ids)))
-        if query.after is not None:
-            stmt = stmt.where(col(model.id) > _whole(query.after, "_after"))
         if date_column is not None:
             stmt = stmt.where(*_date_clause(date_column, query.dates))
-        if query.updated:
-            stmt = stmt.where(*_date_clause(model.updated_at, query.updated))
-        return stmt.order_by(col(model.id)).limit(query.count + 1)
+        return _by_id(stmt, model, query)
+
+    def _of_residents(self, stmt: Any, query: Query, build: Callable[[Any, Resident], Json]) -> Served:
+        """A page of (record, resident) rows as resources, with whose records they are."""
+        rows, after = _page(self.session.exec(stmt).all(), query, lambda pair: str(pair[0].id))
+        served = Served([build(record, resident) for record, resident in rows], after=after)
+        served.residents = {resident.id: resident.center_id for _, resident in rows}
+        return served
 
     def _patient(self, query: Query) -> Served:
-        stmt = select(Resident).where(*_consented(self.reader))
-        if query.ids:
-            stmt = stmt.where(col(Resident.id).in_(_int_ids(query.ids)))
-        if query.after is not None:
-            stmt = stmt.where(col(Resident.id) > _whole(query.after, "_after"))
-        if query.updated:
-            stmt = stmt.where(*_date_clause(Resident.updated_at, query.updated))
-        rows, after = _page(
-            self.session.exec(stmt.order_by(col(Resident.id)).limit(query.count + 1)).all(), query, lambda r: str(r.id)
-        )
+        stmt = _by_id(select(Resident).where(*_consented(self.reader)), Resident, query)
+        rows, after = _page(self.session.exec(stmt).all(), query, lambda r: str(r.id))
         served = Served([resources.patient(r, self.site) for r in rows], after=after)
         served.residents = {r.id: r.center_id for r in rows if r.id is not None}
         return served
 
-    def _pairs(self, model: Any, query: Query, date_column: Any = None) -> tuple[Sequence[Any], str | None]:
-        rows = self.session.exec(self._resident_scoped(model, query, date_column)).all()
-        return _page(rows, query, lambda pair: str(pair[0].id))
-
     def _relatedperson(self, query: Query) -> Served:
-        rows, after = self._pairs(FamilyContact, query)
-        served = Served([resources.related_person(contact) for contact, _ in rows], after=after)
-        served.residents = {resident.id: resident.center_id for _, resident in rows}
-        return served
+        stmt = self._resident_scoped(FamilyContact, query)
+        return self._of_residents(stmt, query, lambda contact, _: resources.related_person(contact))
 
     def _careplan(self, query: Query) -> Served:
         stmt = self._resident_scoped(CarePlan, query)
@@ -328,45 +328,33 @@ class Searcher:
                 "lt": col(CarePlan.starts_on) < first,
             }[prefix]
             stmt = stmt.where(clause)
-        rows, after = _page(self.session.exec(stmt).all(), query, lambda pair: str(pair[0].id))
-        served = Served(
-            [resources.care_plan(plan, self.services(plan.center_id), self.today) for plan, _ in rows], after=after
+        return self._of_residents(
+            stmt, query, lambda plan, _: resources.care_plan(plan, self.services(plan.center_id), self.today)
         )
-        served.residents = {resident.id: resident.center_id for _, resident in rows}
-        return served
 
     def _encounter(self, query: Query) -> Served:
-        rows, after = self._pairs(Visit, query, col(Visit.scheduled_start))
-        served = Served(
-            [resources.encounter(visit, self.services(visit.center_id), resident) for visit, resident in rows],
-            after=after,
+        stmt = self._resident_scoped(Visit, query, col(Visit.scheduled_start))
+        return self._of_residents(
+            stmt, query, lambda visit, resident: resources.encounter(visit, self.services(visit.center_id), resident)
         )
-        served.residents = {resident.id: resident.center_id for _, resident in rows}
-        return served
 
     def _adverseevent(self, query: Query) -> Served:
         stmt = self._resident_scoped(Alert, query, col(Alert.opened_at)).where(Alert.kind == AlertKind.fall)
-        rows, after = _page(self.session.exec(stmt).all(), query, lambda pair: str(pair[0].id))
-        served = Served([resources.adverse_event(alert) for alert, _ in rows], after=after)
-        served.residents = {resident.id: resident.center_id for _, resident in rows}
-        return served
+        return self._of_residents(stmt, query, lambda alert, _: resources.adverse_event(alert))
 
     def _questionnaireresponse(self, query: Query) -> Served:
         authored = sa.func.coalesce(col(Assessment.signed_at), col(Assessment.created_at))
         if query.ids and "questionnaire" in query.used:  # the form's code, not the response's id
-            forms, query = query.ids, Query(**{**query.__dict__, "ids": ()})
+            forms, query = query.ids, replace(query, ids=())
         else:
             forms = ()
         stmt = self._resident_scoped(Assessment, query, authored)
         if forms:
             stmt = stmt.where(col(Assessment.definition).in_(forms))
-        rows, after = _page(self.session.exec(stmt).all(), query, lambda pair: str(pair[0].id))
         known = definitions()
-        served = Served(
-            [resources.questionnaire_response(a, known.get(a.definition), self.site) for a, _ in rows], after=after
+        return self._of_residents(
+            stmt, query, lambda a, _: resources.questionnaire_response(a, known.get(a.definition), self.site)
         )
-        served.residents = {resident.id: resident.center_id for _, resident in rows}
-        return served
 
     def _observation(self, query: Query) -> Served:
         """Observations are a reading's vital signs; ids `<reading id>-<key>`, paged by reading."""
@@ -408,12 +396,11 @@ class Searcher:
         pending: list[tuple[Json, int, int]] = []
         for reading, resident in rows:
             skipping = reading.id == (int(after_reading) if after_reading else None)
-            for resource in resources.observations(reading):
+            keys = ids.get(reading.id or 0, set()) if ids else None  # the ones asked for by id, and by code
+            if wanted:
+                keys = wanted if keys is None else keys & wanted
+            for resource in resources.observations(reading, keys):
                 key = resource["id"].split("-", 1)[1]
-                if wanted and key not in wanted:
-                    continue
-                if ids and key not in ids.get(reading.id or 0, set()):
-                    continue
                 if skipping:
                     if key == after_key:
                         skipping = False
@@ -427,16 +414,8 @@ class Searcher:
         return served
 
     def _practitioner(self, query: Query) -> Served:
-        stmt = select(Staff).where(col(Staff.center_id).in_(sorted(self.reader.center_ids)))
-        if query.ids:
-            stmt = stmt.where(col(Staff.id).in_(_int_ids(query.ids)))
-        if query.after is not None:
-            stmt = stmt.where(col(Staff.id) > _whole(query.after, "_after"))
-        if query.updated:
-            stmt = stmt.where(*_date_clause(Staff.updated_at, query.updated))
-        rows, after = _page(
-            self.session.exec(stmt.order_by(col(Staff.id)).limit(query.count + 1)).all(), query, lambda s: str(s.id)
-        )
+        stmt = _by_id(select(Staff).where(col(Staff.center_id).in_(sorted(self.reader.center_ids))), Staff, query)
+        rows, after = _page(self.session.exec(stmt).all(), query, lambda s: str(s.id))
         served = Served([resources.practitioner(s) for s in rows], after=after)
         served.staff = {s.id: s.center_id for s in rows if s.id is not None and s.center_id is not None}
         return served
