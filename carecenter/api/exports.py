@@ -8,7 +8,6 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from carecenter.access import Actor, Role
-from carecenter.centers.service import center_to_read
 from carecenter.deps import ActorDep, NowDep, SessionDep, SettingsDep, allow
 from carecenter.downloads import attachment
 from carecenter.errors import request_language
@@ -29,9 +28,7 @@ MonthQuery = Annotated[str, Query(pattern=MONTH, description="YYYY-MM")]
 def _export(
     session: Session, actor: Actor, settings: SettingsDep, code: str, month: str, center_id: int | None
 ) -> Export:
-    template = service.find_template(templates(settings.export_template_dir), code)
-    center = center_to_read(session=session, actor=actor, center_id=center_id)
-    return service.build(session, template, center, month)
+    return service.export_for(session, actor, settings.export_template_dir, code, center_id, month)
 
 
 @router.get("/export-templates", response_model=list[TemplatePublic])

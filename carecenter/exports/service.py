@@ -21,11 +21,12 @@ from sqlmodel import Session, select
 from carecenter.access import Actor
 from carecenter.audit.service import record_event
 from carecenter.centers.models import Center
+from carecenter.centers.service import center_to_read
 from carecenter.downloads import XLSX, SafeCsvWriter
 from carecenter.errors import NotFound
 from carecenter.exports.models import MonthExport
 from carecenter.exports.sources import Rows, SourceRow, rows_for
-from carecenter.exports.template import Column, Format, Template
+from carecenter.exports.template import Column, Format, Template, templates
 from carecenter.service_records.service import closed_months, month_bounds
 from carecommon.i18n import N_, gettext
 
@@ -75,6 +76,11 @@ class Export:
     header: list[str]
     rows: list[list[Cell]]
     problems: list[RowProblem]
+
+    @property
+    def failing_rows(self) -> int:
+        """Rows with at least one problem."""
+        return len({p.row for p in self.problems})
 
 
 def _jsonable(value: Any) -> Any:
@@ -181,11 +187,16 @@ def build(session: Session, template: Template, center: Center, month: str) -> E
     return Export(template, center, month, closed, header, written, problems)
 
 
-def find_template(known: dict[str, Template], code: str) -> Template:
+def export_for(
+    session: Session, actor: Actor, template_dir: str | None, code: str, center_id: int | None, month: str
+) -> Export:
+    """A template by its code, for the center the actor reads (an admin names it), for the month."""
+    known = templates(template_dir)
     template = known.get(code)
     if template is None:
         raise NotFound("no export template {code}; known: {known}", code=code, known=", ".join(sorted(known)))
-    return template
+    center = center_to_read(session=session, actor=actor, center_id=center_id)
+    return build(session, template, center, month)
 
 
 def to_csv(export: Export) -> bytes:
@@ -330,9 +341,5 @@ def summaries(session: Session, known: dict[str, Template], center: Center, mont
     found = []
     for template in sorted(known.values(), key=lambda t: t.code):
         export = build(session, template, center, month)
-        found.append(
-            Summary(
-                template.code, template.title.in_(language), len(export.rows), len({p.row for p in export.problems})
-            )
-        )
+        found.append(Summary(template.code, template.title.in_(language), len(export.rows), export.failing_rows))
     return found

@@ -8,9 +8,8 @@ from carecenter.deps import NowDep, SessionDep, SettingsDep
 from carecenter.downloads import attachment
 from carecenter.exports import service
 from carecenter.exports.service import Export, FileFormat
-from carecenter.exports.template import templates
 from carecenter.web.deps import ManagerDep
-from carecenter.web.pages.paperwork import MonthParam, center_of, month_or_last
+from carecenter.web.pages.paperwork import MonthParam, month_or_last
 from carecenter.web.render import render
 from carecenter.web.user import WebUser
 
@@ -26,9 +25,8 @@ def _export(
     center_id: int | None,
     now: NowDep,
 ) -> Export:
-    template = service.find_template(templates(settings.export_template_dir), code)
-    center = center_of(session, user, center_id)
-    return service.build(session, template, center, month_or_last(month, user, now))
+    month = month_or_last(month, user, now)
+    return service.export_for(session, user.actor, settings.export_template_dir, code, center_id, month)
 
 
 @router.get("/reports/exports/{template_code}", response_class=HTMLResponse)

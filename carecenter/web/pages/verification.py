@@ -16,6 +16,7 @@ from carecenter.deps import NowDep, SessionDep, VisitRulesDep
 from carecenter.residents import home_code
 from carecenter.residents.queries import resident_names
 from carecenter.residents.service import get_resident
+from carecenter.service_records.models import MONTH
 from carecenter.staff.models import Staff
 from carecenter.visits import exceptions
 from carecenter.visits.exceptions import Decision
@@ -118,7 +119,7 @@ def decide_exception(
 ) -> Response:
     """Approve (claimed as it is) or reject (not claimed), with the reason; back to the queue."""
     month = form.values.get("month", "")
-    month = month if isinstance(month, str) and re.fullmatch(r"\d{4}-\d{2}", month) else ""
+    month = month if isinstance(month, str) and re.fullmatch(MONTH, month) else ""
 
     def act(data: DecisionForm) -> None:
         exceptions.decide(
