@@ -3,6 +3,7 @@ rules (`Check`) a receiver applies beyond the columns: a claim pays only for ver
 residents insured on the day, with a signed assessment of the last year."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -182,7 +183,7 @@ def rows_for(session: Session, kind: Rows, center: Center, month: str) -> list[S
 def _subsidy_rows(
     session: Session,
     center: Center,
-    records: list[ServiceRecord] | Any,
+    records: Sequence[ServiceRecord],
     residents: dict[int | None, Resident],
     assessments: dict[int, Assessment],
 ) -> list[SourceRow]:
@@ -215,7 +216,7 @@ def _claim_rows(
     center: Center,
     first: date,
     following: date,
-    records: list[ServiceRecord] | Any,
+    records: Sequence[ServiceRecord],
     residents: dict[int | None, Resident],
     assessments: dict[int, Assessment],
 ) -> list[SourceRow]:
