@@ -1,4 +1,4 @@
-"""Files the product hands out (CSV, XLSX, media): what every one of them needs.
+"""Files the product hands out (CSV, XLSX, media, QR pictures): what every one of them needs.
 
 A CSV cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to a
 spreadsheet program (OWASP "CSV injection"): a resident's name or a reason typed by a care worker
@@ -6,8 +6,11 @@ must never run as one, so such text is written with a leading apostrophe. Number
 """
 
 import csv
+import io
 from collections.abc import Iterable
 from typing import Any
+
+import segno
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -39,3 +42,10 @@ class SafeCsvWriter:
 def attachment(name: str) -> dict[str, str]:
     """The headers of a download of personal data."""
     return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": NO_STORE}
+
+
+def qr_svg(text: str, *, title: str, scale: int, border: int = 4) -> str:
+    """A QR code as SVG to put inline in a page (error correction M: a printed card gets scuffed)."""
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", scale=scale, border=border, title=title, xmldecl=False)
+    return out.getvalue().decode()

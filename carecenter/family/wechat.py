@@ -7,14 +7,13 @@ family member's openid; we answer with a link to a confirmation page, and only t
 binds (a code photographed by someone else binds nobody without the family member's tap).
 """
 
-import io
 from datetime import datetime, timedelta
 
-import segno
 from sqlmodel import Session, col, select
 
 from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
+from carecenter.downloads import qr_svg
 from carecenter.errors import Conflict
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.residents.service import get_contact
@@ -72,9 +71,7 @@ def binding_code(
     scene = SCENE + sign_link_id(contact.id, secret, BIND)
     _ticket, url = wechat.create_binding_code(scene, CODE_SECONDS)
     _audit(session, actor, "family_contact.wechat_code", contact, center_id, now)
-    out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=6, border=2, title="WeChat")
-    return out.getvalue().decode()
+    return qr_svg(url, title="WeChat", scale=6, border=2)
 
 
 def scanned(session: Session, *, openid: str, scene: str, secret: bytes, public_url: str, now: datetime) -> str:

@@ -2,17 +2,16 @@
 code with the code typed under it, printed again or revoked), and the exception queue where a
 manager approves or rejects the visits that did not verify before the month closes."""
 
-import io
 import re
 from typing import Annotated, Literal
 
-import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from carecenter.deps import NowDep, SessionDep, VisitRulesDep
+from carecenter.downloads import qr_svg
 from carecenter.residents import home_code
 from carecenter.residents.queries import resident_names
 from carecenter.residents.service import get_resident
@@ -28,13 +27,6 @@ from carecenter.web.render import render
 router = APIRouter(include_in_schema=False)
 
 
-def qr_svg(code: str, title: str) -> str:
-    """The code as an inline SVG QR picture (error correction M: a card on a door gets scuffed)."""
-    out = io.BytesIO()
-    segno.make(code, error="m").save(out, kind="svg", scale=8, border=4, title=title, xmldecl=False, svgns=True)
-    return out.getvalue().decode()
-
-
 @router.get("/manage/residents/{resident_id}/home-code", response_class=HTMLResponse)
 def home_code_page(
     resident_id: int, request: Request, user: ManagerDep, session: SessionDep, rules: VisitRulesDep
@@ -42,7 +34,7 @@ def home_code_page(
     """The card to print: the QR code, the code to type under it, the resident's name and address."""
     resident = get_resident(session=session, actor=user.actor, resident_id=resident_id)
     code = home_code.home_code(rules.home_code_key, resident)
-    picture = qr_svg(code, resident.name) if code else None
+    picture = qr_svg(code, title=resident.name, scale=8) if code else None
     return render(request, "home_code.html", user, resident=resident, code=code, picture=picture)
 
 
