@@ -49,7 +49,9 @@ CenterId = Annotated[int, PydanticField(ge=1, le=2**31 - 1), BeforeValidator(not
 
 
 class ApiClientCreate(SQLModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=24, pattern=r"^[\w .-]+$")]
+    # Letters, digits, spaces, dots and dashes, not at either end: the schema says all of it (the
+    # console's form strips what was typed around the name).
+    name: Annotated[str, StringConstraints(min_length=2, max_length=24, pattern=r"^[\w.-](?:[\w .-]*[\w.-])?$")]
     center_ids: list[CenterId] = Field(min_length=1, max_length=200)
 
 
