@@ -1,3 +1,4 @@
+# ruff: noqa: E402 (bytecode is switched on before the imports below)
 """Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL.
 
 Set CARECENTER_TEST_DATABASE_URL (for example postgresql+psycopg://postgres@127.0.0.1:5432/test)
@@ -12,6 +13,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+# Where the environment says PYTHONDONTWRITEBYTECODE (this machine's does), each Python process the
+# suite starts (workers, servers, the demo, the scheduler) would compile the project from source
+# again, ~0.4 s of CPU each. The run's processes share compiled files instead, and this first
+# process writes them for what it imports below, before the workers start.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 import pytest
 import sqlalchemy as sa
@@ -33,6 +41,7 @@ from notifications.settings import SmsProvider, SmsSettings
 from tests.axe import start_installing_axe
 from tests.demo_copy import seeded_demo
 from tests.emptying import empty_database
+from tests.factories import PASSWORD
 from tests.fakes import FakeSender
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -80,11 +89,6 @@ def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist each worker gets a PostgreSQL database of its own (SQLite files already
     are its own: each worker has its own temporary directory)."""
     worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("CARECENTER_TEST_DATABASE_URL")
-    # Where the environment says PYTHONDONTWRITEBYTECODE (this machine's does), each Python process
-    # the suite starts (workers, servers, the demo, the scheduler) would compile the project from
-    # source again, ~0.4 s of CPU each: the run's processes share compiled files instead.
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    sys.dont_write_bytecode = False
     if worker and url and url.startswith("postgresql"):
         os.environ["CARECENTER_TEST_DATABASE_URL"] = worker_database(url, worker)
     from carecenter.wiring import wire
@@ -221,10 +225,11 @@ Demo = Callable[..., DemoSummary]
 
 @pytest.fixture
 def demo(session: Session, demo_folder: Path, clock: Clock) -> Demo:
-    """`demo(password=..., paperwork=...)`: the seeded demo at the test clock's time, committed."""
+    """`demo(paperwork=...)`: the seeded demo at the test clock's time, committed, every login's
+    password `tests.factories.PASSWORD` (one password, so that the run seeds one demo a database)."""
 
-    def seeded(*, password: str, paperwork: bool = True) -> DemoSummary:
-        return seeded_demo(session, demo_folder, password=password, now=clock.now, paperwork=paperwork)
+    def seeded(*, paperwork: bool = True) -> DemoSummary:
+        return seeded_demo(session, demo_folder, password=PASSWORD, now=clock.now, paperwork=paperwork)
 
     return seeded
 

@@ -26,9 +26,10 @@ from main import listening_socket, main
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.models import ProviderTemplate
 from tests.conftest import TEST_SECRET, Demo
+from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_PASSWORD = "demo-password-42"
+DEMO_PASSWORD = PASSWORD  # the demo fixture's
 
 
 def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -169,7 +170,7 @@ def test_the_demo_can_send_through_a_domestic_provider_to_its_stand_in(
     database_url: str,
     demo: Demo,
 ) -> None:
-    demo(password=DEMO_PASSWORD)  # seeded already (the test after this one seeds it from nothing)
+    demo()  # seeded already (the test after this one seeds it from nothing)
     monkeypatch.setenv("CARECENTER_DATABASE_URL", database_url)
     monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", DEMO_PASSWORD)
     assert main(["demo", "--no-serve", "--provider", "aliyun"]) == 0
@@ -188,7 +189,7 @@ def test_demo_on_a_seeded_database_seeds_nothing_and_scopes_the_manager(
 ) -> None:
     """The first run seeds (the README demo test sees "new demo data"); a second run on the same
     database adds nothing. The seeded database here is the demo copy, seeded as `demo` seeds it."""
-    demo(password=DEMO_PASSWORD)
+    demo()
     monkeypatch.setenv("CARECENTER_DATABASE_URL", database_url)
     monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", DEMO_PASSWORD)
     counts = (

@@ -24,12 +24,11 @@ from carecenter.readings.models import Reading
 from carecenter.settings.devices import DeviceSettings
 from notifications.models import SmsMessage
 from tests.conftest import Clock, Demo
-
-PASSWORD = "demo-password-42"
+from tests.factories import PASSWORD
 
 
 def test_the_demo_registers_devices_and_a_roster(session: Session, clock: Clock, db: object, demo: Demo) -> None:
-    summary = demo(password=PASSWORD)
+    summary = demo()
     assert session.exec(select(func.count()).select_from(Device)).one() > 300
     assert [len(g["devices"]) > 20 for g in summary.gateways] == [True, True]  # pendants behind the gateways
     assert len(summary.watches) > 100  # the 4G watches speak their own protocol
@@ -55,7 +54,7 @@ def test_the_simulators_first_sos_comes_within_seconds(
 ) -> None:
     """A newcomer opening the board sees an SOS reach the right people within 20 s: the simulator
     (one step a second) sends its first on its fifth step, whatever chance says."""
-    summary = demo(password=PASSWORD)
+    summary = demo()
     simulator = Simulator(client=client, gateways=summary.gateways, rate=5, rng=random.Random(1), sos_chance=0)
     for _ in range(4):
         simulator.step(now=clock.now)
@@ -67,7 +66,7 @@ def test_the_simulators_first_sos_comes_within_seconds(
 
 def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Session, clock: Clock, demo: Demo) -> None:
     """Last month's report is full: every category, subsidies, welfare visits, levels, statements."""
-    demo(password=PASSWORD)
+    demo()
     response = client.post("/api/v1/auth/token", data={"username": "manager", "password": PASSWORD})
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
     report = client.get("/api/v1/reports/monthly", params={"month": "2026-10"}, headers=headers).json()
@@ -85,7 +84,7 @@ def test_the_demo_has_a_full_month_of_paperwork(client: TestClient, session: Ses
 def test_the_simulator_raises_alerts_and_the_workers_answer(
     client: TestClient, session: Session, app: FastAPI, clock: Clock, demo: Demo
 ) -> None:
-    summary = demo(password=PASSWORD)
+    summary = demo()
     simulator = Simulator(
         client=client, gateways=summary.gateways, rate=40, password=PASSWORD, rng=random.Random(7), sos_chance=0.05
     )
@@ -116,7 +115,7 @@ def test_simulate_needs_the_demo_keys(tmp_path: object, capsys: pytest.CaptureFi
 def test_the_simulator_drives_watches_and_gt06_pendants_over_tcp(
     client: TestClient, session: Session, app: FastAPI, clock: Clock, protocol: DeviceProtocolSpec, demo: Demo
 ) -> None:
-    summary = demo(password=PASSWORD)
+    summary = demo()
     listener = DeviceListener(
         protocol=protocol,
         engine=app_context(app).engine,

@@ -135,7 +135,7 @@ def test_every_job_runs_on_an_empty_database_and_finds_nothing_to_do(app: FastAP
 
 def test_every_job_runs_once_on_a_seeded_database(app: FastAPI, clock: Clock, demo: Demo) -> None:
     sweeps = all_sweeps(app_context(app).alert_messaging, app_context(app).visit_rules)
-    demo(password="demo-password-42")
+    demo()
     later = clock.now + timedelta(hours=2)
     done = {
         job_id: run_sweep(job_id, sweep, engine=app_context(app).engine, now=later) for job_id, sweep in sweeps.items()

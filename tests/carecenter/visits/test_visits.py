@@ -382,7 +382,7 @@ def test_ad_hoc_follow_up_visit(client: TestClient, session: Session, clock: Clo
 
 
 def test_the_demo_has_two_weeks_of_visits(session: Session, demo: Demo) -> None:
-    demo(password="demo-password-42")
+    demo()
     starts = [v.scheduled_start for v in visits_of(session)]
     assert len(starts) > 1000
     assert max(starts) - min(starts) > timedelta(days=13)

@@ -356,7 +356,7 @@ def test_main_pages_stay_light_with_a_full_center(
     client: TestClient, session: Session, clock: Clock, demo: Demo
 ) -> None:
     """No page over ~200 KB before images, with the demo's 320 residents and two weeks of visits."""
-    demo(password=PASSWORD)
+    demo()
     web_login(client, "manager")
     for path in (
         "/board",
