@@ -235,7 +235,7 @@ def watch_connections(run: Run) -> dict[str, Any]:
 
 
 def mqtt_ingestion(run: Run) -> dict[str, Any]:
-    """Gateways' batches through Mosquitto into CareCenter, beside a bare subscriber of the same broker."""
+    """Gateways' batches through Mosquitto into CareCenter, against the HTTP batch path with the same batches."""
     messages, batch, residents = (40, 10, 200) if run.quick else (400, 50, 2000)
     figures = mqtt.run(run.kind, messages, batch, residents)
     return {f"mqtt_{name}": value for name, value in figures.items() if name != "database"}
