@@ -113,6 +113,15 @@ def log_in(page: Page, username: str) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+def press_sos(server: str, key: str, event_id: str) -> int:
+    """The resident's watch sends an SOS; the new alert's id. The wait allows for a loaded machine
+    (five test workers and their browsers on two cores): the point here is the page, not latency."""
+    body = {"event_id": event_id, "kind": "sos", "recorded_at": utcnow().isoformat()}
+    answer = httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": key}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["alert_id"])
+
+
 def soon_today(now: datetime) -> datetime:
     """Ten minutes from now, or ten minutes ago where that would be tomorrow in the center's zone
     already: the care worker's page shows the local day (this test runs on the real clock)."""
@@ -165,8 +174,7 @@ def test_a_manager_sees_an_sos_arrive_and_acknowledges_it(
     log_in(page, s.manager.username)
     expect(page.get_by_role("heading", name="告警看板")).to_be_visible()
     expect(page.locator("tr[data-alert]")).to_have_count(0)
-    body = {"event_id": "browser-sos", "kind": "sos", "recorded_at": utcnow().isoformat()}
-    assert httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": s.key}).status_code == 201
+    press_sos(server, s.key, "browser-sos")
     row = page.locator("tr[data-alert]")
     expect(row).to_have_count(1, timeout=10_000)  # no reload: the event stream brings it
     expect(row).to_contain_text("SOS紧急呼救")
@@ -239,15 +247,13 @@ def test_the_response_page_on_a_phone(
 ) -> None:
     """390 px wide (a phone): the story and the buttons fit, and answering works without a script."""
     s, _ = scenario(session)
-    body = {"event_id": f"sos-{role}", "kind": "sos", "recorded_at": utcnow().isoformat()}
-    answer = httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": s.key})
-    assert answer.status_code == 201
+    alert_id = press_sos(server, s.key, f"sos-{role}")
     if role == "family":  # step 2 pages the family
         messaging = AlertMessaging(sms=SmsSettings(), public_url=server, link_secret=TEST_SECRET.encode())
         escalate_due_alerts(session, messaging, now=utcnow() + timedelta(minutes=6))
         session.commit()
     ref = f"staff:{s.worker.id}" if role == "staff" else f"contact:{s.daughter.id}"
-    path = link_path(session, answer.json()["alert_id"], ref)
+    path = link_path(session, alert_id, ref)
     for language in ("zh-CN", "en"):
         link = session.exec(select(ResponseLink).where(ResponseLink.recipient_ref == ref)).one()
         link.language = language
@@ -488,8 +494,7 @@ def test_the_family_pages_work_inside_wechat(
     fits_and_blocks_nothing(page)
     page.screenshot(path=screenshots / "wechat-family.png", full_page=True)
 
-    body = {"event_id": "sos-wechat", "kind": "sos", "recorded_at": utcnow().isoformat()}
-    alert_id = httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": s.key}).json()["alert_id"]
+    alert_id = press_sos(server, s.key, "sos-wechat")
     escalate_due_alerts(session, messaging, now=utcnow() + timedelta(minutes=6))  # step 2 pages the daughter
     session.commit()
     page.goto(server + link_path(session, alert_id, f"contact:{s.daughter.id}"))

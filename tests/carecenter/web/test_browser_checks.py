@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 from sqlmodel import Session
@@ -25,7 +24,7 @@ from carecenter.staff.models import Language
 from carecommon.clock import utcnow
 from notifications.settings import SmsSettings
 from tests.axe import AXE, install_axe
-from tests.carecenter.web.test_browser import browser, link_path, log_in, scenario, server  # noqa: F401 (fixtures)
+from tests.carecenter.web.test_browser import browser, link_path, log_in, press_sos, scenario, server  # noqa: F401 (fixtures)
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     PASSWORD,
@@ -173,8 +172,7 @@ def links(session: Session, server: str) -> dict[str, str]:  # noqa: F811
     s.resident.consent_family_sharing = True
     session.add(s.resident)
     session.commit()
-    body = {"event_id": "sos-checks", "kind": "sos", "recorded_at": utcnow().isoformat()}
-    alert_id = httpx.post(f"{server}/api/v1/checkins", json=body, headers={"X-Device-Key": s.key}).json()["alert_id"]
+    alert_id = press_sos(server, s.key, "sos-checks")
     messaging = AlertMessaging(sms=SmsSettings(), public_url=server, link_secret=TEST_SECRET.encode())
     escalate_due_alerts(session, messaging, now=utcnow() + timedelta(minutes=6))
     actor = Actor(staff_id=s.manager.id, username=s.manager.username, role=Role.manager, center_id=s.center.id)
@@ -271,11 +269,7 @@ def test_the_readmes_screenshots_are_current(
 ) -> None:
     """docs/screenshots/*.png, at tablet size (768 x 1024), in Chinese: what the README shows."""
     s = center["scenario"]
-    httpx.post(
-        f"{server}/api/v1/checkins",
-        json={"event_id": "sos-shot", "kind": "sos", "recorded_at": utcnow().isoformat()},
-        headers={"X-Device-Key": s.key},
-    )
+    press_sos(server, s.key, "sos-shot")
     context = browser.new_context(
         viewport=TABLET, base_url=server, locale="zh-CN",
         geolocation={"latitude": 39.7601, "longitude": 116.2101}, permissions=["geolocation"],
