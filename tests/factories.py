@@ -346,6 +346,20 @@ def make_device_media(session: Session, *, device: Device, store: Any) -> Device
     return _save(session, item)
 
 
+def make_proof(session: Session, *, visit_id: int | None, device_id: int | None, store: Any) -> tuple[int, int]:
+    """The visit's signed confirmation and a photo, and a voice message from the device; the ids
+    of the photo and of the voice message (each file's bytes in `store`)."""
+    assert visit_id is not None and device_id is not None
+    visit, device = session.get(Visit, visit_id), session.get(Device, device_id)
+    assert visit is not None and device is not None
+    visit.confirmation_signature = store.put(jpeg_bytes())
+    session.add(visit)
+    session.commit()
+    photo, media = make_photo(session, visit=visit, store=store), make_device_media(session, device=device, store=store)
+    assert photo.id is not None and media.id is not None
+    return photo.id, media.id
+
+
 def make_message(session: Session, *, center: Center, to: str = "+8613900000077") -> SmsMessage:
     """A message of the center in the outbox, already handed to the provider."""
     now = datetime.now(UTC)

@@ -16,8 +16,6 @@ from sqlmodel import Session
 
 from carecenter.access import Role
 from carecenter.context import app_context
-from carecenter.devices.models import Device
-from carecenter.visits.models import Visit
 from tests.factories import (
     jpeg_bytes,
     login,
@@ -27,11 +25,10 @@ from tests.factories import (
     make_center,
     make_contact,
     make_device,
-    make_device_media,
     make_eligibility,
     make_message,
-    make_photo,
     make_plan,
+    make_proof,
     make_resident,
     make_service_record,
     make_shift,
@@ -153,15 +150,9 @@ def test_records_of_another_center_are_not_found(
         "rule": make_subsidy_rule(session, center=center_b).id,
         "record": make_service_record(session, resident=b_resident).id,
     }
-    b_visit = session.get(Visit, b_records["visit"])
-    assert b_visit is not None
-    b_visit.confirmation_signature = app_context(app).media.put(jpeg_bytes())
-    session.add(b_visit)
-    session.commit()
-    b_records["photo"] = make_photo(session, visit=b_visit, store=app_context(app).media).id
-    b_device = session.get(Device, b_records["device"])
-    assert b_device is not None
-    b_records["media"] = make_device_media(session, device=b_device, store=app_context(app).media).id
+    b_records["photo"], b_records["media"] = make_proof(
+        session, visit_id=b_records["visit"], device_id=b_records["device"], store=app_context(app).media
+    )
     b_records["message"] = make_message(session, center=center_b).id
     b_records["api_client"] = make_api_client(session, centers=[center_b]).id
     headers = login(client, make_staff(session, center=center_a, role=role))

@@ -20,8 +20,6 @@ from sqlmodel import Session
 
 from carecenter.access import Role
 from carecenter.context import app_context
-from carecenter.devices.models import Device
-from carecenter.visits.models import Visit
 from carecenter.web import PAGES
 from carecenter.web.deps import web_user
 from tests.carecenter.web.test_pages import web_login
@@ -33,10 +31,9 @@ from tests.factories import (
     make_center,
     make_contact,
     make_device,
-    make_device_media,
     make_eligibility,
-    make_photo,
     make_plan,
+    make_proof,
     make_resident,
     make_service_record,
     make_staff,
@@ -268,15 +265,9 @@ def _records(session: Session, app: FastAPI, here: Any, worker_id: int | None) -
         "client_id": make_api_client(session, centers=[here]).id,
         "file_format": "xlsx",
     }  # fmt: skip
-    visit = session.get(Visit, ids["visit_id"])
-    assert visit is not None
-    visit.confirmation_signature = app_context(app).media.put(jpeg_bytes())
-    session.add(visit)
-    session.commit()
-    ids["photo_id"] = make_photo(session, visit=visit, store=app_context(app).media).id
-    device = session.get(Device, ids["device_id"])
-    assert device is not None
-    ids["media_id"] = make_device_media(session, device=device, store=app_context(app).media).id
+    ids["photo_id"], ids["media_id"] = make_proof(
+        session, visit_id=ids["visit_id"], device_id=ids["device_id"], store=app_context(app).media
+    )
     return ids
 
 
