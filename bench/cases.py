@@ -31,6 +31,28 @@ def _reading(serial: str, at: datetime, rng: random.Random) -> dict[str, Any]:
     }
 
 
+class BatchPoster:
+    """`POST /api/v1/checkins/batch` with a device key from a thread pool: an HTTP client per thread,
+    and a 503 (nothing saved) sent again after its Retry-After, as a gateway does. Returns how many
+    readings each batch had accepted; `retries` counts the 503s."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.url, self.headers, self.retries = url, {"X-Device-Key": key}, 0
+        self._local = threading.local()
+
+    def __call__(self, body: dict[str, Any]) -> int:
+        if not hasattr(self._local, "client"):
+            self._local.client = httpx.Client(base_url=self.url, timeout=120)
+        while True:
+            response = self._local.client.post("/api/v1/checkins/batch", json=body, headers=self.headers)
+            if response.status_code != 503:
+                break
+            self.retries += 1
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+        response.raise_for_status()
+        return int(response.json()["accepted"])
+
+
 def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: int) -> dict[str, Any]:
     """Readings per second through POST /checkins/batch (1,000 each) with `clients` concurrent clients."""
     rng = random.Random(1)
@@ -38,27 +60,7 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
     bodies = [
         {"readings": [_reading(rng.choice(seeded.serials), at, rng) for _ in range(1000)]} for _ in range(batches)
     ]
-    headers = {"X-Device-Key": seeded.gateway_key}
-
-    retries = 0
-
-    def post(body: dict[str, Any], client: httpx.Client) -> int:
-        nonlocal retries
-        while True:  # like a device: a 503 means nothing was saved, try again after Retry-After
-            response = client.post("/api/v1/checkins/batch", json=body, headers=headers)
-            if response.status_code != 503:
-                break
-            retries += 1
-            time.sleep(float(response.headers.get("Retry-After", "1")))
-        response.raise_for_status()
-        return int(response.json()["accepted"])
-
-    local = threading.local()
-
-    def send(body: dict[str, Any]) -> int:
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=server.url, timeout=120)
-        return post(body, local.client)
+    send = BatchPoster(server.url, seeded.gateway_key)
 
     started, cpu_before = time.perf_counter(), server.cpu_seconds()
     with progress.phase(f"load: {batches} batches of 1,000", batches) as advance, ThreadPoolExecutor(clients) as pool:
@@ -71,7 +73,7 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
         "readings": accepted,
         "seconds": round(elapsed, 2),
         "readings_per_s": round(accepted / elapsed),
-        "retries": retries,
+        "retries": send.retries,
         "server_cpu_us_per_reading": round(cpu * 1e6 / max(accepted, 1), 1),
     }
 

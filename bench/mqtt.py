@@ -26,12 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.cases import _reading
+from bench.cases import BatchPoster, _reading
 from bench.harness import ROOT, SECRET, database_url, log_file, seed, start_server
 from carecenter.db import make_engine
 from notifications.fake_twilio_api import FakeTwilioApi
@@ -164,34 +163,16 @@ def http_batch(url: str, bodies: list[bytes], warmup: bytes, processes: int) -> 
     processes, IN_FLIGHT requests at a time: the MQTT messages' bodies, the key as its header."""
     twilio = FakeTwilioApi().start()
     server = start_server(url, twilio, workers=processes)
-    posts = []
-    for payload in [warmup, *bodies]:
-        body = json.loads(payload)
-        posts.append((body.pop("key"), json.dumps(body).encode()))
-    local = threading.local()
-
-    def post(item: tuple[str, bytes]) -> int:
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=server.url, timeout=120)
-        key, content = item
-        while True:  # like a gateway: a 503 means nothing was saved, try again after Retry-After
-            response = local.client.post(
-                "/api/v1/checkins/batch",
-                content=content,
-                headers={"X-Device-Key": key, "Content-Type": "application/json"},
-            )
-            if response.status_code != 503:
-                break
-            time.sleep(float(response.headers.get("Retry-After", "1")))
-        response.raise_for_status()
-        return int(response.json()["accepted"])
-
+    batches = [json.loads(payload) for payload in [warmup, *bodies]]
+    send = BatchPoster(server.url, batches[0]["key"])
+    for batch in batches:
+        del batch["key"]
     try:
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
             # Every client connected first (the warm-up is a duplicate after its first post).
-            list(pool.map(post, posts[:1] * IN_FLIGHT))
+            list(pool.map(send, batches[:1] * IN_FLIGHT))
             started = time.perf_counter()
-            accepted = sum(pool.map(post, posts[1:]))
+            accepted = sum(pool.map(send, batches[1:]))
             return accepted / (time.perf_counter() - started)
     finally:
         server.stop()

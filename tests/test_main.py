@@ -29,7 +29,6 @@ from tests.conftest import TEST_SECRET, Demo
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_PASSWORD = PASSWORD  # the demo fixture's
 
 
 def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,7 +171,7 @@ def test_the_demo_can_send_through_a_domestic_provider_to_its_stand_in(
 ) -> None:
     demo()  # seeded already (the test after this one seeds it from nothing)
     monkeypatch.setenv("CARECENTER_DATABASE_URL", database_url)
-    monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", DEMO_PASSWORD)
+    monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", PASSWORD)
     assert main(["demo", "--no-serve", "--provider", "aliyun"]) == 0
     assert "aliyun through its SDK to a local stand-in" in capsys.readouterr().out
     codes = session.exec(select(ProviderTemplate.provider, ProviderTemplate.code)).all()
@@ -191,7 +190,7 @@ def test_demo_on_a_seeded_database_seeds_nothing_and_scopes_the_manager(
     database adds nothing. The seeded database here is the demo copy, seeded as `demo` seeds it."""
     demo()
     monkeypatch.setenv("CARECENTER_DATABASE_URL", database_url)
-    monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", DEMO_PASSWORD)
+    monkeypatch.setenv("CARECENTER_DEMO_PASSWORD", PASSWORD)
     counts = (
         session.exec(select(func.count()).select_from(Resident)).one(),
         session.exec(select(func.count()).select_from(Staff)).one(),
@@ -206,7 +205,7 @@ def test_demo_on_a_seeded_database_seeds_nothing_and_scopes_the_manager(
         session.exec(select(func.count()).select_from(FamilyContact)).one(),
     )
 
-    token = client.post("/api/v1/auth/token", data={"username": "manager", "password": DEMO_PASSWORD}).json()
+    token = client.post("/api/v1/auth/token", data={"username": "manager", "password": PASSWORD}).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     manager = client.get("/api/v1/staff/me", headers=headers).json()
     page = client.get("/api/v1/residents", params={"limit": 500}, headers=headers).json()
@@ -247,7 +246,7 @@ def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, databa
         pytest.skip("the demo's embedded path is SQLite")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
-        "CARECENTER_DEMO_PASSWORD": DEMO_PASSWORD
+        "CARECENTER_DEMO_PASSWORD": PASSWORD
     }
     started = time.monotonic()
     server = subprocess.Popen(
@@ -272,7 +271,7 @@ def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, databa
         # share the cores) the clock says little, so the demo's own work is measured: its CPU time.
         took = time.monotonic() - started if not os.environ.get("PYTEST_XDIST_WORKER") else _cpu_seconds(server.pid)
         assert took < 30, f"the demo took {took:.1f} s to serve"
-        token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "manager", "password": DEMO_PASSWORD}).json()
+        token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "manager", "password": PASSWORD}).json()
         centers = httpx.get(f"{base}/api/v1/centers", headers={"Authorization": f"Bearer {token['access_token']}"})
         assert [c["town"] for c in centers.json()["items"]] == ["长阳镇"]
         assert (tmp_path / "carecenter.db").exists()  # the default database lives in the working directory
@@ -295,7 +294,7 @@ def test_the_readme_demo_command_serves_within_30_seconds(tmp_path: Path, databa
         server.terminate()
         output, _ = server.communicate(timeout=10)
     assert "CareCenter demo (new demo data)" in output
-    assert "password: " + DEMO_PASSWORD in output
+    assert "password: " + PASSWORD in output
     links = re.findall(r"https?://[^\s,，]+/r/[A-Za-z0-9_-]+", output)
     assert links and all(link.startswith(f"http://127.0.0.1:{port}/r/") for link in links), output[-2000:]
 
