@@ -14,6 +14,7 @@ from carecenter.api.audit import router as audit_router
 from carecenter.api.auth import router as auth_router
 from carecenter.api.catalogue import router as catalogue_router
 from carecenter.api.centers import router as centers_router
+from carecenter.api.checkin_route import install_plain_checkin_route
 from carecenter.api.devices import profiles_router as device_profiles_router
 from carecenter.api.devices import router as devices_router
 from carecenter.api.duty import router as duty_router
@@ -179,4 +180,5 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    install_plain_checkin_route(app, max_body_bytes=settings.max_request_bytes)
     return app

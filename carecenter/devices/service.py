@@ -14,6 +14,7 @@ from carecenter.errors import Conflict, InvalidField, NotAuthenticated
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.residents.models import Resident
 from carecenter.updates import changes_for
+from carecommon.i18n import N_
 
 KEY_PREFIX = "dk_"
 
@@ -28,7 +29,7 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-UNKNOWN_DEVICE_KEY = "Unknown or revoked device key."
+UNKNOWN_DEVICE_KEY = N_("Unknown or revoked device key.")
 
 
 def require_key(key: str | None) -> str:

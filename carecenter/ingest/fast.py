@@ -45,17 +45,22 @@ class FastReading(msgspec.Struct, forbid_unknown_fields=True):
 Valid = ReadingIn | FastReading
 
 
-def validate_reading(raw: Any) -> Valid:
-    """The reading, checked; raises pydantic's ValidationError (with its messages) if invalid."""
+def plainly_valid(raw: Any) -> FastReading | None:
+    """The reading, if msgspec reads it as `ReadingIn` would; None leaves the decision to the model."""
     if isinstance(raw, dict) and isinstance(at := raw.get("recorded_at"), str) and _PLAIN_INSTANT.fullmatch(at):
         try:
             item = msgspec.convert(raw, FastReading, strict=True)
         except msgspec.ValidationError:
-            pass  # refused, or a form only pydantic reads: it decides, and says why
-        else:
-            if 1 < item.recorded_at.year < 9999:  # at the calendar's edges the model clamps (fields.within_utc)
-                return item
-    return ReadingIn.model_validate(raw)
+            return None  # refused, or a form only pydantic reads: it decides, and says why
+        if 1 < item.recorded_at.year < 9999:  # at the calendar's edges the model clamps (fields.within_utc)
+            return item
+    return None
+
+
+def validate_reading(raw: Any) -> Valid:
+    """The reading, checked; raises pydantic's ValidationError (with its messages) if invalid."""
+    item = plainly_valid(raw)
+    return item if item is not None else ReadingIn.model_validate(raw)
 
 
 class ItemAnswer(msgspec.Struct, kw_only=True):
