@@ -288,6 +288,7 @@ def answer(
 
 NOT_FOUND = N_("This page does not exist, or it is not yours to see.")
 METHOD_NOT_ALLOWED = N_("This address does not take that method.")
+TOO_LARGE = N_("The request is too large: send at most {limit} bytes.")
 CONFLICT_RACE = N_(
     "This conflicts with a record that was just saved (for example a taken username); reload and try again."
 )
@@ -349,6 +350,11 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
         if exc.status_code == 404:
             text = gettext(NOT_FOUND, language)
             detail: object = exc.detail if is_api(request) else text
+        elif exc.status_code == 413 and isinstance(limit := getattr(request.app, "max_request_bytes", None), int):
+            # A body sent without its length, found too large as it is read (one with a length
+            # never gets here: security.ContentLengthLimit answers it first, in the same words).
+            text = gettext(TOO_LARGE, language).format(limit=limit)
+            detail = text
         elif exc.status_code == 405:
             text = gettext(METHOD_NOT_ALLOWED, language)
             detail = exc.detail

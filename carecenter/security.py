@@ -11,8 +11,8 @@ from fastapi import FastAPI, Request
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from carecenter.errors import request_language
-from carecommon.i18n import N_, gettext
+from carecenter.errors import TOO_LARGE, request_language
+from carecommon.i18n import gettext
 
 # No inline script or style anywhere in the UI, so the policy needs no 'unsafe-inline'.
 CSP = (
@@ -54,9 +54,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-TOO_LARGE = N_("The request is too large: send at most {limit} bytes.")
 
 
 class ContentLengthLimit:

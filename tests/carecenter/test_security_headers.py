@@ -43,6 +43,14 @@ def test_the_413_is_json_in_the_caller_s_language_with_the_security_headers(clie
     assert response.status_code == 413
     assert response.headers["x-frame-options"] == "DENY" and "content-security-policy" in response.headers
     assert "最多发送 2000000 字节" in response.json()["detail"]
+    # Sent without its length (chunked), the body is found too large as it is read: the same answer.
+    chunked = client.post(
+        "/api/v1/checkins/batch",
+        content=iter([b'{"readings": [' + b'{"event_id": "x"},' * 60_000] * 2 + [b"{}]}"]),
+        headers={"Content-Type": "application/json", "Accept-Language": "zh-CN", "X-Device-Key": "dk_x"},
+    )
+    assert chunked.status_code == 413 and "最多发送 2000000 字节" in chunked.json()["detail"]
+    assert chunked.headers["x-frame-options"] == "DENY"
 
 
 def test_a_trailing_slash_redirects_within_the_site_whatever_the_host_header_says(client: TestClient) -> None:
