@@ -44,7 +44,7 @@ from carecenter.devices.protocol import DeviceProtocolSpec
 from carecenter.devices.registry import PROTOCOLS
 from carecenter.gateway.listener import DeviceListener
 from carecenter.gateway.mqtt_subscriber import MqttSubscriber
-from carecenter.health.watch import SelfWatch
+from carecenter.health.watch import SelfWatch, live_processes, process_name
 from carecenter.logs import configure_logging
 from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
@@ -79,9 +79,15 @@ def _require_current_schema(settings: Settings) -> bool:
         engine.dispose()
 
 
-def device_services(settings: Settings) -> list[Callable[[FastAPI], Service]]:
-    """The device adapters the settings switch on: a listener per protocol with a port, the MQTT subscriber."""
+def device_services(settings: Settings, role: str) -> list[Callable[[FastAPI], Service]]:
+    """The device adapters the settings switch on: a listener per protocol with a port, the MQTT subscriber.
+
+    The listeners know this process by its heartbeat's name, and the others alive by theirs."""
     devices = settings.devices
+    name = process_name(settings.health, role)
+
+    def live(session: Session) -> set[str]:
+        return live_processes(session, now=utcnow(), settings=settings.health)
 
     def listener(protocol: DeviceProtocolSpec) -> Callable[[FastAPI], Service]:
         return lambda app: DeviceListener(
@@ -92,6 +98,8 @@ def device_services(settings: Settings) -> list[Callable[[FastAPI], Service]]:
             clock=utcnow,
             media=app_context(app).media,
             unverified=mark_unverified_alerts,
+            name=name,
+            live=live,
         )
 
     services = [listener(p) for name, p in PROTOCOLS.items() if devices.listener_address(name) is not None]
@@ -119,7 +127,7 @@ def build_app(
 
     services: list[Callable[[FastAPI], Service]] = [scheduler] if schedule.scheduler_enabled else []
     if devices:
-        services.extend(device_services(settings))
+        services.extend(device_services(settings, "web"))
     return create_app(settings, services=[*services, self_watch("web"), *extra_services])
 
 
@@ -165,7 +173,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if settings.database_url.startswith("sqlite"):
         return _fail("--workers needs PostgreSQL: SQLite takes one writer at a time; run one process")
-    if device_services(settings):
+    if device_services(settings, "web"):
         print("note: with --workers the device listeners and MQTT run in their own process: python main.py gateway")
     # uvicorn restarts a worker that does not answer its health check within 5 s; a worker still
     # importing and building the app on a busy machine is not dead (it was killed in a loop).
@@ -418,7 +426,7 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
     """The device adapters in their own process (a district's gateway box), with an SMS dispatcher."""
-    services = device_services(settings)
+    services = device_services(settings, "gateway")
     if not services:
         return _fail("nothing to run: set CARECENTER_WATCH_PORT, CARECENTER_GT06_PORT and/or CARECENTER_MQTT_URL")
     problems = settings.production_problems()  # alerts it raises page people: as `serve`, or not at all

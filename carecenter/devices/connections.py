@@ -8,6 +8,7 @@ commits. Reads for the devices page and the API are in `devices/commands.py`.
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -28,18 +29,39 @@ from carecenter.devices.protocol import Media, Profile
 from carecenter.residents.models import Resident
 from carecommon.sqltypes import upsert_insert
 
+HOLDER_FIELDS = ("connected_at", "disconnected_at", "connected_from", "connected_via")
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The gateway process that holds a device's connection, and the address it comes from."""
+
+    via: str
+    host: str | None
+
 
 @dataclass(frozen=True)
 class DeviceIdentity:
     device_id: int
     serial: str
     profile: Profile
+    holder: Holder | None = None  # as recorded: connected, through some process (maybe this one)
+
+
+def _holder(row: Any) -> Holder | None:
+    """From a row with connected_at, disconnected_at, connected_from, connected_via."""
+    connected = row.connected_at is not None and (row.disconnected_at is None or row.disconnected_at < row.connected_at)
+    return Holder(row.connected_via, row.connected_from) if connected and row.connected_via else None
+
+
+_HOLDER_COLUMNS = [col(getattr(Device, name)) for name in HOLDER_FIELDS]
 
 
 def registered_device(session: Session, serial: str, protocol: DeviceProtocol) -> DeviceIdentity | None:
-    """The device registered with this id and protocol (not revoked) and its model's profile, or None."""
+    """The device registered with this id and protocol (not revoked), its model's profile and who
+    holds its connection, or None."""
     row = session.execute(
-        sa.select(col(Device.id), col(Device.serial), col(Device.model)).where(
+        sa.select(col(Device.id), col(Device.serial), col(Device.model), *_HOLDER_COLUMNS).where(
             col(Device.serial) == serial,
             col(Device.protocol) == protocol,
             col(Device.revoked_at).is_(None),
@@ -47,7 +69,14 @@ def registered_device(session: Session, serial: str, protocol: DeviceProtocol) -
     ).first()
     if row is None:
         return None
-    return DeviceIdentity(row.id, row.serial, protocol_view(protocol, profile_row(session, protocol, row.model)))
+    profile = protocol_view(protocol, profile_row(session, protocol, row.model))
+    return DeviceIdentity(row.id, row.serial, profile, _holder(row))
+
+
+def holders(session: Session, *, device_ids: Collection[int]) -> dict[int, Holder]:
+    """Who holds each of these devices' connections, as recorded (devices not connected are left out)."""
+    rows = session.execute(sa.select(col(Device.id), *_HOLDER_COLUMNS).where(among(session, Device.id, device_ids)))
+    return {row.id: holder for row in rows if (holder := _holder(row)) is not None}
 
 
 LISTENER = "device listener"  # the audit log's actor for what a listener records
@@ -132,18 +161,43 @@ def note_unknown(session: Session, *, serial: str, protocol: DeviceProtocol, add
     )
 
 
-def note_connected(session: Session, *, since: Mapping[int, datetime]) -> None:
-    """Devices that connected, each with when (one statement for all)."""
+def note_connected(session: Session, *, since: Mapping[int, tuple[datetime, str]], via: str) -> None:
+    """Devices that connected to the process `via`, each with when and from which address (one
+    statement for all)."""
     if since:
         session.execute(
             sa.update(Device),
-            [{"id": device_id, "connected_at": at, "disconnected_at": None} for device_id, at in since.items()],
+            [
+                {
+                    "id": device_id,
+                    "connected_at": at,
+                    "disconnected_at": None,
+                    "connected_from": host[:64],
+                    "connected_via": via,
+                }
+                for device_id, (at, host) in since.items()
+            ],
         )
 
 
-def note_disconnected(session: Session, *, device_ids: Collection[int], now: datetime) -> None:
+def note_disconnected(session: Session, *, device_ids: Collection[int], now: datetime, via: str) -> None:
+    """These devices' connections to the process `via` closed; a device that has connected to another
+    process since stays connected there."""
     if device_ids:
-        session.execute(sa.update(Device).where(among(session, Device.id, device_ids)).values(disconnected_at=now))
+        session.execute(
+            sa.update(Device).where(among(session, Device.id, device_ids), _held_by(via)).values(disconnected_at=now)
+        )
+
+
+def release_all(session: Session, *, via: str, now: datetime) -> None:
+    """A process starting holds no connection yet: what it held before it stopped (or died) is gone."""
+    still_open = sa.or_(col(Device.disconnected_at).is_(None), col(Device.disconnected_at) < col(Device.connected_at))
+    session.execute(sa.update(Device).where(col(Device.connected_via) == via, still_open).values(disconnected_at=now))
+
+
+def _held_by(via: str) -> sa.ColumnElement[bool]:
+    """Rows this process holds (or that no process was recorded for: rows older than the column)."""
+    return sa.or_(col(Device.connected_via) == via, col(Device.connected_via).is_(None))
 
 
 @dataclass(frozen=True)
@@ -188,8 +242,9 @@ class CommandToSend:
     content: str
 
 
-def commands_to_send(session: Session, *, device_ids: Collection[int]) -> list[CommandToSend]:
-    """Queued commands for these (connected) devices, oldest first.
+def commands_to_send(session: Session, *, device_ids: Collection[int], via: str) -> list[CommandToSend]:
+    """Queued commands for these (connected) devices that the process `via` holds, oldest first
+    (a device that has moved to another process gets its commands from there, once).
 
     Queued commands are few (they leave the queue once sent), so they are read in one small
     query and picked here: a listener holding 20,000 connections does not send 20,000 ids to
@@ -199,7 +254,8 @@ def commands_to_send(session: Session, *, device_ids: Collection[int]) -> list[C
         return []
     rows = session.execute(
         sa.select(col(DeviceCommand.id), col(DeviceCommand.device_id), col(DeviceCommand.content))
-        .where(col(DeviceCommand.status) == CommandStatus.queued)
+        .join(Device, col(Device.id) == col(DeviceCommand.device_id))
+        .where(col(DeviceCommand.status) == CommandStatus.queued, _held_by(via))
         .order_by(col(DeviceCommand.id))
         .limit(QUEUED_READ_AT_ONCE)
     ).all()

@@ -86,6 +86,10 @@ class Device(DeviceBase, table=True):
     # The watch listener's view of the connection (watch-tcp devices).
     connected_at: datetime | None = instant_field(default=None)
     disconnected_at: datetime | None = instant_field(default=None)
+    # Where the connection comes from and which gateway process holds it: another process sees a
+    # takeover by another address, and only the holder sends the device's commands.
+    connected_from: str | None = Field(default=None, max_length=64)
+    connected_via: str | None = Field(default=None, max_length=120)
     last_frame_at: datetime | None = instant_field(default=None)
     last_frame: str | None = Field(default=None, max_length=64, description="The last frame's command word")
     last_cells: str | None = Field(

@@ -116,6 +116,8 @@ class DeviceListener:
         clock: Callable[[], datetime],
         media: MediaStore | None = None,
         unverified: Callable[[Session, int, datetime, str], object] | None = None,
+        name: str = "gateway",
+        live: Callable[[Session], set[str]] | None = None,
     ) -> None:
         self.protocol, self.engine, self.checkins, self.settings, self.clock = (
             protocol,
@@ -126,6 +128,10 @@ class DeviceListener:
         )
         self.media = media
         self.unverified = unverified  # says so on the alerts an unproven connection's readings raise
+        # This process among several that hold device connections (`connected_via` on the device
+        # rows), and how to find which of the others are alive (their heartbeats).
+        self.name, self._find_live = name, live
+        self._live_processes: set[str] = set()
         address = settings.listener_address(protocol.name)
         assert address is not None, f"no port set for the {protocol.name} listener"
         self.host, self.requested_port = address
@@ -138,7 +144,7 @@ class DeviceListener:
         self._connections: dict[int, _Connection] = {}  # by device: the connection commands go to
         self._unproven: dict[int, _Connection] = {}  # by device: one that took over a live connection's id
         self._notes: dict[int, connections.FrameNote] = {}
-        self._connected: dict[int, datetime] = {}  # recorded with the next flush
+        self._connected: dict[int, tuple[datetime, str]] = {}  # when and from where: recorded with the next flush
         self._tasks: set[asyncio.Task[None]] = set()
         self._live: set[_Connection] = set()  # identified or not, for the watchdog
         self._unknown_by_host: dict[str, list[float]] = {}  # when each address last named unknown ids
@@ -169,7 +175,11 @@ class DeviceListener:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._serve, self.host, self.requested_port)
+        await self._write_devices(lambda s: connections.release_all(s, via=self.name, now=self.clock()))
+        await self._refresh_live()
+        server = await asyncio.start_server(
+            self._serve, self.host, self.requested_port, reuse_port=self.settings.listeners_share_port or None
+        )
         self.port = server.sockets[0].getsockname()[1]
         log.info("%s listener on %s:%s", self.protocol.name, self.host, self.port)
         self._ready.set()
@@ -186,7 +196,7 @@ class DeviceListener:
         await asyncio.gather(housekeeping, watchdog, return_exceptions=True)
         await self._flush_notes()
         gone, now = list(self._connections), self.clock()
-        await self._write_devices(lambda s: connections.note_disconnected(s, device_ids=gone, now=now))
+        await self._write_devices(lambda s: connections.note_disconnected(s, device_ids=gone, now=now, via=self.name))
 
     async def _db(self, work: Callable[[Session], object]) -> object:
         """Run `work` in a transaction of its own, in a worker thread (the event loop never waits on it)."""
@@ -252,7 +262,9 @@ class DeviceListener:
             return
         self._connected.pop(device_id, None)  # connected and gone before the flush: only the leaving is news
         try:
-            await self._db(lambda s: connections.note_disconnected(s, device_ids=[device_id], now=self.clock()))
+            await self._db(
+                lambda s: connections.note_disconnected(s, device_ids=[device_id], now=self.clock(), via=self.name)
+            )
         except sa.exc.SQLAlchemyError as exc:
             log.warning("could not record that device %s disconnected: %s", connection.serial, exc)
 
@@ -311,12 +323,22 @@ class DeviceListener:
         device_id = identity.device_id
         previous = self._connections.get(device_id)
         if previous is not None and previous.host != connection.host and not previous.writer.is_closing():
-            await self._taken_over(connection, previous, now)
+            await self._taken_over(connection, previous.host, now)
+            return
+        elsewhere = identity.holder
+        if (
+            previous is None
+            and elsewhere is not None
+            and elsewhere.via != self.name
+            and elsewhere.via in self._live_processes
+            and elsewhere.host != connection.host
+        ):  # connected from another address to another gateway process that is alive
+            await self._taken_over(connection, f"{elsewhere.host} (through {elsewhere.via})", now)
             return
         if previous is not None:  # the device reconnected before its old connection timed out
             previous.writer.close()
         self._connections[device_id] = connection
-        self._connected[device_id] = now  # its queued commands go out with the next housekeeping
+        self._connected[device_id] = (now, connection.host)  # its queued commands go out with the next housekeeping
 
     def _may_record_unknown(self, host: str) -> bool:
         """At most UNKNOWN_PER_ADDRESS unknown ids from one address in the window (a scan of the port
@@ -329,13 +351,13 @@ class DeviceListener:
         self._unknown_by_host[host] = [*recent, now]
         return True
 
-    async def _taken_over(self, connection: _Connection, previous: _Connection, now: datetime) -> None:
+    async def _taken_over(self, connection: _Connection, old: str, now: datetime) -> None:
         """Another address names a device that is connected. The protocol has no secret: this may be the
         device after a change of cell (its old socket still looks open) or someone who knows its id.
         It is accepted (an SOS is never dropped) but gets no commands until it proves itself: the
         older connection goes away, or a manager confirms it on the device's page."""
         assert connection.device_id is not None
-        device_id, address, old = connection.device_id, connection.host, previous.host
+        device_id, address = connection.device_id, connection.host
         connection.unproven, connection.unproven_since = f"{address} named it while it was connected from {old}", now
         stale = self._unproven.get(device_id)
         if stale is not None:
@@ -356,7 +378,7 @@ class DeviceListener:
         )
         connection.unproven = connection.unproven_since = None
         self._connections[device_id] = connection
-        self._connected[device_id] = self.clock()
+        self._connected[device_id] = (self.clock(), connection.host)
 
     async def _say_unverified(self, connection: _Connection, now: datetime) -> None:
         assert connection.device_id is not None and connection.unproven is not None and self.unverified is not None
@@ -438,6 +460,7 @@ class DeviceListener:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             try:
                 await self._flush_notes()
+                await self._refresh_live()
                 await self._trust_confirmed()
                 await self._send_commands()
                 await self._db(lambda s: connections.time_out_commands(s, now=self.clock(), timeout=timeout))
@@ -451,16 +474,37 @@ class DeviceListener:
         if notes or connected:
 
             def write(session: Session) -> None:
-                connections.note_connected(session, since=connected)
+                connections.note_connected(session, since=connected, via=self.name)
                 connections.note_frames(session, notes)
 
             await self._write_devices(write)
 
+    async def _refresh_live(self) -> None:
+        """Which other gateway processes are alive (a connection they hold can be taken over)."""
+        if self._find_live is not None:
+            find = self._find_live
+            live = await self._db(find)
+            assert isinstance(live, set)
+            self._live_processes = live
+
     async def _trust_confirmed(self) -> None:
-        """Unproven connections a manager confirmed since they took over: trusted, the older ones closed."""
+        """Unproven connections a manager confirmed since they took over: trusted, the older ones
+        closed; and those whose older connection, held by another process, went away."""
         if not self._unproven:
             return
         waiting = dict(self._unproven)
+        remote = [device_id for device_id in waiting if device_id not in self._connections]
+        if remote:
+            held = await self._db(lambda s: connections.holders(s, device_ids=remote))
+            assert isinstance(held, dict)
+            for device_id in remote:
+                holder = held.get(device_id)
+                if holder is None or holder.via == self.name or holder.via not in self._live_processes:
+                    newcomer = waiting.pop(device_id)
+                    del self._unproven[device_id]
+                    self._trust(device_id, newcomer, "the older connection went away")
+        if not waiting:
+            return
         confirmed = await self._db(lambda s: connections.confirmations(s, device_ids=list(waiting)))
         assert isinstance(confirmed, dict)
         for device_id, at in confirmed.items():
@@ -485,7 +529,7 @@ class DeviceListener:
         connected = dict(self._connections)
         if not connected:
             return
-        commands = await self._db(lambda s: connections.commands_to_send(s, device_ids=list(connected)))
+        commands = await self._db(lambda s: connections.commands_to_send(s, device_ids=list(connected), via=self.name))
         assert isinstance(commands, list)
         now, sent = self.clock(), []  # the time-out counts from before the command went out
         for command in commands:

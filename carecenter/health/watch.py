@@ -51,6 +51,17 @@ class Problem:
 
 
 # -- what the processes record --------------------------------------------------------------------
+def process_name(settings: HealthSettings, role: str) -> str:
+    """This process in the heartbeats (and on the device connections a gateway holds)."""
+    return settings.process_name or f"{role}@{socket.gethostname()}"
+
+
+def live_processes(session: Session, *, now: datetime, settings: HealthSettings) -> set[str]:
+    """The processes whose heartbeat is fresh."""
+    fresh = col(ProcessBeat.beat_at) > now - timedelta(seconds=settings.beat_stale_seconds)
+    return set(session.exec(select(ProcessBeat.name).where(fresh)).all())
+
+
 def beat(engine: sa.Engine, *, name: str, role: str, now: datetime) -> None:
     table = ProcessBeat.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
@@ -263,7 +274,7 @@ class SelfWatch:
     _last_ping: datetime | None = None
 
     def __post_init__(self) -> None:
-        self.name = self.name or f"{self.role}@{socket.gethostname()}"
+        self.name = self.name or process_name(self.settings, self.role)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"self-watch-{self.role}", daemon=True)

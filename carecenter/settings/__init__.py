@@ -122,4 +122,9 @@ class Settings(BaseSettings):
             problems.extend(f"{p} (the {role} provider is {provider})" for p in missing)
         if sms.voice() == SmsProvider.tencent and not sms.tencent_voice_app_id:
             problems.append("CARECENTER_TENCENT_VOICE_APP_ID is not set (the voice provider is tencent)")
+        if self.devices.listeners_share_port and not self.health.process_name:
+            problems.append(
+                "CARECENTER_PROCESS_NAME is not set: processes that share the device ports "
+                "(CARECENTER_LISTENERS_SHARE_PORT) each need their own name, for their heartbeats and connections."
+            )
         return problems

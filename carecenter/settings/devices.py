@@ -27,6 +27,11 @@ class DeviceSettings(BaseSettings):
         default=60, gt=0, description="A new connection must name a registered device within this"
     )
     watch_command_timeout_seconds: float = Field(default=60, gt=0, description="A command unanswered this long fails")
+    listeners_share_port: bool = Field(
+        default=False,
+        description="Several gateway processes listen on the same ports (Linux SO_REUSEPORT: the kernel spreads "
+        "new connections among them); give each its own CARECENTER_PROCESS_NAME",
+    )
 
     mqtt_url: str | None = Field(default=None, description="mqtt://host:1883 (or mqtts://); unset: MQTT is off")
     mqtt_client_id: str = Field(

@@ -7,6 +7,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class HealthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARECENTER_", extra="ignore")
 
+    process_name: str | None = Field(
+        default=None,
+        pattern=r"^[\w.@:-]{1,120}$",
+        description="This process in the heartbeats and on the device connections it holds; unset: role@host. "
+        "Several gateway processes on one host each need their own",
+    )
     self_check_seconds: float = Field(default=15, gt=0, description="Beats and checks, in every long-running process")
     beat_stale_seconds: float = Field(default=60, gt=0, description="A process silent this long is down")
     critical_wait_seconds: float = Field(

@@ -28,11 +28,15 @@ def running_listener(
     *,
     host: str = "127.0.0.1",
     unverified: Callable[[Session, int, datetime, str], object] | None = None,
+    name: str = "gateway",
+    live: Callable[[Session], set[str]] | None = None,
+    port: int = 0,
     **settings: Any,
 ) -> Iterator[DeviceListener]:
-    """Short time-outs unless given; the port is any free one."""
+    """Short time-outs unless given; the port is any free one unless given. `name` and `live`: this
+    gateway process among several, and how it finds the others alive."""
     values = {"watch_idle_seconds": 30, "watch_frame_seconds": 1, "watch_command_timeout_seconds": 2} | settings
-    values |= {f"{protocol.name}_port": 0, f"{protocol.name}_host": host}
+    values |= {f"{protocol.name}_port": port, f"{protocol.name}_host": host}
     listener = DeviceListener(
         protocol=protocol,
         engine=app_context(app).engine,
@@ -41,6 +45,8 @@ def running_listener(
         clock=lambda: clock.now,
         media=app_context(app).media,
         unverified=unverified,
+        name=name,
+        live=live,
     )
     listener.start()
     try:

@@ -1,0 +1,202 @@
+"""Several gateway processes hold a city's watches: each knows which device connections the others
+hold (the device rows say which process and from where), so a takeover through another process is
+seen as one, a watch that moves between processes gets its commands once, and a process that died
+or restarted holds nothing. Two listeners in this test process stand for two gateway processes
+("gateway-a", "gateway-b"), with heartbeats as the processes write them."""
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from carecenter.alerts.models import Alert, AlertEvent
+from carecenter.alerts.service import mark_unverified_alerts
+from carecenter.audit.models import AuditEvent
+from carecenter.context import app_context
+from carecenter.devices.models import Device, DeviceProtocol
+from carecenter.devices.watch_protocol import WATCH
+from carecenter.gateway.listener import DeviceListener
+from carecenter.health.watch import beat, live_processes
+from carecenter.settings import Settings
+from carecenter.settings.devices import DeviceSettings
+from carecenter.settings.health import HealthSettings
+from tests.carecenter.alerts.scenario import Scenario
+from tests.carecenter.devices.listeners import running_listener, scenario_with
+from tests.carecenter.devices.watch_client import Watch, position
+from tests.conftest import Clock
+from tests.factories import login
+from tests.waiting import eventually
+
+IMEI = "358688000000158"
+ELSEWHERE = "127.0.0.2"  # another address on this machine's loopback network
+EVERYWHERE = "0.0.0.0"  # noqa: S104 - all of loopback, so that a second address can connect
+
+
+@pytest.fixture
+def s(session: Session, clock: Clock) -> Scenario:
+    return scenario_with(session, clock, IMEI, DeviceProtocol.watch_tcp)
+
+
+def _gateway(app: FastAPI, clock: Clock, name: str) -> Iterator[DeviceListener]:
+    beat(app_context(app).engine, name=name, role="gateway", now=clock.now)  # alive, as its self-watch says
+
+    def live(session: Session) -> set[str]:
+        return live_processes(session, now=clock.now, settings=HealthSettings())
+
+    with running_listener(
+        app,
+        clock,
+        WATCH,
+        host=EVERYWHERE,
+        unverified=mark_unverified_alerts,
+        name=name,
+        live=live,
+        watch_command_timeout_seconds=30,
+    ) as listener:
+        yield listener
+
+
+@pytest.fixture
+def a(app: FastAPI, clock: Clock) -> Iterator[DeviceListener]:
+    yield from _gateway(app, clock, "gateway-a")
+
+
+@pytest.fixture
+def b(app: FastAPI, clock: Clock) -> Iterator[DeviceListener]:
+    yield from _gateway(app, clock, "gateway-b")
+
+
+def connect(listener: DeviceListener, source: str = "127.0.0.1") -> Watch:
+    assert listener.port is not None
+    watch = Watch(listener.port, IMEI, source=source)
+    watch.send("LK")
+    assert watch.receive().content == b"LK"
+    return watch
+
+
+def device(session: Session, s: Scenario) -> Device:
+    session.expire_all()
+    found = session.get(Device, s.watch.id)
+    assert found is not None
+    return found
+
+
+def held_by(session: Session, s: Scenario, name: str) -> bool:
+    """The device rows say `name` holds the watch's connection (written within a second of it)."""
+    row = device(session, s)
+    return row.connected_via == name and (row.disconnected_at is None or row.disconnected_at < row.connected_at)  # type: ignore[operator]
+
+
+def command(client: TestClient, s: Scenario, kind: str = "sos_numbers") -> None:
+    sent = client.post(f"/api/v1/devices/{s.watch.id}/commands", json={"kind": kind}, headers=login(client, s.manager))
+    assert sent.status_code == 202, sent.text  # queued; the holder sends it
+
+
+def test_a_takeover_through_another_gateway_process_is_seen_and_gets_no_commands(
+    a: DeviceListener, b: DeviceListener, s: Scenario, session: Session, client: TestClient, clock: Clock
+) -> None:
+    real = connect(a)
+    assert eventually(lambda: held_by(session, s, "gateway-a"))
+    assert device(session, s).connected_from == "127.0.0.1"
+    intruder = connect(b, ELSEWHERE)  # accepted (it may be the watch after a change of cell)
+    row = device(session, s)
+    assert (row.takeover_count, row.takeover_from) == (1, ELSEWHERE)
+    audit = session.exec(select(AuditEvent).where(AuditEvent.action == "device.takeover")).one()
+    assert "127.0.0.1 (through gateway-a)" in (audit.reason or "")
+    command(client, s)
+    assert real.receive().content.startswith(b"SOS,")  # the family's numbers go to the proven connection
+    assert intruder.nothing_within(1.5)
+    intruder.send(position("AL", clock.now, status=1 << 16))  # an SOS is never dropped
+    assert intruder.receive().content == b"AL"
+    alert = session.exec(select(Alert).where(Alert.kind == "sos")).one()
+    note = session.exec(
+        select(AlertEvent).where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "unverified_source")
+    ).one()
+    assert ELSEWHERE in note.detail and "gateway-a" in note.detail
+    assert held_by(session, s, "gateway-a")  # the newcomer holds nothing until it proves itself
+
+
+def test_the_newcomer_proves_itself_when_the_other_process_loses_the_old_connection(
+    a: DeviceListener, b: DeviceListener, s: Scenario, session: Session, client: TestClient
+) -> None:
+    real = connect(a)
+    assert eventually(lambda: held_by(session, s, "gateway-a"))
+    moved = connect(b, ELSEWHERE)  # the watch after a change of cell, through the other process
+    real.close()  # its old socket goes away: gateway-a records it
+    assert eventually(lambda: held_by(session, s, "gateway-b"))  # gateway-b trusts the newcomer
+    assert device(session, s).connected_from == ELSEWHERE
+    command(client, s)
+    assert moved.receive(timeout=5).content.startswith(b"SOS,")
+
+
+def test_a_watch_that_moves_to_another_process_from_its_address_gets_each_command_once(
+    a: DeviceListener, b: DeviceListener, s: Scenario, session: Session, client: TestClient
+) -> None:
+    old = connect(a)
+    assert eventually(lambda: held_by(session, s, "gateway-a"))
+    new = connect(b)  # the same watch again, through the other process; its old socket half-open
+    assert eventually(lambda: held_by(session, s, "gateway-b"))
+    assert device(session, s).takeover_count == 0
+    command(client, s)
+    assert new.receive(timeout=5).content.startswith(b"SOS,")
+    assert old.nothing_within(1.5)  # gateway-a no longer holds it: it does not send the command too
+    old.close()  # gateway-a sees its old socket go: the watch is still connected, through gateway-b
+    assert eventually(lambda: s.watch.id not in a._connections)
+    time.sleep(0.5)  # gateway-a's note of the closed socket is written meanwhile
+    assert held_by(session, s, "gateway-b")
+
+
+def test_what_a_dead_process_held_is_no_takeover(
+    b: DeviceListener, s: Scenario, session: Session, client: TestClient, clock: Clock
+) -> None:
+    """A process that died (no heartbeat) holds nothing: the watches it had connect elsewhere as themselves."""
+    row = device(session, s)
+    row.connected_at, row.connected_from, row.connected_via = clock.now, "127.0.0.9", "gateway-gone"
+    session.add(row)
+    session.commit()
+    moved = connect(b, ELSEWHERE)
+    assert eventually(lambda: held_by(session, s, "gateway-b"))
+    assert device(session, s).takeover_count == 0
+    command(client, s)
+    assert moved.receive(timeout=5).content.startswith(b"SOS,")
+
+
+def test_a_process_that_starts_again_holds_nothing_of_what_it_held(
+    app: FastAPI, s: Scenario, session: Session, clock: Clock
+) -> None:
+    row = device(session, s)
+    row.connected_at, row.connected_from, row.connected_via = clock.now - timedelta(hours=1), "127.0.0.1", "gateway-a"
+    session.add(row)
+    session.commit()
+    with running_listener(app, clock, WATCH, name="gateway-a"):
+        assert not held_by(session, s, "gateway-a")
+        assert device(session, s).disconnected_at == clock.now
+
+
+def test_processes_sharing_the_port_both_take_connections(app: FastAPI, clock: Clock, session: Session) -> None:
+    """With CARECENTER_LISTENERS_SHARE_PORT the kernel spreads new connections over the processes."""
+    with running_listener(app, clock, WATCH, name="gateway-a", listeners_share_port=True) as first:
+        assert first.port is not None
+        with running_listener(
+            app, clock, WATCH, name="gateway-b", port=first.port, listeners_share_port=True
+        ) as second:
+            assert second.port == first.port
+            sockets = [Watch(first.port, f"35868800000{n:04d}") for n in range(40)]
+            assert eventually(lambda: len(first._live) + len(second._live) == 40)
+            assert first._live and second._live  # both got some (all 40 to one: 1 in 2^39)
+            for sock in sockets:
+                sock.close()
+
+
+def test_processes_that_share_the_port_must_each_have_a_name() -> None:
+    shared = DeviceSettings(listeners_share_port=True)
+    unnamed = Settings(devices=shared).production_problems()
+    assert any("CARECENTER_PROCESS_NAME" in problem for problem in unnamed)
+    named = Settings(devices=shared, health=HealthSettings(process_name="gateway-1")).production_problems()
+    assert not any("CARECENTER_PROCESS_NAME" in problem for problem in named)
+    with pytest.raises(ValueError, match="process_name"):
+        HealthSettings(process_name="gateway 1; drop")
