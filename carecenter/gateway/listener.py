@@ -175,8 +175,11 @@ class DeviceListener:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        await self._write_devices(lambda s: connections.release_all(s, via=self.name, now=self.clock()))
-        await self._refresh_live()
+        try:  # what this process held before it stopped is gone; the database may be away: listen anyway
+            await self._write_devices(lambda s: connections.release_all(s, via=self.name, now=self.clock()))
+            await self._refresh_live()
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("%s listener: could not read or release earlier connections: %s", self.protocol.name, exc)
         server = await asyncio.start_server(
             self._serve, self.host, self.requested_port, reuse_port=self.settings.listeners_share_port or None
         )

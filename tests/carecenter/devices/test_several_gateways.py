@@ -4,9 +4,11 @@ seen as one, a watch that moves between processes gets its commands once, and a 
 or restarted holds nothing. Two listeners in this test process stand for two gateway processes
 ("gateway-a", "gateway-b"), with heartbeats as the processes write them."""
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -17,6 +19,7 @@ from carecenter.alerts.models import Alert, AlertEvent
 from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.audit.models import AuditEvent
 from carecenter.context import app_context
+from carecenter.db import make_engine
 from carecenter.devices.models import Device, DeviceProtocol
 from carecenter.devices.watch_protocol import WATCH
 from carecenter.gateway.listener import DeviceListener
@@ -200,3 +203,24 @@ def test_processes_that_share_the_port_must_each_have_a_name() -> None:
     assert not any("CARECENTER_PROCESS_NAME" in problem for problem in named)
     with pytest.raises(ValueError, match="process_name"):
         HealthSettings(process_name="gateway 1; drop")
+
+
+def test_a_gateway_starts_listening_while_the_database_is_away(app: FastAPI, clock: Clock, tmp_path: Path) -> None:
+    """Its earlier connections cannot be read yet; watches can still connect (and are answered once it is back)."""
+    away = make_engine(f"sqlite:///{tmp_path / 'no such folder' / 'x.db'}")
+    listener = DeviceListener(
+        protocol=WATCH,
+        engine=away,
+        checkins=app_context(app).checkins,
+        settings=DeviceSettings(watch_port=0, watch_host="127.0.0.1"),
+        clock=lambda: clock.now,
+        name="gateway-a",
+        live=lambda session: live_processes(session, now=clock.now, settings=HealthSettings()),
+    )
+    listener.start()
+    try:
+        assert listener.port is not None
+        socket.create_connection(("127.0.0.1", listener.port), timeout=5).close()
+    finally:
+        listener.stop()
+        away.dispose()
