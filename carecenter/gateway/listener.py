@@ -132,6 +132,8 @@ class DeviceListener:
         # rows), and how to find which of the others are alive (their heartbeats).
         self.name, self._find_live = name, live
         self._live_processes: set[str] = set()
+        self._released = False  # what this process held before it started is recorded as gone
+        self._started_at = clock()
         address = settings.listener_address(protocol.name)
         assert address is not None, f"no port set for the {protocol.name} listener"
         self.host, self.requested_port = address
@@ -175,8 +177,8 @@ class DeviceListener:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        try:  # what this process held before it stopped is gone; the database may be away: listen anyway
-            await self._write_devices(lambda s: connections.release_all(s, via=self.name, now=self.clock()))
+        try:  # the database may be away: listen anyway (the housekeeping tries again)
+            await self._release_earlier()
             await self._refresh_live()
         except sa.exc.SQLAlchemyError as exc:
             log.warning("%s listener: could not read or release earlier connections: %s", self.protocol.name, exc)
@@ -462,6 +464,7 @@ class DeviceListener:
         while True:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             try:
+                await self._release_earlier()
                 await self._flush_notes()
                 await self._refresh_live()
                 await self._trust_confirmed()
@@ -481,6 +484,13 @@ class DeviceListener:
                 connections.note_frames(session, notes)
 
             await self._write_devices(write)
+
+    async def _release_earlier(self) -> None:
+        """Once, before this process records connections: what it held before it stopped (or died) is gone."""
+        if not self._released:
+            started = self._started_at
+            await self._write_devices(lambda s: connections.release_all(s, via=self.name, now=started))
+            self._released = True
 
     async def _refresh_live(self) -> None:
         """Which other gateway processes are alive (a connection they hold can be taken over)."""
