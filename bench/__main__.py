@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import cases, district, mqtt, progress, readings_scale, report, watches
+from bench import cases, city, district, mqtt, progress, readings_scale, report, watches
 from bench.harness import (
     LOG_DIR,
     SMS_RATE,
@@ -57,6 +57,14 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "watch_lk_p99_ms": ("<", 250, "both"),
     "watch_sos_to_sms_p99_ms": ("<", 500, "both"),
     "watch_peak_frames_per_s": (">=", 3000, "both"),
+    # A city on one box (#30, part 3): 100,000 watches over gateway processes, one restarted.
+    "city_lk_p99_ms": ("<", 250, "postgresql"),
+    "city_sos_to_sms_p99_ms": ("<", 500, "postgresql"),
+    "city_rss_mb_total": ("<", 1500, "postgresql"),
+    "city_connections_lost_before_restart": ("<=", 0, "postgresql"),
+    "city_restart_watches_not_back": ("<=", 0, "postgresql"),
+    "city_restart_answered_again_max_s": ("<", 60, "postgresql"),
+    "city_answered_lk_lost": ("<=", 0, "postgresql"),
     # MQTT takes the batch path: as fast as HTTP batches of the same size, with as many processes.
     "mqtt_one_process_vs_http": (">=", 0.9, "both"),
     "mqtt_two_processes_vs_http": (">=", 0.9, "postgresql"),
@@ -234,6 +242,18 @@ def watch_connections(run: Run) -> dict[str, Any]:
     return {f"watch_{name}": value for name, value in figures.items() if name != "database"}
 
 
+def city_on_one_box(run: Run) -> dict[str, Any]:
+    """100,000 watches over gateway processes sharing a port, at a city's load; one process restarted."""
+    if run.quick:
+        figures = city.run(run.kind, watches=300, gateways=2, loads=2, seconds=3.0, rate=60.0, after_restart=8.0)
+    else:
+        watches_ = 100_000
+        loads = -(-watches_ // city.PER_PROCESS)  # each under the descriptor limit
+        gateways = loads + 1  # so that, one of them down, the others still take its watches
+        figures = city.run(run.kind, watches=watches_, gateways=gateways, loads=loads, seconds=60.0, rate=2000.0)
+    return {f"city_{name}": value for name, value in figures.items() if name != "database"}
+
+
 def mqtt_ingestion(run: Run) -> dict[str, Any]:
     """Gateways' batches through Mosquitto into CareCenter, against the HTTP batch path with the same batches."""
     messages, batch, residents = (40, 10, 200) if run.quick else (400, 50, 2000)
@@ -270,6 +290,7 @@ CASES = (
     Case("readings-scale", readings_scale_case, ("postgresql",), ("sqlite",), 9),
     Case("watch-connections", watch_connections, ("postgresql",), ("sqlite",), 5),
     Case("mqtt", mqtt_ingestion, ("postgresql",), ("sqlite",), 1),
+    Case("city", city_on_one_box, ("postgresql",), ("postgresql",), 12),
     Case("monthly-report", monthly_report, BOTH, ("sqlite",), 1),
 )
 
