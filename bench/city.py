@@ -80,7 +80,7 @@ class CityWatch:
         self.load.closed(self)
 
     def send(self, content: str, *, answered: bool, steps: int | None = None) -> None:
-        if self.writer is None:
+        if self.writer is None or self.writer.is_closing():  # dropped: its read notices and reconnects
             return
         if answered:
             self.waiting.append((time.monotonic(), steps))
@@ -156,9 +156,10 @@ class Load:
                     watch.send(f"heart,{random.randint(60, 95)}", answered=False)
             sent = max(sent, int(elapsed * rate))
             if time.monotonic() >= next_sos:
-                watch = random.choice([w for w in self.watches if w.writer is not None])
-                watch.send("AL," + position(datetime.now(UTC), status=1 << 16), answered=True)
-                sos_sent.append(time.monotonic())
+                watch = random.choice(self.watches)
+                if watch.writer is not None and not watch.writer.is_closing():
+                    watch.send("AL," + position(datetime.now(UTC), status=1 << 16), answered=True)
+                    sos_sent.append(time.monotonic())
                 next_sos += sos_every
             await asyncio.sleep(0.01)
         return sos_sent

@@ -67,6 +67,19 @@ ROWS: list[tuple[str, Key]] = [
     ("11. silent sweep ms (small / large)", ("scale_small_silent_sweep_ms", "scale_large_silent_sweep_ms")),
     ("11. silent sweep change", "scale_silent_sweep_ms_change"),
     ("11. disk per raw reading with its indexes, bytes", "scale_bytes_per_reading"),
+    ("12. a city: watches / gateway processes sharing a port", ("city_watches", "city_gateway_processes")),
+    ("12. frames/s sustained, SOS every 2 s", "city_frames_per_s"),
+    ("12. frame (LK) to answer p50 / p99 ms", ("city_lk_p50_ms", "city_lk_p99_ms")),
+    ("12. SOS frame to SMS at the provider p99 ms", "city_sos_to_sms_p99_ms"),
+    ("12. gateway RSS MB, all processes", "city_rss_mb_total"),
+    ("12. gateway RSS MB, each process", "city_rss_mb_per_process"),
+    ("12. connections lost before the restart", "city_connections_lost_before_restart"),
+    ("12. restart: its watches / not back", ("city_restart_watches_dropped", "city_restart_watches_not_back")),
+    (
+        "12. restart: first reconnect to answered, p99 / slowest s",
+        ("city_restart_answered_again_p99_s", "city_restart_answered_again_max_s"),
+    ),
+    ("12. LK answered before the restart / not stored", ("city_answered_lk_before_restart", "city_answered_lk_lost")),
 ]
 START, END = "<!-- bench:table -->", "<!-- /bench:table -->"
 

@@ -133,6 +133,7 @@ class DeviceListener:
         self.name, self._find_live = name, live
         self._live_processes: set[str] = set()
         self._released = False  # what this process held before it started is recorded as gone
+        self._shutting_down = False
         self._started_at = clock()
         address = settings.listener_address(protocol.name)
         assert address is not None, f"no port set for the {protocol.name} listener"
@@ -192,15 +193,17 @@ class DeviceListener:
         watchdog = asyncio.create_task(self._watchdog())
         await self._stopping.wait()
         server.close()
+        # Recorded together below: one by one, 20,000 connections would not be within the wait.
+        self._shutting_down, gone = True, list(self._connections)
         for connection in [*self._connections.values(), *self._unproven.values()]:
             connection.writer.close()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)  # each connection records its disconnection
+            await asyncio.wait(self._tasks, timeout=5)
         housekeeping.cancel()
         watchdog.cancel()
         await asyncio.gather(housekeeping, watchdog, return_exceptions=True)
         await self._flush_notes()
-        gone, now = list(self._connections), self.clock()
+        now = self.clock()
         await self._write_devices(lambda s: connections.note_disconnected(s, device_ids=gone, now=now, via=self.name))
 
     async def _db(self, work: Callable[[Session], object]) -> object:
@@ -265,6 +268,8 @@ class DeviceListener:
         if newcomer is not None and not newcomer.writer.is_closing():
             self._trust(device_id, newcomer, "the older connection went away")
             return
+        if self._shutting_down:
+            return  # the listener records every connection it had at once as it stops
         self._connected.pop(device_id, None)  # connected and gone before the flush: only the leaving is news
         try:
             await self._db(

@@ -6,8 +6,8 @@ or restarted holds nothing. Two listeners in this test process stand for two gat
 
 import socket
 import time
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Collection, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.audit.models import AuditEvent
 from carecenter.context import app_context
 from carecenter.db import make_engine
+from carecenter.devices import connections
 from carecenter.devices.models import Device, DeviceProtocol
 from carecenter.devices.watch_protocol import WATCH
 from carecenter.gateway.listener import DeviceListener
@@ -31,7 +32,7 @@ from tests.carecenter.alerts.scenario import Scenario
 from tests.carecenter.devices.listeners import running_listener, scenario_with
 from tests.carecenter.devices.watch_client import Watch, position
 from tests.conftest import Clock
-from tests.factories import login
+from tests.factories import login, make_device
 from tests.waiting import eventually
 
 IMEI = "358688000000158"
@@ -224,3 +225,41 @@ def test_a_gateway_starts_listening_while_the_database_is_away(app: FastAPI, clo
     finally:
         listener.stop()
         away.dispose()
+
+
+def test_a_gateway_that_stops_records_every_connection_it_held_as_gone(
+    app: FastAPI, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At once, in one statement: one by one, 20,000 connections did not fit in the stop's wait."""
+    recorded: list[list[int]] = []
+    note = connections.note_disconnected
+
+    def counted(session: Session, *, device_ids: Collection[int], now: datetime, via: str) -> None:
+        recorded.append(sorted(device_ids))
+        note(session, device_ids=device_ids, now=now, via=via)
+
+    monkeypatch.setattr(connections, "note_disconnected", counted)
+    others = [
+        make_device(session, center=s.center, serial=f"35868800000{n:04d}", protocol=DeviceProtocol.watch_tcp)[0]
+        for n in range(5)
+    ]
+    with running_listener(app, clock, WATCH, name="gateway-a") as listener:
+        assert listener.port is not None
+        watches = [Watch(listener.port, device.serial) for device in [s.watch, *others]]
+        for watch in watches:
+            watch.send("LK")
+            assert watch.receive().content == b"LK"
+        assert eventually(lambda: all(held_by_device(session, d.id, "gateway-a") for d in [s.watch, *others]))
+    assert recorded == [sorted(d.id or 0 for d in [s.watch, *others])]
+    session.expire_all()
+    for device_id in [s.watch.id, *(d.id for d in others)]:
+        row = session.get(Device, device_id)
+        assert row is not None and row.disconnected_at == clock.now, device_id
+
+
+def held_by_device(session: Session, device_id: int | None, name: str) -> bool:
+    session.expire_all()
+    row = session.get(Device, device_id)
+    if row is None or row.connected_at is None:
+        return False
+    return row.connected_via == name and (row.disconnected_at is None or row.disconnected_at < row.connected_at)
