@@ -57,20 +57,24 @@ def _holder(row: Any) -> Holder | None:
 _HOLDER_COLUMNS = [col(getattr(Device, name)) for name in HOLDER_FIELDS]
 
 
-def registered_device(session: Session, serial: str, protocol: DeviceProtocol) -> DeviceIdentity | None:
-    """The device registered with this id and protocol (not revoked), its model's profile and who
-    holds its connection, or None."""
-    row = session.execute(
+def registered_devices(
+    session: Session, serials: Collection[str], protocol: DeviceProtocol
+) -> dict[str, DeviceIdentity]:
+    """The devices registered with these ids and protocol (not revoked), each with its model's
+    profile and who holds its connection, in one query (a gateway's watches reconnect together
+    after a restart); ids nobody registered are left out."""
+    if not serials:
+        return {}
+    rows = session.execute(
         sa.select(col(Device.id), col(Device.serial), col(Device.model), *_HOLDER_COLUMNS).where(
-            col(Device.serial) == serial,
+            among(session, Device.serial, serials),
             col(Device.protocol) == protocol,
             col(Device.revoked_at).is_(None),
         )
-    ).first()
-    if row is None:
-        return None
-    profile = protocol_view(protocol, profile_row(session, protocol, row.model))
-    return DeviceIdentity(row.id, row.serial, profile, _holder(row))
+    ).all()
+    models = {row.model for row in rows}
+    profiles = {model: protocol_view(protocol, profile_row(session, protocol, model)) for model in models}
+    return {row.serial: DeviceIdentity(row.id, row.serial, profiles[row.model], _holder(row)) for row in rows}
 
 
 def holders(session: Session, *, device_ids: Collection[int]) -> dict[int, Holder]:

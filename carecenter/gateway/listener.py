@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,6 +104,43 @@ class _Connection:
     unproven_since: datetime | None = None
 
 
+class _Identities:
+    """New connections' device ids, looked up together: whatever waits while one query runs goes
+    in the next (after a gateway restarts, its watches reconnect within seconds of each other)."""
+
+    def __init__(self, listener: "DeviceListener") -> None:
+        self.listener = listener
+        self._waiting: dict[str, list[asyncio.Future[connections.DeviceIdentity | None]]] = {}
+        self._running: asyncio.Task[None] | None = None
+
+    async def look_up(self, serial: str) -> connections.DeviceIdentity | None:
+        future: asyncio.Future[connections.DeviceIdentity | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(serial, []).append(future)
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self._look_up_waiting())
+        return await future
+
+    async def _look_up_waiting(self) -> None:
+        protocol = self.listener.protocol.device_protocol
+        while self._waiting:
+            waiting, self._waiting = self._waiting, {}
+            serials = list(waiting)
+            try:
+                look_up = partial(connections.registered_devices, serials=serials, protocol=protocol)
+                found = await self.listener._db(look_up)
+            except Exception as exc:  # each connection fails as its own lookup would have
+                for futures in waiting.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            assert isinstance(found, dict)
+            for serial, futures in waiting.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(found.get(serial))
+
+
 class DeviceListener:
     """`start()` listens on the protocol's port in a thread; `port` is the one bound (for port 0)."""
 
@@ -134,6 +172,7 @@ class DeviceListener:
         self._live_processes: set[str] = set()
         self._released = False  # what this process held before it started is recorded as gone
         self._shutting_down = False
+        self._identities = _Identities(self)
         self._started_at = clock()
         address = settings.listener_address(protocol.name)
         assert address is not None, f"no port set for the {protocol.name} listener"
@@ -319,8 +358,8 @@ class DeviceListener:
 
     async def _identify(self, connection: _Connection, serial: str, now: datetime) -> None:
         address, protocol = connection.address, self.protocol.device_protocol
-        identity = await self._db(lambda s: connections.registered_device(s, serial, protocol))
-        if not isinstance(identity, connections.DeviceIdentity):
+        identity = await self._identities.look_up(serial)
+        if identity is None:
             if self._may_record_unknown(connection.host):
                 await self._db(
                     lambda s: connections.note_unknown(s, serial=serial, protocol=protocol, address=address, now=now)
