@@ -16,6 +16,7 @@ completes, is closed after a while. Queued commands go out while the device is c
 
 import asyncio
 import logging
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -58,6 +59,11 @@ TAKEOVERS = Counter(
     ["protocol"],
 )
 CONNECTED = Gauge("carecenter_device_connections", "Device connections open in this process", ["protocol"])
+TURNED_AWAY = Counter(
+    "carecenter_device_connections_turned_away",
+    "New device connections closed at once: the process holds as many as it may (CARECENTER_DEVICE_MAX_CONNECTIONS)",
+    ["protocol"],
+)
 UNKNOWN_REFUSED = Counter(
     "carecenter_device_unknown_refused",
     "Unknown ids turned away without being recorded (too many from one address)",
@@ -67,6 +73,43 @@ UNKNOWN_PER_ADDRESS = 10  # unknown ids recorded per address …
 UNKNOWN_WINDOW_SECONDS = 600.0  # … in this long; past that an address's attempts are only counted
 READ_SIZE = 4096
 HOUSEKEEPING_SECONDS = 1.0
+# Connections the kernel keeps waiting to be accepted (it caps this at net.core.somaxconn). asyncio's
+# 100 drops the SYNs of a reconnect storm, and a watch whose SYN is dropped tries again after 1, 3,
+# 7, 15, 31 s: after a gateway restart, half its watches were not back within a minute.
+LISTEN_BACKLOG = 4096
+# Descriptors a process keeps for everything but device connections: its database connections,
+# logs, files. A process out of descriptors cannot reach its database, so it answers nobody.
+RESERVED_DESCRIPTORS = 256
+
+
+class _Capacity:
+    """Device connections open in this process, over all its listeners, against the most it may hold."""
+
+    def __init__(self) -> None:
+        self._lock, self.open = threading.Lock(), 0
+
+    def take(self, most: int) -> bool:
+        with self._lock:
+            if self.open >= most:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+CAPACITY = _Capacity()
+
+
+def most_connections(settings: DeviceSettings) -> int:
+    if settings.device_max_connections is not None:
+        return settings.device_max_connections
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(1, soft - RESERVED_DESCRIPTORS)
+
+
 WATCHDOG_SECONDS = 0.5
 
 
@@ -173,6 +216,7 @@ class DeviceListener:
         self._released = False  # what this process held before it started is recorded as gone
         self._shutting_down = False
         self._identities = _Identities(self)
+        self._most = most_connections(settings)
         self._started_at = clock()
         address = settings.listener_address(protocol.name)
         assert address is not None, f"no port set for the {protocol.name} listener"
@@ -223,7 +267,11 @@ class DeviceListener:
         except sa.exc.SQLAlchemyError as exc:
             log.warning("%s listener: could not read or release earlier connections: %s", self.protocol.name, exc)
         server = await asyncio.start_server(
-            self._serve, self.host, self.requested_port, reuse_port=self.settings.listeners_share_port or None
+            self._serve,
+            self.host,
+            self.requested_port,
+            reuse_port=self.settings.listeners_share_port or None,
+            backlog=LISTEN_BACKLOG,
         )
         self.port = server.sockets[0].getsockname()[1]
         log.info("%s listener on %s:%s", self.protocol.name, self.host, self.port)
@@ -262,6 +310,16 @@ class DeviceListener:
 
     # -- one connection ---------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not CAPACITY.take(self._most):  # the device tries again; elsewhere, where processes share the port
+            TURNED_AWAY.labels(self.protocol.name).inc()
+            writer.close()
+            return
+        try:
+            await self._serve_connection(reader, writer)
+        finally:
+            CAPACITY.give_back()
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         session = self.protocol.open()
         address = f"{peer[0]}:{peer[1]}" if peer else "?"

@@ -27,6 +27,13 @@ class DeviceSettings(BaseSettings):
         default=60, gt=0, description="A new connection must name a registered device within this"
     )
     watch_command_timeout_seconds: float = Field(default=60, gt=0, description="A command unanswered this long fails")
+    device_max_connections: int | None = Field(
+        default=None,
+        ge=1,
+        description="Device connections one process holds at most (the listeners together); past it a new "
+        "one is closed at once and the device tries again, elsewhere if processes share the port. Unset: the "
+        "process's descriptor limit less 256 kept for the database, logs and files",
+    )
     listeners_share_port: bool = Field(
         default=False,
         description="Several gateway processes listen on the same ports (Linux SO_REUSEPORT: the kernel spreads "

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert, AlertEvent
@@ -23,7 +24,7 @@ from carecenter.db import make_engine
 from carecenter.devices import connections
 from carecenter.devices.models import Device, DeviceProtocol
 from carecenter.devices.watch_protocol import WATCH
-from carecenter.gateway.listener import DeviceListener
+from carecenter.gateway.listener import CAPACITY, DeviceListener
 from carecenter.health.watch import beat, live_processes
 from carecenter.settings import Settings
 from carecenter.settings.devices import DeviceSettings
@@ -293,3 +294,32 @@ def test_watches_reconnecting_together_are_identified_together(
         unknown.send("LK")
         assert unknown.closed_by_server()  # an id nobody registered is still turned away
     assert sum(lookups) == 13 and len(lookups) <= 4, lookups
+
+
+def test_a_process_at_its_most_connections_turns_new_ones_away_and_keeps_answering(
+    app: FastAPI, s: Scenario, session: Session, clock: Clock
+) -> None:
+    """Past CARECENTER_DEVICE_MAX_CONNECTIONS (by default the descriptor limit less what the database
+    needs) a new connection is closed at once: the device tries again, elsewhere where processes
+    share the port, and this process still reaches its database for the ones it holds."""
+    other = make_device(session, center=s.center, serial="358688000020001", protocol=DeviceProtocol.watch_tcp)[0]
+    third = make_device(session, center=s.center, serial="358688000020002", protocol=DeviceProtocol.watch_tcp)[0]
+    before = REGISTRY.get_sample_value("carecenter_device_connections_turned_away_total", {"protocol": "watch"}) or 0
+    held_before = CAPACITY.open  # other tests' listeners in this process, if any
+    with running_listener(app, clock, WATCH, device_max_connections=held_before + 2) as listener:
+        assert listener.port is not None
+        first, second = Watch(listener.port, s.watch.serial), Watch(listener.port, other.serial)
+        for watch in (first, second):
+            watch.send("LK")
+            assert watch.receive().content == b"LK"
+        turned_away = Watch(listener.port, third.serial)
+        assert turned_away.closed_by_server()
+        after = REGISTRY.get_sample_value("carecenter_device_connections_turned_away_total", {"protocol": "watch"})
+        assert after == before + 1
+        first.send("LK")  # the ones it holds are still answered
+        assert first.receive().content == b"LK"
+        second.close()
+        assert eventually(lambda: CAPACITY.open == held_before + 1)
+        again = Watch(listener.port, third.serial)  # room again: taken and answered
+        again.send("LK")
+        assert again.receive().content == b"LK"
