@@ -44,6 +44,7 @@ from notifications.fake_twilio_api import FakeTwilioApi
 LK_EVERY, REPORT_EVERY = 300.0, 60.0  # seconds, per watch
 PER_PROCESS = 19_000  # descriptors: this machine allows 20,000 a process
 RECONNECT_WITHIN = 5.0  # seconds: a watch whose connection dropped tries again after up to this
+SOURCE_PORTS = (32768, 60999)  # the kernel's ephemeral range here (net.ipv4.ip_local_port_range)
 
 
 # -- one load process -----------------------------------------------------------------------------
@@ -59,9 +60,9 @@ class CityWatch:
         self.first_attempt: float | None = None
         self.reading: asyncio.Task[None] | None = None
 
-    async def connect(self) -> None:
+    async def connect(self, source_port: int = 0) -> None:
         reader, self.writer = await asyncio.open_connection(
-            "127.0.0.1", self.load.port, local_addr=(self.load.source, 0)
+            "127.0.0.1", self.load.port, local_addr=(self.load.source, source_port)
         )
         self.reading = asyncio.create_task(self._read(reader))
         self.lk()
@@ -125,10 +126,13 @@ class Load:
         watch.first_attempt = time.monotonic()
         while True:
             try:
-                await watch.connect()
+                # A new source port, as a carrier's NAT gives a watch that reconnects. Left to the
+                # kernel, a bound address gets back the port it just freed: the same four-tuple, so
+                # the same place in the processes sharing the port (since the restart, another process).
+                await watch.connect(random.randint(*SOURCE_PORTS))
                 return
-            except OSError:
-                await asyncio.sleep(1)
+            except OSError:  # that port is taken (or the connection failed): another
+                await asyncio.sleep(0.05)
 
     async def connect_all(self) -> None:
         for n in range(0, len(self.watches), 250):  # in waves, as watches come online
