@@ -231,6 +231,7 @@ class DeviceListener:
         self._unproven: dict[int, _Connection] = {}  # by device: one that took over a live connection's id
         self._notes: dict[int, connections.FrameNote] = {}
         self._connected: dict[int, tuple[datetime, str]] = {}  # when and from where: recorded with the next flush
+        self._disconnected: set[int] = set()  # closed since: recorded with the next flush
         self._tasks: set[asyncio.Task[None]] = set()
         self._live: set[_Connection] = set()  # identified or not, for the watchdog
         self._unknown_by_host: dict[str, list[float]] = {}  # when each address last named unknown ids
@@ -368,12 +369,7 @@ class DeviceListener:
         if self._shutting_down:
             return  # the listener records every connection it had at once as it stops
         self._connected.pop(device_id, None)  # connected and gone before the flush: only the leaving is news
-        try:
-            await self._db(
-                lambda s: connections.note_disconnected(s, device_ids=[device_id], now=self.clock(), via=self.name)
-            )
-        except sa.exc.SQLAlchemyError as exc:
-            log.warning("could not record that device %s disconnected: %s", connection.serial, exc)
+        self._disconnected.add(device_id)  # with the next flush: a network outage drops thousands at once
 
     async def _handle(self, connection: _Connection, frame: Any) -> None:
         now = self.clock()
@@ -576,12 +572,17 @@ class DeviceListener:
                 log.warning("%s listener bookkeeping failed (will retry): %s", self.protocol.name, exc)
 
     async def _flush_notes(self) -> None:
-        """Connections and last frames since the last flush, in one transaction (once a second)."""
+        """Connections opened and closed and last frames since the last flush, in one transaction
+        (once a second). The closed first: a device that left and came back is connected."""
         notes, self._notes = self._notes, {}
         connected, self._connected = self._connected, {}
-        if notes or connected:
+        gone, self._disconnected = self._disconnected, set()
+        if notes or connected or gone:
+            now = self.clock()
 
             def write(session: Session) -> None:
+                if gone:
+                    connections.note_disconnected(session, device_ids=gone, now=now, via=self.name)
                 connections.note_connected(session, since=connected, via=self.name)
                 connections.note_frames(session, notes)
 

@@ -323,3 +323,34 @@ def test_a_process_at_its_most_connections_turns_new_ones_away_and_keeps_answeri
         again = Watch(listener.port, third.serial)  # room again: taken and answered
         again.send("LK")
         assert again.receive().content == b"LK"
+
+
+def test_connections_that_close_together_are_recorded_together(
+    app: FastAPI, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A network outage drops thousands of watches at once: their leaving is written with the
+    once-a-second notes, not in a transaction each."""
+    others = [
+        make_device(session, center=s.center, serial=f"35868800003{n:04d}", protocol=DeviceProtocol.watch_tcp)[0]
+        for n in range(5)
+    ]
+    everyone = [s.watch, *others]
+    recorded: list[list[int]] = []
+    note = connections.note_disconnected
+
+    def counted(session: Session, *, device_ids: Collection[int], now: datetime, via: str) -> None:
+        recorded.append(sorted(device_ids))
+        note(session, device_ids=device_ids, now=now, via=via)
+
+    monkeypatch.setattr(connections, "note_disconnected", counted)
+    with running_listener(app, clock, WATCH, name="gateway-a") as listener:
+        assert listener.port is not None
+        watches = [Watch(listener.port, device.serial) for device in everyone]
+        for watch in watches:
+            watch.send("LK")
+            assert watch.receive().content == b"LK"
+        assert eventually(lambda: all(held_by_device(session, d.id, "gateway-a") for d in everyone))
+        for watch in watches:
+            watch.close()
+        assert eventually(lambda: not any(held_by_device(session, d.id, "gateway-a") for d in everyone))
+        assert len(recorded) <= 2 and sorted(i for ids in recorded for i in ids) == sorted(d.id or 0 for d in everyone)
