@@ -19,7 +19,7 @@ import logging
 import resource
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,6 +30,7 @@ from prometheus_client import Counter, Gauge
 from sqlmodel import Session
 
 from carecenter.devices import connections
+from carecenter.devices.models import DeviceProtocol
 from carecenter.devices.protocol import DeviceProtocolSpec, FrameError, Media, Profile, ProtocolSession
 from carecenter.errors import NotAuthenticated
 from carecenter.ingest.batcher import CheckinBatcher
@@ -73,6 +74,7 @@ UNKNOWN_PER_ADDRESS = 10  # unknown ids recorded per address …
 UNKNOWN_WINDOW_SECONDS = 600.0  # … in this long; past that an address's attempts are only counted
 READ_SIZE = 4096
 HOUSEKEEPING_SECONDS = 1.0
+WATCHDOG_SECONDS = 0.5
 # Connections the kernel keeps waiting to be accepted (it caps this at net.core.somaxconn). asyncio's
 # 100 drops the SYNs of a reconnect storm, and a watch whose SYN is dropped tries again after 1, 3,
 # 7, 15, 31 s: after a gateway restart, half its watches were not back within a minute.
@@ -110,9 +112,6 @@ def most_connections(settings: DeviceSettings) -> int:
     return max(1, soft - RESERVED_DESCRIPTORS)
 
 
-WATCHDOG_SECONDS = 0.5
-
-
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop where it is installed (socket reads and writes in C: a third of the loop's time per
     frame in Python's own loop), else asyncio's."""
@@ -147,12 +146,15 @@ class _Connection:
     unproven_since: datetime | None = None
 
 
+Work = Callable[[Session], object]  # what runs in a transaction of its own (DeviceListener._db)
+
+
 class _Identities:
     """New connections' device ids, looked up together: whatever waits while one query runs goes
     in the next (after a gateway restarts, its watches reconnect within seconds of each other)."""
 
-    def __init__(self, listener: "DeviceListener") -> None:
-        self.listener = listener
+    def __init__(self, db: Callable[[Work], Awaitable[object]], protocol: DeviceProtocol) -> None:
+        self._db, self._protocol = db, protocol
         self._waiting: dict[str, list[asyncio.Future[connections.DeviceIdentity | None]]] = {}
         self._running: asyncio.Task[None] | None = None
 
@@ -164,13 +166,11 @@ class _Identities:
         return await future
 
     async def _look_up_waiting(self) -> None:
-        protocol = self.listener.protocol.device_protocol
         while self._waiting:
             waiting, self._waiting = self._waiting, {}
-            serials = list(waiting)
             try:
-                look_up = partial(connections.registered_devices, serials=serials, protocol=protocol)
-                found = await self.listener._db(look_up)
+                look_up = partial(connections.registered_devices, serials=list(waiting), protocol=self._protocol)
+                found = await self._db(look_up)
             except Exception as exc:  # each connection fails as its own lookup would have
                 for futures in waiting.values():
                     for future in futures:
@@ -214,8 +214,7 @@ class DeviceListener:
         self.name, self._find_live = name, live
         self._live_processes: set[str] = set()
         self._released = False  # what this process held before it started is recorded as gone
-        self._shutting_down = False
-        self._identities = _Identities(self)
+        self._identities = _Identities(self._db, protocol.device_protocol)
         self._most = most_connections(settings)
         self._started_at = clock()
         address = settings.listener_address(protocol.name)
@@ -281,20 +280,20 @@ class DeviceListener:
         watchdog = asyncio.create_task(self._watchdog())
         await self._stopping.wait()
         server.close()
-        # Recorded together below: one by one, 20,000 connections would not be within the wait.
-        self._shutting_down, gone = True, list(self._connections)
+        housekeeping.cancel()
+        watchdog.cancel()
+        await asyncio.gather(housekeeping, watchdog, return_exceptions=True)
         for connection in [*self._connections.values(), *self._unproven.values()]:
             connection.writer.close()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
-        housekeeping.cancel()
-        watchdog.cancel()
-        await asyncio.gather(housekeeping, watchdog, return_exceptions=True)
+        # Every connection it had is gone, those whose task did not end in time too: recorded with
+        # the last notes, in one statement (one by one, 20,000 would not fit in the wait).
+        self._connected.clear()
+        self._disconnected.update(self._connections)
         await self._flush_notes()
-        now = self.clock()
-        await self._write_devices(lambda s: connections.note_disconnected(s, device_ids=gone, now=now, via=self.name))
 
-    async def _db(self, work: Callable[[Session], object]) -> object:
+    async def _db(self, work: Work) -> object:
         """Run `work` in a transaction of its own, in a worker thread (the event loop never waits on it)."""
 
         def run() -> object:
@@ -366,8 +365,6 @@ class DeviceListener:
         if newcomer is not None and not newcomer.writer.is_closing():
             self._trust(device_id, newcomer, "the older connection went away")
             return
-        if self._shutting_down:
-            return  # the listener records every connection it had at once as it stops
         self._connected.pop(device_id, None)  # connected and gone before the flush: only the leaving is news
         self._disconnected.add(device_id)  # with the next flush: a network outage drops thousands at once
 
