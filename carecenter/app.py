@@ -180,5 +180,5 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
-    install_plain_checkin_route(app, max_body_bytes=settings.max_request_bytes)
+    install_plain_checkin_route(app)
     return app

@@ -4,10 +4,11 @@ A single check-in is the request a deployment sees most: thousands of wearables,
 each. FastAPI's machinery (route matching through every route, dependency resolution, pydantic
 on the way in and on the way out) costs more CPU than storing the reading. This route sits first
 in the router and takes only the plain case: a POST with no query, a device key, a JSON body
-that msgspec reads as a reading `ReadingIn` would accept, within the body limit. It stores it
-through the same check-in writer and answers the same JSON. Anything else (no key, a body the
-model refuses, an unusual form of a value, an oversized body) goes, body and all, to the
-documented route, which answers as it always did. The documented route stays in the OpenAPI
+that msgspec reads as a reading `ReadingIn` would accept. It stores it through the same
+check-in writer and answers the same JSON. Anything else (no key, a body the model refuses, an
+unusual form of a value) goes, body and all, to the documented route, which answers as it
+always did. The app's body limit applies here as everywhere: an oversized body is answered 413
+as it is read. The documented route stays in the OpenAPI
 document; errors raised here (an unknown key, a rejected reading) reach the app's error handlers
 like any route's.
 """
@@ -45,8 +46,8 @@ class PlainCheckinRoute(BaseRoute):
     """Matches only `POST /api/v1/checkins`; what it does not take goes through the router again,
     past itself, to the documented route."""
 
-    def __init__(self, router: ASGIApp, *, max_body_bytes: int) -> None:
-        self.router, self.max_body_bytes = router, max_body_bytes
+    def __init__(self, router: ASGIApp) -> None:
+        self.router = router
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == PATH and _DECLINED not in scope:
@@ -55,7 +56,7 @@ class PlainCheckinRoute(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         key, json_body = _plain_headers(scope)
-        body, complete = await _read_body(receive, self.max_body_bytes) if key and json_body else (b"", False)
+        body, complete = await _read_body(receive) if key and json_body else (b"", False)
         raw = _plain_reading(body) if complete and not scope.get("query_string") else None
         if key is None or raw is None:
             await self._documented(scope, _replay(body, complete, receive), send)
@@ -75,9 +76,9 @@ class PlainCheckinRoute(BaseRoute):
         await self.router({**scope, _DECLINED: True}, receive, send)
 
 
-def install_plain_checkin_route(app: FastAPI, *, max_body_bytes: int) -> None:
+def install_plain_checkin_route(app: FastAPI) -> None:
     """Put the plain route before every other (the documented one stays where it is, for OpenAPI)."""
-    app.router.routes.insert(0, PlainCheckinRoute(app.router, max_body_bytes=max_body_bytes))
+    app.router.routes.insert(0, PlainCheckinRoute(app.router))
 
 
 def _plain_headers(scope: Scope) -> tuple[str | None, bool]:
@@ -91,22 +92,16 @@ def _plain_headers(scope: Scope) -> tuple[str | None, bool]:
     return key, json_body
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    """The body, and whether all of it was read: reading stops past `limit` (the documented route
-    then answers 413 as it does) or at a disconnect."""
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The body, and whether all of it was read (not when the client went away)."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return b"".join(chunks), False
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks), True
-        if size > limit:
-            return b"".join(chunks), False
 
 
 def _plain_reading(body: bytes) -> dict[str, Any] | None:
