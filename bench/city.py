@@ -22,12 +22,10 @@ import asyncio
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +33,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import progress
-from bench.harness import ROOT, SECRET, database_url, free_port, log_file, percentile, seed
-from bench.watches import WORKER_PHONE, position, watch_ids
+from bench.harness import ROOT, database_url, free_port, log_file, percentile, seed
+from bench.watches import WORKER_PHONE, Gateway, gateway_env, position, raise_fd_limit, rss_mb, watch_ids
 from carecenter.db import make_engine
 from carecenter.devices.watch_protocol import FrameReader, encode
 from notifications.fake_twilio_api import FakeTwilioApi
@@ -184,7 +182,7 @@ async def _load_main(port: int, source: str, serials: list[str]) -> None:
         if what == "connect":
             started = time.monotonic()
             await load.connect_all()
-            say(connected=len(load.watches), seconds=time.monotonic() - started, rss_mb=_rss_mb())
+            say(connected=len(load.watches), seconds=time.monotonic() - started, rss_mb=rss_mb(os.getpid()))
         elif what == "steady":
             load.acks.clear()
             frames = load.frames
@@ -205,54 +203,16 @@ async def _load_main(port: int, source: str, serials: list[str]) -> None:
             return
 
 
-def _rss_mb(pid: int | None = None) -> float:
-    for line in Path(f"/proc/{pid or os.getpid()}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _raise_fd_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 # -- the parent -----------------------------------------------------------------------------------
-@dataclass
-class Process:
-    popen: subprocess.Popen[str]
-
-    def rss_mb(self) -> float:
-        return _rss_mb(self.popen.pid)
-
-    def stop(self) -> None:
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-
-
-def start_gateway(url: str, twilio: FakeTwilioApi, port: int, name: str) -> Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
-        "CARECENTER_DATABASE_URL": url,
-        "CARECENTER_SECRET_KEY": SECRET,
-        "CARECENTER_WATCH_PORT": str(port),
-        "CARECENTER_WATCH_HOST": "0.0.0.0",  # noqa: S104 - the watches come from several loopback addresses
-        "CARECENTER_LISTENERS_SHARE_PORT": "true",
-        "CARECENTER_PROCESS_NAME": name,
-        "CARECENTER_SMS_PROVIDER": "twilio",
-        "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
-        "CARECENTER_TWILIO_API_BASE": twilio.base_url,
-        "CARECENTER_LOG_FORMAT": "text",
-    }
+def start_gateway(url: str, twilio: FakeTwilioApi, port: int, name: str) -> Gateway:
+    """A `gateway` process named `name`, sharing `port` with the others; returns once it listens."""
+    everywhere = "0.0.0.0"  # noqa: S104 - all of loopback: the watches come from several addresses
+    env = gateway_env(url, twilio, port, watch_host=everywhere, listeners_share_port="true", process_name=name)
     popen = subprocess.Popen(
         [sys.executable, "main.py", "gateway"],
         cwd=ROOT,
         env=env,
-        preexec_fn=_raise_fd_limit,
+        preexec_fn=raise_fd_limit,
         stdout=subprocess.PIPE,
         stderr=log_file(name).open("w"),
         text=True,
@@ -262,7 +222,7 @@ def start_gateway(url: str, twilio: FakeTwilioApi, port: int, name: str) -> Proc
     if "running" not in line:
         popen.kill()
         raise RuntimeError(f"{name} did not start: {line!r}")
-    return Process(popen)
+    return Gateway(popen, port)
 
 
 class LoadProcess:
@@ -276,7 +236,7 @@ class LoadProcess:
             stdout=subprocess.PIPE,
             stderr=log_file(f"load-{source}").open("w"),
             text=True,
-            preexec_fn=_raise_fd_limit,
+            preexec_fn=raise_fd_limit,
             env=os.environ | {"CITY_SERIALS": str(listed)},
         )
 
@@ -324,7 +284,7 @@ def run(
     port = free_port()
     names = [f"gateway-{n + 1}" for n in range(gateways)]
     results: dict[str, Any] = {"database": kind, "watches": watches, "gateway_processes": gateways}
-    processes: dict[str, Process] = {}
+    processes: dict[str, Gateway] = {}
     drivers: list[LoadProcess] = []
     try:
         with progress.phase(f"start: {gateways} gateway processes on one port", gateways) as advance:

@@ -51,16 +51,20 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 @dataclass
 class Gateway:
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[Any]
     port: int
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return rss_mb(self.process.pid)
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -74,25 +78,34 @@ class Gateway:
             self.process.kill()
 
 
+def gateway_env(url: str, twilio: FakeTwilioApi, port: int, **more: str) -> dict[str, str]:
+    """A `gateway` process's environment: the watch listener on `port` (127.0.0.1 unless `more`
+    says otherwise), SMS through the Twilio SDK to the fake API, text logs."""
+    return (
+        {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")}
+        | {
+            "CARECENTER_DATABASE_URL": url,
+            "CARECENTER_SECRET_KEY": SECRET,
+            "CARECENTER_WATCH_PORT": str(port),
+            "CARECENTER_WATCH_HOST": "127.0.0.1",
+            "CARECENTER_SMS_PROVIDER": "twilio",
+            "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
+            "CARECENTER_TWILIO_API_BASE": twilio.base_url,
+            "CARECENTER_LOG_FORMAT": "text",
+        }
+        | {f"CARECENTER_{name.upper()}": value for name, value in more.items()}
+    )
+
+
 def start_gateway(url: str, twilio: FakeTwilioApi) -> Gateway:
     """`python main.py gateway` with the watch listener, SMS through the SDK to the fake API; its log to a file."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")} | {
-        "CARECENTER_DATABASE_URL": url,
-        "CARECENTER_SECRET_KEY": SECRET,
-        "CARECENTER_WATCH_PORT": str(port),
-        "CARECENTER_WATCH_HOST": "127.0.0.1",
-        "CARECENTER_SMS_PROVIDER": "twilio",
-        "CARECENTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "CARECENTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "CARECENTER_TWILIO_FROM_NUMBER": "+15005550006",
-        "CARECENTER_TWILIO_API_BASE": twilio.base_url,
-        "CARECENTER_LOG_FORMAT": "text",
-    }
     process = subprocess.Popen(
         [sys.executable, "main.py", "gateway"],
         cwd=ROOT,
-        env=env,
+        env=gateway_env(url, twilio, port),
         preexec_fn=raise_fd_limit,
         stdout=subprocess.DEVNULL,
         stderr=log_file("gateway").open("w"),  # out of the way of the progress bars
