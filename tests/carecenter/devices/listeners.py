@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from carecenter.alerts.models import Alert, AlertEvent
 from carecenter.context import app_context
 from carecenter.devices.models import DeviceKind, DeviceProtocol
 from carecenter.devices.protocol import DeviceProtocolSpec
@@ -17,6 +18,7 @@ from carecenter.ingest import batcher as batcher_module
 from carecenter.ingest import service as readings_service
 from carecenter.settings.devices import DeviceSettings
 from tests.carecenter.alerts.scenario import Scenario, build
+from tests.carecenter.devices.watch_client import Watch, position
 from tests.conftest import Clock
 
 
@@ -77,3 +79,14 @@ def fail_the_next_commit(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_ingest(**kwargs)
 
     monkeypatch.setattr(batcher_module, "ingest", failing_once)
+
+
+def unverified_sos(watch: Watch, session: Session, clock: Clock) -> str:
+    """The watch presses SOS: answered, and the alert's timeline says where the unverified connection is from."""
+    watch.send(position("AL", clock.now, status=1 << 16))
+    assert watch.receive().content == b"AL"
+    alert = session.exec(select(Alert).where(Alert.kind == "sos")).one()
+    note = session.exec(
+        select(AlertEvent).where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "unverified_source")
+    ).one()
+    return note.detail

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlmodel import Session, select
 
-from carecenter.alerts.models import Alert, AlertEvent
 from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.audit.models import AuditEvent
 from carecenter.context import app_context
@@ -30,8 +29,8 @@ from carecenter.settings import Settings
 from carecenter.settings.devices import DeviceSettings
 from carecenter.settings.health import HealthSettings
 from tests.carecenter.alerts.scenario import Scenario
-from tests.carecenter.devices.listeners import running_listener, scenario_with
-from tests.carecenter.devices.watch_client import Watch, position
+from tests.carecenter.devices.listeners import running_listener, scenario_with, unverified_sos
+from tests.carecenter.devices.watch_client import Watch
 from tests.conftest import Clock
 from tests.factories import login, make_device
 from tests.waiting import eventually
@@ -92,8 +91,35 @@ def device(session: Session, s: Scenario) -> Device:
 
 def held_by(session: Session, s: Scenario, name: str) -> bool:
     """The device rows say `name` holds the watch's connection (written within a second of it)."""
-    row = device(session, s)
-    return row.connected_via == name and (row.disconnected_at is None or row.disconnected_at < row.connected_at)  # type: ignore[operator]
+    return held_by_device(session, s.watch.id, name)
+
+
+def held_by_device(session: Session, device_id: int | None, name: str) -> bool:
+    session.expire_all()
+    holder = connections.holders(session, device_ids=[device_id or 0]).get(device_id or 0)
+    return holder is not None and holder.via == name
+
+
+def more_watches(session: Session, s: Scenario, first: int, count: int) -> list[Device]:
+    """`count` more watches of the scenario's center, ids from `first` on."""
+    return [
+        make_device(session, center=s.center, serial=f"3586880{n:08d}", protocol=DeviceProtocol.watch_tcp)[0]
+        for n in range(first, first + count)
+    ]
+
+
+@pytest.fixture
+def disconnects(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The device ids of each statement that records connections gone."""
+    recorded: list[list[int]] = []
+    note = connections.note_disconnected
+
+    def counted(session: Session, *, device_ids: Collection[int], now: datetime, via: str) -> None:
+        recorded.append(sorted(device_ids))
+        note(session, device_ids=device_ids, now=now, via=via)
+
+    monkeypatch.setattr(connections, "note_disconnected", counted)
+    return recorded
 
 
 def command(client: TestClient, s: Scenario, kind: str = "sos_numbers") -> None:
@@ -115,13 +141,8 @@ def test_a_takeover_through_another_gateway_process_is_seen_and_gets_no_commands
     command(client, s)
     assert real.receive().content.startswith(b"SOS,")  # the family's numbers go to the proven connection
     assert intruder.nothing_within(1.5)
-    intruder.send(position("AL", clock.now, status=1 << 16))  # an SOS is never dropped
-    assert intruder.receive().content == b"AL"
-    alert = session.exec(select(Alert).where(Alert.kind == "sos")).one()
-    note = session.exec(
-        select(AlertEvent).where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "unverified_source")
-    ).one()
-    assert ELSEWHERE in note.detail and "gateway-a" in note.detail
+    note = unverified_sos(intruder, session, clock)  # an SOS is never dropped
+    assert ELSEWHERE in note and "gateway-a" in note
     assert held_by(session, s, "gateway-a")  # the newcomer holds nothing until it proves itself
 
 
@@ -229,21 +250,10 @@ def test_a_gateway_starts_listening_while_the_database_is_away(app: FastAPI, clo
 
 
 def test_a_gateway_that_stops_records_every_connection_it_held_as_gone(
-    app: FastAPI, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, s: Scenario, session: Session, clock: Clock, disconnects: list[list[int]]
 ) -> None:
     """At once, in one statement: one by one, 20,000 connections did not fit in the stop's wait."""
-    recorded: list[list[int]] = []
-    note = connections.note_disconnected
-
-    def counted(session: Session, *, device_ids: Collection[int], now: datetime, via: str) -> None:
-        recorded.append(sorted(device_ids))
-        note(session, device_ids=device_ids, now=now, via=via)
-
-    monkeypatch.setattr(connections, "note_disconnected", counted)
-    others = [
-        make_device(session, center=s.center, serial=f"35868800000{n:04d}", protocol=DeviceProtocol.watch_tcp)[0]
-        for n in range(5)
-    ]
+    others = more_watches(session, s, 1000, 5)
     with running_listener(app, clock, WATCH, name="gateway-a") as listener:
         assert listener.port is not None
         watches = [Watch(listener.port, device.serial) for device in [s.watch, *others]]
@@ -251,19 +261,11 @@ def test_a_gateway_that_stops_records_every_connection_it_held_as_gone(
             watch.send("LK")
             assert watch.receive().content == b"LK"
         assert eventually(lambda: all(held_by_device(session, d.id, "gateway-a") for d in [s.watch, *others]))
-    assert recorded == [sorted(d.id or 0 for d in [s.watch, *others])]
+    assert disconnects == [sorted(d.id or 0 for d in [s.watch, *others])]
     session.expire_all()
     for device_id in [s.watch.id, *(d.id for d in others)]:
         row = session.get(Device, device_id)
         assert row is not None and row.disconnected_at == clock.now, device_id
-
-
-def held_by_device(session: Session, device_id: int | None, name: str) -> bool:
-    session.expire_all()
-    row = session.get(Device, device_id)
-    if row is None or row.connected_at is None:
-        return False
-    return row.connected_via == name and (row.disconnected_at is None or row.disconnected_at < row.connected_at)
 
 
 def test_watches_reconnecting_together_are_identified_together(
@@ -271,10 +273,7 @@ def test_watches_reconnecting_together_are_identified_together(
 ) -> None:
     """After a restart a process's watches reconnect within seconds: those waiting while one lookup
     runs are looked up in the next, one query for all (one each took a minute for 14,000)."""
-    others = [
-        make_device(session, center=s.center, serial=f"35868800001{n:04d}", protocol=DeviceProtocol.watch_tcp)[0]
-        for n in range(11)
-    ]
+    others = more_watches(session, s, 2000, 11)
     lookups: list[int] = []
     real = connections.registered_devices
 
@@ -302,8 +301,7 @@ def test_a_process_at_its_most_connections_turns_new_ones_away_and_keeps_answeri
     """Past CARECENTER_DEVICE_MAX_CONNECTIONS (by default the descriptor limit less what the database
     needs) a new connection is closed at once: the device tries again, elsewhere where processes
     share the port, and this process still reaches its database for the ones it holds."""
-    other = make_device(session, center=s.center, serial="358688000020001", protocol=DeviceProtocol.watch_tcp)[0]
-    third = make_device(session, center=s.center, serial="358688000020002", protocol=DeviceProtocol.watch_tcp)[0]
+    other, third = more_watches(session, s, 3000, 2)
     before = REGISTRY.get_sample_value("carecenter_device_connections_turned_away_total", {"protocol": "watch"}) or 0
     held_before = CAPACITY.open  # other tests' listeners in this process, if any
     with running_listener(app, clock, WATCH, device_max_connections=held_before + 2) as listener:
@@ -326,23 +324,11 @@ def test_a_process_at_its_most_connections_turns_new_ones_away_and_keeps_answeri
 
 
 def test_connections_that_close_together_are_recorded_together(
-    app: FastAPI, s: Scenario, session: Session, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, s: Scenario, session: Session, clock: Clock, disconnects: list[list[int]]
 ) -> None:
     """A network outage drops thousands of watches at once: their leaving is written with the
     once-a-second notes, not in a transaction each."""
-    others = [
-        make_device(session, center=s.center, serial=f"35868800003{n:04d}", protocol=DeviceProtocol.watch_tcp)[0]
-        for n in range(5)
-    ]
-    everyone = [s.watch, *others]
-    recorded: list[list[int]] = []
-    note = connections.note_disconnected
-
-    def counted(session: Session, *, device_ids: Collection[int], now: datetime, via: str) -> None:
-        recorded.append(sorted(device_ids))
-        note(session, device_ids=device_ids, now=now, via=via)
-
-    monkeypatch.setattr(connections, "note_disconnected", counted)
+    everyone = [s.watch, *more_watches(session, s, 4000, 5)]
     with running_listener(app, clock, WATCH, name="gateway-a") as listener:
         assert listener.port is not None
         watches = [Watch(listener.port, device.serial) for device in everyone]
@@ -353,4 +339,5 @@ def test_connections_that_close_together_are_recorded_together(
         for watch in watches:
             watch.close()
         assert eventually(lambda: not any(held_by_device(session, d.id, "gateway-a") for d in everyone))
-        assert len(recorded) <= 2 and sorted(i for ids in recorded for i in ids) == sorted(d.id or 0 for d in everyone)
+        assert len(disconnects) <= 2
+        assert sorted(i for ids in disconnects for i in ids) == sorted(d.id or 0 for d in everyone)

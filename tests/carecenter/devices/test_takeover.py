@@ -10,15 +10,14 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
-from carecenter.alerts.models import Alert, AlertEvent
 from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.audit.models import AuditEvent
 from carecenter.devices.models import CommandStatus, Device, DeviceCommand, DeviceProtocol
 from carecenter.devices.watch_protocol import WATCH
 from carecenter.gateway.listener import DeviceListener
 from tests.carecenter.alerts.scenario import Scenario
-from tests.carecenter.devices.listeners import running_listener, scenario_with
-from tests.carecenter.devices.watch_client import Watch, position
+from tests.carecenter.devices.listeners import running_listener, scenario_with, unverified_sos
+from tests.carecenter.devices.watch_client import Watch
 from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock
 from tests.factories import login
@@ -84,13 +83,8 @@ def test_a_takeover_from_another_address_gets_no_personal_data_and_its_sos_says_
     command = fresh(session, DeviceCommand, sent.json()["id"])
     assert isinstance(command, DeviceCommand) and command.status == CommandStatus.sent
 
-    intruder.send(position("AL", clock.now, status=1 << 16))  # an SOS is never dropped
-    assert intruder.receive().content == b"AL"
-    alert = session.exec(select(Alert).where(Alert.kind == "sos")).one()
-    note = session.exec(
-        select(AlertEvent).where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "unverified_source")
-    ).one()
-    assert ELSEWHERE in note.detail and "127.0.0.1" in note.detail
+    note = unverified_sos(intruder, session, clock)  # an SOS is never dropped
+    assert ELSEWHERE in note and "127.0.0.1" in note
 
     web_login(client, s.manager.username)
     assert ELSEWHERE in client.get(f"/manage/devices/{s.watch.id}").text
