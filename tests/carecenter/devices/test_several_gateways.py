@@ -30,13 +30,12 @@ from carecenter.settings.devices import DeviceSettings
 from carecenter.settings.health import HealthSettings
 from tests.carecenter.alerts.scenario import Scenario
 from tests.carecenter.devices.listeners import running_listener, scenario_with, unverified_sos
+from tests.carecenter.devices.test_takeover import ELSEWHERE, IMEI, connect
 from tests.carecenter.devices.watch_client import Watch
 from tests.conftest import Clock
 from tests.factories import login, make_device
 from tests.waiting import eventually
 
-IMEI = "358688000000158"
-ELSEWHERE = "127.0.0.2"  # another address on this machine's loopback network
 EVERYWHERE = "0.0.0.0"  # noqa: S104 - all of loopback, so that a second address can connect
 
 
@@ -72,14 +71,6 @@ def a(app: FastAPI, clock: Clock) -> Iterator[DeviceListener]:
 @pytest.fixture
 def b(app: FastAPI, clock: Clock) -> Iterator[DeviceListener]:
     yield from _gateway(app, clock, "gateway-b")
-
-
-def connect(listener: DeviceListener, source: str = "127.0.0.1") -> Watch:
-    assert listener.port is not None
-    watch = Watch(listener.port, IMEI, source=source)
-    watch.send("LK")
-    assert watch.receive().content == b"LK"
-    return watch
 
 
 def device(session: Session, s: Scenario) -> Device:
