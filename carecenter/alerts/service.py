@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from carecenter.access import Actor, Role
 from carecenter.alerts import escalation, outages
@@ -35,6 +35,7 @@ from carecenter.alerts.rules import (
     silent_severity,
 )
 from carecenter.centers.models import Center
+from carecenter.db import among
 from carecenter.devices.models import MIN_REPORTING_INTERVAL_SECONDS, Device, DeviceKind
 from carecenter.devices.profiles import shortest_silence_limit, silence_limits
 from carecenter.errors import Conflict, InvalidField
@@ -48,7 +49,7 @@ from carecenter.messaging.recipients import (
     resolve_groups,
     staff_recipient,
 )
-from carecenter.readings.models import Reading
+from carecenter.readings.models import Reading, ReadingKey
 from carecenter.residents.models import LivingSituation, Resident, ResidentStatus
 from carecenter.staff.models import Staff
 from carecenter.thresholds import effective_thresholds, silence_grace
@@ -561,12 +562,16 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
         .order_by(col(Device.resident_id))  # residents are locked in id order everywhere
     ).all()
     limits = silence_limits(session, {(d.protocol, d.model) for d in devices})
+    # A device's last sign of life is written up to a second after its reading (ingest.sightings);
+    # the reading's key is in with the reading, so one that came in that second counts.
+    keyed = select(ReadingKey.device_id, func.max(ReadingKey.recorded_at)).group_by(col(ReadingKey.device_id))
+    latest = dict(session.exec(keyed.where(among(session, ReadingKey.device_id, {d.id for d in devices}))).all())
     quiet = [
         d
         for d in devices
         if d.last_seen_at is not None
         and is_silent(
-            last_seen_at=d.last_seen_at,
+            last_seen_at=max(d.last_seen_at, latest.get(d.id or 0, d.last_seen_at)),
             interval_seconds=d.reporting_interval_seconds,
             grace_minutes=graces[d.center_id],
             now=now,

@@ -53,16 +53,22 @@ async def post_checkin(
 
 @router.post("/api/v1/checkins/batch", response_model=BatchAnswer)
 def post_batch(
-    batch: BatchIn, key: DeviceKeyDep, session: SessionDep, messaging: MessagingDep, now: NowDep
+    batch: BatchIn,
+    request: Request,
+    key: DeviceKeyDep,
+    session: SessionDep,
+    messaging: MessagingDep,
+    now: NowDep,
 ) -> Response:
     """Post up to 1,000 readings; the answer says accepted, duplicate or rejected (why) for each."""
     poster = service.poster_of(session, key)
     posts = [(poster, item) for item in batch.readings]
-    answers = service.ingest(session=session, messaging=messaging, posts=posts, now=now)
+    ingested = service.ingest(session=session, messaging=messaging, posts=posts, now=now)
     session.commit()
-    service.count_committed(answers)
+    service.count_committed(ingested.answers)
+    context_of(request).checkins.note_seen(ingested.seen)
     # Encoded here (the schema is BatchAnswer's): no model object and no validation per item.
-    return Response(batch_answer_json(answers), media_type="application/json")
+    return Response(batch_answer_json(ingested.answers), media_type="application/json")
 
 
 @router.get("/api/v1/residents/{resident_id}/readings", response_model=Page[ReadingPublic], tags=["residents"])

@@ -11,7 +11,9 @@ chose to abort (a deadlock, a serialization failure) is tried again as it was.
 
 The writer also runs chores between groups (`run_between`): the watch listener's bookkeeping
 writes the same device rows as the check-ins (last frame, last sign of life), and two writers
-of the same rows in one process could deadlock each other where one writer cannot.
+of the same rows in one process could deadlock each other where one writer cannot. For the same
+reason it is the one that writes the devices' last sign of life, gathered from every committed
+check-in of the process (its own groups, the batch endpoint's) once a second (see `sightings`).
 """
 
 import asyncio
@@ -30,8 +32,10 @@ from sqlmodel import Session
 
 from carecenter.devices.service import UNKNOWN_DEVICE_KEY
 from carecenter.errors import NotAuthenticated
+from carecenter.ingest import bulk
 from carecenter.ingest.fast import ItemAnswer
 from carecenter.ingest.service import Target, count_committed, ingest, targets_by_id, targets_by_key
+from carecenter.ingest.sightings import Sighting, Sightings
 from carecenter.messaging.outbound import AlertMessaging
 
 log = logging.getLogger(__name__)
@@ -121,6 +125,13 @@ class _Chore:
     done: Future[Any] = field(default_factory=Future)
 
 
+class _Wake:
+    """A nudge for a waiting writer: sightings are waiting, look at the clock."""
+
+
+_WAKE = _Wake()
+
+
 class CheckinBatcher:
     """One writer thread for single check-ins; `submit` returns once the reading is committed."""
 
@@ -134,10 +145,11 @@ class CheckinBatcher:
     ) -> None:
         """`give_way` runs before each transaction: on SQLite, the dispatcher's `turns.give_way`."""
         self.engine, self.messaging, self.max_items, self.give_way = engine, messaging, max_items, give_way
-        self._queue: queue.SimpleQueue[_Pending | _Chore | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | _Chore | _Wake | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._settlements = _Settlements()  # used by the writer thread only
+        self._sightings = Sightings()
 
     async def submit(self, key: str, raw: dict[str, Any], now: datetime) -> ItemAnswer:
         answers = await self.store(raw=[raw], now=now, key=key)
@@ -172,6 +184,16 @@ class CheckinBatcher:
         self._queue.put(chore)
         return chore.done
 
+    def note_seen(self, seen: list[Sighting]) -> None:
+        """Devices seen in a committed transaction: written with the others within about a second."""
+        if self._sightings.add(seen):
+            self._ensure_running()
+            self._queue.put(_WAKE)  # the writer may be waiting with no deadline
+
+    def write_sightings(self) -> "Future[None]":
+        """Write the sightings gathered so far now (for a caller that must see them, a test)."""
+        return self.run_between(self._write_sightings)
+
     def _ensure_running(self) -> None:
         with self._lock:  # started on first use: works with or without the app's lifespan
             if self._thread is None or not self._thread.is_alive():
@@ -190,16 +212,32 @@ class CheckinBatcher:
         group's answer (and the log's), never the end of the thread: a writer that died would
         leave every later reading, an SOS among them, waiting for ever."""
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self._sightings.due_in())
+            except queue.Empty:
+                first = _WAKE
             if first is None:
                 with self._lock:
                     if self._thread is threading.current_thread():
                         continue  # a stop meant for an earlier writer, left in the queue
+                self._do(_Chore(self._write_sightings))
                 return
             try:
-                self._one_turn(first)
+                if not isinstance(first, _Wake):
+                    self._one_turn(first)
+                if self._sightings.due_in() == 0:
+                    self._do(_Chore(self._write_sightings))
             except Exception:
                 log.exception("the check-in writer failed a turn; it goes on with the next")
+
+    def _write_sightings(self, session: Session) -> None:
+        seen = self._sightings.take()
+        try:
+            bulk.touch_devices(session, seen)
+            session.commit()
+        except Exception:
+            self._sightings.add(seen)  # written with the next ones
+            raise
 
     def _one_turn(self, first: "_Pending | _Chore") -> None:
         if isinstance(first, _Chore):
@@ -214,6 +252,8 @@ class CheckinBatcher:
             if pending is None:
                 self._queue.put(None)  # stop after this batch
                 break
+            if isinstance(pending, _Wake):
+                continue
             if isinstance(pending, _Chore):
                 chores.append(pending)  # after this group: readings first
                 continue
@@ -280,9 +320,11 @@ class CheckinBatcher:
             if not posts:
                 return
             now = max(p.now for p in waiting)
-            answers = ingest(session=session, messaging=self.messaging, posts=posts, now=now)
+            ingested = ingest(session=session, messaging=self.messaging, posts=posts, now=now)
             session.commit()
+        answers = ingested.answers
         count_committed(answers)
+        self._sightings.add(ingested.seen)
         start = 0
         for pending in waiting:
             mine = answers[start : start + len(pending.raws)]

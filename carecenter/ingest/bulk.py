@@ -8,9 +8,10 @@ PostgreSQL: a batch of 50 rows or more is COPYed into a per-connection staging t
 keys, readings and roll-ups are written in one statement (`WITH fresh AS (INSERT INTO
 reading_key … ON CONFLICT DO NOTHING RETURNING …), stored AS (INSERT INTO reading … JOIN fresh
 RETURNING …) INSERT INTO reading_hourly SELECT … FROM stored GROUP BY …`); the devices' last
-sign of life is one `UPDATE … FROM unnest(…)`. (A 1,000-row multi-VALUES statement costs more for
-psycopg to parse and quote than for the server to run.) Smaller batches, and SQLite: one
-multi-row INSERT for the keys, one for the readings. Everything runs in the caller's transaction.
+sign of life (once a second: `sightings`) is one `UPDATE … FROM unnest(…)`. (A 1,000-row
+multi-VALUES statement costs more for psycopg to parse and quote than for the server to run.)
+Smaller batches, and SQLite: one multi-row INSERT for the keys, one for the readings.
+Everything runs in the caller's transaction.
 """
 
 from collections.abc import Iterable, Sequence
@@ -186,9 +187,9 @@ def _roll_up_statement(dialect: sa.Dialect) -> sa.Insert:
     return built
 
 
-def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None, int | None]]) -> None:
+def touch_devices(session: Session, seen: Sequence[tuple[int, datetime, int | None, int | None]]) -> None:
     """Set (device id, last seen, battery or None to keep it, the gateway it came through or None)
-    for each device, in one statement."""
+    for each device, in one statement; a device already seen later is left as it is."""
     if not seen:
         return
     if session.get_bind().dialect.name == "postgresql":
@@ -198,7 +199,8 @@ def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None, 
                 "UPDATE device SET last_seen_at = s.seen, battery_pct = coalesce(s.battery, device.battery_pct), "
                 "gateway_id = coalesce(s.gateway, device.gateway_id) "
                 "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:times AS TIMESTAMPTZ[]), CAST(:batteries AS INTEGER[]), "
-                "CAST(:gateways AS INTEGER[])) AS s(id, seen, battery, gateway) WHERE device.id = s.id"
+                "CAST(:gateways AS INTEGER[])) AS s(id, seen, battery, gateway) "
+                "WHERE device.id = s.id AND (device.last_seen_at IS NULL OR device.last_seen_at <= s.seen)"
             ),
             {"ids": ids, "times": times, "batteries": batteries, "gateways": gateways},
         )
@@ -206,7 +208,10 @@ def touch_devices(session: Session, seen: list[tuple[int, datetime, int | None, 
     table = Device.__table__  # type: ignore[attr-defined]
     stmt = (
         table.update()
-        .where(table.c.id == sa.bindparam("b_id"))
+        .where(
+            table.c.id == sa.bindparam("b_id"),
+            sa.or_(table.c.last_seen_at.is_(None), table.c.last_seen_at <= sa.bindparam("b_seen", type_=UTCDateTime)),
+        )
         .values(
             last_seen_at=sa.bindparam("b_seen", type_=UTCDateTime),
             battery_pct=sa.func.coalesce(sa.bindparam("b_battery", type_=sa.Integer), table.c.battery_pct),

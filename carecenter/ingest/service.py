@@ -24,6 +24,7 @@ from carecenter.devices.service import UNKNOWN_DEVICE_KEY, key_hash, require_key
 from carecenter.errors import NotAuthenticated, NotFound
 from carecenter.ingest import bulk
 from carecenter.ingest.fast import ItemAnswer, Valid, validate_reading
+from carecenter.ingest.sightings import Sighting
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.readings.models import (
@@ -54,11 +55,13 @@ class Target:
     resident_id: int | None
     kind: str
     revoked_at: datetime | None
-    last_seen_at: datetime | None
+    never_seen: bool  # no reading stored yet
 
 
-TARGET_FIELDS = ("id", "serial", "center_id", "resident_id", "kind", "revoked_at", "last_seen_at")
-TARGET_COLUMNS = [col(getattr(Device, name)) for name in TARGET_FIELDS]
+TARGET_COLUMNS = [
+    *(col(getattr(Device, name)) for name in ("id", "serial", "center_id", "resident_id", "kind", "revoked_at")),
+    col(Device.last_seen_at).is_(None).label("never_seen"),
+]
 
 
 @dataclass
@@ -70,15 +73,23 @@ class _Accepted:
     device: Target
 
 
+@dataclass
+class Ingested:
+    """An answer per post, in order, and the devices' last sign of life for the caller to hand
+    to the check-in writer's `note_seen` once the transaction has committed."""
+
+    answers: list[ItemAnswer]
+    seen: list[Sighting]
+
+
 def ingest(
     *, session: Session, messaging: AlertMessaging, posts: Sequence[tuple[Target, Any]], now: datetime
-) -> list[ItemAnswer]:
-    """Store and evaluate readings, each with the device whose key posted it; an answer per post, in order.
+) -> Ingested:
+    """Store and evaluate readings, each with the device whose key posted it.
 
     Set-wise, so that a batch of 1,000 costs a handful of statements: the devices in one query,
     the residents locked in one (in id order), the readings in one multi-row INSERT … ON CONFLICT
-    DO NOTHING, the rule state once, the devices' last sign of life in one; the rules run in
-    memory in the order the readings came.
+    DO NOTHING, the rule state once; the rules run in memory in the order the readings came.
     """
     answers: dict[int, ItemAnswer] = {}
     valid: list[tuple[int, Valid]] = []
@@ -131,8 +142,13 @@ def ingest(
             alert_id=alert.id if alert else None,
         )
     assessor.finish()
-    _note_seen(session, {a.device.id: a.device for a in accepted}, seen, via)
-    return [answers[index] for index in range(len(posts))]
+    sightings = [Sighting(device, item.recorded_at, item.battery_pct, via.get(device)) for device, item in seen.items()]
+    # A device's first reading marks it seen in its own transaction: "never reported" (which lets
+    # a device be deleted) stays exact. Every later one is written within the second.
+    first = {a.device.id for a in accepted if a.device.never_seen}
+    bulk.touch_devices(session, [s for s in sightings if s.device_id in first])
+    later = [s for s in sightings if s.device_id not in first]
+    return Ingested(answers=[answers[index] for index in range(len(posts))], seen=later)
 
 
 def count_committed(answers: Sequence[ItemAnswer]) -> None:
@@ -174,7 +190,7 @@ def targets_by_key(session: Session, keys: set[str]) -> dict[str, Target]:
         )
         .all()
     )
-    return {by_hash[row.key_hash]: Target(*row[: len(TARGET_FIELDS)]) for row in rows}
+    return {by_hash[row.key_hash]: Target(*row[: len(TARGET_COLUMNS)]) for row in rows}
 
 
 def targets_by_id(session: Session, ids: set[int]) -> dict[int, Target]:
@@ -238,20 +254,6 @@ def _store(
             )
         )
     return bulk.insert_new(session, rows)
-
-
-def _note_seen(session: Session, devices: dict[int, Target], newest: dict[int, Valid], via: dict[int, int]) -> None:
-    """Each device's last sign of life and battery, from its newest reading, and the gateway it
-    reports through (an outage of one gateway is one incident), in one statement."""
-    seen = []
-    for device_id, item in newest.items():
-        last = devices[device_id].last_seen_at
-        if last is None or item.recorded_at >= last:
-            seen.append((device_id, item.recorded_at, item.battery_pct, via.get(device_id)))
-    bulk.touch_devices(session, seen)
-    for device in session.identity_map.values():  # the poster, if loaded: keep it in step
-        if isinstance(device, Device) and device.id in newest:
-            session.expire(device, ["last_seen_at", "battery_pct"])
 
 
 def _facts(item: Valid, subject: RuleSubject) -> rules.ReadingFacts:

@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from carecenter.alerts import service
 from carecenter.alerts.models import Alert, AlertEvent, AlertStatus, EscalationPolicyData, EscalationStep
 from carecenter.context import app_context
 from carecenter.db import make_engine
+from carecenter.devices.models import Device
 from carecenter.messaging.recipients import Recipients
 from notifications.dispatcher import Dispatcher
 from notifications.links import verify_link_token
@@ -310,6 +311,29 @@ def test_silent_devices_are_noticed_once_per_silence(
     assert (silent.severity, silent.last_value) == ("medium", s.watch.serial)
     assert s.post(client, clock.advance(minutes=41), "heartbeat", event_id="back").status_code == 201
     assert alert_of(session, silent.id or 0).status == "auto_cleared"
+
+
+def test_a_reading_whose_sign_of_life_is_not_written_yet_is_not_silence(
+    client: TestClient, session: Session, app: FastAPI, clock: Clock
+) -> None:
+    """The device row learns of a reading up to a second later (ingest.sightings); a sweep in that
+    second must not call the device silent."""
+    s = build(session, clock.now)
+    first_at = clock.now
+    s.post(client, first_at, "heartbeat", event_id="alive")
+    assert s.post(client, clock.advance(minutes=15), "heartbeat", event_id="still").status_code == 201
+    app_context(app).checkins.write_sightings().result(10)
+    with Session(app_context(app).engine) as own:  # as if the second reading's sighting were still waiting
+        own.execute(update(Device).where(col(Device.id) == s.watch.id).values(last_seen_at=first_at))
+        own.commit()
+        assert (
+            service.detect_silent_devices(own, app_context(app).alert_messaging, now=first_at + timedelta(minutes=21))
+            == 0
+        )
+        assert (
+            service.detect_silent_devices(own, app_context(app).alert_messaging, now=clock.now + timedelta(minutes=21))
+            == 1
+        )
 
 
 def test_silence_is_judged_by_each_device_s_own_interval(session: Session, app: FastAPI, clock: Clock) -> None:

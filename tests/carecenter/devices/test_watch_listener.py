@@ -251,6 +251,7 @@ def test_bad_input_closes_that_connection_only(
     assert rogue.closed_by_server(timeout=3)
     good.send("LK,0,0,40")
     assert good.receive().content == b"LK"
+    listener.checkins.write_sightings().result(10)  # a device seen before is written within the second
     assert fresh(session, Device, s.watch.id).battery_pct == 40
     assert (
         f'carecenter_device_connections_closed_total{{protocol="watch",reason="{reason}"}}'

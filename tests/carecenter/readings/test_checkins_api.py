@@ -11,6 +11,7 @@ from carecenter.readings.models import Reading
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock, make_app, make_settings
 from tests.factories import login, make_center, make_device, make_resident, make_staff
+from tests.waiting import eventually
 
 
 def count_readings(session: Session) -> int:
@@ -281,3 +282,37 @@ def test_a_large_batch_stores_each_reading_once(client: TestClient, session: Ses
     again = client.post("/api/v1/checkins/batch", json={"readings": items[70:]}, headers=headers).json()
     assert (again["accepted"], again["duplicate"]) == (0, 10)
     assert count_readings(session) == 80
+
+
+def test_a_device_seen_before_has_its_last_sign_of_life_written_within_seconds(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    """After its first reading a device's last sign of life and battery are written once a second
+    for all check-ins together (ingest.sightings), single and batch alike; a late reading never
+    moves them back."""
+    s = build(session, clock.now)
+    gateway, gateway_key = make_device(session, center=s.center, kind=DeviceKind.gateway)
+    first_at = clock.now
+    assert s.post(client, first_at, "heartbeat", event_id="first", battery_pct=90).status_code == 201
+    session.refresh(s.watch)
+    assert (s.watch.last_seen_at, s.watch.battery_pct) == (first_at, 90)  # the first: in its own transaction
+
+    later = clock.advance(minutes=5)
+    newest = {"event_id": "later", "kind": "heartbeat", "recorded_at": later.isoformat(), "battery_pct": 70}
+    batch = client.post(
+        "/api/v1/checkins/batch",
+        json={"readings": [newest | {"device": s.watch.serial}]},
+        headers={"X-Device-Key": gateway_key},
+    )
+    assert batch.json()["accepted"] == 1
+
+    def written() -> tuple[Any, ...]:
+        session.expire_all()
+        return s.watch.last_seen_at, s.watch.battery_pct, s.watch.gateway_id
+
+    assert eventually(lambda: written()[0] == later, seconds=5)  # no flush asked for: the writer's second
+    assert written() == (later, 70, gateway.id)
+    late = later - timedelta(minutes=2)
+    assert s.post(client, late, "heartbeat", event_id="late", battery_pct=20).status_code == 201
+    app_context(client.app).checkins.write_sightings().result(10)
+    assert written() == (later, 70, gateway.id)  # a late reading moves nothing back
