@@ -142,6 +142,7 @@ def batch_ingestion(run: Run) -> dict[str, Any]:
         "raw_rows_per_s": raw["rows_per_s"],
         "batch_vs_raw": round(ingestion["readings_per_s"] / raw["rows_per_s"], 3),
         "batch_server_cpu_us_per_reading": ingestion["server_cpu_us_per_reading"],
+        "batch_db_cpu_us_per_reading": ingestion["database_cpu_us_per_reading"] if run.kind == "postgresql" else None,
         "raw_db_cpu_us_per_row": raw["db_cpu_us_per_row"],
     }
 

@@ -14,7 +14,7 @@ import httpx
 import sqlalchemy as sa
 
 from bench import progress
-from bench.harness import FanOut, Seeded, Server, copy_rows, now, percentile
+from bench.harness import FanOut, Seeded, Server, copy_rows, database_cpu_seconds, now, percentile
 from carecenter.readings.models import Reading
 from notifications.fake_twilio_api import FakeTwilioApi
 
@@ -62,19 +62,21 @@ def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: in
     ]
     send = BatchPoster(server.url, seeded.gateway_key)
 
-    started, cpu_before = time.perf_counter(), server.cpu_seconds()
+    started, cpu_before, database_before = time.perf_counter(), server.cpu_seconds(), database_cpu_seconds()
     with progress.phase(f"load: {batches} batches of 1,000", batches) as advance, ThreadPoolExecutor(clients) as pool:
         accepted = 0
         for done in pool.map(send, bodies):
             accepted += done
             advance(1)
     elapsed, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu_before
+    database = database_cpu_seconds() - database_before
     return {
         "readings": accepted,
         "seconds": round(elapsed, 2),
         "readings_per_s": round(accepted / elapsed),
         "retries": send.retries,
         "server_cpu_us_per_reading": round(cpu * 1e6 / max(accepted, 1), 1),
+        "database_cpu_us_per_reading": round(database * 1e6 / max(accepted, 1), 1),
     }
 
 

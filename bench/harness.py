@@ -216,6 +216,19 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds() -> float:
+    """The CPU time all PostgreSQL processes of this machine have used so far (its backends, WAL
+    writer, checkpointer, autovacuum): what a load cost the database, read before and after."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if stat.read_text().strip() == "postgres":
+                total += cpu_seconds(int(stat.parent.name)) or 0.0
+        except OSError:  # gone meanwhile
+            continue
+    return total
+
+
 def copy_rows(engine: sa.Engine, table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> float | None:
     """PostgreSQL COPY of rows into a table (names are our own, never input), in one transaction.
     Returns the CPU seconds the PostgreSQL backend spent on it (None when the server is not on

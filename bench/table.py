@@ -17,6 +17,7 @@ ROWS: list[tuple[str, Key]] = [
         "1. CPU µs per reading: our server / PostgreSQL's for the raw COPY",
         ("batch_server_cpu_us_per_reading", "raw_db_cpu_us_per_row"),
     ),
+    ("1. CPU µs per reading: PostgreSQL's for our batches (all its processes)", "batch_db_cpu_us_per_reading"),
     ("2. single readings, requests/s at 64 clients", "single_requests_per_s"),
     ("2. the naive peer, requests/s", "naive_requests_per_s"),
     ("2. ours / naive", "single_vs_naive"),

@@ -1,13 +1,15 @@
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from carecenter.alerts.models import Alert
 from carecenter.context import app_context
 from carecenter.devices.models import DeviceKind
 from carecenter.readings.models import Reading
+from carecenter.residents.models import Resident
 from tests.carecenter.alerts.scenario import build
 from tests.conftest import Clock, make_app, make_settings
 from tests.factories import login, make_center, make_device, make_resident, make_staff
@@ -316,3 +318,34 @@ def test_a_device_seen_before_has_its_last_sign_of_life_written_within_seconds(
     assert s.post(client, late, "heartbeat", event_id="late", battery_pct=20).status_code == 201
     app_context(client.app).checkins.write_sightings().result(10)
     assert written() == (later, 70, gateway.id)  # a late reading moves nothing back
+
+
+def test_the_rules_read_a_resident_as_another_process_just_changed_them(
+    client: TestClient, session: Session, database_url: str, clock: Clock
+) -> None:
+    """A process keeps what the rules read of each resident (alerts.assess) with the row's version:
+    a change made anywhere (here through another connection, as another process or an admin
+    would) is what the next reading is judged by."""
+    from carecenter.db import make_engine
+
+    s = build(session, clock.now)
+    elsewhere = make_engine(database_url)
+
+    def change(**values: Any) -> None:
+        with elsewhere.begin() as conn:
+            conn.execute(sa.update(Resident).where(col(Resident.id) == s.resident.id).values(**values))
+
+    def heart_rates() -> list[int | None]:
+        rows = session.exec(select(Reading.heart_rate).where(Reading.kind == "vitals").order_by(col(Reading.id)))
+        return list(rows.all())
+
+    try:
+        first = s.post(client, clock.now, "vitals", event_id="v1", heart_rate=150)
+        assert first.json()["alert_id"] is None  # one high value is not yet an alert
+        change(alert_thresholds={"sustain_readings": 1})  # this resident: one reading out of range is enough
+        assert s.post(client, clock.advance(minutes=1), "vitals", event_id="v2", heart_rate=150).json()["alert_id"]
+        change(consent_health_data=False)
+        s.post(client, clock.advance(minutes=1), "vitals", event_id="v3", heart_rate=72)
+        assert heart_rates() == [150, 150, None]  # no consent, no value kept
+    finally:
+        elsewhere.dispose()
