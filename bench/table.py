@@ -89,7 +89,7 @@ def cell(result: dict[str, Any], key: Key) -> str:
     if isinstance(key, tuple):
         if all(result.get(k) is None for k in key):
             return "—"
-        return " / ".join(f"{result.get(k)}" for k in key)
+        return " / ".join("—" if result.get(k) is None else f"{result.get(k)}" for k in key)
     value = result.get(key)
     if value is None:
         return "—"
