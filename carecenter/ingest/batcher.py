@@ -235,8 +235,9 @@ class CheckinBatcher:
         try:
             bulk.touch_devices(session, seen)
             session.commit()
-        except Exception:
+        except Exception as exc:
             self._sightings.add(seen)  # written with the next ones
+            log.warning("the devices' last sign of life was not written (%s); trying again in a second", exc)
             raise
 
     def _one_turn(self, first: "_Pending | _Chore") -> None:
