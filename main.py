@@ -38,8 +38,6 @@ from carecenter.alerts.service import mark_unverified_alerts
 from carecenter.app import Service, create_app
 from carecenter.context import app_context
 from carecenter.db import make_engine
-from carecenter.demo.seed import seed_demo
-from carecenter.demo.simulator import Simulator
 from carecenter.devices.protocol import DeviceProtocolSpec
 from carecenter.devices.registry import PROTOCOLS
 from carecenter.gateway.listener import DeviceListener
@@ -50,11 +48,6 @@ from carecenter.migrate import schema_is_current, upgrade_to_head
 from carecenter.settings import Settings
 from carecenter.staff.models import StaffCreate
 from carecommon.clock import utcnow
-from notifications import stand_ins
-from notifications.fake_api import LocalApi
-from notifications.fake_twilio_api import FakeTwilioApi
-from notifications.provider_webhooks import callback_key_of, receipt_urls_of
-from notifications.wechat_webhooks import WECHAT_PATH
 from schedules.scheduler import SweepScheduler
 from schedules.settings import ScheduleSettings
 
@@ -258,6 +251,11 @@ def demo_provider(settings: Settings, provider: str) -> Settings:
     what each received; the stand-ins report delivery as the providers do."""
     if provider == "console":
         return settings
+    from notifications import stand_ins  # the demo's alone: a production process never loads the stand-ins
+    from notifications.fake_api import LocalApi
+    from notifications.fake_twilio_api import FakeTwilioApi
+    from notifications.provider_webhooks import callback_key_of, receipt_urls_of
+    from notifications.wechat_webhooks import WECHAT_PATH
 
     def echo(line: str) -> None:
         print(f"  [{provider} received] {line}", flush=True)
@@ -287,6 +285,10 @@ def demo_provider(settings: Settings, provider: str) -> Settings:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from carecenter.demo.seed import seed_demo  # the demo's alone, as the stand-ins
+    from carecenter.demo.simulator import Simulator
+    from notifications import stand_ins
+
     settings = demo_settings(settings, f"http://{args.host}:{args.port}")
     settings = demo_devices(settings, args.host, args.watch_port, args.gt06_port)
     settings = demo_provider(settings, args.provider)
@@ -363,6 +365,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from carecenter.demo.simulator import Simulator
+
     try:
         keys = json.loads(Path(args.keys).read_text())
         gateways = keys["gateways"]
@@ -438,8 +442,8 @@ def cmd_gateway(settings: Settings, _args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     # The app's own lifespan starts and stops the adapters, the check-in writer and the dispatcher;
-    # nothing is served over HTTP.
-    app = create_app(settings, services=[*services, self_watch("gateway")])
+    # nothing is served over HTTP, so the API and the pages are not even loaded.
+    app = create_app(settings, services=[*services, self_watch("gateway")], http=False)
     collector.tune_for_connections()
 
     async def run() -> None:

@@ -2,7 +2,6 @@
 
 from notifications.senders import ConsoleSender, SmsSender, TemplateSender, TwilioSender
 from notifications.settings import SmsSettings
-from notifications.wechat import WeChatSender
 
 
 def make_senders(settings: SmsSettings) -> dict[str, SmsSender | TemplateSender]:
@@ -11,8 +10,8 @@ def make_senders(settings: SmsSettings) -> dict[str, SmsSender | TemplateSender]
     senders: dict[str, SmsSender | TemplateSender] = {"console": ConsoleSender()}
     if "twilio" in ready:
         senders["twilio"] = TwilioSender(settings)
-    # The Chinese providers' SDKs are imported only where they are set up: they cost every
-    # process half a second at start.
+    # The Chinese providers' SDKs and WeChat's are imported only where they are set up: they cost
+    # every process half a second at start, and WeChat's 10 MB.
     if "aliyun" in ready:
         from notifications.aliyun import AliyunSender
 
@@ -22,6 +21,8 @@ def make_senders(settings: SmsSettings) -> dict[str, SmsSender | TemplateSender]
 
         senders["tencent"] = TencentSender(settings)
     if "wechat" in ready:
+        from notifications.wechat import WeChatSender
+
         senders["wechat"] = WeChatSender(settings)
     return senders
 

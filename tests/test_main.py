@@ -335,3 +335,19 @@ def test_the_scheduler_runs_as_its_own_process(tmp_path: Path, database_url: str
             pytest.fail("the scheduler did not stop on SIGTERM:\n" + log.read_text())
     assert process.returncode == 0, log.read_text()
     assert "scheduler stopped" in log.read_text()
+
+
+def test_a_process_that_serves_no_http_does_not_load_the_api_the_pages_or_unused_sdks(tmp_path: Path) -> None:
+    """`python main.py gateway` builds the app without HTTP: a city runs seven of them, and the API,
+    the pages, WeChat's SDK and the demo's stand-ins would cost each ~25 MB it never uses."""
+    script = (
+        "import sys, main\n"
+        "from carecenter.settings import Settings\n"
+        f"main.create_app(Settings(database_url='sqlite:///{tmp_path / 'g.db'}'), http=False)\n"
+        "prefixes = ('carecenter.api', 'carecenter.web', 'carecenter.demo', 'wechatpy', 'notifications.fake_')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(prefixes)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECENTER_")}
+    run = [sys.executable, "-c", script]
+    done = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

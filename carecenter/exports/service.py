@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter  # type: ignore[import-untyped]
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
@@ -225,6 +224,8 @@ def to_json(export: Export) -> bytes:
 def to_xlsx(export: Export) -> bytes:
     """One sheet; text stays text (never a formula, a number or a link), amounts are numbers. Its
     stated creation time is the month's first day, so the file is the same each time it is made."""
+    import xlsxwriter  # type: ignore[import-untyped]  # here: the month gate loads this module in every process
+
     out = io.BytesIO()
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     workbook = xlsxwriter.Workbook(out, options)

@@ -8,6 +8,7 @@ binds (a code photographed by someone else binds nobody without the family membe
 """
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
@@ -20,7 +21,9 @@ from carecenter.residents.service import get_contact
 from carecenter.residents.sharing import WeChatBinding
 from carecommon.i18n import N_, gettext, language_of
 from notifications.links import sign_link_id, verify_link_token
-from notifications.wechat import WeChatSender
+
+if TYPE_CHECKING:  # its SDK is loaded only where WeChat is set up (notifications.providers)
+    from notifications.wechat import WeChatSender
 
 SCENE = "bind:"
 BIND = b"wechat-bind:"  # a scene's signature: it opens nothing else
@@ -62,7 +65,7 @@ def binding_code(
     actor: Actor,
     contact: FamilyContact,
     center_id: int,
-    wechat: WeChatSender,
+    wechat: "WeChatSender",
     secret: bytes,
     now: datetime,
 ) -> str:
