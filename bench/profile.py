@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--fanout", action="store_true", help="every watch of 200 presses SOS at once (4 SMS each)")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
+    spy_path = shutil.which("py-spy")
+    if spy_path is None:  # checked first: a server started and left behind would run its jobs for ever
+        raise SystemExit("py-spy is not on PATH: pip install py-spy")
     workdir = Path(tempfile.mkdtemp(prefix="carecenter-profile-"))
     url = database_url(args.db, workdir)
     seeded = seed(url, residents=5000, now=now())
@@ -59,7 +62,7 @@ def main() -> None:
     server = start_server(url, twilio, extra_env={"CARECENTER_SMS_RATE_PER_SECOND": str(SMS_RATE)})
     raw = workdir / "profile.txt"
     command = ["record", "--pid", str(server.process.pid), "--format", "raw", "--output", str(raw), "--rate", "200"]
-    spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", *command])
+    spy = subprocess.Popen([spy_path, *command])
     try:
         if fanout is not None:
             figures = cases.sms_fanout(server, fanout, twilio, rate_limit=SMS_RATE)
