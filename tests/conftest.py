@@ -39,6 +39,7 @@ from notifications.dispatcher import Dispatcher
 from notifications.fake_twilio_api import FakeTwilioApi
 from notifications.settings import SmsProvider, SmsSettings
 from tests.axe import start_installing_axe
+from tests.chromium import CHROMIUM
 from tests.demo_copy import seeded_demo
 from tests.emptying import empty_database
 from tests.factories import PASSWORD
@@ -96,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from carecenter.wiring import wire
 
     wire()  # tests that call the services without an app get the tiers joined as create_app joins them
-    if not worker and Path("/usr/bin/chromium").exists():  # the run's first process
+    if not worker and CHROMIUM.exists():  # the run's first process
         start_installing_axe()
 
 

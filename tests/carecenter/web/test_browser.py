@@ -1,7 +1,6 @@
 """A real browser (Debian's Chromium, driven by Playwright) against a real server process."""
 
 import io
-import os
 import re
 import socket
 import threading
@@ -34,10 +33,10 @@ from notifications.links import link_url, sign_link_id
 from notifications.models import ResponseLink
 from notifications.settings import SmsSettings
 from tests.carecenter.alerts.scenario import Scenario, build
+from tests.chromium import CHROMIUM, require_chromium
 from tests.conftest import TEST_SECRET, make_app, make_settings
 from tests.factories import PASSWORD, jpeg_bytes, make_service_record, make_staff, make_visit
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -51,10 +50,7 @@ CHROMIUM_FLAGS = [
     "--use-fake-ui-for-media-stream",
 ]
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
-    pytest.skip("Debian's chromium is not installed here", allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402

@@ -24,7 +24,7 @@ from carecenter.staff.models import Language
 from carecommon.clock import utcnow
 from notifications.settings import SmsSettings
 from tests.axe import AXE, install_axe
-from tests.carecenter.web.test_browser import browser, link_path, log_in, press_sos, scenario, server  # noqa: F401 (fixtures)
+from tests.chromium import require_chromium
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     PASSWORD,
@@ -33,6 +33,16 @@ from tests.factories import (
     make_plan,
     make_service_record,
     make_staff,
+)
+
+require_chromium()  # before the fixtures' module, which would be left half-imported where chromium is missing
+from tests.carecenter.web.test_browser import (  # noqa: E402 F401 (fixtures)
+    browser,
+    link_path,
+    log_in,
+    press_sos,
+    scenario,
+    server,
 )
 
 README_SHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
