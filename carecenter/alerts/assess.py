@@ -102,7 +102,7 @@ def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, Ru
         for row in rows:
             subjects[row.id] = subject_of(row)
             _KNOWN[row.id] = (versions[row.id], subjects[row.id])
-    return dict(sorted(subjects.items()))
+    return subjects
 
 
 # PostgreSQL: the version of the row this transaction reads (locked: nobody changes it until we end).

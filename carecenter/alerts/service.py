@@ -565,7 +565,11 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
     # A device's last sign of life is written up to a second after its reading (ingest.sightings);
     # the reading's key is in with the reading, so one that came in that second counts.
     keyed = select(ReadingKey.device_id, func.max(ReadingKey.recorded_at)).group_by(col(ReadingKey.device_id))
-    latest = dict(session.exec(keyed.where(among(session, ReadingKey.device_id, {d.id for d in devices}))).all())
+    latest = (
+        dict(session.exec(keyed.where(among(session, ReadingKey.device_id, {d.id for d in devices}))).all())
+        if devices
+        else {}
+    )
     quiet = [
         d
         for d in devices

@@ -220,21 +220,24 @@ class CheckinBatcher:
                 with self._lock:
                     if self._thread is threading.current_thread():
                         continue  # a stop meant for an earlier writer, left in the queue
-                self._do(_Chore(self._write_sightings))
+                self._write_sightings_now()
                 return
             try:
                 if not isinstance(first, _Wake):
                     self._one_turn(first)
                 if self._sightings.due_in() == 0:
-                    self._do(_Chore(self._write_sightings))
+                    self._write_sightings_now()
             except Exception:
                 log.exception("the check-in writer failed a turn; it goes on with the next")
+
+    def _write_sightings_now(self) -> None:
+        self._do(_Chore(self._write_sightings))
 
     def _write_sightings(self, session: Session) -> None:
         seen = self._sightings.take()
         try:
             bulk.touch_devices(session, seen)
-            session.commit()
+            session.commit()  # here, so that a commit that fails puts them back too
         except Exception as exc:
             self._sightings.add(seen)  # written with the next ones
             log.warning("the devices' last sign of life was not written (%s); trying again in a second", exc)
