@@ -114,8 +114,12 @@ class PacketReader:
     def feed(self, data: bytes) -> list[Packet]:
         self._buffer += data
         packets: list[Packet] = []
-        while (found := self._next()) is not None:
-            packets.append(found)
+        try:
+            while (found := self._next()) is not None:
+                packets.append(found)
+        except FrameError as exc:
+            exc.frames = packets
+            raise
         return packets
 
     def _next(self) -> Packet | None:

@@ -16,11 +16,13 @@ from carecenter.devices.models import ClockKind, CommandKind, DeviceProtocol, Me
 
 
 class FrameError(Exception):
-    """Input that is not the protocol: the connection it came on is closed."""
+    """Input that is not the protocol: the connection it came on is closed. `frames` are the whole
+    frames that came before it in the same read, which are still handled (an SOS and then noise)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.frames: list[Any] = []
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ class Framer(Protocol):
         ...
 
     def feed(self, data: bytes) -> list[Any]:
-        """The frames completed by `data`; raises FrameError on anything that is not the protocol."""
+        """The frames completed by `data`; raises FrameError on anything that is not the protocol,
+        with the frames completed before it."""
         ...
 
 

@@ -138,11 +138,13 @@ class FrameReader:
         """The frames completed by `data`; raises FrameError on anything that is not a frame."""
         self._buffer += data
         frames: list[Frame] = []
-        while True:
-            frame = self._next()
-            if frame is None:
-                return frames
-            frames.append(frame)
+        try:
+            while (frame := self._next()) is not None:
+                frames.append(frame)
+        except FrameError as exc:
+            exc.frames = frames
+            raise
+        return frames
 
     def _next(self) -> Frame | None:
         buf = self._buffer

@@ -199,3 +199,13 @@ def test_sos_numbers_go_out_as_0x80_and_the_answer_is_recorded(
     assert tracker.receive()[9:-6] == b"WHERE#"
     clock.advance(seconds=3)
     assert eventually(lambda: fresh(session, DeviceCommand, locate["id"]).status == CommandStatus.timed_out, 6)
+
+
+def test_a_login_and_an_sos_followed_by_noise_in_one_read_are_still_stored(
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock
+) -> None:
+    tracker = Tracker(listener.port or 0)
+    tracker.send(packets.login(IMEI) + packets.alarm(clock.now, alarm=0x01, serial=5) + b"GET / HTTP/1.1\r\n\r\n")
+    assert [answer_to(tracker.receive()), answer_to(tracker.receive())] == [(0x01, 1), (0x16, 5)]
+    assert tracker.closed_by_server(timeout=3)
+    assert alerts(session) == [("sos", 1)]

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -43,6 +44,7 @@ from tests.fakes import FakeSender
 from tests.waiting import eventually
 
 IMEI = "358688000000158"
+ROGUE = "358688000000299"  # another watch of the center, which sends what is not the protocol
 
 
 @pytest.fixture
@@ -231,7 +233,7 @@ def test_an_unknown_id_gets_no_answer_is_closed_and_is_shown_to_managers(
     ("bad", "reason"),
     [
         (b"GET / HTTP/1.1\r\n\r\n", "bytes outside a frame"),  # garbage bytes
-        (frame(IMEI, "LK,0,0,50") + b"]", "bytes outside a frame"),  # a bracket that closes nothing
+        (frame(ROGUE, "LK,0,0,50") + b"]", "bytes outside a frame"),  # a bracket that closes nothing
         (b"[3G*" + b"1" * 100, "malformed frame header"),  # a header that never ends
         (f"[3G*{IMEI}*FFFF*UD,".encode() + b"0" * 70_000, "a frame longer than 64 KB"),  # no "]"
         (b"[3G*", "frame never completed"),  # a client that sends a byte now and then
@@ -243,7 +245,7 @@ def test_bad_input_closes_that_connection_only(
     good = connect(listener)
     good.send("LK")
     assert good.receive().content == b"LK"
-    other_watch, _ = make_device(session, center=s.center, serial="358688000000299", protocol="watch-tcp")
+    other_watch, _ = make_device(session, center=s.center, serial=ROGUE, protocol="watch-tcp")
     rogue = connect(listener, other_watch.serial)
     rogue.send("LK")
     assert rogue.receive().content == b"LK"
@@ -470,3 +472,34 @@ def test_a_watch_whose_length_field_is_off_raises_its_sos(
     assert alerts(session) == [("sos", 1)]
     dispatcher.dispatch_due(clock.now)
     assert s.on_duty.phone in [m.to for m in sender.sent]
+
+
+def test_an_sos_followed_by_noise_or_a_hang_up_is_still_stored(
+    listener: DeviceListener, s: Scenario, session: Session, client: TestClient, clock: Clock
+) -> None:
+    alarm = frame(IMEI, position("AL", clock.now, status=1 << 16))
+    noisy = connect(listener)
+    noisy.raw(alarm + b"\x00garbage")  # one read: the alarm, then what is not the protocol
+    assert noisy.receive().content == b"AL"  # stored and answered, and then the connection closes
+    assert noisy.closed_by_server(timeout=3)
+    assert alerts(session) == [("sos", 1)]
+    assert 'carecenter_device_connections_closed_total{protocol="watch",reason="bytes outside a frame"}' in (
+        client.get("/metrics").text
+    )
+    later = frame(IMEI, position("AL", clock.now + timedelta(minutes=1), status=1 << 16))
+    quitter = connect(listener)
+    quitter.raw(later)
+    quitter.close()  # before the answer could come
+    assert eventually(lambda: [r.kind for r in readings(session)].count("sos") == 2)
+
+
+def test_a_flood_of_frames_is_answered_in_order_while_its_reading_pauses(
+    listener: DeviceListener, s: Scenario, session: Session
+) -> None:
+    watch = connect(listener)
+    count = 300  # several times what a connection holds before its reading pauses
+    watch.raw(b"".join(frame(IMEI, f"LK,{n},0,{n % 100}") for n in range(count)))
+    assert [watch.receive().content for _ in range(count)] == [b"LK"] * count
+    assert [r.steps for r in readings(session)] == list(range(count))
+    watch.send("LK,0,0,55")  # reading resumed
+    assert watch.receive().content == b"LK"
