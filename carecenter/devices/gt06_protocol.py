@@ -104,6 +104,8 @@ def packet(protocol: int, content: bytes, serial: int, *, long: bool = False) ->
 class PacketReader:
     """Cuts a TCP byte stream into packets; several may come in one read, one may span reads."""
 
+    __slots__ = ("_buffer",)
+
     def __init__(self) -> None:
         self._buffer = bytearray()
 
@@ -184,6 +186,8 @@ class _Cursor:
 
 class Gt06Session:
     """One GT06 connection: the IMEI it logged in with, the serial numbers of commands sent."""
+
+    __slots__ = ("_imei", "_serial", "framer")  # one per connection
 
     def __init__(self) -> None:
         self.framer = PacketReader()

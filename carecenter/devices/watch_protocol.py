@@ -124,6 +124,8 @@ class FrameReader:
     stopped, so a client sending a byte at a time costs no rescans.
     """
 
+    __slots__ = ("_buffer", "_depth", "_scanned")
+
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._scanned = 0  # how far the current frame has been scanned for its end
@@ -333,6 +335,8 @@ def _photo(frame: Frame) -> Report:
 
 class WatchSession:
     """One watch connection: the vendor and index its answers echo, the parts of a voice message."""
+
+    __slots__ = ("_index", "_parts", "_serial", "_vendor", "framer")  # one per connection, 100,000 in a city
 
     def __init__(self) -> None:
         self.framer = FrameReader()
