@@ -85,6 +85,11 @@ class FakeTwilioApi:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keeps connections open as api.twilio.com does (HTTP/1.1): the SDK's session reuses
+            # them, and a stand-in that closed each one would charge every message a new connection.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms wait between
+
             def do_POST(self) -> None:
                 fake._handle(self)
 
