@@ -218,7 +218,9 @@ class _Connection(asyncio.Protocol):
             self._work()
 
     def eof_received(self) -> bool:
-        return False  # the transport closes itself; connection_lost follows
+        """The device sent all it will: its frames are still handled and answered, then it closes."""
+        self._end(self.closing or "closed by the device")
+        return True  # open for the answers until then
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.writable is not None and not self.writable.done():
@@ -252,6 +254,11 @@ class _Connection(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+    def abort(self) -> None:
+        """Closed at once, whatever waits to be written (a device that does not read keeps it open)."""
+        if self.transport is not None:
+            self.transport.abort()
 
     # -- inside ---------------------------------------------------------------------------------------
     def _pause_reading(self) -> None:
@@ -671,7 +678,7 @@ class DeviceListener:
                     connection.closing = "did not identify itself"
                 else:
                     continue
-                connection.close()  # connection_lost records why
+                connection.abort()  # connection_lost records why
             self._forget_old_unknown(now)
 
     def _forget_old_unknown(self, now: float) -> None:

@@ -1,5 +1,6 @@
 """4G watches over real TCP sockets: frames in, readings and alerts stored, answers only after the commit."""
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -486,11 +487,15 @@ def test_an_sos_followed_by_noise_or_a_hang_up_is_still_stored(
     assert 'carecenter_device_connections_closed_total{protocol="watch",reason="bytes outside a frame"}' in (
         client.get("/metrics").text
     )
-    later = frame(IMEI, position("AL", clock.now + timedelta(minutes=1), status=1 << 16))
+    half = connect(listener)
+    half.raw(frame(IMEI, position("AL", clock.now + timedelta(minutes=1), status=1 << 16)))
+    half.sock.shutdown(socket.SHUT_WR)  # sent all it will, and waits for the answer
+    assert half.receive().content == b"AL"
+    assert half.closed_by_server(timeout=3)
     quitter = connect(listener)
-    quitter.raw(later)
+    quitter.raw(frame(IMEI, position("AL", clock.now + timedelta(minutes=2), status=1 << 16)))
     quitter.close()  # before the answer could come
-    assert eventually(lambda: [r.kind for r in readings(session)].count("sos") == 2)
+    assert eventually(lambda: [r.kind for r in readings(session)].count("sos") == 3)
 
 
 def test_a_flood_of_frames_is_answered_in_order_while_its_reading_pauses(
