@@ -59,6 +59,19 @@ def test_vital_signs_roll_up_by_hour_once_each(client: TestClient, session: Sess
         "/api/v1/checkins/batch", json={"readings": items + items[:1]}, headers={"X-Device-Key": s.key}
     )
     assert (answer.json()["accepted"], answer.json()["duplicate"]) == (60, 1)
+    # A small batch (PostgreSQL: one statement over arrays), a repeat inside it and one stored before.
+    small = [
+        {"event_id": f"t-{i}", "kind": "vitals", "recorded_at": (hour + timedelta(minutes=i)).isoformat()}
+        | ({"temperature": 36.0 + i / 10} if i % 2 else {})
+        for i in range(6)
+    ]
+    answer = client.post(
+        "/api/v1/checkins/batch", json={"readings": [*small, small[1]]}, headers={"X-Device-Key": s.key}
+    )
+    assert (answer.json()["accepted"], answer.json()["duplicate"]) == (6, 1)
+    answer = client.post("/api/v1/checkins/batch", json={"readings": small[:2]}, headers={"X-Device-Key": s.key})
+    assert (answer.json()["accepted"], answer.json()["duplicate"]) == (0, 2)
+    assert hourly(session, "temperature") == [(hour, 36.1, 36.5, pytest.approx(36.1 + 36.3 + 36.5), 3)]
     assert hourly(session, "heart_rate") == [(hour, 60, 100, 240, 3)]
     oxygen = hourly(session, "spo2")
     assert sum(row[4] for row in oxygen) == 60
@@ -68,6 +81,7 @@ def test_vital_signs_roll_up_by_hour_once_each(client: TestClient, session: Sess
     upkeep.roll_up_stored(session.connection())
     session.commit()
     assert hourly(session, "heart_rate") == [(hour, 60, 100, 240, 3)] and hourly(session, "spo2") == oxygen
+    assert hourly(session, "temperature")[0][4] == 3
 
 
 def test_without_consent_nothing_is_rolled_up(client: TestClient, session: Session, clock: Clock) -> None:
