@@ -10,7 +10,9 @@ reading_key … ON CONFLICT DO NOTHING RETURNING …), stored AS (INSERT INTO re
 RETURNING …) INSERT INTO reading_hourly SELECT … FROM stored GROUP BY …`); the devices' last
 sign of life (once a second: `sightings`) is one `UPDATE … FROM unnest(…)`. (A 1,000-row
 multi-VALUES statement costs more for psycopg to parse and quote than for the server to run.)
-Smaller batches, and SQLite: one multi-row INSERT for the keys, one for the readings.
+Smaller batches go in the same statement reading the batch from one array a column (`unnest`),
+whose text does not change with the number of rows. SQLite: one multi-row INSERT for the keys,
+one for the readings.
 Everything runs in the caller's transaction.
 """
 
