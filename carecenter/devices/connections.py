@@ -231,6 +231,25 @@ def note_frames(session: Session, notes: Mapping[int, FrameNote]) -> None:
         if note.network is not None:
             values["last_network"] = note.network
         rows.append(values)
+    if session.get_bind().dialect.name == "postgresql":  # one statement over arrays, whatever the number
+        session.execute(
+            sa.text(
+                "UPDATE device SET last_frame_at = s.at, last_frame = s.word, "
+                "last_cells = coalesce(s.cells, device.last_cells), "
+                "last_network = coalesce(s.network, device.last_network) "
+                "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:times AS TIMESTAMPTZ[]), CAST(:words AS TEXT[]), "
+                "CAST(:cells AS TEXT[]), CAST(:networks AS TEXT[])) AS s(id, at, word, cells, network) "
+                "WHERE device.id = s.id"
+            ),
+            {
+                "ids": [r["id"] for r in rows],
+                "times": [r["last_frame_at"] for r in rows],
+                "words": [r["last_frame"] for r in rows],
+                "cells": [r.get("last_cells") for r in rows],
+                "networks": [r.get("last_network") for r in rows],
+            },
+        )
+        return
     # Bulk UPDATE by primary key, grouped by the columns each row sets (one executemany per group).
     for columns in {tuple(sorted(r)) for r in rows}:
         session.execute(sa.update(Device), [r for r in rows if tuple(sorted(r)) == columns])

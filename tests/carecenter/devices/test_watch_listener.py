@@ -508,3 +508,28 @@ def test_a_flood_of_frames_is_answered_in_order_while_its_reading_pauses(
     assert [r.steps for r in readings(session)] == list(range(count))
     watch.send("LK,0,0,55")  # reading resumed
     assert watch.receive().content == b"LK"
+
+
+def test_base_stations_are_kept_only_with_consent_and_a_frame_without_them_keeps_the_last(
+    listener: DeviceListener, s: Scenario, session: Session, clock: Clock
+) -> None:
+    watch = connect(listener)
+    s.resident.consent_location_data = False
+    session.add(s.resident)
+    session.commit()
+    watch.send(position("UD_LTE", clock.now, fix=False, cells="1,1,460,0,1,2,3"))
+    watch.send("LK")
+    assert watch.receive().content == b"LK"
+    assert eventually(lambda: fresh(session, Device, s.watch.id).last_frame == "LK")
+    assert fresh(session, Device, s.watch.id).last_cells is None
+    s.resident.consent_location_data = True
+    session.add(s.resident)
+    session.commit()
+    watch.send(position("UD_LTE", clock.advance(minutes=1), fix=False, cells="1,1,460,1,4,5,6"))
+    assert eventually(lambda: fresh(session, Device, s.watch.id).last_cells == "1,1,460,1,4,5,6")
+    clock.advance(minutes=1)
+    watch.send("LK")
+    assert watch.receive().content == b"LK"
+    assert eventually(lambda: fresh(session, Device, s.watch.id).last_frame_at == clock.now)
+    device = fresh(session, Device, s.watch.id)
+    assert (device.last_frame, device.last_cells, device.last_network) == ("LK", "1,1,460,1,4,5,6", "460-01")
