@@ -63,6 +63,11 @@ ROWS: list[tuple[str, Key]] = [
         ("scale_small_batch_readings_per_s", "scale_large_batch_readings_per_s"),
     ),
     ("11. batch ingestion change", "scale_batch_readings_per_s_change"),
+    (
+        "11. PostgreSQL CPU µs per reading of a batch (small / large)",
+        ("scale_small_batch_db_cpu_us_per_reading", "scale_large_batch_db_cpu_us_per_reading"),
+    ),
+    ("11. PostgreSQL CPU per reading change", "scale_batch_db_cpu_us_per_reading_change"),
     ("11. 30-day chart p95 ms (small / large)", ("scale_small_chart_p95_ms", "scale_large_chart_p95_ms")),
     ("11. 30-day chart change", "scale_chart_p95_ms_change"),
     ("11. silent sweep ms (small / large)", ("scale_small_silent_sweep_ms", "scale_large_silent_sweep_ms")),
