@@ -30,6 +30,7 @@ from carecenter.devices.protocol import (
     FrameError,
     Profile,
     Report,
+    cut_frames,
     reading_time,
 )
 
@@ -115,14 +116,7 @@ class PacketReader:
 
     def feed(self, data: bytes) -> list[Packet]:
         self._buffer += data
-        packets: list[Packet] = []
-        try:
-            while (found := self._next()) is not None:
-                packets.append(found)
-        except FrameError as exc:
-            exc.frames = packets
-            raise
-        return packets
+        return cut_frames(self._next)
 
     def _next(self) -> Packet | None:
         buf = self._buffer

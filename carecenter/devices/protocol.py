@@ -7,12 +7,15 @@ readings through the one ingestion path, answers after the commit, and queues co
 Pure: no sockets, no database, no clock.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from carecenter.devices.models import ClockKind, CommandKind, DeviceProtocol, MediaKind
+
+T = TypeVar("T")
 
 
 class FrameError(Exception):
@@ -23,6 +26,19 @@ class FrameError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.frames: list[Any] = []
+
+
+def cut_frames(next_frame: Callable[[], T | None]) -> list[T]:
+    """Every frame `next_frame` completes from what a framer holds; a FrameError carries the ones
+    cut before it (they are still handled)."""
+    frames: list[T] = []
+    try:
+        while (frame := next_frame()) is not None:
+            frames.append(frame)
+    except FrameError as exc:
+        exc.frames = frames
+        raise
+    return frames
 
 
 @dataclass(frozen=True)

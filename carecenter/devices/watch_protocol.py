@@ -41,6 +41,7 @@ from carecenter.devices.protocol import (
     Media,
     Profile,
     Report,
+    cut_frames,
     reading_time,
 )
 
@@ -139,14 +140,7 @@ class FrameReader:
     def feed(self, data: bytes) -> list[Frame]:
         """The frames completed by `data`; raises FrameError on anything that is not a frame."""
         self._buffer += data
-        frames: list[Frame] = []
-        try:
-            while (frame := self._next()) is not None:
-                frames.append(frame)
-        except FrameError as exc:
-            exc.frames = frames
-            raise
-        return frames
+        return cut_frames(self._next)
 
     def _next(self) -> Frame | None:
         buf = self._buffer
