@@ -141,7 +141,6 @@ class _Connection(asyncio.Protocol):
         "address",
         "awaiting",
         "begun",
-        "closing",
         "counted",
         "device_id",
         "ending",
@@ -172,7 +171,6 @@ class _Connection(asyncio.Protocol):
         self.awaiting: dict[str, int] = {}  # the key a command's answer carries -> command id
         self.opened = self.last_data = time.monotonic()  # when it opened, when bytes last arrived
         self.begun: float | None = None  # when the incomplete frame in the framer began
-        self.closing: str | None = None  # why the watchdog closed it
         self.unproven: str | None = None  # how it took over a live connection's id; until proven it gets no commands
         self.unproven_since: datetime | None = None
         self.waiting: list[Any] = []  # frames cut and not yet handled
@@ -219,14 +217,14 @@ class _Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         """The device sent all it will: its frames are still handled and answered, then it closes."""
-        self._end(self.closing or "closed by the device")
+        self._end("closed by the device")
         return True  # open for the answers until then
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.writable is not None and not self.writable.done():
             self.writable.set_result(None)  # the answer's write finds the connection closing
         if exc is None:
-            self._end(self.closing or "closed by the device")
+            self._end("closed by the device")  # unless it was ending already, for a reason of its own
         else:
             self._end(f"connection error ({exc.__class__.__name__})")
 
@@ -255,8 +253,10 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def abort(self) -> None:
+    def abort(self, reason: str) -> None:
         """Closed at once, whatever waits to be written (a device that does not read keeps it open)."""
+        if self.ending is None:
+            self.ending = reason  # connection_lost records it
         if self.transport is not None:
             self.transport.abort()
 
@@ -668,17 +668,14 @@ class DeviceListener:
             await asyncio.sleep(WATCHDOG_SECONDS)
             now = time.monotonic()
             for connection in list(self._live):
-                if connection.closing is not None:
+                if connection.is_closing():
                     continue
                 if connection.begun is not None and now - connection.begun > frame:
-                    connection.closing = "frame never completed"
+                    connection.abort("frame never completed")
                 elif connection.begun is None and now - connection.last_data > idle:
-                    connection.closing = "idle"
+                    connection.abort("idle")
                 elif connection.device_id is None and now - connection.opened > identify:
-                    connection.closing = "did not identify itself"
-                else:
-                    continue
-                connection.abort()  # connection_lost records why
+                    connection.abort("did not identify itself")
             self._forget_old_unknown(now)
 
     def _forget_old_unknown(self, now: float) -> None:

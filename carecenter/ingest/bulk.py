@@ -138,26 +138,30 @@ def _insert_rows(session: Session, rows: list[Row]) -> dict[Key, int]:
 
 
 def _insert_unnested(session: Session, rows: list[Row]) -> dict[Key, int]:
-    cursor = session.connection().connection.cursor()  # the session's own connection and transaction
-    try:
+    with _cursor(session) as cursor:
         cursor.execute(_MOVE_UNNESTED, [list(column) for column in zip(*rows, strict=True)])
-        return {(device_id, event_id): reading_id for reading_id, device_id, event_id in cursor.fetchall()}
-    finally:
-        cursor.close()
+        return _stored_ids(cursor)
 
 
 def _insert_via_copy(session: Session, rows: list[Row]) -> dict[Key, int]:
-    cursor = session.connection().connection.cursor()  # the session's own connection and transaction
-    try:
+    with _cursor(session) as cursor:
         cursor.execute(_CREATE_STAGING)
         cursor.execute("DELETE FROM reading_staging")  # rows of an earlier batch in this same transaction
         with cursor.copy(_COPY_STAGING) as copy:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(_MOVE_STAGED)
-        return {(device_id, event_id): reading_id for reading_id, device_id, event_id in cursor.fetchall()}
-    finally:
-        cursor.close()
+        return _stored_ids(cursor)
+
+
+def _cursor(session: Session) -> Any:
+    """A psycopg cursor on the session's own connection and transaction (closed by `with`)."""
+    return session.connection().connection.cursor()
+
+
+def _stored_ids(cursor: Any) -> dict[Key, int]:
+    """The new readings' ids by key, as the move statement returns them."""
+    return {(device_id, event_id): reading_id for reading_id, device_id, event_id in cursor.fetchall()}
 
 
 def roll_up(session: Session, rows: Iterable[Row]) -> None:
