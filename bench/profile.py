@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--single", action="store_true", help="single readings from 64 clients instead of batches")
     parser.add_argument("--fanout", action="store_true", help="every watch of 200 presses SOS at once (4 SMS each)")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--gil", action="store_true", help="sample only threads holding the GIL: where the CPU goes")
     args = parser.parse_args()
     spy_path = shutil.which("py-spy")
     if spy_path is None:  # checked first: a server started and left behind would run its jobs for ever
@@ -62,6 +63,8 @@ def main() -> None:
     server = start_server(url, twilio, extra_env={"CARECENTER_SMS_RATE_PER_SECOND": str(SMS_RATE)})
     raw = workdir / "profile.txt"
     command = ["record", "--pid", str(server.process.pid), "--format", "raw", "--output", str(raw), "--rate", "200"]
+    if args.gil:
+        command.append("--gil")
     spy = subprocess.Popen([spy_path, *command])
     try:
         if fanout is not None:

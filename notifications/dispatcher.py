@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -380,28 +380,33 @@ class Dispatcher:
         """Sent: the row keeps the provider's id and the words as they went out (put into words at
         send time, with this server's public URL: the log shows what the recipient got)."""
         outbox = SmsMessage.__table__  # type: ignore[attr-defined]
-        with self.turns.writing(), self.engine.begin() as conn:  # Core, not the ORM: runs for every message sent
+        sending = outbox.c.status == MessageStatus.sending
+        # A status callback may have arrived first and moved the row on: then it only needs the
+        # SID (if it has none yet). One statement for both cases: it runs for every message sent.
+        needs_sid = sending | outbox.c.provider_sid.is_(None)
+
+        def when_sending(value: Any, column: sa.Column[Any]) -> sa.Case[Any]:
+            return sa.case((sending, sa.literal(value, column.type)), else_=column)  # the column's type: its casts
+
+        def when_needs_sid(value: Any, column: sa.Column[Any]) -> sa.Case[Any]:
+            return sa.case((needs_sid, sa.literal(value, column.type)), else_=column)
+
+        with self.turns.writing(), self.engine.begin() as conn:  # Core, not the ORM
             conn.execute(
                 sa.update(outbox)
-                .where(outbox.c.id == message.id, outbox.c.status == MessageStatus.sending)
+                .where(outbox.c.id == message.id, needs_sid)
                 .values(
-                    status=MessageStatus.sent,
-                    provider_sid=result.provider_sid,
-                    provider=provider,
-                    template_code=result.template_code,
-                    body=text,
-                    sent_at=now,
-                    lease_expires_at=None,
-                    error_code=None,
-                    error_message=None,
-                    updated_at=now,
+                    status=when_sending(MessageStatus.sent, outbox.c.status),
+                    provider_sid=when_needs_sid(result.provider_sid, outbox.c.provider_sid),
+                    provider=when_needs_sid(provider, outbox.c.provider),
+                    sent_at=when_needs_sid(now, outbox.c.sent_at),
+                    template_code=when_sending(result.template_code, outbox.c.template_code),
+                    body=when_sending(text, outbox.c.body),
+                    lease_expires_at=when_sending(None, outbox.c.lease_expires_at),
+                    error_code=when_sending(None, outbox.c.error_code),
+                    error_message=when_sending(None, outbox.c.error_message),
+                    updated_at=when_sending(now, outbox.c.updated_at),
                 )
-            )
-            # A status callback may have arrived first and moved the row on; it still needs the SID.
-            conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id == message.id, outbox.c.provider_sid.is_(None))
-                .values(provider_sid=result.provider_sid, provider=provider, sent_at=now)
             )
         return "sent"
 

@@ -174,6 +174,7 @@ class Assessor:
                 now=self.now,
                 device_id=device_id,
                 reading=facts.as_record(),
+                none_active=subject.id not in self._with_active,
             )
             self._with_active.add(subject.id)
             raised = raised or alert

@@ -22,13 +22,23 @@ from notifications.templates import render
 
 
 def _links(
-    session: Session, messaging: AlertMessaging, alert: Alert, recipients: list[Recipient], now: datetime
+    session: Session,
+    messaging: AlertMessaging,
+    alert: Alert,
+    recipients: list[Recipient],
+    now: datetime,
+    *,
+    fresh: bool,
 ) -> dict[str, str]:
     """Each recipient's response link token for this alert, by phone: the one they already have, or
-    a new one (the new ones written in one Core INSERT: the ORM's unit of work costs more here)."""
+    a new one (the new ones written in one Core INSERT: the ORM's unit of work costs more here).
+    A `fresh` alert (opened in this transaction) has none yet: nothing to look up."""
     assert alert.id is not None
-    links = {link.phone: link for link in session.exec(select(ResponseLink).where(ResponseLink.alert_id == alert.id))}
-    fresh = [
+    links: dict[str, ResponseLink] = {}
+    if not fresh:
+        stored = session.exec(select(ResponseLink).where(ResponseLink.alert_id == alert.id))
+        links = {link.phone: link for link in stored}
+    new = [
         new_response_link(
             alert_id=alert.id,
             role=recipient.role,
@@ -41,13 +51,13 @@ def _links(
         for recipient in recipients
         if recipient.phone not in links
     ]
-    if fresh:
+    if new:
         table = ResponseLink.__table__  # type: ignore[attr-defined]
         stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = session.connection().execute(stmt, [link.model_dump(exclude={"id"}) for link in fresh]).scalars()
-        for link, link_id in zip(fresh, ids, strict=True):
+        ids = session.connection().execute(stmt, [link.model_dump(exclude={"id"}) for link in new]).scalars()
+        for link, link_id in zip(new, ids, strict=True):
             link.id = link_id
-        links |= {link.phone: link for link in fresh}
+        links |= {link.phone: link for link in new}
     return {phone: link_token(link, messaging.link_secret) for phone, link in links.items()}
 
 
@@ -64,13 +74,15 @@ def page(
     now: datetime,
     call: Collection[str] = (),
     distances: Mapping[str, int] | None = None,
+    fresh: bool = False,
 ) -> list[SmsMessage]:
     """Queue one alert SMS per recipient for this stage (never twice for the same stage), and a
     call to those whose numbers are in `call`; a recipient paged as the nearest is told how far
-    away the resident is (`distances`, metres by phone)."""
+    away the resident is (`distances`, metres by phone). `fresh`: the alert was opened in this
+    transaction (no response links to look up)."""
     distances = distances or {}
     local = alert.opened_at.astimezone(ZoneInfo(center.time_zone))
-    links = _links(session, messaging, alert, recipients, now)
+    links = _links(session, messaging, alert, recipients, now, fresh=fresh)
     opted_out = opted_out_among(session, [recipient.phone for recipient in recipients])
     messages = []
     for recipient in recipients:

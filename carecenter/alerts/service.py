@@ -130,18 +130,20 @@ def raise_alert(
     device_id: int | None = None,
     reading: dict[str, Any] | None = None,
     incident: Incident | None = None,
+    none_active: bool = False,
 ) -> Alert:
     """Open an alert, or fold the draft into the active one of the same kind (no new SMS).
 
     Under an `incident` (an outage) the alert is held: listed, not paged, until the incident closes.
 
     `reading` is the triggering reading as the alert keeps it (`ReadingFacts.as_record`).
+    `none_active`: the caller, holding the resident's lock, knows the resident has no active alert.
 
     A new alert's first step is queued in the caller's transaction, unless a fall waits out
     the center's cancel window; the escalation sweep runs it then.
     """
     assert resident.id is not None and center.id is not None
-    existing = active_alert(session, resident.id, draft.kind)
+    existing = None if none_active else active_alert(session, resident.id, draft.kind)
     if existing is not None:
         existing.trigger_count += 1
         existing.last_triggered_at, existing.last_value = now, draft.value
@@ -165,16 +167,23 @@ def raise_alert(
         last_value=draft.value,
         first_reading=reading,
         last_reading=reading,
+        incident_id=incident.id if incident is not None else None,
     )
+    # Everything the row will hold is set before its one INSERT: the first step's counters too.
+    policy = policy_for(session, center.id) if incident is None and draft.severity != Severity.info else None
+    wait, stage = 0, None
+    if policy is not None:
+        wait = policy.fall_cancel_seconds if draft.kind == AlertKind.fall else 0
+        alert.escalation_started_at = now + timedelta(seconds=wait)
+        alert.next_escalation_at = alert.escalation_started_at
+        stage = _advance(alert, policy) if wait == 0 else None
     session.add(alert)
     session.flush()
     add_event(session, alert, "opened", now, detail=f"{draft.kind} ({draft.severity}) {draft.value or ''}".strip())
     if incident is not None:
-        alert.incident_id = incident.id
-        session.add(alert)
         add_event(session, alert, "held", now, detail=f"under incident #{incident.id}: many devices silent at once")
         return alert
-    if draft.severity == Severity.info:  # tell the care worker once; nothing escalates
+    if policy is None:  # information: tell the care worker once; nothing escalates
         worker = session.get(Staff, resident.primary_worker_id) if resident.primary_worker_id else None
         recipients = [staff_recipient(worker)] if worker is not None and worker.active else []
         page(
@@ -187,17 +196,23 @@ def raise_alert(
             stage="info",
             reminder=False,
             now=now,
+            fresh=True,
         )
         return alert
-    policy = policy_for(session, center.id)
-    wait = policy.fall_cancel_seconds if draft.kind == AlertKind.fall else 0
-    alert.escalation_started_at = now + timedelta(seconds=wait)
-    alert.next_escalation_at = alert.escalation_started_at
-    if wait == 0:
-        run_stage(session, messaging, alert=alert, resident=resident, center=center, now=now, policy=policy)
-    else:
+    if stage is None:
         add_event(session, alert, "waiting", now, detail=f"{wait} s for the OK button to cancel")
-    session.add(alert)
+    else:
+        _page_stage(
+            session,
+            messaging,
+            alert=alert,
+            resident=resident,
+            center=center,
+            now=now,
+            policy=policy,
+            stage=stage,
+            fresh=True,
+        )
     return alert
 
 
@@ -213,9 +228,40 @@ def run_stage(
     policy: EscalationPolicyData | None = None,
 ) -> None:
     """Page the next stage's recipients and record when the one after is due."""
-    assert center.id is not None and alert.escalation_started_at is not None
+    assert center.id is not None
     policy = policy or policy_for(session, center.id)
+    stage = _advance(alert, policy)
+    _page_stage(session, messaging, alert=alert, resident=resident, center=center, now=now, policy=policy, stage=stage)
+
+
+def _advance(alert: Alert, policy: EscalationPolicyData) -> escalation.Stage:
+    """The stage to run now, counted on the alert with when the one after it is due."""
+    assert alert.escalation_started_at is not None
     stage = escalation.next_stage(policy, alert.escalation_steps_done, alert.reminders_sent)
+    if stage.is_reminder:
+        alert.reminders_sent += 1
+    else:
+        alert.escalation_steps_done += 1
+    alert.next_escalation_at = escalation.due_at(
+        policy, alert.escalation_started_at, alert.escalation_steps_done, alert.reminders_sent
+    )
+    return stage
+
+
+def _page_stage(
+    session: Session,
+    messaging: AlertMessaging,
+    *,
+    alert: Alert,
+    resident: Resident,
+    center: Center,
+    now: datetime,
+    policy: EscalationPolicyData,
+    stage: escalation.Stage,
+    fresh: bool = False,
+) -> None:
+    """Page a stage's recipients (and, for an emergency's first step, the nearest care worker);
+    `fresh`: the alert was opened in this transaction, so nobody has a link to it yet."""
     calling = stage.call if alert.severity == Severity.critical else ()  # only SOS and falls wake people
     by_group = resolve_groups(session, resident=resident, center=center, groups=stage.recipients + calling, now=now)
     recipients = first_per_phone(person for group in stage.recipients for person in by_group[group])
@@ -240,13 +286,7 @@ def run_stage(
         now=now,
         call=called,
         distances=distances,
-    )
-    if stage.is_reminder:
-        alert.reminders_sent += 1
-    else:
-        alert.escalation_steps_done += 1
-    alert.next_escalation_at = escalation.due_at(
-        policy, alert.escalation_started_at, alert.escalation_steps_done, alert.reminders_sent
+        fresh=fresh,
     )
     names = ", ".join(str(r.ref) for r in recipients) or "nobody reachable"
     add_event(

@@ -206,6 +206,43 @@ def test_a_commit_that_queues_messages_wakes_the_dispatcher(db: sa.Engine, sessi
         dispatcher.stop()
 
 
+class CallbackFirstSender(FakeSender):
+    """The provider's delivery report reaches the webhook before its answer reaches the dispatcher."""
+
+    def __init__(self, db: sa.Engine, *, webhook_knew_sid: bool) -> None:
+        super().__init__()
+        self.db, self.webhook_knew_sid = db, webhook_knew_sid
+
+    def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
+        result = super().send(to=to, body=body, status_callback=status_callback)
+        sid = result.provider_sid if self.webhook_knew_sid else None
+        with Session(self.db) as other:  # as the webhook's own transaction writes it
+            other.execute(
+                sa.update(SmsMessage).values(status=MessageStatus.delivered, provider_sid=sid, body="as delivered")
+            )
+            other.commit()
+        return result
+
+
+@pytest.mark.parametrize("webhook_knew_sid", [True, False])
+def test_a_delivery_report_that_came_first_is_not_undone_and_the_row_keeps_the_sid(
+    session: Session, db: sa.Engine, clock: Clock, webhook_knew_sid: bool
+) -> None:
+    sender = CallbackFirstSender(db, webhook_knew_sid=webhook_knew_sid)
+    dispatcher = Dispatcher(
+        engine=db, sender=sender, settings=make_sms_settings(), public_url=None, clock=lambda: clock.now
+    )
+    [message_id] = queue(session, clock.now)
+    assert dispatcher.dispatch_due(now=clock.now).sent == 1
+    message = status_of(session, message_id)
+    assert (message.status, message.provider_sid, message.body) == (
+        MessageStatus.delivered,  # not back to "sent"
+        "FAKE00000001",
+        "as delivered",  # the rest of what the dispatcher writes is for a row still sending
+    )
+    assert message.sent_at == (None if webhook_knew_sid else clock.now)  # written with the SID, if it had none
+
+
 @pytest.mark.parametrize("verdict", [Verdict.give_up, Verdict.unreachable])
 def test_give_up_verdicts_do_not_retry(
     session: Session, dispatcher: Dispatcher, sender: FakeSender, clock: Clock, verdict: Verdict
