@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from carecenter.alerts import rules
 from carecenter.alerts.models import ACTIVE_STATUSES, Alert, AlertKind, RuleState, Severity
@@ -113,6 +113,45 @@ _KNOWN: dict[int, tuple[int, RuleSubject]] = {}
 _KNOWN_AT_MOST = 200_000  # residents: a district's many times over; past it the cache starts again
 
 
+@dataclass(frozen=True)
+class _StoredState:
+    id: int
+    breach: rules.Breach
+
+
+_ACTIVE = (
+    sa.exists()
+    .where(col(Alert.resident_id) == col(Resident.id), col(Alert.status).in_(ACTIVE_STATUSES))
+    .correlate(Resident)
+)
+
+
+@dataclass(frozen=True)
+class _CenterRules:
+    """What the rules read of a center (its ORM row is loaded only to raise an alert)."""
+
+    thresholds: dict[str, Any] | None
+    time_zone: str
+
+
+_STATES = (
+    sa.select(
+        col(Resident.id),
+        col(Resident.center_id),
+        col(Center.alert_thresholds),
+        col(Center.time_zone),
+        col(RuleState.id),
+        col(RuleState.rule),
+        col(RuleState.breach_since),
+        col(RuleState.breach_count),
+        _ACTIVE,
+    )
+    .select_from(Resident)
+    .join(Center, col(Center.id) == col(Resident.center_id))
+    .outerjoin(RuleState, col(RuleState.resident_id) == col(Resident.id))
+)
+
+
 class Assessor:
     """Evaluates readings in order and acts on them: raise, fold, clear, cancel, remember."""
 
@@ -122,27 +161,35 @@ class Assessor:
         self.session, self.messaging, self.now = session, messaging, now
         subjects = list(subjects)
         ids = sorted({s.id for s in subjects})
-        self._rows: dict[tuple[int, str], RuleState] = {}
+        self._stored: dict[tuple[int, str], _StoredState] = {}
         self._states: dict[int, dict[str, rules.Breach]] = {rid: {} for rid in ids}
         self._thresholds: dict[tuple[int, int | None], Thresholds] = {}  # by (center, resident with overrides)
         self._with_active: set[int] = set()
-        self._centers: dict[int, Center] = {}
+        self._centers: dict[int, _CenterRules] = {}
         if not ids:
             return
-        center_ids = sorted({s.center_id for s in subjects})
-        self._centers = {c.id: c for c in session.exec(select(Center).where(among(session, Center.id, center_ids)))}  # type: ignore[misc]
-        for row in session.exec(select(RuleState).where(among(session, RuleState.resident_id, ids))).all():
-            self._rows[(row.resident_id, row.rule)] = row
-            self._states[row.resident_id][row.rule] = rules.Breach(row.breach_since, row.breach_count)
-        # Alerts open only under the resident's lock, which the caller holds: this set cannot grow
-        # behind our back (it can only shrink, when someone resolves one, which is harmless here).
-        self._with_active = set(
-            session.exec(
-                select(Alert.resident_id).where(
-                    among(session, Alert.resident_id, ids), col(Alert.status).in_(ACTIVE_STATUSES)
-                )
-            ).all()
-        )
+        # Each resident's rule state, whether they have an active alert and what the rules read of
+        # their center, in one query (Core rows). Alerts open only under the resident's lock, which
+        # the caller holds: the set of residents with one cannot grow behind our back (it can only
+        # shrink, which is harmless here).
+        for (
+            resident_id,
+            center_id,
+            thresholds,
+            zone,
+            state_id,
+            rule,
+            since,
+            count,
+            active,
+        ) in session.connection().execute(_STATES.where(among(session, Resident.id, ids))):
+            assert resident_id is not None and center_id is not None
+            self._centers[center_id] = _CenterRules(thresholds, zone)
+            if active:
+                self._with_active.add(resident_id)
+            if state_id is not None:
+                self._stored[(resident_id, rule)] = _StoredState(state_id, rules.Breach(since, count))
+                self._states[resident_id][rule] = rules.Breach(since, count)
 
     def assess(self, subject: RuleSubject, facts: rules.ReadingFacts, *, device_id: int | None) -> Alert | None:
         """One reading's consequences; returns the alert it raised or joined."""
@@ -152,9 +199,9 @@ class Assessor:
         whose = (subject.center_id, subject.id if subject.overrides else None)
         thresholds = self._thresholds.get(whose)
         if thresholds is None:
-            thresholds = effective_thresholds(center.alert_thresholds, subject.overrides)
+            thresholds = effective_thresholds(center.thresholds, subject.overrides)
             self._thresholds[whose] = thresholds
-        local = facts.recorded_at.astimezone(self._zone(center)) if thresholds.rule_windows else None
+        local = facts.recorded_at.astimezone(ZoneInfo(center.time_zone)) if thresholds.rule_windows else None
         evaluation = rules.evaluate(facts, thresholds, subject.facts, states, local=local, received_at=self.now)
         states.update(evaluation.states)
         if subject.id in self._with_active:
@@ -164,12 +211,13 @@ class Assessor:
         raised = None
         for draft in sorted(evaluation.drafts, key=lambda d: SEVERITY_ORDER[d.severity]):
             resident = self.session.get(Resident, subject.id)  # locked by the caller
-            assert resident is not None
+            center_row = self.session.get(Center, subject.center_id)
+            assert resident is not None and center_row is not None
             alert = raise_alert(
                 self.session,
                 self.messaging,
                 resident=resident,
-                center=center,
+                center=center_row,
                 draft=draft,
                 now=self.now,
                 device_id=device_id,
@@ -180,20 +228,20 @@ class Assessor:
             raised = raised or alert
         return raised
 
-    def _zone(self, center: Center) -> ZoneInfo:
-        return ZoneInfo(center.time_zone)
-
     def finish(self) -> None:
         """Write the rule state that changed (a rule with no memory needs no row)."""
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for resident_id, states in self._states.items():
             for rule, breach in states.items():
-                row = self._rows.get((resident_id, rule))
-                if row is None:
-                    if breach == rules.NO_BREACH:
-                        continue
-                    row = RuleState(resident_id=resident_id, rule=rule, updated_at=self.now)
-                    self._rows[(resident_id, rule)] = row
-                elif row.breach_count == breach.count and row.breach_since == breach.since:
-                    continue
-                row.breach_since, row.breach_count, row.updated_at = breach.since, breach.count, self.now
-                self.session.add(row)
+                stored = self._stored.get((resident_id, rule))
+                values = {"breach_since": breach.since, "breach_count": breach.count, "updated_at": self.now}
+                if stored is None:
+                    if breach != rules.NO_BREACH:
+                        new.append({"resident_id": resident_id, "rule": rule} | values)
+                elif stored.breach != breach:
+                    changed.append({"id": stored.id} | values)
+        if new:
+            self.session.execute(sa.insert(RuleState), new)
+        if changed:
+            self.session.execute(sa.update(RuleState), changed)  # by primary key, one statement
