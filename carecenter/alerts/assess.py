@@ -119,13 +119,6 @@ class _StoredState:
     breach: rules.Breach
 
 
-_ACTIVE = (
-    sa.exists()
-    .where(col(Alert.resident_id) == col(Resident.id), col(Alert.status).in_(ACTIVE_STATUSES))
-    .correlate(Resident)
-)
-
-
 @dataclass(frozen=True)
 class _CenterRules:
     """What the rules read of a center (its ORM row is loaded only to raise an alert)."""
@@ -134,17 +127,23 @@ class _CenterRules:
     time_zone: str
 
 
-_STATES = (
+_ACTIVE = (
+    sa.exists()
+    .where(col(Alert.resident_id) == col(Resident.id), col(Alert.status).in_(ACTIVE_STATUSES))
+    .correlate(Resident)
+)
+# A row per resident and rule state (one with no state for a resident without any).
+_STATES: sa.Select[*tuple[Any, ...]] = (
     sa.select(
-        col(Resident.id),
-        col(Resident.center_id),
-        col(Center.alert_thresholds),
-        col(Center.time_zone),
-        col(RuleState.id),
-        col(RuleState.rule),
-        col(RuleState.breach_since),
-        col(RuleState.breach_count),
-        _ACTIVE,
+        col(Resident.id).label("resident_id"),
+        col(Resident.center_id).label("center_id"),
+        col(Center.alert_thresholds).label("thresholds"),
+        col(Center.time_zone).label("time_zone"),
+        col(RuleState.id).label("state_id"),
+        col(RuleState.rule).label("rule"),
+        col(RuleState.breach_since).label("breach_since"),
+        col(RuleState.breach_count).label("breach_count"),
+        _ACTIVE.label("active"),
     )
     .select_from(Resident)
     .join(Center, col(Center.id) == col(Resident.center_id))
@@ -171,25 +170,15 @@ class Assessor:
         # Each resident's rule state, whether they have an active alert and what the rules read of
         # their center, in one query (Core rows). Alerts open only under the resident's lock, which
         # the caller holds: the set of residents with one cannot grow behind our back (it can only
-        # shrink, which is harmless here).
-        for (
-            resident_id,
-            center_id,
-            thresholds,
-            zone,
-            state_id,
-            rule,
-            since,
-            count,
-            active,
-        ) in session.connection().execute(_STATES.where(among(session, Resident.id, ids))):
-            assert resident_id is not None and center_id is not None
-            self._centers[center_id] = _CenterRules(thresholds, zone)
-            if active:
-                self._with_active.add(resident_id)
-            if state_id is not None:
-                self._stored[(resident_id, rule)] = _StoredState(state_id, rules.Breach(since, count))
-                self._states[resident_id][rule] = rules.Breach(since, count)
+        # shrink, which is harmless here). Through the session: it flushes first, as the ORM's reads.
+        for row in session.execute(_STATES.where(among(session, Resident.id, ids))):
+            self._centers[row.center_id] = _CenterRules(row.thresholds, row.time_zone)
+            if row.active:
+                self._with_active.add(row.resident_id)
+            if row.state_id is not None:
+                breach = rules.Breach(row.breach_since, row.breach_count)
+                self._stored[(row.resident_id, row.rule)] = _StoredState(row.state_id, breach)
+                self._states[row.resident_id][row.rule] = breach
 
     def assess(self, subject: RuleSubject, facts: rules.ReadingFacts, *, device_id: int | None) -> Alert | None:
         """One reading's consequences; returns the alert it raised or joined."""

@@ -340,5 +340,5 @@ def test_the_rate_limit_holds_across_dispatchers(session: Session, database_url:
     assert len(sender.sent) == len({m.body for m in sender.sent}) == 40  # each exactly once
     times = sorted(sender.started)
     busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
-    assert busiest <= 21  # 20 slots a second; a late thread may bunch with the next slot
+    assert busiest <= 20  # the limit: slots for 85 % of it, and a send over 0.1 s late for its slot takes a new one
     assert times[-1] - times[0] >= 39 / 20 * 0.9
