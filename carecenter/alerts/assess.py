@@ -19,7 +19,7 @@ from carecenter.alerts import rules
 from carecenter.alerts.models import ACTIVE_STATUSES, Alert, AlertKind, RuleState, Severity
 from carecenter.alerts.service import cancel_falls, clear_conditions, raise_alert, resident_facts
 from carecenter.centers.models import Center
-from carecenter.db import among
+from carecenter.db import PerDialect, among, among_parameter
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.residents.models import Resident
 from carecenter.thresholds import Thresholds, effective_thresholds
@@ -81,11 +81,11 @@ def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, Ru
     if not ids:
         return {}
     connection = session.connection()  # Core rows: the ORM's loading costs more than the query here
-    locked = sa.select(col(Resident.id)).where(among(session, Resident.id, ids)).order_by(col(Resident.id))
     if connection.dialect.name != "postgresql":
-        rows = connection.execute(locked.with_only_columns(*SUBJECT_COLUMNS).with_for_update(of=Resident)).all()
+        locked = sa.select(*SUBJECT_COLUMNS).where(among(session, Resident.id, ids)).order_by(col(Resident.id))
+        rows = connection.execute(locked.with_for_update(of=Resident)).all()
         return {row.id: subject_of(row) for row in rows}
-    rows = connection.execute(locked.add_columns(_VERSION).with_for_update(of=Resident)).all()
+    rows = connection.execute(_LOCK_WITH_VERSION(session), {"ids": ids}).all()
     versions: dict[int, int] = {resident_id: version for resident_id, version in rows}
     subjects: dict[int, RuleSubject] = {}
     stale: list[int] = []
@@ -96,7 +96,7 @@ def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, Ru
         else:
             stale.append(resident_id)
     if stale:
-        rows = connection.execute(sa.select(*SUBJECT_COLUMNS).where(among(session, Resident.id, stale))).all()
+        rows = connection.execute(_SUBJECTS(session), {"ids": stale}).all()
         if len(_KNOWN) + len(rows) > _KNOWN_AT_MOST:
             _KNOWN.clear()
         for row in rows:
@@ -107,6 +107,17 @@ def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, Ru
 
 # PostgreSQL: the version of the row this transaction reads (locked: nobody changes it until we end).
 _VERSION = sa.cast(sa.cast(sa.literal_column("resident.xmin"), sa.Text), sa.BigInteger)
+_LOCK_WITH_VERSION: PerDialect[sa.Select[*tuple[Any, ...]]] = PerDialect(
+    lambda dialect: (
+        sa.select(col(Resident.id), _VERSION)
+        .where(among_parameter(col(Resident.id), "ids", dialect))
+        .order_by(col(Resident.id))
+        .with_for_update(of=Resident)
+    )
+)
+_SUBJECTS: PerDialect[sa.Select[*tuple[Any, ...]]] = PerDialect(
+    lambda dialect: sa.select(*SUBJECT_COLUMNS).where(among_parameter(col(Resident.id), "ids", dialect))
+)
 # The subjects this process read, with the row version they were read at; safe to share between
 # threads (a stale entry is never used: the version is compared under the row's lock).
 _KNOWN: dict[int, tuple[int, RuleSubject]] = {}
@@ -151,6 +162,11 @@ _STATES: sa.Select[*tuple[Any, ...]] = (
 )
 
 
+_STATES_OF: PerDialect[sa.Select[*tuple[Any, ...]]] = PerDialect(
+    lambda dialect: _STATES.where(among_parameter(col(Resident.id), "ids", dialect))
+)
+
+
 class Assessor:
     """Evaluates readings in order and acts on them: raise, fold, clear, cancel, remember."""
 
@@ -171,7 +187,7 @@ class Assessor:
         # their center, in one query (Core rows). Alerts open only under the resident's lock, which
         # the caller holds: the set of residents with one cannot grow behind our back (it can only
         # shrink, which is harmless here). Through the session: it flushes first, as the ORM's reads.
-        for row in session.execute(_STATES.where(among(session, Resident.id, ids))):
+        for row in session.execute(_STATES_OF(session), {"ids": ids}):
             self._centers[row.center_id] = _CenterRules(row.thresholds, row.time_zone)
             if row.active:
                 self._with_active.add(row.resident_id)

@@ -18,7 +18,7 @@ from carecenter import metrics
 from carecenter.access import Actor
 from carecenter.alerts import rules
 from carecenter.alerts.assess import Assessor, RuleSubject, lock_subjects
-from carecenter.db import among
+from carecenter.db import PerDialect, among, among_parameter
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.service import UNKNOWN_DEVICE_KEY, key_hash, require_key
 from carecenter.errors import NotAuthenticated, NotFound
@@ -197,10 +197,15 @@ def targets_by_id(session: Session, ids: set[int]) -> dict[int, Target]:
     """Devices known by id (a watch the listener identified), unless revoked; read in this transaction."""
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(*TARGET_COLUMNS).where(among(session, Device.id, ids), col(Device.revoked_at).is_(None))
-    ).all()
+    rows = session.execute(_TARGETS_BY_ID(session), {"ids": list(ids)}).all()
     return {row.id: Target(*row) for row in rows}
+
+
+_TARGETS_BY_ID: PerDialect[sa.Select[*tuple[Any, ...]]] = PerDialect(
+    lambda dialect: sa.select(*TARGET_COLUMNS).where(
+        among_parameter(col(Device.id), "ids", dialect), col(Device.revoked_at).is_(None)
+    )
+)
 
 
 def _devices_named(session: Session, serials: set[str]) -> dict[str, Target]:
