@@ -225,11 +225,10 @@ def run_stage(
     resident: Resident,
     center: Center,
     now: datetime,
-    policy: EscalationPolicyData | None = None,
 ) -> None:
     """Page the next stage's recipients and record when the one after is due."""
     assert center.id is not None
-    policy = policy or policy_for(session, center.id)
+    policy = policy_for(session, center.id)
     stage = _advance(alert, policy)
     _page_stage(session, messaging, alert=alert, resident=resident, center=center, now=now, policy=policy, stage=stage)
 
