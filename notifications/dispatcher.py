@@ -102,6 +102,38 @@ class WriteTurns:
             self._changed.wait_for(lambda: self._pending == 0, timeout)
 
 
+_OUTBOX = SmsMessage.__table__  # type: ignore[attr-defined]
+_SENDING = _OUTBOX.c.status == MessageStatus.sending
+# A status callback may have arrived first and moved the row on: then it only needs the SID, if
+# it has none yet.
+_NEEDS_SID = _SENDING | _OUTBOX.c.provider_sid.is_(None)
+
+
+def _when(condition: sa.ColumnElement[bool], value: Any, column: sa.Column[Any]) -> sa.Case[Any]:
+    """`value` where `condition` holds, else the column as it is (a parameter's name, or None)."""
+    new = sa.null() if value is None else sa.bindparam(value, type_=column.type)
+    return sa.case((condition, new), else_=column)
+
+
+# A message handed to the provider, in one statement built once (it runs for every message sent).
+_RECORD_SENT = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("message_id"), _NEEDS_SID)
+    .values(
+        status=sa.case((_SENDING, sa.literal(MessageStatus.sent, _OUTBOX.c.status.type)), else_=_OUTBOX.c.status),
+        provider_sid=_when(_NEEDS_SID, "new_sid", _OUTBOX.c.provider_sid),
+        provider=_when(_NEEDS_SID, "new_provider", _OUTBOX.c.provider),
+        sent_at=_when(_NEEDS_SID, "at", _OUTBOX.c.sent_at),
+        template_code=_when(_SENDING, "template", _OUTBOX.c.template_code),
+        body=_when(_SENDING, "text", _OUTBOX.c.body),
+        lease_expires_at=_when(_SENDING, None, _OUTBOX.c.lease_expires_at),
+        error_code=_when(_SENDING, None, _OUTBOX.c.error_code),
+        error_message=_when(_SENDING, None, _OUTBOX.c.error_message),
+        updated_at=_when(_SENDING, "at", _OUTBOX.c.updated_at),
+    )
+)
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -381,35 +413,16 @@ class Dispatcher:
     def _record_sent(self, message: Claimed, result: SendResult, now: datetime, provider: str, text: str) -> Outcome:
         """Sent: the row keeps the provider's id and the words as they went out (put into words at
         send time, with this server's public URL: the log shows what the recipient got)."""
-        outbox = SmsMessage.__table__  # type: ignore[attr-defined]
-        sending = outbox.c.status == MessageStatus.sending
-        # A status callback may have arrived first and moved the row on: then it only needs the
-        # SID (if it has none yet). One statement for both cases: it runs for every message sent.
-        needs_sid = sending | outbox.c.provider_sid.is_(None)
-
-        def when_sending(value: Any, column: sa.Column[Any]) -> sa.Case[Any]:
-            return sa.case((sending, sa.literal(value, column.type)), else_=column)  # the column's type: its casts
-
-        def when_needs_sid(value: Any, column: sa.Column[Any]) -> sa.Case[Any]:
-            return sa.case((needs_sid, sa.literal(value, column.type)), else_=column)
-
+        values = {
+            "message_id": message.id,
+            "new_sid": result.provider_sid,
+            "new_provider": provider,
+            "template": result.template_code,
+            "text": text,
+            "at": now,
+        }
         with self.turns.writing(), self.engine.begin() as conn:  # Core, not the ORM
-            conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id == message.id, needs_sid)
-                .values(
-                    status=when_sending(MessageStatus.sent, outbox.c.status),
-                    provider_sid=when_needs_sid(result.provider_sid, outbox.c.provider_sid),
-                    provider=when_needs_sid(provider, outbox.c.provider),
-                    sent_at=when_needs_sid(now, outbox.c.sent_at),
-                    template_code=when_sending(result.template_code, outbox.c.template_code),
-                    body=when_sending(text, outbox.c.body),
-                    lease_expires_at=when_sending(None, outbox.c.lease_expires_at),
-                    error_code=when_sending(None, outbox.c.error_code),
-                    error_message=when_sending(None, outbox.c.error_message),
-                    updated_at=when_sending(now, outbox.c.updated_at),
-                )
-            )
+            conn.execute(_RECORD_SENT, values)
         return "sent"
 
     def _record_failure(self, message: Claimed, error: SendError, now: datetime, provider: str) -> Outcome:
