@@ -1,4 +1,4 @@
-"""`python -m bench.profile [--db postgresql|sqlite] [--batches N] [--single]`: where the server spends its time.
+"""`python -m bench.profile [--db postgresql|sqlite] [--batches N] [--clients N] [--single]`: where time goes.
 
 Starts the benchmark server (uvicorn, its own process) on a fresh seeded database, attaches
 py-spy to it while batches of 1,000 readings (or, with --single, single readings from 64
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--single", action="store_true", help="single readings from 64 clients instead of batches")
     parser.add_argument("--fanout", action="store_true", help="every watch of 200 presses SOS at once (4 SMS each)")
+    parser.add_argument("--clients", type=int, default=1, help="batches posted at once")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--gil", action="store_true", help="sample only threads holding the GIL: where the CPU goes")
     args = parser.parse_args()
@@ -72,7 +73,7 @@ def main() -> None:
         elif args.single:
             figures = cases.single_readings(server.url, cases.checkin_requests(seeded, args.batches * 100), clients=64)
         else:
-            figures = cases.batch_ingestion(server, seeded, batches=args.batches, clients=1)
+            figures = cases.batch_ingestion(server, seeded, batches=args.batches, clients=args.clients)
     finally:
         spy.send_signal(signal.SIGINT)
         spy.wait(30)

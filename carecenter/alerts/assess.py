@@ -6,7 +6,8 @@ no active alert then costs no query at all unless it raises one; rule state is w
 the end, only where it changed.
 """
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,7 +76,9 @@ def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, Ru
     PostgreSQL; one order for everyone makes the later one wait instead. There the lock reads
     each row's version (`xmin`, which every change of the row changes) and the rest only for
     rows the process has not read at that version (`_KNOWN`): a batch of 1,000 readings of
-    residents that did not change builds no subject at all.
+    residents that did not change builds no subject at all. The lock is `FOR NO KEY UPDATE`: it
+    serializes the rules and any change of the resident, but not the foreign-key checks of
+    readings stored for the same residents meanwhile.
     """
     ids = sorted(set(resident_ids))
     if not ids:
@@ -85,7 +88,28 @@ def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, Ru
         locked = sa.select(*SUBJECT_COLUMNS).where(among(session, Resident.id, ids)).order_by(col(Resident.id))
         rows = connection.execute(locked.with_for_update(of=Resident)).all()
         return {row.id: subject_of(row) for row in rows}
-    rows = connection.execute(_LOCK_WITH_VERSION(session), {"ids": ids}).all()
+    return _subjects_at_versions(session, connection.execute(_LOCK_WITH_VERSION(session), {"ids": ids}).all())
+
+
+def remembered_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, RuleSubject]:
+    """What this process last read of the residents, reading (without a lock) those it never
+    read: possibly out of date, for a caller that compares it with what `lock_subjects` reads."""
+    subjects: dict[int, RuleSubject] = {}
+    unknown: list[int] = []
+    for resident_id in sorted(set(resident_ids)):
+        known = _KNOWN.get(resident_id)
+        if known is None:
+            unknown.append(resident_id)
+        else:
+            subjects[resident_id] = known[1]
+    if unknown:
+        rows = session.connection().execute(_WITH_VERSION(session), {"ids": unknown}).all()
+        subjects.update(_subjects_at_versions(session, rows))
+    return subjects
+
+
+def _subjects_at_versions(session: Session, rows: Sequence[sa.Row[int, int]]) -> dict[int, RuleSubject]:
+    """The subjects of (resident id, row version) rows: from `_KNOWN` where it holds that version."""
     versions: dict[int, int] = {resident_id: version for resident_id, version in rows}
     subjects: dict[int, RuleSubject] = {}
     stale: list[int] = []
@@ -96,25 +120,29 @@ def lock_subjects(session: Session, resident_ids: Iterable[int]) -> dict[int, Ru
         else:
             stale.append(resident_id)
     if stale:
-        rows = connection.execute(_SUBJECTS(session), {"ids": stale}).all()
-        if len(_KNOWN) + len(rows) > _KNOWN_AT_MOST:
+        found = session.connection().execute(_SUBJECTS(session), {"ids": stale}).all()
+        if len(_KNOWN) + len(found) > _KNOWN_AT_MOST:
             _KNOWN.clear()
-        for row in rows:
+        for row in found:
             subjects[row.id] = subject_of(row)
             _KNOWN[row.id] = (versions[row.id], subjects[row.id])
     return subjects
 
 
-# PostgreSQL: the version of the row this transaction reads (locked: nobody changes it until we end).
+# PostgreSQL: the version of the row this transaction reads (every change of the row makes a new one).
 _VERSION = sa.cast(sa.cast(sa.literal_column("resident.xmin"), sa.Text), sa.BigInteger)
-_LOCK_WITH_VERSION: PerDialect[sa.Select[*tuple[Any, ...]]] = PerDialect(
-    lambda dialect: (
+
+
+def _with_version(dialect: str) -> sa.Select[*tuple[Any, ...]]:
+    return (
         sa.select(col(Resident.id), _VERSION)
         .where(among_parameter(col(Resident.id), "ids", dialect))
         .order_by(col(Resident.id))
-        .with_for_update(of=Resident)
     )
-)
+
+
+_WITH_VERSION = PerDialect(_with_version)
+_LOCK_WITH_VERSION = PerDialect(lambda dialect: _with_version(dialect).with_for_update(of=Resident, key_share=True))
 _SUBJECTS: PerDialect[sa.Select[*tuple[Any, ...]]] = PerDialect(
     lambda dialect: sa.select(*SUBJECT_COLUMNS).where(among_parameter(col(Resident.id), "ids", dialect))
 )
@@ -148,7 +176,7 @@ _STATES: sa.Select[*tuple[Any, ...]] = (
     sa.select(
         col(Resident.id).label("resident_id"),
         col(Resident.center_id).label("center_id"),
-        col(Center.alert_thresholds).label("thresholds"),
+        sa.cast(col(Center.alert_thresholds), sa.Text).label("thresholds"),  # parsed once per center
         col(Center.time_zone).label("time_zone"),
         col(RuleState.id).label("state_id"),
         col(RuleState.rule).label("rule"),
@@ -188,7 +216,9 @@ class Assessor:
         # the caller holds: the set of residents with one cannot grow behind our back (it can only
         # shrink, which is harmless here). Through the session: it flushes first, as the ORM's reads.
         for row in session.execute(_STATES_OF(session), {"ids": ids}):
-            self._centers[row.center_id] = _CenterRules(row.thresholds, row.time_zone)
+            if row.center_id not in self._centers:
+                thresholds = json.loads(row.thresholds) if row.thresholds is not None else None
+                self._centers[row.center_id] = _CenterRules(thresholds, row.time_zone)
             if row.active:
                 self._with_active.add(row.resident_id)
             if row.state_id is not None:

@@ -66,7 +66,7 @@ def post_batch(
     ingested = service.ingest(session=session, messaging=messaging, posts=posts, now=now)
     session.commit()
     service.count_committed(ingested.answers)
-    context_of(request).checkins.note_seen(ingested.seen)
+    context_of(request).checkins.note_seen(ingested.seen, roll_ups=ingested.stored)
     # Encoded here (the schema is BatchAnswer's): no model object and no validation per item.
     return Response(batch_answer_json(ingested.answers), media_type="application/json")
 

@@ -13,7 +13,8 @@ The writer also runs chores between groups (`run_between`): the watch listener's
 writes the same device rows as the check-ins (last frame, last sign of life), and two writers
 of the same rows in one process could deadlock each other where one writer cannot. For the same
 reason it is the one that writes the devices' last sign of life, gathered from every committed
-check-in of the process (its own groups, the batch endpoint's) once a second (see `sightings`).
+check-in of the process (its own groups, the batch endpoint's) once a second (see `sightings`),
+and adds their pending roll-ups to the hourly table then (see `bulk`).
 """
 
 import asyncio
@@ -184,9 +185,10 @@ class CheckinBatcher:
         self._queue.put(chore)
         return chore.done
 
-    def note_seen(self, seen: list[Sighting]) -> None:
-        """Devices seen in a committed transaction: written with the others within about a second."""
-        if self._sightings.add(seen):
+    def note_seen(self, seen: list[Sighting], *, roll_ups: bool) -> None:
+        """Devices seen in a committed transaction (and whether it left roll-ups to add to the
+        hourly table): written with the others within about a second."""
+        if self._sightings.add(seen, roll_ups=roll_ups):
             self._ensure_running()
             self._queue.put(_WAKE)  # the writer may be waiting with no deadline
 
@@ -237,9 +239,11 @@ class CheckinBatcher:
         seen = self._sightings.take()
         try:
             bulk.touch_devices(session, seen)
+            if session.get_bind().dialect.name == "postgresql":
+                bulk.fold_pending(session.connection())  # the roll-ups of the same check-ins
             session.commit()  # here, so that a commit that fails puts them back too
         except Exception as exc:
-            self._sightings.add(seen)  # written with the next ones
+            self._sightings.add(seen, roll_ups=True)  # written with the next ones
             log.warning("the devices' last sign of life was not written (%s); trying again in a second", exc)
             raise
 
@@ -328,7 +332,7 @@ class CheckinBatcher:
             session.commit()
         answers = ingested.answers
         count_committed(answers)
-        self._sightings.add(ingested.seen)
+        self._sightings.add(ingested.seen, roll_ups=ingested.stored)
         start = 0
         for pending in waiting:
             mine = answers[start : start + len(pending.raws)]

@@ -2,18 +2,25 @@
 
 A reading is new when its `(device, event_id)` goes into `reading_key` (the key table holds the
 acceptance window's keys: see `ReadingKey`); only new readings are inserted, and their vital
-signs are added to the hourly roll-ups (`reading_hourly`) in the same transaction.
+signs are rolled up by resident and hour in the same transaction.
 
 PostgreSQL: a batch of 50 rows or more is COPYed into a per-connection staging table, then
 keys, readings and roll-ups are written in one statement (`WITH fresh AS (INSERT INTO
 reading_key … ON CONFLICT DO NOTHING RETURNING …), stored AS (INSERT INTO reading … JOIN fresh
-RETURNING …) INSERT INTO reading_hourly SELECT … FROM stored GROUP BY …`); the devices' last
-sign of life (once a second: `sightings`) is one `UPDATE … FROM unnest(…)`. (A 1,000-row
+RETURNING …) INSERT INTO reading_hourly_pending SELECT … FROM stored GROUP BY …`); the devices'
+last sign of life (once a second: `sightings`) is one `UPDATE … FROM unnest(…)`. (A 1,000-row
 multi-VALUES statement costs more for psycopg to parse and quote than for the server to run.)
 Smaller batches go in the same statement reading the batch from one array a column (`unnest`),
-whose text does not change with the number of rows. SQLite: one multi-row INSERT for the keys,
-one for the readings.
-Everything runs in the caller's transaction.
+whose text does not change with the number of rows.
+
+The roll-ups are appended to `reading_hourly_pending` and added to `reading_hourly` by the
+check-in writer about once a second (`fold_pending`). Added in the batch's own transaction, they
+made every two batches with a resident in common wait for each other's commit on that hour's
+row: with 1,000 readings of ~900 residents, every batch waited for the one before. Whoever reads
+the roll-ups reads both tables (`readings.queries`).
+
+SQLite (one writer at a time): one multi-row INSERT for the keys, one for the readings, one
+upsert of `reading_hourly`. Everything runs in the caller's transaction.
 """
 
 from collections.abc import Iterable, Sequence
@@ -41,26 +48,51 @@ _COPY_STAGING = f"COPY reading_staging ({_COLUMNS}) FROM STDIN"
 _VITAL_VALUES = ", ".join(f"('{name}', s.{name}::float8)" for name in ROLLUP_FIELDS)
 
 
-def roll_up_sql(source: str) -> str:
-    """PostgreSQL: add the roll-ups of the readings in `source` (a table, or a CTE with their columns).
+_HOURLY_COLUMNS = "resident_id, vital, hour, minimum, maximum, total, samples"
+_ADD_TO_HOURLY = (
+    "ON CONFLICT (resident_id, vital, hour) DO UPDATE SET "
+    "minimum = least(reading_hourly.minimum, excluded.minimum), "
+    "maximum = greatest(reading_hourly.maximum, excluded.maximum), "
+    "total = reading_hourly.total + excluded.total, samples = reading_hourly.samples + excluded.samples"
+)
 
-    No lock order is needed between writers: the check-in writer holds its residents' locks."""
+
+def _hours_of(source: str) -> str:
+    """PostgreSQL: the hourly minimum, maximum, total and count per resident and vital sign of the
+    readings in `source` (a table, or a CTE with their columns)."""
     return (
-        "INSERT INTO reading_hourly (resident_id, vital, hour, minimum, maximum, total, samples) "  # noqa: S608
-        "SELECT s.resident_id, v.vital, date_trunc('hour', s.recorded_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
+        "SELECT s.resident_id, v.vital, date_trunc('hour', s.recorded_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "  # noqa: S608
         "min(v.value), max(v.value), sum(v.value), count(*) "
         f"FROM {source} s CROSS JOIN LATERAL (VALUES {_VITAL_VALUES}) AS v(vital, value) "
-        "WHERE s.resident_id IS NOT NULL AND v.value IS NOT NULL GROUP BY 1, 2, 3 "
-        "ON CONFLICT (resident_id, vital, hour) DO UPDATE SET "
-        "minimum = least(reading_hourly.minimum, excluded.minimum), "
-        "maximum = greatest(reading_hourly.maximum, excluded.maximum), "
-        "total = reading_hourly.total + excluded.total, samples = reading_hourly.samples + excluded.samples"
+        "WHERE s.resident_id IS NOT NULL AND v.value IS NOT NULL GROUP BY 1, 2, 3"
     )
+
+
+def roll_up_sql(source: str) -> str:
+    """PostgreSQL: add the roll-ups of the readings in `source` to `reading_hourly` (a rebuild)."""
+    return f"INSERT INTO reading_hourly ({_HOURLY_COLUMNS}) {_hours_of(source)} {_ADD_TO_HOURLY}"
+
+
+# Pending roll-ups move into the hourly table in key order: two processes folding at once lock
+# the same rows in the same order, and the later one waits instead of deadlocking. A row another
+# fold deleted first is not returned here, so nothing is added twice.
+FOLD_PENDING = (
+    "WITH moved AS (DELETE FROM reading_hourly_pending RETURNING *) "  # noqa: S608
+    f"INSERT INTO reading_hourly ({_HOURLY_COLUMNS}) "
+    "SELECT resident_id, vital, hour, min(minimum), max(maximum), sum(total), sum(samples) "
+    f"FROM moved GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 {_ADD_TO_HOURLY}"
+)
+
+
+def fold_pending(connection: sa.Connection) -> int:
+    """PostgreSQL: add the pending roll-ups to `reading_hourly`, in the caller's transaction; how
+    many hourly rows that wrote."""
+    return int(connection.exec_driver_sql(FOLD_PENDING).rowcount or 0)
 
 
 def _move_sql(source: str) -> str:
     """Keys, readings and their roll-ups in one statement, from `source` (a table or a CTE with the
-    reading columns): the roll-ups are summed by the database."""
+    reading columns): the roll-ups are summed by the database and appended to the pending ones."""
     return (
         "fresh AS (INSERT INTO reading_key (device_id, event_id, recorded_at) "  # noqa: S608
         f"SELECT device_id, event_id, recorded_at FROM {source} "
@@ -68,7 +100,7 @@ def _move_sql(source: str) -> str:
         f"stored AS (INSERT INTO reading ({_COLUMNS}) SELECT {_STAGED_COLUMNS} FROM {source} s "
         "JOIN fresh ON fresh.device_id = s.device_id AND fresh.event_id = s.event_id "
         f"RETURNING id, device_id, event_id, resident_id, recorded_at, {', '.join(ROLLUP_FIELDS)}), "
-        f"rolled AS ({roll_up_sql('stored')}) "
+        f"rolled AS (INSERT INTO reading_hourly_pending ({_HOURLY_COLUMNS}) {_hours_of('stored')}) "
         "SELECT id, device_id, event_id FROM stored"
     )
 

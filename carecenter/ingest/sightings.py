@@ -35,8 +35,10 @@ class Sightings:
         self._newest: dict[int, Sighting] = {}
         self._since: float | None = None  # monotonic time of the oldest unwritten sighting
 
-    def add(self, seen: Iterable[Sighting]) -> bool:
-        """Keep each device's newest; True when these are the first since the last write."""
+    def add(self, seen: Iterable[Sighting], *, roll_ups: bool = False) -> bool:
+        """Keep each device's newest; True when these are the first since the last write. With
+        `roll_ups` (the transaction left roll-ups to add to the hourly table: the same chore does
+        it) a write is due even without a sighting."""
         with self._lock:
             first = self._since is None
             for sighting in seen:
@@ -45,7 +47,7 @@ class Sightings:
                     if sighting.gateway_id is None and known is not None:
                         sighting = sighting._replace(gateway_id=known.gateway_id)  # the last gateway known
                     self._newest[sighting.device_id] = sighting
-            if first and self._newest:
+            if first and (self._newest or roll_ups):
                 self._since = time.monotonic()
                 return True
             return False

@@ -65,6 +65,7 @@ def roll_up_stored(connection: sa.Connection) -> None:
     """Hourly roll-ups of every stored reading, replacing what is there: for readings loaded
     around the check-in writer (a benchmark's seed, a bulk import). Reads the whole table."""
     connection.exec_driver_sql("DELETE FROM reading_hourly")
+    connection.exec_driver_sql("DELETE FROM reading_hourly_pending")  # counted in the rebuild
     if connection.dialect.name == "postgresql":  # one pass over the table, every vital sign at once
         connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # millions of groups: fewer spills
         connection.exec_driver_sql(bulk.roll_up_sql("reading"))

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 from carecenter.db import UTCDateTime
 from carecenter.fields import Instant, OptionalWholeNumber, WholeNumber
@@ -88,6 +89,22 @@ class ReadingHourly(SQLModel, table=True):
     maximum: float
     total: float
     samples: WholeNumber
+
+
+# PostgreSQL: the roll-ups of committed readings, not yet added to `reading_hourly` (see
+# `ingest.rollups`). Append-only, so that writers of the same residents' hours never wait on each
+# other; no key and no foreign key (a check per row): its rows live about a second.
+reading_hourly_pending = sa.Table(
+    "reading_hourly_pending",
+    SQLModel.metadata,
+    sa.Column("resident_id", sa.Integer(), nullable=False),
+    sa.Column("vital", AutoString(length=16), nullable=False),
+    sa.Column("hour", UTCDateTime(timezone=True), nullable=False),
+    sa.Column("minimum", sa.Float(), nullable=False),
+    sa.Column("maximum", sa.Float(), nullable=False),
+    sa.Column("total", sa.Float(), nullable=False),
+    sa.Column("samples", sa.Integer(), nullable=False),
+)
 
 
 VITAL_FIELDS = ("heart_rate", "spo2", "systolic", "diastolic", "temperature", "blood_glucose", "steps")

@@ -2,9 +2,10 @@
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingHourly, hour_of
+from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingHourly, hour_of, reading_hourly_pending
 
 RAW_FOR = timedelta(days=1)  # charts read raw readings this far back, the hourly roll-ups before
 
@@ -17,20 +18,12 @@ def vital_series(
 
     The last day is raw readings; before it, each hour's mean from the roll-ups (at the middle
     of the hour), so a 30-day chart costs the same however many readings a watch sends and
-    still draws after the raw readings are gone.
+    still draws after the raw readings are gone. The roll-ups not yet folded into the hourly
+    table (about the last second's, on PostgreSQL) are counted with it.
     """
     assert vital in ROLLUP_FIELDS, vital
     raw_from = max(since, hour_of(now - RAW_FOR))
-    hours = session.exec(
-        select(ReadingHourly.hour, ReadingHourly.total, ReadingHourly.samples)
-        .where(
-            ReadingHourly.resident_id == resident_id,
-            ReadingHourly.vital == vital,
-            col(ReadingHourly.hour) >= hour_of(since),
-            col(ReadingHourly.hour) < raw_from,
-        )
-        .order_by(col(ReadingHourly.hour))
-    ).all()
+    hours = session.execute(_hours(resident_id, vital, hour_of(since), raw_from)).all()
     series = [(hour + timedelta(minutes=30), total / samples) for hour, total, samples in hours if samples]
     column = getattr(Reading, vital)
     rows = session.exec(
@@ -39,3 +32,24 @@ def vital_series(
         .order_by(col(Reading.recorded_at))
     ).all()
     return series + [(at, float(value)) for at, value in rows if value is not None]
+
+
+def _hours(resident_id: int, vital: str, since: datetime, until: datetime) -> sa.Select[tuple[datetime, float, int]]:
+    """Each hour's total and count of one vital sign, from the hourly table and the pending roll-ups."""
+    pending = reading_hourly_pending.c
+    both = sa.union_all(
+        sa.select(col(ReadingHourly.hour), col(ReadingHourly.total), col(ReadingHourly.samples)).where(
+            col(ReadingHourly.resident_id) == resident_id,
+            col(ReadingHourly.vital) == vital,
+            col(ReadingHourly.hour) >= since,
+            col(ReadingHourly.hour) < until,
+        ),
+        sa.select(pending.hour, pending.total, pending.samples).where(
+            pending.resident_id == resident_id, pending.vital == vital, pending.hour >= since, pending.hour < until
+        ),
+    ).subquery()
+    return (
+        sa.select(both.c.hour, sa.func.sum(both.c.total), sa.func.sum(both.c.samples))
+        .group_by(both.c.hour)
+        .order_by(both.c.hour)
+    )

@@ -60,12 +60,17 @@ def test_readings_queued_together_are_committed_together(
 
     batcher = CheckinBatcher(app_context(app).engine, app_context(app).alert_messaging)
     sa.event.listen(app_context(app).engine, "commit", count)
+    pending = [_Pending(key, None, [reading(f"e{n}", clock)], clock.now) for n, (_, key) in enumerate(devices)]
+    pending.append(_Pending("dk_not_a_key", None, [reading("stranger", clock)], clock.now))
     try:
-        pending = [_Pending(key, None, [reading(f"e{n}", clock)], clock.now) for n, (_, key) in enumerate(devices)]
-        pending.append(_Pending("dk_not_a_key", None, [reading("stranger", clock)], clock.now))
-        run_queued(batcher, pending)
+        for p in pending:
+            batcher._queue.put(p)
+        batcher._ensure_running()
+        for p in pending:
+            waited(p).exception(timeout=30)
     finally:
-        sa.event.remove(app_context(app).engine, "commit", count)
+        sa.event.remove(app_context(app).engine, "commit", count)  # before the stop's own chore commits
+        batcher.stop()
     answers = [p.answer.result()[0] for p in pending[:-1]]
     assert {a.result for a in answers} == {"accepted"}
     assert isinstance(pending[-1].answer.exception(), NotAuthenticated)  # one bad key costs only itself

@@ -1,9 +1,12 @@
 """Readings that do not grow without end: roll-ups, retention, partitions, alerts keeping their
 readings, and the in-place conversion of an existing table (migration 0011)."""
 
+import random
 import re
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,23 +16,33 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.alerts.models import Alert
+from carecenter.context import app_context
 from carecenter.db import make_engine
-from carecenter.ingest import bulk, upkeep
+from carecenter.devices.models import Device, DeviceKind
+from carecenter.ingest import bulk, service, upkeep
 from carecenter.migrate import alembic_config, upgrade_to_head
 from carecenter.readings import partitions
-from carecenter.readings.models import Reading, ReadingHourly, ReadingKey, hour_of
+from carecenter.readings.models import Reading, ReadingHourly, ReadingKey, hour_of, reading_hourly_pending
 from carecenter.readings.queries import vital_series
+from carecenter.residents.models import Resident
 from tests.carecenter.alerts.scenario import build
 from tests.carecenter.web.test_pages import web_login
 from tests.conftest import Clock
 from tests.factories import login, make_center, make_device, make_resident
+from tests.waiting import eventually
 
 
 def hourly(session: Session, vital: str) -> list[tuple[datetime, float, float, float, int]]:
+    """The hourly roll-ups of a vital sign, once the pending ones are added (as the check-in
+    writer does within about a second: `test_the_writer_adds_pending_roll_ups_by_itself`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        bulk.fold_pending(session.connection())
+        session.commit()
     rows = session.exec(
         select(ReadingHourly).where(ReadingHourly.vital == vital).order_by(col(ReadingHourly.hour)),
         execution_options={"populate_existing": True},
@@ -120,6 +133,137 @@ def test_the_chart_reads_roll_ups_before_the_last_day_and_outlives_the_raw(
     table = re.search(r'id="chart-heart_rate".*?<tbody>(.*?)</tbody>', page.text, re.S)
     assert table is not None and len(re.findall(r"<tr>", table.group(1))) == 2  # the old hour's day and today
     assert client.get(f"/residents/{s.resident.id}/vitals/heart_rate.svg").status_code == 200
+
+
+def test_the_writer_adds_pending_roll_ups_by_itself_and_the_chart_counts_them_before(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    s = build(session, clock.now)
+    hour = hour_of(clock.now - timedelta(days=2))  # charted from the roll-ups, not the raw readings
+    items = [
+        {"event_id": f"p-{i}", "kind": "vitals", "recorded_at": (hour + timedelta(seconds=i)).isoformat()}
+        | {"heart_rate": 60 + i % 30}
+        for i in range(bulk.COPY_FROM + 10)
+    ]
+    answer = client.post("/api/v1/checkins/batch", json={"readings": items}, headers={"X-Device-Key": s.key})
+    assert answer.json()["accepted"] == len(items)
+    mean = sum(60 + i % 30 for i in range(len(items))) / len(items)
+    series = vital_series(
+        session, resident_id=s.resident.id or 0, vital="heart_rate", since=clock.now - timedelta(days=30), now=clock.now
+    )
+    [(at, value)] = series  # folded or not yet
+    assert (at, round(value, 6)) == (hour + timedelta(minutes=30), round(mean, 6))
+    stored = sa.select(col(ReadingHourly.samples)).where(col(ReadingHourly.vital) == "heart_rate")
+
+    def folded() -> bool:
+        session.rollback()  # a new snapshot each look
+        waiting = session.exec(select(sa.func.count()).select_from(reading_hourly_pending)).one()
+        return waiting == 0 and session.execute(stored).scalars().all() == [len(items)]
+
+    assert eventually(folded), "the check-in writer never added the pending roll-ups"
+
+
+def test_batches_for_the_same_residents_at_once_roll_up_every_reading_once(app: FastAPI, session: Session) -> None:
+    """Writers of the same residents and hours, and folds running meanwhile (several processes do
+    both): every reading is counted once, nobody deadlocks."""
+    center = make_center(session)
+    serials = []
+    for _ in range(8):
+        resident = make_resident(session, center=center, consent_health_data=True)
+        watch, _key = make_device(session, center=center, resident=resident)
+        serials.append(watch.serial)
+    _gateway, gateway_key = make_device(session, center=center, kind=DeviceKind.gateway)
+    engine = app_context(app).engine
+    now = datetime.now(UTC)
+    rng = random.Random(7)
+    batches: list[list[dict[str, Any]]] = [
+        [
+            {
+                "event_id": f"b{n}-{i}",
+                "device": rng.choice(serials),
+                "kind": "vitals",
+                "recorded_at": (now - timedelta(hours=rng.randint(0, 3), minutes=rng.randint(0, 59))).isoformat(),
+                "heart_rate": rng.randint(50, 120),
+                "spo2": rng.randint(88, 100),
+            }
+            for i in range(bulk.COPY_FROM + rng.randint(0, 30))
+        ]
+        for n in range(12)
+    ]
+    on_postgresql = engine.dialect.name == "postgresql"
+    posting = threading.Event()
+
+    def post(batch: list[dict[str, Any]]) -> int:
+        with Session(engine) as own:
+            poster = service.poster_of(own, gateway_key)
+            ingested = service.ingest(
+                session=own, messaging=app_context(app).alert_messaging, posts=[(poster, r) for r in batch], now=now
+            )
+            own.commit()
+        return sum(a.result == "accepted" for a in ingested.answers)
+
+    def fold_meanwhile() -> None:
+        while posting.is_set():
+            with engine.begin() as connection:
+                bulk.fold_pending(connection)
+
+    posting.set()
+    with ThreadPoolExecutor(1) as folding, ThreadPoolExecutor(3) as posters:
+        folder = folding.submit(fold_meanwhile) if on_postgresql else None
+        try:
+            accepted = list(posters.map(post, batches))
+        finally:
+            posting.clear()
+        if folder is not None:
+            folder.result(timeout=30)
+    assert accepted == [len(b) for b in batches]
+    expected: dict[tuple[str, str, datetime], list[float]] = {}
+    for item in (item for batch in batches for item in batch):
+        for vital in ("heart_rate", "spo2"):
+            at = hour_of(datetime.fromisoformat(item["recorded_at"]))
+            bucket = expected.setdefault((item["device"], vital, at), [])
+            bucket.append(item[vital])
+    by_serial: dict[str, int] = {
+        serial: resident_id
+        for serial, resident_id in session.execute(sa.select(col(Device.serial), col(Device.resident_id)))
+    }
+    want = {
+        (by_serial[serial], vital, at): (min(v), max(v), sum(v), len(v)) for (serial, vital, at), v in expected.items()
+    }
+    if on_postgresql:
+        bulk.fold_pending(session.connection())  # what the last batches left
+        session.commit()
+    rows = session.exec(select(ReadingHourly), execution_options={"populate_existing": True}).all()
+    got = {(r.resident_id, r.vital, r.hour): (r.minimum, r.maximum, r.total, r.samples) for r in rows}
+    assert got == want
+
+
+def test_a_consent_withdrawn_behind_a_process_s_back_still_keeps_the_vitals_out(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
+    """A big batch writes its rows before it locks the residents, with the consent the process
+    last read; when the lock finds it withdrawn since, the rows are written again without."""
+    s = build(session, clock.now)
+
+    def batch(prefix: str) -> list[dict[str, Any]]:
+        at = clock.now - timedelta(minutes=1)
+        return [
+            {"event_id": f"{prefix}-{i}", "kind": "vitals", "recorded_at": (at + timedelta(seconds=i)).isoformat()}
+            | {"heart_rate": 70, "latitude": 39.76, "longitude": 116.21}
+            for i in range(bulk.COPY_FROM)
+        ]
+
+    first = client.post("/api/v1/checkins/batch", json={"readings": batch("a")}, headers={"X-Device-Key": s.key})
+    assert first.json()["accepted"] == bulk.COPY_FROM  # the process now knows the resident as consenting
+    session.execute(sa.update(Resident).where(col(Resident.id) == s.resident.id).values(consent_health_data=False))
+    session.commit()
+    second = client.post("/api/v1/checkins/batch", json={"readings": batch("b")}, headers={"X-Device-Key": s.key})
+    assert second.json()["accepted"] == bulk.COPY_FROM
+    kept = session.execute(
+        sa.select(col(Reading.heart_rate), col(Reading.latitude)).where(col(Reading.event_id).startswith("b-"))
+    ).all()
+    assert len(kept) == bulk.COPY_FROM and {tuple(row) for row in kept} == {(None, 39.76)}
+    assert [row[4] for row in hourly(session, "heart_rate")] == [bulk.COPY_FROM]  # the first batch only
 
 
 def test_an_alert_keeps_the_reading_that_opened_it(client: TestClient, session: Session, clock: Clock) -> None:
@@ -252,6 +396,9 @@ def test_the_upkeep_drops_what_is_past_retention_and_makes_partitions_ahead(own_
         rows = [watch.row(name, at, 70) for name, at in times.items()]
         bulk.insert_new(session, rows)
         session.commit()
+        if on_postgresql:
+            bulk.fold_pending(session.connection())
+            session.commit()
         before = where_stored(session)
         removed = upkeep.keep_readings(session, now=now, retention_days=400)
         session.commit()
