@@ -1,6 +1,7 @@
 """Engine, session and column types shared by every table."""
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -11,10 +12,12 @@ from carecommon.sqltypes import NAMING_CONVENTION, UTCDateTime
 
 __all__ = [
     "NAMING_CONVENTION",
+    "ArrayLiteral",
     "PerDialect",
     "UTCDateTime",
     "among",
     "among_parameter",
+    "array_literal",
     "make_engine",
     "rows_that_keep",
 ]
@@ -63,7 +66,7 @@ def among(session: Session, column: Any, values: Collection[Any]) -> sa.ColumnEl
     """
     if session.get_bind().dialect.name == "postgresql":
         array = ARRAY(column.type)
-        return column == sa.any_(sa.cast(sa.bindparam(None, list(values), type_=array), array))  # type: ignore[no-any-return]
+        return column == sa.any_(sa.cast(sa.bindparam(None, list(values), type_=ArrayLiteral()), array))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
 
 
@@ -73,8 +76,36 @@ def among_parameter(column: Any, name: str, dialect: str) -> sa.ColumnElement[bo
     once per statement object, which for a query run per group of frames costs more than its SQL."""
     if dialect == "postgresql":
         array = ARRAY(column.type)
-        return column == sa.any_(sa.cast(sa.bindparam(name, type_=array), array))  # type: ignore[no-any-return]
+        return column == sa.any_(sa.cast(sa.bindparam(name, type_=ArrayLiteral()), array))  # type: ignore[no-any-return]
     return column.in_(sa.bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """PostgreSQL: values as one array literal (`{1,2,"a \\"b\\""}`), for a parameter the
+    statement casts to the array's type. psycopg dumps a list element by element in Python (about
+    1 µs an element, 5 a datetime: 5 ms for the last-seen times of 900 devices); the server reads
+    the literal in C. Text is quoted and escaped as the array syntax says (PostgreSQL manual,
+    8.15.6 "Array Input and Output Syntax"); None is NULL."""
+    return "{" + ",".join(map(_element, values)) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)  # repr: a float's every digit
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class ArrayLiteral(sa.types.TypeDecorator[list[Any]]):
+    """A list parameter sent as `array_literal` text (the statement casts it to the array type)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else array_literal(value)
 
 
 S = TypeVar("S")

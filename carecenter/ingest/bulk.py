@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from carecenter.db import UTCDateTime
+from carecenter.db import UTCDateTime, array_literal
 from carecenter.devices.models import Device
 from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingHourly, ReadingKey, hour_of
 from carecommon.sqltypes import upsert_insert
@@ -171,7 +171,7 @@ def _insert_rows(session: Session, rows: list[Row]) -> dict[Key, int]:
 
 def _insert_unnested(session: Session, rows: list[Row]) -> dict[Key, int]:
     with _cursor(session) as cursor:
-        cursor.execute(_MOVE_UNNESTED, [list(column) for column in zip(*rows, strict=True)])
+        cursor.execute(_MOVE_UNNESTED, [array_literal(column) for column in zip(*rows, strict=True)])
         return _stored_ids(cursor)
 
 
@@ -255,7 +255,7 @@ def touch_devices(session: Session, seen: Sequence[tuple[int, datetime, int | No
     if not seen:
         return
     if session.get_bind().dialect.name == "postgresql":
-        ids, times, batteries, gateways = (list(column) for column in zip(*seen, strict=True))
+        ids, times, batteries, gateways = (array_literal(column) for column in zip(*seen, strict=True))
         session.execute(
             sa.text(
                 "UPDATE device SET last_seen_at = s.seen, battery_pct = coalesce(s.battery, device.battery_pct), "
