@@ -98,14 +98,20 @@ def _element(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class ArrayLiteral(sa.types.TypeDecorator[list[Any]]):
-    """A list parameter sent as `array_literal` text (the statement casts it to the array type)."""
+class ArrayLiteral(sa.types.UserDefinedType[list[Any]]):
+    """A list parameter sent as `array_literal` text, for the statement to cast to the array type.
 
-    impl = sa.Text
+    Untyped on purpose: psycopg sends a str as "unknown", so `CAST($1 AS INTEGER[])` makes the
+    parameter itself an INTEGER[], read once. A typed one (`$1::VARCHAR`) would make the cast a
+    text conversion that a generic plan's sequential scan runs again for every row."""
+
     cache_ok = True
 
-    def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str | None:
-        return None if value is None else array_literal(value)
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "TEXT"  # never a column's type
+
+    def bind_processor(self, dialect: sa.Dialect) -> Callable[[list[Any] | None], str | None]:
+        return lambda value: None if value is None else array_literal(value)
 
 
 S = TypeVar("S")
