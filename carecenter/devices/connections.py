@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from carecenter.access import Actor, Role
 from carecenter.audit.service import record_event
-from carecenter.db import among
+from carecenter.db import among, array_literal
 from carecenter.devices.models import (
     CommandStatus,
     Device,
@@ -241,12 +241,12 @@ def note_frames(session: Session, notes: Mapping[int, FrameNote]) -> None:
                 "CAST(:cells AS TEXT[]), CAST(:networks AS TEXT[])) AS s(id, at, word, cells, network) "
                 "WHERE device.id = s.id"
             ),
-            {
-                "ids": [r["id"] for r in rows],
-                "times": [r["last_frame_at"] for r in rows],
-                "words": [r["last_frame"] for r in rows],
-                "cells": [r.get("last_cells") for r in rows],
-                "networks": [r.get("last_network") for r in rows],
+            {  # as array literals: psycopg's lists cost ~5 µs a datetime (`array_literal`)
+                "ids": array_literal(r["id"] for r in rows),
+                "times": array_literal(r["last_frame_at"] for r in rows),
+                "words": array_literal(r["last_frame"] for r in rows),
+                "cells": array_literal(r.get("last_cells") for r in rows),
+                "networks": array_literal(r.get("last_network") for r in rows),
             },
         )
         return
