@@ -90,12 +90,15 @@ def array_literal(values: Iterable[Any]) -> str:
 
 
 def _element(value: Any) -> str:
+    kind = type(value)  # exact types first: this runs for every value of a batch
+    if kind is int or kind is float:
+        return repr(value)  # repr: a float's every digit
     if value is None:
         return "NULL"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return repr(value)  # repr: a float's every digit
     text = value.isoformat() if isinstance(value, datetime) else str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if '"' in text or "\\" in text:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + text + '"'
 
 
 class ArrayLiteral(sa.types.UserDefinedType[list[Any]]):
