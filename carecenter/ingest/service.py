@@ -274,7 +274,9 @@ def _store_then_lock(
     residents (every two batches of 1,000, in a district) overlap instead of queueing.
 
     What a reading keeps depends on its resident's consent, known here from what the process
-    last read. Should the lock find it different, the rows are written again under the lock."""
+    last read. Should the lock find it different, the rows are written again under the lock:
+    rolled back to before they were written, which lets the locks taken since go too, so the
+    residents are locked again first."""
     unlocked = remembered_subjects(session, residents)
     savepoint = session.begin_nested()
     stored = _store(session, accepted, unlocked, now)
@@ -283,6 +285,7 @@ def _store_then_lock(
         savepoint.commit()
         return stored, subjects
     savepoint.rollback()
+    subjects = lock_subjects(session, residents)
     return _store(session, accepted, subjects, now), subjects
 
 
