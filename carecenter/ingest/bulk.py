@@ -73,9 +73,11 @@ def roll_up_sql(source: str) -> str:
     return f"INSERT INTO reading_hourly ({_HOURLY_COLUMNS}) {_hours_of(source)} {_ADD_TO_HOURLY}"
 
 
-# Pending roll-ups move into the hourly table in key order: two processes folding at once lock
-# the same rows in the same order, and the later one waits instead of deadlocking. A row another
-# fold deleted first is not returned here, so nothing is added twice.
+# Pending roll-ups move into the hourly table in key order (a statement that waited on another's
+# rows would not deadlock), by one process at a time: the others skip their turn rather than wait
+# (`_FOLD_LOCK`), since the one folding takes every process's pending rows. A check-in writer that
+# waited for another process's fold would keep its watches' answers waiting with it.
+_FOLD_LOCK = "SELECT pg_try_advisory_xact_lock(7302217)"  # a number of our own: the roll-ups' fold
 FOLD_PENDING = (
     "WITH moved AS (DELETE FROM reading_hourly_pending RETURNING *) "  # noqa: S608
     f"INSERT INTO reading_hourly ({_HOURLY_COLUMNS}) "
@@ -84,9 +86,11 @@ FOLD_PENDING = (
 )
 
 
-def fold_pending(connection: sa.Connection) -> int:
+def fold_pending(connection: sa.Connection) -> int | None:
     """PostgreSQL: add the pending roll-ups to `reading_hourly`, in the caller's transaction; how
-    many hourly rows that wrote."""
+    many hourly rows that wrote, or None when another process is doing it (this one did not wait)."""
+    if not connection.exec_driver_sql(_FOLD_LOCK).scalar_one():
+        return None
     return int(connection.exec_driver_sql(FOLD_PENDING).rowcount or 0)
 
 

@@ -4,6 +4,7 @@ readings, and the in-place conversion of an existing table (migration 0011)."""
 import random
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -236,6 +237,31 @@ def test_batches_for_the_same_residents_at_once_roll_up_every_reading_once(app: 
     rows = session.exec(select(ReadingHourly), execution_options={"populate_existing": True}).all()
     got = {(r.resident_id, r.vital, r.hour): (r.minimum, r.maximum, r.total, r.samples) for r in rows}
     assert got == want
+
+
+def test_a_process_does_not_wait_for_another_s_fold(
+    client: TestClient, session: Session, db: sa.Engine, clock: Clock
+) -> None:
+    """The check-in writer folds between groups of readings: waiting for another process's fold
+    would keep its watches' answers waiting. It skips its turn; the other takes every row."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite adds the roll-ups in the batch's transaction")
+    s = build(session, clock.now)
+    s.post(client, clock.now - timedelta(minutes=1), "vitals", event_id="v-1", heart_rate=71)
+    with db.connect() as folding, db.connect() as other:
+        assert bulk.fold_pending(folding) is not None  # holds the turn until it commits
+        other.exec_driver_sql("SET lock_timeout = '1s'")  # a wait would fail the test, not hang it
+        started = time.monotonic()
+        assert bulk.fold_pending(other) is None
+        assert time.monotonic() - started < 0.5
+        other.rollback()
+        s.post(client, clock.now, "vitals", event_id="v-2", heart_rate=73)
+        folding.commit()
+        assert bulk.fold_pending(other) is not None  # its turn now: it takes what was left
+        other.commit()
+    assert session.exec(select(sa.func.count()).select_from(reading_hourly_pending)).one() == 0
+    rows = hourly(session, "heart_rate")
+    assert (sum(row[3] for row in rows), sum(row[4] for row in rows)) == (144, 2)
 
 
 def test_a_consent_withdrawn_behind_a_process_s_back_still_keeps_the_vitals_out(
