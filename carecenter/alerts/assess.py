@@ -147,7 +147,8 @@ _SUBJECTS: PerDialect[sa.Select[*tuple[Any, ...]]] = PerDialect(
     lambda dialect: sa.select(*SUBJECT_COLUMNS).where(among_parameter(col(Resident.id), "ids", dialect))
 )
 # The subjects this process read, with the row version they were read at; safe to share between
-# threads (a stale entry is never used: the version is compared under the row's lock).
+# threads (`lock_subjects` uses an entry only at the version it reads under the row's lock;
+# `remembered_subjects` hands out entries as they are, for a caller that compares them with that).
 _KNOWN: dict[int, tuple[int, RuleSubject]] = {}
 _KNOWN_AT_MOST = 200_000  # residents: a district's many times over; past it the cache starts again
 
