@@ -101,7 +101,12 @@ def create_app(
     )
     # SQLite: one writer at a time, so the check-in writer lets the dispatcher's writes go between its own.
     sqlite = engine.dialect.name == "sqlite"
-    checkins = CheckinBatcher(engine, alert_messaging, give_way=dispatcher.turns.give_way if sqlite else None)
+    checkins = CheckinBatcher(
+        engine,
+        alert_messaging,
+        give_way=dispatcher.turns.give_way if sqlite else None,
+        gather_seconds=settings.devices.device_gather_ms / 1000,
+    )
     metrics = CollectorRegistry()
     metrics.register(DatabaseFigures(engine))
     metrics.register(PlatformFigures(engine, settings.health))

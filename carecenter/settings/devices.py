@@ -27,6 +27,13 @@ class DeviceSettings(BaseSettings):
         default=60, gt=0, description="A new connection must name a registered device within this"
     )
     watch_command_timeout_seconds: float = Field(default=60, gt=0, description="A command unanswered this long fails")
+    device_gather_ms: float = Field(
+        default=25,
+        ge=0,
+        le=1000,
+        description="How long a device listener's reading waits for others to be stored in the same transaction "
+        "(an SOS or a fall never waits): fewer, larger transactions under load, at this much more latency",
+    )
     device_max_connections: int | None = Field(
         default=None,
         ge=1,

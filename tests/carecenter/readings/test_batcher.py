@@ -302,3 +302,46 @@ def test_a_stop_left_in_the_queue_does_not_stop_the_next_writer(app: FastAPI, se
     finally:
         batcher.stop()
     assert batcher._thread is None
+
+
+def test_a_watch_frame_waits_for_others_and_an_sos_ends_the_wait(app: FastAPI, session: Session, clock: Clock) -> None:
+    """A listener's frame (a device already identified) waits `gather_seconds` for company, so that
+    a few hundred frames a second are not a transaction each; an SOS arriving meanwhile is stored at
+    once with whatever waits; a reading posted by key (an HTTP client) never waits."""
+    (first, _), (second, _), (_, key) = watches(session, 3)
+    engine = app_context(app).engine
+    commits: list[Any] = []
+
+    def count(conn: Any) -> None:
+        commits.append(conn)
+
+    batcher = CheckinBatcher(engine, app_context(app).alert_messaging, gather_seconds=0.4)
+    sa.event.listen(engine, "commit", count)
+    try:
+        started = time.monotonic()
+        early = batcher.enqueue(raw=[reading("w1", clock)], now=clock.now, device_id=first.id)
+        time.sleep(0.05)
+        late = batcher.enqueue(raw=[reading("w2", clock)], now=clock.now, device_id=second.id)
+        assert [a.result for a in early.result(timeout=10) + late.result(timeout=10)] == ["accepted"] * 2
+        assert time.monotonic() - started >= 0.35  # it waited out the window
+        assert len(commits) == 1  # and the frame that came meanwhile shared its transaction
+
+        batcher.gather_seconds = 60.0
+        commits.clear()
+        started = time.monotonic()
+        slow = batcher.enqueue(raw=[reading("w3", clock)], now=clock.now, device_id=first.id)
+        time.sleep(0.05)
+        sos = batcher.enqueue(raw=[reading("sos", clock, kind="sos")], now=clock.now, device_id=second.id)
+        assert [a.result for a in slow.result(timeout=10) + sos.result(timeout=10)] == ["accepted"] * 2
+        assert time.monotonic() - started < 10  # not the minute
+        assert len(commits) == 1
+
+        started = time.monotonic()
+        posted = batcher.enqueue(raw=[reading("http", clock)], now=clock.now, key=key)
+        assert [a.result for a in posted.result(timeout=10)] == ["accepted"]
+        assert time.monotonic() - started < 10
+    finally:
+        sa.event.remove(engine, "commit", count)
+        batcher.stop()
+    assert session.exec(select(Alert.resident_id)).all() == [second.resident_id]
+    assert session.exec(select(func.count()).select_from(Reading)).one() == 5
