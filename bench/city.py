@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import progress
-from bench.harness import ROOT, database_url, free_port, log_file, percentile, seed
+from bench.harness import ROOT, database_cpu_seconds, database_url, free_port, log_file, percentile, seed
 from bench.watches import WORKER_PHONE, Gateway, gateway_env, position, raise_fd_limit, rss_mb, watch_ids
 from carecenter.db import make_engine
 from carecenter.devices.watch_protocol import FrameReader, encode
@@ -309,18 +309,28 @@ def run(
         results["load_rss_mb_total"] = round(sum(c["rss_mb"] for c in connected), 1)
 
         received_before = len(twilio.received)
+        cpu_before = sum(p.cpu_seconds() for p in processes.values())
+        database_before = database_cpu_seconds() if kind == "postgresql" else 0.0
         with progress.phase(f"steady: {rate:.0f} frames/s and an SOS every 2 s for {seconds:.0f} s", None):
             for driver in drivers:
                 driver.send(do="steady", seconds=seconds, rate=rate / loads, sos_every=2.0 * loads)
             steady = [driver.answer() for driver in drivers]
+        frames = sum(s["frames"] for s in steady)
+        gateways_cpu = sum(p.cpu_seconds() for p in processes.values()) - cpu_before
+        # Where the box's two cores go at a city's load: the gateways', and PostgreSQL's (all its processes).
+        results["gateway_cpu_ms_per_1000_frames"] = round(gateways_cpu * 1e6 / max(frames, 1), 1)
+        if kind == "postgresql":
+            database_cpu = database_cpu_seconds() - database_before
+            results["database_cpu_ms_per_1000_frames"] = round(database_cpu * 1e6 / max(frames, 1), 1)
         acks = [a for s in steady for a in s["acks"]]
-        results["frames_per_s"] = round(sum(s["frames"] for s in steady) / seconds, 1)
+        results["frames_per_s"] = round(frames / seconds, 1)
         results["lk_p50_ms"] = round((percentile(acks, 0.5) or 0) * 1000, 1)
         results["lk_p99_ms"] = round((percentile(acks, 0.99) or 0) * 1000, 1)
         sos_sent = sorted(t for s in steady for t in s["sos_sent"])
         arrived = sorted(m.received_at for m in twilio.received[received_before:] if m.to == WORKER_PHONE)
         waits = [a - s for s, a in zip(sos_sent, arrived, strict=False)]
         results["sos_sent"], results["sos_sms"] = len(sos_sent), len(arrived)
+        results["sos_to_sms_p50_ms"] = round((percentile(waits, 0.5) or 0) * 1000, 1)
         results["sos_to_sms_p99_ms"] = round((percentile(waits, 0.99) or 0) * 1000, 1)
         results["connections_lost_before_restart"] = sum(s["lost"] for s in steady)
 

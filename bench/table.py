@@ -76,7 +76,11 @@ ROWS: list[tuple[str, Key]] = [
     ("12. a city: watches / gateway processes sharing a port", ("city_watches", "city_gateway_processes")),
     ("12. frames/s sustained, SOS every 2 s", "city_frames_per_s"),
     ("12. frame (LK) to answer p50 / p99 ms", ("city_lk_p50_ms", "city_lk_p99_ms")),
-    ("12. SOS frame to SMS at the provider p99 ms", "city_sos_to_sms_p99_ms"),
+    ("12. SOS frame to SMS at the provider p50 / p99 ms", ("city_sos_to_sms_p50_ms", "city_sos_to_sms_p99_ms")),
+    (
+        "12. CPU ms per 1,000 frames: the gateways / PostgreSQL",
+        ("city_gateway_cpu_ms_per_1000_frames", "city_database_cpu_ms_per_1000_frames"),
+    ),
     ("12. gateway RSS MB, all processes", "city_rss_mb_total"),
     ("12. gateway RSS MB, each process", "city_rss_mb_per_process"),
     ("12. connections lost before the restart", "city_connections_lost_before_restart"),

@@ -5,9 +5,11 @@ commit (an fsync) apiece. Requests hand their reading to one writer thread and w
 takes whatever has queued up while the previous transaction ran, stores and assesses it all
 with the same set-wise `ingest` the batch endpoint uses, commits, and only then answers each
 request. So a 2xx still means "committed", an idle system answers at once, and a busy one
-commits more per fsync instead of queueing. If the shared transaction fails, every request in
-it is retried alone, so one bad reading cannot fail its neighbours; a transaction the database
-chose to abort (a deadlock, a serialization failure) is tried again as it was.
+commits more per fsync instead of queueing. (A watch's frame, which no client is waiting on
+to send its next, waits a few milliseconds for company: see `_one_turn`.) If the shared
+transaction fails, every request in it is retried alone, so one bad reading cannot fail its
+neighbours; a transaction the database chose to abort (a deadlock, a serialization failure) is
+tried again as it was.
 
 The writer also runs chores between groups (`run_between`): the watch listener's bookkeeping
 writes the same device rows as the check-ins (last frame, last sign of life), and two writers
