@@ -53,7 +53,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "fanout_busiest_second": ("<=", SMS_RATE, "both"),
     "fanout_duplicates": ("<=", 0, "both"),
     # Python's CPU for an SOS: its request, the alert, its recipients and outbox rows, the sends.
-    "fanout_server_cpu_ms_per_sos": ("<", 5, "both"),
+    # ~15 ms of Python per SOS before its messages leave, to under 5 (#30, part 4)
+    "fanout_composing_cpu_ms_per_sos": ("<", 5, "both"),
     "peak_rss_mb": ("<", 300, "both"),
     "watch_rss_mb": ("<", 500, "both"),
     "watch_lk_p99_ms": ("<", 250, "both"),
@@ -197,6 +198,8 @@ def sms_fanout(run: Run) -> dict[str, Any]:
         "fanout_busiest_second": fan["busiest_second"],
         "fanout_duplicates": fan["duplicates"],
         "fanout_server_cpu_ms_per_sos": fan["server_cpu_ms_per_sos"],
+        "fanout_composing_cpu_ms_per_sos": round(fan["server_cpu_ms_per_sos"] - fan["sending_cpu_ms_per_sos"], 2),
+        "fanout_sending_cpu_ms_per_sos": fan["sending_cpu_ms_per_sos"],
     }
 
 

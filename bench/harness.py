@@ -216,6 +216,20 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int, prefix: str) -> float:
+    """The CPU time the threads of a process whose OS names start with `prefix` have used (the
+    dispatcher names its threads: `carecommon/threads.py`); threads that ended are not counted."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().startswith(prefix):
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:  # gone meanwhile
+            continue
+    return total
+
+
 def database_cpu_seconds() -> float:
     """The CPU time all PostgreSQL processes of this machine have used so far (its backends, WAL
     writer, checkpointer, autovacuum): what a load cost the database, read before and after."""
@@ -271,6 +285,10 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU time the server's processes have used so far (user and system)."""
         return sum(cpu_seconds(pid) or 0.0 for pid in self.pids())
+
+    def sending_cpu_seconds(self) -> float:
+        """CPU time the SMS dispatcher's threads (claiming, the providers' SDKs, recording) have used so far."""
+        return sum(thread_cpu_seconds(pid, "sms-") for pid in self.pids())
 
     def peak_rss_mb(self) -> float:
         """The largest peak resident memory (VmHWM) among the server's processes (uvicorn and its workers), in MB."""

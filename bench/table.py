@@ -28,6 +28,10 @@ ROWS: list[tuple[str, Key]] = [
     ("4. busiest second at the provider (limit 150/s)", "fanout_busiest_second"),
     ("4. sent twice", "fanout_duplicates"),
     ("4. server CPU ms per SOS (its request, alert, recipients, outbox and sends)", "fanout_server_cpu_ms_per_sos"),
+    (
+        "4. of which before its messages leave (request, alert, recipients, outbox rows) / sending its 4",
+        ("fanout_composing_cpu_ms_per_sos", "fanout_sending_cpu_ms_per_sos"),
+    ),
     ("5. week schedule p95 ms", "week_schedule_p95_ms"),
     ("5. care worker's today p95 ms", "worker_today_p95_ms"),
     ("5. alert board p95 ms", "alert_board_p95_ms"),

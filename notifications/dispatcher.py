@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlmodel import Session, col, or_, select
 
 from carecommon.sqltypes import upsert_insert
+from carecommon.threads import name_os_thread
 from notifications.caps import CAPS, over_cap
 from notifications.events import NoEvents, SmsEvents
 from notifications.kinds import CALL_KEYS, TOKEN, kind_of, render_text
@@ -223,7 +224,9 @@ class Dispatcher:
     def _senders(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.settings.sms_send_concurrency, thread_name_prefix="sms-send")
+                self._pool = ThreadPoolExecutor(
+                    self.settings.sms_send_concurrency, thread_name_prefix="sms-send", initializer=name_os_thread
+                )
             return self._pool
 
     def _claim(self, now: datetime, batch: int) -> list[Claimed]:
@@ -498,6 +501,7 @@ class Dispatcher:
             pool.shutdown(wait=True)
 
     def _run(self) -> None:
+        name_os_thread()
         while not self._stop.is_set():
             self._wake.clear()
             try:

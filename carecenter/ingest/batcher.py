@@ -41,6 +41,7 @@ from carecenter.ingest.fast import ItemAnswer
 from carecenter.ingest.service import Target, count_committed, ingest, targets_by_id, targets_by_key
 from carecenter.ingest.sightings import Sighting, Sightings
 from carecenter.messaging.outbound import AlertMessaging
+from carecommon.threads import name_os_thread
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ class CheckinBatcher:
         """The writer: nothing but a stop meant for it ends it. An error in one group is that
         group's answer (and the log's), never the end of the thread: a writer that died would
         leave every later reading, an SOS among them, waiting for ever."""
+        name_os_thread()
         while True:
             try:
                 first = self._queue.get(timeout=self._sightings.due_in())

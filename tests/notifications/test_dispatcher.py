@@ -1,7 +1,9 @@
 import sqlite3
+import sys
 import threading
 import time as time_module
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -342,3 +344,22 @@ def test_the_rate_limit_holds_across_dispatchers(session: Session, database_url:
     busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
     assert busiest <= 20  # the limit: slots for 85 % of it, and a send over 0.1 s late for its slot takes a new one
     assert times[-1] - times[0] >= 39 / 20 * 0.9
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread names through /proc are Linux's")
+def test_the_dispatchers_threads_carry_their_names_outside_python(session: Session, db: sa.Engine) -> None:
+    """`top -H` and the benchmark tell the sending threads from the rest of the process by name."""
+    queue(session, utcnow(), n=2)  # two due at once: they go through the pool of senders
+    sender = FakeSender()
+    dispatcher = Dispatcher(engine=db, sender=sender, settings=make_sms_settings(), public_url=None, clock=utcnow)
+    dispatcher.start()
+    try:
+        deadline = time_module.monotonic() + 10
+        while len(sender.sent) < 2 and time_module.monotonic() < deadline:
+            time_module.sleep(0.01)
+        names = {task.joinpath("comm").read_text().strip() for task in Path("/proc/self/task").iterdir()}
+    finally:
+        dispatcher.stop()
+    assert len(sender.sent) == 2
+    assert "sms-dispatcher" in names
+    assert any(name.startswith("sms-send_") for name in names)
