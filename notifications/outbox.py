@@ -5,9 +5,11 @@ end of the recipient's quiet hours, and past a per-recipient budget they are fol
 summary message instead of flooding a phone (and tripping carrier spam filters).
 """
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import ParamSpec
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -19,6 +21,7 @@ from notifications.kinds import kind_of, render_text
 from notifications.models import MessageChannel, MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.settings import SmsSettings
 
+P = ParamSpec("P")
 WAKE_KEY = "carecenter.sms_enqueued"  # set in Session.info; the dispatcher wakes after that commit
 
 
@@ -49,20 +52,39 @@ _MESSAGE_COLUMNS = tuple(c.name for c in _MESSAGES.c if c.name != "id")
 _INSERT_ONCE: dict[str, sa.Insert] = {}
 
 
-def _insert_once(session: Session, message: SmsMessage) -> SmsMessage:
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING; the row with that key either way."""
+def write_messages(session: Session, messages: Sequence[SmsMessage]) -> list[SmsMessage]:
+    """Write the rows `compose_sms` made, all in one INSERT … ON CONFLICT (dedupe_key) DO NOTHING;
+    each comes back as the row with its key either way (one queued meanwhile by someone else
+    stands), and a row `compose_sms` found already queued as it is. The dispatcher wakes after the
+    commit if one is queued. The rows of one call are for different recipients: the budget each
+    was counted against does not see the others."""
+    fresh: dict[str, SmsMessage] = {}
+    for message in messages:
+        if message.id is None:
+            fresh.setdefault(message.dedupe_key, message)
+    if not fresh:
+        return list(messages)
     connection = session.connection()
     stmt = _INSERT_ONCE.get(connection.dialect.name)
     if stmt is None:
         stmt = upsert_insert(connection.dialect)(_MESSAGES).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        stmt = _INSERT_ONCE.setdefault(connection.dialect.name, stmt.returning(_MESSAGES.c.id))
-    new_id = connection.execute(stmt, {name: getattr(message, name) for name in _MESSAGE_COLUMNS}).scalar()
-    if new_id is None:  # queued meanwhile by someone else: theirs stands
-        return session.exec(select(SmsMessage).where(SmsMessage.dedupe_key == message.dedupe_key)).one()
-    message.id = new_id
-    make_transient_to_detached(message)  # the row exists: attach this object as it, without a second INSERT
-    session.add(message)
-    return message
+        stmt = _INSERT_ONCE.setdefault(connection.dialect.name, stmt.returning(_MESSAGES.c.id, _MESSAGES.c.dedupe_key))
+    rows = [{name: getattr(message, name) for name in _MESSAGE_COLUMNS} for message in fresh.values()]
+    ids = {key: new_id for new_id, key in connection.execute(stmt, rows)}
+    written: dict[str, SmsMessage] = {}
+    for key, message in fresh.items():
+        if key in ids:
+            message.id = ids[key]
+            make_transient_to_detached(message)  # the row exists: attach this object as it, no second INSERT
+            session.add(message)
+            written[key] = message
+    theirs = [key for key in fresh if key not in ids]
+    if theirs:
+        found = session.exec(select(SmsMessage).where(col(SmsMessage.dedupe_key).in_(theirs)))
+        written |= {row.dedupe_key: row for row in found}
+    if any(row.status == MessageStatus.queued for row in written.values()):
+        session.info[WAKE_KEY] = True
+    return [written[m.dedupe_key] if m.id is None or m is fresh.get(m.dedupe_key) else m for m in messages]
 
 
 def set_opted_out(session: Session, *, phone: str, opted_out: bool, now: datetime) -> None:
@@ -126,7 +148,7 @@ def _over_budget(session: Session, message: SmsMessage, settings: SmsSettings, n
     return None
 
 
-def enqueue_sms(
+def compose_sms(
     *,
     session: Session,
     settings: SmsSettings,
@@ -153,8 +175,9 @@ def enqueue_sms(
     held_by: int | None = None,
     hold_until: datetime | None = None,
 ) -> SmsMessage:
-    """Queue one message (an SMS, a call, a WeChat message) in the caller's transaction; the same
-    dedupe key is never queued twice.
+    """One message (an SMS, a call, a WeChat message) for the outbox, for `write_messages` to write
+    in the caller's transaction with others (`enqueue_sms`: this one alone); the same dedupe key is
+    never queued twice.
 
     The message is a `kind` with its `params` (free text: kind "text" and `body`); `body` is
     stored as its full text in the recipient's language, for the log and the text providers.
@@ -218,10 +241,23 @@ def enqueue_sms(
             message.next_attempt_at, message.hold_reason = release, "quiet_hours"
     if hold_until is not None and message.status == MessageStatus.queued:
         message.next_attempt_at, message.hold_reason = max(message.next_attempt_at, hold_until), "wechat_first"
-    stored = _insert_once(session, message)
-    if stored.status == MessageStatus.queued:
-        session.info[WAKE_KEY] = True
-    return stored
+    return message
+
+
+def written_at_once(compose: Callable[P, SmsMessage]) -> Callable[P, SmsMessage]:
+    """A function that composes one message (taking the session first or as `session`) as one that
+    also writes it (`write_messages`) before it returns: for callers with one message to queue."""
+
+    @functools.wraps(compose)
+    def enqueue(*args: P.args, **kwargs: P.kwargs) -> SmsMessage:
+        session = args[0] if args else kwargs["session"]
+        assert isinstance(session, Session)
+        return write_messages(session, [compose(*args, **kwargs)])[0]
+
+    return enqueue
+
+
+enqueue_sms = written_at_once(compose_sms)
 
 
 def _queue_summary(*, session: Session, settings: SmsSettings, message: SmsMessage, now: datetime) -> None:
@@ -249,7 +285,7 @@ def _queue_summary(*, session: Session, settings: SmsSettings, message: SmsMessa
         created_at=now,
         updated_at=now,
     )
-    _insert_once(session, summary)
+    write_messages(session, [summary])
 
 
 def cancel_queued_calls(session: Session, *, alert_id: int, now: datetime) -> int:

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert, Severity
 from carecenter.centers.models import Center
-from carecenter.messaging.outbound import AlertMessaging, send
+from carecenter.messaging.outbound import AlertMessaging, compose, send
 from carecenter.messaging.recipients import Recipient, RecipientRef, family_recipient, reachable_family
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
@@ -17,7 +17,7 @@ from carecenter.words import alert_kind_name, outcome_name
 from notifications.kinds import TOKEN
 from notifications.links import link_token, new_response_link
 from notifications.models import MessageChannel, Purpose, ResponseLink, SmsMessage
-from notifications.outbox import opted_out_among
+from notifications.outbox import opted_out_among, write_messages
 from notifications.templates import render
 
 
@@ -84,11 +84,16 @@ def page(
     local = alert.opened_at.astimezone(ZoneInfo(center.time_zone))
     links = _links(session, messaging, alert, recipients, now, fresh=fresh)
     opted_out = opted_out_among(session, [recipient.phone for recipient in recipients])
-    messages = []
+    purpose = Purpose.escalation if reminder or stage != "s1" else Purpose.alert
+    critical = alert.severity in (Severity.critical, Severity.high)
+    kinds: dict[str, str] = {}
+    params: dict[str, dict[str, str]] = {}
     for recipient in recipients:
         distance = distances.get(recipient.phone)
-        kind = "alert.escalated" if reminder else ("alert.critical" if distance is None else "alert.nearby")
-        params = {
+        kinds[recipient.phone] = kind = (
+            "alert.escalated" if reminder else ("alert.critical" if distance is None else "alert.nearby")
+        )
+        params[recipient.phone] = {
             "center": center.town,
             "code": str(alert.id),
             "who": resident.name,
@@ -97,16 +102,17 @@ def page(
             "where": resident.address or center.town,
             TOKEN: links[recipient.phone],
         } | ({"distance": str(distance)} if kind == "alert.nearby" else {})
-        purpose = Purpose.escalation if reminder or stage != "s1" else Purpose.alert
-        critical = alert.severity in (Severity.critical, Severity.high)
-        wechat = None
-        if recipient.openid and recipient.wechat_alerts:  # WeChat first; the SMS waits on it, never dropped
-            wechat = send(
+    # WeChat first, since an SMS waits on its row; then every SMS and call: two INSERTs at most.
+    by_wechat = [r for r in recipients if r.openid and r.wechat_alerts]  # the SMS waits on it, never dropped
+    wechat = write_messages(
+        session,
+        [
+            compose(
                 session,
                 messaging,
                 recipient,
-                kind=kind,
-                params=params,
+                kind=kinds[recipient.phone],
+                params=params[recipient.phone],
                 dedupe_key=f"wechat:{alert.id}:{stage}:{recipient.ref}",
                 critical=critical,
                 channel=MessageChannel.wechat,
@@ -115,18 +121,24 @@ def page(
                 center_id=center.id,
                 alert_id=alert.id,
             )
-            messages.append(wechat)
-        messages.append(
-            send(
+            for recipient in by_wechat
+        ],
+    )
+    held_by = {recipient.phone: message for recipient, message in zip(by_wechat, wechat, strict=True)}
+    rest = []
+    for recipient in recipients:
+        distance = distances.get(recipient.phone)
+        rest.append(
+            compose(
                 session,
                 messaging,
                 recipient,
-                kind=kind,
-                params=params,
+                kind=kinds[recipient.phone],
+                params=params[recipient.phone],
                 dedupe_key=f"alert:{alert.id}:{stage}:{recipient.ref}",
                 critical=critical,
                 opted_out=recipient.phone in opted_out,
-                held_by=wechat,
+                held_by=held_by.get(recipient.phone),
                 purpose=purpose,
                 now=now,
                 center_id=center.id,
@@ -137,8 +149,8 @@ def page(
             words = call_words(
                 session, alert=alert, resident=resident, center=center, language=recipient.language, now=now
             )
-            messages.append(
-                send(
+            rest.append(
+                compose(
                     session,
                     messaging,
                     recipient,
@@ -153,7 +165,7 @@ def page(
                     alert_id=alert.id,
                 )
             )
-    return messages
+    return [*wechat, *write_messages(session, rest)]
 
 
 def call_words(

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from carecenter.centers.models import Center
 from carecenter.messaging.recipients import Recipient
 from notifications.models import MessageChannel, Provider, Purpose, SmsMessage
-from notifications.outbox import enqueue_sms
+from notifications.outbox import compose_sms, written_at_once
 from notifications.settings import SmsSettings
 
 
@@ -37,7 +37,7 @@ def providers(settings: SmsSettings, center: Center | None, channel: MessageChan
     return (None if first == settings.sms_provider else first), (None if second == first else second)
 
 
-def send(
+def compose(
     session: Session,
     messaging: AlertMessaging,
     recipient: Recipient,
@@ -56,15 +56,16 @@ def send(
     held_by: SmsMessage | None = None,
     second_first: bool = False,
 ) -> SmsMessage:
-    """Queue one message (an SMS, a call, a WeChat message) of `kind` for a recipient, through their
-    center's provider (their quiet hours apply unless it is critical). An SMS `held_by` a WeChat
-    message waits for WeChat's delivery and goes only if WeChat did not deliver."""
+    """One message (an SMS, a call, a WeChat message) of `kind` for a recipient, through their
+    center's provider (their quiet hours apply unless it is critical), for `write_messages` to
+    queue with others (`send`: this one alone, at once). An SMS `held_by` a WeChat message waits
+    for WeChat's delivery and goes only if WeChat did not deliver."""
     center = session.get(Center, center_id) if center_id is not None else None
     provider, fallback = providers(messaging.sms, center, channel)
     if second_first and fallback is not None:  # the platform reporting its own failure: the other path first
         provider, fallback = fallback, provider or messaging.sms.sms_provider.value
     wait = held_by is not None and held_by.id is not None and held_by.status != "suppressed"
-    return enqueue_sms(
+    return compose_sms(
         session=session,
         settings=messaging.sms,
         to=recipient.phone,
@@ -89,3 +90,6 @@ def send(
         opted_out=opted_out,
         channel=channel,
     )
+
+
+send = written_at_once(compose)

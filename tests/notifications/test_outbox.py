@@ -1,10 +1,12 @@
 from datetime import UTC, datetime, time
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from notifications.models import MessageStatus, Purpose, SmsMessage, SmsRecipient
-from notifications.outbox import QuietHours, enqueue_sms
+from notifications.outbox import WAKE_KEY, QuietHours, compose_sms, enqueue_sms, write_messages
 from notifications.settings import SmsSettings
 from tests.conftest import make_sms_settings
 
@@ -108,3 +110,47 @@ def test_numbers_that_opted_out_are_suppressed_even_for_alerts(session: Session)
     session.add(SmsRecipient(phone=PHONE, opted_out_at=at("08:00")))
     message = _enqueue(session, make_sms_settings(), at("10:00"), critical=True)
     assert (message.status, message.hold_reason) == (MessageStatus.suppressed, "opted_out")
+
+
+def test_messages_composed_together_are_written_in_one_statement(session: Session, db: Any) -> None:
+    """An alert's stage queues its rows together: one INSERT, each row back with its id, a key
+    someone else queued meanwhile answered with their row, a key twice in the call written once."""
+    settings = make_sms_settings()
+    now = at("10:00")
+    theirs = _enqueue(session, settings, now, dedupe_key="alert:1:s1:contact:2", critical=True)
+    session.commit()
+    session.info.pop(WAKE_KEY, None)
+
+    def composed(key: str, to: str) -> SmsMessage:
+        return compose_sms(
+            session=session,
+            settings=settings,
+            to=to,
+            body="紧急",
+            language="zh-CN",
+            purpose=Purpose.alert,
+            dedupe_key=key,
+            now=now,
+            critical=True,
+        )
+
+    first, again = composed("alert:1:s1:staff:1", PHONE), composed("alert:1:s1:staff:1", PHONE)
+    clash = composed("alert:1:s1:contact:2", "+8613900009999")
+    inserts: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SMS_MESSAGE"):
+            inserts.append(statement)
+
+    sa.event.listen(db, "before_cursor_execute", count)
+    try:
+        written = write_messages(session, [first, clash, again])
+    finally:
+        sa.event.remove(db, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    assert written[0] is first and first.id is not None
+    assert written[1].id == theirs.id and written[1].to_phone == PHONE  # theirs stands, not the clash
+    assert written[2] is first
+    assert session.info.get(WAKE_KEY) is True
+    session.commit()
+    assert session.exec(select(func.count()).select_from(SmsMessage)).one() == 2
