@@ -19,8 +19,9 @@ from carecenter.ingest import batcher as batcher_module
 from carecenter.ingest import service as readings_service
 from carecenter.ingest.batcher import CheckinBatcher, _Pending
 from carecenter.readings.models import Reading
+from carecenter.settings.devices import DeviceSettings
 from notifications.dispatcher import WriteTurns
-from tests.conftest import Clock
+from tests.conftest import Clock, make_app, make_settings
 from tests.factories import make_center, make_device, make_resident
 
 
@@ -345,3 +346,13 @@ def test_a_watch_frame_waits_for_others_and_an_sos_ends_the_wait(app: FastAPI, s
         batcher.stop()
     assert session.exec(select(Alert.resident_id)).all() == [second.resident_id]
     assert session.exec(select(func.count()).select_from(Reading)).one() == 5
+
+
+def test_the_gather_window_is_the_setting_and_the_default_is_short(database_url: str) -> None:
+    """CARECENTER_DEVICE_GATHER_MS reaches the process's check-in writer; unset, a frame waits 25 ms."""
+    assert DeviceSettings().device_gather_ms == 25
+    app = make_app(make_settings(database_url, devices=DeviceSettings(device_gather_ms=40)))
+    try:
+        assert app_context(app).checkins.gather_seconds == pytest.approx(0.04)
+    finally:
+        app_context(app).engine.dispose()
