@@ -28,7 +28,7 @@ class DeviceSettings(BaseSettings):
     )
     watch_command_timeout_seconds: float = Field(default=60, gt=0, description="A command unanswered this long fails")
     device_gather_ms: float = Field(
-        default=25,
+        default=60,
         ge=0,
         le=1000,
         description="How long a device listener's reading waits for others to be stored in the same transaction "

@@ -349,8 +349,8 @@ def test_a_watch_frame_waits_for_others_and_an_sos_ends_the_wait(app: FastAPI, s
 
 
 def test_the_gather_window_is_the_setting_and_the_default_is_short(database_url: str) -> None:
-    """CARECENTER_DEVICE_GATHER_MS reaches the process's check-in writer; unset, a frame waits 25 ms."""
-    assert DeviceSettings().device_gather_ms == 25
+    """CARECENTER_DEVICE_GATHER_MS reaches the process's check-in writer; unset, a frame waits 60 ms."""
+    assert DeviceSettings().device_gather_ms == 60
     app = make_app(make_settings(database_url, devices=DeviceSettings(device_gather_ms=40)))
     try:
         assert app_context(app).checkins.gather_seconds == pytest.approx(0.04)
