@@ -4,6 +4,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select, update
@@ -457,3 +458,30 @@ def test_a_device_that_never_reported_is_not_silent(session: Session, app: FastA
         assert (
             service.detect_silent_devices(own, app_context(app).alert_messaging, now=clock.now + timedelta(days=2)) == 0
         )
+
+
+def test_a_stage_queues_its_messages_in_one_statement(
+    client: TestClient, app: FastAPI, session: Session, clock: Clock
+) -> None:
+    """An SOS paging three people writes their three outbox rows with one INSERT, not one each:
+    every statement on the alert path is a round trip the SOS waits for on a busy gateway."""
+    s = build(session, clock.now)
+    everyone = [Recipients.care_worker, Recipients.on_duty, Recipients.all_family]
+    policy = EscalationPolicyData(steps=[EscalationStep(after_minutes=0, recipients=everyone)])
+    url = f"/api/v1/centers/{s.center.id}/escalation-policy"
+    assert client.put(url, json=policy.model_dump(mode="json"), headers=login(client, s.manager)).status_code == 200
+    inserts: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SMS_MESSAGE"):
+            inserts.append(statement)
+
+    engine = app_context(app).engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        alert_id = s.post(client, clock.now, "sos").json()["alert_id"]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    paged = session.exec(select(SmsMessage.recipient_ref).where(SmsMessage.alert_id == alert_id)).all()
+    assert sorted(r or "" for r in paged) == sorted(refs(s, "worker", "on_duty", "daughter", "son"))
+    assert len(inserts) == 1
