@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from carecenter.alerts import rules
 from carecenter.alerts.models import ACTIVE_STATUSES, Alert, AlertKind, RuleState, Severity
@@ -200,9 +200,19 @@ class Assessor:
     """Evaluates readings in order and acts on them: raise, fold, clear, cancel, remember."""
 
     def __init__(
-        self, session: Session, messaging: AlertMessaging, subjects: Iterable[RuleSubject], now: datetime
+        self,
+        session: Session,
+        messaging: AlertMessaging,
+        subjects: Iterable[RuleSubject],
+        now: datetime,
+        *,
+        pressed: Iterable[int] = (),
     ) -> None:
+        """`pressed`: residents whose readings here are an SOS or a fall, for whom alerts will open:
+        their rows are read together with the first one's (a burst of SOS is one query, not one each)."""
         self.session, self.messaging, self.now = session, messaging, now
+        self._pressed = set(pressed)
+        self._residents: dict[int, Resident] = {}
         subjects = list(subjects)
         ids = sorted({s.id for s in subjects})
         self._stored: dict[tuple[int, str], _StoredState] = {}
@@ -246,7 +256,11 @@ class Assessor:
             clear_conditions(self.session, resident_id=subject.id, kinds=evaluation.clears, now=self.now)
         raised = None
         for draft in sorted(evaluation.drafts, key=lambda d: SEVERITY_ORDER[d.severity]):
-            resident = self.session.get(Resident, subject.id)  # locked by the caller
+            if subject.id in self._pressed:  # once, for all of them (the session holds its rows weakly)
+                read = self.session.exec(select(Resident).where(among(self.session, Resident.id, self._pressed)))
+                self._residents |= {row.id: row for row in read if row.id is not None}
+                self._pressed.clear()
+            resident = self._residents.get(subject.id) or self.session.get(Resident, subject.id)  # locked by the caller
             center_row = self.session.get(Center, subject.center_id)
             assert resident is not None and center_row is not None
             alert = raise_alert(

@@ -33,6 +33,7 @@ from carecenter.readings.models import (
     CheckinAnswer,
     CheckinResult,
     Reading,
+    ReadingKind,
 )
 from carecenter.residents.models import Resident
 
@@ -119,7 +120,8 @@ def ingest(
     else:
         subjects = lock_subjects(session, residents)
         stored = _store(session, accepted, subjects, now)
-    assessor = Assessor(session, messaging, subjects.values(), now)
+    pressed = {a.device.resident_id or 0 for a in accepted if a.item.kind in (ReadingKind.sos, ReadingKind.fall)}
+    assessor = Assessor(session, messaging, subjects.values(), now, pressed=pressed.intersection(subjects))
     seen: dict[int, Valid] = {}
     via: dict[int, int] = {}  # device -> the gateway its readings came through
     for reading in accepted:

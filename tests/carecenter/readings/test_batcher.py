@@ -356,3 +356,26 @@ def test_the_gather_window_is_the_setting_and_the_default_is_short(database_url:
         assert app_context(app).checkins.gather_seconds == pytest.approx(0.04)
     finally:
         app_context(app).engine.dispose()
+
+
+def test_a_burst_of_sos_reads_its_residents_once(app: FastAPI, session: Session, clock: Clock) -> None:
+    """Five residents press SOS at once (a power cut, a quake): their five alerts open in one group,
+    and the residents' rows the alerts need are read in one query, not one each."""
+    devices = watches(session, 5)
+    engine = app_context(app).engine
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().startswith("SELECT resident.name"):  # the rows the ORM builds residents from
+            reads.append(statement)
+
+    batcher = CheckinBatcher(engine, app_context(app).alert_messaging)
+    pending = [_Pending(key, None, [reading(f"sos{n}", clock, "sos")], clock.now) for n, (_, key) in enumerate(devices)]
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        run_queued(batcher, pending)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert [p.answer.result()[0].result for p in pending] == ["accepted"] * 5
+    assert len(session.exec(select(Alert.resident_id)).all()) == 5
+    assert len(reads) == 1
