@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -54,15 +55,28 @@ def new_response_link(
     recipient_ref: str | None = None,
 ) -> ResponseLink:
     """A link row to add to the caller's session (its id, and so its token, exist after a flush)."""
-    return ResponseLink(
-        alert_id=alert_id,
-        role=role,
-        phone=phone,
-        language=language,
-        recipient_ref=recipient_ref,
-        created_at=now,
-        expires_at=now + valid_for,
-    )
+    return ResponseLink(**response_link_values(alert_id, role, phone, language, now, valid_for, recipient_ref))
+
+
+def response_link_values(
+    alert_id: int,
+    role: LinkRole,
+    phone: str,
+    language: str,
+    now: datetime,
+    valid_for: timedelta,
+    recipient_ref: str | None = None,
+) -> dict[str, Any]:
+    """A new link's columns, for a caller that writes many in one INSERT (an alert's stage)."""
+    return {
+        "alert_id": alert_id,
+        "role": role,
+        "phone": phone,
+        "language": language,
+        "recipient_ref": recipient_ref,
+        "created_at": now,
+        "expires_at": now + valid_for,
+    }
 
 
 def link_token(link: ResponseLink, secret: bytes) -> str:

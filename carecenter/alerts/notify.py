@@ -15,7 +15,7 @@ from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from carecenter.words import alert_kind_name, outcome_name
 from notifications.kinds import TOKEN
-from notifications.links import link_token, new_response_link
+from notifications.links import link_token, response_link_values, sign_link_id
 from notifications.models import MessageChannel, Purpose, ResponseLink, SmsMessage
 from notifications.outbox import opted_out_among, write_messages
 from notifications.templates import render
@@ -31,34 +31,30 @@ def _links(
     fresh: bool,
 ) -> dict[str, str]:
     """Each recipient's response link token for this alert, by phone: the one they already have, or
-    a new one (the new ones written in one Core INSERT: the ORM's unit of work costs more here).
+    a new one (the new ones written in one Core INSERT of plain rows: the ORM's objects and unit of
+    work cost more here).
     A `fresh` alert (opened in this transaction) has none yet: nothing to look up."""
     assert alert.id is not None
-    links: dict[str, ResponseLink] = {}
+    tokens: dict[str, str] = {}
     if not fresh:
         stored = session.exec(select(ResponseLink).where(ResponseLink.alert_id == alert.id))
-        links = {link.phone: link for link in stored}
+        tokens = {link.phone: link_token(link, messaging.link_secret) for link in stored}
+    valid_for = timedelta(hours=messaging.sms.sms_link_hours)
     new = [
-        new_response_link(
-            alert_id=alert.id,
-            role=recipient.role,
-            phone=recipient.phone,
-            language=recipient.language,
-            now=now,
-            valid_for=timedelta(hours=messaging.sms.sms_link_hours),
-            recipient_ref=str(recipient.ref),
+        response_link_values(
+            alert.id, recipient.role, recipient.phone, recipient.language, now, valid_for, str(recipient.ref)
         )
         for recipient in recipients
-        if recipient.phone not in links
+        if recipient.phone not in tokens
     ]
     if new:
         table = ResponseLink.__table__  # type: ignore[attr-defined]
         stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = session.connection().execute(stmt, [link.model_dump(exclude={"id"}) for link in new]).scalars()
-        for link, link_id in zip(new, ids, strict=True):
-            link.id = link_id
-        links |= {link.phone: link for link in new}
-    return {phone: link_token(link, messaging.link_secret) for phone, link in links.items()}
+        ids = session.connection().execute(stmt, new).scalars()
+        tokens |= {
+            row["phone"]: sign_link_id(link_id, messaging.link_secret) for row, link_id in zip(new, ids, strict=True)
+        }
+    return tokens
 
 
 def page(
