@@ -23,6 +23,7 @@ from carecenter.centers.models import Center
 from carecenter.db import PerDialect, among, among_parameter
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.residents.models import Resident
+from carecenter.staff.models import Staff
 from carecenter.thresholds import Thresholds, effective_thresholds
 
 SEVERITY_ORDER = {severity: n for n, severity in enumerate(Severity)}
@@ -213,6 +214,7 @@ class Assessor:
         self.session, self.messaging, self.now = session, messaging, now
         self._pressed = set(pressed)
         self._residents: dict[int, Resident] = {}
+        self._held: list[Staff] = []
         subjects = list(subjects)
         ids = sorted({s.id for s in subjects})
         self._stored: dict[tuple[int, str], _StoredState] = {}
@@ -260,6 +262,11 @@ class Assessor:
                 read = self.session.exec(select(Resident).where(among(self.session, Resident.id, self._pressed)))
                 self._residents |= {row.id: row for row in read if row.id is not None}
                 self._pressed.clear()
+                # Their care workers, whom an emergency's first step pages (`resolve_groups` gets
+                # them by id from the session): held here, found there without a query each.
+                workers = {r.primary_worker_id for r in self._residents.values() if r.primary_worker_id is not None}
+                if workers:
+                    self._held += self.session.exec(select(Staff).where(among(self.session, Staff.id, workers))).all()
             resident = self._residents.get(subject.id) or self.session.get(Resident, subject.id)  # locked by the caller
             center_row = self.session.get(Center, subject.center_id)
             assert resident is not None and center_row is not None

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
+from carecenter.access import Role
 from carecenter.alerts.models import Alert
 from carecenter.context import app_context
 from carecenter.errors import NotAuthenticated
@@ -21,8 +22,9 @@ from carecenter.ingest.batcher import CheckinBatcher, _Pending
 from carecenter.readings.models import Reading
 from carecenter.settings.devices import DeviceSettings
 from notifications.dispatcher import WriteTurns
+from notifications.models import SmsMessage
 from tests.conftest import Clock, make_app, make_settings
-from tests.factories import make_center, make_device, make_resident
+from tests.factories import make_center, make_device, make_resident, make_staff
 
 
 def watches(session: Session, n: int) -> list[tuple[Any, str]]:
@@ -360,17 +362,26 @@ def test_the_gather_window_is_the_setting_and_the_default_is_short(database_url:
 
 def test_a_burst_of_sos_reads_its_residents_once(app: FastAPI, session: Session, clock: Clock) -> None:
     """Five residents press SOS at once (a power cut, a quake): their five alerts open in one group,
-    and the residents' rows the alerts need are read in one query, not one each."""
-    devices = watches(session, 5)
+    and the rows the alerts need of the residents and of their care workers are read in one query
+    each, not one per alert."""
+    center = make_center(session)
+    make_staff(session, center=center, role=Role.manager)  # on duty, with no shift planned
+    keys = []
+    for _ in range(5):
+        worker = make_staff(session, center=center)
+        resident = make_resident(session, center=center, primary_worker_id=worker.id)
+        keys.append(make_device(session, center=center, resident=resident)[1])
     engine = app_context(app).engine
     reads: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().startswith("SELECT resident.name"):  # the rows the ORM builds residents from
-            reads.append(statement)
+        if statement.lstrip().startswith(("SELECT resident.name", "SELECT staff.name")) and ".id" in statement:
+            where = statement.split("WHERE")[-1]
+            if where.lstrip().startswith(("resident.id", "staff.id")):  # by id: what an alert reads of its people
+                reads.append(statement.split(",")[0])
 
     batcher = CheckinBatcher(engine, app_context(app).alert_messaging)
-    pending = [_Pending(key, None, [reading(f"sos{n}", clock, "sos")], clock.now) for n, (_, key) in enumerate(devices)]
+    pending = [_Pending(key, None, [reading(f"sos{n}", clock, "sos")], clock.now) for n, key in enumerate(keys)]
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
         run_queued(batcher, pending)
@@ -378,4 +389,6 @@ def test_a_burst_of_sos_reads_its_residents_once(app: FastAPI, session: Session,
         sa.event.remove(engine, "before_cursor_execute", count)
     assert [p.answer.result()[0].result for p in pending] == ["accepted"] * 5
     assert len(session.exec(select(Alert.resident_id)).all()) == 5
-    assert len(reads) == 1
+    paged = session.exec(select(SmsMessage.recipient_ref).where(col(SmsMessage.recipient_ref).like("staff:%")))
+    assert len(set(paged.all())) == 6  # each care worker, and the manager on duty
+    assert reads == ["SELECT resident.name", "SELECT staff.name"]
