@@ -215,6 +215,7 @@ class Assessor:
         self._pressed = set(pressed)
         self._residents: dict[int, Resident] = {}
         self._held: list[Staff] = []
+        self._center_rows: dict[int, Center] = {}
         subjects = list(subjects)
         ids = sorted({s.id for s in subjects})
         self._stored: dict[tuple[int, str], _StoredState] = {}
@@ -268,7 +269,9 @@ class Assessor:
                 if workers:
                     self._held += self.session.exec(select(Staff).where(among(self.session, Staff.id, workers))).all()
             resident = self._residents.get(subject.id) or self.session.get(Resident, subject.id)  # locked by the caller
-            center_row = self.session.get(Center, subject.center_id)
+            center_row = self._center_rows.get(subject.center_id) or self.session.get(Center, subject.center_id)
+            if center_row is not None:
+                self._center_rows[subject.center_id] = center_row  # held, or the next alert reads it again
             assert resident is not None and center_row is not None
             alert = raise_alert(
                 self.session,
