@@ -207,13 +207,18 @@ def seed_fanout(url: str, alerts: int, now: datetime) -> FanOut:
     return FanOut(keys, phones=4 * alerts)
 
 
+def _stat_cpu_seconds(stat: Path) -> float:
+    """User and system CPU time from a /proc `stat` file (a process's or one of its threads')."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float | None:
     """The CPU time (user and system) a process of this machine has used; None if it is not ours to read."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def thread_cpu_seconds(pid: int, prefix: str) -> float:
@@ -223,8 +228,7 @@ def thread_cpu_seconds(pid: int, prefix: str) -> float:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             if (task / "comm").read_text().startswith(prefix):
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                total += _stat_cpu_seconds(task / "stat")
         except OSError:  # gone meanwhile
             continue
     return total

@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import progress
-from bench.harness import ROOT, SECRET, database_url, free_port, log_file, percentile, seed
+from bench.harness import ROOT, SECRET, cpu_seconds, database_url, free_port, log_file, percentile, seed
 from carecenter.db import make_engine
 from carecenter.devices.watch_protocol import FrameReader, encode
 from notifications.fake_twilio_api import FakeTwilioApi
@@ -67,8 +67,7 @@ class Gateway:
         return rss_mb(self.process.pid)
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid) or 0.0
 
     def stop(self) -> None:
         self.process.terminate()

@@ -44,7 +44,7 @@ def verify_link_token(token: str, secret: bytes, purpose: bytes = RESPONSE_LINK)
     return int.from_bytes(raw_id, "big")
 
 
-def new_response_link(
+def response_link_values(
     *,
     alert_id: int,
     role: LinkRole,
@@ -53,21 +53,9 @@ def new_response_link(
     now: datetime,
     valid_for: timedelta,
     recipient_ref: str | None = None,
-) -> ResponseLink:
-    """A link row to add to the caller's session (its id, and so its token, exist after a flush)."""
-    return ResponseLink(**response_link_values(alert_id, role, phone, language, now, valid_for, recipient_ref))
-
-
-def response_link_values(
-    alert_id: int,
-    role: LinkRole,
-    phone: str,
-    language: str,
-    now: datetime,
-    valid_for: timedelta,
-    recipient_ref: str | None = None,
 ) -> dict[str, Any]:
-    """A new link's columns, for a caller that writes many in one INSERT (an alert's stage)."""
+    """A new link's columns: for one INSERT of many (an alert's stage), or `ResponseLink(**…)`
+    (its id, and so its token, exist once it is written)."""
     return {
         "alert_id": alert_id,
         "role": role,

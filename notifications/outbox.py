@@ -58,9 +58,10 @@ def write_messages(session: Session, messages: Sequence[SmsMessage]) -> list[Sms
     stands), and a row `compose_sms` found already queued as it is. The dispatcher wakes after the
     commit if one is queued. The rows of one call are for different recipients: the budget each
     was counted against does not see the others."""
+    composed = [message.id is None for message in messages]  # the others were found already queued
     fresh: dict[str, SmsMessage] = {}
-    for message in messages:
-        if message.id is None:
+    for message, new in zip(messages, composed, strict=True):
+        if new:
             fresh.setdefault(message.dedupe_key, message)
     if not fresh:
         return list(messages)
@@ -85,7 +86,7 @@ def write_messages(session: Session, messages: Sequence[SmsMessage]) -> list[Sms
         written |= {row.dedupe_key: row for row in found}
     if any(row.status == MessageStatus.queued for row in written.values()):
         session.info[WAKE_KEY] = True
-    return [written[m.dedupe_key] if m.id is None or m is fresh.get(m.dedupe_key) else m for m in messages]
+    return [written[m.dedupe_key] if new else m for m, new in zip(messages, composed, strict=True)]
 
 
 def set_opted_out(session: Session, *, phone: str, opted_out: bool, now: datetime) -> None:

@@ -213,9 +213,9 @@ class Assessor:
         their rows are read together with the first one's (a burst of SOS is one query, not one each)."""
         self.session, self.messaging, self.now = session, messaging, now
         self._pressed = set(pressed)
-        self._residents: dict[int, Resident] = {}
-        self._held: list[Staff] = []
-        self._center_rows: dict[int, Center] = {}
+        # Rows read for the alerts, held for this group: the session holds rows weakly, and its
+        # `get` reads again a row nobody holds (a statement per alert).
+        self._held: list[object] = []
         subjects = list(subjects)
         ids = sorted({s.id for s in subjects})
         self._stored: dict[tuple[int, str], _StoredState] = {}
@@ -259,19 +259,18 @@ class Assessor:
             clear_conditions(self.session, resident_id=subject.id, kinds=evaluation.clears, now=self.now)
         raised = None
         for draft in sorted(evaluation.drafts, key=lambda d: SEVERITY_ORDER[d.severity]):
-            if subject.id in self._pressed:  # once, for all of them (the session holds its rows weakly)
-                read = self.session.exec(select(Resident).where(among(self.session, Resident.id, self._pressed)))
-                self._residents |= {row.id: row for row in read if row.id is not None}
+            if subject.id in self._pressed:  # once, for all of them
+                residents = self.session.exec(select(Resident).where(among(self.session, Resident.id, self._pressed)))
+                self._held += residents.all()
                 self._pressed.clear()
                 # Their care workers, whom an emergency's first step pages (`resolve_groups` gets
-                # them by id from the session): held here, found there without a query each.
-                workers = {r.primary_worker_id for r in self._residents.values() if r.primary_worker_id is not None}
+                # them by id from the session).
+                workers = {r.primary_worker_id for r in self._held if isinstance(r, Resident) and r.primary_worker_id}
                 if workers:
                     self._held += self.session.exec(select(Staff).where(among(self.session, Staff.id, workers))).all()
-            resident = self._residents.get(subject.id) or self.session.get(Resident, subject.id)  # locked by the caller
-            center_row = self._center_rows.get(subject.center_id) or self.session.get(Center, subject.center_id)
-            if center_row is not None:
-                self._center_rows[subject.center_id] = center_row  # held, or the next alert reads it again
+            resident = self.session.get(Resident, subject.id)  # locked by the caller
+            center_row = self.session.get(Center, subject.center_id)
+            self._held.append(center_row)
             assert resident is not None and center_row is not None
             alert = raise_alert(
                 self.session,

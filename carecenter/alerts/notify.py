@@ -42,7 +42,13 @@ def _links(
     valid_for = timedelta(hours=messaging.sms.sms_link_hours)
     new = [
         response_link_values(
-            alert.id, recipient.role, recipient.phone, recipient.language, now, valid_for, str(recipient.ref)
+            alert_id=alert.id,
+            role=recipient.role,
+            phone=recipient.phone,
+            language=recipient.language,
+            now=now,
+            valid_for=valid_for,
+            recipient_ref=str(recipient.ref),
         )
         for recipient in recipients
         if recipient.phone not in tokens

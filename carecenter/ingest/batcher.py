@@ -38,7 +38,14 @@ from carecenter.devices.service import UNKNOWN_DEVICE_KEY
 from carecenter.errors import NotAuthenticated
 from carecenter.ingest import bulk
 from carecenter.ingest.fast import ItemAnswer
-from carecenter.ingest.service import Target, count_committed, ingest, targets_by_id, targets_by_key
+from carecenter.ingest.service import (
+    URGENT_KINDS,
+    Target,
+    count_committed,
+    ingest,
+    targets_by_id,
+    targets_by_key,
+)
 from carecenter.ingest.sightings import Sighting, Sightings
 from carecenter.messaging.outbound import AlertMessaging
 from carecommon.threads import name_os_thread
@@ -47,7 +54,6 @@ log = logging.getLogger(__name__)
 
 # Opening an alert and paging its first step costs ~25 ms; a group holds at most this many, so
 # that the first SOS of a burst is not kept waiting for the commit of a hundred others.
-URGENT_KINDS = ("sos", "fall")
 MAX_URGENT = 16
 # PostgreSQL aborts one of two transactions that wait on each other (or, in SERIALIZABLE, one
 # that read what another changed); running it again is the documented remedy.

@@ -37,6 +37,9 @@ from carecenter.readings.models import (
 )
 from carecenter.residents.models import Resident
 
+# Readings an alert opens for at once: the check-in writer stores them first, the assessor reads
+# their residents together.
+URGENT_KINDS = (ReadingKind.sos, ReadingKind.fall)
 MAX_FUTURE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=7)
 
@@ -120,8 +123,8 @@ def ingest(
     else:
         subjects = lock_subjects(session, residents)
         stored = _store(session, accepted, subjects, now)
-    pressed = {a.device.resident_id or 0 for a in accepted if a.item.kind in (ReadingKind.sos, ReadingKind.fall)}
-    assessor = Assessor(session, messaging, subjects.values(), now, pressed=pressed.intersection(subjects))
+    pressed = {a.device.resident_id for a in accepted if a.item.kind in URGENT_KINDS}
+    assessor = Assessor(session, messaging, subjects.values(), now, pressed=[r for r in subjects if r in pressed])
     seen: dict[int, Valid] = {}
     via: dict[int, int] = {}  # device -> the gateway its readings came through
     for reading in accepted:

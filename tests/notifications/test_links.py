@@ -3,7 +3,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from notifications.links import link_url, new_response_link, sign_link_id, verify_link_token
+from notifications.links import link_url, response_link_values, sign_link_id, verify_link_token
 from notifications.models import LinkRole, ResponseLink, ResponseLinkAnswer
 from tests.conftest import PUBLIC_URL, TEST_SECRET, Clock
 
@@ -13,13 +13,15 @@ SECRET = TEST_SECRET.encode()
 def make_link(
     session: Session, clock: Clock, role: LinkRole = LinkRole.family, language: str = "zh-CN", alert_id: int = 41
 ) -> ResponseLink:
-    link = new_response_link(
-        alert_id=alert_id,
-        role=role,
-        phone="+8613900003333",
-        language=language,
-        now=clock.now,
-        valid_for=timedelta(hours=24),
+    link = ResponseLink(
+        **response_link_values(
+            alert_id=alert_id,
+            role=role,
+            phone="+8613900003333",
+            language=language,
+            now=clock.now,
+            valid_for=timedelta(hours=24),
+        )
     )
     session.add(link)
     session.commit()
