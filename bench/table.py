@@ -11,6 +11,7 @@ from bench.__main__ import TARGETS, verdict
 Key = str | tuple[str, ...]
 ROWS: list[tuple[str, Key]] = [
     ("1. batch ingestion, readings/s (1,000 per batch)", "batch_readings_per_s"),
+    ("1. the same, a fresh server's first batches", "batch_first_readings_per_s"),
     ("1. raw insert of the same rows (executemany / COPY), rows/s", "raw_rows_per_s"),
     ("1. ingestion / raw", "batch_vs_raw"),
     (

@@ -6,6 +6,7 @@ errors (pydantic's) are put into words the same way, from their error type, nami
 """
 
 import html
+import json
 import logging
 import math
 import re
@@ -262,6 +263,27 @@ def operation_outcome(status_code: int, text: str, headers: dict[str, str] | Non
 ErrorPage = Callable[[Request, int, str], Response]  # the web UI's error page, given at composition
 
 
+class _ErrorJSON(JSONResponse):
+    """An error's JSON. A 422 repeats what was sent, and what JSON lets a client send is more than
+    a JSON answer can carry: half a surrogate pair ("\\ud800") is answered as '?', and NaN or
+    Infinity (which Python's reader accepts) as text, rather than failing the answer."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(_finite(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+            "utf-8", "replace"
+        )
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
 def answer(
     request: Request,
     status_code: int,
@@ -276,7 +298,7 @@ def answer(
     if is_fhir(request):
         return operation_outcome(status_code, text, headers)
     if is_api(request):
-        return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
+        return _ErrorJSON(jsonable_encoder(body), status_code=status_code, headers=headers)
     if page is not None:
         response: Response = page(request, status_code, text)
         if headers:

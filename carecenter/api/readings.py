@@ -1,12 +1,14 @@
 """Check-ins from devices (X-Device-Key) and residents' readings for charts."""
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import APIKeyHeader
+from sqlmodel import Session
 
-from carecenter.context import context_of
-from carecenter.deps import ActorDep, MessagingDep, NowDep, SessionDep
+from carecenter.context import AppContext, context_of
+from carecenter.deps import ActorDep, NowDep, SessionDep
 from carecenter.devices.service import require_key
 from carecenter.errors import InvalidField
 from carecenter.fields import Instant
@@ -52,23 +54,23 @@ async def post_checkin(
 
 
 @router.post("/api/v1/checkins/batch", response_model=BatchAnswer)
-def post_batch(
-    batch: BatchIn,
-    request: Request,
-    key: DeviceKeyDep,
-    session: SessionDep,
-    messaging: MessagingDep,
-    now: NowDep,
-) -> Response:
+def post_batch(batch: BatchIn, request: Request, key: DeviceKeyDep, session: SessionDep, now: NowDep) -> Response:
     """Post up to 1,000 readings; the answer says accepted, duplicate or rejected (why) for each."""
+    answer = store_batch(session, context_of(request), key, batch.readings, now)
+    return Response(answer, media_type="application/json")
+
+
+def store_batch(session: Session, context: AppContext, key: str | None, readings: list[Any], now: datetime) -> bytes:
+    """Store a batch for the device or gateway the key belongs to and commit; the answer's JSON
+    (`BatchAnswer`'s schema, encoded without a model object per item). The documented route and
+    the plain one (`checkin_route`) both answer through this."""
     poster = service.poster_of(session, key)
-    posts = [(poster, item) for item in batch.readings]
-    ingested = service.ingest(session=session, messaging=messaging, posts=posts, now=now)
+    posts = [(poster, item) for item in readings]
+    ingested = service.ingest(session=session, messaging=context.alert_messaging, posts=posts, now=now)
     session.commit()
     service.count_committed(ingested.answers)
-    context_of(request).checkins.note_seen(ingested.seen, roll_ups=ingested.stored)
-    # Encoded here (the schema is BatchAnswer's): no model object and no validation per item.
-    return Response(batch_answer_json(ingested.answers), media_type="application/json")
+    context.checkins.note_seen(ingested.seen, roll_ups=ingested.stored)
+    return batch_answer_json(ingested.answers)
 
 
 @router.get("/api/v1/residents/{resident_id}/readings", response_model=Page[ReadingPublic], tags=["residents"])

@@ -99,13 +99,12 @@ def ingest(
     answers: dict[int, ItemAnswer] = {}
     valid: list[tuple[int, Valid]] = []
     for index, (_, raw) in enumerate(posts):
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
         try:
             valid.append((index, _validate(raw, now)))
         except (ValidationError, Rejected) as exc:
             reason = _explain(exc) if isinstance(exc, ValidationError) else exc.reason
             answers[index] = ItemAnswer(
-                index=index, event_id=str(event_id) if event_id else None, result=CheckinResult.rejected, reason=reason
+                index=index, event_id=_echoed_event_id(raw), result=CheckinResult.rejected, reason=reason
             )
     named = {item.device for index, item in valid if item.device and posts[index][0].kind == DeviceKind.gateway}
     devices = _devices_named(session, named)
@@ -159,6 +158,13 @@ def ingest(
     bulk.touch_devices(session, [s for s in sightings if s.device_id in first])
     later = [s for s in sightings if s.device_id not in first]
     return Ingested(answers=[answers[index] for index in range(len(posts))], seen=later, stored=bool(seen))
+
+
+def _echoed_event_id(raw: Any) -> str | None:
+    """A refused reading's event_id as its answer repeats it: text, with what UTF-8 cannot carry
+    (half a surrogate pair, which JSON can spell) shown as '?'."""
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    return str(event_id).encode("utf-8", "replace").decode() if event_id else None
 
 
 def count_committed(answers: Sequence[ItemAnswer]) -> None:

@@ -164,10 +164,13 @@ class BatchItemAnswer(CheckinAnswer):
     index: WholeNumber
 
 
+MAX_BATCH = 1000  # readings a batch may hold
+
+
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    readings: list[Any] = Field(max_length=1000, description="Up to 1,000 readings")
+    readings: list[Any] = Field(max_length=MAX_BATCH, description="Up to 1,000 readings")
 
 
 class BatchAnswer(BaseModel):

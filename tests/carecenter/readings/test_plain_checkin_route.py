@@ -87,6 +87,16 @@ def _cases(s: Scenario, clock: Clock) -> dict[str, dict[str, Any]]:
         "a list": {"json": [reading], "headers": key},
         "not JSON": {"content": b"{event_id: 1", "headers": key | {"Content-Type": "application/json"}},
         "not UTF-8": {"content": b'{"event_id": "\xff"}', "headers": key | {"Content-Type": "application/json"}},
+        "a lone surrogate": {
+            "content": b'{"event_id": "\\ud800", "kind": "heartbeat", "recorded_at": "' + now.encode() + b'"}',
+            "headers": key | {"Content-Type": "application/json"},
+        },
+        "NaN": {
+            "content": b'{"event_id": "{e}", "kind": "heartbeat", "heart_rate": NaN, "recorded_at": "'
+            + now.encode()
+            + b'"}',
+            "headers": key | {"Content-Type": "application/json"},
+        },
         "a form": {"data": {"event_id": "x", "kind": "sos"}, "headers": key},
         "no content type": {"content": b'{"event_id": "{e}"}', "headers": key},
         "a query": {"json": reading, "headers": key, "params": {"page": "1"}},
@@ -142,6 +152,9 @@ def test_every_answer_is_the_documented_routes(
     assert again == documented_again and again[0] == 200 and "duplicate" in again[1]
     assert plain["plain"][0] == 201 and plain["sos"][0] == 201 and plain["too far ahead"][0] == 422
     assert plain["unknown key"][0] == 401 and plain["too large, no length"][0] == 413
+    # What Python's JSON reader accepts and an answer cannot carry is refused, not a 500.
+    assert plain["NaN"][0] == 422 and "'input': 'nan'" in plain["NaN"][1]
+    assert plain["a lone surrogate"][0] == 422 and "'input': '?'" in plain["a lone surrogate"][1]
     assert plain["another method"][0] == 405 and plain["another method"][2]["allow"] == "POST"
     # Stored once per accepted request in each run: plain, sos, nulls, charset, 72.0, another zone, a query.
     assert session.exec(select(func.count()).select_from(Reading)).one() == 14
