@@ -5,6 +5,8 @@ The escalation state lives on the alert row (`escalation_steps_done`, `reminders
 the next is due, so a restart loses nothing and a sweep run twice pages nobody twice.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -98,9 +100,22 @@ def resident_facts(resident: Resident) -> ResidentFacts:
 
 
 def lock_resident(session: Session, resident_id: int) -> Resident:
-    """The resident row, locked for this transaction: alerts of one resident open one at a time."""
-    resident = session.exec(select(Resident).where(Resident.id == resident_id).with_for_update()).one()
+    """The resident row, locked for this transaction: alerts of one resident open one at a time.
+    `FOR NO KEY UPDATE` (as ingestion locks them): the readings stored for the resident meanwhile
+    check their foreign key with a lock this one does not block."""
+    resident = session.exec(select(Resident).where(Resident.id == resident_id).with_for_update(key_share=True)).one()
     return resident
+
+
+def lock_residents(session: Session, resident_ids: Sequence[int]) -> dict[int, Resident]:
+    """Many residents locked as `lock_resident` locks one, in one statement (in id order)."""
+    locked = (
+        select(Resident)
+        .where(col(Resident.id).in_(sorted(set(resident_ids))))
+        .order_by(col(Resident.id))
+        .with_for_update(key_share=True)
+    )
+    return {resident.id: resident for resident in session.exec(locked) if resident.id is not None}
 
 
 def lock_alert(session: Session, alert_id: int | None) -> Alert | None:
@@ -155,20 +170,7 @@ def raise_alert(
                 session, existing, "joined", now, detail=f"{other.serial if other else device_id}: {draft.value or ''}"
             )
         return existing
-    alert = Alert(
-        center_id=center.id,
-        resident_id=resident.id,
-        device_id=device_id,
-        kind=draft.kind,
-        severity=draft.severity,
-        status=AlertStatus.open,
-        opened_at=now,
-        last_triggered_at=now,
-        last_value=draft.value,
-        first_reading=reading,
-        last_reading=reading,
-        incident_id=incident.id if incident is not None else None,
-    )
+    alert = _new_alert(resident, center, draft, now, device_id=device_id, reading=reading, incident=incident)
     # Everything the row will hold is set before its one INSERT: the first step's counters too.
     policy = policy_for(session, center.id) if incident is None and draft.severity != Severity.info else None
     wait, stage = 0, None
@@ -179,9 +181,9 @@ def raise_alert(
         stage = _advance(alert, policy) if wait == 0 else None
     session.add(alert)
     session.flush()
-    add_event(session, alert, "opened", now, detail=f"{draft.kind} ({draft.severity}) {draft.value or ''}".strip())
+    add_event(session, alert, "opened", now, detail=_opened(draft))
     if incident is not None:
-        add_event(session, alert, "held", now, detail=f"under incident #{incident.id}: many devices silent at once")
+        add_event(session, alert, "held", now, detail=_held(incident))
         return alert
     if policy is None:  # information: tell the care worker once; nothing escalates
         worker = session.get(Staff, resident.primary_worker_id) if resident.primary_worker_id else None
@@ -214,6 +216,90 @@ def raise_alert(
             fresh=True,
         )
     return alert
+
+
+def _new_alert(
+    resident: Resident,
+    center: Center,
+    draft: AlertDraft,
+    now: datetime,
+    *,
+    device_id: int | None,
+    reading: dict[str, Any] | None,
+    incident: Incident | None,
+) -> Alert:
+    assert resident.id is not None and center.id is not None
+    return Alert(
+        center_id=center.id,
+        resident_id=resident.id,
+        device_id=device_id,
+        kind=draft.kind,
+        severity=draft.severity,
+        status=AlertStatus.open,
+        opened_at=now,
+        last_triggered_at=now,
+        last_value=draft.value,
+        first_reading=reading,
+        last_reading=reading,
+        incident_id=incident.id if incident is not None else None,
+    )
+
+
+def _opened(draft: AlertDraft) -> str:
+    return f"{draft.kind} ({draft.severity}) {draft.value or ''}".strip()
+
+
+def _held(incident: Incident) -> str:
+    return f"under incident #{incident.id}: many devices silent at once"
+
+
+@dataclass(frozen=True)
+class _Silence:
+    resident: Resident
+    center: Center
+    draft: AlertDraft
+    device_id: int
+    incident: Incident
+
+
+def _hold_silences(session: Session, messaging: AlertMessaging, silences: list[_Silence], now: datetime) -> None:
+    """`raise_alert`'s held case for many silences at once (their residents locked by the caller):
+    a new alert each under its incident, all in one INSERT and their events in another; a
+    resident whose silence alert is still active has it joined, one by one, as `raise_alert` does."""
+    if not silences:
+        return
+    residents = [s.resident.id for s in silences]
+    active: set[int] = set(
+        session.exec(
+            select(Alert.resident_id).where(
+                col(Alert.resident_id).in_(residents),
+                Alert.kind == AlertKind.device_silent,
+                col(Alert.status).in_(ACTIVE_STATUSES),
+            )
+        )
+    )
+    new: list[tuple[Alert, _Silence]] = []
+    joining: list[_Silence] = []  # an active one, or a second device of a resident opened here
+    for silence in silences:
+        if (silence.resident.id or 0) in active:
+            joining.append(silence)
+            continue
+        active.add(silence.resident.id or 0)
+        alert = _new_alert(
+            silence.resident, silence.center, silence.draft, now,
+            device_id=silence.device_id, reading=None, incident=silence.incident,
+        )  # fmt: skip
+        new.append((alert, silence))
+    session.add_all([alert for alert, _ in new])
+    session.flush()  # one INSERT … RETURNING for all of them
+    for alert, silence in new:
+        add_event(session, alert, "opened", now, detail=_opened(silence.draft))
+        add_event(session, alert, "held", now, detail=_held(silence.incident))
+    for silence in joining:
+        raise_alert(
+            session, messaging, resident=silence.resident, center=silence.center, draft=silence.draft, now=now,
+            device_id=silence.device_id, incident=silence.incident,
+        )  # fmt: skip
 
 
 # -- escalation ---------------------------------------------------------------------------------
@@ -566,12 +652,17 @@ def cancel_falls(session: Session, *, resident_id: int, now: datetime) -> None:
 
 
 # -- sweeps -----------------------------------------------------------------------------------------
+SILENCE_STEP = 100  # quiet devices the silent sweep writes a transaction
+
+
 def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: datetime) -> int:
     """Raise `device_silent` for worn devices that stopped reporting (once per silence).
 
     A device that never reported is not silent but not yet in use: it is left alone. The
     database narrows 20,000 watches down to the few quiet ones not yet alerted (with the
-    shortest grace and interval possible); the exact per-device rule runs on those.
+    shortest grace and interval possible); the exact per-device rule runs on those. Many at once
+    are written `SILENCE_STEP` at a time, each step committed (the caller commits the last); a
+    sweep cut short leaves the rest to the next, which skips what is already alerted.
     """
     already_alerted = (
         select(Alert.id)
@@ -630,20 +721,33 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
         incidents[center_id] = outages.incident_for(
             session, messaging, center=center, quiet=of_center, thresholds=thresholds, now=now
         )
+    # In resident order (residents are locked in id order everywhere), a step at a time, each step
+    # committed: when a district's watches all go quiet, one transaction would hold every
+    # resident's lock (on SQLite, the database) until the last silence is written, and an SOS of a
+    # resident already swept would wait for it. Plain values: a commit expires the rows.
+    # Silences under an incident are only listed: a step's are written together.
+    todo = [(d.resident_id, d.id, d.serial, d.center_id) for d in quiet]
     raised = 0
-    for device in quiet:  # in resident order: residents are locked in id order everywhere
-        assert device.resident_id is not None
-        resident = lock_resident(session, device.resident_id)
-        if resident.status != ResidentStatus.active:
-            continue
-        draft = AlertDraft(AlertKind.device_silent, silent_severity(resident_facts(resident)), device.serial)
-        center = centers[device.center_id]
-        incident = incidents.get(device.center_id)
-        raise_alert(
-            session, messaging, resident=resident, center=center, draft=draft, now=now, device_id=device.id,
-            incident=incident,
-        )  # fmt: skip
-        raised += 1
+    for start in range(0, len(todo), SILENCE_STEP):
+        step = todo[start : start + SILENCE_STEP]
+        residents = lock_residents(session, [resident_id for resident_id, *_ in step if resident_id is not None])
+        held: list[_Silence] = []
+        for resident_id, device_id, serial, center_id in step:
+            resident = residents.get(resident_id or 0)
+            if resident is None or resident.status != ResidentStatus.active:
+                continue
+            draft = AlertDraft(AlertKind.device_silent, silent_severity(resident_facts(resident)), serial)
+            center, incident = centers[center_id], incidents.get(center_id)
+            if incident is not None:
+                held.append(_Silence(resident, center, draft, device_id or 0, incident))
+            else:
+                raise_alert(
+                    session, messaging, resident=resident, center=center, draft=draft, now=now, device_id=device_id
+                )
+            raised += 1
+        _hold_silences(session, messaging, held, now)
+        if start + SILENCE_STEP < len(todo):
+            session.commit()
     outages.close_recovered(session, messaging, now=now)
     return raised
 

@@ -3,18 +3,23 @@ alerts are held under it (listed, not paged), SOS still pages as always, and the
 with a summary when they are back (who is still silent is paged on their own)."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from carecenter.access import Role
-from carecenter.alerts.models import Alert, AlertKind, Incident
+from carecenter.alerts import service as alerts_service
+from carecenter.alerts.models import Alert, AlertEvent, AlertKind, Incident
 from carecenter.alerts.service import clear_conditions, detect_silent_devices, escalate_due_alerts
 from carecenter.centers.models import Center
 from carecenter.context import app_context
 from carecenter.devices.models import Device, DeviceKind, DeviceProtocol
+from carecenter.readings.models import Reading
+from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from notifications.models import SmsMessage
 from tests.carecenter.web.test_pages import web_login
@@ -187,3 +192,73 @@ def test_every_device_behind_one_gateway_silent_is_an_incident_of_that_gateway(
     assert (incident.scope, incident.devices_silent, incident.devices_total) == ("gateway:GW-HOME-7", 3, 3)
     assert [m.kind for m in messages(session)] == ["incident.opened"]
     assert boss.id is not None
+
+
+def test_a_district_wide_silence_is_written_in_steps_that_hold_no_resident_for_long(
+    app: FastAPI,
+    session: Session,
+    db: sa.Engine,
+    manager: tuple[Center, Staff],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every watch quiet at once: the sweep writes SILENCE_STEP silences a transaction, so what it
+    wrote is seen (and its residents' locks gone) while it goes on; a resident it holds still gets
+    readings stored (its lock does not block their foreign-key check); a silence still active
+    from before is joined, not opened twice."""
+    center, _ = manager
+    start = clock.now
+    devices = fleet(session, center, 25, start)
+    assert center.id is not None and devices[3].resident_id is not None
+    earlier = Alert(  # silent once before, never cleared; the watch reported since
+        center_id=center.id, resident_id=devices[3].resident_id, device_id=devices[3].id,
+        kind=AlertKind.device_silent, severity="medium", status="open",
+        opened_at=start - timedelta(hours=2), last_triggered_at=start - timedelta(hours=2),
+    )  # fmt: skip
+    session.add(earlier)
+    resident5 = session.get(Resident, devices[5].resident_id)
+    second, _key = make_device(session, center=center, resident=resident5, protocol="http")  # two watches
+    second.last_seen_at = start
+    session.add(second)
+    session.commit()
+    now = clock.advance(minutes=31)
+    monkeypatch.setattr(alerts_service, "SILENCE_STEP", 10)
+    seen_meanwhile: list[int] = []
+    lock_residents = alerts_service.lock_residents
+
+    def observed(own: Session, resident_ids: Any) -> dict[int, Resident]:
+        locked = lock_residents(own, resident_ids)
+        if len(seen_meanwhile) == 0 and devices[15].resident_id in locked:  # the second step
+            with db.connect() as other:
+                silent = sa.select(sa.func.count()).select_from(Alert).where(col(Alert.kind) == AlertKind.device_silent)
+                seen_meanwhile.append(other.execute(silent).scalar_one())
+                if db.dialect.name == "postgresql":
+                    other.exec_driver_sql("SET lock_timeout = '2s'")
+                    first = devices[0].resident_id
+                    mine = sa.select(col(Resident.id)).where(col(Resident.id) == first).with_for_update(key_share=True)
+                    assert other.execute(mine).scalar_one() == first  # the first step's lock is gone
+                    other.execute(  # a reading for a resident this step holds is stored, not kept waiting
+                        sa.insert(Reading).values(
+                            resident_id=devices[15].resident_id, center_id=center.id, event_id="meanwhile",
+                            kind="heartbeat", source="device", recorded_at=now, received_at=now,
+                        )
+                    )  # fmt: skip
+                    other.rollback()
+        return locked
+
+    monkeypatch.setattr(alerts_service, "lock_residents", observed)
+    with Session(db) as own:  # the job's session: each commit expires its rows
+        assert detect_silent_devices(own, app_context(app).alert_messaging, now=now) == 26
+        own.commit()
+    # The earlier silence, and the first step's new ones: 10 devices of 9 residents, one joined.
+    assert seen_meanwhile == [1 + 8]
+    session.expire_all()
+    silences = session.exec(select(Alert).where(Alert.kind == AlertKind.device_silent)).all()
+    assert len(silences) == 25 and session.get(Alert, earlier.id).trigger_count == 2  # type: ignore[union-attr]
+    [fifth] = [a for a in silences if a.resident_id == resident5.id]  # type: ignore[union-attr]
+    assert fifth.trigger_count == 2
+    [incident] = session.exec(select(Incident)).all()
+    assert incident.devices_silent == 26
+    assert all(a.incident_id == incident.id and a.next_escalation_at is None for a in silences if a.id != earlier.id)
+    events = session.exec(select(AlertEvent.kind).where(AlertEvent.alert_id == silences[-1].id)).all()
+    assert sorted(events) == ["held", "opened"]
