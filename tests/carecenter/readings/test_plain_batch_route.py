@@ -9,35 +9,17 @@ gateway sends: JSON the standard library reads and msgspec does not, or reads di
 import json
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from carecenter.api.checkin_route import PlainCheckinRoute
 from carecenter.readings.models import Reading
 from tests.carecenter.alerts.scenario import Scenario, build
-from tests.carecenter.readings.test_plain_checkin_route import LIMIT, _seen, _without_plain_route
+from tests.carecenter.readings.test_plain_checkin_route import LIMIT, _seen, _send, _without_plain_route
 from tests.conftest import Clock
 
 PATH = "/api/v1/checkins/batch"
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def handed_over(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The requests the plain route handed to the documented one (by the test's label)."""
-    plain = app.router.routes[0]
-    assert isinstance(plain, PlainCheckinRoute)
-    labels: list[str] = []
-    documented = plain._documented
-
-    async def counting(scope: Any, receive: Any, send: Any) -> None:
-        labels.append(dict(scope["headers"]).get(b"x-case", b"").decode())
-        await documented(scope, receive, send)
-
-    monkeypatch.setattr(plain, "_documented", counting)
-    return labels
 
 
 def _cases(s: Scenario, clock: Clock) -> dict[str, dict[str, Any]]:
@@ -100,15 +82,6 @@ def _cases(s: Scenario, clock: Clock) -> dict[str, dict[str, Any]]:
     }
 
 
-def _send(client: TestClient, label: str, case: dict[str, Any], run: str) -> Any:
-    case = dict(case)
-    method = case.pop("method", "POST")
-    headers = {"X-Case": label, "Accept-Language": "zh-CN"} | case.pop("headers")
-    if isinstance(case.get("content"), bytes):
-        case["content"] = case["content"].replace(b"{e}", f"{run}-{label}".encode())
-    return client.request(method, PATH, headers=headers, **case)
-
-
 def _seen_batch(response: Any, run: str) -> tuple[int, Any, dict[str, str | None]]:
     """`_seen`, with each item's reading and alert ids made neutral."""
     try:
@@ -128,13 +101,13 @@ def test_every_answer_is_the_documented_routes(
 ) -> None:
     s = build(session, clock.now)
     cases = _cases(s, clock)
-    plain = {label: _seen_batch(_send(client, label, case, "P0"), "P0") for label, case in cases.items()}
-    again = _seen_batch(_send(client, "plain", cases["plain"], "P0"), "P0")  # the same batch once more
+    plain = {label: _seen_batch(_send(client, label, case, "P0", PATH), "P0") for label, case in cases.items()}
+    again = _seen_batch(_send(client, "plain", cases["plain"], "P0", PATH), "P0")  # the same batch once more
     with _without_plain_route(app):
         documented = {
-            label: _seen_batch(_send(client, label, case, "D0"), "D0") for label, case in _cases(s, clock).items()
+            label: _seen_batch(_send(client, label, case, "D0", PATH), "D0") for label, case in _cases(s, clock).items()
         }
-        documented_again = _seen_batch(_send(client, "plain", cases["plain"], "D0"), "D0")
+        documented_again = _seen_batch(_send(client, "plain", cases["plain"], "D0", PATH), "D0")
     for label in cases:
         assert plain[label] == documented[label], label
     assert again == documented_again

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
@@ -21,27 +20,6 @@ from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import Clock
 
 LIMIT = 2_000_000  # the default max_request_bytes
-
-
-@pytest.fixture
-def plain(app: FastAPI) -> PlainCheckinRoute:
-    route = app.router.routes[0]
-    assert isinstance(route, PlainCheckinRoute)  # first, so that no other route is tried before it
-    return route
-
-
-@pytest.fixture
-def handed_over(plain: PlainCheckinRoute, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The requests the plain route handed to the documented one (by the test's label)."""
-    labels: list[str] = []
-    documented = plain._documented
-
-    async def counting(scope: Any, receive: Any, send: Any) -> None:
-        labels.append(dict(scope["headers"]).get(b"x-case", b"").decode())
-        await documented(scope, receive, send)
-
-    monkeypatch.setattr(plain, "_documented", counting)
-    return labels
 
 
 @contextmanager
@@ -108,7 +86,7 @@ def _cases(s: Scenario, clock: Clock) -> dict[str, dict[str, Any]]:
     }
 
 
-def _send(client: TestClient, label: str, case: dict[str, Any], run: str) -> Any:
+def _send(client: TestClient, label: str, case: dict[str, Any], run: str, path: str = "/api/v1/checkins") -> Any:
     case = dict(case)
     method = case.pop("method", "POST")
     headers = {"X-Case": label, "Accept-Language": "zh-CN"} | case.pop("headers")
@@ -118,7 +96,7 @@ def _send(client: TestClient, label: str, case: dict[str, Any], run: str) -> Any
         }
     if isinstance(case.get("content"), bytes):
         case["content"] = case["content"].replace(b"{e}", f"{run}-{label}".encode())
-    return client.request(method, "/api/v1/checkins", headers=headers, **case)
+    return client.request(method, path, headers=headers, **case)
 
 
 def _seen(response: Any, run: str) -> tuple[int, Any, dict[str, str | None]]:
