@@ -652,7 +652,7 @@ def cancel_falls(session: Session, *, resident_id: int, now: datetime) -> None:
 
 
 # -- sweeps -----------------------------------------------------------------------------------------
-SILENCE_STEP = 100  # quiet devices the silent sweep writes a transaction
+SWEEP_STEP = 100  # residents a sweep that may reach a whole district writes a transaction
 
 
 def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: datetime) -> int:
@@ -661,7 +661,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
     A device that never reported is not silent but not yet in use: it is left alone. The
     database narrows 20,000 watches down to the few quiet ones not yet alerted (with the
     shortest grace and interval possible); the exact per-device rule runs on those. Many at once
-    are written `SILENCE_STEP` at a time, each step committed (the caller commits the last); a
+    are written `SWEEP_STEP` at a time, each step committed (the caller commits the last); a
     sweep cut short leaves the rest to the next, which skips what is already alerted.
     """
     already_alerted = (
@@ -728,8 +728,8 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
     # Silences under an incident are only listed: a step's are written together.
     todo = [(d.resident_id, d.id, d.serial, d.center_id) for d in quiet]
     raised = 0
-    for start in range(0, len(todo), SILENCE_STEP):
-        step = todo[start : start + SILENCE_STEP]
+    for start in range(0, len(todo), SWEEP_STEP):
+        step = todo[start : start + SWEEP_STEP]
         residents = lock_residents(session, [resident_id for resident_id, *_ in step if resident_id is not None])
         held: list[_Silence] = []
         for resident_id, device_id, serial, center_id in step:
@@ -746,7 +746,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
                 )
             raised += 1
         _hold_silences(session, messaging, held, now)
-        if start + SILENCE_STEP < len(todo):
+        if start + SWEEP_STEP < len(todo):
             session.commit()
     outages.close_recovered(session, messaging, now=now)
     return raised
@@ -766,8 +766,8 @@ def detect_missed_ok_checkins(session: Session, messaging: AlertMessaging, *, no
         alerted = select(Alert.resident_id).where(
             Alert.kind == AlertKind.missed_ok_checkin, col(Alert.opened_at) >= day_start
         )
-        residents = session.exec(
-            select(Resident)
+        missed = session.exec(
+            select(Resident.id)
             .where(
                 Resident.center_id == center.id,
                 Resident.daily_ok_checkin == True,  # noqa: E712
@@ -777,19 +777,21 @@ def detect_missed_ok_checkins(session: Session, messaging: AlertMessaging, *, no
             )
             .order_by(col(Resident.id))  # residents are locked in id order everywhere
         ).all()
-        for resident in residents:
-            assert resident.id is not None
-            lock_resident(session, resident.id)
-            severity = Severity.high if resident.living_situation == LivingSituation.alone else Severity.medium
-            raise_alert(
-                session,
-                messaging,
-                resident=resident,
-                center=center,
-                now=now,
-                draft=AlertDraft(AlertKind.missed_ok_checkin, severity, f"by {deadline:%H:%M}"),
-            )
-            raised += 1
+        # A step at a time, each committed: at the deadline a town's enrolled residents may all be
+        # due at once, and an SOS of one already paged must not wait for the rest.
+        for start in range(0, len(missed), SWEEP_STEP):
+            for resident in lock_residents(session, [r for r in missed[start : start + SWEEP_STEP] if r]).values():
+                severity = Severity.high if resident.living_situation == LivingSituation.alone else Severity.medium
+                raise_alert(
+                    session,
+                    messaging,
+                    resident=resident,
+                    center=center,
+                    now=now,
+                    draft=AlertDraft(AlertKind.missed_ok_checkin, severity, f"by {deadline:%H:%M}"),
+                )
+                raised += 1
+            session.commit()
     return raised
 
 

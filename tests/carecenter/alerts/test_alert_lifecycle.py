@@ -4,6 +4,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,7 +23,7 @@ from notifications.senders import SendError
 from notifications.twilio_errors import Verdict
 from tests.carecenter.alerts.scenario import Scenario, build
 from tests.conftest import PUBLIC_URL, TEST_SECRET, Clock, make_app, make_settings
-from tests.factories import login
+from tests.factories import login, make_resident
 from tests.fakes import FakeSender
 from tests.notifications.test_webhooks import post_signed
 
@@ -379,6 +380,38 @@ def test_missed_daily_ok_check_in(client: TestClient, session: Session, app: Fas
     assert s.post(client, clock.advance(hours=2), "ok_button", event_id="late-ok").status_code == 201
     missed = session.exec(select(Alert).where(Alert.kind == "missed_ok_checkin")).one()
     assert missed.status == "auto_cleared"
+
+
+def test_missed_ok_check_ins_are_paged_in_steps_each_committed(
+    session: Session, app: FastAPI, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the deadline a town's enrolled residents may all be due: each step of SWEEP_STEP is
+    committed before the next is locked, so a resident already paged is not held by the rest."""
+    s = build(session, clock.now)
+    others = [make_resident(session, center=s.center) for _ in range(4)]
+    for resident in (s.resident, *others):
+        resident.daily_ok_checkin = True
+        session.add(resident)
+    session.commit()
+    monkeypatch.setattr(service, "SWEEP_STEP", 2)
+    engine = app_context(app).engine
+    steps, seen_before_each_step = [0], []
+    lock_residents = service.lock_residents
+
+    def observed(own: Session, ids: Any) -> Any:
+        steps[0] += 1
+        if steps[0] > 1:  # the step before is committed: another connection sees it (on SQLite, can begin)
+            with engine.connect() as other:
+                missed = sa.select(sa.func.count()).select_from(Alert).where(col(Alert.kind) == "missed_ok_checkin")
+                seen_before_each_step.append(other.execute(missed).scalar_one())
+        return lock_residents(own, ids)
+
+    monkeypatch.setattr(service, "lock_residents", observed)
+    with Session(engine) as own:  # the job's session: each commit expires its rows
+        assert service.detect_missed_ok_checkins(own, app_context(app).alert_messaging, now=clock.now) == 5
+        own.commit()
+    assert seen_before_each_step == [2, 4]
+    assert len(session.exec(select(Alert).where(Alert.kind == "missed_ok_checkin")).all()) == 5
 
 
 def test_low_battery_tells_only_the_care_worker(

@@ -202,7 +202,7 @@ def test_a_district_wide_silence_is_written_in_steps_that_hold_no_resident_for_l
     clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every watch quiet at once: the sweep writes SILENCE_STEP silences a transaction, so what it
+    """Every watch quiet at once: the sweep writes SWEEP_STEP silences a transaction, so what it
     wrote is seen (and its residents' locks gone) while it goes on; a resident it holds still gets
     readings stored (its lock does not block their foreign-key check); a silence still active
     from before is joined, not opened twice."""
@@ -222,7 +222,7 @@ def test_a_district_wide_silence_is_written_in_steps_that_hold_no_resident_for_l
     session.add(second)
     session.commit()
     now = clock.advance(minutes=31)
-    monkeypatch.setattr(alerts_service, "SILENCE_STEP", 10)
+    monkeypatch.setattr(alerts_service, "SWEEP_STEP", 10)
     seen_meanwhile: list[int] = []
     lock_residents = alerts_service.lock_residents
 
