@@ -274,6 +274,17 @@ class _ErrorJSON(JSONResponse):
         )
 
 
+REPEATED_INPUT_LIMIT = 2000  # characters of JSON: a 422 repeats what was sent up to this
+
+
+def _too_long_to_repeat(value: Any) -> bool:
+    if isinstance(value, str | bytes):
+        return len(value) > REPEATED_INPUT_LIMIT
+    if isinstance(value, list | tuple | dict):
+        return len(json.dumps(value, default=str)) > REPEATED_INPUT_LIMIT
+    return False
+
+
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
@@ -360,6 +371,8 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
         ]
         for error in errors:
             error.get("ctx", {}).pop("error", None)  # a ValueError object; its words are in msg
+            if _too_long_to_repeat(error.get("input")):
+                del error["input"]  # 1,001 readings would come back whole: the location says where
         return _answer(request, 422, {"detail": errors}, "; ".join(str(e["msg"]) for e in errors))
 
     @app.exception_handler(HTTPException)
