@@ -53,9 +53,14 @@ def get_context(request: Request) -> AppContext:
     return context_of(request)
 
 
+def request_session(context: AppContext) -> Session:
+    """A session as a request has it: its rows stay readable after the route commits."""
+    return Session(context.engine, expire_on_commit=False)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request (shared by every dependency of it); the route commits, this only closes."""
-    with Session(context_of(request).engine, expire_on_commit=False) as session:
+    with request_session(context_of(request)) as session:
         yield session
 
 

@@ -103,12 +103,12 @@ def lock_resident(session: Session, resident_id: int) -> Resident:
     """The resident row, locked for this transaction: alerts of one resident open one at a time.
     `FOR NO KEY UPDATE` (as ingestion locks them): the readings stored for the resident meanwhile
     check their foreign key with a lock this one does not block."""
-    resident = session.exec(select(Resident).where(Resident.id == resident_id).with_for_update(key_share=True)).one()
-    return resident
+    return lock_residents(session, [resident_id])[resident_id]
 
 
 def lock_residents(session: Session, resident_ids: Sequence[int]) -> dict[int, Resident]:
-    """Many residents locked as `lock_resident` locks one, in one statement (in id order)."""
+    """Residents locked as `lock_resident` locks one, in one statement (in id order); those that
+    do not exist are absent."""
     locked = (
         select(Resident)
         .where(col(Resident.id).in_(sorted(set(resident_ids))))
@@ -661,8 +661,8 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
     A device that never reported is not silent but not yet in use: it is left alone. The
     database narrows 20,000 watches down to the few quiet ones not yet alerted (with the
     shortest grace and interval possible); the exact per-device rule runs on those. Many at once
-    are written `SWEEP_STEP` at a time, each step committed (the caller commits the last); a
-    sweep cut short leaves the rest to the next, which skips what is already alerted.
+    are written `SWEEP_STEP` at a time, each step committed; a sweep cut short leaves the rest to
+    the next, which skips what is already alerted.
     """
     already_alerted = (
         select(Alert.id)
@@ -746,8 +746,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
                 )
             raised += 1
         _hold_silences(session, messaging, held, now)
-        if start + SWEEP_STEP < len(todo):
-            session.commit()
+        session.commit()
     outages.close_recovered(session, messaging, now=now)
     return raised
 
@@ -766,7 +765,7 @@ def detect_missed_ok_checkins(session: Session, messaging: AlertMessaging, *, no
         alerted = select(Alert.resident_id).where(
             Alert.kind == AlertKind.missed_ok_checkin, col(Alert.opened_at) >= day_start
         )
-        missed = session.exec(
+        due = session.exec(
             select(Resident.id)
             .where(
                 Resident.center_id == center.id,
@@ -777,10 +776,11 @@ def detect_missed_ok_checkins(session: Session, messaging: AlertMessaging, *, no
             )
             .order_by(col(Resident.id))  # residents are locked in id order everywhere
         ).all()
+        missed = [resident_id for resident_id in due if resident_id is not None]
         # A step at a time, each committed: at the deadline a town's enrolled residents may all be
         # due at once, and an SOS of one already paged must not wait for the rest.
         for start in range(0, len(missed), SWEEP_STEP):
-            for resident in lock_residents(session, [r for r in missed[start : start + SWEEP_STEP] if r]).values():
+            for resident in lock_residents(session, missed[start : start + SWEEP_STEP]).values():
                 severity = Severity.high if resident.living_situation == LivingSituation.alone else Severity.medium
                 raise_alert(
                     session,

@@ -22,13 +22,12 @@ from typing import Annotated, Any
 
 import msgspec
 from fastapi import FastAPI
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carecenter.api.readings import store_batch
-from carecenter.context import AppContext, app_context
+from carecenter.context import AppContext, app_context, request_session
 from carecenter.errors import InvalidField
 from carecenter.ingest.fast import ItemAnswer, plainly_valid
 from carecenter.readings.models import MAX_BATCH, CheckinResult
@@ -145,7 +144,7 @@ def _plain_batch(body: bytes) -> _Batch | None:
 
 def _store_batch(context: AppContext, key: str, readings: list[Any], now: datetime) -> bytes:
     """The documented route's work, in a session of its own (run in the thread pool: it blocks)."""
-    with Session(context.engine, expire_on_commit=False) as session:
+    with request_session(context) as session:
         return store_batch(session, context, key, readings, now)
 
 

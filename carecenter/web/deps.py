@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from carecenter.access import Role
 from carecenter.centers.service import all_centers, get_center
-from carecenter.context import context_of
+from carecenter.context import context_of, request_session
 from carecenter.deps import NowDep, SessionDep, SettingsDep, authenticated_actor
 from carecenter.errors import DomainError, Forbidden, NotAuthenticated, NotFound, field_errors
 from carecenter.settings import Settings
@@ -67,7 +67,7 @@ def optional_web_user(request: Request) -> WebUser | None:
         return known
     try:
         context = context_of(request)
-        with Session(context.engine, expire_on_commit=False) as session:
+        with request_session(context) as session:
             return _web_user(request, session, context.settings, utcnow())
     except Exception:  # an error page must not fail: without a user it is shown bare
         return None
