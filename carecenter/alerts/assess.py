@@ -18,7 +18,14 @@ from sqlmodel import Session, col, select
 
 from carecenter.alerts import rules
 from carecenter.alerts.models import ACTIVE_STATUSES, Alert, AlertKind, RuleState, Severity
-from carecenter.alerts.service import cancel_falls, clear_conditions, raise_alert, resident_facts
+from carecenter.alerts.service import (
+    Opening,
+    cancel_falls,
+    clear_conditions,
+    open_alerts,
+    raise_alert,
+    resident_facts,
+)
 from carecenter.centers.models import Center
 from carecenter.db import PerDialect, among, among_parameter
 from carecenter.messaging.outbound import AlertMessaging
@@ -222,6 +229,10 @@ class Assessor:
         self._states: dict[int, dict[str, rules.Breach]] = {rid: {} for rid in ids}
         self._thresholds: dict[tuple[int, int | None], Thresholds] = {}  # by (center, resident with overrides)
         self._with_active: set[int] = set()
+        # New alerts wait here to open together at the end (`_open_waiting`): a burst of SOS is
+        # then one INSERT of alerts and one of messages, not one each.
+        self._waiting: list[Opening] = []
+        self._waiting_for: set[int] = set()
         self._centers: dict[int, _CenterRules] = {}
         if not ids:
             return
@@ -241,7 +252,10 @@ class Assessor:
                 self._states[row.resident_id][row.rule] = breach
 
     def assess(self, subject: RuleSubject, facts: rules.ReadingFacts, *, device_id: int | None) -> Alert | None:
-        """One reading's consequences; returns the alert it raised or joined."""
+        """One reading's consequences; returns the alert it raised or joined (a new one has its id
+        once `finish` has run)."""
+        if subject.id in self._waiting_for:  # this reading may fold into, clear or cancel it: open it first
+            self._open_waiting()
         center = self._centers[subject.center_id]
         states = self._states.setdefault(subject.id, {})
         # Most residents follow their center: one validation per center, not one per resident.
@@ -272,23 +286,29 @@ class Assessor:
             center_row = self.session.get(Center, subject.center_id)
             self._held.append(center_row)
             assert resident is not None and center_row is not None
-            alert = raise_alert(
-                self.session,
-                self.messaging,
-                resident=resident,
-                center=center_row,
-                draft=draft,
-                now=self.now,
-                device_id=device_id,
-                reading=facts.as_record(),
-                none_active=subject.id not in self._with_active,
-            )
+            if subject.id in self._with_active:
+                alert = raise_alert(
+                    self.session,
+                    self.messaging,
+                    resident=resident,
+                    center=center_row,
+                    draft=draft,
+                    now=self.now,
+                    device_id=device_id,
+                    reading=facts.as_record(),
+                )
+            else:  # none active, and the resident is locked: a new one, opened with the others at the end
+                opening = Opening(resident, center_row, draft, self.now, device_id=device_id, reading=facts.as_record())
+                self._waiting.append(opening)
+                self._waiting_for.add(subject.id)
+                alert = opening.alert
             self._with_active.add(subject.id)
             raised = raised or alert
         return raised
 
     def finish(self) -> None:
-        """Write the rule state that changed (a rule with no memory needs no row)."""
+        """Open the new alerts, and write the rule state that changed (a rule with no memory needs no row)."""
+        self._open_waiting()
         new: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         for resident_id, states in self._states.items():
@@ -304,3 +324,7 @@ class Assessor:
             self.session.execute(sa.insert(RuleState), new)
         if changed:
             self.session.execute(sa.update(RuleState), changed)  # by primary key, one statement
+
+    def _open_waiting(self) -> None:
+        open_alerts(self.session, self.messaging, self._waiting, now=self.now)
+        self._waiting, self._waiting_for = [], set()

@@ -1,7 +1,9 @@
 """The SMS (with a response link) each person an alert stage pages gets, and the outcome to family."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -9,6 +11,7 @@ from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert, Severity
 from carecenter.centers.models import Center
+from carecenter.db import among
 from carecenter.messaging.outbound import AlertMessaging, compose, send
 from carecenter.messaging.recipients import Recipient, RecipientRef, family_recipient, reachable_family
 from carecenter.residents.models import Resident
@@ -20,46 +23,63 @@ from notifications.models import MessageChannel, Purpose, ResponseLink, SmsMessa
 from notifications.outbox import opted_out_among, write_messages
 from notifications.templates import render
 
+URGENT = (Severity.critical, Severity.high)  # their messages are critical: sent whatever the hour or budget
+
+
+@dataclass(frozen=True)
+class Page:
+    """One alert stage's paging: an SMS to each recipient (with a response link), and a call to
+    those whose numbers are in `call`; one paged as the nearest is told how far away the resident
+    is (`distances`, metres by phone)."""
+
+    alert: Alert
+    resident: Resident
+    center: Center
+    recipients: list[Recipient]
+    stage: str
+    reminder: bool
+    call: Collection[str] = ()
+    distances: Mapping[str, int] = field(default_factory=dict)
+
 
 def _links(
-    session: Session,
-    messaging: AlertMessaging,
-    alert: Alert,
-    recipients: list[Recipient],
-    now: datetime,
-    *,
-    fresh: bool,
-) -> dict[str, str]:
-    """Each recipient's response link token for this alert, by phone: the one they already have, or
-    a new one (the new ones written in one Core INSERT of plain rows: the ORM's objects and unit of
-    work cost more here).
-    A `fresh` alert (opened in this transaction) has none yet: nothing to look up."""
-    assert alert.id is not None
-    tokens: dict[str, str] = {}
+    session: Session, messaging: AlertMessaging, pages: Sequence[Page], now: datetime, *, fresh: bool
+) -> dict[tuple[int, str], str]:
+    """Each recipient's response link token, by alert and phone: the one they already have, or a
+    new one (the new ones written in one Core INSERT of plain rows: the ORM's objects and unit of
+    work cost more here). `fresh` alerts (opened in this transaction) have none yet: nothing to
+    look up."""
+    alert_ids = [page.alert.id for page in pages if page.alert.id is not None]
+    tokens: dict[tuple[int, str], str] = {}
     if not fresh:
-        stored = session.exec(select(ResponseLink).where(ResponseLink.alert_id == alert.id))
-        tokens = {link.phone: link_token(link, messaging.link_secret) for link in stored}
+        stored = session.exec(select(ResponseLink).where(among(session, ResponseLink.alert_id, alert_ids)))
+        tokens = {(link.alert_id, link.phone): link_token(link, messaging.link_secret) for link in stored}
     valid_for = timedelta(hours=messaging.sms.sms_link_hours)
-    new = [
-        response_link_values(
-            alert_id=alert.id,
-            role=recipient.role,
-            phone=recipient.phone,
-            language=recipient.language,
-            now=now,
-            valid_for=valid_for,
-            recipient_ref=str(recipient.ref),
-        )
-        for recipient in recipients
-        if recipient.phone not in tokens
-    ]
+    new: dict[tuple[int, str], dict[str, Any]] = {}
+    for page in pages:
+        assert page.alert.id is not None
+        for recipient in page.recipients:
+            if (page.alert.id, recipient.phone) not in tokens:
+                new.setdefault(
+                    (page.alert.id, recipient.phone),
+                    response_link_values(
+                        alert_id=page.alert.id,
+                        role=recipient.role,
+                        phone=recipient.phone,
+                        language=recipient.language,
+                        now=now,
+                        valid_for=valid_for,
+                        recipient_ref=str(recipient.ref),
+                    ),
+                )
     if new:
+        # Matched back by alert and phone: SQLite then writes them in one statement too (it cannot
+        # promise RETURNING in the order of the rows).
         table = ResponseLink.__table__  # type: ignore[attr-defined]
-        stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = session.connection().execute(stmt, new).scalars()
-        tokens |= {
-            row["phone"]: sign_link_id(link_id, messaging.link_secret) for row, link_id in zip(new, ids, strict=True)
-        }
+        stmt = sa.insert(table).returning(table.c.id, table.c.alert_id, table.c.phone)
+        rows = list(new.values())
+        for link_id, alert_id, phone in session.connection().execute(stmt, rows[0] if len(rows) == 1 else rows):
+            tokens[(alert_id, phone)] = sign_link_id(link_id, messaging.link_secret)
     return tokens
 
 
@@ -78,96 +98,135 @@ def page(
     distances: Mapping[str, int] | None = None,
     fresh: bool = False,
 ) -> list[SmsMessage]:
-    """Queue one alert SMS per recipient for this stage (never twice for the same stage), and a
-    call to those whose numbers are in `call`; a recipient paged as the nearest is told how far
-    away the resident is (`distances`, metres by phone). `fresh`: the alert was opened in this
-    transaction (no response links to look up)."""
-    distances = distances or {}
-    local = alert.opened_at.astimezone(ZoneInfo(center.time_zone))
-    links = _links(session, messaging, alert, recipients, now, fresh=fresh)
-    opted_out = opted_out_among(session, [recipient.phone for recipient in recipients])
-    purpose = Purpose.escalation if reminder or stage != "s1" else Purpose.alert
-    critical = alert.severity in (Severity.critical, Severity.high)
-    kinds: dict[str, str] = {}
-    params: dict[str, dict[str, str]] = {}
-    for recipient in recipients:
-        distance = distances.get(recipient.phone)
-        kinds[recipient.phone] = kind = (
-            "alert.escalated" if reminder else ("alert.critical" if distance is None else "alert.nearby")
-        )
-        params[recipient.phone] = {
-            "center": center.town,
-            "code": str(alert.id),
-            "who": resident.name,
-            "what": alert_kind_name(alert.kind, recipient.language),
-            "when": local.strftime("%m-%d %H:%M"),
-            "where": resident.address or center.town,
-            TOKEN: links[recipient.phone],
-        } | ({"distance": str(distance)} if kind == "alert.nearby" else {})
+    """Queue one alert stage's messages (never twice for the same stage): `page_all` of one."""
+    one = Page(alert, resident, center, recipients, stage, reminder, call, distances or {})
+    return page_all(session, messaging, [one], now=now, fresh=fresh)
+
+
+def page_all(
+    session: Session, messaging: AlertMessaging, pages: Sequence[Page], *, now: datetime, fresh: bool = False
+) -> list[SmsMessage]:
+    """Queue the messages of several alert stages (a burst of SOS) together: their links, opt-outs
+    and messages in a statement each. `fresh`: the alerts were opened in this transaction (no
+    response links to look up)."""
+    if len(pages) > 1 and any(page.alert.severity not in URGENT for page in pages):
+        # A message that is not critical is counted against its recipient's budget as it is
+        # composed, which must see the ones queued before it: such stages one at a time.
+        return [message for one in pages for message in page_all(session, messaging, [one], now=now, fresh=fresh)]
+    links = _links(session, messaging, pages, now, fresh=fresh)
+    opted_out = opted_out_among(session, sorted({r.phone for page in pages for r in page.recipients}))
+    said = [(page, _params(page, links)) for page in pages]
     # WeChat first, since an SMS waits on its row; then every SMS and call: two INSERTs at most.
-    by_wechat = [r for r in recipients if r.openid and r.wechat_alerts]  # the SMS waits on it, never dropped
+    by_wechat = [
+        (page, recipient, params)
+        for page, params_of in said
+        for recipient, params in params_of.items()
+        if recipient.openid and recipient.wechat_alerts  # the SMS waits on it, never dropped
+    ]
     wechat = write_messages(
         session,
         [
-            compose(
-                session,
-                messaging,
-                recipient,
-                kind=kinds[recipient.phone],
-                params=params[recipient.phone],
-                dedupe_key=f"wechat:{alert.id}:{stage}:{recipient.ref}",
-                critical=critical,
-                channel=MessageChannel.wechat,
-                purpose=purpose,
-                now=now,
-                center_id=center.id,
-                alert_id=alert.id,
-            )
-            for recipient in by_wechat
+            _compose(session, messaging, page, recipient, params, channel=MessageChannel.wechat, now=now)
+            for page, recipient, params in by_wechat
         ],
     )
-    held_by = {recipient.phone: message for recipient, message in zip(by_wechat, wechat, strict=True)}
+    held_by = {
+        (page.alert.id, recipient.phone): message
+        for (page, recipient, _), message in zip(by_wechat, wechat, strict=True)
+    }
     rest = []
-    for recipient in recipients:
-        distance = distances.get(recipient.phone)
-        rest.append(
-            compose(
-                session,
-                messaging,
-                recipient,
-                kind=kinds[recipient.phone],
-                params=params[recipient.phone],
-                dedupe_key=f"alert:{alert.id}:{stage}:{recipient.ref}",
-                critical=critical,
-                opted_out=recipient.phone in opted_out,
-                held_by=held_by.get(recipient.phone),
-                purpose=purpose,
-                now=now,
-                center_id=center.id,
-                alert_id=alert.id,
-            )
-        )
-        if recipient.phone in call:
-            words = call_words(
-                session, alert=alert, resident=resident, center=center, language=recipient.language, now=now
-            )
+    for page, params_of in said:
+        for recipient, params in params_of.items():
             rest.append(
-                compose(
+                _compose(
                     session,
                     messaging,
+                    page,
                     recipient,
-                    kind="alert.call" if distance is None else "alert.call_nearby",
-                    params=words | ({"distance": str(distance)} if distance is not None else {}),
-                    dedupe_key=f"call:{alert.id}:{stage}:{recipient.ref}",
-                    critical=True,
-                    channel=MessageChannel.voice,
-                    purpose=Purpose.alert,
+                    params,
+                    channel=MessageChannel.sms,
                     now=now,
-                    center_id=center.id,
-                    alert_id=alert.id,
+                    opted_out=recipient.phone in opted_out,
+                    held_by=held_by.get((page.alert.id, recipient.phone)),
                 )
             )
+            if recipient.phone in page.call:
+                rest.append(_call(session, messaging, page, recipient, now))
     return [*wechat, *write_messages(session, rest)]
+
+
+def _params(page: Page, links: Mapping[tuple[int, str], str]) -> dict[Recipient, dict[str, str]]:
+    """What each recipient's alert message says."""
+    assert page.alert.id is not None
+    local = page.alert.opened_at.astimezone(ZoneInfo(page.center.time_zone))
+    said = {}
+    for recipient in page.recipients:
+        distance = page.distances.get(recipient.phone)
+        said[recipient] = {
+            "center": page.center.town,
+            "code": str(page.alert.id),
+            "who": page.resident.name,
+            "what": alert_kind_name(page.alert.kind, recipient.language),
+            "when": local.strftime("%m-%d %H:%M"),
+            "where": page.resident.address or page.center.town,
+            TOKEN: links[(page.alert.id, recipient.phone)],
+        } | ({"distance": str(distance)} if distance is not None and not page.reminder else {})
+    return said
+
+
+def _compose(
+    session: Session,
+    messaging: AlertMessaging,
+    page: Page,
+    recipient: Recipient,
+    params: dict[str, str],
+    *,
+    channel: MessageChannel,
+    now: datetime,
+    opted_out: bool | None = None,
+    held_by: SmsMessage | None = None,
+) -> SmsMessage:
+    """A recipient's alert message of a stage, by WeChat or SMS."""
+    kind = "alert.escalated" if page.reminder else ("alert.nearby" if "distance" in params else "alert.critical")
+    prefix = "wechat" if channel == MessageChannel.wechat else "alert"
+    return compose(
+        session,
+        messaging,
+        recipient,
+        kind=kind,
+        params=params,
+        dedupe_key=f"{prefix}:{page.alert.id}:{page.stage}:{recipient.ref}",
+        critical=page.alert.severity in URGENT,
+        channel=channel,
+        opted_out=opted_out,
+        held_by=held_by,
+        purpose=Purpose.escalation if page.reminder or page.stage != "s1" else Purpose.alert,
+        now=now,
+        center_id=page.center.id,
+        alert_id=page.alert.id,
+    )
+
+
+def _call(session: Session, messaging: AlertMessaging, page: Page, recipient: Recipient, now: datetime) -> SmsMessage:
+    """A recipient's alert call of a stage."""
+    distance = page.distances.get(recipient.phone)
+    words = call_words(
+        session, alert=page.alert, resident=page.resident, center=page.center, language=recipient.language, now=now
+    )
+    return compose(
+        session,
+        messaging,
+        recipient,
+        kind="alert.call" if distance is None else "alert.call_nearby",
+        params=words | ({"distance": str(distance)} if distance is not None else {}),
+        dedupe_key=f"call:{page.alert.id}:{page.stage}:{recipient.ref}",
+        critical=True,
+        channel=MessageChannel.voice,
+        purpose=Purpose.alert,
+        now=now,
+        center_id=page.center.id,
+        alert_id=page.alert.id,
+    )
 
 
 def call_words(

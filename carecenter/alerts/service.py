@@ -6,7 +6,7 @@ the next is due, so a restart loses nothing and a sweep run twice pages nobody t
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ from carecenter.alerts.models import (
     Incident,
     Severity,
 )
-from carecenter.alerts.notify import page, tell_outcome
+from carecenter.alerts.notify import Page, page, page_all, tell_outcome
 from carecenter.alerts.policy import policy_for
 from carecenter.alerts.responders import nearest_worker
 from carecenter.alerts.rules import (
@@ -48,7 +48,7 @@ from carecenter.messaging.recipients import (
     family_recipient,
     first_per_phone,
     reachable_family,
-    resolve_groups,
+    resolve_groups_of,
     staff_recipient,
 )
 from carecenter.readings.models import Reading, ReadingKey
@@ -145,20 +145,18 @@ def raise_alert(
     device_id: int | None = None,
     reading: dict[str, Any] | None = None,
     incident: Incident | None = None,
-    none_active: bool = False,
 ) -> Alert:
     """Open an alert, or fold the draft into the active one of the same kind (no new SMS).
 
     Under an `incident` (an outage) the alert is held: listed, not paged, until the incident closes.
 
     `reading` is the triggering reading as the alert keeps it (`ReadingFacts.as_record`).
-    `none_active`: the caller, holding the resident's lock, knows the resident has no active alert.
 
     A new alert's first step is queued in the caller's transaction, unless a fall waits out
     the center's cancel window; the escalation sweep runs it then.
     """
     assert resident.id is not None and center.id is not None
-    existing = None if none_active else active_alert(session, resident.id, draft.kind)
+    existing = active_alert(session, resident.id, draft.kind)
     if existing is not None:
         existing.trigger_count += 1
         existing.last_triggered_at, existing.last_value = now, draft.value
@@ -170,52 +168,82 @@ def raise_alert(
                 session, existing, "joined", now, detail=f"{other.serial if other else device_id}: {draft.value or ''}"
             )
         return existing
-    alert = _new_alert(resident, center, draft, now, device_id=device_id, reading=reading, incident=incident)
-    # Everything the row will hold is set before its one INSERT: the first step's counters too.
-    policy = policy_for(session, center.id) if incident is None and draft.severity != Severity.info else None
-    wait, stage = 0, None
-    if policy is not None:
+    opening = Opening(resident, center, draft, now, device_id=device_id, reading=reading, incident=incident)
+    return open_alerts(session, messaging, [opening], now=now)[0]
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A new alert for a resident the caller has locked and knows has none of its kind active
+    (held, not paged, under an `incident`). `alert` is the row it will be, built at once: its id
+    comes with `open_alerts`' INSERT."""
+
+    resident: Resident
+    center: Center
+    draft: AlertDraft
+    now: datetime
+    device_id: int | None = None
+    reading: dict[str, Any] | None = None
+    incident: Incident | None = None
+    alert: Alert = field(init=False)
+
+    def __post_init__(self) -> None:
+        row = _new_alert(
+            self.resident, self.center, self.draft, self.now, device_id=self.device_id,
+            reading=self.reading, incident=self.incident,
+        )  # fmt: skip
+        object.__setattr__(self, "alert", row)
+
+
+def open_alerts(
+    session: Session,
+    messaging: AlertMessaging,
+    openings: Sequence[Opening],
+    *,
+    now: datetime,
+) -> list[Alert]:
+    """Open new alerts (`raise_alert`'s new case for several, a burst of SOS): their rows in one
+    INSERT, their first steps' recipients, links and messages set-wise (`page_all`)."""
+    if not openings:
+        return []
+    alerts: list[Alert] = []
+    staged: list[_Staged] = []
+    informed: list[Page] = []
+    policies: dict[int, EscalationPolicyData] = {}
+    waits: list[tuple[Alert, int]] = []
+    for opening in openings:
+        resident, center, draft, alert = opening.resident, opening.center, opening.draft, opening.alert
+        assert center.id is not None
+        alerts.append(alert)
+        if opening.incident is not None:
+            continue
+        if draft.severity == Severity.info:  # tell the care worker once; nothing escalates
+            worker = session.get(Staff, resident.primary_worker_id) if resident.primary_worker_id else None
+            recipients = [staff_recipient(worker)] if worker is not None and worker.active else []
+            informed.append(Page(alert, resident, center, recipients, stage="info", reminder=False))
+            continue
+        if center.id not in policies:
+            policies[center.id] = policy_for(session, center.id)
+        policy = policies[center.id]
+        # Everything the row will hold is set before its INSERT: the first step's counters too.
         wait = policy.fall_cancel_seconds if draft.kind == AlertKind.fall else 0
         alert.escalation_started_at = now + timedelta(seconds=wait)
         alert.next_escalation_at = alert.escalation_started_at
-        stage = _advance(alert, policy) if wait == 0 else None
-    session.add(alert)
-    session.flush()
-    add_event(session, alert, "opened", now, detail=_opened(draft))
-    if incident is not None:
-        add_event(session, alert, "held", now, detail=_held(incident))
-        return alert
-    if policy is None:  # information: tell the care worker once; nothing escalates
-        worker = session.get(Staff, resident.primary_worker_id) if resident.primary_worker_id else None
-        recipients = [staff_recipient(worker)] if worker is not None and worker.active else []
-        page(
-            session,
-            messaging,
-            alert=alert,
-            resident=resident,
-            center=center,
-            recipients=recipients,
-            stage="info",
-            reminder=False,
-            now=now,
-            fresh=True,
-        )
-        return alert
-    if stage is None:
+        if wait == 0:
+            staged.append(_Staged(alert, resident, center, policy, _advance(alert, policy)))
+        else:
+            waits.append((alert, wait))
+    session.add_all(alerts)
+    session.flush()  # on PostgreSQL one INSERT … RETURNING for all of them
+    for alert, opening in zip(alerts, openings, strict=True):
+        add_event(session, alert, "opened", now, detail=_opened(opening.draft))
+        if opening.incident is not None:
+            add_event(session, alert, "held", now, detail=_held(opening.incident))
+    for alert, wait in waits:
         add_event(session, alert, "waiting", now, detail=f"{wait} s for the OK button to cancel")
-    else:
-        _page_stage(
-            session,
-            messaging,
-            alert=alert,
-            resident=resident,
-            center=center,
-            now=now,
-            policy=policy,
-            stage=stage,
-            fresh=True,
-        )
-    return alert
+    page_all(session, messaging, informed, now=now, fresh=True)
+    _page_stages(session, messaging, staged, now=now, fresh=True)
+    return alerts
 
 
 def _new_alert(
@@ -253,19 +281,10 @@ def _held(incident: Incident) -> str:
     return f"under incident #{incident.id}: many devices silent at once"
 
 
-@dataclass(frozen=True)
-class _Silence:
-    resident: Resident
-    center: Center
-    draft: AlertDraft
-    device_id: int
-    incident: Incident
-
-
-def _hold_silences(session: Session, messaging: AlertMessaging, silences: list[_Silence], now: datetime) -> None:
+def _hold_silences(session: Session, messaging: AlertMessaging, silences: list[Opening], now: datetime) -> None:
     """`raise_alert`'s held case for many silences at once (their residents locked by the caller):
-    a new alert each under its incident, all in one INSERT and their events in another; a
-    resident whose silence alert is still active has it joined, one by one, as `raise_alert` does."""
+    new alerts under their incidents through `open_alerts`; a resident whose silence alert is
+    still active has it joined, one by one, as `raise_alert` does."""
     if not silences:
         return
     residents = [s.resident.id for s in silences]
@@ -278,23 +297,15 @@ def _hold_silences(session: Session, messaging: AlertMessaging, silences: list[_
             )
         )
     )
-    new: list[tuple[Alert, _Silence]] = []
-    joining: list[_Silence] = []  # an active one, or a second device of a resident opened here
+    new: list[Opening] = []
+    joining: list[Opening] = []  # an active one, or a second device of a resident opened here
     for silence in silences:
         if (silence.resident.id or 0) in active:
             joining.append(silence)
             continue
         active.add(silence.resident.id or 0)
-        alert = _new_alert(
-            silence.resident, silence.center, silence.draft, now,
-            device_id=silence.device_id, reading=None, incident=silence.incident,
-        )  # fmt: skip
-        new.append((alert, silence))
-    session.add_all([alert for alert, _ in new])
-    session.flush()  # one INSERT … RETURNING for all of them
-    for alert, silence in new:
-        add_event(session, alert, "opened", now, detail=_opened(silence.draft))
-        add_event(session, alert, "held", now, detail=_held(silence.incident))
+        new.append(silence)
+    open_alerts(session, messaging, new, now=now)
     for silence in joining:
         raise_alert(
             session, messaging, resident=silence.resident, center=silence.center, draft=silence.draft, now=now,
@@ -316,7 +327,7 @@ def run_stage(
     assert center.id is not None
     policy = policy_for(session, center.id)
     stage = _advance(alert, policy)
-    _page_stage(session, messaging, alert=alert, resident=resident, center=center, now=now, policy=policy, stage=stage)
+    _page_stages(session, messaging, [_Staged(alert, resident, center, policy, stage)], now=now)
 
 
 def _advance(alert: Alert, policy: EscalationPolicyData) -> escalation.Stage:
@@ -333,55 +344,56 @@ def _advance(alert: Alert, policy: EscalationPolicyData) -> escalation.Stage:
     return stage
 
 
-def _page_stage(
-    session: Session,
-    messaging: AlertMessaging,
-    *,
-    alert: Alert,
-    resident: Resident,
-    center: Center,
-    now: datetime,
-    policy: EscalationPolicyData,
-    stage: escalation.Stage,
-    fresh: bool = False,
+@dataclass(frozen=True)
+class _Staged:
+    """An alert whose stage `stage` of its center's `policy` is to be paged now."""
+
+    alert: Alert
+    resident: Resident
+    center: Center
+    policy: EscalationPolicyData
+    stage: escalation.Stage
+
+
+def _page_stages(
+    session: Session, messaging: AlertMessaging, staged: Sequence[_Staged], *, now: datetime, fresh: bool = False
 ) -> None:
-    """Page a stage's recipients (and, for an emergency's first step, the nearest care worker);
-    `fresh`: the alert was opened in this transaction, so nobody has a link to it yet."""
-    calling = stage.call if alert.severity == Severity.critical else ()  # only SOS and falls wake people
-    by_group = resolve_groups(session, resident=resident, center=center, groups=stage.recipients + calling, now=now)
-    recipients = first_per_phone(person for group in stage.recipients for person in by_group[group])
-    called = {person.phone for group in calling for person in by_group[group]}
-    distances: dict[str, int] = {}
-    if stage.name == "s1" and alert.kind in (AlertKind.sos, AlertKind.fall):
-        nearby = _page_nearest(session, alert=alert, resident=resident, center=center, policy=policy, now=now)
-        if nearby is not None:
-            recipient, distance = nearby
-            recipients += [recipient] if recipient.phone not in {r.phone for r in recipients} else []
-            distances[recipient.phone] = distance
-            called.add(recipient.phone)
-    page(
-        session,
-        messaging,
-        alert=alert,
-        resident=resident,
-        center=center,
-        recipients=recipients,
-        stage=stage.name,
-        reminder=stage.is_reminder,
-        now=now,
-        call=called,
-        distances=distances,
-        fresh=fresh,
-    )
-    names = ", ".join(str(r.ref) for r in recipients) or "nobody reachable"
-    add_event(
-        session,
-        alert,
-        "reminder" if stage.is_reminder else "escalated",
-        now,
-        detail=f"{stage.name}: {', '.join(stage.recipients)} -> {names}",
-    )
-    session.add(alert)
+    """Page each stage's recipients (and, for an emergency's first step, the nearest care worker);
+    `fresh`: the alerts were opened in this transaction, so nobody has a link to them yet."""
+    # Only SOS and falls wake people.
+    calling = [item.stage.call if item.alert.severity == Severity.critical else () for item in staged]
+    wanted = [
+        (item.resident, item.center, item.stage.recipients + calls) for item, calls in zip(staged, calling, strict=True)
+    ]
+    pages: list[Page] = []
+    for item, calls, by_group in zip(staged, calling, resolve_groups_of(session, wanted, now=now), strict=True):
+        alert, stage = item.alert, item.stage
+        recipients = first_per_phone(person for group in stage.recipients for person in by_group[group])
+        called = {person.phone for group in calls for person in by_group[group]}
+        distances: dict[str, int] = {}
+        if stage.name == "s1" and alert.kind in (AlertKind.sos, AlertKind.fall):
+            nearby = _page_nearest(
+                session, alert=alert, resident=item.resident, center=item.center, policy=item.policy, now=now
+            )
+            if nearby is not None:
+                recipient, distance = nearby
+                recipients += [recipient] if recipient.phone not in {r.phone for r in recipients} else []
+                distances[recipient.phone] = distance
+                called.add(recipient.phone)
+        pages.append(
+            Page(alert, item.resident, item.center, recipients, stage.name, stage.is_reminder, called, distances)
+        )
+    page_all(session, messaging, pages, now=now, fresh=fresh)
+    for item, paged in zip(staged, pages, strict=True):
+        names = ", ".join(str(r.ref) for r in paged.recipients) or "nobody reachable"
+        add_event(
+            session,
+            item.alert,
+            "reminder" if item.stage.is_reminder else "escalated",
+            now,
+            detail=f"{item.stage.name}: {', '.join(item.stage.recipients)} -> {names}",
+        )
+        session.add(item.alert)
 
 
 def _page_nearest(
@@ -731,7 +743,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
     for start in range(0, len(todo), SWEEP_STEP):
         step = todo[start : start + SWEEP_STEP]
         residents = lock_residents(session, [resident_id for resident_id, *_ in step if resident_id is not None])
-        held: list[_Silence] = []
+        held: list[Opening] = []
         for resident_id, device_id, serial, center_id in step:
             resident = residents.get(resident_id or 0)
             if resident is None or resident.status != ResidentStatus.active:
@@ -739,7 +751,7 @@ def detect_silent_devices(session: Session, messaging: AlertMessaging, *, now: d
             draft = AlertDraft(AlertKind.device_silent, silent_severity(resident_facts(resident)), serial)
             center, incident = centers[center_id], incidents.get(center_id)
             if incident is not None:
-                held.append(_Silence(resident, center, draft, device_id or 0, incident))
+                held.append(Opening(resident, center, draft, now, device_id=device_id or 0, incident=incident))
             else:
                 raise_alert(
                     session, messaging, resident=resident, center=center, draft=draft, now=now, device_id=device_id

@@ -18,6 +18,7 @@ from carecenter import metrics
 from carecenter.access import Actor
 from carecenter.alerts import rules
 from carecenter.alerts.assess import Assessor, RuleSubject, lock_subjects, remembered_subjects
+from carecenter.alerts.models import Alert
 from carecenter.db import PerDialect, among, among_parameter
 from carecenter.devices.models import Device, DeviceKind
 from carecenter.devices.service import UNKNOWN_DEVICE_KEY, key_hash, require_key
@@ -126,6 +127,7 @@ def ingest(
     assessor = Assessor(session, messaging, subjects.values(), now, pressed=[r for r in subjects if r in pressed])
     seen: dict[int, Valid] = {}
     via: dict[int, int] = {}  # device -> the gateway its readings came through
+    assessed: list[tuple[int, str, int, Alert | None]] = []  # answered once the alerts are open
     for reading in accepted:
         item, device = reading.item, reading.device
         reading_id = stored.pop((device.id, item.event_id), None)  # popped: a repeat in the batch is a duplicate
@@ -143,14 +145,16 @@ def ingest(
         subject = subjects.get(device.resident_id) if device.resident_id is not None else None
         if subject is not None:
             alert = assessor.assess(subject, _facts(item, subject), device_id=device.id)
-        answers[reading.index] = ItemAnswer(
-            index=reading.index,
-            event_id=item.event_id,
+        assessed.append((reading.index, item.event_id, reading_id, alert))
+    assessor.finish()  # the new alerts have their ids from here on
+    for index, event_id, reading_id, alert in assessed:
+        answers[index] = ItemAnswer(
+            index=index,
+            event_id=event_id,
             result=CheckinResult.accepted,
             reading_id=reading_id,
             alert_id=alert.id if alert else None,
         )
-    assessor.finish()
     sightings = [Sighting(device, item.recorded_at, item.battery_pct, via.get(device)) for device, item in seen.items()]
     # A device's first reading marks it seen in its own transaction: "never reported" (which lets
     # a device be deleted) stays exact. Every later one is written within the second.

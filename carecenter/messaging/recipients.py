@@ -1,6 +1,6 @@
 """Who a message is for: typed recipients, the groups an escalation step names, family SMS can reach."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from carecenter.access import Role
 from carecenter.centers.models import Center
+from carecenter.db import among
 from carecenter.duty.service import on_duty_staff
 from carecenter.residents.models import FamilyContact, Resident
 from carecenter.staff.models import Staff
@@ -83,12 +84,25 @@ def family_recipient(contact: FamilyContact, time_zone: str) -> Recipient:
 def reachable_family(session: Session, resident_id: int, *, visit_updates: bool = False) -> list[FamilyContact]:
     """Family contacts SMS can reach, in calling order (opted-out and unusable numbers skipped);
     with `visit_updates`, only those who asked to hear of completed visits."""
+    return reachable_families(session, [resident_id], visit_updates=visit_updates)[resident_id]
+
+
+def reachable_families(
+    session: Session, resident_ids: Collection[int], *, visit_updates: bool = False
+) -> dict[int, list[FamilyContact]]:
+    """`reachable_family` of several residents in one query (every one of them a key)."""
+    found: dict[int, list[FamilyContact]] = {resident_id: [] for resident_id in resident_ids}
+    if not found:
+        return found
     stmt = select(FamilyContact).where(
-        FamilyContact.resident_id == resident_id, reachable_number(col(FamilyContact.phone))
+        among(session, FamilyContact.resident_id, found), reachable_number(col(FamilyContact.phone))
     )
     if visit_updates:
         stmt = stmt.where(col(FamilyContact.visit_updates))
-    return list(session.exec(stmt.order_by(col(FamilyContact.priority), col(FamilyContact.id))).all())
+    order = (col(FamilyContact.resident_id), col(FamilyContact.priority), col(FamilyContact.id))
+    for contact in session.exec(stmt.order_by(*order)):
+        found[contact.resident_id].append(contact)
+    return found
 
 
 def managers(session: Session, center_id: int) -> list[Staff]:
@@ -105,28 +119,48 @@ def resolve_groups(
     session: Session, *, resident: Resident, center: Center, groups: Iterable[Recipients], now: datetime
 ) -> dict[Recipients, list[Recipient]]:
     """The people each group names, each group looked up once."""
-    found: dict[Recipients, list[Recipient]] = {}
-    for group in groups:
-        if group in found:
-            continue
-        people: list[Recipient] = []
-        if group == Recipients.care_worker and resident.primary_worker_id is not None:
-            worker = session.get(Staff, resident.primary_worker_id)
-            people = [staff_recipient(worker)] if worker is not None and worker.active else []
-        elif group == Recipients.on_duty:
-            assert center.id is not None
-            staff = on_duty_staff(session=session, center_id=center.id, now=now) or managers(session, center.id)
-            people = [staff_recipient(s) for s in staff]
-        elif group == Recipients.manager:
-            assert center.id is not None
-            people = [staff_recipient(s) for s in managers(session, center.id)]
-        elif group in (Recipients.first_family, Recipients.all_family):
-            assert resident.id is not None
-            family = reachable_family(session, resident.id)
-            family = family[:1] if group == Recipients.first_family else family
-            people = [family_recipient(c, center.time_zone) for c in family]
-        found[group] = people
-    return found
+    return resolve_groups_of(session, [(resident, center, tuple(groups))], now=now)[0]
+
+
+def resolve_groups_of(
+    session: Session, wanted: Sequence[tuple[Resident, Center, Sequence[Recipients]]], *, now: datetime
+) -> list[dict[Recipients, list[Recipient]]]:
+    """`resolve_groups` for several residents (a burst of alerts): their family in one query."""
+    family_groups = (Recipients.first_family, Recipients.all_family)
+    families = reachable_families(
+        session,
+        {resident.id for resident, _, groups in wanted if resident.id is not None and set(groups) & set(family_groups)},
+    )
+    staff_of: dict[tuple[Recipients, int], list[Recipient]] = {}  # the center's on duty and managers, once
+    resolved = []
+    for resident, center, groups in wanted:
+        found: dict[Recipients, list[Recipient]] = {}
+        for group in groups:
+            if group in found:
+                continue
+            people: list[Recipient] = []
+            if group == Recipients.care_worker and resident.primary_worker_id is not None:
+                worker = session.get(Staff, resident.primary_worker_id)
+                people = [staff_recipient(worker)] if worker is not None and worker.active else []
+            elif group in (Recipients.on_duty, Recipients.manager):
+                assert center.id is not None
+                if (group, center.id) not in staff_of:
+                    staff = (
+                        on_duty_staff(session=session, center_id=center.id, now=now)
+                        if group == Recipients.on_duty
+                        else []
+                    )
+                    staff = staff or managers(session, center.id)
+                    staff_of[(group, center.id)] = [staff_recipient(s) for s in staff]
+                people = staff_of[(group, center.id)]
+            elif group in family_groups:
+                assert resident.id is not None
+                family = families[resident.id]
+                family = family[:1] if group == Recipients.first_family else family
+                people = [family_recipient(c, center.time_zone) for c in family]
+            found[group] = people
+        resolved.append(found)
+    return resolved
 
 
 def first_per_phone(people: Iterable[Recipient]) -> list[Recipient]:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from carecenter.access import Role
-from carecenter.alerts.models import Alert
+from carecenter.alerts.models import Alert, EscalationPolicy
 from carecenter.context import app_context
 from carecenter.errors import NotAuthenticated
 from carecenter.ingest import batcher as batcher_module
@@ -22,9 +22,9 @@ from carecenter.ingest.batcher import CheckinBatcher, _Pending
 from carecenter.readings.models import Reading
 from carecenter.settings.devices import DeviceSettings
 from notifications.dispatcher import WriteTurns
-from notifications.models import SmsMessage
+from notifications.models import ResponseLink, SmsMessage
 from tests.conftest import Clock, make_app, make_settings
-from tests.factories import make_center, make_device, make_resident, make_staff
+from tests.factories import make_center, make_contact, make_device, make_resident, make_staff
 
 
 def watches(session: Session, n: int) -> list[tuple[Any, str]]:
@@ -392,3 +392,72 @@ def test_a_burst_of_sos_reads_its_residents_once(app: FastAPI, session: Session,
     paged = session.exec(select(SmsMessage.recipient_ref).where(col(SmsMessage.recipient_ref).like("staff:%")))
     assert len(set(paged.all())) == 6  # each care worker, and the manager on duty
     assert sorted(reads) == ["SELECT center.name", "SELECT resident.name", "SELECT staff.name"]
+
+
+def test_a_burst_of_sos_opens_its_alerts_together(app: FastAPI, session: Session, clock: Clock) -> None:
+    """Five residents press SOS in one group: each alert opens with its own messages and links, each
+    SOS is answered with its own alert, and the family, the opt-outs, the links and the outbox rows
+    are one statement each for all five, not one per alert. A sixth press by a resident already in
+    the group folds into that resident's alert; a fall cancelled by the OK button later in the same
+    group is cancelled."""
+    center = make_center(session)
+    first_step = {"after_minutes": 0, "recipients": ["care_worker", "all_family", "on_duty"]}
+    policy = {"steps": [first_step], "fall_cancel_seconds": 60}
+    session.add(EscalationPolicy(center_id=center.id or 0, policy=policy, updated_at=clock.now))
+    session.commit()
+    make_staff(session, center=center, role=Role.manager)  # on duty, with no shift planned
+    keys, families = [], []
+    for n in range(6):
+        worker = make_staff(session, center=center)
+        resident = make_resident(session, center=center, primary_worker_id=worker.id)
+        by_wechat = {"wechat_openid": f"o-family-{n}", "wechat_alerts": True}
+        families.append(
+            [
+                make_contact(session, resident=resident, priority=1),
+                make_contact(session, resident=resident, priority=2, **by_wechat),
+            ]
+        )
+        keys.append(make_device(session, center=center, resident=resident)[1])
+    writes: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.split()
+        if words[:2] == ["INSERT", "INTO"] or words[:1] == ["SELECT"]:
+            writes.append(" ".join(words[:3]) if words[0] == "INSERT" else statement.split("FROM")[1].split()[0])
+
+    engine = app_context(app).engine
+    batcher = CheckinBatcher(engine, app_context(app).alert_messaging)
+    pending = [_Pending(key, None, [reading(f"sos{n}", clock, "sos")], clock.now) for n, key in enumerate(keys[:5])]
+    pending.append(_Pending(keys[0], None, [reading("sos-again", clock, "sos")], clock.now))
+    pending.append(_Pending(keys[5], None, [reading("fall", clock, "fall")], clock.now))
+    pending.append(_Pending(keys[5], None, [reading("ok", clock, "ok_button")], clock.now))
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        run_queued(batcher, pending)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    answers = [p.answer.result()[0] for p in pending]
+    assert [a.result for a in answers] == ["accepted"] * 8
+    alerts = {a.id: a for a in session.exec(select(Alert).order_by(col(Alert.id)))}
+    by_resident = {alert.resident_id: alert for alert in alerts.values()}
+    assert len(alerts) == 6 and all(a.alert_id in alerts for a in answers[:7])
+    assert answers[5].alert_id == answers[0].alert_id and alerts[answers[0].alert_id].trigger_count == 2
+    assert len({a.alert_id for a in answers[:5]}) == 5
+    for n, family in enumerate(families[:5]):
+        alert = alerts[answers[n].alert_id]
+        assert alert.resident_id == family[0].resident_id and alert.kind == "sos"
+        texted = session.exec(select(SmsMessage).where(SmsMessage.alert_id == alert.id)).all()
+        assert {m.to_phone for m in texted} >= {c.phone for c in family}
+        assert all(f"{alert.id}" in m.body and "/r/" in m.body for m in texted if m.channel == "sms")
+        [wechat] = [m for m in texted if m.channel == "wechat"]
+        [waits] = [m for m in texted if m.channel == "sms" and m.to_phone == family[1].phone]
+        assert wechat.to_openid == f"o-family-{n}" and waits.held_by == wechat.id  # the SMS waits on WeChat
+    fall = by_resident[families[5][0].resident_id]
+    assert fall.kind == "fall" and fall.status == "cancelled" and answers[6].alert_id == fall.id
+    assert not session.exec(select(SmsMessage).where(SmsMessage.alert_id == fall.id)).all()  # never paged
+    links = session.exec(select(ResponseLink)).all()
+    assert len({(link.alert_id, link.phone) for link in links}) == len(links) >= 5 * 4
+    assert writes.count("family_contact") == 1
+    assert writes.count("sms_recipient") == 1  # the opt-outs
+    assert writes.count("INSERT INTO response_link") == 1
+    assert writes.count("INSERT INTO sms_message") == 2, writes  # WeChat first, the SMS that wait on it next
