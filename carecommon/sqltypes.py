@@ -4,7 +4,7 @@ They live in the lowest layer so that both `notifications` and `carecenter` tabl
 without `notifications` importing from `carecenter`.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -82,3 +82,19 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 def upsert_insert(dialect: Dialect) -> Callable[[Any], postgresql.Insert | sqlite.Insert]:
     """The INSERT that knows ON CONFLICT on this database (PostgreSQL, or SQLite everywhere else)."""
     return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+
+
+def unnested_insert(table: sa.Table, columns: Sequence[str]) -> postgresql.Insert:
+    """PostgreSQL's INSERT … SELECT FROM unnest(…): the rows as one array a column, bound by the
+    column's name (`as_arrays`). However many rows, the statement's text is the same and holds one
+    parameter a column: psycopg parses a statement's text for its placeholders on every run and
+    caches only short ones, and a multi-row VALUES list of a few dozen rows costs more to parse
+    than to run."""
+    arrays = [sa.bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in columns]
+    rows = sa.func.unnest(*arrays).table_valued(*columns).render_derived()
+    return postgresql.insert(table).from_select(list(columns), sa.select(*(rows.c[name] for name in columns)))
+
+
+def as_arrays(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> dict[str, list[Any]]:
+    """`unnested_insert`'s parameters: each column's values, in the order of the rows."""
+    return {name: [row[name] for row in rows] for name in columns}

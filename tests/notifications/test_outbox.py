@@ -154,3 +154,27 @@ def test_messages_composed_together_are_written_in_one_statement(session: Sessio
     assert session.info.get(WAKE_KEY) is True
     session.commit()
     assert session.exec(select(func.count()).select_from(SmsMessage)).one() == 2
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_what_is_written_is_read_back_exactly(session: Session, rows: int) -> None:
+    """Quotes, braces, backslashes, commas, NULL-like words, emoji and JSON params go into the
+    outbox and come back as they were, alone or several to a statement (on PostgreSQL the rows
+    travel as one array a column, where such characters are the array syntax's own)."""
+    settings = make_sms_settings()
+    now = at("10:00")
+    body = '他说"NULL", {1,2} \\ 路\'口 😀 %(x)s ?'
+    params = {"who": 'O"Brien {x}', "where": "a,b\\c", "none": "NULL", "empty": ""}
+    common: dict[str, Any] = {"session": session, "settings": settings, "language": "zh-CN", "now": now}
+    common |= {"purpose": Purpose.alert, "critical": True, "params": params}
+    composed = [
+        compose_sms(to=f"+86139000{n:05d}", body=f"{body}{n}", dedupe_key=f"exact:{n}", **common) for n in range(rows)
+    ]
+    written = write_messages(session, composed)
+    session.commit()
+    session.expire_all()
+    for n, message in enumerate(written):
+        stored = session.get(SmsMessage, message.id)
+        assert stored is not None
+        assert (stored.body, stored.params, stored.to_phone) == (f"{body}{n}", params, f"+86139000{n:05d}")
+        assert (stored.held_by, stored.provider, stored.critical, stored.next_attempt_at) == (None, None, True, now)
