@@ -66,6 +66,24 @@ def run(kind: str, workdir: Path, sizes: tuple[int, int]) -> dict[str, Any]:
     return figures
 
 
+def _row(device: Any, k: int, event_id: str, recorded: datetime) -> dict[str, Any]:
+    """The `k`th seeded reading of a (device, resident, center) row."""
+    device_id, resident_id, center_id = device
+    return {
+        "device_id": device_id,
+        "resident_id": resident_id,
+        "center_id": center_id,
+        "event_id": event_id,
+        "kind": "vitals",
+        "source": "device",
+        "recorded_at": recorded,
+        "received_at": recorded,
+        "heart_rate": 60 + (k * 7) % 35,
+        "spo2": 95 + k % 5,
+        "battery_pct": 80,
+    }
+
+
 def seed_charted_month(engine: sa.Engine, devices: Sequence[Any], *, at: datetime) -> int:
     """The charted residents' last 30 days: a reading every 10 minutes from each of their watches."""
     per_device = int(timedelta(days=30) / CHARTED_EVERY)
@@ -73,20 +91,7 @@ def seed_charted_month(engine: sa.Engine, devices: Sequence[Any], *, at: datetim
     def rows() -> Any:
         for device_id, resident_id, center_id in devices:
             for k in range(per_device):
-                recorded = at - CHARTED_EVERY * (k + 1)
-                yield {
-                    "device_id": device_id,
-                    "resident_id": resident_id,
-                    "center_id": center_id,
-                    "event_id": f"charted-{k}",
-                    "kind": "vitals",
-                    "source": "device",
-                    "recorded_at": recorded,
-                    "received_at": recorded,
-                    "heart_rate": 60 + (k * 7) % 35,
-                    "spo2": 95 + k % 5,
-                    "battery_pct": 80,
-                }
+                yield _row((device_id, resident_id, center_id), k, f"charted-{k}", at - CHARTED_EVERY * (k + 1))
 
     with progress.phase(
         f"seed: a month of {len(devices)} watches every 10 minutes", len(devices) * per_device
@@ -101,21 +106,8 @@ def seed_readings(engine: sa.Engine, devices: Sequence[Any], count: int, *, offs
 
     def rows() -> Any:
         for k in range(count):
-            device_id, resident_id, center_id = devices[k % len(devices)]
             recorded = at - step * (k + rng.random()) - timedelta(days=1)
-            yield {
-                "device_id": device_id,
-                "resident_id": resident_id,
-                "center_id": center_id,
-                "event_id": f"scale-{offset + k}",
-                "kind": "vitals",
-                "source": "device",
-                "recorded_at": recorded,
-                "received_at": recorded,
-                "heart_rate": 60 + (k * 7) % 35,
-                "spo2": 95 + k % 5,
-                "battery_pct": 80,
-            }
+            yield _row(devices[k % len(devices)], k, f"scale-{offset + k}", recorded)
 
     with progress.phase(f"seed: {count:,} readings", count) as advance:
         written = district.load_rows(engine, Reading.__table__, rows(), advance)  # type: ignore[attr-defined]
