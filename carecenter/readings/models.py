@@ -81,6 +81,10 @@ class ReadingHourly(SQLModel, table=True):
     """One resident's vital sign over one hour (UTC): kept for years, after the raw readings are gone."""
 
     __tablename__ = "reading_hourly"
+    # On PostgreSQL the key's index also carries each hour's total and count: a chart reads a
+    # month of hours from the index alone (an hour's rows of all residents are written together,
+    # so one resident's month lies on as many heap pages as it has hours). Migration 0025.
+    __table_args__ = (sa.PrimaryKeyConstraint("resident_id", "vital", "hour", postgresql_include=["total", "samples"]),)
 
     resident_id: WholeNumber = SQLField(foreign_key="resident.id", primary_key=True)
     vital: str = SQLField(primary_key=True, max_length=16)

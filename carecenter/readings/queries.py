@@ -23,7 +23,7 @@ def vital_series(
     """
     assert vital in ROLLUP_FIELDS, vital
     raw_from = max(since, hour_of(now - RAW_FOR))
-    hours = session.execute(_hours(resident_id, vital, hour_of(since), raw_from)).all()
+    hours = session.execute(hourly_totals(resident_id, vital, hour_of(since), raw_from)).all()
     series = [(hour + timedelta(minutes=30), total / samples) for hour, total, samples in hours if samples]
     column = getattr(Reading, vital)
     rows = session.exec(
@@ -34,7 +34,9 @@ def vital_series(
     return series + [(at, float(value)) for at, value in rows if value is not None]
 
 
-def _hours(resident_id: int, vital: str, since: datetime, until: datetime) -> sa.Select[tuple[datetime, float, int]]:
+def hourly_totals(
+    resident_id: int, vital: str, since: datetime, until: datetime
+) -> sa.Select[tuple[datetime, float, int]]:
     """Each hour's total and count of one vital sign, from the hourly table and the pending roll-ups."""
     pending = reading_hourly_pending.c
     both = sa.union_all(

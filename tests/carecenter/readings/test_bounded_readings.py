@@ -29,7 +29,7 @@ from carecenter.ingest import bulk, service, upkeep
 from carecenter.migrate import alembic_config, upgrade_to_head
 from carecenter.readings import partitions
 from carecenter.readings.models import Reading, ReadingHourly, ReadingKey, hour_of, reading_hourly_pending
-from carecenter.readings.queries import vital_series
+from carecenter.readings.queries import hourly_totals, vital_series
 from carecenter.residents.models import Resident
 from tests.carecenter.alerts.scenario import build
 from tests.carecenter.web.test_pages import web_login
@@ -134,6 +134,22 @@ def test_the_chart_reads_roll_ups_before_the_last_day_and_outlives_the_raw(
     table = re.search(r'id="chart-heart_rate".*?<tbody>(.*?)</tbody>', page.text, re.S)
     assert table is not None and len(re.findall(r"<tr>", table.group(1))) == 2  # the old hour's day and today
     assert client.get(f"/residents/{s.resident.id}/vitals/heart_rate.svg").status_code == 200
+
+
+def test_the_chart_reads_its_hours_from_the_key_alone(session: Session, clock: Clock) -> None:
+    """PostgreSQL: a month of a resident's hourly roll-ups is read from the primary key's index,
+    which carries each hour's total and count (an hour's rows of every resident are written
+    together, so one resident's month would otherwise be a heap page per hour)."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has no INCLUDE: its key holds no values")
+    stmt = hourly_totals(1, "heart_rate", clock.now - timedelta(days=30), clock.now).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    session.execute(sa.text("SET LOCAL enable_seqscan = off"))  # the empty test table would be read whole
+    session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+    plan = "\n".join(row[0] for row in session.execute(sa.text(f"EXPLAIN {stmt}")))
+    session.rollback()
+    assert "Index Only Scan using pk_reading_hourly on reading_hourly" in plan, plan
 
 
 def test_the_writer_adds_pending_roll_ups_by_itself_and_the_chart_counts_them_before(
