@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, make_transient_to_detached
 from sqlmodel import Session, col, func, select
 
-from carecommon.sqltypes import as_arrays, unnested_insert, upsert_insert
+from carecommon.sqltypes import RowsInsert
 from notifications.kinds import kind_of, render_text
 from notifications.models import MessageChannel, MessageStatus, Purpose, SmsMessage, SmsRecipient
 from notifications.settings import SmsSettings
@@ -47,9 +47,7 @@ class QuietHours:
 
 
 _MESSAGES = SmsMessage.__table__  # type: ignore[attr-defined]
-_MESSAGE_COLUMNS = tuple(c.name for c in _MESSAGES.c if c.name != "id")
-# By dialect, built once: a statement that holds its values costs more to build than to run.
-_INSERT_ONCE: dict[str, sa.Insert] = {}
+_WRITE = RowsInsert(_MESSAGES, returning=("id", "dedupe_key"), skip_on_conflict=("dedupe_key",))
 
 
 def write_messages(session: Session, messages: Sequence[SmsMessage]) -> list[SmsMessage]:
@@ -65,20 +63,8 @@ def write_messages(session: Session, messages: Sequence[SmsMessage]) -> list[Sms
             fresh.setdefault(message.dedupe_key, message)
     if not fresh:
         return list(messages)
-    connection = session.connection()
-    postgresql = connection.dialect.name == "postgresql"
-    stmt = _INSERT_ONCE.get(connection.dialect.name)
-    if stmt is None:
-        insert = (
-            unnested_insert(_MESSAGES, _MESSAGE_COLUMNS) if postgresql else upsert_insert(connection.dialect)(_MESSAGES)
-        )
-        stmt = insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        stmt = _INSERT_ONCE.setdefault(connection.dialect.name, stmt.returning(_MESSAGES.c.id, _MESSAGES.c.dedupe_key))
-    rows = [{name: getattr(message, name) for name in _MESSAGE_COLUMNS} for message in fresh.values()]
-    # PostgreSQL: one array a column (`unnested_insert`); elsewhere one row as a plain execute
-    # (SQLAlchemy's many-rows path costs more than it saves for one).
-    values = as_arrays(rows, _MESSAGE_COLUMNS) if postgresql else rows[0] if len(rows) == 1 else rows
-    ids = {key: new_id for new_id, key in connection.execute(stmt, values)}
+    rows = [{name: getattr(message, name) for name in _WRITE.columns} for message in fresh.values()]
+    ids = {key: new_id for new_id, key in _WRITE.execute(session.connection(), rows)}
     written: dict[str, SmsMessage] = {}
     for key, message in fresh.items():
         if key in ids:

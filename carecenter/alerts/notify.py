@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from carecenter.alerts.models import Alert, Severity
@@ -17,7 +16,7 @@ from carecenter.messaging.recipients import Recipient, RecipientRef, family_reci
 from carecenter.residents.models import Resident
 from carecenter.staff.models import Staff
 from carecenter.words import alert_kind_name, outcome_name
-from carecommon.sqltypes import as_arrays, unnested_insert
+from carecommon.sqltypes import RowsInsert
 from notifications.kinds import TOKEN
 from notifications.links import link_token, response_link_values, sign_link_id
 from notifications.models import MessageChannel, Purpose, ResponseLink, SmsMessage
@@ -43,12 +42,7 @@ class Page:
     distances: Mapping[str, int] = field(default_factory=dict)
 
 
-_LINK_TABLE = ResponseLink.__table__  # type: ignore[attr-defined]
-_LINK_COLUMNS = [c.name for c in _LINK_TABLE.c if c.name != "id"]
-_LINKS = sa.insert(_LINK_TABLE).returning(_LINK_TABLE.c.id, _LINK_TABLE.c.alert_id, _LINK_TABLE.c.phone)
-_LINKS_UNNESTED = unnested_insert(_LINK_TABLE, _LINK_COLUMNS).returning(
-    _LINK_TABLE.c.id, _LINK_TABLE.c.alert_id, _LINK_TABLE.c.phone
-)
+_NEW_LINKS = RowsInsert(ResponseLink.__table__, returning=("id", "alert_id", "phone"))  # type: ignore[attr-defined]
 
 
 def _links(
@@ -84,14 +78,7 @@ def _links(
     if new:
         # Matched back by alert and phone: SQLite then writes them in one statement too (it cannot
         # promise RETURNING in the order of the rows).
-        rows = list(new.values())
-        connection = session.connection()
-        values: Any
-        if connection.dialect.name == "postgresql":
-            stmt, values = _LINKS_UNNESTED, as_arrays(rows, _LINK_COLUMNS)
-        else:
-            stmt, values = _LINKS, rows[0] if len(rows) == 1 else rows
-        for link_id, alert_id, phone in connection.execute(stmt, values):
+        for link_id, alert_id, phone in _NEW_LINKS.execute(session.connection(), list(new.values())):
             tokens[(alert_id, phone)] = sign_link_id(link_id, messaging.link_secret)
     return tokens
 
