@@ -314,16 +314,18 @@ class Assessor:
         for resident_id, states in self._states.items():
             for rule, breach in states.items():
                 stored = self._stored.get((resident_id, rule))
-                values = {"breach_since": breach.since, "breach_count": breach.count, "updated_at": self.now}
                 if stored is None:
-                    if breach != rules.NO_BREACH:
-                        new.append({"resident_id": resident_id, "rule": rule} | values)
-                elif stored.breach != breach:
-                    changed.append({"id": stored.id} | values)
+                    if breach is not rules.NO_BREACH and breach != rules.NO_BREACH:
+                        new.append({"resident_id": resident_id, "rule": rule, **self._state_values(breach)})
+                elif stored.breach is not breach and stored.breach != breach:
+                    changed.append({"id": stored.id, **self._state_values(breach)})
         if new:
             self.session.execute(sa.insert(RuleState), new)
         if changed:
             self.session.execute(sa.update(RuleState), changed)  # by primary key, one statement
+
+    def _state_values(self, breach: rules.Breach) -> dict[str, Any]:
+        return {"breach_since": breach.since, "breach_count": breach.count, "updated_at": self.now}
 
     def _open_waiting(self) -> None:
         open_alerts(self.session, self.messaging, self._waiting, now=self.now)

@@ -32,7 +32,7 @@ from sqlmodel import Session
 from carecenter.errors import NotAuthenticated
 from carecenter.ingest.batcher import CheckinBatcher
 from carecenter.ingest.fast import ItemAnswer
-from carecenter.ingest.service import targets_by_key
+from carecenter.ingest.targets import targets_by_key
 from carecenter.readings.models import CheckinResult
 from carecenter.settings.devices import DeviceSettings
 

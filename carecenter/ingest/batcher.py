@@ -38,15 +38,9 @@ from carecenter.devices.service import UNKNOWN_DEVICE_KEY
 from carecenter.errors import NotAuthenticated
 from carecenter.ingest import bulk
 from carecenter.ingest.fast import ItemAnswer
-from carecenter.ingest.service import (
-    URGENT_KINDS,
-    Target,
-    count_committed,
-    ingest,
-    targets_by_id,
-    targets_by_key,
-)
+from carecenter.ingest.service import URGENT_KINDS, count_committed, ingest
 from carecenter.ingest.sightings import Sighting, Sightings
+from carecenter.ingest.targets import Target, targets_by_id, targets_by_key
 from carecenter.messaging.outbound import AlertMessaging
 from carecommon.threads import name_os_thread
 

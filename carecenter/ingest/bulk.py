@@ -25,6 +25,7 @@ upsert of `reading_hourly`. Everything runs in the caller's transaction.
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,10 +34,28 @@ from sqlmodel import Session
 
 from carecenter.db import UTCDateTime, array_literal
 from carecenter.devices.models import Device
-from carecenter.readings.models import ROLLUP_FIELDS, Reading, ReadingHourly, ReadingKey, hour_of
+from carecenter.readings.models import (
+    LOCATION_FIELDS,
+    ROLLUP_FIELDS,
+    VITAL_FIELDS,
+    Reading,
+    ReadingHourly,
+    ReadingIn,
+    ReadingKey,
+    hour_of,
+)
 from carecommon.sqltypes import upsert_insert
 
-READING_COLUMNS = tuple(c.name for c in Reading.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
+# A row's columns in the order a device's reading fills them: what the check-in writer sets, what
+# the reading carries (as `ReadingIn` and `FastReading` name it), its vital signs, its place, and
+# what only a care worker's visit records. So a row is a few tuples joined (`device_row`), not a
+# lookup per column: that was a tenth of a batch's Python.
+_SET = ("device_id", "resident_id", "center_id", "kind", "source", "received_at")
+_CARRIED = ("event_id", "recorded_at", "battery_pct")
+_DEVICE_VITALS = tuple(name for name in VITAL_FIELDS if name in ReadingIn.model_fields)
+_VISIT_ONLY = tuple(name for name in VITAL_FIELDS if name not in ReadingIn.model_fields)
+READING_COLUMNS = _SET + _CARRIED + _DEVICE_VITALS + LOCATION_FIELDS + _VISIT_ONLY
+assert sorted(READING_COLUMNS) == sorted(c.name for c in Reading.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
 # The statements are built from the model's column names, never from input.
 _COLUMNS = ", ".join(READING_COLUMNS)
 _STAGED_COLUMNS = ", ".join(f"s.{name}" for name in READING_COLUMNS)
@@ -44,7 +63,21 @@ _CREATE_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS reading_staging ON COMMIT DELETE ROWS AS "  # noqa: S608
     f"SELECT {_COLUMNS} FROM reading WITH NO DATA"
 )
-_COPY_STAGING = f"COPY reading_staging ({_COLUMNS}) FROM STDIN"
+# Binary: psycopg writes each column with the dumper of its type, where the text format looks a
+# dumper up for every value and PostgreSQL parses every number and time back from text (the text
+# form cost the server ~4 µs a row, the binary one under 1).
+_COPY_STAGING = f"COPY reading_staging ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_BINARY_TYPES = {
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "VARCHAR": "varchar",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "FLOAT": "float8",
+}
+_COPY_TYPES = [
+    _BINARY_TYPES[Reading.__table__.c[name].type.compile(dialect=postgresql.dialect()).split("(")[0]]  # type: ignore[attr-defined,no-untyped-call]
+    for name in READING_COLUMNS
+]
 _VITAL_VALUES = ", ".join(f"('{name}', s.{name}::float8)" for name in ROLLUP_FIELDS)
 
 
@@ -126,6 +159,27 @@ _AT = {name: READING_COLUMNS.index(name) for name in ("device_id", "event_id", "
 _VITALS = tuple((name, READING_COLUMNS.index(name)) for name in ROLLUP_FIELDS)
 
 
+_CARRIED_OF = attrgetter(*_CARRIED)
+_VITALS_OF = attrgetter(*_DEVICE_VITALS)
+_PLACE_OF = attrgetter(*LOCATION_FIELDS)
+_NO_VITALS: Row = (None,) * len(_DEVICE_VITALS)
+_NO_PLACE: Row = (None,) * len(LOCATION_FIELDS)
+_NOT_AT_VISIT: Row = (None,) * len(_VISIT_ONLY)
+
+
+def device_row(set_by_writer: Row, item: Any, *, health: bool, place: bool) -> Row:
+    """A device's reading as a row: `set_by_writer` is (device_id, resident_id, center_id, kind,
+    source, received_at); `item` is the validated reading, whose vital signs and place are kept
+    only with the resident's consent (`health`, `place`)."""
+    return (
+        set_by_writer
+        + _CARRIED_OF(item)
+        + (_VITALS_OF(item) if health else _NO_VITALS)
+        + (_PLACE_OF(item) if place else _NO_PLACE)
+        + _NOT_AT_VISIT
+    )
+
+
 def row_of(reading: Reading) -> Row:
     return tuple(getattr(reading, name) for name in READING_COLUMNS)
 
@@ -184,6 +238,7 @@ def _insert_via_copy(session: Session, rows: list[Row]) -> dict[Key, int]:
         cursor.execute(_CREATE_STAGING)
         cursor.execute("DELETE FROM reading_staging")  # rows of an earlier batch in this same transaction
         with cursor.copy(_COPY_STAGING) as copy:
+            copy.set_types(_COPY_TYPES)
             for row in rows:
                 copy.write_row(row)
         cursor.execute(_MOVE_STAGED)

@@ -8,9 +8,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
-import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
@@ -19,18 +18,16 @@ from carecenter.access import Actor
 from carecenter.alerts import rules
 from carecenter.alerts.assess import Assessor, RuleSubject, lock_subjects, remembered_subjects
 from carecenter.alerts.models import Alert
-from carecenter.db import PerDialect, among, among_parameter
-from carecenter.devices.models import Device, DeviceKind
-from carecenter.devices.service import UNKNOWN_DEVICE_KEY, key_hash, require_key
+from carecenter.devices.models import DeviceKind
+from carecenter.devices.service import UNKNOWN_DEVICE_KEY, require_key
 from carecenter.errors import NotAuthenticated, NotFound
 from carecenter.ingest import bulk
 from carecenter.ingest.fast import ItemAnswer, Valid, validate_reading
 from carecenter.ingest.sightings import Sighting
+from carecenter.ingest.targets import Target, targets_by_key, targets_by_serial
 from carecenter.messaging.outbound import AlertMessaging
 from carecenter.pagination import Page, PageParams, paginate
 from carecenter.readings.models import (
-    LOCATION_FIELDS,
-    VITAL_FIELDS,
     CheckinAnswer,
     CheckinResult,
     Reading,
@@ -48,25 +45,6 @@ MAX_AGE = timedelta(days=7)
 @dataclass
 class Rejected(Exception):
     reason: str
-
-
-class Target(NamedTuple):
-    """The device a reading is for: the columns ingestion reads (a tuple: a batch builds a
-    thousand)."""
-
-    id: int
-    serial: str
-    center_id: int
-    resident_id: int | None
-    kind: str
-    revoked_at: datetime | None
-    never_seen: bool  # no reading stored yet
-
-
-TARGET_COLUMNS = [
-    *(col(getattr(Device, name)) for name in ("id", "serial", "center_id", "resident_id", "kind", "revoked_at")),
-    col(Device.last_seen_at).is_(None).label("never_seen"),
-]
 
 
 @dataclass
@@ -108,7 +86,7 @@ def ingest(
                 index=index, event_id=_echoed_event_id(raw), result=CheckinResult.rejected, reason=reason
             )
     named = {item.device for index, item in valid if item.device and posts[index][0].kind == DeviceKind.gateway}
-    devices = _devices_named(session, named)
+    devices = targets_by_serial(session, named)
     accepted: list[_Accepted] = []
     for index, item in valid:
         try:
@@ -195,47 +173,6 @@ def poster_of(session: Session, key: str | None) -> Target:
     return poster
 
 
-def targets_by_key(session: Session, keys: set[str]) -> dict[str, Target]:
-    """The devices these keys belong to, as Core rows (the ORM's objects cost more than the query
-    when a group holds dozens); unknown and revoked keys are left out."""
-    if not keys:
-        return {}
-    by_hash = {key_hash(key): key for key in keys}
-    rows = (
-        session.connection()
-        .execute(
-            sa.select(*TARGET_COLUMNS, col(Device.key_hash)).where(
-                among(session, Device.key_hash, by_hash), col(Device.revoked_at).is_(None)
-            )
-        )
-        .all()
-    )
-    return {by_hash[row.key_hash]: Target(*row[: len(TARGET_COLUMNS)]) for row in rows}
-
-
-def targets_by_id(session: Session, ids: set[int]) -> dict[int, Target]:
-    """Devices known by id (a watch the listener identified), unless revoked; read in this transaction."""
-    if not ids:
-        return {}
-    rows = session.execute(_TARGETS_BY_ID(session), {"ids": list(ids)}).all()
-    return {row.id: Target(*row) for row in rows}
-
-
-_TARGETS_BY_ID: PerDialect[sa.Select[*tuple[Any, ...]]] = PerDialect(
-    lambda dialect: sa.select(*TARGET_COLUMNS).where(
-        among_parameter(col(Device.id), "ids", dialect), col(Device.revoked_at).is_(None)
-    )
-)
-
-
-def _devices_named(session: Session, serials: set[str]) -> dict[str, Target]:
-    """The devices gateways' readings name, in one query (a device's own key names only itself)."""
-    if not serials:
-        return {}
-    rows = session.connection().execute(sa.select(*TARGET_COLUMNS).where(among(session, Device.serial, serials))).all()
-    return {row.serial: Target(*row) for row in rows}  # the row's columns are Target's fields
-
-
 def _target_device(poster: Target, serial: str | None, devices: dict[str, Target]) -> Target:
     """Which device a reading is for: the poster itself, or (for a gateway) one of its center's."""
     if poster.kind != DeviceKind.gateway:
@@ -256,26 +193,17 @@ def _store(
     session: Session, accepted: list[_Accepted], subjects: dict[int, RuleSubject], now: datetime
 ) -> dict[bulk.Key, int]:
     """Insert the batch unless already stored; the new rows' ids by (device, event_id)."""
-    rows: list[tuple[Any, ...]] = []
+    rows: list[bulk.Row] = []
     for reading in accepted:
         device, item = reading.device, reading.item
         subject = subjects.get(device.resident_id) if device.resident_id is not None else None
         # PIPL: without consent, health values and locations are not kept (SOS and falls still work).
-        hidden = set() if subject is not None and subject.consent_health_data else set(VITAL_FIELDS)
-        if subject is None or not subject.consent_location_data:
-            hidden.update(LOCATION_FIELDS)
-        fixed = {
-            "device_id": device.id,
-            "resident_id": device.resident_id,
-            "center_id": device.center_id,
-            "kind": str(item.kind),
-            "source": "device",
-            "received_at": now,
-        }
         rows.append(
-            tuple(
-                fixed[name] if name in fixed else None if name in hidden else getattr(item, name, None)
-                for name in bulk.READING_COLUMNS
+            bulk.device_row(
+                (device.id, device.resident_id, device.center_id, str(item.kind), "device", now),
+                item,
+                health=subject is not None and subject.consent_health_data,
+                place=subject is not None and subject.consent_location_data,
             )
         )
     return bulk.insert_new(session, rows)
@@ -309,14 +237,20 @@ def _consents(subjects: dict[int, RuleSubject]) -> dict[int, tuple[bool, bool]]:
 
 
 def _facts(item: Valid, subject: RuleSubject) -> rules.ReadingFacts:
-    """What the rules may look at: vitals and places only with the resident's consent."""
+    """What the rules may look at: vitals and places only with the resident's consent. (Field by
+    field: built a thousand times a batch, where a comprehension per reading cost more.)"""
+    health, place = subject.consent_health_data, subject.consent_location_data
     return rules.ReadingFacts(
         kind=item.kind,
         recorded_at=item.recorded_at,
-        **{f: getattr(item, f) for f in rules.RULE_VITAL_FIELDS} if subject.consent_health_data else {},
-        **{f: getattr(item, f) for f in ("latitude", "longitude", "accuracy_m")}
-        if subject.consent_location_data
-        else {},
+        heart_rate=item.heart_rate if health else None,
+        spo2=item.spo2 if health else None,
+        systolic=item.systolic if health else None,
+        diastolic=item.diastolic if health else None,
+        temperature=item.temperature if health else None,
+        latitude=item.latitude if place else None,
+        longitude=item.longitude if place else None,
+        accuracy_m=item.accuracy_m if place else None,
         battery_pct=item.battery_pct,
     )
 

@@ -175,7 +175,8 @@ def test_concurrent_batches_over_the_same_residents_do_not_deadlock(
     import threading
 
     from carecenter.db import make_engine
-    from carecenter.ingest.service import ingest, targets_by_id
+    from carecenter.ingest.service import ingest
+    from carecenter.ingest.targets import targets_by_id
 
     center = make_center(session)
     devices = [make_device(session, center=center, resident=make_resident(session, center=center))[0] for _ in range(6)]
