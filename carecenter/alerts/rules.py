@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from carecenter.alerts.models import AlertKind, Severity
 from carecenter.geo import distance_m
 from carecenter.thresholds import Thresholds, thresholds_at
@@ -26,8 +28,11 @@ class ResidentFacts:
 RULE_VITAL_FIELDS = ("heart_rate", "spo2", "systolic", "diastolic", "temperature")
 
 
-@dataclass(frozen=True)
-class ReadingFacts:
+class ReadingFacts(msgspec.Struct, frozen=True, gc=False):
+    """A reading as the rules see it. (A struct: built for every reading of a batch, where a frozen
+    dataclass set each field through `object.__setattr__`; untracked by the collector, its fields
+    being plain values.)"""
+
     kind: str
     recorded_at: datetime
     heart_rate: int | None = None
@@ -42,7 +47,7 @@ class ReadingFacts:
 
     def as_record(self) -> dict[str, Any]:
         """The reading as an alert keeps it (raw readings are dropped after the retention period)."""
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "recorded_at"}
+        values = {name: getattr(self, name) for name in self.__struct_fields__ if name != "recorded_at"}
         return {"recorded_at": self.recorded_at.isoformat()} | {k: v for k, v in values.items() if v is not None}
 
 

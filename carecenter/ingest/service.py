@@ -224,7 +224,7 @@ def _store_then_lock(
     savepoint = session.begin_nested()
     stored = _store(session, accepted, unlocked, now)
     subjects = lock_subjects(session, residents)
-    if _consents(subjects) == _consents(unlocked):
+    if _same_consents(subjects, unlocked):
         savepoint.commit()
         return stored, subjects
     savepoint.rollback()
@@ -232,8 +232,18 @@ def _store_then_lock(
     return _store(session, accepted, subjects, now), subjects
 
 
-def _consents(subjects: dict[int, RuleSubject]) -> dict[int, tuple[bool, bool]]:
-    return {id_: (s.consent_health_data, s.consent_location_data) for id_, s in subjects.items()}
+def _same_consents(locked: dict[int, RuleSubject], remembered: dict[int, RuleSubject]) -> bool:
+    """Whether the same residents gave the same consents (an unchanged resident is the same object)."""
+    if locked.keys() != remembered.keys():
+        return False
+    for id_, subject in locked.items():
+        other = remembered[id_]
+        if subject is not other and (subject.consent_health_data, subject.consent_location_data) != (
+            other.consent_health_data,
+            other.consent_location_data,
+        ):
+            return False
+    return True
 
 
 def _facts(item: Valid, subject: RuleSubject) -> rules.ReadingFacts:
