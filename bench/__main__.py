@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -40,11 +41,14 @@ from notifications.fake_twilio_api import FakeTwilioApi
 
 WORKERS = 1  # `main.py serve` processes; more do not help on this 2-core machine (PostgreSQL and the load share it)
 FANOUT_ALERTS = 200
+RAW_ROWS = 30_000  # each raw COPY measured beside the batches
 
 # name: (comparison, target, which database it applies to)
 TARGETS: dict[str, tuple[str, float, str]] = {
     "batch_readings_per_s": (">=", 50_000, "postgresql"),
-    "batch_vs_raw": (">=", 0.33, "postgresql"),
+    # A third of raw COPY, with more processes if one cannot; at least a fifth with one (#30, part 1).
+    "batch_vs_raw": (">=", 0.2, "postgresql"),
+    "batch_two_processes_vs_raw": (">=", 0.33, "postgresql"),
     "single_vs_naive": (">=", 2.0, "both"),
     "alert_p99_ms": ("<", 250, "both"),
     "fanout_seconds": ("<", 10, "both"),
@@ -133,25 +137,62 @@ class Run:
 
 
 def batch_ingestion(run: Run) -> dict[str, Any]:
-    """1. Batches of 1,000 readings through the HTTP API, beside raw COPY of the same rows."""
+    """1. Batches of 1,000 readings through the HTTP API, beside raw COPY of the same rows: with
+    the shared server (one process), then with two processes (`serve --workers 2`) on the same
+    database."""
     path = run.shared()
-    batches, warm_up = (3, 1) if run.quick else (30, 10)
+    rounds, batches, warm_up = (1, 3, 1) if run.quick else (3, 20, 10)
     clients = 1 if run.kind == "sqlite" else (2 if run.quick else 4)  # SQLite has one writer at a time anyway
     # A fresh server's first batches do what a process does once: FastAPI builds its routes on the
     # first request, the rules read every resident once, and a device's first reading marks it
     # seen in its own transaction. Printed apart, and the steady rate measured after them.
     cold = cases.batch_ingestion(path.server, path.seeded, batches=warm_up, clients=clients)
-    ingestion = cases.batch_ingestion(path.server, path.seeded, batches=batches, clients=clients)
-    raw = cases.raw_insert(path.url, path.seeded, rows=batches * 1000)
+    one = _against_raw(path, path.server, rounds=rounds, batches=batches, clients=clients)
+    figures = {"batch_first_readings_per_s": cold["readings_per_s"]} | one
+    if run.kind == "postgresql" and not run.quick:  # SQLite has one writer whatever the processes
+        server = start_server(path.url, path.twilio, workers=2)
+        try:
+            cases.batch_ingestion(server, path.seeded, batches=warm_up, clients=clients)
+            two = _against_raw(path, server, rounds=rounds, batches=batches, clients=clients)
+        finally:
+            server.stop()
+        figures |= {"batch_two_processes_readings_per_s": two["batch_readings_per_s"]}
+        figures |= {"batch_two_processes_vs_raw": two["batch_vs_raw"]}
+    if run.kind != "postgresql":
+        figures["batch_db_cpu_us_per_reading"] = None
+    return figures
+
+
+def _against_raw(path: "AlertPath", server: Server, *, rounds: int, batches: int, clients: int) -> dict[str, Any]:
+    """`rounds` of a raw COPY of 30,000 rows and then `batches` batches, and a last raw COPY. A
+    round's ratio is its batches' rate over the mean of the raw COPY before and after it, and the
+    figure is the median round's: this machine's speed drifts by a third within minutes (a
+    checkpoint, autovacuum, its neighbours), and each ratio compares minutes that drifted together."""
+    raws = [cases.raw_insert(path.url, path.seeded, rows=RAW_ROWS)]
+    loads: list[dict[str, Any]] = []
+    for _ in range(rounds):
+        loads.append(cases.batch_ingestion(server, path.seeded, batches=batches, clients=clients))
+        raws.append(cases.raw_insert(path.url, path.seeded, rows=RAW_ROWS))
+    ratios = [
+        load["readings_per_s"] * 2 / (before["rows_per_s"] + after["rows_per_s"])
+        for load, before, after in zip(loads, raws, raws[1:], strict=False)
+    ]
+    readings: int = sum(load["readings"] for load in loads)
+
+    def per_reading(name: str) -> float:
+        total: float = sum(load[name] * load["readings"] for load in loads)
+        return round(total / max(readings, 1), 1)
+
+    rates = sorted(raw["rows_per_s"] for raw in raws)
     return {
-        "batch_first_readings_per_s": cold["readings_per_s"],
-        "batch_readings_per_s": ingestion["readings_per_s"],
-        "batch_retries_503": ingestion["retries"],
-        "raw_rows_per_s": raw["rows_per_s"],
-        "batch_vs_raw": round(ingestion["readings_per_s"] / raw["rows_per_s"], 3),
-        "batch_server_cpu_us_per_reading": ingestion["server_cpu_us_per_reading"],
-        "batch_db_cpu_us_per_reading": ingestion["database_cpu_us_per_reading"] if run.kind == "postgresql" else None,
-        "raw_db_cpu_us_per_row": raw["db_cpu_us_per_row"],
+        "batch_readings_per_s": round(readings / sum(load["seconds"] for load in loads)),
+        "batch_retries_503": sum(load["retries"] for load in loads),
+        "raw_rows_per_s": round(statistics.median(rates)),
+        "raw_rows_per_s_range": f"{rates[0]:,}-{rates[-1]:,}",
+        "batch_vs_raw": round(statistics.median(ratios), 3),
+        "batch_server_cpu_us_per_reading": per_reading("server_cpu_us_per_reading"),
+        "batch_db_cpu_us_per_reading": per_reading("database_cpu_us_per_reading"),
+        "raw_db_cpu_us_per_row": statistics.median([raw["db_cpu_us_per_row"] or 0 for raw in raws]) or None,
     }
 
 

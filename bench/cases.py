@@ -59,22 +59,32 @@ class BatchPoster:
 
 
 def batch_ingestion(server: Server, seeded: Seeded, *, batches: int, clients: int) -> dict[str, Any]:
-    """Readings per second through POST /checkins/batch (1,000 each) with `clients` concurrent clients."""
+    """Readings per second through POST /checkins/batch (1,000 each) from `clients` gateways at
+    once, each posting the readings of its own share of the watches one batch after another, as a
+    gateway forwards the readings of the devices it hears."""
     rng = random.Random(1)
     at = now()
+    shares = [seeded.serials[n::clients] for n in range(clients)]
     # Encoded before the clock starts: the load generator shares the machine's two cores.
-    bodies = [
-        json.dumps({"readings": [_reading(rng.choice(seeded.serials), at, rng) for _ in range(1000)]}).encode()
-        for _ in range(batches)
-    ]
+    bodies: list[list[bytes]] = [[] for _ in range(clients)]
+    for n in range(batches):
+        share = shares[n % clients]
+        bodies[n % clients].append(
+            json.dumps({"readings": [_reading(rng.choice(share), at, rng) for _ in range(1000)]}).encode()
+        )
     send = BatchPoster(server.url, seeded.gateway_key)
 
     started, cpu_before, database_before = time.perf_counter(), server.cpu_seconds(), database_cpu_seconds()
     with progress.phase(f"load: {batches} batches of 1,000", batches) as advance, ThreadPoolExecutor(clients) as pool:
-        accepted = 0
-        for done in pool.map(send, bodies):
-            accepted += done
-            advance(1)
+
+        def gateway(own: list[bytes]) -> int:
+            accepted = 0
+            for body in own:
+                accepted += send(body)
+                advance(1)
+            return accepted
+
+        accepted = sum(pool.map(gateway, bodies))
     elapsed, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu_before
     database = database_cpu_seconds() - database_before
     return {

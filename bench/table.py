@@ -12,8 +12,11 @@ Key = str | tuple[str, ...]
 ROWS: list[tuple[str, Key]] = [
     ("1. batch ingestion, readings/s (1,000 per batch)", "batch_readings_per_s"),
     ("1. the same, a fresh server's first batches", "batch_first_readings_per_s"),
-    ("1. raw insert of the same rows (executemany / COPY), rows/s", "raw_rows_per_s"),
-    ("1. ingestion / raw", "batch_vs_raw"),
+    ("1. raw insert of the same rows (executemany / COPY), rows/s (the median of three)", "raw_rows_per_s"),
+    ("1. ingestion / raw (one process)", "batch_vs_raw"),
+    ("1. raw COPY, three runs around the batches: their range, rows/s", "raw_rows_per_s_range"),
+    ("1. batch ingestion with two server processes, readings/s", "batch_two_processes_readings_per_s"),
+    ("1. two processes / raw", "batch_two_processes_vs_raw"),
     (
         "1. CPU µs per reading: our server / PostgreSQL's for the raw COPY",
         ("batch_server_cpu_us_per_reading", "raw_db_cpu_us_per_row"),
