@@ -207,10 +207,12 @@ def seed_fanout(url: str, alerts: int, now: datetime) -> FanOut:
     return FanOut(keys, phones=4 * alerts)
 
 
-def _stat_cpu_seconds(stat: Path) -> float:
-    """User and system CPU time from a /proc `stat` file (a process's or one of its threads')."""
+def _stat_cpu_seconds(stat: Path, *, children: bool = False) -> float:
+    """User and system CPU time from a /proc `stat` file (a process's or one of its threads'),
+    with `children` that of its ended children it has waited for as well."""
     fields = stat.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -236,12 +238,14 @@ def thread_cpu_seconds(pid: int, prefix: str) -> float:
 
 def database_cpu_seconds() -> float:
     """The CPU time all PostgreSQL processes of this machine have used so far (its backends, WAL
-    writer, checkpointer, autovacuum): what a load cost the database, read before and after."""
+    writer, checkpointer, autovacuum): what a load cost the database, read before and after.
+    Backends that ended count too: the postmaster reaps them, and their time is its children's
+    (`cutime`, `cstime`); a pool that closes a connection would otherwise take its time with it."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/comm"):
         try:
             if stat.read_text().strip() == "postgres":
-                total += cpu_seconds(int(stat.parent.name)) or 0.0
+                total += _stat_cpu_seconds(stat.parent / "stat", children=True)
         except OSError:  # gone meanwhile
             continue
     return total
