@@ -192,7 +192,7 @@ def _against_raw(path: "AlertPath", server: Server, *, rounds: int, batches: int
         "batch_vs_raw": round(statistics.median(ratios), 3),
         "batch_server_cpu_us_per_reading": per_reading("server_cpu_us_per_reading"),
         "batch_db_cpu_us_per_reading": per_reading("database_cpu_us_per_reading"),
-        "raw_db_cpu_us_per_row": statistics.median([raw["db_cpu_us_per_row"] or 0 for raw in raws]) or None,
+        "raw_db_cpu_us_per_row": round(statistics.median([raw["db_cpu_us_per_row"] or 0 for raw in raws]), 2) or None,
     }
 
 
