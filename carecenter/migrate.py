@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from carecenter.ingest.targets import VERSION_TABLE
+from carecenter.devices.models import DEVICE_FACTS_VERSION
 from carecenter.readings.partitions import is_partition
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -19,7 +19,7 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """What Alembic compares: the tables the models declare, not the partitions of `reading` nor
     the number that says when devices changed (its migration's own, kept out of the models so that
     emptying every model's rows leaves it)."""
-    return not (type_ == "table" and name is not None and (is_partition(name) or name == VERSION_TABLE))
+    return not (type_ == "table" and name is not None and (is_partition(name) or name == DEVICE_FACTS_VERSION))
 
 
 def alembic_config(database_url: str) -> Config:

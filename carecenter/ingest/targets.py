@@ -25,10 +25,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from carecenter.db import PerDialect, among_parameter
-from carecenter.devices.models import Device
+from carecenter.devices.models import DEVICE_FACTS_VERSION, Device
 from carecenter.devices.service import key_hash
-
-VERSION_TABLE = "device_facts_version"  # not a model: emptying the tables' rows must not empty it
 
 
 class Target(NamedTuple):
@@ -48,18 +46,18 @@ TARGET_COLUMNS = [
     *(col(getattr(Device, name)) for name in ("id", "serial", "center_id", "resident_id", "kind", "revoked_at")),
     col(Device.last_seen_at).is_(None).label("never_seen"),
 ]
-_VERSION = sa.text(f"SELECT version FROM {VERSION_TABLE}")  # noqa: S608 (our own name)
+_VERSION = sa.text(f"SELECT version FROM {DEVICE_FACTS_VERSION}")  # noqa: S608 (our own name)
 
 
-def _by(column: Any) -> PerDialect[sa.Select[Any]]:
+def _by(name: str) -> PerDialect[sa.Select[Any]]:
     return PerDialect(
         lambda dialect: sa.select(*TARGET_COLUMNS, col(Device.key_hash)).where(
-            among_parameter(column, "values", dialect)
+            among_parameter(col(getattr(Device, name)), "values", dialect)
         )
     )
 
 
-_BY_ID, _BY_SERIAL, _BY_KEY = _by(col(Device.id)), _by(col(Device.serial)), _by(col(Device.key_hash))
+_QUERIES = {name: _by(name) for name in ("id", "serial", "key_hash")}  # the columns devices are looked up by
 
 
 @dataclass
@@ -97,7 +95,7 @@ def _known(session: Session) -> _Known:
         return known
 
 
-def _look_up(session: Session, wanted: set[Any], by: str, query: PerDialect[sa.Select[Any]]) -> dict[Any, Target]:
+def _look_up(session: Session, wanted: set[Any], by: str) -> dict[Any, Target]:
     """The targets by the wanted ids, serials or key hashes (`by`: the column), from what is
     known at the current version, reading the rest in one query."""
     known = _known(session)
@@ -111,7 +109,7 @@ def _look_up(session: Session, wanted: set[Any], by: str, query: PerDialect[sa.S
         else:
             found[value] = target
     if missing:
-        rows = session.connection().execute(query(session), {"values": missing}).all()
+        rows = session.connection().execute(_QUERIES[by](session), {"values": missing}).all()
         with _LOCK:
             known.add(rows)
         found.update((getattr(row, by), Target(*row[: len(TARGET_COLUMNS)])) for row in rows)
@@ -123,7 +121,7 @@ def targets_by_key(session: Session, keys: set[str]) -> dict[str, Target]:
     if not keys:
         return {}
     by_hash = {key_hash(key): key for key in keys}
-    found = _look_up(session, set(by_hash), "key_hash", _BY_KEY)
+    found = _look_up(session, set(by_hash), "key_hash")
     return {by_hash[hash_]: target for hash_, target in found.items() if target.revoked_at is None}
 
 
@@ -131,7 +129,7 @@ def targets_by_id(session: Session, ids: set[int]) -> dict[int, Target]:
     """Devices known by id (a watch the listener identified), unless revoked."""
     if not ids:
         return {}
-    return {id_: target for id_, target in _look_up(session, ids, "id", _BY_ID).items() if target.revoked_at is None}
+    return {id_: target for id_, target in _look_up(session, ids, "id").items() if target.revoked_at is None}
 
 
 def targets_by_serial(session: Session, serials: set[str]) -> dict[str, Target]:
@@ -139,4 +137,4 @@ def targets_by_serial(session: Session, serials: set[str]) -> dict[str, Target]:
     with that reason)."""
     if not serials:
         return {}
-    return _look_up(session, serials, "serial", _BY_SERIAL)
+    return _look_up(session, serials, "serial")

@@ -16,8 +16,7 @@ from sqlmodel import Session, col, select
 from bench.harness import Server, start_server
 from carecenter.access import Role
 from carecenter.context import app_context
-from carecenter.devices.models import Device, DeviceKind
-from carecenter.ingest.targets import VERSION_TABLE
+from carecenter.devices.models import DEVICE_FACTS_VERSION, Device, DeviceKind
 from carecenter.readings.models import Reading
 from notifications.fake_twilio_api import FakeTwilioApi
 from tests.factories import login, make_center, make_device, make_resident, make_staff
@@ -105,7 +104,7 @@ def test_a_seen_device_is_not_read_again_until_a_device_changes(
 
     def version() -> int:
         with engine.connect() as conn:
-            return int(conn.exec_driver_sql(f"SELECT version FROM {VERSION_TABLE}").scalar_one())  # noqa: S608
+            return int(conn.exec_driver_sql(f"SELECT version FROM {DEVICE_FACTS_VERSION}").scalar_one())  # noqa: S608
 
     sa.event.listen(engine, "before_cursor_execute", note)
     try:
